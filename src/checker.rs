@@ -1,0 +1,354 @@
+//! The checker: asks every list about a target at once, and many targets in a bounded stream.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::stream::{self, Stream, StreamExt};
+use tokio::time::Instant;
+
+use crate::health::{HealthCell, HealthPolicy, ListHealth};
+use crate::hickory::{HickoryResolver, ResolverBuildError};
+use crate::list::DnsList;
+use crate::outcome::{ListResult, Outcome, Report, SkipReason};
+use crate::query::query_list;
+use crate::resolver::{DnsResolver, LookupError, LookupErrorKind};
+use crate::target::Target;
+
+/// Checks targets against a set of lists.
+///
+/// Cheap to clone (the state is shared), so one checker can serve a whole program: every
+/// connection of a mail filter, every task of a scan.
+///
+/// # Examples
+///
+/// ```no_run
+/// use dnsbl_check::{Checker, presets};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let checker = Checker::builder()
+///     .lists(presets::default_lists())
+///     .build()?; // system resolver
+/// let report = checker.check("127.0.0.2".parse()?).await;
+/// for result in &report.results {
+///     println!("{}: {}", result.list, result.outcome.status());
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Checker<R = HickoryResolver> {
+    inner: Arc<Inner<R>>,
+}
+
+impl<R> Clone for Checker<R> {
+    fn clone(&self) -> Self {
+        Checker {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Inner<R> {
+    resolver: R,
+    lists: Vec<(DnsList, HealthCell)>,
+    threshold: i32,
+    deadline: Duration,
+    max_queries_in_flight: usize,
+    fetch_txt: bool,
+    health: HealthPolicy,
+}
+
+/// Configures a [`Checker`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use dnsbl_check::{Checker, DnsList, HickoryResolver, ListKind};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let resolver = HickoryResolver::builder()
+///     .name_server("127.0.0.1:5353".parse()?)
+///     .timeout(Duration::from_secs(2))
+///     .build()?;
+/// let checker = Checker::builder()
+///     .list(DnsList::from_spec("zen.spamhaus.org=127.0.0.[2..11]*2", ListKind::Ip)?)
+///     .list(DnsList::from_spec("bl.spamcop.net", ListKind::Ipv4)?)
+///     .threshold(2)
+///     .deadline(Duration::from_secs(5))
+///     .max_queries_in_flight(200)
+///     .build_with(resolver)?;
+/// # let _ = checker;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct CheckerBuilder {
+    lists: Vec<DnsList>,
+    threshold: i32,
+    deadline: Duration,
+    max_queries_in_flight: usize,
+    fetch_txt: bool,
+    health: HealthPolicy,
+}
+
+impl Default for CheckerBuilder {
+    fn default() -> Self {
+        CheckerBuilder {
+            lists: Vec::new(),
+            threshold: 1,
+            deadline: Duration::from_secs(15),
+            max_queries_in_flight: 100,
+            fetch_txt: true,
+            health: HealthPolicy {
+                enabled: true,
+                interval: Duration::from_secs(300),
+                retry_after_failure: Duration::from_secs(30),
+            },
+        }
+    }
+}
+
+impl CheckerBuilder {
+    /// Adds a list.
+    pub fn list(mut self, list: DnsList) -> Self {
+        self.lists.push(list);
+        self
+    }
+
+    /// Adds lists.
+    pub fn lists(mut self, lists: impl IntoIterator<Item = DnsList>) -> Self {
+        self.lists.extend(lists);
+        self
+    }
+
+    /// The score at or above which a target's verdict is "listed" (default 1).
+    pub fn threshold(mut self, threshold: i32) -> Self {
+        self.threshold = threshold;
+        self
+    }
+
+    /// The most one check may take, all lists together (default 15 s). Lists still
+    /// unanswered then are reported as [`Outcome::Failed`] with a timeout.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// How many queries a stream of checks keeps in flight at most (default 100).
+    pub fn max_queries_in_flight(mut self, queries: usize) -> Self {
+        self.max_queries_in_flight = queries.max(1);
+        self
+    }
+
+    /// Whether to fetch TXT reasons at all (default true; each list can also turn it off).
+    pub fn fetch_txt(mut self, fetch: bool) -> Self {
+        self.fetch_txt = fetch;
+        self
+    }
+
+    /// Whether to probe lists' test points before trusting them (default true).
+    pub fn health_checks(mut self, enabled: bool) -> Self {
+        self.health.enabled = enabled;
+        self
+    }
+
+    /// How often to probe again in a long-lived checker (default 5 minutes; after a failed
+    /// probe, 30 seconds or this, whichever is shorter).
+    pub fn health_interval(mut self, interval: Duration) -> Self {
+        self.health.interval = interval;
+        self.health.retry_after_failure = interval.min(Duration::from_secs(30));
+        self
+    }
+
+    /// Builds a checker on the system resolver configuration.
+    pub fn build(self) -> Result<Checker, BuildError> {
+        let resolver = HickoryResolver::system()?;
+        self.build_with(resolver)
+    }
+
+    /// Builds a checker on the given resolver.
+    pub fn build_with<R: DnsResolver>(self, resolver: R) -> Result<Checker<R>, BuildError> {
+        if self.lists.is_empty() {
+            return Err(BuildError::NoLists);
+        }
+        Ok(Checker {
+            inner: Arc::new(Inner {
+                resolver,
+                lists: self
+                    .lists
+                    .into_iter()
+                    .map(|list| (list, HealthCell::new()))
+                    .collect(),
+                threshold: self.threshold,
+                deadline: self.deadline,
+                max_queries_in_flight: self.max_queries_in_flight,
+                fetch_txt: self.fetch_txt,
+                health: self.health,
+            }),
+        })
+    }
+}
+
+/// A checker could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// No list was given.
+    #[error("no lists configured")]
+    NoLists,
+    /// The resolver could not be set up.
+    #[error(transparent)]
+    Resolver(#[from] ResolverBuildError),
+}
+
+impl Checker {
+    /// A builder with the defaults: threshold 1, 15 s deadline, 100 queries in flight, TXT and
+    /// health checks on.
+    pub fn builder() -> CheckerBuilder {
+        CheckerBuilder::default()
+    }
+}
+
+impl<R: DnsResolver> Checker<R> {
+    /// The lists, in order.
+    pub fn lists(&self) -> impl Iterator<Item = &DnsList> {
+        self.inner.lists.iter().map(|(list, _)| list)
+    }
+
+    /// Each list's health as last probed.
+    pub fn health(&self) -> Vec<(&DnsList, ListHealth)> {
+        self.inner
+            .lists
+            .iter()
+            .map(|(list, cell)| (list, cell.get()))
+            .collect()
+    }
+
+    /// Probes every list's test points now (if they are stale), and returns their health.
+    ///
+    /// A long-lived program can call this at start-up, to log list trouble before the first
+    /// check; [`Checker::check`] does it on its own otherwise.
+    pub async fn refresh_health(&self) -> Vec<(&DnsList, ListHealth)> {
+        let inner = &*self.inner;
+        futures::future::join_all(inner.lists.iter().map(|(list, cell)| async move {
+            (
+                list,
+                cell.current(&inner.resolver, list, &inner.health).await,
+            )
+        }))
+        .await
+    }
+
+    /// Checks one target against every list, all lists at once.
+    ///
+    /// Never fails: every kind of trouble is an [`Outcome`] in the report.
+    pub async fn check(&self, target: Target) -> Report {
+        let inner = &*self.inner;
+        let deadline = Instant::now() + inner.deadline;
+        let results = futures::future::join_all(
+            inner
+                .lists
+                .iter()
+                .map(|(list, cell)| self.check_list(list, cell, &target, deadline)),
+        )
+        .await;
+        Report::new(target, results, inner.threshold)
+    }
+
+    async fn check_list(
+        &self,
+        list: &DnsList,
+        health: &HealthCell,
+        target: &Target,
+        deadline: Instant,
+    ) -> ListResult {
+        let inner = &*self.inner;
+        if !list.kind().serves(target) {
+            let why = match (list.kind().is_ip(), target.is_ip()) {
+                (true, false) => "domain target on an IP list",
+                (false, true) => "IP target on a domain list",
+                _ => "address family not served by this list",
+            };
+            return ListResult::new(list, Outcome::Skipped(SkipReason::NotApplicable(why)));
+        }
+        let name = match list.zone().query_name(target) {
+            Ok(name) => name,
+            Err(_) => {
+                return ListResult::new(
+                    list,
+                    Outcome::Skipped(SkipReason::NotApplicable(
+                        "query name would exceed 253 octets under this zone",
+                    )),
+                );
+            }
+        };
+        let work = async {
+            match health.current(&inner.resolver, list, &inner.health).await {
+                ListHealth::Unhealthy(why) => Outcome::Skipped(SkipReason::Unhealthy(why)),
+                ListHealth::Broken(outcome) => outcome,
+                _ => query_list(&inner.resolver, list, name.as_str(), inner.fetch_txt).await,
+            }
+        };
+        let outcome = tokio::time::timeout_at(deadline, work)
+            .await
+            .unwrap_or_else(|_| {
+                Outcome::Failed(LookupError::with_detail(
+                    LookupErrorKind::Timeout,
+                    "overall deadline reached",
+                ))
+            });
+        ListResult::new(list, outcome)
+    }
+
+    /// Checks a stream of targets, keeping at most the configured number of queries in flight.
+    ///
+    /// Reports come out as they complete (not in input order), each carrying its target. The
+    /// input is pulled only as fast as results are produced, so memory stays flat however long
+    /// the stream: a `/8` can be checked without being collected first.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    /// use dnsbl_check::{Checker, TargetSpec, presets};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let checker = Checker::builder().lists(presets::default_lists()).build()?;
+    /// let block: TargetSpec = "192.0.2.0/24".parse()?;
+    /// let mut reports = checker.check_iter(block);
+    /// while let Some(report) = reports.next().await {
+    ///     if report.listed {
+    ///         println!("{} is listed", report.target);
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn check_stream<S>(&self, targets: S) -> impl Stream<Item = Report> + Send + 'static
+    where
+        S: Stream<Item = Target> + Send + 'static,
+    {
+        // Each check asks every list, so divide the query budget by the number of lists.
+        let per_target = self.inner.lists.len().max(1);
+        let targets_in_flight = (self.inner.max_queries_in_flight / per_target).max(1);
+        let checker = self.clone();
+        targets
+            .map(move |target| {
+                let checker = checker.clone();
+                async move { checker.check(target).await }
+            })
+            .buffer_unordered(targets_in_flight)
+    }
+
+    /// [`Checker::check_stream`] over an iterator.
+    pub fn check_iter<I>(&self, targets: I) -> impl Stream<Item = Report> + Send + 'static
+    where
+        I: IntoIterator<Item = Target>,
+        I::IntoIter: Send + 'static,
+    {
+        self.check_stream(stream::iter(targets))
+    }
+}

@@ -1,0 +1,406 @@
+//! The default DNS backend: hickory-resolver, configured for DNS list lookups.
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::str::FromStr;
+use std::time::Duration;
+
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{Name, RData, RecordType};
+use hickory_resolver::{Resolver, TokioResolver};
+
+use crate::resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
+
+/// A name server to send queries to: an IP address and a port (53 unless given).
+///
+/// Parses `192.0.2.53`, `192.0.2.53:5353`, `2001:db8::53` and `[2001:db8::53]:5353`.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::NameServer;
+///
+/// let server: NameServer = "127.0.0.1:5353".parse().unwrap();
+/// assert_eq!(server.addr().port(), 5353);
+/// assert_eq!("::1".parse::<NameServer>().unwrap().addr().port(), 53);
+/// assert!("localhost".parse::<NameServer>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NameServer(SocketAddr);
+
+impl NameServer {
+    /// A name server at this address and port.
+    pub fn new(addr: SocketAddr) -> Self {
+        NameServer(addr)
+    }
+
+    /// The server's address and port.
+    pub fn addr(&self) -> SocketAddr {
+        self.0
+    }
+}
+
+impl FromStr for NameServer {
+    type Err = ResolverBuildError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        if let Ok(addr) = text.parse::<SocketAddr>() {
+            return Ok(NameServer(addr));
+        }
+        if let Ok(ip) = text.parse::<IpAddr>() {
+            return Ok(NameServer(SocketAddr::new(ip, 53)));
+        }
+        Err(ResolverBuildError::NameServer(
+            text.chars().take(100).collect(),
+        ))
+    }
+}
+
+impl fmt::Display for NameServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The resolver could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResolverBuildError {
+    /// The system's resolver configuration (`/etc/resolv.conf`) could not be read.
+    #[error("cannot read the system resolver configuration: {0}")]
+    SystemConfig(String),
+    /// A name server was not written as `IP[:PORT]`.
+    #[error("invalid name server {0:?}: expected IP or IP:PORT")]
+    NameServer(String),
+}
+
+/// The default [`DnsResolver`]: hickory-resolver, tuned for DNS list lookups.
+///
+/// - hickory's own cache is off: answers are cached (if at all) by the checker, which knows
+///   list TTL rules.
+/// - UDP first, TCP when an answer is truncated.
+/// - Names are always sent as given (absolute), so no search domain is ever appended.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use dnsbl_check::HickoryResolver;
+///
+/// # fn main() -> Result<(), dnsbl_check::ResolverBuildError> {
+/// let resolver = HickoryResolver::builder()
+///     .name_server("127.0.0.1:5353".parse()?)
+///     .timeout(Duration::from_millis(1500))
+///     .attempts(2)
+///     .build()?;
+/// # let _ = resolver;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct HickoryResolver {
+    inner: TokioResolver,
+}
+
+impl fmt::Debug for HickoryResolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HickoryResolver").finish_non_exhaustive()
+    }
+}
+
+impl HickoryResolver {
+    /// A builder: system configuration unless name servers are given.
+    pub fn builder() -> HickoryResolverBuilder {
+        HickoryResolverBuilder::default()
+    }
+
+    /// A resolver on the system configuration, with default timeout and retries.
+    pub fn system() -> Result<Self, ResolverBuildError> {
+        Self::builder().build()
+    }
+}
+
+/// Builds a [`HickoryResolver`].
+#[derive(Debug, Clone, Default)]
+pub struct HickoryResolverBuilder {
+    name_servers: Vec<NameServer>,
+    timeout: Option<Duration>,
+    attempts: Option<usize>,
+    case_randomization: bool,
+}
+
+impl HickoryResolverBuilder {
+    /// Sends queries to this server instead of the system's. Repeat for several.
+    pub fn name_server(mut self, server: NameServer) -> Self {
+        self.name_servers.push(server);
+        self
+    }
+
+    /// Sends queries to these servers instead of the system's.
+    pub fn name_servers(mut self, servers: impl IntoIterator<Item = NameServer>) -> Self {
+        self.name_servers.extend(servers);
+        self
+    }
+
+    /// How long to wait for one answer (default: the system's, or 5 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// How many times to retry after a timeout (default: the system's, or 2).
+    pub fn attempts(mut self, attempts: usize) -> Self {
+        self.attempts = Some(attempts);
+        self
+    }
+
+    /// Randomises the case of query names and drops answers that do not echo it (0x20
+    /// encoding), as a defence against spoofed answers. Only for servers that preserve case.
+    pub fn case_randomization(mut self, on: bool) -> Self {
+        self.case_randomization = on;
+        self
+    }
+
+    /// Builds the resolver. Needs a Tokio runtime only when lookups run, not here.
+    pub fn build(self) -> Result<HickoryResolver, ResolverBuildError> {
+        let provider = TokioRuntimeProvider::default();
+        let mut builder = if self.name_servers.is_empty() {
+            Resolver::builder(provider)
+                .map_err(|error| ResolverBuildError::SystemConfig(error.to_string()))?
+        } else {
+            let servers = self
+                .name_servers
+                .iter()
+                .map(|server| {
+                    let port = server.addr().port();
+                    let mut udp = ConnectionConfig::udp();
+                    udp.port = port;
+                    let mut tcp = ConnectionConfig::tcp();
+                    tcp.port = port;
+                    NameServerConfig::new(server.addr().ip(), true, vec![udp, tcp])
+                })
+                .collect();
+            Resolver::builder_with_config(ResolverConfig::from_name_servers(servers), provider)
+        };
+        let options = builder.options_mut();
+        // The checker caches with list-aware TTL rules; a second cache here would only hide
+        // what the name server says.
+        options.cache_size = 0;
+        // Names are absolute, but make sure hosts files never answer for a list zone.
+        options.use_hosts_file = hickory_resolver::config::ResolveHosts::Never;
+        options.case_randomization = self.case_randomization;
+        if let Some(timeout) = self.timeout {
+            options.timeout = timeout;
+        }
+        if let Some(attempts) = self.attempts {
+            options.attempts = attempts;
+        }
+        let inner = builder
+            .build()
+            .map_err(|error| ResolverBuildError::SystemConfig(error.to_string()))?;
+        Ok(HickoryResolver { inner })
+    }
+}
+
+impl HickoryResolver {
+    async fn lookup_records(
+        &self,
+        name: &str,
+        record_type: RecordType,
+    ) -> Result<Option<(Vec<RData>, u32)>, NoRecordsOr> {
+        let name = Name::from_ascii(name).map_err(|_| {
+            NoRecordsOr::Error(LookupError::with_detail(
+                LookupErrorKind::Protocol,
+                "query name is not a valid DNS name",
+            ))
+        })?;
+        debug_assert!(name.is_fqdn(), "query names are always absolute");
+        match self.inner.lookup(name, record_type).await {
+            Ok(lookup) => {
+                let mut ttl = u32::MAX;
+                let mut records = Vec::with_capacity(lookup.answers().len());
+                for record in lookup.answers() {
+                    if record.record_type() == record_type {
+                        ttl = ttl.min(record.ttl);
+                        records.push(record.data.clone());
+                    }
+                }
+                if records.is_empty() {
+                    Ok(None)
+                } else {
+                    Ok(Some((records, ttl)))
+                }
+            }
+            Err(error) => Err(map_error(error)),
+        }
+    }
+}
+
+/// Either "no such record" (an answer) or a real failure.
+enum NoRecordsOr {
+    NoRecords {
+        nxdomain: bool,
+        negative_ttl: Option<u32>,
+    },
+    Error(LookupError),
+}
+
+fn finish<T>(
+    result: Result<Option<(Vec<RData>, u32)>, NoRecordsOr>,
+    convert: impl Fn(RData) -> Option<T>,
+) -> Result<Answer<T>, LookupError> {
+    match result {
+        Ok(Some((records, ttl))) => {
+            let records: Vec<T> = records.into_iter().filter_map(convert).collect();
+            if records.is_empty() {
+                Ok(Answer::NoRecords {
+                    nxdomain: false,
+                    negative_ttl: None,
+                })
+            } else {
+                Ok(Answer::Records { records, ttl })
+            }
+        }
+        Ok(None) => Ok(Answer::NoRecords {
+            nxdomain: false,
+            negative_ttl: None,
+        }),
+        Err(NoRecordsOr::NoRecords {
+            nxdomain,
+            negative_ttl,
+        }) => Ok(Answer::NoRecords {
+            nxdomain,
+            negative_ttl,
+        }),
+        Err(NoRecordsOr::Error(error)) => Err(error),
+    }
+}
+
+impl DnsResolver for HickoryResolver {
+    async fn lookup_a(&self, name: &str) -> Result<Answer<Ipv4Addr>, LookupError> {
+        let result = self.lookup_records(name, RecordType::A).await;
+        finish(result, |data| match data {
+            RData::A(a) => Some(a.0),
+            _ => None,
+        })
+    }
+
+    async fn lookup_txt(&self, name: &str) -> Result<Answer<String>, LookupError> {
+        let result = self.lookup_records(name, RecordType::TXT).await;
+        finish(result, |data| match data {
+            RData::TXT(txt) => Some(join_txt_strings(txt.txt_data.iter().map(|s| &s[..]))),
+            _ => None,
+        })
+    }
+}
+
+/// Joins a TXT record's character-strings without separator, decoding lossily as UTF-8.
+///
+/// Joining before decoding matters: a multi-byte character may be split across two strings.
+pub(crate) fn join_txt_strings<'a>(strings: impl Iterator<Item = &'a [u8]>) -> String {
+    let bytes: Vec<u8> = strings.flatten().copied().collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Sorts hickory's errors into answers and failure kinds. Details never include the name.
+fn map_error(error: NetError) -> NoRecordsOr {
+    let kind_error = |kind| NoRecordsOr::Error(LookupError::new(kind));
+    match error {
+        NetError::Dns(DnsError::NoRecordsFound(no_records)) => NoRecordsOr::NoRecords {
+            nxdomain: no_records.response_code == ResponseCode::NXDomain,
+            negative_ttl: no_records.negative_ttl,
+        },
+        NetError::Dns(DnsError::ResponseCode(code)) => match code {
+            ResponseCode::ServFail => kind_error(LookupErrorKind::ServFail),
+            ResponseCode::Refused => kind_error(LookupErrorKind::Refused),
+            other => kind_error(LookupErrorKind::ResponseCode(u16::from(other))),
+        },
+        NetError::Timeout => kind_error(LookupErrorKind::Timeout),
+        NetError::Io(io_error) => NoRecordsOr::Error(map_io_error(&io_error)),
+        NetError::Busy => NoRecordsOr::Error(LookupError::with_detail(
+            LookupErrorKind::LocalResource,
+            "too many queries in flight",
+        )),
+        NetError::NoConnections => NoRecordsOr::Error(LookupError::with_detail(
+            LookupErrorKind::LocalResource,
+            "no connection to any name server could be opened",
+        )),
+        NetError::Truncated => NoRecordsOr::Error(LookupError::with_detail(
+            LookupErrorKind::Protocol,
+            "answer truncated even over TCP",
+        )),
+        NetError::Proto(_) => NoRecordsOr::Error(LookupError::with_detail(
+            LookupErrorKind::Protocol,
+            "malformed answer",
+        )),
+        _ => kind_error(LookupErrorKind::Protocol),
+    }
+}
+
+/// Local shortage (descriptors, ports, buffers) versus trouble on the way to the server.
+fn map_io_error(error: &io::Error) -> LookupError {
+    const EMFILE: i32 = 24;
+    const ENFILE: i32 = 23;
+    const ENOBUFS: i32 = 105;
+    const ENOMEM: i32 = 12;
+    const EADDRINUSE: i32 = 98;
+    const EADDRNOTAVAIL: i32 = 99;
+    let local = matches!(
+        error.raw_os_error(),
+        Some(EMFILE | ENFILE | ENOBUFS | ENOMEM | EADDRINUSE | EADDRNOTAVAIL)
+    ) || matches!(
+        error.kind(),
+        io::ErrorKind::OutOfMemory | io::ErrorKind::AddrInUse | io::ErrorKind::AddrNotAvailable
+    );
+    let kind = if local {
+        LookupErrorKind::LocalResource
+    } else {
+        LookupErrorKind::Network
+    };
+    LookupError::with_detail(kind, error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_name_servers() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("127.0.0.1", Some("127.0.0.1:53")),
+            ("127.0.0.1:5353", Some("127.0.0.1:5353")),
+            ("::1", Some("[::1]:53")),
+            ("[::1]:5353", Some("[::1]:5353")),
+            (" 10.0.0.1 ", Some("10.0.0.1:53")),
+            ("localhost", None),
+            ("127.0.0.1:99999", None),
+            ("", None),
+        ];
+        for (input, expected) in cases {
+            let parsed = input.parse::<NameServer>().ok().map(|s| s.to_string());
+            assert_eq!(parsed.as_deref(), *expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn joins_txt_strings_before_decoding() {
+        // "é" is 0xC3 0xA9: split across two character-strings, it must still decode.
+        let parts: [&[u8]; 3] = [b"caf\xC3", b"\xA9 ", b"listed"];
+        assert_eq!(join_txt_strings(parts.into_iter()), "café listed");
+        let invalid: [&[u8]; 1] = [b"bad \xFF byte"];
+        assert_eq!(join_txt_strings(invalid.into_iter()), "bad \u{FFFD} byte");
+    }
+
+    #[test]
+    fn classifies_io_errors() {
+        assert!(map_io_error(&io::Error::from_raw_os_error(24)).is_local());
+        assert!(map_io_error(&io::Error::from_raw_os_error(23)).is_local());
+        let refused = map_io_error(&io::Error::from(io::ErrorKind::ConnectionRefused));
+        assert_eq!(refused.kind(), LookupErrorKind::Network);
+    }
+}

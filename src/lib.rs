@@ -1,0 +1,70 @@
+//! Check IP addresses, networks and domain names against DNS blocklists (DNSBLs).
+//!
+//! The crate builds RFC 5782 query names, asks every configured list at once, and reads the
+//! answers into typed outcomes. Trouble is never mistaken for an answer: a timeout, a list
+//! that refuses the query, an answer outside 127.0.0.0/8 or a list that lists everything are
+//! each an outcome of their own, never "listed" and never "not listed".
+//!
+//! # Design
+//!
+//! | piece | file | what it does |
+//! |---|---|---|
+//! | [`Target`], [`TargetSpec`] | `target.rs` | what is checked: addresses, networks, domains |
+//! | [`Zone`], [`QueryName`] | `zone.rs` | list zones (with secret DQS keys) and query names |
+//! | [`CodeFilter`] | `filter.rs` | which answer codes count (Postfix syntax, bitmasks) |
+//! | [`DnsList`] | `list.rs` | one list: zone, kind, filter, categories, weight |
+//! | [`presets`] | `presets.rs` | current public lists, ready to use |
+//! | [`DnsResolver`] | `resolver.rs` | the DNS seam: A and TXT lookups, and their errors |
+//! | [`HickoryResolver`] | `hickory.rs` | the default resolver, on hickory-resolver |
+//! | [`Checker`] | `checker.rs` | concurrent checks, streams, deadlines, list health |
+//! | [`Report`], [`Outcome`] | `outcome.rs` | the results |
+//! | [`ListHealth`] | `health.rs` | RFC 5782 test-point probes |
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use dnsbl_check::{Checker, Outcome, presets};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let checker = Checker::builder()
+//!     .lists(presets::default_lists())
+//!     .build()?;
+//! let report = checker.check("127.0.0.2".parse()?).await;
+//! println!("listed: {} (score {})", report.listed, report.score);
+//! for result in &report.results {
+//!     match &result.outcome {
+//!         Outcome::Listed(listing) => println!("{}: {:?}", result.list, listing.categories),
+//!         Outcome::NotListed => println!("{}: clean", result.list),
+//!         trouble => println!("{}: {}", result.list, trouble.detail().unwrap_or_default()),
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
+mod checker;
+mod filter;
+mod health;
+mod hickory;
+mod list;
+mod outcome;
+pub mod presets;
+mod query;
+mod resolver;
+mod target;
+mod zone;
+
+pub use checker::{BuildError, Checker, CheckerBuilder};
+pub use filter::{CodeFilter, FilterError};
+pub use health::ListHealth;
+pub use hickory::{HickoryResolver, HickoryResolverBuilder, NameServer, ResolverBuildError};
+pub use list::{DnsList, ListKind, SpecError, SpecProblem};
+pub use outcome::{
+    InvalidAnswer, ListResult, Listing, OperatorError, Outcome, Report, SkipReason, Unhealthy,
+};
+pub use resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
+pub use target::{DomainName, Target, TargetError, TargetSpec, TargetSpecIter};
+pub use zone::{QueryName, QueryNameError, SecretKey, Zone, ZoneError};

@@ -1,0 +1,598 @@
+//! List definitions: zone, kind, which codes count, what they mean, and how much they weigh.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+use std::str::FromStr;
+
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::filter::{CodeFilter, FilterError};
+use crate::target::Target;
+use crate::zone::{Zone, ZoneError};
+
+/// What a list is asked about.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::{ListKind, Target};
+///
+/// let v6: Target = "2001:db8::1".parse().unwrap();
+/// assert!(ListKind::Ip.serves(&v6));
+/// assert!(!ListKind::Ipv4.serves(&v6));
+/// assert!(!ListKind::Domain.serves(&v6));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum ListKind {
+    /// IP addresses, IPv4 and IPv6.
+    #[default]
+    Ip,
+    /// IPv4 addresses only.
+    Ipv4,
+    /// IPv6 addresses only.
+    Ipv6,
+    /// Domain names (RHSBL, URIBL).
+    Domain,
+}
+
+impl ListKind {
+    /// Whether a list of this kind can be asked about `target`.
+    pub fn serves(self, target: &Target) -> bool {
+        matches!(
+            (self, target),
+            (ListKind::Domain, Target::Domain(_))
+                | (ListKind::Ip, Target::Ip(_))
+                | (ListKind::Ipv4, Target::Ip(IpAddr::V4(_)))
+                | (ListKind::Ipv6, Target::Ip(IpAddr::V6(_)))
+        )
+    }
+
+    /// Whether this kind holds addresses rather than domain names.
+    pub fn is_ip(self) -> bool {
+        !matches!(self, ListKind::Domain)
+    }
+}
+
+impl fmt::Display for ListKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ListKind::Ip => "ip",
+            ListKind::Ipv4 => "ipv4",
+            ListKind::Ipv6 => "ipv6",
+            ListKind::Domain => "domain",
+        })
+    }
+}
+
+/// Codes that mean "the operator will not answer this query", whatever the list: Spamhaus's
+/// documented refusal codes. Public list operators use `127.255.255.0/24` for nothing but
+/// such errors, so every code in it is an error, with these meanings where they are known.
+const UNIVERSAL_ERROR_CODES: &[(Ipv4Addr, &str)] = &[
+    (
+        Ipv4Addr::new(127, 255, 255, 252),
+        "typing error in the list's zone name",
+    ),
+    (
+        Ipv4Addr::new(127, 255, 255, 254),
+        "query refused: it came through a public or open resolver",
+    ),
+    (
+        Ipv4Addr::new(127, 255, 255, 255),
+        "query refused: too many queries (rate limited)",
+    ),
+];
+
+/// One DNS list: where to ask, and how to read the answers.
+///
+/// Build one from a Postfix-style spec, from a preset, with the builder methods, or from a
+/// TOML or JSON config (see the README for the schema).
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::{DnsList, ListKind};
+///
+/// let zen = DnsList::from_spec("zen.spamhaus.org=127.0.0.[2..11]*3", ListKind::Ip).unwrap();
+/// assert_eq!(zen.name(), "zen.spamhaus.org");
+/// assert_eq!(zen.weight(), 3);
+///
+/// let custom = DnsList::new("my-list", "bl.example.net".parse().unwrap(), ListKind::Ipv4)
+///     .with_category("127.0.0.2".parse().unwrap(), "spam source")
+///     .with_error_code("127.0.0.255".parse().unwrap(), "over quota")
+///     .with_weight(2)
+///     .with_txt(false);
+/// assert_eq!(custom.categories_of("127.0.0.2".parse().unwrap()), ["spam source"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "DnsListConfig")]
+pub struct DnsList {
+    name: String,
+    zone: Zone,
+    kind: ListKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    filter: Option<CodeFilter>,
+    weight: i32,
+    #[serde(with = "code_map", skip_serializing_if = "Vec::is_empty")]
+    categories: Vec<(CodeFilter, String)>,
+    #[serde(with = "code_map", skip_serializing_if = "Vec::is_empty")]
+    error_codes: Vec<(CodeFilter, String)>,
+    txt: bool,
+    health_check: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    description: String,
+}
+
+impl DnsList {
+    /// A list with weight 1, no filter (any code in 127.0.0.0/8 counts), no categories, TXT
+    /// reasons on and health checks on.
+    pub fn new(name: impl Into<String>, zone: Zone, kind: ListKind) -> Self {
+        DnsList {
+            name: name.into(),
+            zone,
+            kind,
+            filter: None,
+            weight: 1,
+            categories: Vec::new(),
+            error_codes: Vec::new(),
+            txt: true,
+            health_check: true,
+            description: String::new(),
+        }
+    }
+
+    /// Parses Postfix's `postscreen_dnsbl_sites` form, `zone[=filter][*weight]`.
+    ///
+    /// The list is named after its zone (its public part, for keyed zones).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::{DnsList, ListKind};
+    ///
+    /// let dnswl = DnsList::from_spec("list.dnswl.org=127.0.[0..255].[2..3]*-2", ListKind::Ip)
+    ///     .unwrap();
+    /// assert_eq!(dnswl.weight(), -2);
+    /// assert!(dnswl.counts("127.0.10.3".parse().unwrap()));
+    /// assert!(!dnswl.counts("127.0.10.1".parse().unwrap()));
+    ///
+    /// assert!(DnsList::from_spec("zen.spamhaus.org*x", ListKind::Ip).is_err());
+    /// ```
+    pub fn from_spec(spec: &str, kind: ListKind) -> Result<Self, SpecError> {
+        let error = |problem: SpecProblem| SpecError {
+            spec: redact_spec(spec),
+            problem,
+        };
+        let trimmed = spec.trim();
+        if trimmed.is_empty() {
+            return Err(error(SpecProblem::Empty));
+        }
+        let (rest, weight) = match trimmed.rsplit_once('*') {
+            Some((rest, weight)) => {
+                let weight: i32 = weight
+                    .trim()
+                    .parse()
+                    .map_err(|_| error(SpecProblem::Weight))?;
+                (rest, weight)
+            }
+            None => (trimmed, 1),
+        };
+        let (zone, filter) = match rest.split_once('=') {
+            Some((zone, filter)) => (zone, Some(filter)),
+            None => (rest, None),
+        };
+        let zone: Zone = zone.parse().map_err(|e| error(SpecProblem::Zone(e)))?;
+        let filter = filter
+            .map(str::parse::<CodeFilter>)
+            .transpose()
+            .map_err(|e| error(SpecProblem::Filter(e)))?;
+        let mut list = DnsList::new(zone.public_name().to_owned(), zone, kind);
+        list.filter = filter;
+        list.weight = weight;
+        Ok(list)
+    }
+
+    /// Only codes that `filter` matches count as a listing (Postfix's `=filter`).
+    pub fn with_filter(mut self, filter: CodeFilter) -> Self {
+        self.filter = Some(filter);
+        self
+    }
+
+    /// The list's weight in the score; negative for allowlists.
+    pub fn with_weight(mut self, weight: i32) -> Self {
+        self.weight = weight;
+        self
+    }
+
+    /// Codes matching `code` are reported with category `name`. A code may match several.
+    pub fn with_category(mut self, code: CodeFilter, name: impl Into<String>) -> Self {
+        self.categories.push((code, name.into()));
+        self
+    }
+
+    /// Codes matching `code` are the operator refusing to answer, never a listing.
+    pub fn with_error_code(mut self, code: CodeFilter, meaning: impl Into<String>) -> Self {
+        self.error_codes.push((code, meaning.into()));
+        self
+    }
+
+    /// Whether to fetch TXT reasons for listed targets.
+    pub fn with_txt(mut self, txt: bool) -> Self {
+        self.txt = txt;
+        self
+    }
+
+    /// Whether to probe the list's RFC 5782 test points before trusting it.
+    pub fn with_health_check(mut self, health_check: bool) -> Self {
+        self.health_check = health_check;
+        self
+    }
+
+    /// A one-line description of what the list is.
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// Replaces the zone, keeping everything else (used to switch a preset to a keyed zone).
+    pub fn with_zone(mut self, zone: Zone) -> Self {
+        self.zone = zone;
+        self
+    }
+
+    /// Renames the list.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The zone queries go to.
+    pub fn zone(&self) -> &Zone {
+        &self.zone
+    }
+
+    /// What the list is asked about.
+    pub fn kind(&self) -> ListKind {
+        self.kind
+    }
+
+    /// The filter, if any; without one every code in 127.0.0.0/8 counts.
+    pub fn filter(&self) -> Option<&CodeFilter> {
+        self.filter.as_ref()
+    }
+
+    /// The weight in the score.
+    pub fn weight(&self) -> i32 {
+        self.weight
+    }
+
+    /// Whether TXT reasons are fetched.
+    pub fn txt(&self) -> bool {
+        self.txt
+    }
+
+    /// Whether the list's test points are probed.
+    pub fn health_check(&self) -> bool {
+        self.health_check
+    }
+
+    /// The description.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The category rules, in order.
+    pub fn categories(&self) -> impl Iterator<Item = (&CodeFilter, &str)> {
+        self.categories.iter().map(|(f, n)| (f, n.as_str()))
+    }
+
+    /// The names of every category that `code` falls in.
+    pub fn categories_of(&self, code: Ipv4Addr) -> Vec<&str> {
+        self.categories
+            .iter()
+            .filter(|(filter, _)| filter.matches(code))
+            .map(|(_, name)| name.as_str())
+            .collect()
+    }
+
+    /// Whether `code` is a listing by this list's filter (error codes aside).
+    pub fn counts(&self, code: Ipv4Addr) -> bool {
+        self.filter
+            .as_ref()
+            .is_none_or(|filter| filter.matches(code))
+    }
+
+    /// What `code` means if it is an operator error code (list-specific codes first, then
+    /// the `127.255.255.0/24` codes every list shares).
+    pub fn error_meaning(&self, code: Ipv4Addr) -> Option<&str> {
+        self.error_codes
+            .iter()
+            .find(|(filter, _)| filter.matches(code))
+            .map(|(_, meaning)| meaning.as_str())
+            .or_else(|| {
+                UNIVERSAL_ERROR_CODES
+                    .iter()
+                    .find(|(known, _)| *known == code)
+                    .map(|(_, meaning)| *meaning)
+            })
+            .or_else(|| {
+                let [a, b, c, _] = code.octets();
+                (a == 127 && b == 255 && c == 255).then_some("operator error code")
+            })
+    }
+}
+
+/// How a list is written in a config file (TOML or JSON).
+///
+/// `zone` may carry a Spamhaus DQS key in full (`<key>.zen.dq.spamhaus.net`), or the key can be
+/// given apart as `key`; either way it is kept secret.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DnsListConfig {
+    name: Option<String>,
+    zone: String,
+    key: Option<String>,
+    #[serde(default)]
+    kind: ListKind,
+    filter: Option<CodeFilter>,
+    #[serde(default = "default_weight")]
+    weight: i32,
+    #[serde(default, with = "code_map")]
+    categories: Vec<(CodeFilter, String)>,
+    #[serde(default, with = "code_map")]
+    error_codes: Vec<(CodeFilter, String)>,
+    #[serde(default = "default_true")]
+    txt: bool,
+    #[serde(default = "default_true")]
+    health_check: bool,
+    #[serde(default)]
+    description: String,
+}
+
+fn default_weight() -> i32 {
+    1
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl TryFrom<DnsListConfig> for DnsList {
+    type Error = ZoneError;
+
+    fn try_from(config: DnsListConfig) -> Result<Self, Self::Error> {
+        let zone = match &config.key {
+            Some(key) => Zone::with_key(&config.zone, key)?,
+            None => config.zone.parse()?,
+        };
+        Ok(DnsList {
+            name: config.name.unwrap_or_else(|| zone.public_name().to_owned()),
+            zone,
+            kind: config.kind,
+            filter: config.filter,
+            weight: config.weight,
+            categories: config.categories,
+            error_codes: config.error_codes,
+            txt: config.txt,
+            health_check: config.health_check,
+            description: config.description,
+        })
+    }
+}
+
+/// Serialises `[(filter, text)]` as a map `{ "filter" = "text" }`, keeping the order.
+mod code_map {
+    use super::*;
+
+    pub(super) fn serialize<S: Serializer>(
+        entries: &[(CodeFilter, String)],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(entries.len()))?;
+        for (filter, text) in entries {
+            map.serialize_entry(filter.as_str(), text)?;
+        }
+        map.end()
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<(CodeFilter, String)>, D::Error> {
+        struct OrderedMap;
+        impl<'de> Visitor<'de> for OrderedMap {
+            type Value = Vec<(CodeFilter, String)>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map from code filters to names")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((key, value)) = access.next_entry::<String, String>()? {
+                    let filter = CodeFilter::from_str(&key).map_err(serde::de::Error::custom)?;
+                    entries.push((filter, value));
+                }
+                Ok(entries)
+            }
+        }
+        deserializer.deserialize_map(OrderedMap)
+    }
+}
+
+/// A Postfix-style list spec that cannot be parsed.
+///
+/// The spec is echoed with any DQS key replaced by `<redacted>`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid list spec {spec:?}: {problem}")]
+pub struct SpecError {
+    spec: String,
+    problem: SpecProblem,
+}
+
+impl SpecError {
+    /// What is wrong.
+    pub fn problem(&self) -> &SpecProblem {
+        &self.problem
+    }
+}
+
+/// What is wrong with a list spec.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpecProblem {
+    /// Nothing was given.
+    #[error("empty spec")]
+    Empty,
+    /// The zone part is not a usable zone.
+    #[error(transparent)]
+    Zone(ZoneError),
+    /// The `=filter` part does not parse.
+    #[error(transparent)]
+    Filter(FilterError),
+    /// The `*weight` part is not a whole number.
+    #[error("weight after '*' must be a whole number")]
+    Weight,
+}
+
+/// Replaces the key label of a DQS zone in a spec, so that errors never echo it.
+fn redact_spec(spec: &str) -> String {
+    let spec: String = spec.trim().chars().take(300).collect();
+    let lower = spec.to_ascii_lowercase();
+    match lower.find(".dq.spamhaus.net") {
+        Some(end) => {
+            // key . service . dq.spamhaus.net: the key is the label before the service.
+            let before_service = lower[..end].rfind('.');
+            match before_service {
+                Some(dot) => format!("<redacted>{}", &spec[dot..]),
+                None => spec,
+            }
+        }
+        None => spec,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_postfix_specs() {
+        let cases: &[(&str, &str, Option<&str>, i32)] = &[
+            ("zen.spamhaus.org", "zen.spamhaus.org", None, 1),
+            (
+                "zen.spamhaus.org=127.0.0.[2..11]*3",
+                "zen.spamhaus.org",
+                Some("127.0.0.[2..11]"),
+                3,
+            ),
+            (
+                "list.dnswl.org=127.0.[0..255].[2..3]*-2",
+                "list.dnswl.org",
+                Some("127.0.[0..255].[2..3]"),
+                -2,
+            ),
+            ("bl.spamcop.net*2", "bl.spamcop.net", None, 2),
+            ("BL.Example.", "bl.example", None, 1),
+            (
+                "multi.surbl.org=&0.0.0.8",
+                "multi.surbl.org",
+                Some("&0.0.0.8"),
+                1,
+            ),
+        ];
+        for (spec, zone, filter, weight) in cases {
+            let list = DnsList::from_spec(spec, ListKind::Ip).unwrap();
+            assert_eq!(list.zone().public_name(), *zone, "{spec}");
+            assert_eq!(list.filter().map(CodeFilter::as_str), *filter, "{spec}");
+            assert_eq!(list.weight(), *weight, "{spec}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_specs() {
+        let cases: &[(&str, &str)] = &[
+            ("", "empty spec"),
+            (
+                "zen.spamhaus.org*",
+                "weight after '*' must be a whole number",
+            ),
+            (
+                "zen.spamhaus.org*1.5",
+                "weight after '*' must be a whole number",
+            ),
+            ("zen..org", "invalid zone: empty label"),
+            ("=127.0.0.2", "invalid zone: empty zone name"),
+            (
+                "zen.spamhaus.org=127.0.0.[2..",
+                "invalid code filter \"127.0.0.[2..\": unclosed '['",
+            ),
+        ];
+        for (spec, problem) in cases {
+            let error = DnsList::from_spec(spec, ListKind::Ip).unwrap_err();
+            assert_eq!(error.problem().to_string(), *problem, "{spec:?}");
+        }
+    }
+
+    #[test]
+    fn spec_errors_hide_dqs_keys() {
+        let error = DnsList::from_spec(
+            "secretkey0123456789abcdefg.zen.dq.spamhaus.net=127.0.0.[2..",
+            ListKind::Ip,
+        )
+        .unwrap_err();
+        let text = error.to_string();
+        assert!(!text.contains("secretkey"), "{text}");
+        assert!(text.contains("<redacted>.zen.dq.spamhaus.net"), "{text}");
+    }
+
+    #[test]
+    fn config_round_trip_keeps_key_secret() {
+        let toml_text = r#"
+            name = "zen-dqs"
+            zone = "zen.dq.spamhaus.net"
+            key = "secretkey0123456789abcdefg"
+            filter = "127.0.0.[2..11]"
+            weight = 2
+            [categories]
+            "127.0.0.2" = "SBL"
+            "127.0.0.[10..11]" = "PBL"
+            [error_codes]
+            "127.0.1.255" = "wrong kind of query"
+        "#;
+        let list: DnsList = toml::from_str(toml_text).unwrap();
+        assert!(list.zone().has_key());
+        assert_eq!(list.categories_of("127.0.0.11".parse().unwrap()), ["PBL"]);
+        assert_eq!(
+            list.error_meaning("127.0.1.255".parse().unwrap()),
+            Some("wrong kind of query")
+        );
+        assert_eq!(
+            list.error_meaning("127.255.255.254".parse().unwrap()),
+            Some("query refused: it came through a public or open resolver")
+        );
+        for shown in [
+            serde_json::to_string(&list).unwrap(),
+            toml::to_string(&list).unwrap(),
+            format!("{list:?}"),
+        ] {
+            assert!(!shown.contains("secretkey"), "{shown}");
+        }
+        let json = serde_json::to_value(&list).unwrap();
+        assert_eq!(json["zone"], "zen.dq.spamhaus.net");
+        assert_eq!(json["categories"]["127.0.0.[10..11]"], "PBL");
+    }
+
+    #[test]
+    fn config_rejects_unknown_fields() {
+        let error = toml::from_str::<DnsList>("zone = \"a.example\"\nwieght = 2\n").unwrap_err();
+        assert!(error.to_string().contains("wieght"), "{error}");
+    }
+}

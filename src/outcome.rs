@@ -1,0 +1,280 @@
+//! Typed results: what each list said about a target, and the verdict over all of them.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+
+use crate::list::DnsList;
+use crate::resolver::LookupError;
+use crate::target::Target;
+use crate::zone::Zone;
+
+/// What one list said about one target.
+///
+/// Only [`Outcome::Listed`] is a listing. Every kind of trouble has its own variant, so that
+/// trouble is never taken for "listed" (rejecting good mail) or for "not listed" (letting spam
+/// through).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The list lists the target.
+    Listed(Listing),
+    /// The list does not list the target (NXDOMAIN, or no A record, or no code that counts).
+    NotListed,
+    /// The lookup failed: timeout, SERVFAIL, REFUSED, network or local trouble.
+    Failed(LookupError),
+    /// The list answered with an operator code: it refused to give a real answer.
+    ListError(OperatorError),
+    /// The answer is not a DNS list answer at all (outside 127.0.0.0/8).
+    Invalid(InvalidAnswer),
+    /// The list was not asked.
+    Skipped(SkipReason),
+}
+
+impl Outcome {
+    /// Whether this is a listing.
+    pub fn is_listed(&self) -> bool {
+        matches!(self, Outcome::Listed(_))
+    }
+
+    /// Whether this is trouble of any kind: neither a listing nor a clean answer.
+    pub fn is_trouble(&self) -> bool {
+        !matches!(self, Outcome::Listed(_) | Outcome::NotListed)
+    }
+
+    /// The status word used in serialised results: `listed`, `not_listed`, `failed`,
+    /// `list_error`, `invalid` or `skipped`.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Outcome::Listed(_) => "listed",
+            Outcome::NotListed => "not_listed",
+            Outcome::Failed(_) => "failed",
+            Outcome::ListError(_) => "list_error",
+            Outcome::Invalid(_) => "invalid",
+            Outcome::Skipped(_) => "skipped",
+        }
+    }
+
+    /// A short human-readable explanation of trouble (`None` for listed and not listed).
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Outcome::Listed(_) | Outcome::NotListed => None,
+            Outcome::Failed(error) => Some(error.to_string()),
+            Outcome::ListError(error) => Some(error.meaning.clone()),
+            Outcome::Invalid(invalid) => Some(invalid.to_string()),
+            Outcome::Skipped(reason) => Some(reason.to_string()),
+        }
+    }
+}
+
+/// A listing: every code that counts, what they mean, and why the list says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Listing {
+    /// Every A record that counts as a listing, in the order received.
+    pub codes: Vec<Ipv4Addr>,
+    /// The categories of those codes, each once, in order.
+    pub categories: Vec<String>,
+    /// The TXT reasons, one per TXT record (strings joined, lossy UTF-8). Empty when TXT was
+    /// not asked for or not served.
+    pub reasons: Vec<String>,
+    /// How long the listing may be cached, in seconds (the smallest A record TTL).
+    pub ttl: u32,
+}
+
+/// An operator code: the list did not really answer, and said why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OperatorError {
+    /// The operator codes received.
+    pub codes: Vec<Ipv4Addr>,
+    /// What the (first) code means.
+    pub meaning: String,
+}
+
+/// An answer outside 127.0.0.0/8: a resolver rewriting NXDOMAIN, or a zone taken over by a
+/// parking service. It is not a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InvalidAnswer {
+    /// Every A record received.
+    pub codes: Vec<Ipv4Addr>,
+}
+
+impl fmt::Display for InvalidAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("answer outside 127.0.0.0/8 (")?;
+        for (i, code) in self.codes.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            code.fmt(f)?;
+        }
+        f.write_str("): not a DNS list answer")
+    }
+}
+
+/// Why a list was not asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// The list does not hold this kind of target (an IPv6 address on an IPv4-only list, a
+    /// domain on an IP list, ...), or the name would not fit under its zone.
+    NotApplicable(&'static str),
+    /// The list failed its health check and is not trusted.
+    Unhealthy(Unhealthy),
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::NotApplicable(why) => write!(f, "not applicable: {why}"),
+            SkipReason::Unhealthy(why) => why.fmt(f),
+        }
+    }
+}
+
+/// Why a list is not trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unhealthy {
+    /// It lists the negative test point (127.0.0.1, `::ffff:7f00:1` or `invalid`), so it lists
+    /// everything: a dead list answering every query.
+    ListsEverything,
+}
+
+impl fmt::Display for Unhealthy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unhealthy::ListsEverything => {
+                f.write_str("lists 127.0.0.1: list answers for everything")
+            }
+        }
+    }
+}
+
+/// One list's outcome for one target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListResult {
+    /// The list's display name.
+    pub list: String,
+    /// The list's zone (shown by its public name only).
+    pub zone: Zone,
+    /// The list's weight, counted in the score when it lists the target.
+    pub weight: i32,
+    /// What the list said.
+    pub outcome: Outcome,
+}
+
+impl ListResult {
+    pub(crate) fn new(list: &DnsList, outcome: Outcome) -> Self {
+        ListResult {
+            list: list.name().to_owned(),
+            zone: list.zone().clone(),
+            weight: list.weight(),
+            outcome,
+        }
+    }
+}
+
+impl Serialize for ListResult {
+    /// The flat form used in JSON output:
+    /// `{"list", "zone", "status", "codes", "categories", "reasons", "ttl"?, "detail"?}`.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let empty_codes: &[Ipv4Addr] = &[];
+        let empty_text: &[String] = &[];
+        let (codes, categories, reasons, ttl) = match &self.outcome {
+            Outcome::Listed(listing) => (
+                &listing.codes[..],
+                &listing.categories[..],
+                &listing.reasons[..],
+                Some(listing.ttl),
+            ),
+            Outcome::ListError(error) => (&error.codes[..], empty_text, empty_text, None),
+            Outcome::Invalid(invalid) => (&invalid.codes[..], empty_text, empty_text, None),
+            _ => (empty_codes, empty_text, empty_text, None),
+        };
+        let detail = self.outcome.detail();
+        let mut state = serializer.serialize_struct("ListResult", 9)?;
+        state.serialize_field("list", &self.list)?;
+        state.serialize_field("zone", &self.zone)?;
+        state.serialize_field("status", self.outcome.status())?;
+        state.serialize_field("codes", codes)?;
+        state.serialize_field("categories", categories)?;
+        state.serialize_field("reasons", reasons)?;
+        if let Some(ttl) = ttl {
+            state.serialize_field("ttl", &ttl)?;
+        } else {
+            state.skip_field("ttl")?;
+        }
+        if let Outcome::Failed(error) = &self.outcome {
+            state.serialize_field("error_kind", &error.kind())?;
+        } else {
+            state.skip_field("error_kind")?;
+        }
+        match &detail {
+            Some(detail) => state.serialize_field("detail", detail)?,
+            None => state.skip_field("detail")?,
+        }
+        state.end()
+    }
+}
+
+/// Every list's outcome for one target, the score and the verdict.
+///
+/// Serialises to the schema shared by the library, the CLI's JSON Lines output and the
+/// policy server's logs:
+///
+/// ```json
+/// {"target": "192.0.2.1", "listed": true, "score": 1,
+///  "results": [{"list": "spamhaus-zen", "zone": "zen.spamhaus.org", "status": "listed",
+///               "codes": ["127.0.0.2"], "categories": ["SBL"], "reasons": ["..."], "ttl": 300}]}
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Report {
+    /// What was checked.
+    pub target: Target,
+    /// The verdict: `score >= threshold`.
+    pub listed: bool,
+    /// The sum of the weights of the lists that list the target.
+    pub score: i32,
+    /// One result per configured list, in the order the lists were given.
+    pub results: Vec<ListResult>,
+}
+
+impl Report {
+    pub(crate) fn new(target: Target, results: Vec<ListResult>, threshold: i32) -> Self {
+        let score = results
+            .iter()
+            .filter(|result| result.outcome.is_listed())
+            .map(|result| result.weight)
+            .sum();
+        Report {
+            target,
+            listed: score >= threshold,
+            score,
+            results,
+        }
+    }
+
+    /// The results of the lists that list the target.
+    pub fn listings(&self) -> impl Iterator<Item = (&ListResult, &Listing)> {
+        self.results
+            .iter()
+            .filter_map(|result| match &result.outcome {
+                Outcome::Listed(listing) => Some((result, listing)),
+                _ => None,
+            })
+    }
+
+    /// Whether any list gave trouble instead of an answer.
+    pub fn has_trouble(&self) -> bool {
+        self.results
+            .iter()
+            .any(|result| result.outcome.is_trouble())
+    }
+}

@@ -1,0 +1,561 @@
+//! Ready-made definitions of current public lists.
+//!
+//! Each preset records, in [`Preset::checked`], when its zone, codes and terms were last
+//! checked against the operator's documentation. Lists that are dead or that list everything
+//! (SORBS, AHBL, NJABL, ORDB, dul.ru, NixSpam) are deliberately absent.
+//!
+//! Most public lists are free only for low-volume, non-commercial use, and refuse queries that
+//! arrive through large public resolvers: run your own resolver, and read each operator's
+//! terms (see [`Preset::terms`]) before relying on a list.
+//!
+//! # Examples
+//!
+//! ```
+//! use dnsbl_check::presets;
+//!
+//! let zen = presets::get("spamhaus-zen").unwrap();
+//! assert_eq!(zen.zone().public_name(), "zen.spamhaus.org");
+//! assert_eq!(zen.categories_of("127.0.0.4".parse().unwrap()), ["XBL"]);
+//!
+//! let keyed = presets::with_dqs_key(zen, "abcdefghijklmnopqrstuvwxyz").unwrap();
+//! assert_eq!(keyed.zone().public_name(), "zen.dq.spamhaus.net");
+//! assert!(keyed.zone().has_key());
+//! ```
+
+use crate::filter::CodeFilter;
+use crate::list::{DnsList, ListKind};
+use crate::zone::{Zone, ZoneError};
+
+/// One preset of the catalog.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Preset {
+    /// The kebab-case name, such as `spamhaus-zen`.
+    pub name: &'static str,
+    /// What the list holds, in a line.
+    pub description: &'static str,
+    /// The usage terms in short.
+    pub terms: &'static str,
+    /// When the zone, codes and terms were last checked against the operator's documentation.
+    pub checked: &'static str,
+    /// Whether the preset is in [`default_lists`].
+    pub in_default_set: bool,
+    /// Whether the list works only with a Spamhaus DQS key ([`with_dqs_key`]).
+    pub needs_key: bool,
+    zone: &'static str,
+    kind: ListKind,
+    filter: &'static str,
+    weight: i32,
+    categories: &'static [(&'static str, &'static str)],
+    error_codes: &'static [(&'static str, &'static str)],
+    health_check: bool,
+}
+
+impl Preset {
+    /// The list definition.
+    pub fn list(&self) -> DnsList {
+        let zone = Zone::new(self.zone).expect("preset zones are valid");
+        let parse =
+            |filter: &str| -> CodeFilter { filter.parse().expect("preset filters are valid") };
+        let mut list = DnsList::new(self.name, zone, self.kind)
+            .with_filter(parse(self.filter))
+            .with_weight(self.weight)
+            .with_health_check(self.health_check)
+            .with_description(self.description);
+        for (code, name) in self.categories {
+            list = list.with_category(parse(code), *name);
+        }
+        for (code, meaning) in self.error_codes {
+            list = list.with_error_code(parse(code), *meaning);
+        }
+        list
+    }
+}
+
+/// Checked against the operators' published documentation (not against live DNS).
+const CHECKED: &str = "2026-11-29";
+
+const SPAMHAUS_TERMS: &str = "free for non-commercial use under 100k SMTP connections and \
+    300k queries a day; public resolvers are refused; otherwise a (free or paid) DQS key";
+
+const SPAMHAUS_KEY_CODES: &[(&str, &str)] = &[
+    ("127.255.255.250", "DQS key disabled"),
+    (
+        "127.255.255.251",
+        "DQS key used illegally or by another account",
+    ),
+];
+
+const ZEN_CATEGORIES: &[(&str, &str)] = &[
+    ("127.0.0.2", "SBL"),
+    ("127.0.0.3", "SBL CSS"),
+    ("127.0.0.[4..7]", "XBL"),
+    ("127.0.0.9", "SBL DROP"),
+    ("127.0.0.10", "PBL (ISP maintained)"),
+    ("127.0.0.11", "PBL (Spamhaus maintained)"),
+    ("127.0.0.30", "BCL"),
+];
+
+const DBL_CATEGORIES: &[(&str, &str)] = &[
+    ("127.0.1.2", "spam domain"),
+    ("127.0.1.4", "phishing domain"),
+    ("127.0.1.5", "malware domain"),
+    ("127.0.1.6", "botnet C&C domain"),
+    ("127.0.1.102", "abused legit domain"),
+    ("127.0.1.103", "abused redirector domain"),
+    ("127.0.1.104", "abused legit phishing domain"),
+    ("127.0.1.105", "abused legit malware domain"),
+    ("127.0.1.106", "abused legit botnet C&C domain"),
+];
+
+const DBL_ERRORS: &[(&str, &str)] = &[
+    ("127.0.1.255", "IP address queried against a domain list"),
+    ("127.255.255.250", "DQS key disabled"),
+    (
+        "127.255.255.251",
+        "DQS key used illegally or by another account",
+    ),
+];
+
+const ZRD_ERRORS: &[(&str, &str)] = &[
+    ("127.0.2.255", "IP address queried against a domain list"),
+    ("127.0.1.255", "IP address queried against a domain list"),
+    ("127.255.255.250", "DQS key disabled"),
+    (
+        "127.255.255.251",
+        "DQS key used illegally or by another account",
+    ),
+];
+
+const DRONEBL_CATEGORIES: &[(&str, &str)] = &[
+    ("127.0.0.3", "IRC spam drone"),
+    ("127.0.0.5", "bottler"),
+    ("127.0.0.6", "unknown worm or spambot"),
+    ("127.0.0.7", "DDoS drone"),
+    ("127.0.0.8", "open SOCKS proxy"),
+    ("127.0.0.9", "open HTTP proxy"),
+    ("127.0.0.10", "proxychain"),
+    ("127.0.0.11", "web page proxy"),
+    ("127.0.0.12", "open DNS resolver"),
+    ("127.0.0.13", "brute force attacker"),
+    ("127.0.0.14", "open Wingate proxy"),
+    ("127.0.0.15", "compromised router or gateway"),
+    ("127.0.0.16", "autorooting worm"),
+    ("127.0.0.17", "botnet IP"),
+    ("127.0.0.18", "possibly compromised DNS/MX host"),
+    ("127.0.0.19", "abused VPN service"),
+    ("127.0.0.255", "uncategorised threat"),
+];
+
+const DNSWL_CATEGORIES: &[(&str, &str)] = &[
+    ("127.0.[0..255].0", "trust: none"),
+    ("127.0.[0..255].1", "trust: low"),
+    ("127.0.[0..255].2", "trust: medium"),
+    ("127.0.[0..255].3", "trust: high"),
+    ("127.0.2.[0..3]", "financial services"),
+    ("127.0.3.[0..3]", "email service provider"),
+    ("127.0.4.[0..3]", "organisation"),
+    ("127.0.5.[0..3]", "service or network provider"),
+    ("127.0.6.[0..3]", "personal or private server"),
+    ("127.0.7.[0..3]", "travel or leisure"),
+    ("127.0.8.[0..3]", "public sector"),
+    ("127.0.9.[0..3]", "media and tech"),
+    ("127.0.11.[0..3]", "education"),
+    ("127.0.12.[0..3]", "healthcare"),
+    ("127.0.13.[0..3]", "manufacturing"),
+    ("127.0.14.[0..3]", "retail, wholesale, services"),
+    ("127.0.15.[0..3]", "email marketing provider"),
+    ("127.0.20.[0..3]", "self-service entry"),
+];
+
+const SURBL_CATEGORIES: &[(&str, &str)] = &[
+    ("&0.0.0.4", "DM: disposable mail domain"),
+    ("&0.0.0.8", "PH: phishing"),
+    ("&0.0.0.16", "MW: malware"),
+    ("&0.0.0.32", "CT: click tracker"),
+    ("&0.0.0.64", "ABUSE: spam and abuse"),
+    ("&0.0.0.128", "CR: cracked site"),
+];
+
+const URIBL_CATEGORIES: &[(&str, &str)] = &[
+    ("&0.0.0.2", "black"),
+    ("&0.0.0.4", "grey"),
+    ("&0.0.0.8", "red"),
+];
+
+static CATALOG: &[Preset] = &[
+    Preset {
+        name: "spamhaus-zen",
+        description: "Spamhaus ZEN: SBL, CSS, XBL, PBL and DROP combined (IP addresses)",
+        terms: SPAMHAUS_TERMS,
+        checked: CHECKED,
+        in_default_set: true,
+        needs_key: false,
+        zone: "zen.spamhaus.org",
+        kind: ListKind::Ip,
+        filter: "127.0.0.[2..11;30]",
+        weight: 1,
+        categories: ZEN_CATEGORIES,
+        error_codes: SPAMHAUS_KEY_CODES,
+        health_check: true,
+    },
+    Preset {
+        name: "spamhaus-zen-dqs",
+        description: "Spamhaus ZEN through the Data Query Service (needs a DQS key)",
+        terms: SPAMHAUS_TERMS,
+        checked: CHECKED,
+        in_default_set: false,
+        needs_key: true,
+        zone: "zen.dq.spamhaus.net",
+        kind: ListKind::Ip,
+        filter: "127.0.0.[2..11;30]",
+        weight: 1,
+        categories: ZEN_CATEGORIES,
+        error_codes: SPAMHAUS_KEY_CODES,
+        health_check: true,
+    },
+    Preset {
+        name: "spamhaus-dbl",
+        description: "Spamhaus Domain Block List: spam, phishing, malware and C&C domains",
+        terms: SPAMHAUS_TERMS,
+        checked: CHECKED,
+        in_default_set: true,
+        needs_key: false,
+        zone: "dbl.spamhaus.org",
+        kind: ListKind::Domain,
+        // 127.0.1.102-106 are abused legitimate domains: categories for scoring, not a block.
+        filter: "127.0.1.[2..99]",
+        weight: 1,
+        categories: DBL_CATEGORIES,
+        error_codes: DBL_ERRORS,
+        health_check: true,
+    },
+    Preset {
+        name: "spamhaus-dbl-dqs",
+        description: "Spamhaus DBL through the Data Query Service (needs a DQS key)",
+        terms: SPAMHAUS_TERMS,
+        checked: CHECKED,
+        in_default_set: false,
+        needs_key: true,
+        zone: "dbl.dq.spamhaus.net",
+        kind: ListKind::Domain,
+        filter: "127.0.1.[2..99]",
+        weight: 1,
+        categories: DBL_CATEGORIES,
+        error_codes: DBL_ERRORS,
+        health_check: true,
+    },
+    Preset {
+        name: "spamhaus-zrd",
+        description: "Spamhaus Zero Reputation Domain: domains first seen in the last 24 hours \
+                      (DQS only: needs a DQS key)",
+        terms: SPAMHAUS_TERMS,
+        checked: CHECKED,
+        in_default_set: false,
+        needs_key: true,
+        zone: "zrd.dq.spamhaus.net",
+        kind: ListKind::Domain,
+        filter: "127.0.2.[2..24]",
+        weight: 1,
+        categories: &[
+            ("127.0.2.[2..4]", "very fresh domain (under 3 hours)"),
+            ("127.0.2.[5..24]", "fresh domain (under 24 hours)"),
+        ],
+        error_codes: ZRD_ERRORS,
+        // Spamhaus documents no test point for ZRD.
+        health_check: false,
+    },
+    Preset {
+        name: "spamcop",
+        description: "SpamCop Blocking List: sources of reported spam (IPv4)",
+        terms: "free, no registration",
+        checked: CHECKED,
+        in_default_set: true,
+        needs_key: false,
+        zone: "bl.spamcop.net",
+        kind: ListKind::Ipv4,
+        filter: "127.0.0.2",
+        weight: 1,
+        categories: &[("127.0.0.2", "reported spam source")],
+        error_codes: &[],
+        health_check: true,
+    },
+    Preset {
+        name: "barracuda",
+        description: "Barracuda Reputation Block List (IPv4; resolver IPs must be registered)",
+        terms: "free after registering an account and the resolver addresses",
+        checked: CHECKED,
+        in_default_set: false,
+        needs_key: false,
+        zone: "b.barracudacentral.org",
+        kind: ListKind::Ipv4,
+        filter: "127.0.0.2",
+        weight: 1,
+        categories: &[("127.0.0.2", "poor reputation")],
+        error_codes: &[],
+        health_check: true,
+    },
+    Preset {
+        name: "psbl",
+        description: "Passive Spam Block List: IPs that sent mail to spam traps (IPv4)",
+        terms: "free for anybody",
+        checked: CHECKED,
+        in_default_set: true,
+        needs_key: false,
+        zone: "psbl.surriel.com",
+        kind: ListKind::Ipv4,
+        filter: "127.0.0.2",
+        weight: 1,
+        categories: &[("127.0.0.2", "spam trap hit")],
+        error_codes: &[],
+        health_check: true,
+    },
+    Preset {
+        name: "mailspike",
+        description: "Mailspike blacklist: spam waves and the worst reputations (IPv4)",
+        terms: "free under 100k messages and 100k queries a day",
+        checked: CHECKED,
+        in_default_set: true,
+        needs_key: false,
+        zone: "bl.mailspike.net",
+        kind: ListKind::Ipv4,
+        filter: "127.0.0.[2;10..12]",
+        weight: 1,
+        categories: &[
+            ("127.0.0.2", "spam wave participant"),
+            ("127.0.0.10", "L5: worst reputation"),
+            ("127.0.0.11", "L4: very bad reputation"),
+            ("127.0.0.12", "L3: bad reputation"),
+        ],
+        error_codes: &[],
+        health_check: true,
+    },
+    Preset {
+        name: "uceprotect-1",
+        description: "UCEPROTECT level 1: single IPs seen sending spam (IPv4)",
+        terms: "free; delisting policies are disputed, use with care",
+        checked: CHECKED,
+        in_default_set: false,
+        needs_key: false,
+        zone: "dnsbl-1.uceprotect.net",
+        kind: ListKind::Ipv4,
+        filter: "127.0.0.2",
+        weight: 1,
+        categories: &[("127.0.0.2", "spam source")],
+        error_codes: &[],
+        health_check: true,
+    },
+    Preset {
+        name: "dronebl",
+        description: "DroneBL: drones, open proxies and abused hosts (IPv4; IRC oriented)",
+        terms: "free for commercial and non-commercial use",
+        checked: CHECKED,
+        in_default_set: false,
+        needs_key: false,
+        zone: "dnsbl.dronebl.org",
+        kind: ListKind::Ipv4,
+        // Class 1 is "testing", 2 "sample data", 12 open resolvers, 18 and 255 weak signals.
+        filter: "127.0.0.[3;5..11;13..17;19]",
+        weight: 1,
+        categories: DRONEBL_CATEGORIES,
+        error_codes: &[],
+        health_check: true,
+    },
+    Preset {
+        name: "dnswl",
+        description: "dnswl.org allowlist: known legitimate senders (negative weight)",
+        terms: "free for non-commercial use under 100k queries a day",
+        checked: CHECKED,
+        in_default_set: false,
+        needs_key: false,
+        zone: "list.dnswl.org",
+        kind: ListKind::Ip,
+        // Category 10 ("special cases") was answered to over-limit resolvers for every query,
+        // so it is not trusted; 127.0.0.255 is the over-limit code.
+        filter: "127.0.[2..9;11..255].[0..3]",
+        weight: -2,
+        categories: DNSWL_CATEGORIES,
+        error_codes: &[(
+            "127.0.[0..255].255",
+            "query limit exceeded (resolver blocked)",
+        )],
+        health_check: true,
+    },
+    Preset {
+        name: "surbl-multi",
+        description: "SURBL multi: domains in spam message bodies, as a bitmask of lists",
+        terms: "free under 1,000 users or 250k messages a day",
+        checked: CHECKED,
+        in_default_set: true,
+        needs_key: false,
+        zone: "multi.surbl.org",
+        kind: ListKind::Domain,
+        // PH, MW, ABUSE and CR block; DM and CT are informational.
+        filter: "&0.0.0.216",
+        weight: 1,
+        categories: SURBL_CATEGORIES,
+        error_codes: &[("127.0.0.1", "query refused (resolver over quota)")],
+        health_check: true,
+    },
+    Preset {
+        name: "uribl-multi",
+        description: "URIBL multi: domains in spam message bodies, as a bitmask of lists",
+        terms: "free for low volume on the public mirrors",
+        checked: CHECKED,
+        in_default_set: true,
+        needs_key: false,
+        zone: "multi.uribl.com",
+        kind: ListKind::Domain,
+        // Only "black" blocks; grey and red carry false positives by design.
+        filter: "&0.0.0.2",
+        weight: 1,
+        categories: URIBL_CATEGORIES,
+        error_codes: &[("127.0.0.1", "query refused (resolver blocked)")],
+        health_check: true,
+    },
+];
+
+/// Every preset, in catalog order.
+pub fn all() -> &'static [Preset] {
+    CATALOG
+}
+
+/// The preset named `name`.
+pub fn find(name: &str) -> Option<&'static Preset> {
+    CATALOG.iter().find(|preset| preset.name == name)
+}
+
+/// The list definition of the preset named `name`.
+pub fn get(name: &str) -> Option<DnsList> {
+    find(name).map(Preset::list)
+}
+
+/// The default set: lists that are free for low-volume use without registration.
+///
+/// IP lists: `spamhaus-zen`, `spamcop`, `psbl`, `mailspike`; domain lists: `spamhaus-dbl`,
+/// `surbl-multi`, `uribl-multi`.
+pub fn default_lists() -> Vec<DnsList> {
+    CATALOG
+        .iter()
+        .filter(|preset| preset.in_default_set)
+        .map(Preset::list)
+        .collect()
+}
+
+/// Switches a Spamhaus list to its keyed Data Query Service zone: `zen.spamhaus.org` and
+/// `zen.dq.spamhaus.net` both become `<key>.zen.dq.spamhaus.net`. Other lists are returned
+/// unchanged.
+pub fn with_dqs_key(list: DnsList, key: &str) -> Result<DnsList, ZoneError> {
+    let public = list.zone().public_name();
+    let service = public
+        .strip_suffix(".spamhaus.org")
+        .or_else(|| public.strip_suffix(".dq.spamhaus.net"));
+    match service {
+        Some(service) if !service.contains('.') => {
+            let zone = Zone::with_key(&format!("{service}.dq.spamhaus.net"), key)?;
+            Ok(list.with_zone(zone))
+        }
+        _ => Ok(list),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_builds_and_is_named_in_kebab_case() {
+        for preset in all() {
+            let list = preset.list();
+            assert_eq!(list.name(), preset.name);
+            assert!(
+                preset
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{}",
+                preset.name
+            );
+            assert!(!preset.description.is_empty());
+            assert_eq!(preset.checked.len(), 10, "{}: date", preset.name);
+        }
+    }
+
+    #[test]
+    fn required_presets_exist() {
+        for name in [
+            "spamhaus-zen",
+            "spamhaus-zen-dqs",
+            "spamhaus-dbl",
+            "spamhaus-dbl-dqs",
+            "spamhaus-zrd",
+            "spamcop",
+            "barracuda",
+            "psbl",
+            "mailspike",
+            "uceprotect-1",
+            "dronebl",
+            "dnswl",
+            "surbl-multi",
+            "uribl-multi",
+        ] {
+            assert!(get(name).is_some(), "{name}");
+        }
+        assert!(get("sorbs").is_none());
+    }
+
+    #[test]
+    fn decodes_bitmask_codes() {
+        let surbl = get("surbl-multi").unwrap();
+        let code = "127.0.0.80".parse().unwrap();
+        assert!(surbl.counts(code));
+        assert_eq!(
+            surbl.categories_of(code),
+            ["MW: malware", "ABUSE: spam and abuse"]
+        );
+        assert!(!surbl.counts("127.0.0.4".parse().unwrap()));
+        assert!(surbl.error_meaning("127.0.0.1".parse().unwrap()).is_some());
+        let uribl = get("uribl-multi").unwrap();
+        assert_eq!(
+            uribl.categories_of("127.0.0.14".parse().unwrap()),
+            ["black", "grey", "red"]
+        );
+    }
+
+    #[test]
+    fn dqs_key_switches_only_spamhaus() {
+        let key = "abcdefghijklmnopqrstuvwxyz";
+        for (name, zone) in [
+            ("spamhaus-zen", "zen.dq.spamhaus.net"),
+            ("spamhaus-dbl", "dbl.dq.spamhaus.net"),
+            ("spamhaus-zrd", "zrd.dq.spamhaus.net"),
+        ] {
+            let keyed = with_dqs_key(get(name).unwrap(), key).unwrap();
+            assert_eq!(keyed.zone().public_name(), zone);
+            assert!(keyed.zone().has_key());
+        }
+        let spamcop = with_dqs_key(get("spamcop").unwrap(), key).unwrap();
+        assert!(!spamcop.zone().has_key());
+    }
+
+    #[test]
+    fn default_set_is_free_and_keyless() {
+        let names: Vec<String> = default_lists()
+            .iter()
+            .map(|l| l.name().to_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "spamhaus-zen",
+                "spamhaus-dbl",
+                "spamcop",
+                "psbl",
+                "mailspike",
+                "surbl-multi",
+                "uribl-multi"
+            ]
+        );
+        assert!(all().iter().all(|p| !(p.in_default_set && p.needs_key)));
+    }
+}

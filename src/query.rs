@@ -1,0 +1,150 @@
+//! One query to one list, and how its answer becomes an [`Outcome`].
+
+use std::net::Ipv4Addr;
+
+use crate::list::DnsList;
+use crate::outcome::{InvalidAnswer, Listing, OperatorError, Outcome};
+use crate::resolver::{Answer, DnsResolver};
+
+/// Asks `list` about `name` (an absolute query name) and reads the answer.
+///
+/// TXT is fetched only when the target is listed and the list has TXT enabled (and
+/// `want_txt`); a TXT failure leaves the listing without reasons rather than hiding it.
+pub(crate) async fn query_list<R: DnsResolver>(
+    resolver: &R,
+    list: &DnsList,
+    name: &str,
+    want_txt: bool,
+) -> Outcome {
+    let outcome = match resolver.lookup_a(name).await {
+        Err(error) => return Outcome::Failed(error),
+        Ok(Answer::NoRecords { .. }) => return Outcome::NotListed,
+        Ok(Answer::Records { records, ttl }) => classify(list, records, ttl),
+    };
+    match outcome {
+        Outcome::Listed(mut listing) if want_txt && list.txt() => {
+            match resolver.lookup_txt(name).await {
+                Ok(Answer::Records { records, .. }) => listing.reasons = records,
+                Ok(Answer::NoRecords { .. }) => {}
+                Err(error) => {
+                    tracing::debug!(list = list.name(), %error, "TXT lookup failed");
+                }
+            }
+            Outcome::Listed(listing)
+        }
+        other => other,
+    }
+}
+
+/// Reads the A records of an answer.
+///
+/// When one answer mixes kinds of codes, the most suspicious reading wins:
+/// 1. any record outside 127.0.0.0/8 makes the whole answer [`Outcome::Invalid`]: the answer
+///    did not come from the list as designed (a rewriting resolver, a parked domain), so none
+///    of its records can be trusted, including ones that look like listings;
+/// 2. otherwise any operator code makes it [`Outcome::ListError`]: the operator says it did
+///    not evaluate the query properly, so the other codes are not a considered answer either;
+/// 3. otherwise the codes the list's filter accepts are the listing; none means not listed.
+///
+/// Neither 1 nor 2 is ever a listing, so a broken answer cannot reject mail; and neither is
+/// "not listed", so it cannot pass mail as clean without saying so.
+pub(crate) fn classify(list: &DnsList, codes: Vec<Ipv4Addr>, ttl: u32) -> Outcome {
+    if codes.iter().any(|code| code.octets()[0] != 127) {
+        return Outcome::Invalid(InvalidAnswer { codes });
+    }
+    if let Some(meaning) = codes.iter().find_map(|code| list.error_meaning(*code)) {
+        let meaning = meaning.to_owned();
+        let codes = codes
+            .into_iter()
+            .filter(|code| list.error_meaning(*code).is_some())
+            .collect();
+        return Outcome::ListError(OperatorError { codes, meaning });
+    }
+    let codes: Vec<Ipv4Addr> = codes
+        .into_iter()
+        .filter(|code| list.counts(*code))
+        .collect();
+    if codes.is_empty() {
+        return Outcome::NotListed;
+    }
+    let mut categories: Vec<String> = Vec::new();
+    for code in &codes {
+        for category in list.categories_of(*code) {
+            if !categories.iter().any(|known| known == category) {
+                categories.push(category.to_owned());
+            }
+        }
+    }
+    Outcome::Listed(Listing {
+        codes,
+        categories,
+        reasons: Vec::new(),
+        ttl,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::list::ListKind;
+
+    fn codes(text: &[&str]) -> Vec<Ipv4Addr> {
+        text.iter().map(|c| c.parse().unwrap()).collect()
+    }
+
+    fn zen() -> DnsList {
+        DnsList::from_spec("zen.example=127.0.0.[2..11]", ListKind::Ip)
+            .unwrap()
+            .with_category("127.0.0.2".parse().unwrap(), "SBL")
+            .with_category("127.0.0.4".parse().unwrap(), "XBL")
+            .with_category("127.0.0.[10..11]".parse().unwrap(), "PBL")
+            .with_error_code("127.0.1.255".parse().unwrap(), "wrong query type")
+    }
+
+    #[test]
+    fn classifies_answers() {
+        let list = zen();
+        let cases: &[(&[&str], &str, &[&str])] = &[
+            (&["127.0.0.2"], "listed", &["SBL"]),
+            (&["127.0.0.4", "127.0.0.2"], "listed", &["XBL", "SBL"]),
+            (&["127.0.0.10", "127.0.0.11"], "listed", &["PBL"]),
+            (&["127.0.0.3"], "listed", &[]),
+            (&["127.0.0.12"], "not_listed", &[]),
+            (&["127.255.255.254"], "list_error", &[]),
+            (&["127.0.0.2", "127.255.255.255"], "list_error", &[]),
+            (&["127.0.1.255"], "list_error", &[]),
+            (&["192.0.2.1"], "invalid", &[]),
+            (&["127.0.0.2", "198.51.100.7"], "invalid", &[]),
+            (&["198.51.100.7", "127.255.255.254"], "invalid", &[]),
+        ];
+        for (answer, status, categories) in cases {
+            let outcome = classify(&list, codes(answer), 300);
+            assert_eq!(outcome.status(), *status, "{answer:?}");
+            if let Outcome::Listed(listing) = outcome {
+                assert_eq!(listing.categories, *categories, "{answer:?}");
+                assert_eq!(listing.ttl, 300);
+            }
+        }
+    }
+
+    #[test]
+    fn list_errors_carry_meaning() {
+        let Outcome::ListError(error) = classify(&zen(), codes(&["127.255.255.255"]), 60) else {
+            panic!("expected a list error");
+        };
+        assert_eq!(
+            error.meaning,
+            "query refused: too many queries (rate limited)"
+        );
+    }
+
+    #[test]
+    fn filtered_out_codes_are_dropped_from_listing() {
+        let list = DnsList::from_spec("multi.example=&0.0.0.8", ListKind::Domain).unwrap();
+        let Outcome::Listed(listing) = classify(&list, codes(&["127.0.0.8", "127.0.0.2"]), 5)
+        else {
+            panic!("expected a listing");
+        };
+        assert_eq!(listing.codes, codes(&["127.0.0.8"]));
+    }
+}

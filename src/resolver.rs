@@ -1,0 +1,240 @@
+//! The resolver seam: the two lookups a DNS list check needs, and how they can fail.
+
+use std::fmt;
+use std::future::Future;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// What a name server said about a name, when it said something definite.
+///
+/// "No such record" is an answer, not an error: it is how a list says "not listed".
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::Answer;
+///
+/// let listed: Answer<std::net::Ipv4Addr> = Answer::Records {
+///     records: vec!["127.0.0.2".parse().unwrap()],
+///     ttl: 300,
+/// };
+/// assert!(!listed.is_empty());
+/// assert!(Answer::<String>::NoRecords { nxdomain: true, negative_ttl: Some(60) }.is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer<T> {
+    /// NOERROR with at least one record of the type asked for.
+    Records {
+        /// Every record of that type, in the order received.
+        records: Vec<T>,
+        /// The smallest TTL among them, in seconds.
+        ttl: u32,
+    },
+    /// NXDOMAIN, or NOERROR without a record of the type asked for.
+    NoRecords {
+        /// True for NXDOMAIN, false for NOERROR/NODATA.
+        nxdomain: bool,
+        /// How long the negative answer may be cached, `min(SOA TTL, SOA MINIMUM)` from the
+        /// authority section, when the server sent an SOA.
+        negative_ttl: Option<u32>,
+    },
+}
+
+impl<T> Answer<T> {
+    /// Whether the answer holds no records.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Answer::Records { records, .. } => records.is_empty(),
+            Answer::NoRecords { .. } => true,
+        }
+    }
+}
+
+/// The DNS lookups a list check needs. Implement it to plug in another DNS backend.
+///
+/// The crate's default implementation is [`HickoryResolver`](crate::HickoryResolver).
+///
+/// # Contract
+///
+/// - `name` is absolute: it ends with a dot, and must be sent exactly as given. An
+///   implementation must never append a search domain to it.
+/// - NXDOMAIN and NOERROR-without-records are [`Answer::NoRecords`], not errors. Every other
+///   outcome that is not a usable answer (timeout, SERVFAIL, REFUSED, a socket that could not
+///   be opened, a malformed reply) is a [`LookupError`] of the matching
+///   [`kind`](LookupErrorKind). A failure must never be reported as `NoRecords`: that would
+///   make a list look clean when it was not asked.
+/// - A records come back all of them, unfiltered: whether they are in 127.0.0.0/8 is for the
+///   caller to judge.
+/// - Each TXT record comes back as one string: its character-strings joined without a
+///   separator, decoded as UTF-8 with invalid sequences replaced by U+FFFD (lossy).
+/// - An implementation applies its own per-query timeout and retries. The caller may drop a
+///   lookup future at any time (an overall deadline); that must release what it holds.
+/// - Error details must not repeat the query name: it may contain a secret key.
+///
+/// # Examples
+///
+/// A resolver that answers from a fixed table, as a test double:
+///
+/// ```
+/// use std::net::Ipv4Addr;
+/// use dnsbl_check::{Answer, DnsResolver, LookupError};
+///
+/// struct Table;
+///
+/// impl DnsResolver for Table {
+///     async fn lookup_a(&self, name: &str) -> Result<Answer<Ipv4Addr>, LookupError> {
+///         Ok(match name {
+///             "2.0.0.127.bl.example." => Answer::Records {
+///                 records: vec![Ipv4Addr::new(127, 0, 0, 2)],
+///                 ttl: 60,
+///             },
+///             _ => Answer::NoRecords { nxdomain: true, negative_ttl: None },
+///         })
+///     }
+///
+///     async fn lookup_txt(&self, _name: &str) -> Result<Answer<String>, LookupError> {
+///         Ok(Answer::NoRecords { nxdomain: false, negative_ttl: None })
+///     }
+/// }
+/// ```
+pub trait DnsResolver: Send + Sync + 'static {
+    /// Looks up the A records at `name`.
+    fn lookup_a(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Answer<Ipv4Addr>, LookupError>> + Send;
+
+    /// Looks up the TXT records at `name`, each joined into one string (see the contract).
+    fn lookup_txt(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Answer<String>, LookupError>> + Send;
+}
+
+impl<R: DnsResolver> DnsResolver for Arc<R> {
+    fn lookup_a(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Answer<Ipv4Addr>, LookupError>> + Send {
+        (**self).lookup_a(name)
+    }
+
+    fn lookup_txt(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Answer<String>, LookupError>> + Send {
+        (**self).lookup_txt(name)
+    }
+}
+
+/// Why a lookup gave no usable answer.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::{LookupError, LookupErrorKind};
+///
+/// let error = LookupError::new(LookupErrorKind::ServFail);
+/// assert!(error.is_servfail());
+/// assert_eq!(error.to_string(), "SERVFAIL");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct LookupError {
+    kind: LookupErrorKind,
+    detail: Option<String>,
+}
+
+impl LookupError {
+    /// An error of this kind, without further detail.
+    pub fn new(kind: LookupErrorKind) -> Self {
+        LookupError { kind, detail: None }
+    }
+
+    /// An error of this kind with a human-readable detail (which must not contain the name).
+    pub fn with_detail(kind: LookupErrorKind, detail: impl Into<String>) -> Self {
+        LookupError {
+            kind,
+            detail: Some(detail.into()),
+        }
+    }
+
+    /// The kind of failure.
+    pub fn kind(&self) -> LookupErrorKind {
+        self.kind
+    }
+
+    /// More detail, such as the operating system's error text, if any.
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+
+    /// No answer came in time.
+    pub fn is_timeout(&self) -> bool {
+        self.kind == LookupErrorKind::Timeout
+    }
+
+    /// The server answered SERVFAIL.
+    pub fn is_servfail(&self) -> bool {
+        self.kind == LookupErrorKind::ServFail
+    }
+
+    /// The server answered REFUSED (for Spamhaus DQS: the key is not enabled for the zone).
+    pub fn is_refused(&self) -> bool {
+        self.kind == LookupErrorKind::Refused
+    }
+
+    /// The failure was on this machine (no socket or file descriptor to be had), not on the
+    /// network or at the server.
+    pub fn is_local(&self) -> bool {
+        self.kind == LookupErrorKind::LocalResource
+    }
+}
+
+impl fmt::Display for LookupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.detail {
+            Some(detail) => write!(f, "{}: {}", self.kind, detail),
+            None => self.kind.fmt(f),
+        }
+    }
+}
+
+/// The kinds of lookup failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LookupErrorKind {
+    /// No answer within the timeout (after retries), or the overall deadline passed.
+    Timeout,
+    /// The server answered SERVFAIL.
+    ServFail,
+    /// The server answered REFUSED.
+    Refused,
+    /// The server answered with another error code (FORMERR, NOTIMP, ...).
+    ResponseCode(u16),
+    /// The network failed: unreachable, connection refused or reset.
+    Network,
+    /// This machine ran out of something: sockets, file descriptors, ports.
+    LocalResource,
+    /// The reply could not be parsed, or did not fit the question.
+    Protocol,
+    /// The resolver could not be used at all (for instance, no name server configured).
+    Config,
+}
+
+impl fmt::Display for LookupErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LookupErrorKind::Timeout => f.write_str("timeout"),
+            LookupErrorKind::ServFail => f.write_str("SERVFAIL"),
+            LookupErrorKind::Refused => f.write_str("REFUSED"),
+            LookupErrorKind::ResponseCode(code) => write!(f, "response code {code}"),
+            LookupErrorKind::Network => f.write_str("network error"),
+            LookupErrorKind::LocalResource => f.write_str("local resource error"),
+            LookupErrorKind::Protocol => f.write_str("protocol error"),
+            LookupErrorKind::Config => f.write_str("resolver configuration error"),
+        }
+    }
+}
