@@ -1,0 +1,564 @@
+//! The checker end to end, through the hickory resolver, against an in-process DNS server.
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use dnsbl_check::{
+    Checker, CheckerBuilder, DnsList, HickoryResolver, ListHealth, ListKind, LookupErrorKind,
+    NameServer, Outcome, Report, SkipReason, Target, Unhealthy,
+};
+use futures::StreamExt;
+use support::{Behaviour, TestDns};
+
+const ZONE: &str = "bl.test";
+
+fn resolver(dns: &TestDns, timeout: Duration) -> HickoryResolver {
+    HickoryResolver::builder()
+        .name_server(NameServer::new(dns.addr))
+        .timeout(timeout)
+        .attempts(0)
+        .build()
+        .unwrap()
+}
+
+fn checker(dns: &TestDns, builder: CheckerBuilder) -> Checker {
+    builder
+        .build_with(resolver(dns, Duration::from_millis(500)))
+        .unwrap()
+}
+
+fn ip_list(spec: &str) -> DnsList {
+    DnsList::from_spec(spec, ListKind::Ip).unwrap()
+}
+
+/// A server for `bl.test` with healthy test points and one entry per interesting case.
+async fn standard_server() -> TestDns {
+    TestDns::builder()
+        .zone(ZONE)
+        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        // listed, with a two-string TXT record and a second TXT record
+        .a("10.2.0.192.bl.test", &["127.0.0.2"], 120)
+        .txt(
+            "10.2.0.192.bl.test",
+            &["Listed: see ", "https://bl.test/q?10"],
+            120,
+        )
+        .txt("10.2.0.192.bl.test", &["second record"], 120)
+        // several codes at once
+        .a(
+            "11.2.0.192.bl.test",
+            &["127.0.0.4", "127.0.0.2", "127.0.0.10"],
+            90,
+        )
+        // operator codes
+        .a("12.2.0.192.bl.test", &["127.255.255.254"], 60)
+        .a("13.2.0.192.bl.test", &["127.255.255.255"], 60)
+        // outside 127/8
+        .a("14.2.0.192.bl.test", &["198.51.100.7"], 60)
+        .on("15.2.0.192.bl.test", "*", Behaviour::ServFail)
+        .on("16.2.0.192.bl.test", "*", Behaviour::Drop)
+        .on("17.2.0.192.bl.test", "*", Behaviour::Refused)
+        // NOERROR without A (only a TXT)
+        .txt("18.2.0.192.bl.test", &["orphan"], 60)
+        // a code the filter does not accept
+        .a("19.2.0.192.bl.test", &["127.0.0.99"], 60)
+        .start()
+        .await
+}
+
+async fn check(checker: &Checker, target: &str) -> Report {
+    checker.check(target.parse().unwrap()).await
+}
+
+fn only(report: &Report) -> &Outcome {
+    assert_eq!(report.results.len(), 1, "{report:?}");
+    &report.results[0].outcome
+}
+
+#[tokio::test]
+async fn listed_with_codes_categories_reasons_and_ttl() {
+    let dns = standard_server().await;
+    let list = ip_list("bl.test=127.0.0.[2..11]")
+        .with_category("127.0.0.2".parse().unwrap(), "spam")
+        .with_category("127.0.0.4".parse().unwrap(), "exploited")
+        .with_category("127.0.0.[10..11]".parse().unwrap(), "policy");
+    let checker = checker(&dns, Checker::builder().list(list));
+
+    let report = check(&checker, "192.0.2.10").await;
+    let Outcome::Listed(listing) = only(&report) else {
+        panic!("{report:?}")
+    };
+    assert_eq!(
+        listing.codes,
+        ["127.0.0.2".parse::<std::net::Ipv4Addr>().unwrap()]
+    );
+    assert_eq!(listing.categories, ["spam"]);
+    let mut reasons = listing.reasons.clone();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        ["Listed: see https://bl.test/q?10", "second record"]
+    );
+    assert_eq!(listing.ttl, 120);
+    assert!(report.listed);
+    assert_eq!(report.score, 1);
+
+    let report = check(&checker, "192.0.2.11").await;
+    let Outcome::Listed(listing) = only(&report) else {
+        panic!("{report:?}")
+    };
+    assert_eq!(listing.codes.len(), 3, "all codes are kept");
+    assert_eq!(listing.categories, ["exploited", "spam", "policy"]);
+    assert!(listing.reasons.is_empty(), "no TXT served");
+}
+
+#[tokio::test]
+async fn every_kind_of_answer_gets_its_own_outcome() {
+    let dns = standard_server().await;
+    let checker = checker(
+        &dns,
+        Checker::builder().list(ip_list("bl.test=127.0.0.[2..11]")),
+    );
+    let cases: &[(&str, &str)] = &[
+        ("192.0.2.1", "not_listed"),  // NXDOMAIN
+        ("192.0.2.18", "not_listed"), // NOERROR, no A record
+        ("192.0.2.19", "not_listed"), // a code outside the filter
+        ("192.0.2.12", "list_error"), // 127.255.255.254
+        ("192.0.2.13", "list_error"), // 127.255.255.255
+        ("192.0.2.14", "invalid"),    // outside 127/8
+        ("192.0.2.15", "failed"),     // SERVFAIL
+        ("192.0.2.16", "failed"),     // no answer at all
+        ("192.0.2.17", "failed"),     // REFUSED
+    ];
+    for (target, status) in cases {
+        let report = check(&checker, target).await;
+        assert_eq!(only(&report).status(), *status, "{target}: {report:?}");
+        assert!(!report.listed, "{target}");
+    }
+
+    let failure = |target: &'static str| {
+        let checker = checker.clone();
+        async move {
+            match only(&check(&checker, target).await) {
+                Outcome::Failed(error) => error.kind(),
+                other => panic!("{target}: {other:?}"),
+            }
+        }
+    };
+    assert_eq!(failure("192.0.2.15").await, LookupErrorKind::ServFail);
+    assert_eq!(failure("192.0.2.16").await, LookupErrorKind::Timeout);
+    assert_eq!(failure("192.0.2.17").await, LookupErrorKind::Refused);
+
+    let report = check(&checker, "192.0.2.12").await;
+    let Outcome::ListError(error) = only(&report) else {
+        panic!("{report:?}")
+    };
+    assert!(
+        error.meaning.contains("public or open resolver"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn ipv6_and_mapped_addresses_use_the_right_names() {
+    let v6_name = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.test";
+    let dns = TestDns::builder()
+        .zone(ZONE)
+        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .a(v6_name, &["127.0.0.3"], 60)
+        .a("10.2.0.192.bl.test", &["127.0.0.2"], 60)
+        .start()
+        .await;
+    let checker = checker(
+        &dns,
+        Checker::builder().list(ip_list(ZONE)).fetch_txt(false),
+    );
+    assert!(check(&checker, "2001:db8::1").await.listed);
+    let mapped = check(&checker, "::ffff:192.0.2.10").await;
+    assert!(mapped.listed);
+    assert_eq!(mapped.target.to_string(), "192.0.2.10");
+    let names: HashSet<String> = dns.queries().into_iter().map(|(n, _)| n).collect();
+    assert!(names.contains(&format!("{v6_name}.")), "{names:?}");
+    assert!(names.contains("10.2.0.192.bl.test."), "{names:?}");
+}
+
+#[tokio::test]
+async fn domains_go_to_domain_lists_and_addresses_to_ip_lists() {
+    let dns = TestDns::builder()
+        .zone(ZONE)
+        .zone("dbl.test")
+        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .a("test.dbl.test", &["127.0.1.2"], 60)
+        .a("spam.example.dbl.test", &["127.0.1.2"], 60)
+        .start()
+        .await;
+    let lists = [
+        ip_list(ZONE),
+        DnsList::from_spec("v4only.bl.test", ListKind::Ipv4).unwrap(),
+        DnsList::from_spec("dbl.test=127.0.1.[2..99]", ListKind::Domain).unwrap(),
+    ];
+    let checker = checker(&dns, Checker::builder().lists(lists).health_checks(false));
+
+    let report = check(&checker, "SPAM.example.").await;
+    let statuses: Vec<&str> = report.results.iter().map(|r| r.outcome.status()).collect();
+    assert_eq!(statuses, ["skipped", "skipped", "listed"]);
+    assert!(matches!(
+        report.results[0].outcome,
+        Outcome::Skipped(SkipReason::NotApplicable(_))
+    ));
+
+    let report = check(&checker, "2001:db8::5").await;
+    let statuses: Vec<&str> = report.results.iter().map(|r| r.outcome.status()).collect();
+    assert_eq!(statuses, ["not_listed", "skipped", "skipped"]);
+
+    // Nothing was sent for the skipped combinations.
+    for (name, _) in dns.queries() {
+        assert!(!name.ends_with("v4only.bl.test."), "{name}");
+        assert!(!name.contains("example.bl.test"), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn score_weights_and_threshold() {
+    let dns = TestDns::builder()
+        .zone("a.test")
+        .zone("b.test")
+        .zone("allow.test")
+        .a("2.0.0.127.a.test", &["127.0.0.2"], 60)
+        .a("10.2.0.192.a.test", &["127.0.0.2"], 60)
+        .a("10.2.0.192.b.test", &["127.0.0.2"], 60)
+        .a("10.2.0.192.allow.test", &["127.0.5.3"], 60)
+        .start()
+        .await;
+    let lists = [
+        ip_list("a.test*2"),
+        ip_list("b.test*1"),
+        ip_list("allow.test=127.0.[0..255].[2..3]*-2"),
+    ];
+    let checker = checker(
+        &dns,
+        Checker::builder()
+            .lists(lists)
+            .threshold(2)
+            .health_checks(false),
+    );
+    let report = check(&checker, "192.0.2.10").await;
+    assert_eq!(report.score, 1, "{report:?}");
+    assert!(!report.listed, "score 1 is below threshold 2");
+    assert_eq!(report.listings().count(), 3);
+}
+
+#[tokio::test]
+async fn lists_are_asked_concurrently() {
+    // Five lists, each answering after 400 ms: asked one after another that would take 2 s.
+    let mut builder = TestDns::builder();
+    let mut lists = Vec::new();
+    for i in 0..5 {
+        let zone = format!("slow{i}.test");
+        builder = builder.zone(&zone).on(
+            &format!("10.2.0.192.{zone}"),
+            "A",
+            Behaviour::Delay(
+                Duration::from_millis(400),
+                Box::new(Behaviour::A(vec!["127.0.0.2".parse().unwrap()], 60)),
+            ),
+        );
+        lists.push(ip_list(&zone));
+    }
+    let dns = builder.start().await;
+    let checker = Checker::builder()
+        .lists(lists)
+        .health_checks(false)
+        .fetch_txt(false)
+        .build_with(resolver(&dns, Duration::from_secs(3)))
+        .unwrap();
+    let started = Instant::now();
+    let report = check(&checker, "192.0.2.10").await;
+    let elapsed = started.elapsed();
+    assert_eq!(report.listings().count(), 5, "{report:?}");
+    // Generous bound: far from the 2 s a sequential check would need.
+    assert!(elapsed < Duration::from_millis(1500), "took {elapsed:?}");
+}
+
+#[tokio::test]
+async fn overall_deadline_bounds_a_check() {
+    let dns = standard_server().await;
+    let checker = Checker::builder()
+        .list(ip_list(ZONE))
+        .deadline(Duration::from_millis(300))
+        .health_checks(false)
+        // The per-query timeout alone would wait 10 s.
+        .build_with(resolver(&dns, Duration::from_secs(10)))
+        .unwrap();
+    let report = check(&checker, "192.0.2.16").await;
+    let Outcome::Failed(error) = only(&report) else {
+        panic!("{report:?}")
+    };
+    assert!(error.is_timeout());
+    assert_eq!(error.detail(), Some("overall deadline reached"));
+}
+
+#[tokio::test]
+async fn a_list_that_lists_everything_is_skipped_as_unhealthy() {
+    let dns = TestDns::builder()
+        .zone("good.test")
+        .a("2.0.0.127.good.test", &["127.0.0.2"], 60)
+        .wildcard_a("dead.test", &["127.0.0.2"], 60)
+        .start()
+        .await;
+    let checker = checker(
+        &dns,
+        Checker::builder()
+            .list(ip_list("good.test"))
+            .list(ip_list("dead.test")),
+    );
+    let report = check(&checker, "192.0.2.77").await;
+    assert_eq!(report.results[0].outcome, Outcome::NotListed);
+    assert_eq!(
+        report.results[1].outcome,
+        Outcome::Skipped(SkipReason::Unhealthy(Unhealthy::ListsEverything))
+    );
+    assert!(!report.listed, "a dead list must not list the target");
+    assert_eq!(
+        report.results[1].outcome.detail().unwrap(),
+        "lists 127.0.0.1: list answers for everything"
+    );
+    let health = checker.health();
+    assert_eq!(health[0].1, ListHealth::Healthy);
+    assert_eq!(
+        health[1].1,
+        ListHealth::Unhealthy(Unhealthy::ListsEverything)
+    );
+    // The target itself was never asked of the dead list.
+    assert!(
+        !dns.queries()
+            .iter()
+            .any(|(n, _)| n == "77.2.0.192.dead.test."),
+        "{:?}",
+        dns.queries()
+    );
+}
+
+#[tokio::test]
+async fn operator_codes_and_invalid_answers_at_the_test_points_apply_to_every_target() {
+    let dns = TestDns::builder()
+        .wildcard_a("refusing.test", &["127.255.255.254"], 60)
+        .wildcard_a("parked.test", &["203.0.113.80"], 60)
+        .start()
+        .await;
+    let checker = checker(
+        &dns,
+        Checker::builder()
+            .list(ip_list("refusing.test"))
+            .list(ip_list("parked.test")),
+    );
+    for target in ["192.0.2.1", "198.51.100.1"] {
+        let report = check(&checker, target).await;
+        assert_eq!(report.results[0].outcome.status(), "list_error");
+        assert_eq!(report.results[1].outcome.status(), "invalid");
+        assert!(!report.listed);
+    }
+    // Only the four probes were sent: targets were answered from the probe result.
+    assert_eq!(dns.query_count(), 4, "{:?}", dns.queries());
+}
+
+#[tokio::test]
+async fn a_missing_positive_test_point_is_only_a_warning() {
+    let dns = TestDns::builder()
+        .zone(ZONE)
+        .a("10.2.0.192.bl.test", &["127.0.0.2"], 60)
+        .start()
+        .await;
+    let checker = checker(
+        &dns,
+        Checker::builder().list(ip_list(ZONE)).fetch_txt(false),
+    );
+    assert!(check(&checker, "192.0.2.10").await.listed);
+    assert_eq!(checker.health()[0].1, ListHealth::TestPointMissing);
+}
+
+#[tokio::test]
+async fn health_checks_can_be_turned_off_per_checker_and_per_list() {
+    let dns = TestDns::builder()
+        .wildcard_a("dead.test", &["127.0.0.2"], 60)
+        .start()
+        .await;
+    let off = checker(
+        &dns,
+        Checker::builder()
+            .list(ip_list("dead.test"))
+            .health_checks(false),
+    );
+    assert!(check(&off, "192.0.2.1").await.listed);
+    let per_list = checker(
+        &dns,
+        Checker::builder().list(ip_list("dead.test").with_health_check(false)),
+    );
+    assert!(check(&per_list, "192.0.2.1").await.listed);
+    assert_eq!(per_list.health()[0].1, ListHealth::Unchecked);
+    // No probe was sent by either checker.
+    assert!(
+        !dns.queries()
+            .iter()
+            .any(|(n, _)| n.starts_with("1.0.0.127."))
+    );
+}
+
+#[tokio::test]
+async fn health_is_probed_again_after_the_interval() {
+    let dns = standard_server().await;
+    let checker = checker(
+        &dns,
+        Checker::builder()
+            .list(ip_list(ZONE))
+            .health_interval(Duration::from_millis(200)),
+    );
+    check(&checker, "192.0.2.1").await;
+    check(&checker, "192.0.2.2").await;
+    let probes = |dns: &TestDns| {
+        dns.queries()
+            .iter()
+            .filter(|(n, _)| n == "1.0.0.127.bl.test.")
+            .count()
+    };
+    assert_eq!(probes(&dns), 1, "fresh health is reused");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    check(&checker, "192.0.2.3").await;
+    assert_eq!(probes(&dns), 2, "stale health is probed again");
+}
+
+#[tokio::test]
+async fn streams_yield_one_report_per_target() {
+    let dns = standard_server().await;
+    let checker = checker(
+        &dns,
+        Checker::builder()
+            .list(ip_list(ZONE))
+            .list(ip_list("bl.test*2"))
+            .max_queries_in_flight(20),
+    );
+    let spec: dnsbl_check::TargetSpec = "192.0.2.0/24".parse().unwrap();
+    let reports: Vec<Report> = checker.check_iter(spec).collect().await;
+    assert_eq!(reports.len(), 256);
+    let targets: HashSet<Target> = reports.iter().map(|r| r.target.clone()).collect();
+    assert_eq!(targets.len(), 256, "each target exactly once");
+    let listed: HashSet<String> = reports
+        .iter()
+        .filter(|r| r.listed)
+        .map(|r| r.target.to_string())
+        .collect();
+    // No filter: any code in 127/8 that is not an operator code counts (.19 answers 127.0.0.99).
+    let expected = ["192.0.2.10", "192.0.2.11", "192.0.2.19"].map(String::from);
+    assert_eq!(listed, HashSet::from(expected));
+}
+
+#[tokio::test]
+async fn truncated_answers_are_retried_over_tcp() {
+    let dns = TestDns::builder()
+        .zone(ZONE)
+        .on(
+            "10.2.0.192.bl.test",
+            "A",
+            Behaviour::Truncate(Box::new(Behaviour::A(
+                vec!["127.0.0.2".parse().unwrap(), "127.0.0.3".parse().unwrap()],
+                60,
+            ))),
+        )
+        .start()
+        .await;
+    let checker = checker(
+        &dns,
+        Checker::builder()
+            .list(ip_list(ZONE))
+            .health_checks(false)
+            .fetch_txt(false),
+    );
+    let report = check(&checker, "192.0.2.10").await;
+    let Outcome::Listed(listing) = only(&report) else {
+        panic!("{report:?}")
+    };
+    assert_eq!(listing.codes.len(), 2);
+    assert!(
+        dns.query_log()
+            .iter()
+            .any(|q| q.transport == support::Transport::Tcp),
+        "no TCP retry seen"
+    );
+}
+
+#[tokio::test]
+async fn reports_serialise_to_the_shared_schema() {
+    let dns = standard_server().await;
+    let list = ip_list("bl.test=127.0.0.[2..11]")
+        .with_name("test-list")
+        .with_category("127.0.0.2".parse().unwrap(), "spam");
+    let checker = checker(&dns, Checker::builder().list(list));
+    let json = serde_json::to_value(check(&checker, "192.0.2.10").await).unwrap();
+    assert_eq!(json["target"], "192.0.2.10");
+    assert_eq!(json["listed"], true);
+    assert_eq!(json["score"], 1);
+    let result = &json["results"][0];
+    assert_eq!(result["list"], "test-list");
+    assert_eq!(result["zone"], "bl.test");
+    assert_eq!(result["status"], "listed");
+    assert_eq!(result["codes"], serde_json::json!(["127.0.0.2"]));
+    assert_eq!(result["categories"], serde_json::json!(["spam"]));
+    assert_eq!(result["ttl"], 120);
+    assert!(result.get("detail").is_none());
+
+    let json = serde_json::to_value(check(&checker, "192.0.2.15").await).unwrap();
+    let result = &json["results"][0];
+    assert_eq!(result["status"], "failed");
+    assert_eq!(result["error_kind"], "serv_fail");
+    assert_eq!(result["detail"], "SERVFAIL");
+}
+
+#[tokio::test]
+async fn a_dqs_key_is_used_on_the_wire_and_nowhere_else() {
+    let key = "secretkey0123456789abcdefg";
+    let dns = TestDns::builder()
+        .zone("zen.dq.spamhaus.net")
+        .a(
+            &format!("2.0.0.127.{key}.zen.dq.spamhaus.net"),
+            &["127.0.0.2"],
+            60,
+        )
+        .a(
+            &format!("10.2.0.192.{key}.zen.dq.spamhaus.net"),
+            &["127.0.0.2"],
+            60,
+        )
+        .txt(
+            &format!("10.2.0.192.{key}.zen.dq.spamhaus.net"),
+            &["Listed by SBL"],
+            60,
+        )
+        .on(
+            &format!("11.2.0.192.{key}.zen.dq.spamhaus.net"),
+            "*",
+            Behaviour::ServFail,
+        )
+        .start()
+        .await;
+    let zen =
+        dnsbl_check::presets::with_dqs_key(dnsbl_check::presets::get("spamhaus-zen").unwrap(), key)
+            .unwrap();
+    let checker = checker(&dns, Checker::builder().list(zen));
+    let listed = check(&checker, "192.0.2.10").await;
+    assert!(listed.listed, "{listed:?}");
+    let failed = check(&checker, "192.0.2.11").await;
+    for report in [&listed, &failed] {
+        for shown in [
+            format!("{report:?}"),
+            serde_json::to_string(report).unwrap(),
+            format!("{:?}", checker.health()),
+            format!("{:?}", checker.lists().collect::<Vec<_>>()),
+        ] {
+            assert!(!shown.contains(key), "key leaked: {shown}");
+            assert!(!shown.contains("secretkey"), "key leaked: {shown}");
+        }
+    }
+    assert_eq!(listed.results[0].zone.public_name(), "zen.dq.spamhaus.net");
+}
