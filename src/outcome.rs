@@ -40,8 +40,16 @@ impl Outcome {
     }
 
     /// Whether this is trouble of any kind: neither a listing nor a clean answer.
+    ///
+    /// A list skipped because it does not hold this kind of target (an IPv6 address on an
+    /// IPv4-only list) is not trouble: there was nothing to ask. A list skipped as unhealthy is.
     pub fn is_trouble(&self) -> bool {
-        !matches!(self, Outcome::Listed(_) | Outcome::NotListed)
+        !matches!(
+            self,
+            Outcome::Listed(_)
+                | Outcome::NotListed
+                | Outcome::Skipped(SkipReason::NotApplicable(_))
+        )
     }
 
     /// The status word used in serialised results: `listed`, `not_listed`, `failed`,

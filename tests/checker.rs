@@ -212,6 +212,10 @@ async fn domains_go_to_domain_lists_and_addresses_to_ip_lists() {
     let report = check(&checker, "2001:db8::5").await;
     let statuses: Vec<&str> = report.results.iter().map(|r| r.outcome.status()).collect();
     assert_eq!(statuses, ["not_listed", "skipped", "skipped"]);
+    assert!(
+        !report.has_trouble(),
+        "lists that do not apply are not trouble"
+    );
 
     // Nothing was sent for the skipped combinations.
     for (name, _) in dns.queries() {
@@ -321,6 +325,7 @@ async fn a_list_that_lists_everything_is_skipped_as_unhealthy() {
         Outcome::Skipped(SkipReason::Unhealthy(Unhealthy::ListsEverything))
     );
     assert!(!report.listed, "a dead list must not list the target");
+    assert!(report.has_trouble(), "an unhealthy list is trouble");
     assert_eq!(
         report.results[1].outcome.detail().unwrap(),
         "lists 127.0.0.1: list answers for everything"
