@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -294,6 +294,25 @@ impl DnsResolver for HickoryResolver {
         let result = self.lookup_records(name, RecordType::TXT).await;
         finish(result, |data| match data {
             RData::TXT(txt) => Some(join_txt_strings(txt.txt_data.iter().map(|s| &s[..]))),
+            _ => None,
+        })
+    }
+
+    async fn lookup_aaaa(&self, name: &str) -> Result<Answer<Ipv6Addr>, LookupError> {
+        let result = self.lookup_records(name, RecordType::AAAA).await;
+        finish(result, |data| match data {
+            RData::AAAA(aaaa) => Some(aaaa.0),
+            _ => None,
+        })
+    }
+
+    async fn lookup_ptr(&self, name: &str) -> Result<Answer<String>, LookupError> {
+        let result = self.lookup_records(name, RecordType::PTR).await;
+        finish(result, |data| match data {
+            RData::PTR(ptr) => {
+                let host = ptr.0.to_ascii();
+                Some(host.strip_suffix('.').unwrap_or(&host).to_ascii_lowercase())
+            }
             _ => None,
         })
     }

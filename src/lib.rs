@@ -19,6 +19,8 @@
 //! | [`Checker`] | `checker.rs` | concurrent checks, streams, deadlines, list health |
 //! | [`Report`], [`Outcome`] | `outcome.rs` | the results |
 //! | [`ListHealth`] | `health.rs` | RFC 5782 test-point probes |
+//! | [`AnswerCache`] | `cache.rs` | a TTL-aware cache in front of any resolver |
+//! | [`forward_confirmed_reverse_dns`] | `rdns.rs` | FCrDNS: PTR names confirmed by A/AAAA |
 //!
 //! # Examples
 //!
@@ -45,6 +47,7 @@
 
 #![warn(missing_docs)]
 
+mod cache;
 mod checker;
 mod filter;
 mod health;
@@ -53,10 +56,12 @@ mod list;
 mod outcome;
 pub mod presets;
 mod query;
+mod rdns;
 mod resolver;
 mod target;
 mod zone;
 
+pub use cache::{AnswerCache, CacheConfig};
 pub use checker::{BuildError, Checker, CheckerBuilder};
 pub use filter::{CodeFilter, FilterError};
 pub use health::ListHealth;
@@ -65,6 +70,7 @@ pub use list::{DnsList, ListKind, SpecError, SpecProblem};
 pub use outcome::{
     InvalidAnswer, ListResult, Listing, OperatorError, Outcome, Report, SkipReason, Unhealthy,
 };
+pub use rdns::{ReverseDns, forward_confirmed_reverse_dns, ptr_name};
 pub use resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
 pub use target::{DomainName, Target, TargetError, TargetSpec, TargetSpecIter};
 pub use zone::{QueryName, QueryNameError, SecretKey, Zone, ZoneError};

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -78,7 +78,7 @@ impl<T> Answer<T> {
 /// A resolver that answers from a fixed table, as a test double:
 ///
 /// ```
-/// use std::net::Ipv4Addr;
+/// use std::net::{Ipv4Addr, Ipv6Addr};
 /// use dnsbl_check::{Answer, DnsResolver, LookupError};
 ///
 /// struct Table;
@@ -111,6 +111,37 @@ pub trait DnsResolver: Send + Sync + 'static {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<Answer<String>, LookupError>> + Send;
+
+    /// Looks up the AAAA records at `name`, for forward-confirmed reverse DNS.
+    ///
+    /// Optional: the default answers with a [`LookupErrorKind::Config`] error, so a resolver
+    /// used only for list lookups need not implement it.
+    fn lookup_aaaa(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Answer<Ipv6Addr>, LookupError>> + Send {
+        let _ = name;
+        std::future::ready(Err(unsupported("AAAA")))
+    }
+
+    /// Looks up the PTR records at `name` (an `in-addr.arpa.` or `ip6.arpa.` name), each as a
+    /// lowercase host name without trailing dot, for forward-confirmed reverse DNS.
+    ///
+    /// Optional, like [`DnsResolver::lookup_aaaa`].
+    fn lookup_ptr(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Answer<String>, LookupError>> + Send {
+        let _ = name;
+        std::future::ready(Err(unsupported("PTR")))
+    }
+}
+
+fn unsupported(record_type: &str) -> LookupError {
+    LookupError::with_detail(
+        LookupErrorKind::Config,
+        format!("this resolver does not look up {record_type} records"),
+    )
 }
 
 impl<R: DnsResolver> DnsResolver for Arc<R> {
@@ -126,6 +157,20 @@ impl<R: DnsResolver> DnsResolver for Arc<R> {
         name: &str,
     ) -> impl Future<Output = Result<Answer<String>, LookupError>> + Send {
         (**self).lookup_txt(name)
+    }
+
+    fn lookup_aaaa(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Answer<Ipv6Addr>, LookupError>> + Send {
+        (**self).lookup_aaaa(name)
+    }
+
+    fn lookup_ptr(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Answer<String>, LookupError>> + Send {
+        (**self).lookup_ptr(name)
     }
 }
 

@@ -81,7 +81,7 @@ use hickory_server::net::xfer::Protocol;
 use hickory_server::proto::op::{
     Edns, Header, HeaderCounts, LowerQuery, Metadata, OpCode, ResponseCode,
 };
-use hickory_server::proto::rr::rdata::{A, SOA, TXT};
+use hickory_server::proto::rr::rdata::{A, AAAA, PTR, SOA, TXT};
 use hickory_server::proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponseBuilder;
@@ -112,6 +112,10 @@ pub enum Behaviour {
     ServFail,
     /// REFUSED, nothing else.
     Refused,
+    /// NOERROR with these AAAA records (for AAAA queries; NODATA otherwise).
+    Aaaa(Vec<std::net::Ipv6Addr>, u32),
+    /// NOERROR with these PTR records (host names; for PTR queries; NODATA otherwise).
+    Ptr(Vec<String>, u32),
     /// Never answer, neither over UDP nor over TCP.
     Drop,
     /// Over UDP: NOERROR with TC set and no records, so the client must retry
@@ -254,6 +258,32 @@ impl TestDnsBuilder {
                     .insert(RecordType::A, Behaviour::A(addrs, ttl));
             }
         }
+        self
+    }
+
+    /// AAAA records for `name` (replaces earlier ones).
+    pub fn aaaa(mut self, name: &str, addrs: &[&str], ttl: u32) -> Self {
+        let addrs = addrs
+            .iter()
+            .map(|a| {
+                a.parse()
+                    .unwrap_or_else(|e| panic!("invalid IPv6 address {a:?}: {e}"))
+            })
+            .collect();
+        let rules = self.names.entry(key_of(name)).or_default();
+        rules
+            .by_type
+            .insert(RecordType::AAAA, Behaviour::Aaaa(addrs, ttl));
+        self
+    }
+
+    /// PTR records for `name`, an `in-addr.arpa` or `ip6.arpa` name (replaces earlier ones).
+    pub fn ptr(mut self, name: &str, hosts: &[&str], ttl: u32) -> Self {
+        let hosts = hosts.iter().map(|h| h.to_string()).collect();
+        let rules = self.names.entry(key_of(name)).or_default();
+        rules
+            .by_type
+            .insert(RecordType::PTR, Behaviour::Ptr(hosts, ttl));
         self
     }
 
@@ -593,7 +623,29 @@ impl Handler {
                         .collect();
                     Reply::authoritative(ResponseCode::NoError, answers, vec![])
                 }
-                Behaviour::A(..) | Behaviour::Txt(..) | Behaviour::NoData => no_data(),
+                Behaviour::Aaaa(addrs, ttl) if qtype == RecordType::AAAA => {
+                    let answers = addrs
+                        .iter()
+                        .map(|ip| Record::from_rdata(qname.clone(), *ttl, RData::AAAA(AAAA(*ip))))
+                        .collect();
+                    Reply::authoritative(ResponseCode::NoError, answers, vec![])
+                }
+                Behaviour::Ptr(hosts, ttl) if qtype == RecordType::PTR => {
+                    let answers = hosts
+                        .iter()
+                        .map(|host| {
+                            let target = Name::from_str(host)
+                                .unwrap_or_else(|e| panic!("invalid PTR target {host:?}: {e}"));
+                            Record::from_rdata(qname.clone(), *ttl, RData::PTR(PTR(target)))
+                        })
+                        .collect();
+                    Reply::authoritative(ResponseCode::NoError, answers, vec![])
+                }
+                Behaviour::A(..)
+                | Behaviour::Aaaa(..)
+                | Behaviour::Ptr(..)
+                | Behaviour::Txt(..)
+                | Behaviour::NoData => no_data(),
                 Behaviour::NxDomain => nx_domain(),
                 Behaviour::ServFail => Reply::error(ResponseCode::ServFail),
                 Behaviour::Refused => Reply::error(ResponseCode::Refused),

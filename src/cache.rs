@@ -1,0 +1,278 @@
+//! A TTL-aware answer cache in front of any resolver.
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use moka::future::Cache;
+
+use crate::resolver::{Answer, DnsResolver, LookupError};
+
+/// Bounds and size of an [`AnswerCache`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use dnsbl_check::CacheConfig;
+///
+/// let config = CacheConfig::default()
+///     .max_entries(100_000)
+///     .min_ttl(Duration::from_secs(30))
+///     .max_ttl(Duration::from_secs(600));
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheConfig {
+    max_entries: u64,
+    min_ttl: Duration,
+    max_ttl: Duration,
+}
+
+impl Default for CacheConfig {
+    /// 10,000 answers; TTLs clamped to [60 s, 1 h], as Postfix does for its DNSBL cache.
+    fn default() -> Self {
+        CacheConfig {
+            max_entries: 10_000,
+            min_ttl: Duration::from_secs(60),
+            max_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl CacheConfig {
+    /// The most answers kept; the least useful are evicted beyond it.
+    pub fn max_entries(mut self, entries: u64) -> Self {
+        self.max_entries = entries;
+        self
+    }
+
+    /// The shortest time an answer is kept, whatever its TTL.
+    pub fn min_ttl(mut self, ttl: Duration) -> Self {
+        self.min_ttl = ttl;
+        self
+    }
+
+    /// The longest time an answer is kept, whatever its TTL.
+    pub fn max_ttl(mut self, ttl: Duration) -> Self {
+        self.max_ttl = ttl;
+        self
+    }
+
+    /// How long an answer with this TTL (in seconds) is kept.
+    fn lifetime(&self, ttl: u32) -> Duration {
+        Duration::from_secs(u64::from(ttl)).clamp(self.min_ttl, self.max_ttl.max(self.min_ttl))
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum RecordKind {
+    A,
+    Aaaa,
+    Txt,
+    Ptr,
+}
+
+#[derive(Clone)]
+enum CachedAnswer {
+    A(Answer<Ipv4Addr>),
+    Aaaa(Answer<Ipv6Addr>),
+    Text(Answer<String>),
+}
+
+#[derive(Clone)]
+struct Entry {
+    answer: CachedAnswer,
+    lifetime: Duration,
+}
+
+struct EntryExpiry;
+
+impl Expiry<(String, RecordKind), Entry> for EntryExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &(String, RecordKind),
+        entry: &Entry,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        Some(entry.lifetime)
+    }
+}
+
+/// A [`DnsResolver`] that caches the answers of another.
+///
+/// - Listings live for their A record's TTL; "no such record" answers for the negative TTL
+///   of the zone's SOA (`min(SOA TTL, SOA MINIMUM)`), or the minimum when the server sent no
+///   SOA. Both are clamped into [`CacheConfig`]'s bounds.
+/// - Failures (SERVFAIL, REFUSED, timeouts, local errors) are never cached: the next query
+///   asks again.
+/// - The number of answers is bounded.
+/// - Concurrent lookups of the same name share one query to the server.
+///
+/// This is the mail-filter case: the same clients connect again and again. A bulk scan of
+/// distinct addresses gains nothing from it.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::{AnswerCache, CacheConfig, Checker, HickoryResolver, presets};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let resolver = HickoryResolver::builder().name_server("127.0.0.1:5353".parse()?).build()?;
+/// let checker = Checker::builder()
+///     .lists(presets::default_lists())
+///     .build_with(AnswerCache::new(resolver, CacheConfig::default()))?;
+/// # let _ = checker;
+/// # Ok(())
+/// # }
+/// ```
+pub struct AnswerCache<R> {
+    inner: Arc<R>,
+    config: CacheConfig,
+    entries: Cache<(String, RecordKind), Entry>,
+}
+
+impl<R> fmt::Debug for AnswerCache<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnswerCache")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: DnsResolver> AnswerCache<R> {
+    /// Caches the answers of `inner`.
+    pub fn new(inner: R, config: CacheConfig) -> Self {
+        let entries = Cache::builder()
+            .max_capacity(config.max_entries)
+            .expire_after(EntryExpiry)
+            .build();
+        AnswerCache {
+            inner: Arc::new(inner),
+            config,
+            entries,
+        }
+    }
+
+    /// The resolver behind the cache.
+    pub fn inner(&self) -> &R {
+        &self.inner
+    }
+
+    /// How many answers are cached, after pending evictions and expiries have run.
+    pub async fn entry_count(&self) -> u64 {
+        self.entries.run_pending_tasks().await;
+        self.entries.entry_count()
+    }
+
+    /// Forgets every answer.
+    pub fn clear(&self) {
+        self.entries.invalidate_all();
+    }
+
+    /// Answers from the cache, or asks `fetch` once for all concurrent askers of `name`.
+    ///
+    /// `wrap` and `unwrap` move answers of one record type in and out of the shared entry
+    /// type.
+    async fn lookup<T: Clone>(
+        &self,
+        name: &str,
+        kind: RecordKind,
+        fetch: impl Future<Output = Result<Answer<T>, LookupError>>,
+        wrap: fn(Answer<T>) -> CachedAnswer,
+        unwrap: fn(CachedAnswer) -> Option<Answer<T>>,
+    ) -> Result<Answer<T>, LookupError> {
+        let fetch_entry = async {
+            let answer = fetch.await?;
+            let ttl = match &answer {
+                Answer::Records { ttl, .. } => *ttl,
+                Answer::NoRecords { negative_ttl, .. } => negative_ttl.unwrap_or(0),
+            };
+            Ok(Entry {
+                answer: wrap(answer),
+                lifetime: self.config.lifetime(ttl),
+            })
+        };
+        // Errors go to every waiter and are not inserted: moka caches only `Ok`.
+        let entry = self
+            .entries
+            .try_get_with((name.to_ascii_lowercase(), kind), fetch_entry)
+            .await
+            .map_err(|error: Arc<LookupError>| (*error).clone())?;
+        Ok(unwrap(entry.answer).expect("each record kind holds answers of its own type"))
+    }
+}
+
+impl<R: DnsResolver> DnsResolver for AnswerCache<R> {
+    async fn lookup_a(&self, name: &str) -> Result<Answer<Ipv4Addr>, LookupError> {
+        let fetch = self.inner.lookup_a(name);
+        self.lookup(
+            name,
+            RecordKind::A,
+            fetch,
+            CachedAnswer::A,
+            |cached| match cached {
+                CachedAnswer::A(answer) => Some(answer),
+                _ => None,
+            },
+        )
+        .await
+    }
+
+    async fn lookup_txt(&self, name: &str) -> Result<Answer<String>, LookupError> {
+        let fetch = self.inner.lookup_txt(name);
+        self.lookup(name, RecordKind::Txt, fetch, CachedAnswer::Text, text)
+            .await
+    }
+
+    async fn lookup_aaaa(&self, name: &str) -> Result<Answer<Ipv6Addr>, LookupError> {
+        let fetch = self.inner.lookup_aaaa(name);
+        self.lookup(
+            name,
+            RecordKind::Aaaa,
+            fetch,
+            CachedAnswer::Aaaa,
+            |cached| match cached {
+                CachedAnswer::Aaaa(answer) => Some(answer),
+                _ => None,
+            },
+        )
+        .await
+    }
+
+    async fn lookup_ptr(&self, name: &str) -> Result<Answer<String>, LookupError> {
+        let fetch = self.inner.lookup_ptr(name);
+        self.lookup(name, RecordKind::Ptr, fetch, CachedAnswer::Text, text)
+            .await
+    }
+}
+
+fn text(cached: CachedAnswer) -> Option<Answer<String>> {
+    match cached {
+        CachedAnswer::Text(answer) => Some(answer),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_are_clamped() {
+        let config = CacheConfig::default();
+        assert_eq!(config.lifetime(0), Duration::from_secs(60));
+        assert_eq!(config.lifetime(300), Duration::from_secs(300));
+        assert_eq!(config.lifetime(86_400), Duration::from_secs(3600));
+        let odd = CacheConfig::default()
+            .min_ttl(Duration::from_secs(100))
+            .max_ttl(Duration::from_secs(10));
+        assert_eq!(
+            odd.lifetime(5),
+            Duration::from_secs(100),
+            "min wins if bounds cross"
+        );
+    }
+}
