@@ -14,6 +14,7 @@
 //! | [`CodeFilter`] | `filter.rs` | which answer codes count (Postfix syntax, bitmasks) |
 //! | [`DnsList`] | `list.rs` | one list: zone, kind, filter, categories, weight |
 //! | [`presets`] | `presets.rs` | current public lists, ready to use |
+//! | [`Config`] | `config.rs` | configuration files (TOML, JSON) |
 //! | [`DnsResolver`] | `resolver.rs` | the DNS seam: A and TXT lookups, and their errors |
 //! | [`HickoryResolver`] | `hickory.rs` | the default resolver, on hickory-resolver |
 //! | [`Checker`] | `checker.rs` | concurrent checks, streams, deadlines, list health |
@@ -49,6 +50,7 @@
 
 mod cache;
 mod checker;
+mod config;
 mod filter;
 mod health;
 mod hickory;
@@ -63,6 +65,7 @@ mod zone;
 
 pub use cache::{AnswerCache, CacheConfig};
 pub use checker::{BuildError, Checker, CheckerBuilder};
+pub use config::{Config, ConfigError, NameServerText, preset_list};
 pub use filter::{CodeFilter, FilterError};
 pub use health::ListHealth;
 pub use hickory::{HickoryResolver, HickoryResolverBuilder, NameServer, ResolverBuildError};
@@ -74,3 +77,8 @@ pub use rdns::{ReverseDns, forward_confirmed_reverse_dns, ptr_name};
 pub use resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
 pub use target::{DomainName, Target, TargetError, TargetSpec, TargetSpecIter};
 pub use zone::{QueryName, QueryNameError, SecretKey, Zone, ZoneError};
+
+// The README's examples are compiled as doctests, so that they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
