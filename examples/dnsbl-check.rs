@@ -1,0 +1,968 @@
+//! `dnsbl-check`: check IP addresses, networks and domain names against DNS blocklists.
+//!
+//! ```text
+//! dnsbl-check 192.0.2.1 2001:db8::1 example.com        # the default lists
+//! dnsbl-check --preset spamhaus-zen --zone bl.example.net=127.0.0.2*2 198.51.100.0/24
+//! dnsbl-check --domain-zone dbl.example.net example.com
+//! dnsbl-check --input targets.txt --format json --nameserver 127.0.0.1:5353
+//! grep -v '^#' hosts | dnsbl-check --input -
+//! SPAMHAUS_DQS_KEY=... dnsbl-check --preset spamhaus-zen 192.0.2.1
+//! dnsbl-check --config lists.toml 192.0.2.1
+//! dnsbl-check --list-presets
+//! ```
+//!
+//! (From a checkout: `cargo run --example dnsbl-check -- ARGS`.)
+//!
+//! Targets are addresses, CIDR networks (every address, network and broadcast included) or
+//! domain names, given as arguments or one per line with `--input FILE` (`-` for stdin; blank
+//! lines and `#` comments are ignored). Input is streamed: a `/8` is never held in memory.
+//! Address targets go to IP lists only, domain targets to domain lists only.
+//!
+//! Lists come from `--zone` / `--domain-zone` (Postfix syntax, `zone[=filter][*weight]`),
+//! `--preset`, and `--config`, a TOML file:
+//!
+//! ```toml
+//! threshold = 2              # optional; command-line flags win
+//! timeout = 1.5              # seconds per query
+//! nameservers = ["127.0.0.1:5353"]
+//!
+//! [[list]]
+//! name = "my-list"
+//! zone = "bl.example.net"
+//! kind = "ip"                # ip, ipv4, ipv6 or domain
+//! filter = "127.0.0.[2..10]"
+//! weight = 2
+//! categories = { "127.0.0.2" = "spam source", "127.0.0.3" = "open proxy" }
+//! error_codes = { "127.0.0.255" = "over quota" }
+//! ```
+//!
+//! Without any list, the default preset set is used. A Spamhaus DQS key (`--dqs-key`, or
+//! better the `SPAMHAUS_DQS_KEY` environment variable, which other users cannot see in the
+//! process list) switches the Spamhaus presets to their keyed zones; the key is never printed.
+//!
+//! Output is a block of text per target, or with `--format json` one JSON object per line
+//! (the library's `Report`), written as each check completes. Lists that do not take a
+//! target's kind are left out of both.
+//!
+//! Exit status: 0 when nothing is listed and every list answered; 1 when some target's
+//! verdict is "listed"; 2 when nothing is listed but a list gave trouble (failed, operator
+//! error code, invalid answer, unhealthy), some input was bad, or the command line was wrong.
+
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, StdoutLock, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, ValueEnum};
+use dnsbl_check::{
+    Checker, DnsList, HickoryResolver, ListKind, ListResult, NameServer, Outcome, Report,
+    SkipReason, Target, TargetSpec, presets,
+};
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+/// Per-query timeout unless `--timeout` or the config says otherwise.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Tries after a timeout, per query.
+const ATTEMPTS: usize = 2;
+/// Targets read ahead of the checks. Small and bounded, so that memory stays flat.
+const READ_AHEAD: usize = 1024;
+/// Input lines longer than this are rejected rather than buffered (no target is this long).
+const MAX_LINE: u64 = 4096;
+
+/// Check IP addresses, networks and domain names against DNS blocklists (DNSBLs).
+// Not `Debug`: the struct holds the DQS key, which must never be printed.
+#[derive(Parser)]
+#[command(
+    name = "dnsbl-check",
+    version,
+    after_help = "Exit status: 0 nothing listed and every list answered; 1 some target listed; \
+                  2 list trouble, bad input or usage error."
+)]
+struct Cli {
+    /// IPv4/IPv6 addresses, CIDR networks (every address is checked) or domain names.
+    #[arg(value_name = "TARGET", required_unless_present_any = ["input", "list_presets"])]
+    targets: Vec<String>,
+
+    /// Read targets from FILE, one per line ('-' for stdin); '#' starts a comment.
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
+
+    /// An IP list, as zone[=filter][*weight] (Postfix syntax). Repeatable.
+    #[arg(long = "zone", value_name = "SPEC")]
+    zones: Vec<String>,
+
+    /// A domain list, as zone[=filter][*weight]. Repeatable.
+    #[arg(long = "domain-zone", value_name = "SPEC")]
+    domain_zones: Vec<String>,
+
+    /// A list from the built-in catalog (see --list-presets). Repeatable.
+    #[arg(long = "preset", value_name = "NAME")]
+    presets: Vec<String>,
+
+    /// Print the catalog of presets and exit.
+    #[arg(long)]
+    list_presets: bool,
+
+    /// A TOML file with [[list]] definitions and optional threshold, timeout, nameservers.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Spamhaus DQS key: Spamhaus presets use the keyed zones. Prefer the environment variable.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "SPAMHAUS_DQS_KEY",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
+    dqs_key: Option<String>,
+
+    /// Name server to query, as IP[:PORT] (default: the system's). Repeatable.
+    #[arg(long = "nameserver", value_name = "IP[:PORT]")]
+    nameservers: Vec<NameServer>,
+
+    /// Seconds to wait for one answer (fractions allowed) [default: 2].
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    timeout: Option<Duration>,
+
+    /// Most DNS queries in flight at once [default: 100].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    concurrency: Option<u32>,
+
+    /// Score at or above which a target counts as listed [default: 1].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    threshold: Option<i32>,
+
+    /// Do not fetch TXT reasons.
+    #[arg(long)]
+    no_txt: bool,
+
+    /// Do not probe the lists' RFC 5782 test points before trusting them.
+    #[arg(long)]
+    no_health_check: bool,
+
+    /// No progress bar and no summary line.
+    #[arg(short, long)]
+    quiet: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+
+    /// Log to stderr (RUST_LOG overrides the default filter; -vv for more).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// A readable block per target.
+    Text,
+    /// JSON Lines: one report object per target.
+    Json,
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    seconds(secs)
+}
+
+fn seconds(secs: f64) -> Result<Duration, String> {
+    if !(secs > 0.0 && secs <= 3600.0) {
+        return Err("must be more than 0 and at most 3600 seconds".into());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|error| error.to_string())
+}
+
+/// The `--config` file.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    threshold: Option<i32>,
+    timeout: Option<f64>,
+    nameservers: Option<Vec<String>>,
+    concurrency: Option<u32>,
+    #[serde(default, rename = "list")]
+    lists: Vec<DnsList>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose, cli.dqs_key.as_deref());
+    if cli.list_presets {
+        return list_presets(cli.format);
+    }
+    let checker = match setup_checker(&cli) {
+        Ok(checker) => checker,
+        // Clap's usage errors exit with status 2, as all setup errors should.
+        Err(message) => Cli::command()
+            .error(ErrorKind::InvalidValue, message)
+            .exit(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            warn(&format!("cannot start the async runtime: {error}"));
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(run(&cli, checker))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setup: lists, resolver, checker.
+
+fn setup_checker(cli: &Cli) -> Result<Checker, String> {
+    let config = match &cli.config {
+        Some(path) => load_config(path)?,
+        None => Config::default(),
+    };
+    let lists = collect_lists(cli, config.lists)?;
+    let timeout = match (cli.timeout, config.timeout) {
+        (Some(timeout), _) => timeout,
+        (None, Some(secs)) => seconds(secs).map_err(|error| format!("config timeout: {error}"))?,
+        (None, None) => DEFAULT_TIMEOUT,
+    };
+    let resolver = build_resolver(cli, config.nameservers.as_deref(), timeout)?;
+    let mut builder = Checker::builder()
+        .lists(lists)
+        .threshold(cli.threshold.or(config.threshold).unwrap_or(1))
+        // Room for a health probe, the A query and the TXT query, each with its retries; the
+        // per-query timeout is what the user tunes, this only stops a check hanging forever.
+        .deadline(timeout * 10)
+        .fetch_txt(!cli.no_txt)
+        .health_checks(!cli.no_health_check);
+    if let Some(concurrency) = cli.concurrency.or(config.concurrency) {
+        builder = builder.max_queries_in_flight(concurrency.max(1) as usize);
+    }
+    builder
+        .build_with(resolver)
+        .map_err(|error| error.to_string())
+}
+
+fn load_config(path: &Path) -> Result<Config, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read config {}: {error}", path.display()))?;
+    toml::from_str(&text).map_err(|error| {
+        // Only the message and the line: toml's own display quotes the offending source
+        // line, which may hold a DQS key.
+        let line = error
+            .span()
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        match line {
+            Some(line) => format!("config {} line {line}: {}", path.display(), error.message()),
+            None => format!("config {}: {}", path.display(), error.message()),
+        }
+    })
+}
+
+/// Config lists, then presets, then `--zone` and `--domain-zone`; the default set if none.
+fn collect_lists(cli: &Cli, config_lists: Vec<DnsList>) -> Result<Vec<DnsList>, String> {
+    let mut lists = config_lists;
+    let mut preset_lists = Vec::new();
+    for name in &cli.presets {
+        preset_lists.push(preset_list(name, cli.dqs_key.is_some())?);
+    }
+    for spec in &cli.zones {
+        lists.push(DnsList::from_spec(spec, ListKind::Ip).map_err(|e| e.to_string())?);
+    }
+    for spec in &cli.domain_zones {
+        lists.push(DnsList::from_spec(spec, ListKind::Domain).map_err(|e| e.to_string())?);
+    }
+    if lists.is_empty() && preset_lists.is_empty() {
+        preset_lists = presets::default_lists();
+    }
+    if let Some(key) = &cli.dqs_key {
+        preset_lists = preset_lists
+            .into_iter()
+            .map(|list| presets::with_dqs_key(list, key))
+            .collect::<Result<_, _>>()
+            // The library's zone errors never repeat the key.
+            .map_err(|error| format!("--dqs-key / SPAMHAUS_DQS_KEY: {error}"))?;
+    }
+    preset_lists.append(&mut lists);
+    Ok(preset_lists)
+}
+
+fn preset_list(name: &str, have_key: bool) -> Result<DnsList, String> {
+    let Some(preset) = presets::find(name) else {
+        let known: Vec<&str> = presets::all().iter().map(|preset| preset.name).collect();
+        return Err(format!(
+            "unknown preset {name:?}; known presets: {}",
+            known.join(", ")
+        ));
+    };
+    if preset.needs_key && !have_key {
+        return Err(format!(
+            "preset {name} needs a Spamhaus DQS key: pass --dqs-key KEY or set SPAMHAUS_DQS_KEY"
+        ));
+    }
+    Ok(preset.list())
+}
+
+fn build_resolver(
+    cli: &Cli,
+    config_servers: Option<&[String]>,
+    timeout: Duration,
+) -> Result<HickoryResolver, String> {
+    let servers = if cli.nameservers.is_empty() {
+        config_servers
+            .unwrap_or_default()
+            .iter()
+            .map(|text| text.parse::<NameServer>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| format!("config nameservers: {error}"))?
+    } else {
+        cli.nameservers.clone()
+    };
+    HickoryResolver::builder()
+        .name_servers(servers)
+        .timeout(timeout)
+        .attempts(ATTEMPTS)
+        .build()
+        .map_err(|error| error.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets: positional arguments, then the input file, fed lazily through a bounded channel.
+
+/// Where targets are read from, opened up front so that a missing file is a usage error.
+struct Input {
+    name: String,
+    reader: Box<dyn BufRead + Send>,
+}
+
+fn open_input(path: &Path) -> Result<Input, String> {
+    if path.as_os_str() == "-" {
+        return Ok(Input {
+            name: "stdin".into(),
+            reader: Box::new(BufReader::new(io::stdin())),
+        });
+    }
+    let file = std::fs::File::open(path)
+        .map_err(|error| format!("cannot open {}: {error}", path.display()))?;
+    Ok(Input {
+        name: path.display().to_string(),
+        reader: Box::new(BufReader::new(file)),
+    })
+}
+
+/// Reports bad input on stderr (around the progress bar) and remembers that there was some.
+#[derive(Clone)]
+struct BadInput {
+    seen: Arc<AtomicBool>,
+    progress: ProgressBar,
+}
+
+impl BadInput {
+    fn report(&self, message: &str) {
+        self.seen.store(true, Ordering::Relaxed);
+        self.progress.suspend(|| warn(message));
+    }
+
+    fn seen(&self) -> bool {
+        self.seen.load(Ordering::Relaxed)
+    }
+}
+
+/// Parses the positional targets, reporting bad ones by their argument position.
+fn parse_arguments(arguments: &[String], bad: &BadInput) -> Vec<TargetSpec> {
+    arguments
+        .iter()
+        .enumerate()
+        .filter_map(|(index, text)| match text.parse::<TargetSpec>() {
+            Ok(spec) => Some(spec),
+            Err(error) => {
+                bad.report(&format!("target argument {}: {error}", index + 1));
+                None
+            }
+        })
+        .collect()
+}
+
+/// Starts a thread that expands `specs` and reads `input`, sending targets as the checks take
+/// them. A plain thread, because reading stdin blocks; the channel bounds the read-ahead.
+fn spawn_feeder(
+    specs: Vec<TargetSpec>,
+    input: Option<Input>,
+    bad: BadInput,
+) -> mpsc::Receiver<Target> {
+    let (sender, receiver) = mpsc::channel(READ_AHEAD);
+    std::thread::spawn(move || {
+        for target in specs.into_iter().flatten() {
+            if sender.blocking_send(target).is_err() {
+                return; // the checks stopped (output closed)
+            }
+        }
+        if let Some(input) = input {
+            feed_lines(input, &sender, &bad);
+        }
+    });
+    receiver
+}
+
+fn feed_lines(mut input: Input, sender: &mpsc::Sender<Target>, bad: &BadInput) {
+    let mut line = Vec::new();
+    for number in 1.. {
+        line.clear();
+        let read = (&mut input.reader)
+            .take(MAX_LINE)
+            .read_until(b'\n', &mut line);
+        match read {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(error) => {
+                bad.report(&format!("cannot read {}: {error}", input.name));
+                return;
+            }
+        }
+        if !line.ends_with(b"\n") && line.len() as u64 == MAX_LINE {
+            bad.report(&format!("{} line {number}: line too long", input.name));
+            if skip_rest_of_line(&mut input.reader).is_err() {
+                return;
+            }
+            continue;
+        }
+        let text = String::from_utf8_lossy(&line);
+        let Some(target) = strip_comment(&text) else {
+            continue;
+        };
+        match target.parse::<TargetSpec>() {
+            Ok(spec) => {
+                for target in spec {
+                    if sender.blocking_send(target).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(error) => bad.report(&format!("{} line {number}: {error}", input.name)),
+        }
+    }
+}
+
+fn skip_rest_of_line(reader: &mut dyn BufRead) -> io::Result<()> {
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        match buffer.iter().position(|&byte| byte == b'\n') {
+            Some(end) => {
+                reader.consume(end + 1);
+                return Ok(());
+            }
+            None => {
+                let len = buffer.len();
+                reader.consume(len);
+            }
+        }
+    }
+}
+
+/// The target on an input line, without comment and surrounding space; `None` if blank.
+fn strip_comment(line: &str) -> Option<&str> {
+    let before_comment = line.split('#').next().unwrap_or_default().trim();
+    (!before_comment.is_empty()).then_some(before_comment)
+}
+
+/// How many targets the positional arguments expand to, if that is known and fits a bar.
+fn total_targets(specs: &[TargetSpec], input: bool) -> Option<u64> {
+    if input {
+        return None;
+    }
+    let total = specs
+        .iter()
+        .try_fold(0u128, |sum, spec| sum.checked_add(spec.len()))?;
+    u64::try_from(total).ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running the checks.
+
+async fn run(cli: &Cli, checker: Checker) -> ExitCode {
+    let input = match cli.input.as_deref().map(open_input).transpose() {
+        Ok(input) => input,
+        Err(message) => Cli::command().error(ErrorKind::Io, message).exit(),
+    };
+    let bad = BadInput {
+        seen: Arc::new(AtomicBool::new(false)),
+        progress: ProgressBar::hidden(),
+    };
+    let specs = parse_arguments(&cli.targets, &bad);
+    let total = total_targets(&specs, input.is_some());
+    let bulk = input.is_some() || total.is_some_and(|total| total > 1);
+    let progress = if bulk && !cli.quiet && cli.verbose == 0 && io::stderr().is_terminal() {
+        progress_bar(total)
+    } else {
+        ProgressBar::hidden()
+    };
+    let bad = BadInput {
+        progress: progress.clone(),
+        ..bad
+    };
+
+    let receiver = spawn_feeder(specs, input, bad.clone());
+    let targets = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|target| (target, receiver))
+    });
+    let mut reports = std::pin::pin!(checker.check_stream(targets));
+
+    let mut output = Output::new(cli.format, progress.clone());
+    let mut tally = Tally::new(&checker);
+    let mut write_failed = false;
+    while let Some(report) = reports.next().await {
+        let report = without_inapplicable(report);
+        tally.add(&report);
+        progress.inc(1);
+        if let Err(error) = output.write_report(&report) {
+            write_failed = output_error(&error);
+            break;
+        }
+    }
+    progress.finish_and_clear();
+    let summary = cli.format == Format::Text && !cli.quiet && tally.checked > 1;
+    if summary
+        && !write_failed
+        && let Err(error) = output.write_summary(&tally)
+    {
+        write_failed = output_error(&error);
+    }
+    if let Err(error) = output.finish() {
+        write_failed |= output_error(&error);
+    }
+    tally.exit_code(bad.seen() || write_failed)
+}
+
+/// Reports a failure to write the output; a closed pipe (`| head`) is not one.
+fn output_error(error: &io::Error) -> bool {
+    if error.kind() == io::ErrorKind::BrokenPipe {
+        return false;
+    }
+    warn(&format!("cannot write output: {error}"));
+    true
+}
+
+/// Drops the lists that do not take this kind of target: they are expected, not news.
+fn without_inapplicable(mut report: Report) -> Report {
+    report.results.retain(|result| {
+        !matches!(
+            result.outcome,
+            Outcome::Skipped(SkipReason::NotApplicable(_))
+        )
+    });
+    report
+}
+
+/// A target no configured list could be asked about was not checked at all.
+fn unchecked(report: &Report) -> bool {
+    report.results.is_empty()
+}
+
+fn progress_bar(total: Option<u64>) -> ProgressBar {
+    let (bar, template) = match total {
+        Some(total) => (
+            ProgressBar::new(total),
+            "{spinner} {elapsed_precise} [{wide_bar}] {human_pos}/{human_len} {rate} eta {eta}",
+        ),
+        None => (
+            ProgressBar::new_spinner(),
+            "{spinner} {elapsed_precise} {human_pos} checked, {rate}",
+        ),
+    };
+    // The templates are fixed; should one not parse, the default look will do.
+    let style = ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        // indicatif's own {per_sec} shows four decimals; a whole number reads better.
+        .with_key(
+            "rate",
+            |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                let _ = write!(out, "{:.0}/s", state.per_sec());
+            },
+        );
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Counts for the summary line and the exit status.
+struct Tally {
+    checked: u64,
+    listed: u64,
+    /// Targets with list trouble or no applicable list.
+    incomplete: u64,
+    /// Per list, in configured order: how many targets it gave trouble for.
+    trouble: Vec<(String, u64)>,
+}
+
+impl Tally {
+    fn new(checker: &Checker) -> Self {
+        Tally {
+            checked: 0,
+            listed: 0,
+            incomplete: 0,
+            trouble: checker
+                .lists()
+                .map(|list| (list.name().to_owned(), 0))
+                .collect(),
+        }
+    }
+
+    fn add(&mut self, report: &Report) {
+        self.checked += 1;
+        self.listed += u64::from(report.listed);
+        if report.has_trouble() || unchecked(report) {
+            self.incomplete += 1;
+        }
+        for result in report.results.iter().filter(|r| r.outcome.is_trouble()) {
+            if let Some((_, count)) = self
+                .trouble
+                .iter_mut()
+                .find(|(name, _)| *name == result.list)
+            {
+                *count += 1;
+            }
+        }
+    }
+
+    fn exit_code(&self, other_trouble: bool) -> ExitCode {
+        if self.listed > 0 {
+            ExitCode::from(1)
+        } else if self.incomplete > 0 || other_trouble {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output.
+
+/// Buffered, locked stdout, in the chosen format.
+struct Output {
+    out: BufWriter<StdoutLock<'static>>,
+    format: Format,
+    colour: Colour,
+    progress: ProgressBar,
+    /// Flush after every report: JSON Lines consumers, or a person watching.
+    flush_each: bool,
+}
+
+impl Output {
+    fn new(format: Format, progress: ProgressBar) -> Self {
+        let stdout = io::stdout();
+        let terminal = stdout.is_terminal();
+        Output {
+            out: BufWriter::new(stdout.lock()),
+            format,
+            colour: Colour::new(terminal),
+            progress,
+            flush_each: terminal || format == Format::Json,
+        }
+    }
+
+    fn write_report(&mut self, report: &Report) -> io::Result<()> {
+        let Output {
+            out,
+            format,
+            colour,
+            progress,
+            flush_each,
+        } = self;
+        // Suspend the bar so that its line and ours do not mix on a shared terminal.
+        progress.suspend(|| {
+            match format {
+                Format::Json => write_json(out, report)?,
+                Format::Text => write_text(out, report, *colour)?,
+            }
+            if *flush_each {
+                out.flush()?;
+            }
+            Ok(())
+        })
+    }
+
+    fn write_summary(&mut self, tally: &Tally) -> io::Result<()> {
+        let trouble: Vec<String> = tally
+            .trouble
+            .iter()
+            .filter(|(_, count)| *count > 0)
+            .map(|(list, count)| format!("{list} {count}"))
+            .collect();
+        let trouble = if trouble.is_empty() {
+            "none".to_owned()
+        } else {
+            trouble.join(", ")
+        };
+        writeln!(
+            self.out,
+            "summary: {} checked, {} listed, {} incomplete; list trouble: {trouble}",
+            tally.checked, tally.listed, tally.incomplete
+        )
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+fn write_json(out: &mut impl Write, report: &Report) -> io::Result<()> {
+    let mut line = serde_json::to_vec(report).map_err(io::Error::other)?;
+    line.push(b'\n');
+    out.write_all(&line)
+}
+
+fn write_text(out: &mut impl Write, report: &Report, colour: Colour) -> io::Result<()> {
+    let score = format!("score {}", report.score);
+    let troubled = report
+        .results
+        .iter()
+        .filter(|r| r.outcome.is_trouble())
+        .count();
+    let verdict = if report.listed {
+        colour.paint(Colour::RED, &format!("LISTED ({score})"))
+    } else if unchecked(report) {
+        colour.paint(
+            Colour::YELLOW,
+            "not checked: no configured list takes this target",
+        )
+    } else if troubled > 0 {
+        let lists = if troubled == 1 { "list" } else { "lists" };
+        colour.paint(
+            Colour::YELLOW,
+            &format!("not listed ({score}; incomplete: {troubled} {lists} gave trouble)"),
+        )
+    } else {
+        colour.paint(Colour::GREEN, &format!("not listed ({score})"))
+    };
+    writeln!(out, "{}: {verdict}", report.target)?;
+    let width = report
+        .results
+        .iter()
+        .map(|r| label(r).len())
+        .max()
+        .unwrap_or(0);
+    for result in &report.results {
+        write_text_result(out, result, width, colour)?;
+    }
+    Ok(())
+}
+
+fn write_text_result(
+    out: &mut impl Write,
+    result: &ListResult,
+    width: usize,
+    colour: Colour,
+) -> io::Result<()> {
+    let status = format!("{:<10}", result.outcome.status());
+    let status = match &result.outcome {
+        // A listing on an allowlist (negative weight) is good news.
+        Outcome::Listed(_) if result.weight < 0 => colour.paint(Colour::GREEN, &status),
+        Outcome::Listed(_) => colour.paint(Colour::RED, &status),
+        Outcome::NotListed => colour.paint(Colour::GREEN, &status),
+        _ => colour.paint(Colour::YELLOW, &status),
+    };
+    let mut line = format!("  {status} {:<width$}", label(result));
+    match &result.outcome {
+        Outcome::Listed(listing) => {
+            let codes: Vec<String> = listing.codes.iter().map(ToString::to_string).collect();
+            line.push_str(&format!("  {}", codes.join(", ")));
+            if !listing.categories.is_empty() {
+                line.push_str(&format!("  [{}]", listing.categories.join(", ")));
+            }
+            // Debug-quoted: a TXT record is the list's text, and may hold control characters
+            // that must not reach the terminal.
+            for reason in &listing.reasons {
+                line.push_str(&format!("  {reason:?}"));
+            }
+        }
+        other => {
+            if let Some(detail) = other.detail() {
+                line.push_str(&format!("  {detail}"));
+            }
+        }
+    }
+    writeln!(out, "{}", line.trim_end())
+}
+
+/// The list's name, with its zone when the name does not already say it.
+fn label(result: &ListResult) -> String {
+    let zone = result.zone.public_name();
+    if result.list == zone {
+        result.list.clone()
+    } else {
+        format!("{} ({zone})", result.list)
+    }
+}
+
+/// ANSI colours, only for a terminal (and not when NO_COLOR is set).
+#[derive(Clone, Copy)]
+struct Colour {
+    enabled: bool,
+}
+
+impl Colour {
+    const RED: &'static str = "\x1b[31m";
+    const YELLOW: &'static str = "\x1b[33m";
+    const GREEN: &'static str = "\x1b[32m";
+
+    fn new(terminal: bool) -> Self {
+        let no_colour = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+        Colour {
+            enabled: terminal && !no_colour,
+        }
+    }
+
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.enabled {
+            format!("{code}{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// --list-presets.
+
+fn list_presets(format: Format) -> ExitCode {
+    let mut out = BufWriter::new(io::stdout().lock());
+    let written = presets::all().iter().try_for_each(|preset| match format {
+        Format::Text => write_preset_text(&mut out, preset),
+        Format::Json => write_preset_json(&mut out, preset),
+    });
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if output_error(&error) => ExitCode::from(2),
+        Err(_) => ExitCode::SUCCESS,
+    }
+}
+
+fn write_preset_text(out: &mut impl Write, preset: &presets::Preset) -> io::Result<()> {
+    let list = preset.list();
+    let mut markers = String::new();
+    if preset.in_default_set {
+        markers.push_str("  [default]");
+    }
+    if preset.needs_key {
+        markers.push_str("  [needs DQS key]");
+    }
+    writeln!(out, "{}{markers}", preset.name)?;
+    writeln!(
+        out,
+        "    kind: {}  zone: {}",
+        list.kind(),
+        list.zone().public_name()
+    )?;
+    writeln!(out, "    {}", preset.description)?;
+    writeln!(out, "    terms: {}", preset.terms)?;
+    writeln!(out, "    checked: {}", preset.checked)?;
+    let categories: Vec<String> = list
+        .categories()
+        .map(|(code, name)| format!("{} {name}", code.as_str()))
+        .collect();
+    if !categories.is_empty() {
+        writeln!(out, "    categories: {}", categories.join("; "))?;
+    }
+    writeln!(out)
+}
+
+fn write_preset_json(out: &mut impl Write, preset: &presets::Preset) -> io::Result<()> {
+    let entry = serde_json::json!({
+        "name": preset.name,
+        "default": preset.in_default_set,
+        "needs_key": preset.needs_key,
+        "description": preset.description,
+        "terms": preset.terms,
+        "checked": preset.checked,
+        "list": preset.list(),
+    });
+    let mut line = serde_json::to_vec(&entry).map_err(io::Error::other)?;
+    line.push(b'\n');
+    out.write_all(&line)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Diagnostics.
+
+/// One message on stderr. Never panics, unlike `eprintln!` on a closed stderr.
+fn warn(message: &str) {
+    let _ = writeln!(io::stderr().lock(), "dnsbl-check: {message}");
+}
+
+/// `-v`: the library's logs on stderr; `-vv`: its trace logs too. RUST_LOG overrides both.
+fn init_tracing(verbose: u8, secret: Option<&str>) {
+    if verbose == 0 {
+        return;
+    }
+    let default = if verbose == 1 {
+        "warn,dnsbl_check=debug"
+    } else {
+        "warn,dnsbl_check=trace"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let secret = secret
+        .map(|key| key.trim().to_ascii_lowercase())
+        .filter(|key| !key.is_empty());
+    // Query names carry the DQS key, and the resolver's own logs (if RUST_LOG enables them)
+    // print query names: scrub the key from every line, whoever wrote it.
+    let writer = move || Redacting {
+        inner: io::stderr(),
+        secret: secret.clone(),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(io::stderr().is_terminal())
+        .try_init();
+}
+
+/// Writes to `inner` with every occurrence of `secret` (any case) replaced.
+struct Redacting<W> {
+    inner: W,
+    secret: Option<String>,
+}
+
+impl<W: Write> Write for Redacting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let Some(secret) = &self.secret else {
+            return self.inner.write(buf);
+        };
+        // tracing-subscriber hands over one whole formatted event per call, so a key is never
+        // split across two calls.
+        let text = String::from_utf8_lossy(buf);
+        self.inner.write_all(redact(&text, secret).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// `text` with every ASCII-case-insensitive occurrence of `secret` replaced by `<redacted>`.
+fn redact(text: &str, secret: &str) -> String {
+    let lower = text.to_ascii_lowercase(); // same byte offsets as `text`
+    let mut out = String::with_capacity(text.len());
+    let mut rest = 0;
+    while let Some(found) = lower[rest..].find(secret) {
+        out.push_str(&text[rest..rest + found]);
+        out.push_str("<redacted>");
+        rest += found + secret.len();
+    }
+    out.push_str(&text[rest..]);
+    out
+}

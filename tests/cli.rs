@@ -1,0 +1,983 @@
+//! The `dnsbl-check` example, run as a user would run it, against an in-process DNS server.
+//!
+//! Every run passes `--nameserver` pointing at a server on 127.0.0.1: no query ever goes to
+//! the system resolver.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{Behaviour, TestDns, TestDnsBuilder};
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+const BL: &str = "bl.test";
+const DBL: &str = "dbl.test";
+/// A Spamhaus DQS key as they look: 26 characters.
+const KEY: &str = "secretkeyabcdefghijklmnopq";
+
+/// The example binary, built once per test run (cargo does not build examples for
+/// `cargo test --test cli`, and gives integration tests no path to them).
+fn binary() -> &'static PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(build_example)
+}
+
+fn build_example() -> PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = std::process::Command::new(cargo)
+        .args([
+            "build",
+            "--example",
+            "dnsbl-check",
+            "--message-format=json-render-diagnostics",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run cargo build");
+    assert!(output.status.success(), "cargo build --example failed");
+    // Cargo's own messages name the executable, wherever the target directory is.
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|message| {
+            message["reason"] == "compiler-artifact"
+                && message["target"]["name"] == "dnsbl-check"
+                && message["target"]["kind"][0] == "example"
+        })
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .expect("cargo reported no executable for the example")
+}
+
+/// What a run printed and how it exited.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// Every stdout line, parsed as JSON.
+    fn json(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}\n{self:?}"))
+            })
+            .collect()
+    }
+
+    /// The JSON report of `target`.
+    fn report(&self, target: &str) -> Value {
+        self.json()
+            .into_iter()
+            .find(|report| report["target"] == target)
+            .unwrap_or_else(|| panic!("no report for {target}: {self:?}"))
+    }
+}
+
+/// Runs the example with `args`, `stdin` as its input and `env` added to its environment.
+async fn run_with(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(binary());
+    command
+        .args(args)
+        // Nothing from the developer's environment may leak into a run.
+        .env_remove("SPAMHAUS_DQS_KEY")
+        .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().expect("spawn dnsbl-check");
+    if let Some(text) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(text.as_bytes()).await.unwrap();
+        drop(pipe);
+    }
+    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("dnsbl-check took over a minute")
+        .unwrap();
+    let run = Run {
+        code: output.status.code().expect("exited, not killed"),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    };
+    assert!(!run.stderr.contains("panicked"), "{run:?}");
+    run
+}
+
+async fn run(args: &[&str]) -> Run {
+    run_with(args, None, &[]).await
+}
+
+/// `--nameserver` for `dns`, with a timeout generous enough for a loaded machine.
+fn server_args(dns: &TestDns) -> Vec<String> {
+    vec![
+        "--nameserver".into(),
+        dns.addr.to_string(),
+        "--timeout".into(),
+        "2".into(),
+    ]
+}
+
+/// `server_args` followed by `args`.
+fn with_server<'a>(server: &'a [String], args: &[&'a str]) -> Vec<&'a str> {
+    server
+        .iter()
+        .map(String::as_str)
+        .chain(args.iter().copied())
+        .collect()
+}
+
+/// An IP list zone that passes its RFC 5782 health check: 127.0.0.2 listed, 127.0.0.1 not.
+fn healthy_ip_zone(builder: TestDnsBuilder, zone: &str) -> TestDnsBuilder {
+    builder
+        .zone(zone)
+        .a(&format!("2.0.0.127.{zone}"), &["127.0.0.2"], 60)
+}
+
+/// A domain list zone that passes its health check: `test` listed, `invalid` not.
+fn healthy_domain_zone(builder: TestDnsBuilder, zone: &str) -> TestDnsBuilder {
+    builder
+        .zone(zone)
+        .a(&format!("test.{zone}"), &["127.0.1.2"], 60)
+}
+
+/// `bl.test`, healthy, listing 192.0.2.1 with a TXT reason.
+async fn bl_server() -> TestDns {
+    healthy_ip_zone(TestDns::builder(), BL)
+        .a("1.2.0.192.bl.test", &["127.0.0.2"], 300)
+        .txt(
+            "1.2.0.192.bl.test",
+            &["Listed: see ", "https://bl.test/?1"],
+            300,
+        )
+        .start()
+        .await
+}
+
+fn statuses(report: &Value) -> Vec<(String, String)> {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|result| {
+            (
+                result["list"].as_str().unwrap().to_owned(),
+                result["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn write_config(text: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+    file
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statuses, the JSON schema and exit codes.
+
+#[tokio::test]
+async fn listed_ipv4_from_a_config_list_has_categories_and_reason() {
+    let dns = bl_server().await;
+    let config = write_config(&format!(
+        r#"
+        nameservers = ["{}"]
+        threshold = 1
+        timeout = 2
+
+        [[list]]
+        name = "test-list"
+        zone = "bl.test"
+        kind = "ipv4"
+        filter = "127.0.0.[2..10]"
+        weight = 3
+        categories = {{ "127.0.0.2" = "spam source", "127.0.0.[2..3]" = "any abuse" }}
+        "#,
+        dns.addr
+    ));
+    let config_path = config.path().to_str().unwrap();
+    let out = run(&["--config", config_path, "--format", "json", "192.0.2.1"]).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    let reports = out.json();
+    assert_eq!(reports.len(), 1);
+    let report = &reports[0];
+    assert_eq!(report["target"], "192.0.2.1");
+    assert_eq!(report["listed"], true);
+    assert_eq!(report["score"], 3);
+    let result = &report["results"][0];
+    assert_eq!(result["list"], "test-list");
+    assert_eq!(result["zone"], "bl.test");
+    assert_eq!(result["status"], "listed");
+    assert_eq!(result["codes"], serde_json::json!(["127.0.0.2"]));
+    assert_eq!(
+        result["categories"],
+        serde_json::json!(["spam source", "any abuse"])
+    );
+    assert_eq!(
+        result["reasons"],
+        serde_json::json!(["Listed: see https://bl.test/?1"])
+    );
+    assert_eq!(result["ttl"], 300);
+    assert!(result.get("detail").is_none(), "{result}");
+
+    // The same in text: verdict, list, codes, categories and reason on readable lines.
+    let text = run(&["--config", config_path, "192.0.2.1"]).await;
+    assert_eq!(text.code, 1, "{text:?}");
+    let mut lines = text.stdout.lines();
+    assert_eq!(lines.next().unwrap(), "192.0.2.1: LISTED (score 3)");
+    let line = lines.next().unwrap();
+    for part in [
+        "listed",
+        "test-list (bl.test)",
+        "127.0.0.2",
+        "[spam source, any abuse]",
+        "\"Listed: see https://bl.test/?1\"",
+    ] {
+        assert!(line.contains(part), "{part:?} not in {line:?}");
+    }
+    assert!(!text.stdout.contains('\x1b'), "no colour off a terminal");
+    assert!(
+        !text.stdout.contains("summary"),
+        "no summary for one target"
+    );
+}
+
+#[tokio::test]
+async fn not_listed_exits_zero() {
+    let dns = bl_server().await;
+    let server = server_args(&dns);
+    let out = run(&with_server(
+        &server,
+        &["--zone", BL, "--format", "json", "192.0.2.99"],
+    ))
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let report = out.report("192.0.2.99");
+    assert_eq!(report["listed"], false);
+    assert_eq!(report["score"], 0);
+    let result = &report["results"][0];
+    assert_eq!(result["status"], "not_listed");
+    assert_eq!(result["zone"], BL);
+    assert_eq!(result["codes"], serde_json::json!([]));
+    assert!(result.get("ttl").is_none() && result.get("detail").is_none());
+    assert!(out.stderr.is_empty(), "{out:?}");
+
+    let text = run(&with_server(&server, &["--zone", BL, "192.0.2.99"])).await;
+    assert_eq!(text.code, 0);
+    assert_eq!(
+        text.stdout,
+        "192.0.2.99: not listed (score 0)\n  not_listed bl.test\n"
+    );
+}
+
+/// One server for every kind of trouble, each on its own address under `bl.test`.
+async fn trouble_server() -> TestDns {
+    healthy_ip_zone(TestDns::builder(), BL)
+        .on("21.2.0.192.bl.test", "A", Behaviour::ServFail)
+        .on("22.2.0.192.bl.test", "*", Behaviour::Drop)
+        .a("23.2.0.192.bl.test", &["127.255.255.254"], 60)
+        .a("24.2.0.192.bl.test", &["198.51.100.7"], 60)
+        .start()
+        .await
+}
+
+#[tokio::test]
+async fn every_kind_of_trouble_has_its_status_and_exits_two() {
+    let dns = trouble_server().await;
+    let cases = [
+        ("192.0.2.21", "failed", "SERVFAIL"),
+        ("192.0.2.22", "failed", "timeout"),
+        ("192.0.2.23", "list_error", "open resolver"),
+        ("192.0.2.24", "invalid", "outside 127.0.0.0/8"),
+    ];
+    for (target, status, detail) in cases {
+        let address = dns.addr.to_string();
+        let out = run(&[
+            "--nameserver",
+            &address,
+            "--timeout",
+            "0.3",
+            "--zone",
+            BL,
+            "--format",
+            "json",
+            target,
+        ])
+        .await;
+        assert_eq!(out.code, 2, "{target}: {out:?}");
+        let report = out.report(target);
+        assert_eq!(report["listed"], false);
+        let result = &report["results"][0];
+        assert_eq!(result["status"], status, "{target}: {result}");
+        let got = result["detail"].as_str().unwrap();
+        assert!(got.contains(detail), "{target}: {got:?}");
+    }
+    // The codes of an operator error and of an invalid answer are kept.
+    let address = dns.addr.to_string();
+    let out = run(&[
+        "--nameserver",
+        &address,
+        "--zone",
+        BL,
+        "--format",
+        "json",
+        "192.0.2.23",
+        "192.0.2.24",
+    ])
+    .await;
+    assert_eq!(
+        out.report("192.0.2.23")["results"][0]["codes"],
+        serde_json::json!(["127.255.255.254"])
+    );
+    assert_eq!(
+        out.report("192.0.2.24")["results"][0]["codes"],
+        serde_json::json!(["198.51.100.7"])
+    );
+}
+
+#[tokio::test]
+async fn trouble_in_text_is_shown_with_its_detail() {
+    let dns = trouble_server().await;
+    let server = server_args(&dns);
+    let out = run(&with_server(&server, &["--zone", BL, "192.0.2.21"])).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(
+        out.stdout,
+        "192.0.2.21: not listed (score 0; incomplete: 1 list gave trouble)\n  \
+         failed     bl.test  SERVFAIL\n"
+    );
+}
+
+#[tokio::test]
+async fn a_list_that_lists_everything_is_skipped_as_unhealthy() {
+    let dns = TestDns::builder()
+        .wildcard_a("all.test", &["127.0.0.2"], 60)
+        .start()
+        .await;
+    let server = server_args(&dns);
+    let out = run(&with_server(
+        &server,
+        &["--zone", "all.test", "--format", "json", "192.0.2.1"],
+    ))
+    .await;
+    assert_eq!(out.code, 2, "{out:?}");
+    let report = out.report("192.0.2.1");
+    assert_eq!(report["listed"], false, "an unhealthy list never lists");
+    let result = &report["results"][0];
+    assert_eq!(result["status"], "skipped");
+    assert_eq!(
+        result["detail"],
+        "lists 127.0.0.1: list answers for everything"
+    );
+
+    // Without the health check the list is believed: that is what the flag is for.
+    let out = run(&with_server(
+        &server,
+        &["--zone", "all.test", "--no-health-check", "192.0.2.1"],
+    ))
+    .await;
+    assert_eq!(out.code, 1, "{out:?}");
+    let asked: Vec<String> = dns.queries().into_iter().map(|(name, _)| name).collect();
+    assert!(asked.iter().any(|name| name == "1.0.0.127.all.test."));
+}
+
+#[tokio::test]
+async fn threshold_weights_and_no_txt() {
+    let dns = healthy_ip_zone(bl_server_builder(), "two.test")
+        .a("1.2.0.192.two.test", &["127.0.0.2"], 60)
+        .start()
+        .await;
+    let server = server_args(&dns);
+    let lists = ["--zone", BL, "--zone", "two.test*2"];
+    let mut args = lists.to_vec();
+    args.extend([
+        "--format",
+        "json",
+        "--no-txt",
+        "--threshold",
+        "4",
+        "192.0.2.1",
+    ]);
+    let out = run(&with_server(&server, &args)).await;
+    assert_eq!(out.code, 0, "score 3 is below threshold 4: {out:?}");
+    let report = out.report("192.0.2.1");
+    assert_eq!(report["score"], 3);
+    assert_eq!(report["listed"], false);
+    for result in report["results"].as_array().unwrap() {
+        assert_eq!(result["status"], "listed");
+        assert_eq!(result["reasons"], serde_json::json!([]), "--no-txt");
+    }
+    assert!(
+        !dns.queries().iter().any(|(_, kind)| kind == "TXT"),
+        "--no-txt sends no TXT query"
+    );
+    args.truncate(args.len() - 3);
+    args.extend(["--threshold", "3", "192.0.2.1"]);
+    assert_eq!(run(&with_server(&server, &args)).await.code, 1);
+}
+
+fn bl_server_builder() -> TestDnsBuilder {
+    healthy_ip_zone(TestDns::builder(), BL).a("1.2.0.192.bl.test", &["127.0.0.2"], 300)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Target kinds and input.
+
+#[tokio::test]
+async fn ipv6_targets_use_nibble_names() {
+    let name = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.test";
+    let dns = healthy_ip_zone(TestDns::builder(), BL)
+        .a(name, &["127.0.0.3"], 60)
+        .start()
+        .await;
+    let server = server_args(&dns);
+    let out = run(&with_server(
+        &server,
+        &[
+            "--zone",
+            BL,
+            "--format",
+            "json",
+            "2001:db8::1",
+            "2001:db8::2",
+        ],
+    ))
+    .await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.report("2001:db8::1")["results"][0]["status"], "listed");
+    assert_eq!(
+        out.report("2001:db8::2")["results"][0]["status"],
+        "not_listed"
+    );
+}
+
+#[tokio::test]
+async fn cidr_blocks_expand_to_every_address() {
+    let dns = bl_server().await;
+    let server = server_args(&dns);
+    let out = run(&with_server(
+        &server,
+        &["--zone", BL, "--format", "json", "192.0.2.0/28"],
+    ))
+    .await;
+    assert_eq!(out.code, 1, "192.0.2.1 is listed: {out:?}");
+    let mut targets: Vec<String> = out
+        .json()
+        .iter()
+        .map(|report| report["target"].as_str().unwrap().to_owned())
+        .collect();
+    targets.sort_by_key(|target| target.parse::<std::net::Ipv4Addr>().unwrap());
+    let expected: Vec<String> = (0..16).map(|last| format!("192.0.2.{last}")).collect();
+    assert_eq!(
+        targets, expected,
+        "network and broadcast addresses included"
+    );
+    let listed: Vec<Value> = out
+        .json()
+        .into_iter()
+        .filter(|report| report["listed"] == true)
+        .collect();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["target"], "192.0.2.1");
+
+    // Text mode ends a bulk run with a summary line.
+    let out = run(&with_server(&server, &["--zone", BL, "192.0.2.0/30"])).await;
+    assert_eq!(out.stdout.matches(": not listed").count(), 3, "{out:?}");
+    assert_eq!(
+        out.stdout.lines().last().unwrap(),
+        "summary: 4 checked, 1 listed, 0 incomplete; list trouble: none"
+    );
+    // --quiet drops it.
+    let out = run(&with_server(&server, &["--zone", BL, "-q", "192.0.2.0/30"])).await;
+    assert!(!out.stdout.contains("summary"), "{out:?}");
+}
+
+#[tokio::test]
+async fn domains_go_to_domain_lists_and_addresses_to_ip_lists() {
+    let dns = healthy_domain_zone(bl_server_builder(), DBL)
+        .a("example.com.dbl.test", &["127.0.1.2"], 60)
+        .txt("example.com.dbl.test", &["spam domain"], 60)
+        .start()
+        .await;
+    let server = server_args(&dns);
+    let out = run(&with_server(
+        &server,
+        &[
+            "--zone",
+            BL,
+            "--domain-zone",
+            DBL,
+            "--format",
+            "json",
+            "Example.COM.",
+            "example.org",
+            "192.0.2.1",
+        ],
+    ))
+    .await;
+    assert_eq!(out.code, 1, "{out:?}");
+    let own = |target: &str| statuses(&out.report(target));
+    // Lists that do not take a target's kind are left out, not reported as skipped.
+    assert_eq!(own("example.com"), [(DBL.into(), "listed".into())]);
+    assert_eq!(own("example.org"), [(DBL.into(), "not_listed".into())]);
+    assert_eq!(own("192.0.2.1"), [(BL.into(), "listed".into())]);
+    assert_eq!(
+        out.report("example.com")["results"][0]["reasons"],
+        serde_json::json!(["spam domain"])
+    );
+    let asked: Vec<String> = dns.queries().into_iter().map(|(name, _)| name).collect();
+    assert!(
+        !asked
+            .iter()
+            .any(|name| name.contains("example.com.bl.test"))
+    );
+    assert!(!asked.iter().any(|name| name.contains("192.dbl.test")));
+
+    // Clean targets of both kinds: the inapplicable lists are no trouble, so exit 0.
+    let out = run(&with_server(
+        &server,
+        &[
+            "--zone",
+            BL,
+            "--domain-zone",
+            DBL,
+            "example.org",
+            "192.0.2.7",
+        ],
+    ))
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stdout.contains("skipped"), "{out:?}");
+}
+
+#[tokio::test]
+async fn a_target_no_list_takes_is_reported_and_exits_two() {
+    let dns = bl_server().await;
+    let server = server_args(&dns);
+    let out = run(&with_server(&server, &["--zone", BL, "example.com"])).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stdout.contains("no configured list takes"), "{out:?}");
+}
+
+#[tokio::test]
+async fn stdin_input_skips_comments_and_blank_lines() {
+    let dns = bl_server().await;
+    let server = server_args(&dns);
+    let input = "# hosts to check\n\n192.0.2.1\n   \n  192.0.2.2   # trailing comment\n\
+                 192.0.2.4/31\n#192.0.2.9\n";
+    let out = run_with(
+        &with_server(&server, &["--zone", BL, "--format", "json", "--input", "-"]),
+        Some(input),
+        &[],
+    )
+    .await;
+    assert_eq!(out.code, 1, "{out:?}");
+    let mut targets: Vec<String> = out
+        .json()
+        .iter()
+        .map(|report| report["target"].as_str().unwrap().to_owned())
+        .collect();
+    targets.sort();
+    assert_eq!(
+        targets,
+        ["192.0.2.1", "192.0.2.2", "192.0.2.4", "192.0.2.5"]
+    );
+    assert!(out.stderr.is_empty(), "{out:?}");
+}
+
+#[tokio::test]
+async fn input_file_and_arguments_together() {
+    let dns = bl_server().await;
+    let server = server_args(&dns);
+    let file = write_config("192.0.2.2\n192.0.2.3\n");
+    let path = file.path().to_str().unwrap();
+    let out = run(&with_server(
+        &server,
+        &[
+            "--zone",
+            BL,
+            "--format",
+            "json",
+            "--input",
+            path,
+            "192.0.2.1",
+        ],
+    ))
+    .await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.json().len(), 3);
+
+    let missing = run(&with_server(
+        &server,
+        &["--zone", BL, "--input", "/nonexistent/targets.txt"],
+    ))
+    .await;
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing.stderr.contains("/nonexistent/targets.txt"),
+        "{missing:?}"
+    );
+}
+
+#[tokio::test]
+async fn bad_targets_are_named_and_the_rest_still_checked() {
+    let dns = bl_server().await;
+    let server = server_args(&dns);
+    let out = run(&with_server(
+        &server,
+        &[
+            "--zone",
+            BL,
+            "--format",
+            "json",
+            "192.0.2.7",
+            "999.1.1.1",
+            "not a host!!",
+        ],
+    ))
+    .await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(out.json().len(), 1);
+    assert_eq!(out.report("192.0.2.7")["listed"], false);
+    assert!(
+        out.stderr.contains("argument 2") && out.stderr.contains("\"999.1.1.1\""),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("argument 3") && out.stderr.contains("\"not a host!!\""),
+        "{out:?}"
+    );
+
+    let input = "192.0.2.7\n# fine\n999.1.1.1\n10.0.0.0/33\n192.0.2.8\n";
+    let out = run_with(
+        &with_server(&server, &["--zone", BL, "--format", "json", "--input", "-"]),
+        Some(input),
+        &[],
+    )
+    .await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(out.json().len(), 2);
+    assert!(
+        out.stderr.contains("stdin line 3") && out.stderr.contains("999.1.1.1"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("stdin line 4") && out.stderr.contains("10.0.0.0/33"),
+        "{out:?}"
+    );
+
+    // A listing still wins over bad input.
+    let out = run_with(
+        &with_server(&server, &["--zone", BL, "--input", "-"]),
+        Some("999.1.1.1\n192.0.2.1\n"),
+        &[],
+    )
+    .await;
+    assert_eq!(out.code, 1, "{out:?}");
+}
+
+#[tokio::test]
+async fn garbage_input_never_panics() {
+    let dns = bl_server().await;
+    let server = server_args(&dns);
+    let long_line = "a".repeat(100_000);
+    let input = format!("\u{0}\u{1b}[31m\n{long_line}\n::\n/\n192.0.2.1/\n-\n192.0.2.7");
+    let out = run_with(
+        &with_server(&server, &["--zone", BL, "--format", "json", "--input", "-"]),
+        Some(&input),
+        &[],
+    )
+    .await;
+    assert_eq!(out.code, 2, "{out:?}");
+    // `::` is an address (the unspecified one): asked like any other.
+    let mut targets: Vec<String> = out
+        .json()
+        .iter()
+        .map(|report| report["target"].as_str().unwrap().to_owned())
+        .collect();
+    targets.sort();
+    assert_eq!(targets, ["192.0.2.7", "::"], "{out:?}");
+    assert!(out.stderr.contains("line 2: line too long"), "{out:?}");
+}
+
+#[tokio::test]
+async fn a_closed_stdout_ends_the_run_quietly() {
+    let dns = bl_server().await;
+    let address = dns.addr.to_string();
+    let mut child = Command::new(binary())
+        .args(["--nameserver", &address, "--zone", BL, "--format", "json"])
+        .arg("192.0.2.0/22")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Read one line, then hang up, as `| head -1` does.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 1];
+    tokio::io::AsyncReadExt::read_exact(&mut stdout, &mut first)
+        .await
+        .unwrap();
+    drop(stdout);
+    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_ne!(output.status.code(), Some(101), "no panic");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Presets, DQS keys and usage errors.
+
+/// The block `--list-presets` prints for the preset `name`.
+fn preset_block<'a>(catalog: &'a str, name: &str) -> &'a str {
+    catalog
+        .split("\n\n")
+        .find(|block| block.split_whitespace().next() == Some(name))
+        .unwrap_or_else(|| panic!("no block for {name} in {catalog}"))
+}
+
+#[tokio::test]
+async fn list_presets_prints_the_catalog() {
+    let out = run(&["--list-presets"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let zen = preset_block(&out.stdout, "spamhaus-zen");
+    for part in [
+        "[default]",
+        "kind: ip",
+        "zone: zen.spamhaus.org",
+        "terms: ",
+        "checked: ",
+        "127.0.0.2 SBL",
+    ] {
+        assert!(zen.contains(part), "{part:?} not in {zen}");
+    }
+    let dqs = preset_block(&out.stdout, "spamhaus-zen-dqs");
+    assert!(dqs.contains("[needs DQS key]") && !dqs.contains("[default]"));
+    let dnswl = preset_block(&out.stdout, "dnswl");
+    assert!(dnswl.contains("kind: ip  zone: list.dnswl.org"), "{dnswl}");
+    for name in ["spamcop", "uribl-multi", "spamhaus-dbl"] {
+        preset_block(&out.stdout, name);
+    }
+
+    let json = run(&["--list-presets", "--format", "json"]).await;
+    let entries = json.json();
+    let dbl = entries
+        .iter()
+        .find(|entry| entry["name"] == "spamhaus-dbl")
+        .unwrap();
+    assert_eq!(dbl["default"], true);
+    assert_eq!(dbl["list"]["kind"], "domain");
+    assert_eq!(dbl["list"]["zone"], "dbl.spamhaus.org");
+}
+
+/// Serves Spamhaus DQS zones with the key, as `<key>.zen.dq.spamhaus.net`.
+async fn dqs_server() -> TestDns {
+    let zen = format!("{KEY}.zen.dq.spamhaus.net");
+    TestDns::builder()
+        .zone("zen.dq.spamhaus.net")
+        .a(&format!("2.0.0.127.{zen}"), &["127.0.0.2", "127.0.0.4"], 60)
+        .txt(
+            &format!("2.0.0.127.{zen}"),
+            &["https://check.spamhaus.org/"],
+            60,
+        )
+        .a(&format!("1.2.0.192.{zen}"), &["127.0.0.4"], 60)
+        .start()
+        .await
+}
+
+fn assert_no_key(out: &Run) {
+    for (stream, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        assert!(
+            !text.to_ascii_lowercase().contains(KEY),
+            "key printed on {stream}: {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dqs_key_is_used_but_never_printed() {
+    let dns = dqs_server().await;
+    let server = server_args(&dns);
+    let preset = ["--preset", "spamhaus-zen-dqs", "192.0.2.1"];
+    let flag = with_server(&server, &["--dqs-key", KEY]);
+    let runs = [
+        run(&[&flag[..], &preset, &["--format", "json"]].concat()).await,
+        run(&[&flag[..], &preset].concat()).await,
+        run(&[&flag[..], &preset, &["-vv"]].concat()).await,
+        // Everything the resolver logs too; the CLI scrubs the key from every log line.
+        run_with(
+            &[&flag[..], &preset, &["-v"]].concat(),
+            None,
+            &[("RUST_LOG", "trace")],
+        )
+        .await,
+        run_with(
+            &[
+                &with_server(&server, &[])[..],
+                &preset,
+                &["-v", "--format", "json"],
+            ]
+            .concat(),
+            None,
+            &[("SPAMHAUS_DQS_KEY", KEY), ("RUST_LOG", "trace")],
+        )
+        .await,
+    ];
+    for out in &runs {
+        assert_eq!(out.code, 1, "{out:?}");
+        assert_no_key(out);
+    }
+    let report = runs[0].report("192.0.2.1");
+    let result = &report["results"][0];
+    assert_eq!(result["list"], "spamhaus-zen-dqs");
+    assert_eq!(result["zone"], "zen.dq.spamhaus.net");
+    assert_eq!(result["categories"], serde_json::json!(["XBL"]));
+    assert!(
+        runs[3].stderr.contains("<redacted>"),
+        "the resolver's trace logs name the queries: {}",
+        runs[3].stderr
+    );
+    // The queries really carried the key.
+    assert!(
+        dns.queries()
+            .iter()
+            .any(|(name, _)| name == &format!("1.2.0.192.{KEY}.zen.dq.spamhaus.net."))
+    );
+
+    // `--help` with the key in the environment does not show it either.
+    let help = run_with(&["--help"], None, &[("SPAMHAUS_DQS_KEY", KEY)]).await;
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("SPAMHAUS_DQS_KEY"));
+    assert_no_key(&help);
+}
+
+#[tokio::test]
+async fn dqs_key_switches_the_default_spamhaus_presets() {
+    let dns = dqs_server().await;
+    let server = server_args(&dns);
+    let out = run(&with_server(
+        &server,
+        &[
+            "--dqs-key",
+            KEY,
+            "--preset",
+            "spamhaus-zen",
+            "--format",
+            "json",
+            "192.0.2.1",
+        ],
+    ))
+    .await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.report("192.0.2.1")["results"][0]["zone"],
+        "zen.dq.spamhaus.net"
+    );
+    assert_no_key(&out);
+}
+
+#[tokio::test]
+async fn usage_errors_exit_two_with_a_clear_message() {
+    // Nothing here reaches the network: each run stops before the first query.
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--preset", "spamhaus-zen-dqs", "192.0.2.1"],
+            "needs a Spamhaus DQS key",
+        ),
+        (
+            &["--preset", "sorbs", "192.0.2.1"],
+            "unknown preset \"sorbs\"",
+        ),
+        (
+            &["--zone", "bl.test=127.0.0.[2..x]", "192.0.2.1"],
+            "invalid list spec",
+        ),
+        (&["--zone", "bl.test*x", "192.0.2.1"], "weight"),
+        (&["--timeout", "0", "192.0.2.1"], "--timeout"),
+        (&["--nameserver", "localhost", "192.0.2.1"], "localhost"),
+        (&["--format", "yaml", "192.0.2.1"], "yaml"),
+        (&["--concurrency", "0", "192.0.2.1"], "--concurrency"),
+        (&[], "TARGET"),
+    ];
+    for (args, message) in cases {
+        let out = run(args).await;
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert!(out.stderr.contains(message), "{args:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{args:?}: {out:?}");
+    }
+    // A bad key is refused without being repeated.
+    let out = run(&[
+        "--dqs-key",
+        "bad.key.value",
+        "--preset",
+        "spamhaus-zen",
+        "192.0.2.1",
+    ])
+    .await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("SPAMHAUS_DQS_KEY") && !out.stderr.contains("bad.key.value"));
+}
+
+#[tokio::test]
+async fn config_errors_name_the_file_and_line_but_not_the_key() {
+    let config = write_config(&format!(
+        "[[list]]\nzone = \"{KEY}.zen.dq.spamhaus.net\"\nweight = \"heavy\"\n"
+    ));
+    let out = run(&["--config", config.path().to_str().unwrap(), "192.0.2.1"]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("line 3"), "{out:?}");
+    assert_no_key(&out);
+
+    let config = write_config("[[list]]\nzone = \"bl.test\"\ncolour = \"red\"\n");
+    let out = run(&["--config", config.path().to_str().unwrap(), "192.0.2.1"]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("colour"), "{out:?}");
+}
+
+#[tokio::test]
+async fn config_keyed_list_and_command_line_overrides() {
+    let dns = dqs_server().await;
+    let config = write_config(&format!(
+        "threshold = 5\nnameservers = [\"127.0.0.1:1\"]\n\n\
+         [[list]]\nname = \"zen-keyed\"\nzone = \"zen.dq.spamhaus.net\"\nkey = \"{KEY}\"\n"
+    ));
+    // The command line's --nameserver and --threshold win over the config's.
+    let address = dns.addr.to_string();
+    let out = run(&[
+        "--config",
+        config.path().to_str().unwrap(),
+        "--nameserver",
+        &address,
+        "--threshold",
+        "1",
+        "--format",
+        "json",
+        "192.0.2.1",
+    ])
+    .await;
+    assert_eq!(out.code, 1, "{out:?}");
+    let result = &out.report("192.0.2.1")["results"][0];
+    assert_eq!(result["list"], "zen-keyed");
+    assert_eq!(result["zone"], "zen.dq.spamhaus.net");
+    assert_no_key(&out);
+}
