@@ -19,10 +19,12 @@
 //! Address targets go to IP lists only, domain targets to domain lists only.
 //!
 //! Lists come from `--zone` / `--domain-zone` (Postfix syntax, `zone[=filter][*weight]`),
-//! `--preset`, and `--config`, a TOML file:
+//! `--preset`, and `--config`, a TOML file (or JSON, if its name ends in `.json`) in the
+//! library's `Config` format:
 //!
 //! ```toml
-//! threshold = 2              # optional; command-line flags win
+//! presets = ["spamhaus-zen", "spamcop"]
+//! threshold = 2              # settings are optional; command-line flags win
 //! timeout = 1.5              # seconds per query
 //! nameservers = ["127.0.0.1:5353"]
 //!
@@ -58,12 +60,11 @@ use std::time::Duration;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
 use dnsbl_check::{
-    Checker, DnsList, HickoryResolver, ListKind, ListResult, NameServer, Outcome, Report,
-    SkipReason, Target, TargetSpec, presets,
+    Checker, Config, ConfigError, DnsList, HickoryResolver, ListKind, ListResult, NameServer,
+    Outcome, Report, SkipReason, Target, TargetSpec, ZoneError, preset_list, presets,
 };
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
-use serde::Deserialize;
 use tokio::sync::mpsc;
 
 /// Per-query timeout unless `--timeout` or the config says otherwise.
@@ -109,7 +110,7 @@ struct Cli {
     #[arg(long)]
     list_presets: bool,
 
-    /// A TOML file with [[list]] definitions and optional threshold, timeout, nameservers.
+    /// A TOML (or .json) file with [[list]] definitions, presets and settings.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 
@@ -173,26 +174,10 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
         .trim()
         .parse()
         .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    seconds(secs)
-}
-
-fn seconds(secs: f64) -> Result<Duration, String> {
     if !(secs > 0.0 && secs <= 3600.0) {
         return Err("must be more than 0 and at most 3600 seconds".into());
     }
     Duration::try_from_secs_f64(secs).map_err(|error| error.to_string())
-}
-
-/// The `--config` file.
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Config {
-    threshold: Option<i32>,
-    timeout: Option<f64>,
-    nameservers: Option<Vec<String>>,
-    concurrency: Option<u32>,
-    #[serde(default, rename = "list")]
-    lists: Vec<DnsList>,
 }
 
 fn main() -> ExitCode {
@@ -225,36 +210,56 @@ fn main() -> ExitCode {
 // Setup: lists, resolver, checker.
 
 fn setup_checker(cli: &Cli) -> Result<Checker, String> {
-    let config = match &cli.config {
+    let mut config = match &cli.config {
         Some(path) => load_config(path)?,
         None => Config::default(),
     };
-    let lists = collect_lists(cli, config.lists)?;
-    let timeout = match (cli.timeout, config.timeout) {
-        (Some(timeout), _) => timeout,
-        (None, Some(secs)) => seconds(secs).map_err(|error| format!("config timeout: {error}"))?,
-        (None, None) => DEFAULT_TIMEOUT,
-    };
-    let resolver = build_resolver(cli, config.nameservers.as_deref(), timeout)?;
-    let mut builder = Checker::builder()
-        .lists(lists)
-        .threshold(cli.threshold.or(config.threshold).unwrap_or(1))
-        // Room for a health probe, the A query and the TXT query, each with its retries; the
-        // per-query timeout is what the user tunes, this only stops a check hanging forever.
-        .deadline(timeout * 10)
-        .fetch_txt(!cli.no_txt)
-        .health_checks(!cli.no_health_check);
-    if let Some(concurrency) = cli.concurrency.or(config.concurrency) {
-        builder = builder.max_queries_in_flight(concurrency.max(1) as usize);
+    // Name servers on the command line replace the file's rather than adding to them.
+    if !cli.nameservers.is_empty() {
+        config.nameservers.clear();
+    }
+    let lists = collect_lists(cli, &config)?;
+    let timeout = cli.timeout.or(config.timeout).unwrap_or(DEFAULT_TIMEOUT);
+    let resolver = config
+        .apply_to_resolver(HickoryResolver::builder().attempts(ATTEMPTS))
+        .name_servers(cli.nameservers.iter().copied())
+        .timeout(timeout)
+        .build()
+        .map_err(|error| error.to_string())?;
+    // Room for a health probe, the A query and the TXT query one after another, each with its
+    // retries. The per-query timeout is what users tune; this only bounds a whole check.
+    let tries = config.attempts.unwrap_or(ATTEMPTS).saturating_add(1);
+    let deadline = timeout.saturating_mul(u32::try_from(tries * 3).unwrap_or(u32::MAX));
+    // File settings over the defaults, command-line flags over both.
+    let mut builder = config.apply_to_checker(Checker::builder().lists(lists).deadline(deadline));
+    if let Some(threshold) = cli.threshold {
+        builder = builder.threshold(threshold);
+    }
+    if let Some(concurrency) = cli.concurrency {
+        builder = builder.max_queries_in_flight(concurrency as usize);
+    }
+    if cli.no_txt {
+        builder = builder.fetch_txt(false);
+    }
+    if cli.no_health_check {
+        builder = builder.health_checks(false);
     }
     builder
         .build_with(resolver)
         .map_err(|error| error.to_string())
 }
 
+/// Reads a TOML config, or JSON if the file name ends in `.json`.
 fn load_config(path: &Path) -> Result<Config, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|error| format!("cannot read config {}: {error}", path.display()))?;
+    if path
+        .extension()
+        .is_some_and(|extension| extension == "json")
+    {
+        return serde_json::from_str(&text)
+            .map_err(|error| format!("config {}: {error}", path.display()));
+    }
     toml::from_str(&text).map_err(|error| {
         // Only the message and the line: toml's own display quotes the offending source
         // line, which may hold a DQS key.
@@ -268,12 +273,13 @@ fn load_config(path: &Path) -> Result<Config, String> {
     })
 }
 
-/// Config lists, then presets, then `--zone` and `--domain-zone`; the default set if none.
-fn collect_lists(cli: &Cli, config_lists: Vec<DnsList>) -> Result<Vec<DnsList>, String> {
-    let mut lists = config_lists;
-    let mut preset_lists = Vec::new();
+/// The config's presets and lists, then `--preset`, `--zone` and `--domain-zone`; the default
+/// set if that is nothing. A DQS key switches every Spamhaus preset to its keyed zone.
+fn collect_lists(cli: &Cli, config: &Config) -> Result<Vec<DnsList>, String> {
+    let key = cli.dqs_key.as_deref();
+    let mut lists = config.lists(key).map_err(preset_error)?;
     for name in &cli.presets {
-        preset_lists.push(preset_list(name, cli.dqs_key.is_some())?);
+        lists.push(preset_list(name, key).map_err(preset_error)?);
     }
     for spec in &cli.zones {
         lists.push(DnsList::from_spec(spec, ListKind::Ip).map_err(|e| e.to_string())?);
@@ -281,58 +287,38 @@ fn collect_lists(cli: &Cli, config_lists: Vec<DnsList>) -> Result<Vec<DnsList>, 
     for spec in &cli.domain_zones {
         lists.push(DnsList::from_spec(spec, ListKind::Domain).map_err(|e| e.to_string())?);
     }
-    if lists.is_empty() && preset_lists.is_empty() {
-        preset_lists = presets::default_lists();
+    if lists.is_empty() {
+        for list in presets::default_lists() {
+            lists.push(match key {
+                Some(key) => presets::with_dqs_key(list, key).map_err(|e| key_error(&e))?,
+                None => list,
+            });
+        }
     }
-    if let Some(key) = &cli.dqs_key {
-        preset_lists = preset_lists
-            .into_iter()
-            .map(|list| presets::with_dqs_key(list, key))
-            .collect::<Result<_, _>>()
-            // The library's zone errors never repeat the key.
-            .map_err(|error| format!("--dqs-key / SPAMHAUS_DQS_KEY: {error}"))?;
-    }
-    preset_lists.append(&mut lists);
-    Ok(preset_lists)
+    Ok(lists)
 }
 
-fn preset_list(name: &str, have_key: bool) -> Result<DnsList, String> {
-    let Some(preset) = presets::find(name) else {
-        let known: Vec<&str> = presets::all().iter().map(|preset| preset.name).collect();
-        return Err(format!(
-            "unknown preset {name:?}; known presets: {}",
-            known.join(", ")
-        ));
-    };
-    if preset.needs_key && !have_key {
-        return Err(format!(
+/// What went wrong with a preset, and what to do about it.
+fn preset_error(error: ConfigError) -> String {
+    match error {
+        ConfigError::UnknownPreset(name) => {
+            let known: Vec<&str> = presets::all().iter().map(|preset| preset.name).collect();
+            format!(
+                "unknown preset {name:?}; known presets: {}",
+                known.join(", ")
+            )
+        }
+        ConfigError::KeyNeeded(name) => format!(
             "preset {name} needs a Spamhaus DQS key: pass --dqs-key KEY or set SPAMHAUS_DQS_KEY"
-        ));
+        ),
+        ConfigError::Key(error) => key_error(&error),
+        other => other.to_string(),
     }
-    Ok(preset.list())
 }
 
-fn build_resolver(
-    cli: &Cli,
-    config_servers: Option<&[String]>,
-    timeout: Duration,
-) -> Result<HickoryResolver, String> {
-    let servers = if cli.nameservers.is_empty() {
-        config_servers
-            .unwrap_or_default()
-            .iter()
-            .map(|text| text.parse::<NameServer>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|error| format!("config nameservers: {error}"))?
-    } else {
-        cli.nameservers.clone()
-    };
-    HickoryResolver::builder()
-        .name_servers(servers)
-        .timeout(timeout)
-        .attempts(ATTEMPTS)
-        .build()
-        .map_err(|error| error.to_string())
+/// The library's zone errors never repeat the key, and neither does this.
+fn key_error(error: &ZoneError) -> String {
+    format!("--dqs-key / SPAMHAUS_DQS_KEY: {error}")
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -981,3 +981,30 @@ async fn config_keyed_list_and_command_line_overrides() {
     assert_eq!(result["zone"], "zen.dq.spamhaus.net");
     assert_no_key(&out);
 }
+
+#[tokio::test]
+async fn json_config_with_presets_and_the_key_from_the_environment() {
+    let dns = dqs_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lists.json");
+    let config = serde_json::json!({
+        "presets": ["spamhaus-zen-dqs"],
+        "nameservers": [dns.addr.to_string()],
+        "timeout": 2,
+    });
+    std::fs::write(&path, config.to_string()).unwrap();
+    let path = path.to_str().unwrap();
+    let args = ["--config", path, "--format", "json", "192.0.2.1"];
+    let out = run_with(&args, None, &[("SPAMHAUS_DQS_KEY", KEY)]).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.report("192.0.2.1")["results"][0]["list"],
+        "spamhaus-zen-dqs"
+    );
+    assert_no_key(&out);
+
+    // The preset in the file needs the key as much as one on the command line.
+    let out = run(&args).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("needs a Spamhaus DQS key"), "{out:?}");
+}
