@@ -353,6 +353,13 @@ struct BadInput {
 }
 
 impl BadInput {
+    fn new() -> Self {
+        BadInput {
+            seen: Arc::new(AtomicBool::new(false)),
+            progress: ProgressBar::hidden(),
+        }
+    }
+
     fn report(&self, message: &str) {
         self.seen.store(true, Ordering::Relaxed);
         self.progress.suspend(|| warn(message));
@@ -482,10 +489,7 @@ async fn run(cli: &Cli, checker: Checker) -> ExitCode {
         Ok(input) => input,
         Err(message) => Cli::command().error(ErrorKind::Io, message).exit(),
     };
-    let bad = BadInput {
-        seen: Arc::new(AtomicBool::new(false)),
-        progress: ProgressBar::hidden(),
-    };
+    let mut bad = BadInput::new();
     let specs = parse_arguments(&cli.targets, &bad);
     let total = total_targets(&specs, input.is_some());
     let bulk = input.is_some() || total.is_some_and(|total| total > 1);
@@ -494,10 +498,7 @@ async fn run(cli: &Cli, checker: Checker) -> ExitCode {
     } else {
         ProgressBar::hidden()
     };
-    let bad = BadInput {
-        progress: progress.clone(),
-        ..bad
-    };
+    bad.progress = progress.clone();
 
     let receiver = spawn_feeder(specs, input, bad.clone());
     let targets = futures::stream::unfold(receiver, |mut receiver| async move {
@@ -507,37 +508,21 @@ async fn run(cli: &Cli, checker: Checker) -> ExitCode {
 
     let mut output = Output::new(cli.format, progress.clone());
     let mut tally = Tally::new(&checker);
-    let mut write_failed = false;
     while let Some(report) = reports.next().await {
         let report = without_inapplicable(report);
         tally.add(&report);
         progress.inc(1);
-        if let Err(error) = output.write_report(&report) {
-            write_failed = output_error(&error);
-            break;
+        output.write_report(&report);
+        if output.stopped() {
+            break; // nobody reads the rest: stop checking
         }
     }
     progress.finish_and_clear();
-    let summary = cli.format == Format::Text && !cli.quiet && tally.checked > 1;
-    if summary
-        && !write_failed
-        && let Err(error) = output.write_summary(&tally)
-    {
-        write_failed = output_error(&error);
+    if cli.format == Format::Text && !cli.quiet && tally.checked > 1 {
+        output.write_summary(&tally);
     }
-    if let Err(error) = output.finish() {
-        write_failed |= output_error(&error);
-    }
-    tally.exit_code(bad.seen() || write_failed)
-}
-
-/// Reports a failure to write the output; a closed pipe (`| head`) is not one.
-fn output_error(error: &io::Error) -> bool {
-    if error.kind() == io::ErrorKind::BrokenPipe {
-        return false;
-    }
-    warn(&format!("cannot write output: {error}"));
-    true
+    output.finish();
+    tally.exit_code(bad.seen() || output.failed())
 }
 
 /// Drops the lists that do not take this kind of target: they are expected, not news.
@@ -637,6 +622,9 @@ impl Tally {
 // Output.
 
 /// Buffered, locked stdout, in the chosen format.
+///
+/// The first write error stops all output. A closed pipe (`| head`) is no failure: the reader
+/// has all it wanted, so the run ends quietly; any other error is reported.
 struct Output {
     out: BufWriter<StdoutLock<'static>>,
     format: Format,
@@ -644,6 +632,8 @@ struct Output {
     progress: ProgressBar,
     /// Flush after every report: JSON Lines consumers, or a person watching.
     flush_each: bool,
+    stopped: bool,
+    failed: bool,
 }
 
 impl Output {
@@ -656,31 +646,30 @@ impl Output {
             colour: Colour::new(terminal),
             progress,
             flush_each: terminal || format == Format::Json,
+            stopped: false,
+            failed: false,
         }
     }
 
-    fn write_report(&mut self, report: &Report) -> io::Result<()> {
-        let Output {
-            out,
-            format,
-            colour,
-            progress,
-            flush_each,
-        } = self;
+    fn write_report(&mut self, report: &Report) {
+        let (format, colour, flush_each) = (self.format, self.colour, self.flush_each);
         // Suspend the bar so that its line and ours do not mix on a shared terminal.
+        let progress = self.progress.clone();
         progress.suspend(|| {
-            match format {
-                Format::Json => write_json(out, report)?,
-                Format::Text => write_text(out, report, *colour)?,
-            }
-            if *flush_each {
-                out.flush()?;
-            }
-            Ok(())
-        })
+            self.attempt(|out| {
+                match format {
+                    Format::Json => write_json(out, report)?,
+                    Format::Text => write_text(out, report, colour)?,
+                }
+                if flush_each {
+                    out.flush()?;
+                }
+                Ok(())
+            })
+        });
     }
 
-    fn write_summary(&mut self, tally: &Tally) -> io::Result<()> {
+    fn write_summary(&mut self, tally: &Tally) {
         let trouble: Vec<String> = tally
             .trouble
             .iter()
@@ -692,15 +681,41 @@ impl Output {
         } else {
             trouble.join(", ")
         };
-        writeln!(
-            self.out,
-            "summary: {} checked, {} listed, {} incomplete; list trouble: {trouble}",
-            tally.checked, tally.listed, tally.incomplete
-        )
+        self.attempt(|out| {
+            writeln!(
+                out,
+                "summary: {} checked, {} listed, {} incomplete; list trouble: {trouble}",
+                tally.checked, tally.listed, tally.incomplete
+            )
+        });
     }
 
-    fn finish(&mut self) -> io::Result<()> {
-        self.out.flush()
+    fn finish(&mut self) {
+        self.attempt(|out| out.flush());
+    }
+
+    fn attempt(
+        &mut self,
+        write: impl FnOnce(&mut BufWriter<StdoutLock<'static>>) -> io::Result<()>,
+    ) {
+        if self.stopped {
+            return;
+        }
+        if let Err(error) = write(&mut self.out) {
+            self.stopped = true;
+            if error.kind() != io::ErrorKind::BrokenPipe {
+                warn(&format!("cannot write output: {error}"));
+                self.failed = true;
+            }
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stopped
+    }
+
+    fn failed(&self) -> bool {
+        self.failed
     }
 }
 
@@ -830,9 +845,11 @@ fn list_presets(format: Format) -> ExitCode {
         Format::Json => write_preset_json(&mut out, preset),
     });
     match written.and_then(|()| out.flush()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) if output_error(&error) => ExitCode::from(2),
-        Err(_) => ExitCode::SUCCESS,
+        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
+            warn(&format!("cannot write output: {error}"));
+            ExitCode::from(2)
+        }
+        _ => ExitCode::SUCCESS,
     }
 }
 

@@ -1008,3 +1008,29 @@ async fn json_config_with_presets_and_the_key_from_the_environment() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("needs a Spamhaus DQS key"), "{out:?}");
 }
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_full_disk_is_reported_and_exits_two() {
+    let dns = bl_server().await;
+    let address = dns.addr.to_string();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = Command::new(binary())
+        .args(["--nameserver", &address, "--zone", BL, "192.0.2.7"])
+        .env_remove("RUST_LOG")
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        // Not `output()`: tokio's replaces the stdout set here with a pipe.
+        .spawn()
+        .unwrap()
+        .wait_with_output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot write output"), "{stderr}");
+}
