@@ -349,6 +349,27 @@ impl TestDnsBuilder {
     /// # Panics
     /// If a configured name is outside every registered zone, or binding fails.
     pub async fn start(self) -> TestDns {
+        let (udp, tcp) = bind_udp_and_tcp().await;
+        self.start_with(udp, tcp)
+    }
+
+    /// Like [`TestDnsBuilder::start`], on a given address (UDP and TCP), e.g.
+    /// `127.0.0.1:53` inside a private network namespace, where resolv.conf
+    /// (which cannot name a port) can point at it.
+    ///
+    /// # Panics
+    /// As [`TestDnsBuilder::start`].
+    pub async fn start_at(self, addr: SocketAddr) -> TestDns {
+        let udp = UdpSocket::bind(addr)
+            .await
+            .unwrap_or_else(|e| panic!("bind UDP {addr}: {e}"));
+        let tcp = TcpListener::bind(addr)
+            .await
+            .unwrap_or_else(|e| panic!("bind TCP {addr}: {e}"));
+        self.start_with(udp, tcp)
+    }
+
+    fn start_with(self, udp: UdpSocket, tcp: TcpListener) -> TestDns {
         for name in self.names.keys() {
             assert!(
                 closest_zone(&self.zones, name).is_some(),
@@ -356,7 +377,6 @@ impl TestDnsBuilder {
             );
         }
 
-        let (udp, tcp) = bind_udp_and_tcp().await;
         let addr = udp.local_addr().expect("local_addr of bound UDP socket");
 
         let state = Arc::new(State {
