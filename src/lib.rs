@@ -17,6 +17,7 @@
 //! | [`Config`] | `config.rs` | configuration files (TOML, JSON) |
 //! | [`DnsResolver`] | `resolver.rs` | the DNS seam: A and TXT lookups, and their errors |
 //! | [`HickoryResolver`] | `hickory.rs` | the default resolver, on hickory-resolver |
+//! | [`PooledUdpResolver`] | `transport/` | a fast resolver for bulk checks: pooled UDP sockets |
 //! | [`Checker`] | `checker.rs` | concurrent checks, streams, deadlines, list health |
 //! | [`Report`], [`Outcome`] | `outcome.rs` | the results |
 //! | [`ListHealth`] | `health.rs` | RFC 5782 test-point probes |
@@ -61,6 +62,7 @@ mod query;
 mod rdns;
 mod resolver;
 mod target;
+mod transport;
 mod zone;
 
 pub use cache::{AnswerCache, CacheConfig};
@@ -76,6 +78,9 @@ pub use outcome::{
 pub use rdns::{ReverseDns, forward_confirmed_reverse_dns, ptr_name};
 pub use resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
 pub use target::{DomainName, Target, TargetError, TargetSpec, TargetSpecIter};
+#[doc(hidden)]
+pub use transport::bench_support;
+pub use transport::{PooledUdpResolver, PooledUdpResolverBuilder, TransportStats};
 pub use zone::{QueryName, QueryNameError, SecretKey, Zone, ZoneError};
 
 // The README's examples are compiled as doctests, so that they cannot drift from the API.

@@ -1,0 +1,507 @@
+//! Long-lived UDP sockets, each with a table of pending queries and one receive task.
+//!
+//! A lookup takes a socket from its server's pool (round robin), reserves a slot under a random
+//! ID, sends from a stack buffer and waits on the slot. The socket's receive task matches each
+//! datagram to a slot by ID and question, reads it in place into the answer the slot asked for,
+//! and wakes the lookup. Dropping a lookup frees its slot, whatever state it is in.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket as StdUdpSocket};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use tokio::net::UdpSocket;
+use tokio::task::AbortHandle;
+
+use super::wire::{self, MAX_QUESTION, Reply};
+use crate::resolver::{LookupError, LookupErrorKind};
+
+/// Most queries one socket keeps in flight: well below the 65,536 IDs, so that a random free
+/// ID is found in a try or two, and spoofed replies rarely hit a live ID.
+pub(crate) const MAX_IN_FLIGHT_PER_SOCKET: usize = 4096;
+
+/// The largest datagram a receive task reads. Answers are limited to the EDNS size we
+/// advertise, but a server may ignore it; anything that arrives is read whole.
+const RECEIVE_BUFFER: usize = 65_535;
+
+/// Counters shared by every socket of one resolver.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) queries_sent: AtomicU64,
+    pub(crate) answers_accepted: AtomicU64,
+    pub(crate) replies_unmatched: AtomicU64,
+    pub(crate) replies_case_mismatch: AtomicU64,
+    pub(crate) sockets_opened: AtomicU64,
+    pub(crate) tcp_fallbacks: AtomicU64,
+    pub(crate) timeouts: AtomicU64,
+    pub(crate) in_flight: AtomicUsize,
+}
+
+/// When a socket is replaced by a fresh one on a new random port.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rotation {
+    pub(crate) after_queries: u32,
+    pub(crate) after: Duration,
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// One name server and its sockets.
+pub(crate) struct ServerPool {
+    pub(crate) addr: SocketAddr,
+    cells: Box<[Mutex<Option<Arc<PooledSocket>>>]>,
+    next: AtomicUsize,
+}
+
+impl ServerPool {
+    pub(crate) fn new(addr: SocketAddr, sockets: usize) -> Self {
+        ServerPool {
+            addr,
+            cells: (0..sockets.max(1)).map(|_| Mutex::new(None)).collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// Reserves a slot for `question` on the next socket in turn, opening or rotating that
+    /// socket first when needed. Returns the socket, slot and ID.
+    pub(crate) fn register(
+        &self,
+        question: &[u8],
+        qtype: u16,
+        rotation: Rotation,
+        case_exact: bool,
+        counters: &Arc<Counters>,
+    ) -> Result<PendingQuery, LookupError> {
+        let first = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut last_error = None;
+        for offset in 0..self.cells.len() {
+            let cell = &self.cells[(first + offset) % self.cells.len()];
+            // The cell stays locked while the slot is taken, so that a socket retired by
+            // another lookup in between cannot receive a new query.
+            let mut current = lock(cell);
+            let fresh = match current.as_ref() {
+                Some(socket) if !socket.needs_rotation(rotation) => None,
+                _ => match PooledSocket::open(self.addr, case_exact, Arc::clone(counters)) {
+                    Ok(socket) => Some(socket),
+                    // Rotation is a precaution: if no new socket can be had, keep the old one.
+                    Err(_) if current.as_ref().is_some_and(|s| s.is_alive()) => None,
+                    Err(error) => return Err(error),
+                },
+            };
+            if let Some(fresh) = fresh
+                && let Some(old) = current.replace(fresh)
+            {
+                old.retire();
+            }
+            let socket = current.as_ref().expect("a socket was just put in place");
+            match socket.reserve(question, qtype) {
+                Ok((slot, id)) => {
+                    return Ok(PendingQuery {
+                        socket: Arc::clone(socket),
+                        slot,
+                        id,
+                        released: false,
+                    });
+                }
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| LookupError::new(LookupErrorKind::LocalResource)))
+    }
+
+    /// Stops every socket's receive task (the resolver is being dropped: nothing waits).
+    pub(crate) fn shut_down(&self) {
+        for cell in self.cells.iter() {
+            if let Some(socket) = lock(cell).take() {
+                socket.retire();
+            }
+        }
+    }
+}
+
+/// A connected UDP socket, its pending queries and its receive task.
+pub(crate) struct PooledSocket {
+    socket: UdpSocket,
+    table: Mutex<Table>,
+    opened: Instant,
+    queries: AtomicU32,
+    retired: AtomicBool,
+    task: OnceLock<AbortHandle>,
+    case_exact: bool,
+    counters: Arc<Counters>,
+}
+
+struct Table {
+    by_id: HashMap<u16, u32, BuildHasherDefault<IdHasher>>,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    /// The receive task was stopped: no answer can arrive any more.
+    closed: bool,
+}
+
+struct Slot {
+    id: u16,
+    qtype: u16,
+    question: [u8; MAX_QUESTION],
+    question_len: usize,
+    state: SlotState,
+    waker: Option<Waker>,
+}
+
+enum SlotState {
+    Free,
+    Waiting,
+    Done(Result<Reply, LookupError>),
+    Taken,
+}
+
+impl PooledSocket {
+    /// Binds a socket to port 0 (the OS picks a random ephemeral port), connects it to the
+    /// server and starts its receive task. Connecting makes the kernel drop datagrams from any
+    /// other address, and report ICMP port unreachable as ECONNREFUSED.
+    fn open(
+        server: SocketAddr,
+        case_exact: bool,
+        counters: Arc<Counters>,
+    ) -> Result<Arc<Self>, LookupError> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| LookupError::with_detail(LookupErrorKind::Config, "no Tokio runtime"))?;
+        let local: SocketAddr = match server {
+            SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+            SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+        };
+        let std_socket = StdUdpSocket::bind(local).map_err(|e| map_io_error(&e))?;
+        std_socket.connect(server).map_err(|e| map_io_error(&e))?;
+        std_socket
+            .set_nonblocking(true)
+            .map_err(|e| map_io_error(&e))?;
+        let socket = {
+            let _entered = runtime.enter();
+            UdpSocket::from_std(std_socket).map_err(|e| map_io_error(&e))?
+        };
+        counters.sockets_opened.fetch_add(1, Ordering::Relaxed);
+        let pooled = Arc::new(PooledSocket {
+            socket,
+            table: Mutex::new(Table {
+                by_id: HashMap::default(),
+                slots: Vec::new(),
+                free: Vec::new(),
+                closed: false,
+            }),
+            opened: Instant::now(),
+            queries: AtomicU32::new(0),
+            retired: AtomicBool::new(false),
+            task: OnceLock::new(),
+            case_exact,
+            counters,
+        });
+        let task = runtime.spawn(receive_loop(Arc::clone(&pooled)));
+        let _ = pooled.task.set(task.abort_handle());
+        Ok(pooled)
+    }
+
+    fn is_alive(&self) -> bool {
+        !self.task.get().is_some_and(AbortHandle::is_finished)
+    }
+
+    fn needs_rotation(&self, rotation: Rotation) -> bool {
+        self.queries.load(Ordering::Relaxed) >= rotation.after_queries
+            || self.opened.elapsed() >= rotation.after
+            // The receive task is gone (its runtime shut down): the socket is useless.
+            || !self.is_alive()
+    }
+
+    /// Takes the socket out of use. Its receive task runs on until the last pending query on
+    /// it is answered or dropped.
+    fn retire(&self) {
+        self.retired.store(true, Ordering::Release);
+        let mut table = lock(&self.table);
+        if table.free.len() == table.slots.len() {
+            self.close(&mut table);
+        }
+    }
+
+    fn close(&self, table: &mut Table) {
+        table.closed = true;
+        if let Some(task) = self.task.get() {
+            task.abort();
+        }
+    }
+
+    /// Takes a free slot under a fresh random ID not in flight on this socket.
+    fn reserve(&self, question: &[u8], qtype: u16) -> Result<(u32, u16), LookupError> {
+        let mut table = lock(&self.table);
+        if table.closed {
+            return Err(LookupError::with_detail(
+                LookupErrorKind::LocalResource,
+                "socket closed",
+            ));
+        }
+        if table.by_id.len() >= MAX_IN_FLIGHT_PER_SOCKET {
+            return Err(LookupError::with_detail(
+                LookupErrorKind::LocalResource,
+                "too many queries in flight",
+            ));
+        }
+        let id = loop {
+            let id: u16 = rand::random();
+            if !table.by_id.contains_key(&id) {
+                break id;
+            }
+        };
+        let index = match table.free.pop() {
+            Some(index) => index,
+            None => {
+                table.slots.push(Slot {
+                    id: 0,
+                    qtype: 0,
+                    question: [0; MAX_QUESTION],
+                    question_len: 0,
+                    state: SlotState::Free,
+                    waker: None,
+                });
+                (table.slots.len() - 1) as u32
+            }
+        };
+        let slot = &mut table.slots[index as usize];
+        slot.id = id;
+        slot.qtype = qtype;
+        slot.question[..question.len()].copy_from_slice(question);
+        slot.question_len = question.len();
+        slot.state = SlotState::Waiting;
+        slot.waker = None;
+        table.by_id.insert(id, index);
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        self.counters.in_flight.fetch_add(1, Ordering::Relaxed);
+        Ok((index, id))
+    }
+
+    /// Matches a datagram to its pending query and completes it.
+    fn dispatch(&self, packet: &[u8]) {
+        let Some(id) = wire::response_id(packet) else {
+            self.counters
+                .replies_unmatched
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let mut table = lock(&self.table);
+        let Some(&index) = table.by_id.get(&id) else {
+            drop(table);
+            self.counters
+                .replies_unmatched
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let slot = &mut table.slots[index as usize];
+        let question = &slot.question[..slot.question_len];
+        if !wire::question_matches(packet, question, self.case_exact) {
+            let counter = if wire::question_matches_ignoring_case(packet, question) {
+                &self.counters.replies_case_mismatch
+            } else {
+                &self.counters.replies_unmatched
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let reply = wire::parse_response(packet, slot.question_len, slot.qtype);
+        slot.state = SlotState::Done(reply);
+        let waker = slot.waker.take();
+        table.by_id.remove(&id);
+        drop(table);
+        self.counters
+            .answers_accepted
+            .fetch_add(1, Ordering::Relaxed);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Completes every pending query with `error` (the server is unreachable: every query on
+    /// this connected socket went to it).
+    fn fail_all(&self, error: &LookupError) {
+        let mut wakers = Vec::new();
+        let mut table = lock(&self.table);
+        let Table { by_id, slots, .. } = &mut *table;
+        for (_, index) in by_id.drain() {
+            let slot = &mut slots[index as usize];
+            slot.state = SlotState::Done(Err(error.clone()));
+            wakers.extend(slot.waker.take());
+        }
+        drop(table);
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+
+    fn release(&self, index: u32) {
+        let mut table = lock(&self.table);
+        let slot = &mut table.slots[index as usize];
+        let id = slot.id;
+        let waiting = matches!(slot.state, SlotState::Waiting);
+        slot.state = SlotState::Free;
+        slot.waker = None;
+        if waiting {
+            table.by_id.remove(&id);
+        }
+        table.free.push(index);
+        if table.free.len() == table.slots.len() && self.retired.load(Ordering::Acquire) {
+            self.close(&mut table);
+        }
+        drop(table);
+        self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// One query waiting on a pooled socket. Dropping it frees the slot.
+pub(crate) struct PendingQuery {
+    socket: Arc<PooledSocket>,
+    slot: u32,
+    pub(crate) id: u16,
+    released: bool,
+}
+
+impl PendingQuery {
+    /// Sends the encoded query on the socket.
+    pub(crate) async fn send(&self, query: &[u8]) -> Result<(), LookupError> {
+        self.socket
+            .counters
+            .queries_sent
+            .fetch_add(1, Ordering::Relaxed);
+        match self.socket.socket.send(query).await {
+            Ok(_) => Ok(()),
+            Err(error) => Err(map_io_error(&error)),
+        }
+    }
+}
+
+impl Future for PendingQuery {
+    type Output = Result<Reply, LookupError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let mut table = lock(&this.socket.table);
+        let closed = table.closed;
+        let slot = &mut table.slots[this.slot as usize];
+        match std::mem::replace(&mut slot.state, SlotState::Taken) {
+            SlotState::Done(reply) => {
+                drop(table);
+                this.released = true;
+                this.socket.release(this.slot);
+                Poll::Ready(reply)
+            }
+            SlotState::Waiting if closed => {
+                slot.state = SlotState::Waiting;
+                drop(table);
+                Poll::Ready(Err(LookupError::with_detail(
+                    LookupErrorKind::Network,
+                    "socket closed",
+                )))
+            }
+            SlotState::Waiting => {
+                slot.state = SlotState::Waiting;
+                match &mut slot.waker {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    waker => *waker = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+            SlotState::Free | SlotState::Taken => {
+                unreachable!("a pending query's slot is reserved until it is released")
+            }
+        }
+    }
+}
+
+impl Drop for PendingQuery {
+    fn drop(&mut self) {
+        if !self.released {
+            self.socket.release(self.slot);
+        }
+    }
+}
+
+async fn receive_loop(socket: Arc<PooledSocket>) {
+    let mut buffer = vec![0u8; RECEIVE_BUFFER];
+    loop {
+        match socket.socket.recv(&mut buffer).await {
+            Ok(len) => socket.dispatch(&buffer[..len]),
+            Err(error) => {
+                // On a connected UDP socket, an ICMP error from the server's host (port
+                // unreachable: nothing listens there) is reported here. Every pending query on
+                // this socket went to that server: fail them now rather than at their timeout.
+                let error = map_io_error(&error);
+                tracing::debug!(%error, "receive error on pooled DNS socket");
+                socket.fail_all(&error);
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+}
+
+/// Local shortage (descriptors, ports, buffers) versus trouble on the way to the server.
+pub(crate) fn map_io_error(error: &io::Error) -> LookupError {
+    const ENOMEM: i32 = 12;
+    const ENFILE: i32 = 23;
+    const EMFILE: i32 = 24;
+    const EADDRINUSE: i32 = 98;
+    const EADDRNOTAVAIL: i32 = 99;
+    const ENOBUFS: i32 = 105;
+    let local = matches!(
+        error.raw_os_error(),
+        Some(EMFILE | ENFILE | ENOBUFS | ENOMEM | EADDRINUSE | EADDRNOTAVAIL)
+    ) || matches!(
+        error.kind(),
+        io::ErrorKind::OutOfMemory | io::ErrorKind::AddrInUse | io::ErrorKind::AddrNotAvailable
+    );
+    let kind = if local {
+        LookupErrorKind::LocalResource
+    } else {
+        LookupErrorKind::Network
+    };
+    LookupError::with_detail(kind, error.to_string())
+}
+
+/// IDs are drawn from a CSPRNG, so they are their own hash; the multiplication spreads them
+/// over the bits the table uses.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 << 8) | u64::from(*byte);
+        }
+        self.0 = self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_u16(&mut self, id: u16) {
+        self.0 = u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_io_errors() {
+        assert!(map_io_error(&io::Error::from_raw_os_error(24)).is_local());
+        assert!(map_io_error(&io::Error::from_raw_os_error(23)).is_local());
+        let refused = map_io_error(&io::Error::from(io::ErrorKind::ConnectionRefused));
+        assert_eq!(refused.kind(), LookupErrorKind::Network);
+    }
+}

@@ -1,0 +1,639 @@
+//! The DNS wire format, as far as list lookups need it.
+//!
+//! Queries are written into a fixed stack buffer and answers are read in place, without building
+//! a whole message: this is the hot path of [`PooledUdpResolver`](super::PooledUdpResolver), run
+//! once per query. The header is decoded with hickory-proto's [`Header`]; the rest is a few
+//! bounds-checked reads. Unit tests cross-check both directions against hickory-proto's full
+//! [`Message`](hickory_proto::op::Message) codec.
+
+use std::net::Ipv4Addr;
+
+use hickory_proto::op::{Header, MessageType, OpCode};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+
+use crate::resolver::{Answer, LookupError, LookupErrorKind};
+
+/// The longest name in wire form (RFC 1035 §2.3.4).
+pub(crate) const MAX_NAME: usize = 255;
+/// The longest question: name, type and class.
+pub(crate) const MAX_QUESTION: usize = MAX_NAME + 4;
+/// The longest query: header, question and an EDNS OPT record.
+pub(crate) const MAX_QUERY: usize = 12 + MAX_QUESTION + 11;
+/// The UDP payload size advertised with EDNS: the DNS Flag Day 2020 value, which avoids IP
+/// fragmentation on every common path.
+pub(crate) const EDNS_PAYLOAD: u16 = 1232;
+
+pub(crate) const TYPE_A: u16 = 1;
+pub(crate) const TYPE_SOA: u16 = 6;
+pub(crate) const TYPE_TXT: u16 = 16;
+const TYPE_OPT: u16 = 41;
+const CLASS_IN: u16 = 1;
+
+const RCODE_NOERROR: u16 = 0;
+const RCODE_SERVFAIL: u16 = 2;
+const RCODE_NXDOMAIN: u16 = 3;
+const RCODE_REFUSED: u16 = 5;
+
+/// An absolute query name in wire form (length-prefixed labels, ending in the root label).
+#[derive(Clone)]
+pub(crate) struct WireName {
+    bytes: [u8; MAX_NAME],
+    len: usize,
+}
+
+impl WireName {
+    /// Converts a name in presentation form. The name is absolute whether or not it ends in a
+    /// dot: a search domain is never appended. Escapes (`\.`, `\065`) and non-ASCII text are
+    /// not accepted: query names built by this crate never contain them.
+    pub(crate) fn from_ascii(name: &str) -> Result<Self, LookupError> {
+        let invalid = || {
+            LookupError::with_detail(
+                LookupErrorKind::Protocol,
+                "query name is not a valid DNS name",
+            )
+        };
+        let name = name.strip_suffix('.').unwrap_or(name);
+        let mut wire = WireName {
+            bytes: [0; MAX_NAME],
+            len: 0,
+        };
+        if !name.is_empty() {
+            for label in name.split('.') {
+                let label = label.as_bytes();
+                if label.is_empty()
+                    || label.len() > 63
+                    || label.iter().any(|b| !b.is_ascii_graphic() || *b == b'\\')
+                {
+                    return Err(invalid());
+                }
+                // Room for this label and the root label after it.
+                if wire.len + 1 + label.len() + 1 > MAX_NAME {
+                    return Err(invalid());
+                }
+                wire.bytes[wire.len] = label.len() as u8;
+                wire.bytes[wire.len + 1..wire.len + 1 + label.len()].copy_from_slice(label);
+                wire.len += 1 + label.len();
+            }
+        }
+        wire.bytes[wire.len] = 0;
+        wire.len += 1;
+        Ok(wire)
+    }
+
+    /// The name in wire form.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// A copy with the case of every letter chosen by `random` (0x20 encoding, draft
+    /// vixie-dnsext-dns0x20): one random bit per letter, which an off-path attacker must guess
+    /// along with the query ID and port.
+    pub(crate) fn with_random_case(&self, mut random: impl FnMut() -> u64) -> WireName {
+        let mut out = self.clone();
+        let mut bits = 0u64;
+        let mut left = 0u32;
+        for byte in &mut out.bytes[..out.len] {
+            // Length octets are at most 63, so they are never ASCII letters.
+            if byte.is_ascii_alphabetic() {
+                if left == 0 {
+                    bits = random();
+                    left = 64;
+                }
+                *byte = if bits & 1 == 1 {
+                    byte.to_ascii_uppercase()
+                } else {
+                    byte.to_ascii_lowercase()
+                };
+                bits >>= 1;
+                left -= 1;
+            }
+        }
+        out
+    }
+}
+
+/// Writes a query (RD set, one question, an EDNS OPT record) into `out` and returns its length.
+/// The question starts at offset 12 and is `name.len + 4` octets long.
+pub(crate) fn encode_query(
+    out: &mut [u8; MAX_QUERY],
+    id: u16,
+    name: &WireName,
+    qtype: u16,
+) -> usize {
+    out[0..2].copy_from_slice(&id.to_be_bytes());
+    // QR=0, OPCODE=QUERY, RD=1: forwarders and recursive servers must be allowed to recurse.
+    out[2] = 0x01;
+    out[3] = 0x00;
+    out[4..6].copy_from_slice(&1u16.to_be_bytes()); // QDCOUNT
+    out[6..10].fill(0); // ANCOUNT, NSCOUNT
+    out[10..12].copy_from_slice(&1u16.to_be_bytes()); // ARCOUNT: the OPT record
+    let mut at = 12;
+    let name = name.as_bytes();
+    out[at..at + name.len()].copy_from_slice(name);
+    at += name.len();
+    out[at..at + 2].copy_from_slice(&qtype.to_be_bytes());
+    out[at + 2..at + 4].copy_from_slice(&CLASS_IN.to_be_bytes());
+    at += 4;
+    // OPT: root owner, TYPE 41, CLASS = payload size, TTL = ext-rcode/version/flags 0, no data.
+    out[at] = 0;
+    out[at + 1..at + 3].copy_from_slice(&TYPE_OPT.to_be_bytes());
+    out[at + 3..at + 5].copy_from_slice(&EDNS_PAYLOAD.to_be_bytes());
+    out[at + 5..at + 11].fill(0);
+    at + 11
+}
+
+/// The ID of a response, if `packet` looks like one (long enough, QR set).
+pub(crate) fn response_id(packet: &[u8]) -> Option<u16> {
+    if packet.len() < 12 || packet[2] & 0x80 == 0 {
+        return None;
+    }
+    Some(u16::from_be_bytes([packet[0], packet[1]]))
+}
+
+/// Whether the response echoes exactly one question equal to `question` (name, type, class).
+///
+/// With `case_exact`, the name must match octet for octet (0x20 encoding); otherwise letters
+/// are compared without regard to case. Type and class are always compared exactly.
+pub(crate) fn question_matches(packet: &[u8], question: &[u8], case_exact: bool) -> bool {
+    if packet.len() < 12 + question.len() || packet[4..6] != [0, 1] {
+        return false;
+    }
+    let echoed = &packet[12..12 + question.len()];
+    let (name_len, fixed) = (question.len() - 4, question.len() - 4..);
+    if echoed[fixed.clone()] != question[fixed] {
+        return false;
+    }
+    if case_exact {
+        echoed[..name_len] == question[..name_len]
+    } else {
+        echoed[..name_len].eq_ignore_ascii_case(&question[..name_len])
+    }
+}
+
+/// Whether the response matches the question except for the case of its name: a sign of a
+/// server that does not preserve case (or of a spoofing attempt), worth counting.
+pub(crate) fn question_matches_ignoring_case(packet: &[u8], question: &[u8]) -> bool {
+    question_matches(packet, question, false)
+}
+
+/// What a response says, for one query type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Reply {
+    /// TC was set: ask again over TCP.
+    Truncated,
+    /// The answer to an A query.
+    A(Answer<Ipv4Addr>),
+    /// The answer to a TXT query, each record's strings joined.
+    Txt(Answer<String>),
+}
+
+/// Reads a response whose ID and question were already matched. `question_len` is the length
+/// of the question section; `qtype` is [`TYPE_A`] or [`TYPE_TXT`].
+///
+/// The reading mirrors the stock hickory path exactly, so that both transports give the same
+/// answers:
+/// - TC set: [`Reply::Truncated`], whatever else the response says;
+/// - SERVFAIL, REFUSED and every other code but NOERROR and NXDOMAIN: an error of that kind
+///   (the EDNS extended code included);
+/// - NOERROR or NXDOMAIN without answer records: [`Answer::NoRecords`], with the negative TTL
+///   `min(SOA TTL, SOA MINIMUM)` of the first SOA in the authority section;
+/// - otherwise the answer records of the type asked, class IN, with their smallest TTL; none
+///   of that type (a CNAME without its target, say) is NODATA without a negative TTL.
+pub(crate) fn parse_response(
+    packet: &[u8],
+    question_len: usize,
+    qtype: u16,
+) -> Result<Reply, LookupError> {
+    let malformed = || LookupError::with_detail(LookupErrorKind::Protocol, "malformed answer");
+    let header = Header::read(&mut BinDecoder::new(packet)).map_err(|_| malformed())?;
+    if header.metadata.message_type != MessageType::Response
+        || header.metadata.op_code != OpCode::Query
+    {
+        return Err(malformed());
+    }
+    if header.metadata.truncation {
+        return Ok(Reply::Truncated);
+    }
+    let counts = header.counts;
+    let mut at = 12 + question_len;
+
+    // Walk the answer section, keeping the records asked for.
+    let mut a_records = Vec::new();
+    let mut txt_records = Vec::new();
+    let mut ttl = u32::MAX;
+    for _ in 0..counts.answers {
+        let record = read_record(packet, at).ok_or_else(malformed)?;
+        at = record.end;
+        if record.rtype != qtype || record.class != CLASS_IN {
+            continue;
+        }
+        match qtype {
+            TYPE_A => {
+                let octets: [u8; 4] = record.data.try_into().map_err(|_| malformed())?;
+                a_records.push(Ipv4Addr::from(octets));
+            }
+            TYPE_TXT => txt_records.push(read_txt(record.data).ok_or_else(malformed)?),
+            _ => return Err(malformed()),
+        }
+        ttl = ttl.min(record.ttl);
+    }
+    let authority_start = at;
+    for _ in 0..counts.authorities {
+        at = read_record(packet, at).ok_or_else(malformed)?.end;
+    }
+    // The EDNS OPT record carries the upper 8 bits of a 12-bit response code.
+    let mut rcode = u16::from(header.metadata.response_code.low());
+    for _ in 0..counts.additionals {
+        let record = read_record(packet, at).ok_or_else(malformed)?;
+        at = record.end;
+        if record.rtype == TYPE_OPT {
+            rcode |= u16::from((record.ttl >> 24) as u8) << 4;
+        }
+    }
+
+    match rcode {
+        RCODE_NOERROR | RCODE_NXDOMAIN => {}
+        RCODE_SERVFAIL => return Err(LookupError::new(LookupErrorKind::ServFail)),
+        RCODE_REFUSED => return Err(LookupError::new(LookupErrorKind::Refused)),
+        other => return Err(LookupError::new(LookupErrorKind::ResponseCode(other))),
+    }
+
+    let answer_empty = |nxdomain: bool, negative_ttl: Option<u32>| match qtype {
+        TYPE_A => Reply::A(Answer::NoRecords {
+            nxdomain,
+            negative_ttl,
+        }),
+        _ => Reply::Txt(Answer::NoRecords {
+            nxdomain,
+            negative_ttl,
+        }),
+    };
+    if counts.answers == 0 {
+        let negative_ttl = negative_ttl(packet, authority_start, counts.authorities);
+        return Ok(answer_empty(rcode == RCODE_NXDOMAIN, negative_ttl));
+    }
+    Ok(match qtype {
+        TYPE_A if !a_records.is_empty() => Reply::A(Answer::Records {
+            records: a_records,
+            ttl,
+        }),
+        TYPE_TXT if !txt_records.is_empty() => Reply::Txt(Answer::Records {
+            records: txt_records,
+            ttl,
+        }),
+        _ => answer_empty(false, None),
+    })
+}
+
+/// The negative TTL of a response: `min(TTL, MINIMUM)` of the first SOA in the authority
+/// section (RFC 2308 §5).
+fn negative_ttl(packet: &[u8], mut at: usize, count: u16) -> Option<u32> {
+    for _ in 0..count {
+        let record = read_record(packet, at)?;
+        at = record.end;
+        if record.rtype == TYPE_SOA {
+            // MNAME and RNAME (either may be compressed), then five 32-bit fields, MINIMUM last.
+            let data_start = record.end - record.data.len();
+            let after_names = skip_name(packet, skip_name(packet, data_start)?)?;
+            if after_names + 20 != record.end {
+                return None;
+            }
+            let minimum = u32::from_be_bytes(packet[record.end - 4..record.end].try_into().ok()?);
+            return Some(record.ttl.min(minimum));
+        }
+    }
+    None
+}
+
+/// One resource record, as found in a packet.
+struct RawRecord<'a> {
+    rtype: u16,
+    class: u16,
+    ttl: u32,
+    data: &'a [u8],
+    /// Offset just past the record.
+    end: usize,
+}
+
+fn read_record(packet: &[u8], at: usize) -> Option<RawRecord<'_>> {
+    let at = skip_name(packet, at)?;
+    let fixed = packet.get(at..at + 10)?;
+    let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+    let class = u16::from_be_bytes([fixed[2], fixed[3]]);
+    let ttl = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
+    let len = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+    let data = packet.get(at + 10..at + 10 + len)?;
+    Some(RawRecord {
+        rtype,
+        class,
+        ttl,
+        data,
+        end: at + 10 + len,
+    })
+}
+
+/// The offset just past the name at `at` (labels, ending in the root label or a pointer).
+fn skip_name(packet: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let len = *packet.get(at)?;
+        match len & 0xC0 {
+            0x00 if len == 0 => return Some(at + 1),
+            0x00 => at += 1 + usize::from(len),
+            0xC0 => {
+                packet.get(at + 1)?;
+                return Some(at + 2);
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// A TXT record's character-strings joined without separator, then decoded as UTF-8 with
+/// invalid sequences replaced (the same as the stock path's `join_txt_strings`).
+fn read_txt(mut data: &[u8]) -> Option<String> {
+    let mut bytes = Vec::with_capacity(data.len());
+    while let Some((&len, rest)) = data.split_first() {
+        let len = usize::from(len);
+        bytes.extend_from_slice(rest.get(..len)?);
+        data = &rest[len..];
+    }
+    Some(match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::{Edns, Message, Metadata, Query, ResponseCode};
+    use hickory_proto::rr::rdata::{A, CNAME, SOA, TXT};
+    use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+    fn name(text: &str) -> WireName {
+        WireName::from_ascii(text).unwrap()
+    }
+
+    fn query(id: u16, qname: &str, qtype: u16) -> Vec<u8> {
+        let mut buf = [0u8; MAX_QUERY];
+        let len = encode_query(&mut buf, id, &name(qname), qtype);
+        buf[..len].to_vec()
+    }
+
+    /// A response to `query` built with hickory-proto's encoder.
+    fn respond(
+        query: &[u8],
+        rcode: ResponseCode,
+        answers: Vec<Record>,
+        authorities: Vec<Record>,
+    ) -> Vec<u8> {
+        let request = Message::from_vec(query).unwrap();
+        let mut response = Message::response(request.metadata.id, OpCode::Query);
+        response.metadata.response_code = rcode;
+        response.add_queries(request.queries.clone());
+        response.add_answers(answers);
+        response.add_authorities(authorities);
+        response.set_edns(Edns::new());
+        response.to_vec().unwrap()
+    }
+
+    fn parse(packet: &[u8], query: &[u8], qtype: u16) -> Result<Reply, LookupError> {
+        parse_response(packet, query.len() - 12 - 11, qtype)
+    }
+
+    #[test]
+    fn queries_decode_with_hickory() {
+        let bytes = query(0xBEEF, "2.0.0.127.Zen.Example.", TYPE_A);
+        let message = Message::from_vec(&bytes).unwrap();
+        assert_eq!(message.metadata.id, 0xBEEF);
+        assert!(message.metadata.recursion_desired);
+        assert_eq!(message.queries.len(), 1);
+        let question = &message.queries[0];
+        assert_eq!(question.name().to_ascii(), "2.0.0.127.Zen.Example.");
+        assert_eq!(question.query_type(), RecordType::A);
+        assert_eq!(message.edns.as_ref().unwrap().max_payload(), EDNS_PAYLOAD);
+        // Without trailing dot: still absolute, never a search domain.
+        assert_eq!(
+            name("2.0.0.127.zen.example").as_bytes(),
+            name("2.0.0.127.zen.example.").as_bytes()
+        );
+    }
+
+    #[test]
+    fn rejects_names_that_are_not_plain_dns_names() {
+        let long_label = format!("{}.example.", "a".repeat(64));
+        let long_name = format!("{}example.", "abcdefgh.".repeat(28));
+        for bad in [
+            "a..b.",
+            ".a.",
+            "a b.",
+            "a\\.b.",
+            "é.example.",
+            &long_label,
+            &long_name,
+        ] {
+            assert!(WireName::from_ascii(bad).is_err(), "{bad:?}");
+        }
+        let longest = format!("{}abcdefghij.", "abcdefgh.".repeat(27)); // 253 octets
+        assert_eq!(name(&longest).as_bytes().len(), 255);
+    }
+
+    #[test]
+    fn random_case_keeps_the_name_and_flips_letters() {
+        let plain = name("9.2.0.192.bl.example.");
+        let upper = plain.with_random_case(|| u64::MAX);
+        assert_eq!(upper.as_bytes(), name("9.2.0.192.BL.EXAMPLE.").as_bytes());
+        let mixed = plain.with_random_case(|| 0b1010_1010);
+        assert_eq!(mixed.as_bytes(), name("9.2.0.192.bL.eXaMpLe.").as_bytes());
+        assert!(mixed.as_bytes().eq_ignore_ascii_case(plain.as_bytes()));
+    }
+
+    #[test]
+    fn matches_questions_by_case_when_asked() {
+        let q = query(1, "2.0.0.127.Bl.Test.", TYPE_A);
+        let question = &q[12..q.len() - 11];
+        let same = respond(&q, ResponseCode::NoError, vec![], vec![]);
+        assert!(question_matches(&same, question, true));
+        let lower = respond(
+            &query(1, "2.0.0.127.bl.test.", TYPE_A),
+            ResponseCode::NoError,
+            vec![],
+            vec![],
+        );
+        assert!(!question_matches(&lower, question, true));
+        assert!(question_matches(&lower, question, false));
+        assert!(question_matches_ignoring_case(&lower, question));
+        let other_type = respond(
+            &query(1, "2.0.0.127.Bl.Test.", TYPE_TXT),
+            ResponseCode::NoError,
+            vec![],
+            vec![],
+        );
+        assert!(!question_matches(&other_type, question, false));
+        let other_name = respond(
+            &query(1, "3.0.0.127.Bl.Test.", TYPE_A),
+            ResponseCode::NoError,
+            vec![],
+            vec![],
+        );
+        assert!(!question_matches(&other_name, question, false));
+        assert_eq!(response_id(&same), Some(1));
+        assert_eq!(response_id(&q), None, "a query is not a response");
+    }
+
+    fn owner(q: &str) -> Name {
+        Name::from_ascii(q).unwrap()
+    }
+
+    fn soa(zone: &str, ttl: u32, minimum: u32) -> Record {
+        let soa = SOA::new(
+            owner(&format!("ns.{zone}")),
+            owner(&format!("h.{zone}")),
+            1,
+            2,
+            3,
+            4,
+            minimum,
+        );
+        Record::from_rdata(owner(zone), ttl, RData::SOA(soa))
+    }
+
+    #[test]
+    fn reads_every_kind_of_answer() {
+        let qname = "10.2.0.192.bl.test.";
+        let qa = query(7, qname, TYPE_A);
+        let qt = query(8, qname, TYPE_TXT);
+        let a = |ip: [u8; 4], ttl| {
+            Record::from_rdata(owner(qname), ttl, RData::A(A::from(Ipv4Addr::from(ip))))
+        };
+
+        let listed = respond(
+            &qa,
+            ResponseCode::NoError,
+            vec![a([127, 0, 0, 2], 300), a([127, 0, 0, 4], 60)],
+            vec![],
+        );
+        assert_eq!(
+            parse(&listed, &qa, TYPE_A).unwrap(),
+            Reply::A(Answer::Records {
+                records: vec![Ipv4Addr::new(127, 0, 0, 2), Ipv4Addr::new(127, 0, 0, 4)],
+                ttl: 60
+            })
+        );
+
+        let nx = respond(
+            &qa,
+            ResponseCode::NXDomain,
+            vec![],
+            vec![soa("bl.test.", 90, 30)],
+        );
+        assert_eq!(
+            parse(&nx, &qa, TYPE_A).unwrap(),
+            Reply::A(Answer::NoRecords {
+                nxdomain: true,
+                negative_ttl: Some(30)
+            })
+        );
+        let nodata = respond(
+            &qa,
+            ResponseCode::NoError,
+            vec![],
+            vec![soa("bl.test.", 20, 30)],
+        );
+        assert_eq!(
+            parse(&nodata, &qa, TYPE_A).unwrap(),
+            Reply::A(Answer::NoRecords {
+                nxdomain: false,
+                negative_ttl: Some(20)
+            })
+        );
+        let bare_nx = respond(&qa, ResponseCode::NXDomain, vec![], vec![]);
+        assert_eq!(
+            parse(&bare_nx, &qa, TYPE_A).unwrap(),
+            Reply::A(Answer::NoRecords {
+                nxdomain: true,
+                negative_ttl: None
+            })
+        );
+        let cname_only = respond(
+            &qa,
+            ResponseCode::NoError,
+            vec![Record::from_rdata(
+                owner(qname),
+                60,
+                RData::CNAME(CNAME(owner("x.bl.test."))),
+            )],
+            vec![],
+        );
+        assert_eq!(
+            parse(&cname_only, &qa, TYPE_A).unwrap(),
+            Reply::A(Answer::NoRecords {
+                nxdomain: false,
+                negative_ttl: None
+            })
+        );
+
+        let txt = |strings: &[&[u8]]| {
+            Record::from_rdata(
+                owner(qname),
+                120,
+                RData::TXT(TXT::from_bytes(strings.to_vec())),
+            )
+        };
+        let reasons = respond(
+            &qt,
+            ResponseCode::NoError,
+            vec![
+                txt(&[b"Listed: see ", b"https://bl.test/"]),
+                txt(&[b"caf\xC3", b"\xA9 \xFF"]),
+            ],
+            vec![],
+        );
+        assert_eq!(
+            parse(&reasons, &qt, TYPE_TXT).unwrap(),
+            Reply::Txt(Answer::Records {
+                records: vec![
+                    "Listed: see https://bl.test/".into(),
+                    "café \u{FFFD}".into()
+                ],
+                ttl: 120
+            })
+        );
+        let joined = crate::hickory::join_txt_strings([&b"caf\xC3"[..], b"\xA9 \xFF"].into_iter());
+        assert_eq!(joined, "café \u{FFFD}", "same as the stock path");
+
+        for (rcode, kind) in [
+            (ResponseCode::ServFail, LookupErrorKind::ServFail),
+            (ResponseCode::Refused, LookupErrorKind::Refused),
+            (ResponseCode::FormErr, LookupErrorKind::ResponseCode(1)),
+            (ResponseCode::NotImp, LookupErrorKind::ResponseCode(4)),
+        ] {
+            let packet = respond(&qa, rcode, vec![], vec![]);
+            assert_eq!(parse(&packet, &qa, TYPE_A).unwrap_err().kind(), kind);
+        }
+
+        let mut truncated =
+            Message::from_vec(&respond(&qa, ResponseCode::NoError, vec![], vec![])).unwrap();
+        truncated.metadata.truncation = true;
+        assert_eq!(
+            parse(&truncated.to_vec().unwrap(), &qa, TYPE_A).unwrap(),
+            Reply::Truncated
+        );
+    }
+
+    #[test]
+    fn malformed_answers_are_protocol_errors() {
+        let qa = query(7, "1.bl.test.", TYPE_A);
+        let a = Record::from_rdata(owner("1.bl.test."), 60, RData::A(A::new(127, 0, 0, 2)));
+        let good = respond(&qa, ResponseCode::NoError, vec![a], vec![]);
+        for cut in [13, 30, good.len() - 12] {
+            let err = parse(&good[..cut], &qa, TYPE_A).unwrap_err();
+            assert_eq!(err.kind(), LookupErrorKind::Protocol, "cut at {cut}");
+        }
+        let mut query_not_response = good.clone();
+        query_not_response[2] &= 0x7F;
+        assert!(parse(&query_not_response, &qa, TYPE_A).is_err());
+        let _ = Metadata::new(0, MessageType::Query, OpCode::Query);
+        let _ = Query::new();
+    }
+}
