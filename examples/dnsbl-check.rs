@@ -408,7 +408,7 @@ fn spawn_feeder(
 
 fn feed_lines(mut input: Input, sender: &mpsc::Sender<Target>, bad: &BadInput) {
     let mut line = Vec::new();
-    for number in 1.. {
+    for number in 1u64.. {
         line.clear();
         let read = (&mut input.reader)
             .take(MAX_LINE)
