@@ -61,7 +61,7 @@ use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
 use dnsbl_check::{
     Checker, Config, ConfigError, DnsList, HickoryResolver, ListKind, ListResult, NameServer,
-    Outcome, Report, SkipReason, Target, TargetSpec, ZoneError, preset_list, presets,
+    Outcome, Report, Target, TargetSpec, Zone, ZoneError, preset_list, presets,
 };
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
@@ -182,7 +182,6 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose, cli.dqs_key.as_deref());
     if cli.list_presets {
         return list_presets(cli.format);
     }
@@ -193,6 +192,12 @@ fn main() -> ExitCode {
             .error(ErrorKind::InvalidValue, message)
             .exit(),
     };
+    let keyed_zones = checker
+        .lists()
+        .map(|list| list.zone().clone())
+        .filter(Zone::has_key)
+        .collect();
+    init_tracing(cli.verbose, keyed_zones);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -527,12 +532,7 @@ async fn run(cli: &Cli, checker: Checker) -> ExitCode {
 
 /// Drops the lists that do not take this kind of target: they are expected, not news.
 fn without_inapplicable(mut report: Report) -> Report {
-    report.results.retain(|result| {
-        !matches!(
-            result.outcome,
-            Outcome::Skipped(SkipReason::NotApplicable(_))
-        )
-    });
+    report.retain_applicable();
     report
 }
 
@@ -906,7 +906,7 @@ fn warn(message: &str) {
 }
 
 /// `-v`: the library's logs on stderr; `-vv`: its trace logs too. RUST_LOG overrides both.
-fn init_tracing(verbose: u8, secret: Option<&str>) {
+fn init_tracing(verbose: u8, keyed_zones: Vec<Zone>) {
     if verbose == 0 {
         return;
     }
@@ -917,14 +917,11 @@ fn init_tracing(verbose: u8, secret: Option<&str>) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let secret = secret
-        .map(|key| key.trim().to_ascii_lowercase())
-        .filter(|key| !key.is_empty());
-    // Query names carry the DQS key, and the resolver's own logs (if RUST_LOG enables them)
-    // print query names: scrub the key from every line, whoever wrote it.
+    // Query names carry DQS keys, and the resolver's own logs (if RUST_LOG enables them)
+    // print query names: scrub the keys from every line, whoever wrote it.
     let writer = move || Redacting {
         inner: io::stderr(),
-        secret: secret.clone(),
+        keyed_zones: keyed_zones.clone(),
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -933,39 +930,28 @@ fn init_tracing(verbose: u8, secret: Option<&str>) {
         .try_init();
 }
 
-/// Writes to `inner` with every occurrence of `secret` (any case) replaced.
+/// Writes to `inner` with the keys of `keyed_zones` (in any case) replaced.
 struct Redacting<W> {
     inner: W,
-    secret: Option<String>,
+    keyed_zones: Vec<Zone>,
 }
 
 impl<W: Write> Write for Redacting<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let Some(secret) = &self.secret else {
+        if self.keyed_zones.is_empty() {
             return self.inner.write(buf);
-        };
+        }
         // tracing-subscriber hands over one whole formatted event per call, so a key is never
         // split across two calls.
-        let text = String::from_utf8_lossy(buf);
-        self.inner.write_all(redact(&text, secret).as_bytes())?;
+        let mut text = String::from_utf8_lossy(buf).into_owned();
+        for zone in &self.keyed_zones {
+            text = zone.redact(&text).into_owned();
+        }
+        self.inner.write_all(text.as_bytes())?;
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
-}
-
-/// `text` with every ASCII-case-insensitive occurrence of `secret` replaced by `<redacted>`.
-fn redact(text: &str, secret: &str) -> String {
-    let lower = text.to_ascii_lowercase(); // same byte offsets as `text`
-    let mut out = String::with_capacity(text.len());
-    let mut rest = 0;
-    while let Some(found) = lower[rest..].find(secret) {
-        out.push_str(&text[rest..rest + found]);
-        out.push_str("<redacted>");
-        rest += found + secret.len();
-    }
-    out.push_str(&text[rest..]);
-    out
 }

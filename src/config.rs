@@ -88,9 +88,13 @@ fn seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration
     let Some(seconds) = Option::<f64>::deserialize(deserializer)? else {
         return Ok(None);
     };
-    Duration::try_from_secs_f64(seconds).map(Some).map_err(|_| {
-        serde::de::Error::custom("a duration must be a non-negative number of seconds")
-    })
+    // Zero would make every query time out at once: never what anyone means.
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(duration) if !duration.is_zero() => Ok(Some(duration)),
+        _ => Err(serde::de::Error::custom(
+            "a duration must be a positive number of seconds",
+        )),
+    }
 }
 
 /// Something in a configuration that cannot be used.
@@ -214,7 +218,8 @@ mod tests {
     fn rejects_bad_configs() {
         for (text, needle) in [
             ("nameservers = [\"localhost\"]", "invalid name server"),
-            ("timeout = -1", "non-negative"),
+            ("timeout = -1", "positive number of seconds"),
+            ("deadline = 0", "positive number of seconds"),
             ("thresold = 2", "thresold"),
             ("[[list]]\nzone = \"bad zone\"", "invalid zone"),
         ] {

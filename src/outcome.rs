@@ -39,6 +39,13 @@ impl Outcome {
         matches!(self, Outcome::Listed(_))
     }
 
+    /// Whether the list could be asked at all: false only for a list skipped because it does
+    /// not hold this kind of target (an IPv6 address on an IPv4-only list, a domain on an IP
+    /// list).
+    pub fn applies(&self) -> bool {
+        !matches!(self, Outcome::Skipped(SkipReason::NotApplicable(_)))
+    }
+
     /// Whether this is trouble of any kind: neither a listing nor a clean answer.
     ///
     /// A list skipped because it does not hold this kind of target (an IPv6 address on an
@@ -277,6 +284,24 @@ impl Report {
                 Outcome::Listed(listing) => Some((result, listing)),
                 _ => None,
             })
+    }
+
+    /// Drops the results of lists that do not take this kind of target, for output where they
+    /// would only be noise.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn run(checker: dnsbl_check::Checker) {
+    /// let mut report = checker.check("example.com".parse().unwrap()).await;
+    /// report.retain_applicable();
+    /// if report.results.is_empty() {
+    ///     println!("no configured list takes {}", report.target);
+    /// }
+    /// # }
+    /// ```
+    pub fn retain_applicable(&mut self) {
+        self.results.retain(|result| result.outcome.applies());
     }
 
     /// Whether any list gave trouble instead of an answer.

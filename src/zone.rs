@@ -67,6 +67,27 @@ impl Zone {
         &self.public
     }
 
+    /// Replaces this zone's key, in any letter case, by `<redacted>` in `text`: for text this
+    /// crate does not control, such as a DNS library's own trace logs of query names.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::Zone;
+    ///
+    /// let zone = Zone::with_key("zen.dq.spamhaus.net", "s3cretkey").unwrap();
+    /// assert_eq!(
+    ///     zone.redact("query 2.0.0.127.S3CRETKEY.zen.dq.spamhaus.net."),
+    ///     "query 2.0.0.127.<redacted>.zen.dq.spamhaus.net."
+    /// );
+    /// ```
+    pub fn redact<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        match &self.key {
+            Some(key) => redact_ignoring_case(text, &key.0),
+            None => std::borrow::Cow::Borrowed(text),
+        }
+    }
+
     /// Whether queries to this zone carry a secret key.
     pub fn has_key(&self) -> bool {
         self.key.is_some()
@@ -284,6 +305,24 @@ impl fmt::Debug for QueryName {
         // The name may hold a key; show only its shape.
         write!(f, "QueryName({} octets)", self.0.len())
     }
+}
+
+/// Replaces every occurrence of `secret` (lowercase ASCII) in `text`, ignoring ASCII case.
+fn redact_ignoring_case<'a>(text: &'a str, secret: &str) -> std::borrow::Cow<'a, str> {
+    let lower = text.to_ascii_lowercase();
+    if secret.is_empty() || !lower.contains(secret) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    // ASCII lowercasing keeps byte offsets, so positions found in `lower` hold in `text`.
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (start, _) in lower.match_indices(secret) {
+        out.push_str(&text[last..start]);
+        out.push_str("<redacted>");
+        last = start + secret.len();
+    }
+    out.push_str(&text[last..]);
+    std::borrow::Cow::Owned(out)
 }
 
 /// A zone name that cannot be used.
