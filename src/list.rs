@@ -462,21 +462,21 @@ pub enum SpecProblem {
     Weight,
 }
 
-/// Replaces the key label of a DQS zone in a spec, so that errors never echo it.
+/// Replaces the key label of a DQS zone in a spec, so that errors never echo it, and bounds
+/// the length echoed. Redacts first: shortening first could cut the zone after the key and
+/// leave part of the key unrecognised.
 fn redact_spec(spec: &str) -> String {
-    let spec: String = spec.trim().chars().take(300).collect();
+    let spec = spec.trim();
     let lower = spec.to_ascii_lowercase();
-    match lower.find(".dq.spamhaus.net") {
-        Some(end) => {
-            // key . service . dq.spamhaus.net: the key is the label before the service.
-            let before_service = lower[..end].rfind('.');
-            match before_service {
-                Some(dot) => format!("<redacted>{}", &spec[dot..]),
-                None => spec,
-            }
-        }
-        None => spec,
-    }
+    let redacted = match lower.find(".dq.spamhaus.net") {
+        // key . service . dq.spamhaus.net: the key is the label before the service.
+        Some(end) => match lower[..end].rfind('.') {
+            Some(dot) => format!("<redacted>{}", &spec[dot..]),
+            None => spec.to_owned(),
+        },
+        None => spec.to_owned(),
+    };
+    redacted.chars().take(300).collect()
 }
 
 #[cfg(test)]
@@ -550,6 +550,17 @@ mod tests {
         .unwrap_err();
         let text = error.to_string();
         assert!(!text.contains("secretkey"), "{text}");
+        assert!(text.contains("<redacted>.zen.dq.spamhaus.net"), "{text}");
+
+        // The key straddles the length echoed: not a character of it may show.
+        let long = format!(
+            "{}.secretkey0123456789abcdefg.zen.dq.spamhaus.net",
+            "a".repeat(290)
+        );
+        let text = DnsList::from_spec(&long, ListKind::Ip)
+            .unwrap_err()
+            .to_string();
+        assert!(!text.contains(".secr"), "{text}");
         assert!(text.contains("<redacted>.zen.dq.spamhaus.net"), "{text}");
     }
 
