@@ -297,6 +297,64 @@ async fn a_truncated_answer_when_tcp_fails_is_a_failure_not_clean() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A closed port
+// ---------------------------------------------------------------------------------------------
+
+/// A loopback port with nothing bound to it (UDP and TCP), as far as can be told.
+fn closed_port() -> SocketAddr {
+    for _ in 0..20 {
+        let udp = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let addr = udp.local_addr().unwrap();
+        drop(udp);
+        // Nothing listening on TCP either: a connect is refused.
+        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            return addr;
+        }
+    }
+    panic!("no closed loopback port found");
+}
+
+/// A name server port with nothing behind it. The kernel answers each query with an ICMP port
+/// unreachable, but hickory's UDP sockets do not surface it, so the lookup runs into its
+/// timeout on every try: a failure within timeout x tries, never an answer. (Failing fast,
+/// with [`LookupErrorKind::Network`], would be better; either kind passes here.)
+#[tokio::test]
+async fn a_closed_port_fails_within_the_timeout_and_never_answers() {
+    let addr = closed_port();
+    let timeout = Duration::from_millis(400);
+    let attempts = 1;
+    let checker = Checker::builder()
+        .list(ip_list("bl.test"))
+        .list(DnsList::from_spec("dbl.test", ListKind::Domain).unwrap())
+        .build_with(resolver(addr, timeout, attempts))
+        .unwrap();
+    for target in ["192.0.2.10", "example.com"] {
+        let started = Instant::now();
+        let report = checker.check(target.parse().unwrap()).await;
+        let elapsed = started.elapsed();
+        let outcome = report
+            .results
+            .iter()
+            .find(|result| !matches!(result.outcome, Outcome::Skipped(_)))
+            .map(|result| &result.outcome)
+            .unwrap();
+        let kind = failure_kind(outcome);
+        assert!(
+            matches!(kind, LookupErrorKind::Timeout | LookupErrorKind::Network),
+            "{report:?}"
+        );
+        assert!(!report.listed);
+        // The health probe and then the lookup: each at most timeout x tries.
+        let bound = timeout * (attempts as u32 + 1) * 2 + Duration::from_millis(1500);
+        assert!(
+            elapsed <= bound,
+            "{target}: took {elapsed:?}, bound {bound:?}"
+        );
+        eprintln!("closed port, {target}: {kind:?} after {elapsed:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Spoofed replies
 // ---------------------------------------------------------------------------------------------
 
