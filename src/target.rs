@@ -92,7 +92,13 @@ impl FromStr for Target {
         if trimmed.contains(':') {
             return Err(TargetError::new(text, "not a valid IPv6 address"));
         }
-        if looks_like_ipv4(trimmed) {
+        // An address written as an absolute name (`192.0.2.1.`) is still the address: taken
+        // for a domain, it would be skipped by every IP list.
+        let unrooted = trimmed.strip_suffix('.').unwrap_or(trimmed);
+        if let Ok(addr) = unrooted.parse::<Ipv4Addr>() {
+            return Ok(Target::from(addr));
+        }
+        if looks_like_ipv4(unrooted) {
             return Err(TargetError::new(text, "not a valid IPv4 address"));
         }
         Target::domain(trimmed).map_err(|error| TargetError::new(text, error.problem))
@@ -411,6 +417,9 @@ mod tests {
             ("_dmarc.example.com", Ok("_dmarc.example.com")),
             ("bücher.de", Ok("xn--bcher-kva.de")),
             ("999.1.1.1", Err("not a valid IPv4 address")),
+            ("192.0.2.1.", Ok("192.0.2.1")),
+            ("999.1.1.1.", Err("not a valid IPv4 address")),
+            ("192.0.2.1..", Err("empty label")),
             ("1.2.3.4.5", Ok("1.2.3.4.5")),
             ("2001:db8::g", Err("not a valid IPv6 address")),
             ("not a host!!", Err("character not allowed in a host name")),

@@ -868,3 +868,37 @@ async fn every_target_gets_one_report_when_some_queries_time_out() {
     assert!(seen.iter().all(|s| *s));
     assert_eq!(timeouts, 128);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bad input
+// ---------------------------------------------------------------------------------------------
+
+/// An address written as an absolute name (`127.0.0.2.`, as in zone files and some logs) is the
+/// address: were it taken for a domain, every IP list would skip it as not applicable, and a
+/// listed address would pass as clean without any trouble shown.
+#[tokio::test]
+async fn an_address_with_a_trailing_dot_is_checked_as_that_address() {
+    let dns = TestDns::builder()
+        .zone("bl.test")
+        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .a("10.2.0.192.bl.test", &["127.0.0.2"], 60)
+        .start()
+        .await;
+    let checker = Checker::builder()
+        .list(ip_list("bl.test"))
+        .list(DnsList::from_spec("dbl.test", ListKind::Domain).unwrap())
+        .fetch_txt(false)
+        .build_with(resolver(dns.addr, Duration::from_millis(500), 1))
+        .unwrap();
+    for text in ["192.0.2.10.", " 192.0.2.10. "] {
+        let target: dnsbl_check::Target = text.parse().unwrap();
+        assert_eq!(target.to_string(), "192.0.2.10", "{text:?}");
+        let report = checker.check(target).await;
+        assert!(report.listed, "{text:?}: {report:?}");
+        assert!(outcome(&report, "bl.test").is_listed());
+    }
+    for bad in ["999.1.1.1.", "192.0.2.10..", "::1."] {
+        let error = bad.parse::<dnsbl_check::Target>().unwrap_err();
+        assert_eq!(error.input(), bad);
+    }
+}
