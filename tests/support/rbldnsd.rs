@@ -165,6 +165,11 @@ impl Rbldnsd {
         Err(last_error.expect("at least one attempt was made"))
     }
 
+    /// rbldnsd's process ID, e.g. to stop it (SIGSTOP) and make it a silent server.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// rbldnsd's stdout/stderr so far (startup messages, reload notices).
     pub fn log(&self) -> String {
         fs::read_to_string(self._dir.path().join(LOG_FILE)).unwrap_or_default()
