@@ -497,6 +497,32 @@ async fn spoofed_replies_are_ignored_and_the_true_answer_is_taken() {
     }
 }
 
+/// A reply with the right ID and source that is no valid response (bytes that do not parse,
+/// or a message flagged as a query) is not ignored by hickory: it ends the lookup with a
+/// protocol error, even when the true answer follows. Whoever can spoof the ID and port can
+/// so make a lookup fail, but never make it answer.
+#[tokio::test]
+async fn malformed_replies_before_the_true_answer_fail_the_lookup_never_answer_it() {
+    for spoofs in [&[Spoof::Garbage][..], &[Spoof::NotAResponse]] {
+        let (addr, _log, task) = spoofing_server(spoofs, Some(Duration::from_millis(100))).await;
+        let checker = Checker::builder()
+            .list(ip_list("bl.test"))
+            .health_checks(false)
+            .fetch_txt(false)
+            .build_with(resolver(addr, Duration::from_secs(2), 1))
+            .unwrap();
+        let report = checker.check("192.0.2.10".parse().unwrap()).await;
+        let outcome = outcome(&report, "bl.test");
+        eprintln!("{spoofs:?} then the true answer: {outcome:?}");
+        match outcome {
+            Outcome::Listed(listing) => assert_eq!(listing.codes, [ip("127.0.0.2")]),
+            Outcome::Failed(error) => assert_eq!(error.kind(), LookupErrorKind::Protocol),
+            other => panic!("{spoofs:?}: {other:?}"),
+        }
+        task.abort();
+    }
+}
+
 #[tokio::test]
 async fn only_spoofed_replies_time_out_and_never_list() {
     let (addr, log, task) = spoofing_server(ALL_SPOOFS, None).await;
@@ -520,6 +546,7 @@ async fn only_spoofed_replies_time_out_and_never_list() {
         matches!(kind, LookupErrorKind::Timeout | LookupErrorKind::Protocol),
         "{report:?}"
     );
+    eprintln!("only spoofed replies: {kind:?} after {elapsed:?}");
     assert!(
         elapsed < timeout * 2 + Duration::from_secs(2),
         "{elapsed:?}"
