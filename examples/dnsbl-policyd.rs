@@ -79,7 +79,6 @@
 //! hit, trouble, action, milliseconds), warnings for trouble. `-q` logs warnings only, `-v`
 //! more; `RUST_LOG` overrides. A DQS key is scrubbed from every log line.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 use std::net::{IpAddr, SocketAddr};
@@ -757,8 +756,9 @@ async fn serve<S: AsyncRead + AsyncWrite>(
     // The message last tagged on this connection: Postfix asks once per recipient, and the
     // header should be added once per message.
     let mut tagged_instance: Option<String> = None;
+    let mut line = Vec::with_capacity(512);
     loop {
-        let request = match read_request(&mut reader, idle, &mut stopping).await {
+        let request = match read_request(&mut reader, &mut line, idle, &mut stopping).await {
             Ok(Read::Request(request)) => request,
             Ok(Read::Closed) => return,
             Ok(Read::Idle) => {
@@ -780,7 +780,7 @@ async fn serve<S: AsyncRead + AsyncWrite>(
             }
         };
         if decision.tag {
-            let instance = request.get("instance").filter(|id| !id.is_empty());
+            let instance = request.instance.as_deref().filter(|id| !id.is_empty());
             if instance.is_some() && instance == tagged_instance.as_deref() {
                 decision.action = "DUNNO".into();
                 decision.note = Some("already tagged for this message");
@@ -815,53 +815,69 @@ async fn serve<S: AsyncRead + AsyncWrite>(
 // ---------------------------------------------------------------------------------------------
 // The protocol: reading requests.
 
-/// A request's attributes. Names are kept as sent; unknown ones are ignored later.
+/// The attributes of a request that this server uses; the others are read and ignored, as
+/// the protocol asks.
 #[derive(Debug, Default)]
-struct Attributes(HashMap<String, String>);
+struct Attributes {
+    request: Option<String>,
+    client_address: Option<String>,
+    client_name: Option<String>,
+    helo_name: Option<String>,
+    sender: Option<String>,
+    instance: Option<String>,
+}
 
 impl Attributes {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+    fn set(&mut self, name: &str, value: &str) {
+        let slot = match name {
+            "request" => &mut self.request,
+            "client_address" => &mut self.client_address,
+            "client_name" => &mut self.client_name,
+            "helo_name" => &mut self.helo_name,
+            "sender" => &mut self.sender,
+            "instance" => &mut self.instance,
+            _ => return,
+        };
+        *slot = Some(value.to_owned());
     }
 }
 
-/// Reads one request, up to its empty line.
+/// Reads one request, up to its empty line, with `line` as the buffer.
 ///
 /// Shutdown and the idle timeout end the wait for a request's first line. Once a request has
-/// begun, it is read to its end (each line within the idle timeout), so that shutdown never
-/// cuts a request in half.
+/// begun, it is read to its end (within the idle timeout), so that shutdown never cuts a
+/// request in half.
 async fn read_request<R: AsyncBufRead + Unpin>(
     reader: &mut R,
+    line: &mut Vec<u8>,
     idle: Duration,
     stopping: &mut watch::Receiver<bool>,
 ) -> Result<Read, String> {
+    line.clear();
+    let first = tokio::select! {
+        biased;
+        read = tokio::time::timeout(idle, read_line(reader, line)) => read,
+        _ = stopping.wait_for(|stop| *stop) => return Ok(Read::Stopping),
+    };
+    match first {
+        Err(_) => return Ok(Read::Idle),
+        Ok(Ok(false)) => return Ok(Read::Closed),
+        Ok(read) => read?,
+    };
+    tokio::time::timeout(idle, read_rest(reader, line))
+        .await
+        .map_err(|_| "timed out in the middle of a request".to_owned())?
+        .map(Read::Request)
+}
+
+/// Reads the rest of a request whose first line is in `line`.
+async fn read_rest<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+) -> Result<Attributes, String> {
     let mut attributes = Attributes::default();
-    let mut size = 0;
-    let mut line = Vec::with_capacity(256);
+    let (mut count, mut size) = (0, 0);
     loop {
-        line.clear();
-        let read = tokio::time::timeout(idle, read_line(reader, &mut line));
-        let first = size == 0;
-        let read = if first {
-            tokio::select! {
-                biased;
-                read = read => read,
-                _ = stopping.wait_for(|stop| *stop) => return Ok(Read::Stopping),
-            }
-        } else {
-            read.await
-        };
-        let read = match read {
-            Err(_) if first => return Ok(Read::Idle),
-            Err(_) => return Err("timed out in the middle of a request".into()),
-            Ok(read) => read?,
-        };
-        if !read && first {
-            return Ok(Read::Closed);
-        }
-        if !read {
-            return Err("connection closed in the middle of a request".into());
-        }
         size += line.len() + 1;
         if size > MAX_REQUEST {
             return Err(format!("request longer than {MAX_REQUEST} bytes"));
@@ -870,22 +886,27 @@ async fn read_request<R: AsyncBufRead + Unpin>(
             line.pop();
         }
         if line.is_empty() {
-            if attributes.0.is_empty() {
+            if count == 0 {
                 return Err("empty request".into());
             }
-            return Ok(Read::Request(attributes));
+            return Ok(attributes);
         }
-        let text = std::str::from_utf8(&line).map_err(|_| "line is not UTF-8".to_owned())?;
+        count += 1;
+        if count > MAX_ATTRIBUTES {
+            return Err(format!("more than {MAX_ATTRIBUTES} attributes"));
+        }
+        let text = std::str::from_utf8(line).map_err(|_| "line is not UTF-8".to_owned())?;
         let Some((name, value)) = text.split_once('=') else {
             return Err(format!("line without '=': {:?}", shorten(text, 60)));
         };
         if name.is_empty() {
             return Err("attribute without a name".into());
         }
-        if attributes.0.len() >= MAX_ATTRIBUTES && !attributes.0.contains_key(name) {
-            return Err(format!("more than {MAX_ATTRIBUTES} attributes"));
+        attributes.set(name, value);
+        line.clear();
+        if !read_line(reader, line).await? {
+            return Err("connection closed in the middle of a request".into());
         }
-        attributes.0.insert(name.to_owned(), value.to_owned());
     }
 }
 
@@ -1007,11 +1028,11 @@ impl Role {
 
 /// Answers one request. A request that cannot be answered is a bad request.
 async fn decide(policy: &Policy, request: &Attributes) -> Result<Decision, String> {
-    let kind = request.get("request").unwrap_or_default();
+    let kind = request.request.as_deref().unwrap_or_default();
     if kind != "smtpd_access_policy" {
         return Ok(Decision::noted("-", "request type not handled"));
     }
-    let Some(client_text) = request.get("client_address") else {
+    let Some(client_text) = request.client_address.as_deref() else {
         return Err("smtpd_access_policy request without client_address".into());
     };
     let client = parse_client(client_text);
@@ -1030,17 +1051,18 @@ async fn decide(policy: &Policy, request: &Attributes) -> Result<Decision, Strin
     }
     if policy.domain_lists {
         let names = [
-            (policy.check_helo, Role::Helo, request.get("helo_name")),
+            (policy.check_helo, Role::Helo, request.helo_name.as_deref()),
             (
                 policy.check_client_name,
                 Role::ClientName,
-                request.get("client_name"),
+                request.client_name.as_deref(),
             ),
             (
                 policy.check_sender_domain,
                 Role::SenderDomain,
                 request
-                    .get("sender")
+                    .sender
+                    .as_deref()
                     .and_then(|sender| sender.rsplit_once('@'))
                     .map(|(_, domain)| domain),
             ),
