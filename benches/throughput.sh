@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# Bulk throughput on loopback: dnsperf against our checker (stock hickory transport and pooled
+# UDP transport), alternately, over the same query names, against one rbldnsd. Optionally
+# through a local unbound in front of rbldnsd. Also fan-out latency and peak memory.
+#
+#   benches/throughput.sh [--rounds N] [--targets N] [--concurrency N] [--via-unbound]
+#                         [--fanout] [--memory] [--skip-hickory] [--sockets N]
+#                         [--runtime current|multi]
+#
+# Needs rbldnsd and dnsperf (and unbound for --via-unbound, GNU time for --memory). Traffic goes
+# only to 127.0.0.1. Prints one line per run, then medians and the ratio ours/dnsperf. Every run
+# of ours is verified: the set of listed targets must be exactly the expected 30%.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=5
+TARGETS=100000
+CONCURRENCY=100
+SOCKETS=8
+VIA_UNBOUND=0
+FANOUT=0
+MEMORY=0
+SKIP_HICKORY=0
+RUNTIME=current
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rounds) ROUNDS=$2; shift ;;
+        --targets) TARGETS=$2; shift ;;
+        --concurrency) CONCURRENCY=$2; shift ;;
+        --sockets) SOCKETS=$2; shift ;;
+        --runtime) RUNTIME=$2; shift ;;
+        --via-unbound) VIA_UNBOUND=1 ;;
+        --fanout) FANOUT=1 ;;
+        --memory) MEMORY=1 ;;
+        --skip-hickory) SKIP_HICKORY=1 ;;
+        *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+[ "$TARGETS" -le 524288 ] || { echo "--targets: at most 524288 (a /13)" >&2; exit 2; }
+
+RBLDNSD=${RBLDNSD:-/usr/sbin/rbldnsd}
+for tool in "$RBLDNSD" dnsperf python3; do
+    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
+done
+
+WORK=$(mktemp -d /tmp/dnsbl-throughput.XXXXXX)
+chmod 755 "$WORK"
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Waits until a DNS server answers a query for 2.0.0.127.<zone> on 127.0.0.1:$1.
+wait_ready() {
+    python3 - "$1" "$2" <<'EOF'
+import socket, struct, sys, time
+port, zone = int(sys.argv[1]), sys.argv[2]
+name = b"".join(bytes([len(l)]) + l.encode() for l in ("2.0.0.127." + zone).split(".")) + b"\0"
+query = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0) + name + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.2)
+deadline = time.time() + 10
+while time.time() < deadline:
+    try:
+        s.sendto(query, ("127.0.0.1", port))
+        if s.recv(512)[:2] == b"\x42\x42":
+            sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit("server on port %d did not answer" % port)
+EOF
+}
+
+ZONE=bl.bench
+echo "--- data: $TARGETS targets under 10.0.0.0/13, 30% listed"
+python3 - "$TARGETS" "$WORK" "$ZONE" <<'EOF'
+import sys
+n, work, zone = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+with open(f"{work}/zone.ip4set", "w") as z, open(f"{work}/targets.txt", "w") as t, \
+     open(f"{work}/names.txt", "w") as q, open(f"{work}/expected.txt", "w") as e:
+    z.write("$SOA 60 ns.%s hostmaster.%s 1 3600 600 86400 60\n:127.0.0.2:listed\n127.0.0.2\n" % (zone, zone))
+    listed = []
+    for i in range(n):
+        a, b, c, d = 10, (i >> 16) & 255, (i >> 8) & 255, i & 255
+        ip = f"{a}.{b}.{c}.{d}"
+        t.write(ip + "\n")
+        q.write(f"{d}.{c}.{b}.{a}.{zone} A\n")
+        # Listed: 3 in every 10, spread (not one contiguous block).
+        if (i * 7919) % 10 < 3:
+            z.write(ip + "\n")
+            listed.append(ip)
+    e.write("\n".join(sorted(listed)) + "\n")
+EOF
+chmod 644 "$WORK"/*
+EXPECTED=$(wc -l <"$WORK/expected.txt")
+echo "expected listed: $EXPECTED"
+
+RBL_PORT=$(free_port)
+USER_ARGS=()
+[ "$(id -u)" = 0 ] && USER_ARGS=(-u nobody)
+ZONES=("$ZONE:ip4set:$WORK/zone.ip4set")
+for i in $(seq 1 9); do ZONES+=("l$i.$ZONE:ip4set:$WORK/zone.ip4set"); done
+"$RBLDNSD" -n "${USER_ARGS[@]}" -b "127.0.0.1/$RBL_PORT" "${ZONES[@]}" >"$WORK/rbldnsd.log" 2>&1 &
+PIDS+=($!)
+wait_ready "$RBL_PORT" "$ZONE"
+SERVER_PORT=$RBL_PORT
+SERVER_DESC="rbldnsd 127.0.0.1:$RBL_PORT"
+
+if [ "$VIA_UNBOUND" = 1 ]; then
+    command -v unbound >/dev/null || { echo "missing: unbound (apt-get install unbound)" >&2; exit 2; }
+    UNBOUND_PORT=$(free_port)
+    cat >"$WORK/unbound.conf" <<EOF
+server:
+    interface: 127.0.0.1@$UNBOUND_PORT
+    port: $UNBOUND_PORT
+    do-ip6: no
+    do-tcp: yes
+    access-control: 127.0.0.0/8 allow
+    do-not-query-localhost: no
+    username: ""
+    chroot: ""
+    directory: "$WORK"
+    pidfile: ""
+    use-syslog: no
+    logfile: ""
+    verbosity: 0
+    num-threads: 1
+    module-config: "iterator"
+    qname-minimisation: no
+    harden-below-nxdomain: no
+    aggressive-nsec: no
+    minimal-responses: yes
+    msg-cache-size: 64m
+    rrset-cache-size: 128m
+    num-queries-per-thread: 4096
+    outgoing-range: 8192
+stub-zone:
+    name: "$ZONE"
+    stub-addr: 127.0.0.1@$RBL_PORT
+EOF
+    unbound -d -c "$WORK/unbound.conf" >"$WORK/unbound.log" 2>&1 &
+    PIDS+=($!)
+    wait_ready "$UNBOUND_PORT" "$ZONE"
+    SERVER_PORT=$UNBOUND_PORT
+    SERVER_DESC="unbound 127.0.0.1:$UNBOUND_PORT -> rbldnsd 127.0.0.1:$RBL_PORT"
+    # Warm unbound's cache once, so that every measured run (dnsperf's and ours) is served
+    # from it alike.
+    dnsperf -s 127.0.0.1 -p "$UNBOUND_PORT" -d "$WORK/names.txt" -n 1 -q 100 >/dev/null
+fi
+echo "server: $SERVER_DESC"
+
+echo "--- build (release)"
+cargo build --release --bench scan -q 2>/dev/null || cargo build --release --bench scan
+SCAN=$(cargo bench --bench scan --no-run --message-format=json -q 2>/dev/null |
+    python3 -c 'import json,sys; print([j["executable"] for j in map(json.loads, sys.stdin) if j.get("executable") and "/scan-" in j["executable"]][-1])')
+# The command-line tool, when it can choose the transport, is measured instead of the driver.
+CLI=""
+if [ -f examples/dnsbl-check.rs ] && grep -q -- 'transport' examples/dnsbl-check.rs; then
+    cargo build --release --example dnsbl-check -q
+    CLI=target/release/examples/dnsbl-check
+    "$CLI" --help | grep -q -- '--transport' || CLI=""
+fi
+echo "checker: ${CLI:-$SCAN (bench driver, $RUNTIME-thread runtime)}"
+
+run_ours() { # transport output
+    if [ -n "$CLI" ]; then
+        "$CLI" --transport "$1" --zone "$ZONE" --no-txt --no-health-check --quiet --format json \
+            --input "$WORK/targets.txt" --nameserver "127.0.0.1:$SERVER_PORT" \
+            --concurrency "$CONCURRENCY" >"$2" 2>"$2.err" || [ $? = 1 ] # 1: something listed
+    else
+        "$SCAN" --transport "$1" --zone "$ZONE" --input "$WORK/targets.txt" --output "$2" \
+            --nameserver "127.0.0.1:$SERVER_PORT" --concurrency "$CONCURRENCY" \
+            --sockets "$SOCKETS" --runtime "$RUNTIME" 2>"$2.err"
+    fi
+}
+
+verify() { # output
+    local lines listed trouble
+    lines=$(wc -l <"$1")
+    trouble=$(grep -c '"status":"\(failed\|invalid\|list_error\)"' "$1" || true)
+    grep '"listed":true' "$1" | sed 's/^{"target":"\([^"]*\)".*/\1/' | sort >"$1.listed"
+    listed=$(wc -l <"$1.listed")
+    if [ "$lines" != "$TARGETS" ] || [ "$trouble" != 0 ] || ! cmp -s "$1.listed" "$WORK/expected.txt"; then
+        echo "WRONG ANSWERS: $lines reports (want $TARGETS), $trouble in trouble, $listed listed (want $EXPECTED)" >&2
+        return 1
+    fi
+    echo "verified: $lines reports, $listed listed = expected, 0 trouble"
+}
+
+now() { date +%s.%N; }
+
+declare -a DNSPERF POOLED HICKORY
+echo "--- $ROUNDS rounds, alternating; $TARGETS queries each; $CONCURRENCY in flight"
+for round in $(seq 1 "$ROUNDS"); do
+    dnsperf -s 127.0.0.1 -p "$SERVER_PORT" -d "$WORK/names.txt" -n 1 -c 1 -q "$CONCURRENCY" \
+        >"$WORK/dnsperf.out" 2>&1
+    qps=$(awk '/Queries per second/ {print $4}' "$WORK/dnsperf.out")
+    lost=$(awk '/Queries lost/ {print $3}' "$WORK/dnsperf.out")
+    noerror=$(sed -n "s/.*NOERROR \([0-9]*\).*/\1/p" "$WORK/dnsperf.out" | head -1)
+    DNSPERF+=("$qps")
+    echo "round $round dnsperf: $qps q/s (lost $lost, NOERROR ${noerror:-0} = listed)"
+
+    start=$(now)
+    run_ours pooled "$WORK/pooled.jsonl"
+    end=$(now)
+    qps=$(python3 -c "print(round($TARGETS / ($end - $start)))")
+    POOLED+=("$qps")
+    echo "round $round pooled:  $qps q/s (wall clock, process start to exit)"
+    verify "$WORK/pooled.jsonl"
+
+    if [ "$SKIP_HICKORY" = 0 ]; then
+        start=$(now)
+        run_ours hickory "$WORK/hickory.jsonl"
+        end=$(now)
+        qps=$(python3 -c "print(round($TARGETS / ($end - $start)))")
+        HICKORY+=("$qps")
+        echo "round $round hickory: $qps q/s"
+        verify "$WORK/hickory.jsonl"
+    fi
+done
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+M_DNSPERF=$(median "${DNSPERF[@]}")
+M_POOLED=$(median "${POOLED[@]}")
+echo "--- medians over $ROUNDS rounds ($SERVER_DESC)"
+echo "dnsperf: $M_DNSPERF q/s"
+echo "pooled:  $M_POOLED q/s  ratio pooled/dnsperf = $(python3 -c "print(round($M_POOLED / $M_DNSPERF, 3))")"
+if [ "$SKIP_HICKORY" = 0 ]; then
+    M_HICKORY=$(median "${HICKORY[@]}")
+    echo "hickory: $M_HICKORY q/s  ratio hickory/dnsperf = $(python3 -c "print(round($M_HICKORY / $M_DNSPERF, 3))")"
+fi
+
+if [ "$FANOUT" = 1 ]; then
+    echo "--- fan-out: one address against 10 lists vs 1 list, sequential checks, 2000 samples"
+    FAN_ZONES=(--zone "$ZONE")
+    for i in $(seq 1 9); do FAN_ZONES+=(--zone "l$i.$ZONE"); done
+    for transport in pooled hickory; do
+        echo -n "$transport: "
+        "$SCAN" --transport "$transport" "${FAN_ZONES[@]}" --nameserver "127.0.0.1:$SERVER_PORT" \
+            --fanout-samples 2000 2>/dev/null
+    done
+fi
+
+if [ "$MEMORY" = 1 ]; then
+    [ -x /usr/bin/time ] || { echo "missing: /usr/bin/time (apt-get install time)" >&2; exit 2; }
+    echo "--- memory: scanning 10.0.0.0/13 (524,288 addresses), peak RSS"
+    for transport in pooled hickory; do
+        /usr/bin/time -v "$SCAN" --transport "$transport" --zone "$ZONE" --target 10.0.0.0/13 \
+            --nameserver "127.0.0.1:$SERVER_PORT" --concurrency "$CONCURRENCY" \
+            2>"$WORK/time.$transport" >/dev/null
+        rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.$transport")
+        wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$WORK/time.$transport")
+        summary=$(grep '^targets=' "$WORK/time.$transport" || true)
+        echo "$transport: peak RSS ${rss} KiB, wall $wall, $summary"
+    done
+fi
