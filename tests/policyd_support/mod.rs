@@ -97,7 +97,16 @@ impl Policyd {
 
     /// Starts the server; `Err` holds its logs if it exited instead of listening.
     pub async fn try_start(args: &[&str], env: &[(&str, &str)]) -> Result<Policyd, String> {
-        let mut command = Command::new(binary());
+        Policyd::try_start_binary(binary(), args, env).await
+    }
+
+    /// [`Policyd::try_start`] with a given executable (a release build, say).
+    pub async fn try_start_binary(
+        binary: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Policyd, String> {
+        let mut command = Command::new(binary);
         if !args.contains(&"--listen") {
             command.args(["--listen", "127.0.0.1:0"]);
         }
