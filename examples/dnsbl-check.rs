@@ -50,6 +50,8 @@
 //! verdict is "listed"; 2 when nothing is listed but a list gave trouble (failed, operator
 //! error code, invalid answer, unhealthy), some input was bad, or the command line was wrong.
 
+mod common;
+
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, StdoutLock, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -59,18 +61,12 @@ use std::time::Duration;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
-use dnsbl_check::{
-    Checker, Config, ConfigError, DnsList, HickoryResolver, ListKind, ListResult, NameServer,
-    Outcome, Report, Target, TargetSpec, Zone, ZoneError, preset_list, presets,
-};
+use common::{ATTEMPTS, ListOptions, Redacting};
+use dnsbl_check::{Checker, ListResult, Outcome, Report, Target, TargetSpec, Zone, presets};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use tokio::sync::mpsc;
 
-/// Per-query timeout unless `--timeout` or the config says otherwise.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Tries after a timeout, per query.
-const ATTEMPTS: usize = 2;
 /// Targets read ahead of the checks. Small and bounded, so that memory stays flat.
 const READ_AHEAD: usize = 1024;
 /// Input lines longer than this are rejected rather than buffered (no target is this long).
@@ -94,51 +90,16 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
 
-    /// An IP list, as zone[=filter][*weight] (Postfix syntax). Repeatable.
-    #[arg(long = "zone", value_name = "SPEC")]
-    zones: Vec<String>,
-
-    /// A domain list, as zone[=filter][*weight]. Repeatable.
-    #[arg(long = "domain-zone", value_name = "SPEC")]
-    domain_zones: Vec<String>,
-
-    /// A list from the built-in catalog (see --list-presets). Repeatable.
-    #[arg(long = "preset", value_name = "NAME")]
-    presets: Vec<String>,
+    #[command(flatten)]
+    lists: ListOptions,
 
     /// Print the catalog of presets and exit.
     #[arg(long)]
     list_presets: bool,
 
-    /// A TOML (or .json) file with [[list]] definitions, presets and settings.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-
-    /// Spamhaus DQS key: Spamhaus presets use the keyed zones. Prefer the environment variable.
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "SPAMHAUS_DQS_KEY",
-        hide_env_values = true,
-        allow_hyphen_values = true
-    )]
-    dqs_key: Option<String>,
-
-    /// Name server to query, as IP[:PORT] (default: the system's). Repeatable.
-    #[arg(long = "nameserver", value_name = "IP[:PORT]")]
-    nameservers: Vec<NameServer>,
-
-    /// Seconds to wait for one answer (fractions allowed) [default: 2].
-    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
-    timeout: Option<Duration>,
-
     /// Most DNS queries in flight at once [default: 100].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     concurrency: Option<u32>,
-
-    /// Score at or above which a target counts as listed [default: 1].
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    threshold: Option<i32>,
 
     /// Do not fetch TXT reasons.
     #[arg(long)]
@@ -167,17 +128,6 @@ enum Format {
     Text,
     /// JSON Lines: one report object per target.
     Json,
-}
-
-fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if !(secs > 0.0 && secs <= 3600.0) {
-        return Err("must be more than 0 and at most 3600 seconds".into());
-    }
-    Duration::try_from_secs_f64(secs).map_err(|error| error.to_string())
 }
 
 fn main() -> ExitCode {
@@ -215,29 +165,17 @@ fn main() -> ExitCode {
 // Setup: lists, resolver, checker.
 
 fn setup_checker(cli: &Cli) -> Result<Checker, String> {
-    let mut config = match &cli.config {
-        Some(path) => load_config(path)?,
-        None => Config::default(),
-    };
-    // Name servers on the command line replace the file's rather than adding to them.
-    if !cli.nameservers.is_empty() {
-        config.nameservers.clear();
-    }
-    let lists = collect_lists(cli, &config)?;
-    let timeout = cli.timeout.or(config.timeout).unwrap_or(DEFAULT_TIMEOUT);
-    let resolver = config
-        .apply_to_resolver(HickoryResolver::builder().attempts(ATTEMPTS))
-        .name_servers(cli.nameservers.iter().copied())
-        .timeout(timeout)
-        .build()
-        .map_err(|error| error.to_string())?;
+    let config = cli.lists.config()?;
+    let lists = cli.lists.lists(&config)?;
+    let timeout = cli.lists.timeout(&config);
+    let resolver = cli.lists.resolver(&config)?;
     // Room for a health probe, the A query and the TXT query one after another, each with its
     // retries. The per-query timeout is what users tune; this only bounds a whole check.
     let tries = config.attempts.unwrap_or(ATTEMPTS).saturating_add(1);
     let deadline = timeout.saturating_mul(u32::try_from(tries * 3).unwrap_or(u32::MAX));
     // File settings over the defaults, command-line flags over both.
     let mut builder = config.apply_to_checker(Checker::builder().lists(lists).deadline(deadline));
-    if let Some(threshold) = cli.threshold {
+    if let Some(threshold) = cli.lists.threshold {
         builder = builder.threshold(threshold);
     }
     if let Some(concurrency) = cli.concurrency {
@@ -252,78 +190,6 @@ fn setup_checker(cli: &Cli) -> Result<Checker, String> {
     builder
         .build_with(resolver)
         .map_err(|error| error.to_string())
-}
-
-/// Reads a TOML config, or JSON if the file name ends in `.json`.
-fn load_config(path: &Path) -> Result<Config, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| format!("cannot read config {}: {error}", path.display()))?;
-    if path
-        .extension()
-        .is_some_and(|extension| extension == "json")
-    {
-        return serde_json::from_str(&text)
-            .map_err(|error| format!("config {}: {error}", path.display()));
-    }
-    toml::from_str(&text).map_err(|error| {
-        // Only the message and the line: toml's own display quotes the offending source
-        // line, which may hold a DQS key.
-        let line = error
-            .span()
-            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-        match line {
-            Some(line) => format!("config {} line {line}: {}", path.display(), error.message()),
-            None => format!("config {}: {}", path.display(), error.message()),
-        }
-    })
-}
-
-/// The config's presets and lists, then `--preset`, `--zone` and `--domain-zone`; the default
-/// set if that is nothing. A DQS key switches every Spamhaus preset to its keyed zone.
-fn collect_lists(cli: &Cli, config: &Config) -> Result<Vec<DnsList>, String> {
-    let key = cli.dqs_key.as_deref();
-    let mut lists = config.lists(key).map_err(preset_error)?;
-    for name in &cli.presets {
-        lists.push(preset_list(name, key).map_err(preset_error)?);
-    }
-    for spec in &cli.zones {
-        lists.push(DnsList::from_spec(spec, ListKind::Ip).map_err(|e| e.to_string())?);
-    }
-    for spec in &cli.domain_zones {
-        lists.push(DnsList::from_spec(spec, ListKind::Domain).map_err(|e| e.to_string())?);
-    }
-    if lists.is_empty() {
-        for list in presets::default_lists() {
-            lists.push(match key {
-                Some(key) => presets::with_dqs_key(list, key).map_err(|e| key_error(&e))?,
-                None => list,
-            });
-        }
-    }
-    Ok(lists)
-}
-
-/// What went wrong with a preset, and what to do about it.
-fn preset_error(error: ConfigError) -> String {
-    match error {
-        ConfigError::UnknownPreset(name) => {
-            let known: Vec<&str> = presets::all().iter().map(|preset| preset.name).collect();
-            format!(
-                "unknown preset {name:?}; known presets: {}",
-                known.join(", ")
-            )
-        }
-        ConfigError::KeyNeeded(name) => format!(
-            "preset {name} needs a Spamhaus DQS key: pass --dqs-key KEY or set SPAMHAUS_DQS_KEY"
-        ),
-        ConfigError::Key(error) => key_error(&error),
-        other => other.to_string(),
-    }
-}
-
-/// The library's zone errors never repeat the key, and neither does this.
-fn key_error(error: &ZoneError) -> String {
-    format!("--dqs-key / SPAMHAUS_DQS_KEY: {error}")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -928,30 +794,4 @@ fn init_tracing(verbose: u8, keyed_zones: Vec<Zone>) {
         .with_writer(writer)
         .with_ansi(io::stderr().is_terminal())
         .try_init();
-}
-
-/// Writes to `inner` with the keys of `keyed_zones` (in any case) replaced.
-struct Redacting<W> {
-    inner: W,
-    keyed_zones: Vec<Zone>,
-}
-
-impl<W: Write> Write for Redacting<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.keyed_zones.is_empty() {
-            return self.inner.write(buf);
-        }
-        // tracing-subscriber hands over one whole formatted event per call, so a key is never
-        // split across two calls.
-        let mut text = String::from_utf8_lossy(buf).into_owned();
-        for zone in &self.keyed_zones {
-            text = zone.redact(&text).into_owned();
-        }
-        self.inner.write_all(text.as_bytes())?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
 }

@@ -36,6 +36,11 @@
 //!   a dot are not checked.
 //! - With `--require-fcrdns`: whether the client has forward-confirmed reverse DNS.
 //!
+//! The lists and the resolver are chosen with the same options, and the same config file, as
+//! `dnsbl-check`'s: `--zone`, `--domain-zone`, `--preset`, `--config`, `--dqs-key` (or
+//! `SPAMHAUS_DQS_KEY`), `--nameserver`, `--timeout`, `--threshold`; without any list, the
+//! default preset set.
+//!
 //! All lookups for one request run at once, bounded by `--deadline`. Each target gets its
 //! own verdict (its score against `--threshold`), as with Postfix's `reject_rbl_client`.
 //!
@@ -77,10 +82,13 @@
 //!
 //! Logs go to stderr: one line per decision at info level (client, what was checked, lists
 //! hit, trouble, action, milliseconds), warnings for trouble. `-q` logs warnings only, `-v`
-//! more; `RUST_LOG` overrides. A DQS key is scrubbed from every log line.
+//! more; `RUST_LOG` overrides. DQS keys (given with `--dqs-key` or written in a config file's
+//! zones) are scrubbed from every log line.
+
+mod common;
 
 use std::fmt::Write as _;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -90,11 +98,11 @@ use std::time::{Duration, Instant};
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
+use common::{ListOptions, Redacting};
 use dnsbl_check::{
-    AnswerCache, CacheConfig, Checker, DnsList, HickoryResolver, ListHealth, ListKind, NameServer,
-    Report, ReverseDns, Target, forward_confirmed_reverse_dns, presets,
+    AnswerCache, CacheConfig, Checker, HickoryResolver, ListHealth, Report, ReverseDns, Target,
+    Zone, forward_confirmed_reverse_dns,
 };
-use serde::Deserialize;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
@@ -102,10 +110,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
 
-/// Per-query timeout unless `--timeout` or the config says otherwise.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Tries after a timeout, per query.
-const ATTEMPTS: usize = 2;
 /// The longest request line accepted. Postfix attributes (certificate names, SASL names)
 /// can be long, but never this long.
 const MAX_LINE: usize = 4096;
@@ -138,48 +142,12 @@ struct Cli {
     #[arg(long, value_name = "OCTAL", default_value = "666", value_parser = parse_mode)]
     socket_mode: u32,
 
-    /// An IP list, as zone[=filter][*weight] (Postfix syntax). Repeatable.
-    #[arg(long = "zone", value_name = "SPEC")]
-    zones: Vec<String>,
-
-    /// A domain list, as zone[=filter][*weight]. Repeatable.
-    #[arg(long = "domain-zone", value_name = "SPEC")]
-    domain_zones: Vec<String>,
-
-    /// A list from the built-in catalog (see `dnsbl-check --list-presets`). Repeatable.
-    #[arg(long = "preset", value_name = "NAME")]
-    presets: Vec<String>,
-
-    /// A TOML file with [[list]] definitions and optional threshold, timeout, nameservers
-    /// (the same file as dnsbl-check's).
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-
-    /// Spamhaus DQS key: Spamhaus presets use the keyed zones. Prefer the environment variable.
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "SPAMHAUS_DQS_KEY",
-        hide_env_values = true,
-        allow_hyphen_values = true
-    )]
-    dqs_key: Option<String>,
-
-    /// Name server to query, as IP[:PORT] (default: the system's). Repeatable.
-    #[arg(long = "nameserver", value_name = "IP[:PORT]")]
-    nameservers: Vec<NameServer>,
-
-    /// Seconds to wait for one DNS answer (fractions allowed) [default: 2].
-    #[arg(long, value_name = "SECS", value_parser = parse_positive_seconds)]
-    timeout: Option<Duration>,
+    #[command(flatten)]
+    lists: ListOptions,
 
     /// Seconds all lookups for one request may take together [default: 5 x --timeout].
-    #[arg(long, value_name = "SECS", value_parser = parse_positive_seconds)]
+    #[arg(long, value_name = "SECS", value_parser = parse_positive_duration)]
     deadline: Option<Duration>,
-
-    /// Score at or above which a target counts as listed [default: 1].
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    threshold: Option<i32>,
 
     /// Answer PREPEND X-DNSBL: ... instead of REJECT, for filters that score later.
     #[arg(long)]
@@ -218,19 +186,19 @@ struct Cli {
     cache_size: u64,
 
     /// The shortest time an answer is cached, in seconds, whatever its TTL.
-    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_duration)]
     cache_min_ttl: Duration,
 
     /// The longest time an answer is cached, in seconds, whatever its TTL.
-    #[arg(long, value_name = "SECS", default_value = "3600", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECS", default_value = "3600", value_parser = parse_duration)]
     cache_max_ttl: Duration,
 
-    /// Seconds between probes of the lists' RFC 5782 test points.
-    #[arg(long, value_name = "SECS", default_value = "300", value_parser = parse_positive_seconds)]
-    health_interval: Duration,
+    /// Seconds between probes of the lists' RFC 5782 test points [default: 300].
+    #[arg(long, value_name = "SECS", value_parser = parse_positive_duration)]
+    health_interval: Option<Duration>,
 
     /// Seconds a connection may stay idle before it is closed.
-    #[arg(long, value_name = "SECS", default_value = "600", value_parser = parse_positive_seconds)]
+    #[arg(long, value_name = "SECS", default_value = "600", value_parser = parse_positive_duration)]
     idle_timeout: Duration,
 
     /// The most connections served at once; more wait to be accepted.
@@ -272,7 +240,8 @@ fn parse_mode(text: &str) -> Result<u32, String> {
     }
 }
 
-fn parse_seconds(text: &str) -> Result<Duration, String> {
+/// A number of seconds from 0 to a day (fractions allowed).
+fn parse_duration(text: &str) -> Result<Duration, String> {
     let secs: f64 = text
         .trim()
         .parse()
@@ -283,30 +252,15 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|error| error.to_string())
 }
 
-fn parse_positive_seconds(text: &str) -> Result<Duration, String> {
-    match parse_seconds(text)? {
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
         Duration::ZERO => Err("must be more than 0 seconds".into()),
         duration => Ok(duration),
     }
 }
 
-/// The `--config` file: the same format as dnsbl-check's.
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Config {
-    threshold: Option<i32>,
-    timeout: Option<f64>,
-    nameservers: Option<Vec<String>>,
-    /// dnsbl-check's bulk setting; accepted so that one file serves both, unused here.
-    #[allow(dead_code)]
-    concurrency: Option<u32>,
-    #[serde(default, rename = "list")]
-    lists: Vec<DnsList>,
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose, cli.quiet, cli.dqs_key.as_deref());
     let policy = match Policy::new(&cli) {
         Ok(policy) => Arc::new(policy),
         // Clap's usage errors exit with status 2, as all setup errors should.
@@ -314,6 +268,7 @@ fn main() -> ExitCode {
             .error(ErrorKind::InvalidValue, message)
             .exit(),
     };
+    init_tracing(cli.verbose, cli.quiet, policy.keyed_zones.clone());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -353,46 +308,47 @@ struct Policy {
     check_local: bool,
     ip_lists: bool,
     domain_lists: bool,
-    /// The DQS key (lowercase), scrubbed from replies as a last line of defence.
-    secret: Option<String>,
+    /// How often the lists' test points are probed.
+    health_interval: Duration,
+    /// The zones with a DQS key, whose keys are scrubbed from logs and (as a last line of
+    /// defence) from replies.
+    keyed_zones: Vec<Zone>,
 }
 
 impl Policy {
     fn new(cli: &Cli) -> Result<Self, String> {
-        let config = match &cli.config {
-            Some(path) => load_config(path)?,
-            None => Config::default(),
-        };
-        let lists = collect_lists(cli, config.lists)?;
-        let timeout = match (cli.timeout, config.timeout) {
-            (Some(timeout), _) => timeout,
-            (None, Some(secs)) => parse_positive_seconds(&secs.to_string())
-                .map_err(|error| format!("config timeout: {error}"))?,
-            (None, None) => DEFAULT_TIMEOUT,
-        };
-        let deadline = cli.deadline.unwrap_or(timeout * 5);
-        let hickory = build_resolver(cli, config.nameservers.as_deref(), timeout)?;
+        let config = cli.lists.config()?;
+        let lists = cli.lists.lists(&config)?;
+        let timeout = cli.lists.timeout(&config);
+        let deadline = cli.deadline.or(config.deadline).unwrap_or(timeout * 5);
+        let health_interval = cli
+            .health_interval
+            .or(config.health_interval)
+            .unwrap_or(Duration::from_secs(300));
         let cache = CacheConfig::default()
             .max_entries(cli.cache_size)
             .min_ttl(cli.cache_min_ttl)
             .max_ttl(cli.cache_max_ttl);
-        let resolver = Arc::new(AnswerCache::new(hickory, cache));
+        let resolver = Arc::new(AnswerCache::new(cli.lists.resolver(&config)?, cache));
         let ip_lists = lists.iter().any(|list| list.kind().is_ip());
         let domain_lists = lists.iter().any(|list| !list.kind().is_ip());
-        let checker = Checker::builder()
-            .lists(lists)
-            .threshold(cli.threshold.or(config.threshold).unwrap_or(1))
+        let keyed_zones = lists
+            .iter()
+            .map(|list| list.zone().clone())
+            .filter(Zone::has_key)
+            .collect();
+        // File settings over the defaults, command-line flags over both.
+        let mut builder = config.apply_to_checker(Checker::builder().lists(lists));
+        if let Some(threshold) = cli.lists.threshold {
+            builder = builder.threshold(threshold);
+        }
+        let checker = builder
             .deadline(deadline)
             // A little under the probe task's period, so that each of its rounds finds the
             // last probe stale and probes again.
-            .health_interval(cli.health_interval.mul_f64(0.95))
+            .health_interval(health_interval.mul_f64(0.95))
             .build_with(Arc::clone(&resolver))
             .map_err(|error| error.to_string())?;
-        let secret = cli
-            .dqs_key
-            .as_deref()
-            .map(|key| key.trim().to_ascii_lowercase())
-            .filter(|key| !key.is_empty());
         Ok(Policy {
             checker,
             resolver,
@@ -406,96 +362,14 @@ impl Policy {
             check_local: cli.check_local,
             ip_lists,
             domain_lists,
-            secret,
+            health_interval,
+            keyed_zones,
         })
     }
 
     fn checks_domains(&self) -> bool {
         self.check_helo || self.check_client_name || self.check_sender_domain
     }
-}
-
-fn load_config(path: &Path) -> Result<Config, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| format!("cannot read config {}: {error}", path.display()))?;
-    toml::from_str(&text).map_err(|error| {
-        // Only the message and the line: toml's own display quotes the offending source
-        // line, which may hold a DQS key.
-        let line = error
-            .span()
-            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-        match line {
-            Some(line) => format!("config {} line {line}: {}", path.display(), error.message()),
-            None => format!("config {}: {}", path.display(), error.message()),
-        }
-    })
-}
-
-/// Config lists, then presets, then `--zone` and `--domain-zone`; the default set if none.
-fn collect_lists(cli: &Cli, config_lists: Vec<DnsList>) -> Result<Vec<DnsList>, String> {
-    let mut lists = config_lists;
-    let mut preset_lists = Vec::new();
-    for name in &cli.presets {
-        preset_lists.push(preset_list(name, cli.dqs_key.is_some())?);
-    }
-    for spec in &cli.zones {
-        lists.push(DnsList::from_spec(spec, ListKind::Ip).map_err(|e| e.to_string())?);
-    }
-    for spec in &cli.domain_zones {
-        lists.push(DnsList::from_spec(spec, ListKind::Domain).map_err(|e| e.to_string())?);
-    }
-    if lists.is_empty() && preset_lists.is_empty() {
-        preset_lists = presets::default_lists();
-    }
-    if let Some(key) = &cli.dqs_key {
-        preset_lists = preset_lists
-            .into_iter()
-            .map(|list| presets::with_dqs_key(list, key))
-            .collect::<Result<_, _>>()
-            // The library's zone errors never repeat the key.
-            .map_err(|error| format!("--dqs-key / SPAMHAUS_DQS_KEY: {error}"))?;
-    }
-    preset_lists.append(&mut lists);
-    Ok(preset_lists)
-}
-
-fn preset_list(name: &str, have_key: bool) -> Result<DnsList, String> {
-    let Some(preset) = presets::find(name) else {
-        let known: Vec<&str> = presets::all().iter().map(|preset| preset.name).collect();
-        return Err(format!(
-            "unknown preset {name:?}; known presets: {}",
-            known.join(", ")
-        ));
-    };
-    if preset.needs_key && !have_key {
-        return Err(format!(
-            "preset {name} needs a Spamhaus DQS key: pass --dqs-key KEY or set SPAMHAUS_DQS_KEY"
-        ));
-    }
-    Ok(preset.list())
-}
-
-fn build_resolver(
-    cli: &Cli,
-    config_servers: Option<&[String]>,
-    timeout: Duration,
-) -> Result<HickoryResolver, String> {
-    let servers = if cli.nameservers.is_empty() {
-        config_servers
-            .unwrap_or_default()
-            .iter()
-            .map(|text| text.parse::<NameServer>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|error| format!("config nameservers: {error}"))?
-    } else {
-        cli.nameservers.clone()
-    };
-    HickoryResolver::builder()
-        .name_servers(servers)
-        .timeout(timeout)
-        .attempts(ATTEMPTS)
-        .build()
-        .map_err(|error| error.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -592,7 +466,7 @@ async fn run(cli: &Cli, policy: Arc<Policy>) -> Result<(), String> {
         signal(SignalKind::interrupt()).map_err(|e| format!("cannot handle SIGINT: {e}"))?;
     let listener = Listener::bind(&cli.listen, cli.socket_mode).await?;
     log_start(&policy, &listener.address());
-    let health = tokio::spawn(watch_health(policy.clone(), cli.health_interval));
+    let health = tokio::spawn(watch_health(policy.clone()));
 
     let (stop, stopping) = watch::channel(false);
     let permits = Arc::new(Semaphore::new(cli.max_connections as usize));
@@ -696,8 +570,8 @@ fn log_start(policy: &Policy, address: &str) {
 }
 
 /// Probes every list's test points every `interval`, and logs the lists that are not fit.
-async fn watch_health(policy: Arc<Policy>, interval: Duration) {
-    let mut ticks = tokio::time::interval(interval);
+async fn watch_health(policy: Arc<Policy>) {
+    let mut ticks = tokio::time::interval(policy.health_interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
@@ -1150,8 +1024,8 @@ async fn decide(policy: &Policy, request: &Attributes) -> Result<Decision, Strin
         "DUNNO".into()
     };
     decision.action = clean(&decision.action, MAX_ACTION);
-    if let Some(secret) = &policy.secret {
-        decision.action = redact(&decision.action, secret);
+    for zone in &policy.keyed_zones {
+        decision.action = zone.redact(&decision.action).into_owned();
     }
     Ok(decision)
 }
@@ -1307,7 +1181,7 @@ fn shorten(text: &str, max: usize) -> String {
 
 /// Logs to stderr: info by default, warnings only with `-q`, debug and trace with `-v`, `-vv`;
 /// RUST_LOG overrides. The DQS key is scrubbed from every line, whoever wrote it.
-fn init_tracing(verbose: u8, quiet: bool, secret: Option<&str>) {
+fn init_tracing(verbose: u8, quiet: bool, keyed_zones: Vec<Zone>) {
     let default = match (quiet, verbose) {
         (true, _) => "warn",
         (false, 0) => "warn,dnsbl_policyd=info",
@@ -1316,55 +1190,15 @@ fn init_tracing(verbose: u8, quiet: bool, secret: Option<&str>) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let secret = secret
-        .map(|key| key.trim().to_ascii_lowercase())
-        .filter(|key| !key.is_empty());
     let writer = move || Redacting {
         inner: io::stderr(),
-        secret: secret.clone(),
+        keyed_zones: keyed_zones.clone(),
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
         .with_ansi(io::stderr().is_terminal())
         .try_init();
-}
-
-/// Writes to `inner` with every occurrence of `secret` (any case) replaced.
-struct Redacting<W> {
-    inner: W,
-    secret: Option<String>,
-}
-
-impl<W: Write> Write for Redacting<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let Some(secret) = &self.secret else {
-            return self.inner.write(buf);
-        };
-        // tracing-subscriber hands over one whole formatted event per call, so a key is never
-        // split across two calls.
-        let text = String::from_utf8_lossy(buf);
-        self.inner.write_all(redact(&text, secret).as_bytes())?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// `text` with every ASCII-case-insensitive occurrence of `secret` replaced by `<redacted>`.
-fn redact(text: &str, secret: &str) -> String {
-    let lower = text.to_ascii_lowercase(); // same byte offsets as `text`
-    let mut out = String::with_capacity(text.len());
-    let mut rest = 0;
-    while let Some(found) = lower[rest..].find(secret) {
-        out.push_str(&text[rest..rest + found]);
-        out.push_str("<redacted>");
-        rest += found + secret.len();
-    }
-    out.push_str(&text[rest..]);
-    out
 }
 
 #[cfg(test)]

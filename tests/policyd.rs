@@ -518,11 +518,40 @@ async fn a_dqs_key_never_appears_in_replies_or_logs() {
     assert_eq!(conn.ask(&client_request("192.0.2.99")).await, "DUNNO");
     assert_eq!(conn.ask(&client_request("198.51.100.7")).await, "DUNNO");
 
+    // The key written into a config file's zone, with a list name of the user's.
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        config.path(),
+        format!("[[list]]\nname = \"zen\"\nzone = \"{KEY}.zen.dq.spamhaus.net\"\n"),
+    )
+    .unwrap();
+    let server_config = Policyd::start_with_env(
+        &[
+            "--nameserver",
+            &address,
+            "--config",
+            config.path().to_str().unwrap(),
+        ],
+        &[("RUST_LOG", "trace")],
+    )
+    .await;
+    let rejecting = server_config
+        .connect()
+        .await
+        .ask(&client_request("192.0.2.1"))
+        .await;
+    assert!(
+        rejecting.starts_with(
+            "REJECT Service unavailable; client [192.0.2.1] blocked using zen.dq.spamhaus.net;"
+        ),
+        "{rejecting}"
+    );
+
     assert!(
         dns.queries().iter().any(|(name, _)| name.contains(KEY)),
         "the key is used in queries"
     );
-    for (mut server, decisions) in [(server, 1), (server_env, 3)] {
+    for (mut server, decisions) in [(server, 1), (server_env, 3), (server_config, 1)] {
         server.wait_for_logs(" decision ", decisions).await.unwrap();
         // Every line, to the last one written at exit.
         server.signal("TERM");

@@ -1,0 +1,202 @@
+//! What the `dnsbl-check` and `dnsbl-policyd` examples share: the options that choose the
+//! lists and the resolver, config files, and keeping DQS keys out of logs.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use dnsbl_check::{
+    Config, ConfigError, DnsList, HickoryResolver, ListKind, NameServer, Zone, ZoneError,
+    preset_list, presets,
+};
+
+/// Per-query timeout unless `--timeout` or the config says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Tries after a timeout, per query, unless the config says otherwise.
+pub const ATTEMPTS: usize = 2;
+
+/// The options that choose the lists and the resolver.
+// Not `Debug`: it holds the DQS key, which must never be printed.
+#[derive(clap::Args)]
+pub struct ListOptions {
+    /// An IP list, as zone[=filter][*weight] (Postfix syntax). Repeatable.
+    #[arg(long = "zone", value_name = "SPEC")]
+    pub zones: Vec<String>,
+
+    /// A domain list, as zone[=filter][*weight]. Repeatable.
+    #[arg(long = "domain-zone", value_name = "SPEC")]
+    pub domain_zones: Vec<String>,
+
+    /// A list from the built-in catalog (see dnsbl-check --list-presets). Repeatable.
+    #[arg(long = "preset", value_name = "NAME")]
+    pub presets: Vec<String>,
+
+    /// A TOML (or .json) file with [[list]] definitions, presets and settings.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Spamhaus DQS key: Spamhaus presets use the keyed zones. Prefer the environment variable.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "SPAMHAUS_DQS_KEY",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
+    pub dqs_key: Option<String>,
+
+    /// Name server to query, as IP[:PORT] (default: the system's). Repeatable.
+    #[arg(long = "nameserver", value_name = "IP[:PORT]")]
+    pub nameservers: Vec<NameServer>,
+
+    /// Seconds to wait for one answer (fractions allowed) [default: 2].
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
+
+    /// Score at or above which a target counts as listed [default: 1].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub threshold: Option<i32>,
+}
+
+impl ListOptions {
+    /// The `--config` file, or an empty config. Name servers given on the command line
+    /// replace the file's rather than adding to them.
+    pub fn config(&self) -> Result<Config, String> {
+        let mut config = match &self.config {
+            Some(path) => load_config(path)?,
+            None => Config::default(),
+        };
+        if !self.nameservers.is_empty() {
+            config.nameservers.clear();
+        }
+        Ok(config)
+    }
+
+    /// The config's presets and lists, then `--preset`, `--zone` and `--domain-zone`; the
+    /// default set if that is nothing. A DQS key switches every Spamhaus preset to its keyed
+    /// zone.
+    pub fn lists(&self, config: &Config) -> Result<Vec<DnsList>, String> {
+        let key = self.dqs_key.as_deref();
+        let mut lists = config.lists(key).map_err(preset_error)?;
+        for name in &self.presets {
+            lists.push(preset_list(name, key).map_err(preset_error)?);
+        }
+        for spec in &self.zones {
+            lists.push(DnsList::from_spec(spec, ListKind::Ip).map_err(|e| e.to_string())?);
+        }
+        for spec in &self.domain_zones {
+            lists.push(DnsList::from_spec(spec, ListKind::Domain).map_err(|e| e.to_string())?);
+        }
+        if lists.is_empty() {
+            for list in presets::default_lists() {
+                lists.push(match key {
+                    Some(key) => presets::with_dqs_key(list, key).map_err(|e| key_error(&e))?,
+                    None => list,
+                });
+            }
+        }
+        Ok(lists)
+    }
+
+    /// The per-query timeout: `--timeout`, else the config's, else [`DEFAULT_TIMEOUT`].
+    pub fn timeout(&self, config: &Config) -> Duration {
+        self.timeout.or(config.timeout).unwrap_or(DEFAULT_TIMEOUT)
+    }
+
+    /// The resolver: the config's settings, then the command line's.
+    pub fn resolver(&self, config: &Config) -> Result<HickoryResolver, String> {
+        config
+            .apply_to_resolver(HickoryResolver::builder().attempts(ATTEMPTS))
+            .name_servers(self.nameservers.iter().copied())
+            .timeout(self.timeout(config))
+            .build()
+            .map_err(|error| error.to_string())
+    }
+}
+
+/// A number of seconds, more than 0 and at most an hour (fractions allowed).
+pub fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 3600.0) {
+        return Err("must be more than 0 and at most 3600 seconds".into());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|error| error.to_string())
+}
+
+/// Reads a TOML config, or JSON if the file name ends in `.json`.
+fn load_config(path: &Path) -> Result<Config, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read config {}: {error}", path.display()))?;
+    if path
+        .extension()
+        .is_some_and(|extension| extension == "json")
+    {
+        return serde_json::from_str(&text)
+            .map_err(|error| format!("config {}: {error}", path.display()));
+    }
+    toml::from_str(&text).map_err(|error| {
+        // Only the message and the line: toml's own display quotes the offending source
+        // line, which may hold a DQS key.
+        let line = error
+            .span()
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        match line {
+            Some(line) => format!("config {} line {line}: {}", path.display(), error.message()),
+            None => format!("config {}: {}", path.display(), error.message()),
+        }
+    })
+}
+
+/// What went wrong with a preset, and what to do about it.
+fn preset_error(error: ConfigError) -> String {
+    match error {
+        ConfigError::UnknownPreset(name) => {
+            let known: Vec<&str> = presets::all().iter().map(|preset| preset.name).collect();
+            format!(
+                "unknown preset {name:?}; known presets: {}",
+                known.join(", ")
+            )
+        }
+        ConfigError::KeyNeeded(name) => format!(
+            "preset {name} needs a Spamhaus DQS key: pass --dqs-key KEY or set SPAMHAUS_DQS_KEY"
+        ),
+        ConfigError::Key(error) => key_error(&error),
+        other => other.to_string(),
+    }
+}
+
+/// The library's zone errors never repeat the key, and neither does this.
+fn key_error(error: &ZoneError) -> String {
+    format!("--dqs-key / SPAMHAUS_DQS_KEY: {error}")
+}
+
+/// Writes to `inner` with the keys of `keyed_zones` (in any case) replaced. Query names
+/// carry DQS keys, and the resolver's own logs (if RUST_LOG enables them) print query names:
+/// this scrubs the keys from every line, whoever wrote it.
+pub struct Redacting<W> {
+    pub inner: W,
+    pub keyed_zones: Vec<Zone>,
+}
+
+impl<W: Write> Write for Redacting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.keyed_zones.is_empty() {
+            return self.inner.write(buf);
+        }
+        // tracing-subscriber hands over one whole formatted event per call, so a key is never
+        // split across two calls.
+        let mut text = String::from_utf8_lossy(buf).into_owned();
+        for zone in &self.keyed_zones {
+            text = zone.redact(&text).into_owned();
+        }
+        self.inner.write_all(text.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
