@@ -78,7 +78,7 @@
 //! lists everything is skipped, never trusted.
 //!
 //! SIGTERM or SIGINT: stop accepting, let every connection finish the request it is
-//! processing, close, and exit 0 (after at most 30 s of waiting).
+//! processing, close, and exit 0 (after at most 30 s of waiting, or at a second signal).
 //!
 //! Logs go to stderr: one line per decision at info level (client, what was checked, lists
 //! hit, trouble, action, milliseconds), warnings for trouble. `-q` logs warnings only, `-v`
@@ -518,15 +518,18 @@ async fn run(cli: &Cli, policy: Arc<Policy>) -> Result<(), String> {
             "finishing the requests in flight"
         );
     }
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
+    // A second signal does not wait any longer.
+    let drained = tokio::select! {
+        drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while connections.join_next().await.is_some() {}
+        }) => drained.is_ok(),
+        _ = terminate.recv() => false,
+        _ = interrupt.recv() => false,
+    };
+    if !drained {
         warn!(
             connections = connections.len(),
-            "requests still in flight after {} s: closing them",
-            SHUTDOWN_GRACE.as_secs()
+            "closing the connections still in flight"
         );
         connections.shutdown().await;
     }

@@ -684,6 +684,48 @@ async fn sigterm_finishes_the_request_in_flight_then_exits_zero() {
 }
 
 #[tokio::test]
+async fn a_second_signal_stops_waiting_for_requests_in_flight() {
+    let stuck = "1.2.0.192.bl.test";
+    let dns = healthy_ip_zone(TestDns::builder(), BL)
+        .on(stuck, "A", Behaviour::Drop)
+        .start()
+        .await;
+    let address = dns.addr.to_string();
+    let mut server =
+        Policyd::start(&["--nameserver", &address, "--timeout", "20", "--zone", BL]).await;
+    let mut busy = server.connect().await;
+    let request: String = client_request("192.0.2.1")
+        .iter()
+        .map(|(name, value)| format!("{name}={value}\n"))
+        .collect::<String>()
+        + "\n";
+    busy.send(request.as_bytes()).await;
+    let asked = async {
+        while !dns
+            .queries()
+            .iter()
+            .any(|(name, _)| name == &format!("{stuck}."))
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), asked)
+        .await
+        .expect("the query was never sent");
+
+    server.signal("INT");
+    server
+        .wait_for_log("finishing the requests in flight")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    server.signal("INT");
+    assert_eq!(server.wait().await.code(), Some(0));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(busy.closed().await, "closed without an answer");
+}
+
+#[tokio::test]
 async fn listens_on_a_unix_socket_replacing_a_stale_one() {
     let dns = lists_server().await;
     let dir = tempfile::tempdir().unwrap();
