@@ -52,31 +52,40 @@ impl WireName {
                 "query name is not a valid DNS name",
             )
         };
-        let name = name.strip_suffix('.').unwrap_or(name);
+        let text = name.as_bytes();
+        let text = text.strip_suffix(b".").unwrap_or(text);
         let mut wire = WireName {
             bytes: [0; MAX_NAME],
-            len: 0,
+            len: 1,
         };
-        if !name.is_empty() {
-            for label in name.split('.') {
-                let label = label.as_bytes();
-                if label.is_empty()
-                    || label.len() > 63
-                    || label.iter().any(|b| !b.is_ascii_graphic() || *b == b'\\')
-                {
+        if text.is_empty() {
+            return Ok(wire); // the root
+        }
+        // The wire form is the text shifted by one octet, each dot replaced by the length of
+        // the label after it, and the root label at the end.
+        if text.len() + 2 > MAX_NAME {
+            return Err(invalid());
+        }
+        wire.bytes[1..=text.len()].copy_from_slice(text);
+        let mut length_at = 0;
+        for (at, &byte) in text.iter().enumerate() {
+            if byte == b'.' {
+                let label = at - length_at;
+                if label == 0 || label > 63 {
                     return Err(invalid());
                 }
-                // Room for this label and the root label after it.
-                if wire.len + 1 + label.len() + 1 > MAX_NAME {
-                    return Err(invalid());
-                }
-                wire.bytes[wire.len] = label.len() as u8;
-                wire.bytes[wire.len + 1..wire.len + 1 + label.len()].copy_from_slice(label);
-                wire.len += 1 + label.len();
+                wire.bytes[length_at] = label as u8;
+                length_at = at + 1;
+            } else if !byte.is_ascii_graphic() || byte == b'\\' {
+                return Err(invalid());
             }
         }
-        wire.bytes[wire.len] = 0;
-        wire.len += 1;
+        let label = text.len() - length_at;
+        if label == 0 || label > 63 {
+            return Err(invalid());
+        }
+        wire.bytes[length_at] = label as u8;
+        wire.len = text.len() + 2;
         Ok(wire)
     }
 
