@@ -213,7 +213,8 @@ for round in $(seq 1 "$ROUNDS"); do
     end=$(now)
     qps=$(python3 -c "print(round($TARGETS / ($end - $start)))")
     POOLED+=("$qps")
-    echo "round $round pooled:  $qps q/s (wall clock, process start to exit)"
+    echo "round $round pooled:  $qps q/s (wall clock, process start to exit)" \
+        "$(grep -o 'timeouts: [0-9]*' "$WORK/pooled.jsonl.err" || true)"
     verify "$WORK/pooled.jsonl"
 
     if [ "$SKIP_HICKORY" = 0 ]; then
