@@ -127,7 +127,7 @@ impl HealthCell {
             return self.get();
         }
         let health = probe(resolver, list).await;
-        log_health(list, &health);
+        log_health(list, &self.get(), &health);
         *self
             .state
             .write()
@@ -138,12 +138,15 @@ impl HealthCell {
     }
 }
 
-fn log_health(list: &DnsList, health: &ListHealth) {
-    match health {
-        ListHealth::Healthy | ListHealth::Unchecked => {
-            tracing::debug!(list = list.name(), %health, "list health")
-        }
-        _ => tracing::warn!(list = list.name(), %health, "list health"),
+/// Logs a change of health at warn level (info for a recovery), and a probe that changes
+/// nothing at debug level: a long-lived program probes every few minutes, and one line per
+/// change is what an operator wants to see.
+fn log_health(list: &DnsList, before: &ListHealth, after: &ListHealth) {
+    let changed = before != after;
+    match after {
+        _ if !changed => tracing::debug!(list = list.name(), health = %after, "list health"),
+        ListHealth::Healthy => tracing::info!(list = list.name(), health = %after, "list health"),
+        _ => tracing::warn!(list = list.name(), health = %after, "list health changed"),
     }
 }
 
