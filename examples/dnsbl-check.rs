@@ -62,7 +62,10 @@ use std::time::Duration;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
 use common::{ATTEMPTS, ListOptions, Redacting};
-use dnsbl_check::{Checker, ListResult, Outcome, Report, Target, TargetSpec, Zone, presets};
+use dnsbl_check::{
+    Checker, ListResult, Outcome, Report, ReverseDns, Target, TargetSpec, Zone,
+    forward_confirmed_reverse_dns, presets,
+};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use tokio::sync::mpsc;
@@ -104,6 +107,11 @@ struct Cli {
     /// Do not fetch TXT reasons.
     #[arg(long)]
     no_txt: bool,
+
+    /// Also check forward-confirmed reverse DNS of address targets (PTR names confirmed by
+    /// their A/AAAA records).
+    #[arg(long)]
+    rdns: bool,
 
     /// Do not probe the lists' RFC 5782 test points before trusting them.
     #[arg(long)]
@@ -375,15 +383,28 @@ async fn run(cli: &Cli, checker: Checker) -> ExitCode {
     let targets = futures::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|target| (target, receiver))
     });
-    let mut reports = std::pin::pin!(checker.check_stream(targets));
+    let reports = checker.check_stream(targets).map(|report| {
+        let checker = checker.clone();
+        async move {
+            let rdns = match (&report.target, cli.rdns) {
+                (Target::Ip(addr), true) => {
+                    Some(forward_confirmed_reverse_dns(checker.resolver(), *addr).await)
+                }
+                _ => None,
+            };
+            Checked { report, rdns }
+        }
+    });
+    // Reverse DNS runs after each target's list checks, for many targets at once.
+    let mut reports = std::pin::pin!(reports.buffer_unordered(RDNS_IN_FLIGHT));
 
     let mut output = Output::new(cli.format, progress.clone());
     let mut tally = Tally::new(&checker);
-    while let Some(report) = reports.next().await {
-        let report = without_inapplicable(report);
-        tally.add(&report);
+    while let Some(mut checked) = reports.next().await {
+        checked.report.retain_applicable();
+        tally.add(&checked);
         progress.inc(1);
-        output.write_report(&report);
+        output.write_report(&checked);
         if output.stopped() {
             break; // nobody reads the rest: stop checking
         }
@@ -396,10 +417,24 @@ async fn run(cli: &Cli, checker: Checker) -> ExitCode {
     tally.exit_code(bad.seen() || output.failed())
 }
 
-/// Drops the lists that do not take this kind of target: they are expected, not news.
-fn without_inapplicable(mut report: Report) -> Report {
-    report.retain_applicable();
-    report
+/// How many reverse DNS checks run at once with `--rdns`.
+const RDNS_IN_FLIGHT: usize = 64;
+
+/// One target's results: its report (lists that do not take it removed, since they are
+/// expected, not news) and, with `--rdns`, its forward-confirmed reverse DNS.
+#[derive(serde::Serialize)]
+struct Checked {
+    #[serde(flatten)]
+    report: Report,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rdns: Option<ReverseDns>,
+}
+
+impl Checked {
+    /// A reverse DNS lookup failure is trouble: nothing could be said either way.
+    fn rdns_failed(&self) -> bool {
+        matches!(self.rdns, Some(ReverseDns::Failed(_)))
+    }
 }
 
 /// A target no configured list could be asked about was not checked at all.
@@ -456,10 +491,11 @@ impl Tally {
         }
     }
 
-    fn add(&mut self, report: &Report) {
+    fn add(&mut self, checked: &Checked) {
+        let report = &checked.report;
         self.checked += 1;
         self.listed += u64::from(report.listed);
-        if report.has_trouble() || unchecked(report) {
+        if report.has_trouble() || unchecked(report) || checked.rdns_failed() {
             self.incomplete += 1;
         }
         for result in report.results.iter().filter(|r| r.outcome.is_trouble()) {
@@ -517,15 +553,15 @@ impl Output {
         }
     }
 
-    fn write_report(&mut self, report: &Report) {
+    fn write_report(&mut self, checked: &Checked) {
         let (format, colour, flush_each) = (self.format, self.colour, self.flush_each);
         // Suspend the bar so that its line and ours do not mix on a shared terminal.
         let progress = self.progress.clone();
         progress.suspend(|| {
             self.attempt(|out| {
                 match format {
-                    Format::Json => write_json(out, report)?,
-                    Format::Text => write_text(out, report, colour)?,
+                    Format::Json => write_json(out, checked)?,
+                    Format::Text => write_text(out, checked, colour)?,
                 }
                 if flush_each {
                     out.flush()?;
@@ -585,13 +621,14 @@ impl Output {
     }
 }
 
-fn write_json(out: &mut impl Write, report: &Report) -> io::Result<()> {
-    let mut line = serde_json::to_vec(report).map_err(io::Error::other)?;
+fn write_json(out: &mut impl Write, checked: &Checked) -> io::Result<()> {
+    let mut line = serde_json::to_vec(checked).map_err(io::Error::other)?;
     line.push(b'\n');
     out.write_all(&line)
 }
 
-fn write_text(out: &mut impl Write, report: &Report, colour: Colour) -> io::Result<()> {
+fn write_text(out: &mut impl Write, checked: &Checked, colour: Colour) -> io::Result<()> {
+    let report = &checked.report;
     let score = format!("score {}", report.score);
     let troubled = report
         .results
@@ -623,6 +660,15 @@ fn write_text(out: &mut impl Write, report: &Report, colour: Colour) -> io::Resu
         .unwrap_or(0);
     for result in &report.results {
         write_text_result(out, result, width, colour)?;
+    }
+    if let Some(rdns) = &checked.rdns {
+        let status = format!("{:<10}", "rdns");
+        let status = match rdns {
+            ReverseDns::Confirmed(_) => colour.paint(Colour::GREEN, &status),
+            _ => colour.paint(Colour::YELLOW, &status),
+        };
+        // Debug-quoted like TXT reasons: PTR names are someone else's text.
+        writeln!(out, "  {status} {:?}", rdns.to_string())?;
     }
     Ok(())
 }

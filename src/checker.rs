@@ -218,6 +218,12 @@ impl<R: DnsResolver> Checker<R> {
         self.inner.lists.iter().map(|(list, _)| list)
     }
 
+    /// The resolver the lists are asked through, for other lookups on the same path (such
+    /// as [`forward_confirmed_reverse_dns`](crate::forward_confirmed_reverse_dns)).
+    pub fn resolver(&self) -> &R {
+        &self.inner.resolver
+    }
+
     /// Each list's health as last probed.
     pub fn health(&self) -> Vec<(&DnsList, ListHealth)> {
         self.inner

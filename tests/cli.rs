@@ -1034,3 +1034,82 @@ async fn a_full_disk_is_reported_and_exits_two() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot write output"), "{stderr}");
 }
+
+/// `bl.test` plus reverse DNS: 192.0.2.1 confirmed, .2 not confirmed, .3 without PTR, .4
+/// failing.
+async fn rdns_server() -> TestDns {
+    healthy_ip_zone(TestDns::builder(), BL)
+        .zone("in-addr.arpa")
+        .zone("example.test")
+        .ptr("1.2.0.192.in-addr.arpa", &["mail.example.test."], 60)
+        .a("mail.example.test", &["192.0.2.1"], 60)
+        .ptr("2.2.0.192.in-addr.arpa", &["liar.example.test."], 60)
+        .a("liar.example.test", &["198.51.100.1"], 60)
+        .on("4.2.0.192.in-addr.arpa", "*", Behaviour::ServFail)
+        .start()
+        .await
+}
+
+#[tokio::test]
+async fn rdns_shows_forward_confirmed_reverse_dns() {
+    let dns = rdns_server().await;
+    let server = server_args(&dns);
+    let args = with_server(
+        &server,
+        &[
+            "--zone",
+            BL,
+            "--rdns",
+            "--format",
+            "json",
+            "192.0.2.1",
+            "192.0.2.2",
+            "192.0.2.3",
+        ],
+    );
+    let out = run(&args).await;
+    assert_eq!(
+        out.code, 0,
+        "no-PTR and unconfirmed are not trouble: {out:?}"
+    );
+    assert_eq!(out.report("192.0.2.1")["rdns"]["status"], "confirmed");
+    assert_eq!(
+        out.report("192.0.2.1")["rdns"]["names"],
+        serde_json::json!(["mail.example.test"])
+    );
+    assert_eq!(out.report("192.0.2.2")["rdns"]["status"], "not_confirmed");
+    assert_eq!(out.report("192.0.2.3")["rdns"]["status"], "no_ptr");
+
+    let out = run(&with_server(
+        &server,
+        &["--zone", BL, "--rdns", "192.0.2.4"],
+    ))
+    .await;
+    assert_eq!(out.code, 2, "a failed reverse lookup is trouble: {out:?}");
+    assert!(out.stdout.contains("rdns"), "{out:?}");
+    assert!(out.stdout.contains("lookup failed: SERVFAIL"), "{out:?}");
+
+    let out = run(&with_server(
+        &server,
+        &["--zone", BL, "--rdns", "192.0.2.1"],
+    ))
+    .await;
+    assert!(
+        out.stdout.contains("confirmed: mail.example.test"),
+        "{out:?}"
+    );
+
+    // Without the flag, no reverse lookups at all.
+    let before = dns.queries().len();
+    let out = run(&with_server(
+        &server,
+        &["--zone", BL, "--format", "json", "192.0.2.1"],
+    ))
+    .await;
+    assert!(out.report("192.0.2.1").get("rdns").is_none());
+    assert!(
+        !dns.queries()[before..].iter().any(|(_, t)| t == "PTR"),
+        "{:?}",
+        dns.queries()
+    );
+}
