@@ -5,7 +5,7 @@ mod pool;
 mod wire;
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV6};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 use crate::hickory::{NameServer, ResolverBuildError};
 use crate::resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
 use pool::{Counters, PendingQuery, Rotation, ServerPool, map_io_error};
-use wire::{MAX_QUERY, Reply, TYPE_A, TYPE_TXT, WireName};
+use wire::{MAX_QUERY, Reply, TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_TXT, WireName};
 
 #[doc(hidden)]
 pub mod bench_support {
@@ -366,6 +366,20 @@ impl DnsResolver for PooledUdpResolver {
     async fn lookup_txt(&self, name: &str) -> Result<Answer<String>, LookupError> {
         match self.query(name, TYPE_TXT).await? {
             Reply::Txt(answer) => Ok(answer),
+            _ => Err(LookupError::new(LookupErrorKind::Protocol)),
+        }
+    }
+
+    async fn lookup_aaaa(&self, name: &str) -> Result<Answer<Ipv6Addr>, LookupError> {
+        match self.query(name, TYPE_AAAA).await? {
+            Reply::Aaaa(answer) => Ok(answer),
+            _ => Err(LookupError::new(LookupErrorKind::Protocol)),
+        }
+    }
+
+    async fn lookup_ptr(&self, name: &str) -> Result<Answer<String>, LookupError> {
+        match self.query(name, TYPE_PTR).await? {
+            Reply::Ptr(answer) => Ok(answer),
             _ => Err(LookupError::new(LookupErrorKind::Protocol)),
         }
     }

@@ -6,9 +6,10 @@
 //! bounds-checked reads. Unit tests cross-check both directions against hickory-proto's full
 //! [`Message`](hickory_proto::op::Message) codec.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use hickory_proto::op::{Header, MessageType, OpCode};
+use hickory_proto::rr::Name;
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
 use crate::resolver::{Answer, LookupError, LookupErrorKind};
@@ -25,7 +26,9 @@ pub(crate) const EDNS_PAYLOAD: u16 = 1232;
 
 pub(crate) const TYPE_A: u16 = 1;
 pub(crate) const TYPE_SOA: u16 = 6;
+pub(crate) const TYPE_PTR: u16 = 12;
 pub(crate) const TYPE_TXT: u16 = 16;
+pub(crate) const TYPE_AAAA: u16 = 28;
 const TYPE_OPT: u16 = 41;
 const CLASS_IN: u16 = 1;
 
@@ -194,10 +197,14 @@ pub(crate) enum Reply {
     A(Answer<Ipv4Addr>),
     /// The answer to a TXT query, each record's strings joined.
     Txt(Answer<String>),
+    /// The answer to an AAAA query.
+    Aaaa(Answer<Ipv6Addr>),
+    /// The answer to a PTR query: host names, lowercase, without trailing dot.
+    Ptr(Answer<String>),
 }
 
 /// Reads a response whose ID and question were already matched. `question_len` is the length
-/// of the question section; `qtype` is [`TYPE_A`] or [`TYPE_TXT`].
+/// of the question section; `qtype` is [`TYPE_A`], [`TYPE_TXT`], [`TYPE_AAAA`] or [`TYPE_PTR`].
 ///
 /// The reading mirrors the stock hickory path exactly, so that both transports give the same
 /// answers:
@@ -229,6 +236,8 @@ pub(crate) fn parse_response(
     // Walk the answer section, keeping the records asked for.
     let mut a_records = Vec::new();
     let mut txt_records = Vec::new();
+    let mut aaaa_records = Vec::new();
+    let mut ptr_records = Vec::new();
     let mut ttl = u32::MAX;
     for _ in 0..counts.answers {
         let record = read_record(packet, at).ok_or_else(malformed)?;
@@ -242,6 +251,20 @@ pub(crate) fn parse_response(
                 a_records.push(Ipv4Addr::from(octets));
             }
             TYPE_TXT => txt_records.push(read_txt(record.data).ok_or_else(malformed)?),
+            TYPE_AAAA => {
+                let octets: [u8; 16] = record.data.try_into().map_err(|_| malformed())?;
+                aaaa_records.push(Ipv6Addr::from(octets));
+            }
+            TYPE_PTR => {
+                // The rare path (reverse DNS): hickory-proto reads the name, compression and
+                // escapes included, exactly as the stock path shows it.
+                let start = record.end - record.data.len();
+                let mut decoder = BinDecoder::new(packet).clone(start as u16);
+                let host = Name::read(&mut decoder)
+                    .map_err(|_| malformed())?
+                    .to_ascii();
+                ptr_records.push(host.strip_suffix('.').unwrap_or(&host).to_ascii_lowercase());
+            }
             _ => return Err(malformed()),
         }
         ttl = ttl.min(record.ttl);
@@ -272,6 +295,14 @@ pub(crate) fn parse_response(
             nxdomain,
             negative_ttl,
         }),
+        TYPE_AAAA => Reply::Aaaa(Answer::NoRecords {
+            nxdomain,
+            negative_ttl,
+        }),
+        TYPE_PTR => Reply::Ptr(Answer::NoRecords {
+            nxdomain,
+            negative_ttl,
+        }),
         _ => Reply::Txt(Answer::NoRecords {
             nxdomain,
             negative_ttl,
@@ -288,6 +319,14 @@ pub(crate) fn parse_response(
         }),
         TYPE_TXT if !txt_records.is_empty() => Reply::Txt(Answer::Records {
             records: txt_records,
+            ttl,
+        }),
+        TYPE_AAAA if !aaaa_records.is_empty() => Reply::Aaaa(Answer::Records {
+            records: aaaa_records,
+            ttl,
+        }),
+        TYPE_PTR if !ptr_records.is_empty() => Reply::Ptr(Answer::Records {
+            records: ptr_records,
             ttl,
         }),
         _ => answer_empty(false, None),
@@ -627,6 +666,63 @@ mod tests {
         assert_eq!(
             parse(&truncated.to_vec().unwrap(), &qa, TYPE_A).unwrap(),
             Reply::Truncated
+        );
+    }
+
+    #[test]
+    fn reads_aaaa_and_ptr_answers_like_the_stock_path() {
+        use hickory_proto::rr::rdata::{AAAA, PTR};
+        let qname = "2.0.0.192.in-addr.arpa.";
+        let qp = query(9, qname, TYPE_PTR);
+        let ptr = |host: &str| Record::from_rdata(owner(qname), 300, RData::PTR(PTR(owner(host))));
+        let packet = respond(
+            &qp,
+            ResponseCode::NoError,
+            // The last shares a suffix with the owner: written compressed.
+            vec![
+                ptr("Mail.Example.COM."),
+                ptr("mx.example.net."),
+                ptr("h.0.192.in-addr.arpa."),
+            ],
+            vec![],
+        );
+        assert_eq!(
+            parse(&packet, &qp, TYPE_PTR).unwrap(),
+            Reply::Ptr(Answer::Records {
+                records: vec![
+                    "mail.example.com".into(),
+                    "mx.example.net".into(),
+                    "h.0.192.in-addr.arpa".into()
+                ],
+                ttl: 300
+            })
+        );
+        let qa = query(10, "mail.example.com.", TYPE_AAAA);
+        let v6: Ipv6Addr = "2001:db8::25".parse().unwrap();
+        let packet = respond(
+            &qa,
+            ResponseCode::NoError,
+            vec![Record::from_rdata(
+                owner("mail.example.com."),
+                60,
+                RData::AAAA(AAAA(v6)),
+            )],
+            vec![],
+        );
+        assert_eq!(
+            parse(&packet, &qa, TYPE_AAAA).unwrap(),
+            Reply::Aaaa(Answer::Records {
+                records: vec![v6],
+                ttl: 60
+            })
+        );
+        let nx = respond(&qa, ResponseCode::NXDomain, vec![], vec![]);
+        assert_eq!(
+            parse(&nx, &qa, TYPE_AAAA).unwrap(),
+            Reply::Aaaa(Answer::NoRecords {
+                nxdomain: true,
+                negative_ttl: None
+            })
         );
     }
 
