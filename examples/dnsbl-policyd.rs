@@ -329,7 +329,10 @@ impl Policy {
             .max_entries(cli.cache_size)
             .min_ttl(cli.cache_min_ttl)
             .max_ttl(cli.cache_max_ttl);
-        let resolver = Arc::new(AnswerCache::new(cli.lists.resolver(&config)?, cache));
+        let resolver = Arc::new(AnswerCache::new(
+            cli.lists.hickory_resolver(&config)?,
+            cache,
+        ));
         let ip_lists = lists.iter().any(|list| list.kind().is_ip());
         let domain_lists = lists.iter().any(|list| !list.kind().is_ip());
         let keyed_zones = lists

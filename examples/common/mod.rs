@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use dnsbl_check::{
-    Config, ConfigError, DnsList, HickoryResolver, ListKind, NameServer, Zone, ZoneError,
-    preset_list, presets,
+    Config, ConfigError, DnsList, HickoryResolver, ListKind, NameServer, PooledUdpResolver, Zone,
+    ZoneError, preset_list, presets,
 };
 
 /// Per-query timeout unless `--timeout` or the config says otherwise.
@@ -103,12 +103,24 @@ impl ListOptions {
         self.timeout.or(config.timeout).unwrap_or(DEFAULT_TIMEOUT)
     }
 
-    /// The resolver: the config's settings, then the command line's.
-    pub fn resolver(&self, config: &Config) -> Result<HickoryResolver, String> {
+    /// The stock resolver: the config's settings, then the command line's.
+    pub fn hickory_resolver(&self, config: &Config) -> Result<HickoryResolver, String> {
         config
             .apply_to_resolver(HickoryResolver::builder().attempts(ATTEMPTS))
             .name_servers(self.nameservers.iter().copied())
             .timeout(self.timeout(config))
+            .build()
+            .map_err(|error| error.to_string())
+    }
+
+    /// The pooled-socket resolver, with the same settings as [`ListOptions::hickory_resolver`].
+    #[allow(dead_code)] // the policy server uses the stock resolver only
+    pub fn pooled_resolver(&self, config: &Config) -> Result<PooledUdpResolver, String> {
+        let servers = config.nameservers.iter().map(|server| server.0);
+        PooledUdpResolver::builder()
+            .name_servers(servers.chain(self.nameservers.iter().copied()))
+            .timeout(self.timeout(config))
+            .attempts(config.attempts.unwrap_or(ATTEMPTS))
             .build()
             .map_err(|error| error.to_string())
     }
