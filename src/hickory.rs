@@ -345,9 +345,11 @@ fn map_error(error: NetError) -> NoRecordsOr {
             LookupErrorKind::LocalResource,
             "too many queries in flight",
         )),
+        // hickory reports a socket it could not open (EMFILE, ENFILE) this way, without the
+        // operating system's error: say what it most likely is.
         NetError::NoConnections => NoRecordsOr::Error(LookupError::with_detail(
             LookupErrorKind::LocalResource,
-            "no connection to any name server could be opened",
+            "no connection to any name server could be opened (out of sockets or file descriptors?)",
         )),
         NetError::Truncated => NoRecordsOr::Error(LookupError::with_detail(
             LookupErrorKind::Protocol,
