@@ -72,6 +72,8 @@ use tokio::sync::mpsc;
 
 /// Targets read ahead of the checks. Small and bounded, so that memory stays flat.
 const READ_AHEAD: usize = 1024;
+/// The most reports written between two flushes.
+const READY_BATCH: usize = 256;
 /// Input lines longer than this are rejected rather than buffered (no target is this long).
 const MAX_LINE: u64 = 4096;
 
@@ -416,18 +418,24 @@ async fn run<R: DnsResolver>(cli: &Cli, checker: Checker<R>) -> ExitCode {
         }
     });
     // Reverse DNS runs after each target's list checks, for many targets at once.
-    let mut reports = std::pin::pin!(reports.buffer_unordered(RDNS_IN_FLIGHT));
+    let reports = reports.buffer_unordered(RDNS_IN_FLIGHT);
 
     let mut output = Output::new(cli.format, progress.clone());
     let mut tally = Tally::new(&checker);
-    while let Some(mut checked) = reports.next().await {
-        checked.report.retain_applicable();
-        tally.add(&checked);
-        progress.inc(1);
-        output.write_report(&checked);
-        if output.stopped() {
-            break; // nobody reads the rest: stop checking
+    // Every report that is ready is written, then the output flushed once: as prompt as a
+    // flush per report, without a write system call per report in bulk runs.
+    let mut batches = std::pin::pin!(reports.ready_chunks(READY_BATCH));
+    'reports: while let Some(batch) = batches.next().await {
+        for mut checked in batch {
+            checked.report.retain_applicable();
+            tally.add(&checked);
+            progress.inc(1);
+            output.write_report(&checked);
+            if output.stopped() {
+                break 'reports; // nobody reads the rest: stop checking
+            }
         }
+        output.idle();
     }
     progress.finish_and_clear();
     if cli.format == Format::Text && !cli.quiet && tally.checked > 1 {
@@ -552,8 +560,9 @@ struct Output {
     format: Format,
     colour: Colour,
     progress: ProgressBar,
-    /// Flush after every report: JSON Lines consumers, or a person watching.
-    flush_each: bool,
+    /// Flush whenever no further report is ready: JSON Lines consumers, or a person watching,
+    /// see each report as soon as it completes, without a write per report in bulk runs.
+    flush_when_idle: bool,
     stopped: bool,
     failed: bool,
 }
@@ -567,28 +576,29 @@ impl Output {
             format,
             colour: Colour::new(terminal),
             progress,
-            flush_each: terminal || format == Format::Json,
+            flush_when_idle: terminal || format == Format::Json,
             stopped: false,
             failed: false,
         }
     }
 
     fn write_report(&mut self, checked: &Checked) {
-        let (format, colour, flush_each) = (self.format, self.colour, self.flush_each);
+        let (format, colour) = (self.format, self.colour);
         // Suspend the bar so that its line and ours do not mix on a shared terminal.
         let progress = self.progress.clone();
         progress.suspend(|| {
-            self.attempt(|out| {
-                match format {
-                    Format::Json => write_json(out, checked)?,
-                    Format::Text => write_text(out, checked, colour)?,
-                }
-                if flush_each {
-                    out.flush()?;
-                }
-                Ok(())
+            self.attempt(|out| match format {
+                Format::Json => write_json(out, checked),
+                Format::Text => write_text(out, checked, colour),
             })
         });
+    }
+
+    /// Called when no further report is ready yet.
+    fn idle(&mut self) {
+        if self.flush_when_idle {
+            self.attempt(|out| out.flush());
+        }
     }
 
     fn write_summary(&mut self, tally: &Tally) {
