@@ -61,9 +61,9 @@ use std::time::Duration;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
-use common::{ATTEMPTS, ListOptions, Redacting};
+use common::{ATTEMPTS, ListOptions, Redacting, Transport};
 use dnsbl_check::{
-    Checker, Config, DnsResolver, ListResult, Outcome, Report, ReverseDns, Target, TargetSpec,
+    AnyResolver, Checker, Config, ListResult, Outcome, Report, ReverseDns, Target, TargetSpec,
     Zone, forward_confirmed_reverse_dns, presets,
 };
 use futures::StreamExt;
@@ -102,7 +102,7 @@ struct Cli {
     #[arg(long)]
     list_presets: bool,
 
-    /// How queries travel: a pool of long-lived UDP sockets (fast, for bulk scans), or
+    /// How DNS queries travel: a few long-lived UDP sockets (fast, for bulk scans), or
     /// hickory-resolver's stock transport (a new socket per query).
     #[arg(long, value_enum, default_value_t = Transport::Pooled)]
     transport: Transport,
@@ -138,14 +138,6 @@ struct Cli {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Transport {
-    /// UDP multiplexed over a few long-lived sockets (PooledUdpResolver).
-    Pooled,
-    /// hickory-resolver, one socket per query (HickoryResolver).
-    Hickory,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// A readable block per target.
     Text,
@@ -158,9 +150,9 @@ fn main() -> ExitCode {
     if cli.list_presets {
         return list_presets(cli.format);
     }
-    let exit = cli.lists.config().and_then(|config| match cli.transport {
-        Transport::Pooled => start(&cli, &config, cli.lists.pooled_resolver(&config)?),
-        Transport::Hickory => start(&cli, &config, cli.lists.hickory_resolver(&config)?),
+    let exit = cli.lists.config().and_then(|config| {
+        let resolver = cli.lists.resolver(&config, cli.transport)?;
+        start(&cli, &config, resolver)
     });
     // Clap's usage errors exit with status 2, as all setup errors should.
     exit.unwrap_or_else(|message| {
@@ -171,7 +163,7 @@ fn main() -> ExitCode {
 }
 
 /// Builds the checker on `resolver`, starts logging, and runs the checks.
-fn start<R: DnsResolver>(cli: &Cli, config: &Config, resolver: R) -> Result<ExitCode, String> {
+fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, String> {
     let checker = setup_checker(cli, config, resolver)?;
     let keyed_zones = checker
         .lists()
@@ -192,11 +184,11 @@ fn start<R: DnsResolver>(cli: &Cli, config: &Config, resolver: R) -> Result<Exit
 // ---------------------------------------------------------------------------------------------
 // Setup: lists, resolver, checker.
 
-fn setup_checker<R: DnsResolver>(
+fn setup_checker(
     cli: &Cli,
     config: &Config,
-    resolver: R,
-) -> Result<Checker<R>, String> {
+    resolver: AnyResolver,
+) -> Result<Checker<AnyResolver>, String> {
     let lists = cli.lists.lists(config)?;
     let timeout = cli.lists.timeout(config);
     // Room for a health probe, the A query and the TXT query one after another, each with its
@@ -385,7 +377,7 @@ fn total_targets(specs: &[TargetSpec], input: bool) -> Option<u64> {
 // ---------------------------------------------------------------------------------------------
 // Running the checks.
 
-async fn run<R: DnsResolver>(cli: &Cli, checker: Checker<R>) -> ExitCode {
+async fn run(cli: &Cli, checker: Checker<AnyResolver>) -> ExitCode {
     let input = match cli.input.as_deref().map(open_input).transpose() {
         Ok(input) => input,
         Err(message) => Cli::command().error(ErrorKind::Io, message).exit(),
@@ -507,7 +499,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn new<R: DnsResolver>(checker: &Checker<R>) -> Self {
+    fn new(checker: &Checker<AnyResolver>) -> Self {
         Tally {
             checked: 0,
             listed: 0,

@@ -98,10 +98,10 @@ use std::time::{Duration, Instant};
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
-use common::{ListOptions, Redacting};
+use common::{ListOptions, Redacting, Transport};
 use dnsbl_check::{
-    AnswerCache, CacheConfig, Checker, HickoryResolver, ListHealth, Report, ReverseDns, Target,
-    Zone, forward_confirmed_reverse_dns,
+    AnswerCache, AnyResolver, CacheConfig, Checker, ListHealth, Report, ReverseDns, Target, Zone,
+    forward_confirmed_reverse_dns,
 };
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
@@ -144,6 +144,11 @@ struct Cli {
 
     #[command(flatten)]
     lists: ListOptions,
+
+    /// How DNS queries travel: hickory-resolver's stock transport (a new socket, so a new
+    /// random source port, per query), or a few long-lived UDP sockets (less work per query).
+    #[arg(long, value_enum, default_value_t = Transport::Hickory)]
+    transport: Transport,
 
     /// Seconds all lookups for one request may take together [default: 5 x --timeout].
     #[arg(long, value_name = "SECS", value_parser = parse_positive_duration)]
@@ -292,7 +297,7 @@ fn main() -> ExitCode {
 // Setup: lists, resolver, cache, checker.
 
 /// The resolver every lookup goes through: one cache, shared by the checker and FCrDNS.
-type Resolver = Arc<AnswerCache<HickoryResolver>>;
+type Resolver = Arc<AnswerCache<AnyResolver>>;
 
 /// What to check and how to answer, shared by every connection.
 struct Policy {
@@ -330,7 +335,7 @@ impl Policy {
             .min_ttl(cli.cache_min_ttl)
             .max_ttl(cli.cache_max_ttl);
         let resolver = Arc::new(AnswerCache::new(
-            cli.lists.hickory_resolver(&config)?,
+            cli.lists.resolver(&config, cli.transport)?,
             cache,
         ));
         let ip_lists = lists.iter().any(|list| list.kind().is_ip());

@@ -18,6 +18,7 @@
 //! | [`DnsResolver`] | `resolver.rs` | the DNS seam: A and TXT lookups, and their errors |
 //! | [`HickoryResolver`] | `hickory.rs` | the default resolver, on hickory-resolver |
 //! | [`PooledUdpResolver`] | `transport/` | a fast resolver for bulk checks: pooled UDP sockets |
+//! | [`AnyResolver`] | `any_resolver.rs` | either resolver, chosen at run time |
 //! | [`Checker`] | `checker.rs` | concurrent checks, streams, deadlines, list health |
 //! | [`Report`], [`Outcome`] | `outcome.rs` | the results |
 //! | [`ListHealth`] | `health.rs` | RFC 5782 test-point probes |
@@ -49,6 +50,7 @@
 
 #![warn(missing_docs)]
 
+mod any_resolver;
 mod cache;
 mod checker;
 mod config;
@@ -65,6 +67,7 @@ mod target;
 mod transport;
 mod zone;
 
+pub use any_resolver::AnyResolver;
 pub use cache::{AnswerCache, CacheConfig};
 pub use checker::{BuildError, Checker, CheckerBuilder};
 pub use config::{Config, ConfigError, NameServerText, preset_list};

@@ -581,8 +581,17 @@ async fn ten_listed_server() -> TestDns {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_connections_of_twenty_requests_all_answered_right() {
+    hundred_connections_of_twenty_requests("hickory").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pooled_transport_answers_the_same() {
+    hundred_connections_of_twenty_requests("pooled").await;
+}
+
+async fn hundred_connections_of_twenty_requests(transport: &str) {
     let dns = ten_listed_server().await;
-    let server = start(&dns, &["--zone", BL]).await;
+    let server = start(&dns, &["--zone", BL, "--transport", transport]).await;
     let server = std::sync::Arc::new(server);
     let mut tasks = tokio::task::JoinSet::new();
     for connection in 0..100u32 {

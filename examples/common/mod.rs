@@ -6,9 +6,20 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use dnsbl_check::{
-    Config, ConfigError, DnsList, HickoryResolver, ListKind, NameServer, PooledUdpResolver, Zone,
-    ZoneError, preset_list, presets,
+    AnyResolver, Config, ConfigError, DnsList, HickoryResolver, ListKind, NameServer,
+    PooledUdpResolver, Zone, ZoneError, preset_list, presets,
 };
+
+/// How DNS queries travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Transport {
+    /// UDP multiplexed over a few long-lived sockets (PooledUdpResolver): fast, and a closed
+    /// name server port fails at once.
+    Pooled,
+    /// hickory-resolver's stock transport (HickoryResolver): a new socket, and so a new random
+    /// source port, for every query.
+    Hickory,
+}
 
 /// Per-query timeout unless `--timeout` or the config says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -103,8 +114,16 @@ impl ListOptions {
         self.timeout.or(config.timeout).unwrap_or(DEFAULT_TIMEOUT)
     }
 
+    /// The resolver for `transport`, with the config's settings, then the command line's.
+    pub fn resolver(&self, config: &Config, transport: Transport) -> Result<AnyResolver, String> {
+        Ok(match transport {
+            Transport::Pooled => self.pooled_resolver(config)?.into(),
+            Transport::Hickory => self.hickory_resolver(config)?.into(),
+        })
+    }
+
     /// The stock resolver: the config's settings, then the command line's.
-    pub fn hickory_resolver(&self, config: &Config) -> Result<HickoryResolver, String> {
+    fn hickory_resolver(&self, config: &Config) -> Result<HickoryResolver, String> {
         config
             .apply_to_resolver(HickoryResolver::builder().attempts(ATTEMPTS))
             .name_servers(self.nameservers.iter().copied())
@@ -114,8 +133,7 @@ impl ListOptions {
     }
 
     /// The pooled-socket resolver, with the same settings as [`ListOptions::hickory_resolver`].
-    #[allow(dead_code)] // the policy server uses the stock resolver only
-    pub fn pooled_resolver(&self, config: &Config) -> Result<PooledUdpResolver, String> {
+    fn pooled_resolver(&self, config: &Config) -> Result<PooledUdpResolver, String> {
         let servers = config.nameservers.iter().map(|server| server.0);
         PooledUdpResolver::builder()
             .name_servers(servers.chain(self.nameservers.iter().copied()))
