@@ -271,9 +271,20 @@ async fn run() {
     let lists = ListServer::start().await;
     let binary = policyd_support::build_example("dnsbl-policyd", true);
     let address = lists.addr().to_string();
+    // POLICYD_BENCH_TRANSPORT=pooled measures the pooled transport instead of the stock one.
+    let transport = std::env::var("POLICYD_BENCH_TRANSPORT").unwrap_or_else(|_| "hickory".into());
     let server = Policyd::try_start_binary(
         &binary,
-        &["--nameserver", &address, "--zone", ZONE, "--timeout", "2"],
+        &[
+            "--nameserver",
+            &address,
+            "--zone",
+            ZONE,
+            "--timeout",
+            "2",
+            "--transport",
+            &transport,
+        ],
         &[],
     )
     .await
@@ -285,8 +296,8 @@ async fn run() {
         .and_then(|ms| ms.parse().ok())
         .map_or(PACE, Duration::from_millis);
     println!(
-        "dnsbl-policyd (release): {CONNECTIONS} connections x {REQUESTS} requests, one IP list \
-         served by {}",
+        "dnsbl-policyd (release, {transport} transport): {CONNECTIONS} connections x {REQUESTS} \
+         requests, one IP list served by {}",
         lists.describe()
     );
     println!("load average before: {}", load_average());
