@@ -61,7 +61,7 @@ use std::time::Duration;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
-use common::{ATTEMPTS, ListOptions, Redacting, Transport};
+use common::{ATTEMPTS, ListOptions, Transport, init_logging};
 use dnsbl_check::{
     AnyResolver, Checker, Config, ListResult, Outcome, Report, ReverseDns, Target, TargetSpec,
     Zone, forward_confirmed_reverse_dns, presets,
@@ -841,25 +841,9 @@ fn warn(message: &str) {
 
 /// `-v`: the library's logs on stderr; `-vv`: its trace logs too. RUST_LOG overrides both.
 fn init_tracing(verbose: u8, keyed_zones: Vec<Zone>) {
-    if verbose == 0 {
-        return;
+    match verbose {
+        0 => {}
+        1 => init_logging("warn,dnsbl_check=debug", keyed_zones),
+        _ => init_logging("warn,dnsbl_check=trace", keyed_zones),
     }
-    let default = if verbose == 1 {
-        "warn,dnsbl_check=debug"
-    } else {
-        "warn,dnsbl_check=trace"
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    // Query names carry DQS keys, and the resolver's own logs (if RUST_LOG enables them)
-    // print query names: scrub the keys from every line, whoever wrote it.
-    let writer = move || Redacting {
-        inner: io::stderr(),
-        keyed_zones: keyed_zones.clone(),
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(io::stderr().is_terminal())
-        .try_init();
 }

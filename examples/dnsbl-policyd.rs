@@ -88,7 +88,7 @@
 mod common;
 
 use std::fmt::Write as _;
-use std::io::{self, IsTerminal};
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -98,7 +98,7 @@ use std::time::{Duration, Instant};
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
-use common::{ListOptions, Redacting, Transport};
+use common::{ListOptions, Transport, init_logging};
 use dnsbl_check::{
     AnswerCache, AnyResolver, CacheConfig, Checker, ListHealth, Report, ReverseDns, Target, Zone,
     forward_confirmed_reverse_dns,
@@ -1199,17 +1199,7 @@ fn init_tracing(verbose: u8, quiet: bool, keyed_zones: Vec<Zone>) {
         (false, 1) => "info,dnsbl_policyd=debug,dnsbl_check=debug",
         (false, _) => "debug,dnsbl_policyd=trace,dnsbl_check=trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let writer = move || Redacting {
-        inner: io::stderr(),
-        keyed_zones: keyed_zones.clone(),
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(io::stderr().is_terminal())
-        .try_init();
+    init_logging(default, keyed_zones);
 }
 
 #[cfg(test)]

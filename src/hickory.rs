@@ -1,7 +1,6 @@
 //! The default DNS backend: hickory-resolver, configured for DNS list lookups.
 
 use std::fmt;
-use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
@@ -340,7 +339,7 @@ fn map_error(error: NetError) -> NoRecordsOr {
             other => kind_error(LookupErrorKind::ResponseCode(u16::from(other))),
         },
         NetError::Timeout => kind_error(LookupErrorKind::Timeout),
-        NetError::Io(io_error) => NoRecordsOr::Error(map_io_error(&io_error)),
+        NetError::Io(io_error) => NoRecordsOr::Error(LookupError::from_io(&io_error)),
         NetError::Busy => NoRecordsOr::Error(LookupError::with_detail(
             LookupErrorKind::LocalResource,
             "too many queries in flight",
@@ -361,29 +360,6 @@ fn map_error(error: NetError) -> NoRecordsOr {
         )),
         _ => kind_error(LookupErrorKind::Protocol),
     }
-}
-
-/// Local shortage (descriptors, ports, buffers) versus trouble on the way to the server.
-fn map_io_error(error: &io::Error) -> LookupError {
-    const EMFILE: i32 = 24;
-    const ENFILE: i32 = 23;
-    const ENOBUFS: i32 = 105;
-    const ENOMEM: i32 = 12;
-    const EADDRINUSE: i32 = 98;
-    const EADDRNOTAVAIL: i32 = 99;
-    let local = matches!(
-        error.raw_os_error(),
-        Some(EMFILE | ENFILE | ENOBUFS | ENOMEM | EADDRINUSE | EADDRNOTAVAIL)
-    ) || matches!(
-        error.kind(),
-        io::ErrorKind::OutOfMemory | io::ErrorKind::AddrInUse | io::ErrorKind::AddrNotAvailable
-    );
-    let kind = if local {
-        LookupErrorKind::LocalResource
-    } else {
-        LookupErrorKind::Network
-    };
-    LookupError::with_detail(kind, error.to_string())
 }
 
 #[cfg(test)]
@@ -415,13 +391,5 @@ mod tests {
         assert_eq!(join_txt_strings(parts.into_iter()), "café listed");
         let invalid: [&[u8]; 1] = [b"bad \xFF byte"];
         assert_eq!(join_txt_strings(invalid.into_iter()), "bad \u{FFFD} byte");
-    }
-
-    #[test]
-    fn classifies_io_errors() {
-        assert!(map_io_error(&io::Error::from_raw_os_error(24)).is_local());
-        assert!(map_io_error(&io::Error::from_raw_os_error(23)).is_local());
-        let refused = map_io_error(&io::Error::from(io::ErrorKind::ConnectionRefused));
-        assert_eq!(refused.kind(), LookupErrorKind::Network);
     }
 }

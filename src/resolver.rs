@@ -205,6 +205,44 @@ impl LookupError {
         }
     }
 
+    /// Sorts an operating-system error: a local shortage (descriptors, ports, buffers,
+    /// memory) is [`LookupErrorKind::LocalResource`]; anything else, such as an unreachable
+    /// or refusing server, is [`LookupErrorKind::Network`]. The OS error text is the detail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io;
+    /// use dnsbl_check::{LookupError, LookupErrorKind};
+    ///
+    /// assert!(LookupError::from_io(&io::Error::from_raw_os_error(24)).is_local()); // EMFILE
+    /// assert!(LookupError::from_io(&io::Error::from_raw_os_error(23)).is_local()); // ENFILE
+    /// let refused = LookupError::from_io(&io::Error::from(io::ErrorKind::ConnectionRefused));
+    /// assert_eq!(refused.kind(), LookupErrorKind::Network);
+    /// ```
+    pub fn from_io(error: &std::io::Error) -> Self {
+        use std::io::ErrorKind;
+        const ENOMEM: i32 = 12;
+        const ENFILE: i32 = 23;
+        const EMFILE: i32 = 24;
+        const EADDRINUSE: i32 = 98;
+        const EADDRNOTAVAIL: i32 = 99;
+        const ENOBUFS: i32 = 105;
+        let local = matches!(
+            error.raw_os_error(),
+            Some(EMFILE | ENFILE | ENOBUFS | ENOMEM | EADDRINUSE | EADDRNOTAVAIL)
+        ) || matches!(
+            error.kind(),
+            ErrorKind::OutOfMemory | ErrorKind::AddrInUse | ErrorKind::AddrNotAvailable
+        );
+        let kind = if local {
+            LookupErrorKind::LocalResource
+        } else {
+            LookupErrorKind::Network
+        };
+        LookupError::with_detail(kind, error.to_string())
+    }
+
     /// The kind of failure.
     pub fn kind(&self) -> LookupErrorKind {
         self.kind

@@ -203,12 +203,30 @@ fn key_error(error: &ZoneError) -> String {
     format!("--dqs-key / SPAMHAUS_DQS_KEY: {error}")
 }
 
+/// Logs to stderr with `default_filter` (RUST_LOG overrides it), scrubbing the keys of
+/// `keyed_zones` from every line, whoever wrote it: query names carry DQS keys, and the
+/// resolver's own logs (if RUST_LOG enables them) print query names.
+pub fn init_logging(default_filter: &str, keyed_zones: Vec<Zone>) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    let writer = move || Redacting {
+        inner: io::stderr(),
+        keyed_zones: keyed_zones.clone(),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(io::stderr().is_terminal())
+        .try_init();
+}
+
 /// Writes to `inner` with the keys of `keyed_zones` (in any case) replaced. Query names
 /// carry DQS keys, and the resolver's own logs (if RUST_LOG enables them) print query names:
 /// this scrubs the keys from every line, whoever wrote it.
-pub struct Redacting<W> {
-    pub inner: W,
-    pub keyed_zones: Vec<Zone>,
+struct Redacting<W> {
+    inner: W,
+    keyed_zones: Vec<Zone>,
 }
 
 impl<W: Write> Write for Redacting<W> {

@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 
 use crate::hickory::{NameServer, ResolverBuildError};
 use crate::resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
-use pool::{Counters, PendingQuery, Rotation, ServerPool, map_io_error};
+use pool::{Counters, PendingQuery, Rotation, ServerPool};
 use wire::{MAX_QUERY, Reply, TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_TXT, WireName};
 
 #[doc(hidden)]
@@ -327,19 +327,22 @@ async fn tcp_exchange(
     buffer[2..2 + len].copy_from_slice(&query[..len]);
     let mut stream = TcpStream::connect(server)
         .await
-        .map_err(|e| map_io_error(&e))?;
+        .map_err(|e| LookupError::from_io(&e))?;
     stream
         .write_all(&buffer[..2 + len])
         .await
-        .map_err(|e| map_io_error(&e))?;
+        .map_err(|e| LookupError::from_io(&e))?;
     let question = &query[12..12 + name.as_bytes().len() + 4];
     loop {
-        let size = stream.read_u16().await.map_err(|e| map_io_error(&e))?;
+        let size = stream
+            .read_u16()
+            .await
+            .map_err(|e| LookupError::from_io(&e))?;
         let mut response = vec![0u8; usize::from(size)];
         stream
             .read_exact(&mut response)
             .await
-            .map_err(|e| map_io_error(&e))?;
+            .map_err(|e| LookupError::from_io(&e))?;
         // A TCP stream cannot be spoofed off-path, but it may carry a stray message.
         if wire::response_id(&response) == Some(id)
             && wire::question_matches(&response, question, case_exact)

@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket as StdUdpSocket};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -180,14 +179,16 @@ impl PooledSocket {
             SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
             SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
         };
-        let std_socket = StdUdpSocket::bind(local).map_err(|e| map_io_error(&e))?;
-        std_socket.connect(server).map_err(|e| map_io_error(&e))?;
+        let std_socket = StdUdpSocket::bind(local).map_err(|e| LookupError::from_io(&e))?;
+        std_socket
+            .connect(server)
+            .map_err(|e| LookupError::from_io(&e))?;
         std_socket
             .set_nonblocking(true)
-            .map_err(|e| map_io_error(&e))?;
+            .map_err(|e| LookupError::from_io(&e))?;
         let socket = {
             let _entered = runtime.enter();
-            UdpSocket::from_std(std_socket).map_err(|e| map_io_error(&e))?
+            UdpSocket::from_std(std_socket).map_err(|e| LookupError::from_io(&e))?
         };
         counters.sockets_opened.fetch_add(1, Ordering::Relaxed);
         let pooled = Arc::new(PooledSocket {
@@ -379,7 +380,7 @@ impl PendingQuery {
             .fetch_add(1, Ordering::Relaxed);
         match self.socket.socket.send(query).await {
             Ok(_) => Ok(()),
-            Err(error) => Err(map_io_error(&error)),
+            Err(error) => Err(LookupError::from_io(&error)),
         }
     }
 }
@@ -439,36 +440,13 @@ async fn receive_loop(socket: Arc<PooledSocket>) {
                 // On a connected UDP socket, an ICMP error from the server's host (port
                 // unreachable: nothing listens there) is reported here. Every pending query on
                 // this socket went to that server: fail them now rather than at their timeout.
-                let error = map_io_error(&error);
+                let error = LookupError::from_io(&error);
                 tracing::debug!(%error, "receive error on pooled DNS socket");
                 socket.fail_all(&error);
                 tokio::task::yield_now().await;
             }
         }
     }
-}
-
-/// Local shortage (descriptors, ports, buffers) versus trouble on the way to the server.
-pub(crate) fn map_io_error(error: &io::Error) -> LookupError {
-    const ENOMEM: i32 = 12;
-    const ENFILE: i32 = 23;
-    const EMFILE: i32 = 24;
-    const EADDRINUSE: i32 = 98;
-    const EADDRNOTAVAIL: i32 = 99;
-    const ENOBUFS: i32 = 105;
-    let local = matches!(
-        error.raw_os_error(),
-        Some(EMFILE | ENFILE | ENOBUFS | ENOMEM | EADDRINUSE | EADDRNOTAVAIL)
-    ) || matches!(
-        error.kind(),
-        io::ErrorKind::OutOfMemory | io::ErrorKind::AddrInUse | io::ErrorKind::AddrNotAvailable
-    );
-    let kind = if local {
-        LookupErrorKind::LocalResource
-    } else {
-        LookupErrorKind::Network
-    };
-    LookupError::with_detail(kind, error.to_string())
 }
 
 /// IDs are drawn from a CSPRNG, so they are their own hash; the multiplication spreads them
@@ -490,18 +468,5 @@ impl Hasher for IdHasher {
 
     fn write_u16(&mut self, id: u16) {
         self.0 = u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn classifies_io_errors() {
-        assert!(map_io_error(&io::Error::from_raw_os_error(24)).is_local());
-        assert!(map_io_error(&io::Error::from_raw_os_error(23)).is_local());
-        let refused = map_io_error(&io::Error::from(io::ErrorKind::ConnectionRefused));
-        assert_eq!(refused.kind(), LookupErrorKind::Network);
     }
 }
