@@ -24,34 +24,7 @@ const KEY: &str = "secretkeyabcdefghijklmnopq";
 /// `cargo test --test cli`, and gives integration tests no path to them).
 fn binary() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(build_example)
-}
-
-fn build_example() -> PathBuf {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = std::process::Command::new(cargo)
-        .args([
-            "build",
-            "--example",
-            "dnsbl-check",
-            "--message-format=json-render-diagnostics",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run cargo build");
-    assert!(output.status.success(), "cargo build --example failed");
-    // Cargo's own messages name the executable, wherever the target directory is.
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|message| {
-            message["reason"] == "compiler-artifact"
-                && message["target"]["name"] == "dnsbl-check"
-                && message["target"]["kind"][0] == "example"
-        })
-        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reported no executable for the example")
+    BINARY.get_or_init(|| support::build_example("dnsbl-check", false))
 }
 
 /// What a run printed and how it exited.

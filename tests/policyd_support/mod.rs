@@ -12,11 +12,12 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpStream, UnixStream};
 use tokio::process::{Child, Command};
 use tokio::sync::Notify;
+
+pub use crate::support::build_example;
 
 /// How long a test waits for the server to do anything.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -26,38 +27,6 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 pub fn binary() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| build_example("dnsbl-policyd", false))
-}
-
-/// Builds an example with cargo and returns the path of its executable, as cargo reports it.
-pub fn build_example(name: &str, release: bool) -> PathBuf {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = std::process::Command::new(cargo);
-    command.args([
-        "build",
-        "--example",
-        name,
-        "--message-format=json-render-diagnostics",
-    ]);
-    if release {
-        command.arg("--release");
-    }
-    let output = command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run cargo build");
-    assert!(output.status.success(), "cargo build --example failed");
-    // Cargo's own messages name the executable, wherever the target directory is.
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|message| {
-            message["reason"] == "compiler-artifact"
-                && message["target"]["name"] == name
-                && message["target"]["kind"][0] == "example"
-        })
-        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reported no executable for the example")
 }
 
 /// Where the server listens.
