@@ -10,7 +10,7 @@ use crate::health::{HealthCell, HealthPolicy, ListHealth};
 use crate::hickory::{HickoryResolver, ResolverBuildError};
 use crate::list::DnsList;
 use crate::outcome::{ListResult, Outcome, Report, SkipReason};
-use crate::query::query_list;
+use crate::query::{TxtLookup, query_list};
 use crate::resolver::{DnsResolver, LookupError, LookupErrorKind};
 use crate::target::Target;
 
@@ -55,7 +55,7 @@ struct Inner<R> {
     threshold: i32,
     deadline: Duration,
     max_queries_in_flight: usize,
-    fetch_txt: bool,
+    txt_lookup: TxtLookup,
     health: HealthPolicy,
 }
 
@@ -90,7 +90,7 @@ pub struct CheckerBuilder {
     threshold: i32,
     deadline: Duration,
     max_queries_in_flight: usize,
-    fetch_txt: bool,
+    txt_lookup: TxtLookup,
     health: HealthPolicy,
 }
 
@@ -101,7 +101,7 @@ impl Default for CheckerBuilder {
             threshold: 1,
             deadline: Duration::from_secs(15),
             max_queries_in_flight: 100,
-            fetch_txt: true,
+            txt_lookup: TxtLookup::WhenListed,
             health: HealthPolicy {
                 enabled: true,
                 interval: Duration::from_secs(300),
@@ -145,7 +145,18 @@ impl CheckerBuilder {
 
     /// Whether to fetch TXT reasons at all (default true; each list can also turn it off).
     pub fn fetch_txt(mut self, fetch: bool) -> Self {
-        self.fetch_txt = fetch;
+        self.txt_lookup = if fetch {
+            TxtLookup::WhenListed
+        } else {
+            TxtLookup::Off
+        };
+        self
+    }
+
+    /// When to ask for TXT reasons (default [`TxtLookup::WhenListed`]; each list can also
+    /// turn TXT off).
+    pub fn txt_lookup(mut self, txt: TxtLookup) -> Self {
+        self.txt_lookup = txt;
         self
     }
 
@@ -185,7 +196,7 @@ impl CheckerBuilder {
                 threshold: self.threshold,
                 deadline: self.deadline,
                 max_queries_in_flight: self.max_queries_in_flight,
-                fetch_txt: self.fetch_txt,
+                txt_lookup: self.txt_lookup,
                 health: self.health,
             }),
         })
@@ -295,7 +306,7 @@ impl<R: DnsResolver> Checker<R> {
             match health.current(&inner.resolver, list, &inner.health).await {
                 ListHealth::Unhealthy(why) => Outcome::Skipped(SkipReason::Unhealthy(why)),
                 ListHealth::Broken(outcome) => outcome,
-                _ => query_list(&inner.resolver, list, name.as_str(), inner.fetch_txt).await,
+                _ => query_list(&inner.resolver, list, name.as_str(), inner.txt_lookup).await,
             }
         };
         let outcome = tokio::time::timeout_at(deadline, work)

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::list::{DnsList, ListKind};
 use crate::outcome::{Outcome, Unhealthy};
-use crate::query::query_list;
+use crate::query::{TxtLookup, query_list};
 use crate::resolver::{DnsResolver, LookupError};
 use crate::target::Target;
 use crate::zone::QueryName;
@@ -179,8 +179,8 @@ fn test_points(list: &DnsList) -> (QueryName, QueryName) {
 pub(crate) async fn probe<R: DnsResolver>(resolver: &R, list: &DnsList) -> ListHealth {
     let (positive, negative) = test_points(list);
     let (positive, negative) = futures::join!(
-        query_list(resolver, list, positive.as_str(), false),
-        query_list(resolver, list, negative.as_str(), false),
+        query_list(resolver, list, positive.as_str(), TxtLookup::Off),
+        query_list(resolver, list, negative.as_str(), TxtLookup::Off),
     );
     judge(positive, negative)
 }

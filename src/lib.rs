@@ -78,6 +78,7 @@ pub use list::{DnsList, ListKind, SpecError, SpecProblem};
 pub use outcome::{
     InvalidAnswer, ListResult, Listing, OperatorError, Outcome, Report, SkipReason, Unhealthy,
 };
+pub use query::TxtLookup;
 pub use rdns::{ReverseDns, forward_confirmed_reverse_dns, ptr_name};
 pub use resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
 pub use target::{DomainName, Target, TargetError, TargetSpec, TargetSpecIter};

@@ -6,34 +6,70 @@ use crate::list::DnsList;
 use crate::outcome::{InvalidAnswer, Listing, OperatorError, Outcome};
 use crate::resolver::{Answer, DnsResolver};
 
+/// When to ask for TXT reasons.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::{Checker, TxtLookup};
+///
+/// // A mail filter: a listing costs one round trip instead of two.
+/// let builder = Checker::builder().txt_lookup(TxtLookup::WithA);
+/// # let _ = builder;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TxtLookup {
+    /// Never.
+    Off,
+    /// After the A answer shows a listing (the default): no TXT query for clean targets,
+    /// but a listing takes two round trips.
+    #[default]
+    WhenListed,
+    /// At the same time as the A query, used only if the target is listed: a listing takes
+    /// one round trip, at the price of a TXT query for every target. Worth it with a cache
+    /// and when latency matters, as in a mail filter.
+    WithA,
+}
+
 /// Asks `list` about `name` (an absolute query name) and reads the answer.
 ///
-/// TXT is fetched only when the target is listed and the list has TXT enabled (and
-/// `want_txt`); a TXT failure leaves the listing without reasons rather than hiding it.
+/// TXT is fetched as `txt` says, and only for lists with TXT enabled; its records are used
+/// only when the target is listed. A TXT failure leaves the listing without reasons rather
+/// than hiding it.
 pub(crate) async fn query_list<R: DnsResolver>(
     resolver: &R,
     list: &DnsList,
     name: &str,
-    want_txt: bool,
+    txt: TxtLookup,
 ) -> Outcome {
-    let outcome = match resolver.lookup_a(name).await {
+    let txt = if list.txt() { txt } else { TxtLookup::Off };
+    let (a, early_txt) = match txt {
+        TxtLookup::WithA => {
+            let (a, txt) = futures::join!(resolver.lookup_a(name), resolver.lookup_txt(name));
+            (a, Some(txt))
+        }
+        _ => (resolver.lookup_a(name).await, None),
+    };
+    let mut listing = match a {
         Err(error) => return Outcome::Failed(error),
         Ok(Answer::NoRecords { .. }) => return Outcome::NotListed,
-        Ok(Answer::Records { records, ttl }) => classify(list, records, ttl),
+        Ok(Answer::Records { records, ttl }) => match classify(list, records, ttl) {
+            Outcome::Listed(listing) => listing,
+            other => return other,
+        },
     };
-    match outcome {
-        Outcome::Listed(mut listing) if want_txt && list.txt() => {
-            match resolver.lookup_txt(name).await {
-                Ok(Answer::Records { records, .. }) => listing.reasons = records,
-                Ok(Answer::NoRecords { .. }) => {}
-                Err(error) => {
-                    tracing::debug!(list = list.name(), %error, "TXT lookup failed");
-                }
-            }
-            Outcome::Listed(listing)
-        }
-        other => other,
+    let txt = match (txt, early_txt) {
+        (_, Some(txt)) => txt,
+        (TxtLookup::WhenListed, None) => resolver.lookup_txt(name).await,
+        _ => return Outcome::Listed(listing),
+    };
+    match txt {
+        Ok(Answer::Records { records, .. }) => listing.reasons = records,
+        Ok(Answer::NoRecords { .. }) => {}
+        Err(error) => tracing::debug!(list = list.name(), %error, "TXT lookup failed"),
     }
+    Outcome::Listed(listing)
 }
 
 /// Reads the A records of an answer.

@@ -567,3 +567,48 @@ async fn a_dqs_key_is_used_on_the_wire_and_nowhere_else() {
     }
     assert_eq!(listed.results[0].zone.public_name(), "zen.dq.spamhaus.net");
 }
+
+#[tokio::test]
+async fn txt_is_asked_when_listed_with_the_a_query_or_never() {
+    use dnsbl_check::TxtLookup;
+    let dns = standard_server().await;
+    let txt_queries = |dns: &TestDns, name: &str| {
+        dns.queries()
+            .iter()
+            .filter(|(n, t)| n == name && t == "TXT")
+            .count()
+    };
+    let cases = [
+        (TxtLookup::WhenListed, 1, 0, true),
+        (TxtLookup::WithA, 1, 1, true),
+        (TxtLookup::Off, 0, 0, false),
+    ];
+    for (txt, listed_txt_queries, clean_txt_queries, reasons) in cases {
+        dns.clear_queries();
+        let checker = checker(
+            &dns,
+            Checker::builder()
+                .list(ip_list(ZONE))
+                .health_checks(false)
+                .txt_lookup(txt),
+        );
+        let listed = check(&checker, "192.0.2.10").await;
+        let Outcome::Listed(listing) = only(&listed) else {
+            panic!("{txt:?}: {listed:?}")
+        };
+        assert_eq!(!listing.reasons.is_empty(), reasons, "{txt:?}");
+        // 192.0.2.18 has a TXT record but no A record: not listed, and its TXT never shown.
+        let clean = check(&checker, "192.0.2.18").await;
+        assert_eq!(*only(&clean), Outcome::NotListed, "{txt:?}");
+        assert_eq!(
+            txt_queries(&dns, "10.2.0.192.bl.test."),
+            listed_txt_queries,
+            "{txt:?}"
+        );
+        assert_eq!(
+            txt_queries(&dns, "18.2.0.192.bl.test."),
+            clean_txt_queries,
+            "{txt:?}"
+        );
+    }
+}
