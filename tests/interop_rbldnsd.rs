@@ -193,3 +193,85 @@ async fn dead_and_refusing_zones_are_never_listings() {
     assert_eq!(outcome(&report, "refusing.test").status(), "list_error");
     assert!(!report.listed);
 }
+
+/// Runs the `dnsbl-check` example against `rbl` with `args`; returns (exit code, stdout).
+fn run_cli(rbl: &Rbldnsd, args: &[&str]) -> (i32, String) {
+    let binary = support::build_example("dnsbl-check", false);
+    let output = std::process::Command::new(binary)
+        .args(["--nameserver", &rbl.addr.to_string(), "--timeout", "1"])
+        .args(args)
+        .env_remove("SPAMHAUS_DQS_KEY")
+        .output()
+        .expect("run dnsbl-check");
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
+    (output.status.code().expect("exit code"), stdout)
+}
+
+#[test]
+#[ignore = "needs rbldnsd"]
+fn the_command_line_tool_against_rbldnsd() {
+    let rbl = start();
+    for transport in ["pooled", "hickory"] {
+        let (code, stdout) = run_cli(
+            &rbl,
+            &[
+                "--transport",
+                transport,
+                "--zone",
+                "bl.test=127.0.0.[2..11]",
+                "--zone",
+                "v6.test",
+                "--domain-zone",
+                "dbl.test=127.0.1.[2..99]",
+                "--format",
+                "json",
+                "192.0.2.10",
+                "198.51.100.0/30",
+                "2001:db8:bad::1",
+                "www.spam.example",
+                "example.org",
+            ],
+        );
+        assert_eq!(code, 1, "{transport}: {stdout}");
+        let reports: Vec<serde_json::Value> = stdout
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("JSON line"))
+            .collect();
+        assert_eq!(reports.len(), 8, "{transport}: {stdout}");
+        let listed: HashSet<String> = reports
+            .iter()
+            .filter(|r| r["listed"] == true)
+            .map(|r| r["target"].as_str().unwrap().to_owned())
+            .collect();
+        let expected: HashSet<String> = [
+            "192.0.2.10",
+            "198.51.100.0",
+            "198.51.100.1",
+            "198.51.100.2",
+            "198.51.100.3",
+            "2001:db8:bad::1",
+            "www.spam.example",
+        ]
+        .map(String::from)
+        .into();
+        assert_eq!(listed, expected, "{transport}");
+        let spam = reports
+            .iter()
+            .find(|r| r["target"] == "www.spam.example")
+            .unwrap();
+        assert_eq!(spam["results"][0]["reasons"][0], "Spam domain spam.example");
+        assert!(
+            reports
+                .iter()
+                .all(|r| r["results"].as_array().unwrap().iter().all(|result| {
+                    ["listed", "not_listed"].contains(&result["status"].as_str().unwrap())
+                })),
+            "{transport}: {stdout}"
+        );
+    }
+
+    // Nothing listed and every list answered: exit 0, in text.
+    let (code, stdout) = run_cli(&rbl, &["--zone", "bl.test", "192.0.2.11"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("not listed"), "{stdout}");
+}
