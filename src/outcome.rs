@@ -16,6 +16,24 @@ use crate::zone::Zone;
 /// Only [`Outcome::Listed`] is a listing. Every kind of trouble has its own variant, so that
 /// trouble is never taken for "listed" (rejecting good mail) or for "not listed" (letting spam
 /// through).
+///
+/// # Examples
+///
+/// See [`Report`] for a complete check; reading an outcome:
+///
+/// ```
+/// use dnsbl_check::Outcome;
+///
+/// fn describe(outcome: &Outcome) -> String {
+///     match outcome {
+///         Outcome::Listed(listing) => format!("listed: {}", listing.categories.join(", ")),
+///         Outcome::NotListed => "clean".to_owned(),
+///         trouble => format!("{}: {}", trouble.status(), trouble.detail().unwrap_or_default()),
+///     }
+/// }
+/// assert_eq!(describe(&Outcome::NotListed), "clean");
+/// assert!(!Outcome::NotListed.is_trouble());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Outcome {
@@ -239,6 +257,53 @@ impl Serialize for ListResult {
 }
 
 /// Every list's outcome for one target, the score and the verdict.
+///
+/// # Examples
+///
+/// A check against a resolver that answers from a table (a test double; see
+/// [`DnsResolver`](crate::DnsResolver)):
+///
+/// ```
+/// use std::net::Ipv4Addr;
+/// use dnsbl_check::{Answer, Checker, DnsList, DnsResolver, ListKind, LookupError, Outcome};
+///
+/// struct Table;
+///
+/// impl DnsResolver for Table {
+///     async fn lookup_a(&self, name: &str) -> Result<Answer<Ipv4Addr>, LookupError> {
+///         Ok(match name {
+///             "10.2.0.192.bl.example." => Answer::Records {
+///                 records: vec![Ipv4Addr::new(127, 0, 0, 2), Ipv4Addr::new(127, 0, 0, 4)],
+///                 ttl: 300,
+///             },
+///             _ => Answer::NoRecords { nxdomain: true, negative_ttl: Some(60) },
+///         })
+///     }
+///
+///     async fn lookup_txt(&self, _name: &str) -> Result<Answer<String>, LookupError> {
+///         Ok(Answer::Records { records: vec!["see https://bl.example/".into()], ttl: 300 })
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let list = DnsList::from_spec("bl.example=127.0.0.[2..11]*2", ListKind::Ip)?
+///     .with_category("127.0.0.2".parse()?, "spam")
+///     .with_category("127.0.0.4".parse()?, "exploited");
+/// let checker = Checker::builder().list(list).health_checks(false).build_with(Table)?;
+/// let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+///
+/// let report = runtime.block_on(checker.check("192.0.2.10".parse()?));
+/// assert!(report.listed);
+/// assert_eq!(report.score, 2);
+/// let Outcome::Listed(listing) = &report.results[0].outcome else { unreachable!() };
+/// assert_eq!(listing.categories, ["spam", "exploited"]);
+/// assert_eq!(listing.reasons, ["see https://bl.example/"]);
+///
+/// let clean = runtime.block_on(checker.check("192.0.2.11".parse()?));
+/// assert!(!clean.listed && !clean.has_trouble());
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// Serialises to the schema shared by the library, the CLI's JSON Lines output and the
 /// policy server's logs:
