@@ -72,7 +72,12 @@ impl Preset {
     }
 }
 
-/// Checked against the operators' published documentation (not against live DNS).
+/// Checked against the operators' published documentation (not against live DNS). Not
+/// confirmed there, and worth checking against the live lists: the exact codes ZEN returns for
+/// its 127.0.0.2 test point; whether SpamCop, PSBL, Mailspike, UCEPROTECT and DroneBL answer
+/// IPv6 queries (those presets are IPv4-only for that reason); whether they and dnswl serve
+/// TXT reasons; the meaning of Spamhaus's 127.255.255.250 and .251 (DQS key errors in several
+/// independent implementations).
 const CHECKED: &str = "2026-11-29";
 
 const SPAMHAUS_TERMS: &str = "free for non-commercial use under 100k SMTP connections and \
