@@ -12,7 +12,7 @@ use crate::transport::PooledUdpResolver;
 /// - [`HickoryResolver`]: hickory-resolver's stock transport, a new UDP socket (and so a new
 ///   random source port) for every query.
 /// - [`PooledUdpResolver`]: queries multiplexed over a few long-lived sockets; several times
-///   faster for bulk work, and a closed name server port fails at once.
+///   faster for bulk work.
 ///
 /// Both give the same answers.
 ///

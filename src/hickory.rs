@@ -1,16 +1,24 @@
 //! The default DNS backend: hickory-resolver, configured for DNS list lookups.
 
 use std::fmt;
+use std::future::Future;
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::pin::Pin;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use hickory_resolver::Resolver;
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::runtime::{
+    DnsUdpSocket, RuntimeProvider, TokioHandle, TokioRuntimeProvider, TokioTime,
+};
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
-use hickory_resolver::{Resolver, TokioResolver};
 
 use crate::resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
 
@@ -83,6 +91,8 @@ pub enum ResolverBuildError {
 /// - hickory's own cache is off: answers are cached (if at all) by the checker, which knows
 ///   list TTL rules.
 /// - UDP first, TCP when an answer is truncated.
+/// - Each query has its own UDP socket (so its own random source port), connected to the name
+///   server, so that a closed port fails the lookup at once instead of after the timeout.
 /// - Names are always sent as given (absolute), so no search domain is ever appended.
 ///
 /// # Examples
@@ -103,7 +113,9 @@ pub enum ResolverBuildError {
 /// ```
 #[derive(Clone)]
 pub struct HickoryResolver {
-    inner: TokioResolver,
+    inner: Resolver<ConnectedUdpRuntime>,
+    /// Counts the queries whose name server port turned out to be closed.
+    refusals: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for HickoryResolver {
@@ -167,7 +179,11 @@ impl HickoryResolverBuilder {
 
     /// Builds the resolver. Needs a Tokio runtime only when lookups run, not here.
     pub fn build(self) -> Result<HickoryResolver, ResolverBuildError> {
-        let provider = TokioRuntimeProvider::default();
+        let refusals = Arc::new(AtomicU64::new(0));
+        let provider = ConnectedUdpRuntime {
+            tokio: TokioRuntimeProvider::default(),
+            refusals: Arc::clone(&refusals),
+        };
         let mut builder = if self.name_servers.is_empty() {
             Resolver::builder(provider)
                 .map_err(|error| ResolverBuildError::SystemConfig(error.to_string()))?
@@ -202,7 +218,7 @@ impl HickoryResolverBuilder {
         let inner = builder
             .build()
             .map_err(|error| ResolverBuildError::SystemConfig(error.to_string()))?;
-        Ok(HickoryResolver { inner })
+        Ok(HickoryResolver { inner, refusals })
     }
 }
 
@@ -219,6 +235,7 @@ impl HickoryResolver {
             ))
         })?;
         debug_assert!(name.is_fqdn(), "query names are always absolute");
+        let refusals_before = self.refusals.load(Ordering::Relaxed);
         match self.inner.lookup(name, record_type).await {
             Ok(lookup) => {
                 let mut ttl = u32::MAX;
@@ -235,8 +252,116 @@ impl HickoryResolver {
                     Ok(Some((records, ttl)))
                 }
             }
+            // hickory reports a refused port and a socket it could not open alike, as
+            // `NoConnections`; the runtime below counts refusals, which tells them apart. (A
+            // refusal seen by a concurrent lookup at the same moment could label a local
+            // failure as a network one: either way the lookup has failed, and says so.)
+            Err(NetError::NoConnections)
+                if self.refusals.load(Ordering::Relaxed) != refusals_before =>
+            {
+                Err(NoRecordsOr::Error(LookupError::with_detail(
+                    LookupErrorKind::Network,
+                    "connection refused: nothing answers on the name server's port",
+                )))
+            }
             Err(error) => Err(map_error(error)),
         }
+    }
+}
+
+/// hickory's Tokio runtime, with UDP sockets connected to their name server.
+///
+/// Why: the stock runtime leaves its UDP sockets unconnected, and the kernel reports an ICMP
+/// "port unreachable" only to a connected socket. With connected sockets, a query to a closed
+/// port fails at once instead of after the full timeout, as a dead local resolver should.
+/// Each query still gets its own socket and random source port.
+#[derive(Clone)]
+struct ConnectedUdpRuntime {
+    tokio: TokioRuntimeProvider,
+    refusals: Arc<AtomicU64>,
+}
+
+impl RuntimeProvider for ConnectedUdpRuntime {
+    type Handle = TokioHandle;
+    type Timer = TokioTime;
+    type Udp = ConnectedUdpSocket;
+    type Tcp = <TokioRuntimeProvider as RuntimeProvider>::Tcp;
+
+    fn create_handle(&self) -> Self::Handle {
+        self.tokio.create_handle()
+    }
+
+    fn connect_tcp(
+        &self,
+        server_addr: SocketAddr,
+        bind_addr: Option<SocketAddr>,
+        timeout: Option<Duration>,
+    ) -> Pin<Box<dyn Send + Future<Output = io::Result<Self::Tcp>>>> {
+        self.tokio.connect_tcp(server_addr, bind_addr, timeout)
+    }
+
+    fn bind_udp(
+        &self,
+        local_addr: SocketAddr,
+        server_addr: SocketAddr,
+    ) -> Pin<Box<dyn Send + Future<Output = io::Result<Self::Udp>>>> {
+        let refusals = Arc::clone(&self.refusals);
+        Box::pin(async move {
+            let socket = tokio::net::UdpSocket::bind(local_addr).await?;
+            socket.connect(server_addr).await?;
+            Ok(ConnectedUdpSocket { socket, refusals })
+        })
+    }
+}
+
+/// A UDP socket connected to its name server, for [`ConnectedUdpRuntime`].
+struct ConnectedUdpSocket {
+    socket: tokio::net::UdpSocket,
+    refusals: Arc<AtomicU64>,
+}
+
+impl DnsUdpSocket for ConnectedUdpSocket {
+    type Time = TokioTime;
+
+    fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        DnsUdpSocket::poll_recv_from(&self.socket, cx, buf)
+    }
+
+    // hickory waits for answers through this method. Tokio's async `recv_from` reports a
+    // pending ICMP error (ECONNREFUSED) as soon as it arrives, where its poll-based twin keeps
+    // waiting: hence an override of the trait's default, written out as the trait's
+    // `async_trait` signature.
+    fn recv_from<'socket, 'buf, 'future>(
+        &'socket self,
+        buf: &'buf mut [u8],
+    ) -> Pin<Box<dyn Future<Output = io::Result<(usize, SocketAddr)>> + Send + 'future>>
+    where
+        'socket: 'future,
+        'buf: 'future,
+        Self: 'future,
+    {
+        Box::pin(async move {
+            let received = self.socket.recv_from(buf).await;
+            if let Err(error) = &received
+                && error.kind() == io::ErrorKind::ConnectionRefused
+            {
+                self.refusals.fetch_add(1, Ordering::Relaxed);
+            }
+            received
+        })
+    }
+
+    fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        target: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
+        DnsUdpSocket::poll_send_to(&self.socket, cx, buf, target)
     }
 }
 

@@ -165,7 +165,7 @@ async fn a_stopped_rbldnsd_times_out_in_bounded_time_and_the_other_still_answers
 
 #[tokio::test]
 #[ignore = "needs rbldnsd"]
-async fn an_exited_rbldnsd_fails_within_the_timeout() {
+async fn an_exited_rbldnsd_fails_at_once() {
     let rbl = Rbldnsd::start(&[("bl.test", ZoneData::Ip4Set(MAIN))]).unwrap();
     let timeout = Duration::from_millis(400);
     let checker = Checker::builder()
@@ -176,16 +176,11 @@ async fn an_exited_rbldnsd_fails_within_the_timeout() {
     let started = Instant::now();
     let report = checker.check("192.0.2.10".parse().unwrap()).await;
     let elapsed = started.elapsed();
+    // Its port is closed: the ICMP error fails the lookup at once, well within one timeout.
     let kind = failure_kind(outcome(&report, "bl.test"));
-    assert!(
-        matches!(kind, LookupErrorKind::Timeout | LookupErrorKind::Network),
-        "{report:?}"
-    );
+    assert_eq!(kind, LookupErrorKind::Network, "{report:?}");
     assert!(!report.listed);
-    assert!(
-        elapsed <= timeout * 2 * 2 + Duration::from_millis(1500),
-        "{elapsed:?}"
-    );
+    assert!(elapsed < timeout, "{elapsed:?}");
 }
 
 #[tokio::test]

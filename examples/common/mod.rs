@@ -13,8 +13,7 @@ use dnsbl_check::{
 /// How DNS queries travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Transport {
-    /// UDP multiplexed over a few long-lived sockets (PooledUdpResolver): fast, and a closed
-    /// name server port fails at once.
+    /// UDP multiplexed over a few long-lived sockets (PooledUdpResolver): fast.
     Pooled,
     /// hickory-resolver's stock transport (HickoryResolver): a new socket, and so a new random
     /// source port, for every query.
