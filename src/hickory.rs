@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -114,8 +114,8 @@ pub enum ResolverBuildError {
 #[derive(Clone)]
 pub struct HickoryResolver {
     inner: Resolver<ConnectedUdpRuntime>,
-    /// Counts the queries whose name server port turned out to be closed.
-    refusals: Arc<AtomicU64>,
+    /// What went wrong with sockets, which hickory's errors do not say.
+    socket_trouble: Arc<SocketTrouble>,
 }
 
 impl fmt::Debug for HickoryResolver {
@@ -179,10 +179,10 @@ impl HickoryResolverBuilder {
 
     /// Builds the resolver. Needs a Tokio runtime only when lookups run, not here.
     pub fn build(self) -> Result<HickoryResolver, ResolverBuildError> {
-        let refusals = Arc::new(AtomicU64::new(0));
+        let socket_trouble = Arc::new(SocketTrouble::default());
         let provider = ConnectedUdpRuntime {
             tokio: TokioRuntimeProvider::default(),
-            refusals: Arc::clone(&refusals),
+            socket_trouble: Arc::clone(&socket_trouble),
         };
         let mut builder = if self.name_servers.is_empty() {
             Resolver::builder(provider)
@@ -218,7 +218,10 @@ impl HickoryResolverBuilder {
         let inner = builder
             .build()
             .map_err(|error| ResolverBuildError::SystemConfig(error.to_string()))?;
-        Ok(HickoryResolver { inner, refusals })
+        Ok(HickoryResolver {
+            inner,
+            socket_trouble,
+        })
     }
 }
 
@@ -235,7 +238,7 @@ impl HickoryResolver {
             ))
         })?;
         debug_assert!(name.is_fqdn(), "query names are always absolute");
-        let refusals_before = self.refusals.load(Ordering::Relaxed);
+        let trouble_before = self.socket_trouble.snapshot();
         match self.inner.lookup(name, record_type).await {
             Ok(lookup) => {
                 let mut ttl = u32::MAX;
@@ -253,18 +256,59 @@ impl HickoryResolver {
                 }
             }
             // hickory reports a refused port and a socket it could not open alike, as
-            // `NoConnections`; the runtime below counts refusals, which tells them apart. (A
-            // refusal seen by a concurrent lookup at the same moment could label a local
-            // failure as a network one: either way the lookup has failed, and says so.)
-            Err(NetError::NoConnections)
-                if self.refusals.load(Ordering::Relaxed) != refusals_before =>
-            {
-                Err(NoRecordsOr::Error(LookupError::with_detail(
-                    LookupErrorKind::Network,
-                    "connection refused: nothing answers on the name server's port",
-                )))
-            }
+            // `NoConnections`, without the operating system's error; the runtime below keeps
+            // count of both, which tells them apart. (Trouble seen by a concurrent lookup at
+            // the same moment could be reported here instead: either way the lookup failed.)
+            Err(NetError::NoConnections) => Err(NoRecordsOr::Error(
+                self.socket_trouble.explain_since(trouble_before),
+            )),
             Err(error) => Err(map_error(error)),
+        }
+    }
+}
+
+/// Counts of socket trouble, kept by [`ConnectedUdpRuntime`] for [`HickoryResolver`].
+#[derive(Debug, Default)]
+struct SocketTrouble {
+    /// Queries whose name server port turned out to be closed (ECONNREFUSED).
+    refusals: AtomicU64,
+    /// Sockets that could not be opened, bound or connected.
+    open_failures: AtomicU64,
+    /// The OS error number of the last of those.
+    last_open_error: AtomicI32,
+}
+
+impl SocketTrouble {
+    fn snapshot(&self) -> (u64, u64) {
+        (
+            self.refusals.load(Ordering::Relaxed),
+            self.open_failures.load(Ordering::Relaxed),
+        )
+    }
+
+    fn record_open_failure(&self, error: &io::Error) {
+        if let Some(code) = error.raw_os_error() {
+            self.last_open_error.store(code, Ordering::Relaxed);
+        }
+        self.open_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// What most likely lies behind a `NoConnections` from a lookup that began at `before`.
+    fn explain_since(&self, before: (u64, u64)) -> LookupError {
+        let (refusals, open_failures) = self.snapshot();
+        if refusals != before.0 {
+            LookupError::with_detail(
+                LookupErrorKind::Network,
+                "connection refused: nothing answers on the name server's port",
+            )
+        } else if open_failures != before.1 {
+            let code = self.last_open_error.load(Ordering::Relaxed);
+            LookupError::from_io(&io::Error::from_raw_os_error(code))
+        } else {
+            LookupError::with_detail(
+                LookupErrorKind::LocalResource,
+                "no connection to any name server could be opened",
+            )
         }
     }
 }
@@ -274,11 +318,12 @@ impl HickoryResolver {
 /// Why: the stock runtime leaves its UDP sockets unconnected, and the kernel reports an ICMP
 /// "port unreachable" only to a connected socket. With connected sockets, a query to a closed
 /// port fails at once instead of after the full timeout, as a dead local resolver should.
-/// Each query still gets its own socket and random source port.
+/// Each query still gets its own socket and random source port. The runtime also keeps count
+/// of refusals and of sockets it could not open, which hickory's errors leave out.
 #[derive(Clone)]
 struct ConnectedUdpRuntime {
     tokio: TokioRuntimeProvider,
-    refusals: Arc<AtomicU64>,
+    socket_trouble: Arc<SocketTrouble>,
 }
 
 impl RuntimeProvider for ConnectedUdpRuntime {
@@ -305,11 +350,23 @@ impl RuntimeProvider for ConnectedUdpRuntime {
         local_addr: SocketAddr,
         server_addr: SocketAddr,
     ) -> Pin<Box<dyn Send + Future<Output = io::Result<Self::Udp>>>> {
-        let refusals = Arc::clone(&self.refusals);
+        let socket_trouble = Arc::clone(&self.socket_trouble);
         Box::pin(async move {
-            let socket = tokio::net::UdpSocket::bind(local_addr).await?;
-            socket.connect(server_addr).await?;
-            Ok(ConnectedUdpSocket { socket, refusals })
+            let opened = async {
+                let socket = tokio::net::UdpSocket::bind(local_addr).await?;
+                socket.connect(server_addr).await?;
+                Ok(socket)
+            };
+            match opened.await {
+                Ok(socket) => Ok(ConnectedUdpSocket {
+                    socket,
+                    socket_trouble,
+                }),
+                Err(error) => {
+                    socket_trouble.record_open_failure(&error);
+                    Err(error)
+                }
+            }
         })
     }
 }
@@ -317,7 +374,7 @@ impl RuntimeProvider for ConnectedUdpRuntime {
 /// A UDP socket connected to its name server, for [`ConnectedUdpRuntime`].
 struct ConnectedUdpSocket {
     socket: tokio::net::UdpSocket,
-    refusals: Arc<AtomicU64>,
+    socket_trouble: Arc<SocketTrouble>,
 }
 
 impl DnsUdpSocket for ConnectedUdpSocket {
@@ -349,7 +406,7 @@ impl DnsUdpSocket for ConnectedUdpSocket {
             if let Err(error) = &received
                 && error.kind() == io::ErrorKind::ConnectionRefused
             {
-                self.refusals.fetch_add(1, Ordering::Relaxed);
+                self.socket_trouble.refusals.fetch_add(1, Ordering::Relaxed);
             }
             received
         })
@@ -468,12 +525,6 @@ fn map_error(error: NetError) -> NoRecordsOr {
         NetError::Busy => NoRecordsOr::Error(LookupError::with_detail(
             LookupErrorKind::LocalResource,
             "too many queries in flight",
-        )),
-        // hickory reports a socket it could not open (EMFILE, ENFILE) this way, without the
-        // operating system's error: say what it most likely is.
-        NetError::NoConnections => NoRecordsOr::Error(LookupError::with_detail(
-            LookupErrorKind::LocalResource,
-            "no connection to any name server could be opened (out of sockets or file descriptors?)",
         )),
         NetError::Truncated => NoRecordsOr::Error(LookupError::with_detail(
             LookupErrorKind::Protocol,
