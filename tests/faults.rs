@@ -10,23 +10,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dnsbl_check::{
-    AnyResolver, Checker, DnsList, HickoryResolver, ListHealth, ListKind, LookupErrorKind,
-    NameServer, Outcome, PooledUdpResolver, Report, SkipReason, Unhealthy,
+    AnyResolver, Checker, DnsList, ListHealth, ListKind, LookupErrorKind, NameServer, Outcome,
+    PooledUdpResolver, SkipReason, Unhealthy,
 };
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{Name, RData, Record};
 use support::{Behaviour, TestDns, Transport};
+use support::{failure_kind, outcome, resolver_at as resolver};
 use tokio::net::UdpSocket;
-
-fn resolver(addr: SocketAddr, timeout: Duration, attempts: usize) -> HickoryResolver {
-    HickoryResolver::builder()
-        .name_server(NameServer::new(addr))
-        .timeout(timeout)
-        .attempts(attempts)
-        .build()
-        .unwrap()
-}
 
 fn ip_list(spec: &str) -> DnsList {
     DnsList::from_spec(spec, ListKind::Ip).unwrap()
@@ -34,22 +26,6 @@ fn ip_list(spec: &str) -> DnsList {
 
 fn ip(text: &str) -> Ipv4Addr {
     text.parse().unwrap()
-}
-
-fn outcome<'a>(report: &'a Report, zone: &str) -> &'a Outcome {
-    &report
-        .results
-        .iter()
-        .find(|result| result.zone.public_name() == zone)
-        .unwrap_or_else(|| panic!("no result for {zone}: {report:?}"))
-        .outcome
-}
-
-fn failure_kind(outcome: &Outcome) -> LookupErrorKind {
-    match outcome {
-        Outcome::Failed(error) => error.kind(),
-        other => panic!("expected a failure, got {other:?}"),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

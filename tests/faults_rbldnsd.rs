@@ -11,38 +11,16 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use dnsbl_check::{
-    Checker, DnsList, HickoryResolver, ListKind, LookupErrorKind, NameServer, Outcome, Report,
-};
+use dnsbl_check::{Checker, DnsList, HickoryResolver, ListKind, LookupErrorKind, Outcome};
 use support::rbldnsd::{Rbldnsd, ZoneData};
+use support::{failure_kind, outcome};
 
 fn resolver(rbl: &Rbldnsd, timeout: Duration, attempts: usize) -> HickoryResolver {
-    HickoryResolver::builder()
-        .name_server(NameServer::new(rbl.addr))
-        .timeout(timeout)
-        .attempts(attempts)
-        .build()
-        .unwrap()
+    support::resolver_at(rbl.addr, timeout, attempts)
 }
 
 fn ipv4_list(spec: &str) -> DnsList {
     DnsList::from_spec(spec, ListKind::Ipv4).unwrap()
-}
-
-fn outcome<'a>(report: &'a Report, zone: &str) -> &'a Outcome {
-    &report
-        .results
-        .iter()
-        .find(|result| result.zone.public_name() == zone)
-        .unwrap_or_else(|| panic!("no result for {zone}: {report:?}"))
-        .outcome
-}
-
-fn failure_kind(outcome: &Outcome) -> LookupErrorKind {
-    match outcome {
-        Outcome::Failed(error) => error.kind(),
-        other => panic!("expected a failure, got {other:?}"),
-    }
 }
 
 /// `bl.test` has two datasets, so one name can get codes from both at once.

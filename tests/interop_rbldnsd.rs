@@ -14,6 +14,7 @@ use dnsbl_check::{
     SkipReason, Unhealthy,
 };
 use futures::StreamExt;
+use support::outcome;
 use support::rbldnsd::{Rbldnsd, ZoneData};
 
 const IP4SET: &str = "\
@@ -76,15 +77,6 @@ fn lists() -> Vec<DnsList> {
         DnsList::from_spec("v6.test", ListKind::Ipv6).unwrap(),
         DnsList::from_spec("dbl.test=127.0.1.[2..99]", ListKind::Domain).unwrap(),
     ]
-}
-
-fn outcome<'a>(report: &'a Report, list: &str) -> &'a Outcome {
-    &report
-        .results
-        .iter()
-        .find(|result| result.zone.public_name() == list)
-        .unwrap()
-        .outcome
 }
 
 #[tokio::test]

@@ -17,10 +17,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use dnsbl_check::{
-    Checker, DnsList, HickoryResolver, ListKind, NameServer, Outcome, Target, TargetSpec,
-};
+use dnsbl_check::{Checker, DnsList, ListKind, Outcome, Target, TargetSpec};
 use futures::StreamExt;
+use support::resolver_at as resolver;
 use support::{Behaviour, TestDns};
 
 /// Set (to anything) in a child process started by [`run_child`].
@@ -67,15 +66,6 @@ async fn finish(command: Command) -> Output {
         "the child test did not run: {stdout}"
     );
     output
-}
-
-fn resolver(addr: SocketAddr, timeout: Duration, attempts: usize) -> HickoryResolver {
-    HickoryResolver::builder()
-        .name_server(NameServer::new(addr))
-        .timeout(timeout)
-        .attempts(attempts)
-        .build()
-        .unwrap()
 }
 
 fn ip_list(spec: &str) -> DnsList {

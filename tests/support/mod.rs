@@ -800,3 +800,35 @@ pub fn build_example(name: &str, release: bool) -> std::path::PathBuf {
         .find_map(|message| message["executable"].as_str().map(std::path::PathBuf::from))
         .expect("cargo reported no executable for the example")
 }
+
+/// The stock resolver asking only `addr`, with this timeout and these retries.
+pub fn resolver_at(
+    addr: SocketAddr,
+    timeout: Duration,
+    attempts: usize,
+) -> dnsbl_check::HickoryResolver {
+    dnsbl_check::HickoryResolver::builder()
+        .name_server(dnsbl_check::NameServer::new(addr))
+        .timeout(timeout)
+        .attempts(attempts)
+        .build()
+        .expect("resolver")
+}
+
+/// The outcome of the list whose zone is `zone` in `report`.
+pub fn outcome<'a>(report: &'a dnsbl_check::Report, zone: &str) -> &'a dnsbl_check::Outcome {
+    &report
+        .results
+        .iter()
+        .find(|result| result.zone.public_name() == zone)
+        .unwrap_or_else(|| panic!("no result for {zone}: {report:?}"))
+        .outcome
+}
+
+/// The kind of a failed outcome; panics on any other outcome.
+pub fn failure_kind(outcome: &dnsbl_check::Outcome) -> dnsbl_check::LookupErrorKind {
+    match outcome {
+        dnsbl_check::Outcome::Failed(error) => error.kind(),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
