@@ -35,35 +35,7 @@ fn ip_list(spec: &str) -> DnsList {
 
 /// A server for `bl.test` with healthy test points and one entry per interesting case.
 async fn standard_server() -> TestDns {
-    TestDns::builder()
-        .zone(ZONE)
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
-        // listed, with a two-string TXT record and a second TXT record
-        .a("10.2.0.192.bl.test", &["127.0.0.2"], 120)
-        .txt(
-            "10.2.0.192.bl.test",
-            &["Listed: see ", "https://bl.test/q?10"],
-            120,
-        )
-        .txt("10.2.0.192.bl.test", &["second record"], 120)
-        // several codes at once
-        .a(
-            "11.2.0.192.bl.test",
-            &["127.0.0.4", "127.0.0.2", "127.0.0.10"],
-            90,
-        )
-        // operator codes
-        .a("12.2.0.192.bl.test", &["127.255.255.254"], 60)
-        .a("13.2.0.192.bl.test", &["127.255.255.255"], 60)
-        // outside 127/8
-        .a("14.2.0.192.bl.test", &["198.51.100.7"], 60)
-        .on("15.2.0.192.bl.test", "*", Behaviour::ServFail)
-        .on("16.2.0.192.bl.test", "*", Behaviour::Drop)
-        .on("17.2.0.192.bl.test", "*", Behaviour::Refused)
-        // NOERROR without A (only a TXT)
-        .txt("18.2.0.192.bl.test", &["orphan"], 60)
-        // a code the filter does not accept
-        .a("19.2.0.192.bl.test", &["127.0.0.99"], 60)
+    support::every_kind_of_answer(TestDns::builder())
         .start()
         .await
 }

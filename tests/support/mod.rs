@@ -832,3 +832,33 @@ pub fn failure_kind(outcome: &dnsbl_check::Outcome) -> dnsbl_check::LookupErrorK
         other => panic!("expected a failure, got {other:?}"),
     }
 }
+
+/// `bl.test` with healthy IPv4 test points and one entry per kind of answer, under
+/// 192.0.2.0/24: .10 listed with two TXT records (the first of two strings), .11 three codes,
+/// .12 and .13 operator codes, .14 outside 127/8, .15 SERVFAIL, .16 silent, .17 REFUSED,
+/// .18 a TXT record but no A record, .19 a code outside 127.0.0.[2..11].
+pub fn every_kind_of_answer(builder: TestDnsBuilder) -> TestDnsBuilder {
+    builder
+        .zone("bl.test")
+        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .a("10.2.0.192.bl.test", &["127.0.0.2"], 120)
+        .txt(
+            "10.2.0.192.bl.test",
+            &["Listed: see ", "https://bl.test/q?10"],
+            120,
+        )
+        .txt("10.2.0.192.bl.test", &["second record"], 120)
+        .a(
+            "11.2.0.192.bl.test",
+            &["127.0.0.4", "127.0.0.2", "127.0.0.10"],
+            90,
+        )
+        .a("12.2.0.192.bl.test", &["127.255.255.254"], 60)
+        .a("13.2.0.192.bl.test", &["127.255.255.255"], 60)
+        .a("14.2.0.192.bl.test", &["198.51.100.7"], 60)
+        .on("15.2.0.192.bl.test", "*", Behaviour::ServFail)
+        .on("16.2.0.192.bl.test", "*", Behaviour::Drop)
+        .on("17.2.0.192.bl.test", "*", Behaviour::Refused)
+        .txt("18.2.0.192.bl.test", &["orphan"], 60)
+        .a("19.2.0.192.bl.test", &["127.0.0.99"], 60)
+}
