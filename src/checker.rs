@@ -7,10 +7,10 @@ use futures::stream::{self, Stream, StreamExt};
 use tokio::time::Instant;
 
 use crate::health::{HealthCell, HealthPolicy, ListHealth};
-use crate::hickory::{HickoryResolver, ResolverBuildError};
 use crate::list::DnsList;
 use crate::outcome::{ListResult, Outcome, Report, SkipReason};
 use crate::query::{TxtLookup, query_list};
+use crate::resolver::hickory::{HickoryResolver, ResolverBuildError};
 use crate::resolver::{DnsResolver, LookupError, LookupErrorKind};
 use crate::target::Target;
 

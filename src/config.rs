@@ -5,9 +5,9 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 use crate::checker::CheckerBuilder;
-use crate::hickory::{HickoryResolverBuilder, NameServer};
 use crate::list::DnsList;
 use crate::presets;
+use crate::resolver::hickory::{HickoryResolverBuilder, NameServer};
 use crate::zone::ZoneError;
 
 /// A configuration file, shared by the library, the command-line tool and the policy server.

@@ -15,14 +15,14 @@
 //! | [`DnsList`] | `list.rs` | one list: zone, kind, filter, categories, weight |
 //! | [`presets`] | `presets.rs` | current public lists, ready to use |
 //! | [`Config`] | `config.rs` | configuration files (TOML, JSON) |
-//! | [`DnsResolver`] | `resolver.rs` | the DNS seam: A and TXT lookups, and their errors |
-//! | [`HickoryResolver`] | `hickory.rs` | the default resolver, on hickory-resolver |
-//! | [`PooledUdpResolver`] | `transport/` | a fast resolver for bulk checks: pooled UDP sockets |
-//! | [`AnyResolver`] | `any_resolver.rs` | either resolver, chosen at run time |
+//! | [`resolver`] | `resolver/` | the DNS seam ([`DnsResolver`]) and its implementations |
+//! | [`HickoryResolver`] | `resolver/hickory.rs` | the default resolver, on hickory-resolver |
+//! | [`PooledUdpResolver`] | `resolver/pooled/` | a fast resolver for bulk checks: pooled UDP sockets |
+//! | [`AnyResolver`] | `resolver/any.rs` | either resolver, chosen at run time |
 //! | [`Checker`] | `checker.rs` | concurrent checks, streams, deadlines, list health |
 //! | [`Report`], [`Outcome`] | `outcome.rs` | the results |
 //! | [`ListHealth`] | `health.rs` | RFC 5782 test-point probes |
-//! | [`AnswerCache`] | `cache.rs` | a TTL-aware cache in front of any resolver |
+//! | [`AnswerCache`] | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | [`forward_confirmed_reverse_dns`] | `rdns.rs` | FCrDNS: PTR names confirmed by A/AAAA |
 //!
 //! # Examples
@@ -50,41 +50,39 @@
 
 #![warn(missing_docs)]
 
-mod any_resolver;
-mod cache;
 mod checker;
 mod config;
 mod filter;
 mod health;
-mod hickory;
 mod list;
 mod outcome;
 pub mod presets;
 mod query;
 mod rdns;
-mod resolver;
+pub mod resolver;
 mod target;
-mod transport;
 mod zone;
 
-pub use any_resolver::AnyResolver;
-pub use cache::{AnswerCache, CacheConfig};
 pub use checker::{BuildError, Checker, CheckerBuilder};
 pub use config::{Config, ConfigError, NameServerText, preset_list};
 pub use filter::{CodeFilter, FilterError};
 pub use health::ListHealth;
-pub use hickory::{HickoryResolver, HickoryResolverBuilder, NameServer, ResolverBuildError};
 pub use list::{DnsList, ListKind, SpecError, SpecProblem};
 pub use outcome::{
     InvalidAnswer, ListResult, Listing, OperatorError, Outcome, Report, SkipReason, Unhealthy,
 };
 pub use query::TxtLookup;
 pub use rdns::{ReverseDns, forward_confirmed_reverse_dns, ptr_name};
+pub use resolver::any::AnyResolver;
+pub use resolver::cache::{AnswerCache, CacheConfig};
+pub use resolver::hickory::{
+    HickoryResolver, HickoryResolverBuilder, NameServer, ResolverBuildError,
+};
+#[doc(hidden)]
+pub use resolver::pooled::bench_support;
+pub use resolver::pooled::{PooledUdpResolver, PooledUdpResolverBuilder, TransportStats};
 pub use resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
 pub use target::{DomainName, Target, TargetError, TargetSpec, TargetSpecIter};
-#[doc(hidden)]
-pub use transport::bench_support;
-pub use transport::{PooledUdpResolver, PooledUdpResolverBuilder, TransportStats};
 pub use zone::{QueryName, QueryNameError, SecretKey, Zone, ZoneError};
 
 // The README's examples are compiled as doctests, so that they cannot drift from the API.

@@ -4,16 +4,14 @@
 //! a checker on [`HickoryResolver`] and one on [`PooledUdpResolver`], and the reports must be
 //! equal, field for field. The raw lookups are compared too, negative TTLs included.
 
-mod support;
-
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use crate::support::{Behaviour, TestDns};
 use dnsbl_check::{
     Answer, Checker, CheckerBuilder, DnsList, DnsResolver, HickoryResolver, ListKind, LookupError,
     NameServer, PooledUdpResolver, Report,
 };
-use support::{Behaviour, TestDns};
 
 const TIMEOUT: Duration = Duration::from_millis(300);
 
@@ -47,7 +45,7 @@ const V6_TEST_POINT: &str =
 /// Every kind of answer, in several zones.
 async fn server() -> TestDns {
     let big_txt: Vec<String> = (0..8).map(|i| format!("{i}{}", "x".repeat(200))).collect();
-    let mut builder = support::every_kind_of_answer(TestDns::builder())
+    let mut builder = crate::support::every_kind_of_answer(TestDns::builder())
         .negative_ttl("bl.test", 45)
         .a(V6_TEST_POINT, &["127.0.0.2"], 60)
         // truncated over UDP: both must ask again over TCP
@@ -175,7 +173,7 @@ async fn checks_give_identical_reports() {
     let tcp = dns
         .query_log()
         .iter()
-        .filter(|q| q.transport == support::Transport::Tcp)
+        .filter(|q| q.transport == crate::support::Transport::Tcp)
         .count();
     assert!(
         tcp >= 4,

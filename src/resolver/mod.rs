@@ -1,4 +1,18 @@
-//! The resolver seam: the two lookups a DNS list check needs, and how they can fail.
+//! The resolver seam: the lookups a DNS list check needs, how they can fail, and the
+//! resolvers that implement them.
+//!
+//! | piece | file | what it does |
+//! |---|---|---|
+//! | [`DnsResolver`], [`Answer`], [`LookupError`] | `resolver/mod.rs` | the trait and its contract |
+//! | [`HickoryResolver`](hickory::HickoryResolver) | `resolver/hickory.rs` | the default resolver, on hickory-resolver |
+//! | [`PooledUdpResolver`](pooled::PooledUdpResolver) | `resolver/pooled/` | a fast resolver for bulk checks: pooled UDP sockets |
+//! | [`AnswerCache`](cache::AnswerCache) | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
+//! | [`AnyResolver`](any::AnyResolver) | `resolver/any.rs` | either built-in resolver, chosen at run time |
+
+pub mod any;
+pub mod cache;
+pub mod hickory;
+pub mod pooled;
 
 use std::fmt;
 use std::future::Future;

@@ -5,14 +5,11 @@
 //! Every run passes `--nameserver` pointing at a server on 127.0.0.1: no query ever goes to
 //! the system resolver.
 
-mod policyd_support;
-mod support;
-
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use policyd_support::{Address, Policyd, client_request, exists, request, with};
-use support::{Behaviour, TestDns, TestDnsBuilder};
+use crate::policyd_support::{Address, Policyd, client_request, exists, request, with};
+use crate::support::{Behaviour, TestDns, TestDnsBuilder};
 
 const BL: &str = "bl.test";
 const DBL: &str = "dbl.test";

@@ -647,7 +647,8 @@ mod tests {
                 ttl: 120
             })
         );
-        let joined = crate::hickory::join_txt_strings([&b"caf\xC3"[..], b"\xA9 \xFF"].into_iter());
+        let joined =
+            crate::resolver::hickory::join_txt_strings([&b"caf\xC3"[..], b"\xA9 \xFF"].into_iter());
         assert_eq!(joined, "café \u{FFFD}", "same as the stock path");
 
         for (rcode, kind) in [

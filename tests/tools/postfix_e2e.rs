@@ -8,15 +8,12 @@
 //! the machine, every message is discarded), and XCLIENT from 127.0.0.1 to present chosen
 //! client addresses.
 
-mod policyd_support;
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use policyd_support::Policyd;
-use support::TestDns;
+use crate::policyd_support::Policyd;
+use crate::support::TestDns;
 use tokio::process::Command;
 
 const BL: &str = "bl.test";

@@ -2,9 +2,9 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::hickory::HickoryResolver;
+use crate::resolver::hickory::HickoryResolver;
+use crate::resolver::pooled::PooledUdpResolver;
 use crate::resolver::{Answer, DnsResolver, LookupError};
-use crate::transport::PooledUdpResolver;
 
 /// One of the crate's two resolvers, for programs that let their users choose the transport
 /// (a command-line flag, a config setting) without making everything generic over it.

@@ -7,16 +7,14 @@
 //! Run with `cargo test -- --ignored` on a machine with rbldnsd installed.
 #![cfg(unix)]
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::rbldnsd::{Rbldnsd, ZoneData};
+use crate::support::{failure_kind, outcome};
 use dnsbl_check::{Checker, DnsList, HickoryResolver, ListKind, LookupErrorKind, Outcome};
-use support::rbldnsd::{Rbldnsd, ZoneData};
-use support::{failure_kind, outcome};
 
 fn resolver(rbl: &Rbldnsd, timeout: Duration, attempts: usize) -> HickoryResolver {
-    support::resolver_at(rbl.addr, timeout, attempts)
+    crate::support::resolver_at(rbl.addr, timeout, attempts)
 }
 
 fn ipv4_list(spec: &str) -> DnsList {

@@ -1,16 +1,14 @@
 //! The checker end to end, through the hickory resolver, against an in-process DNS server.
 
-mod support;
-
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use crate::support::{Behaviour, TestDns};
 use dnsbl_check::{
     Checker, CheckerBuilder, DnsList, HickoryResolver, ListHealth, ListKind, LookupErrorKind,
     NameServer, Outcome, Report, SkipReason, Target, Unhealthy,
 };
 use futures::StreamExt;
-use support::{Behaviour, TestDns};
 
 const ZONE: &str = "bl.test";
 
@@ -35,7 +33,7 @@ fn ip_list(spec: &str) -> DnsList {
 
 /// A server for `bl.test` with healthy test points and one entry per interesting case.
 async fn standard_server() -> TestDns {
-    support::every_kind_of_answer(TestDns::builder())
+    crate::support::every_kind_of_answer(TestDns::builder())
         .start()
         .await
 }
@@ -460,7 +458,7 @@ async fn truncated_answers_are_retried_over_tcp() {
     assert!(
         dns.query_log()
             .iter()
-            .any(|q| q.transport == support::Transport::Tcp),
+            .any(|q| q.transport == crate::support::Transport::Tcp),
         "no TCP retry seen"
     );
 }

@@ -3,15 +3,13 @@
 //! Every run passes `--nameserver` pointing at a server on 127.0.0.1: no query ever goes to
 //! the system resolver.
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use crate::support::{Behaviour, TestDns, TestDnsBuilder};
 use serde_json::Value;
-use support::{Behaviour, TestDns, TestDnsBuilder};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
@@ -24,7 +22,7 @@ const KEY: &str = "secretkeyabcdefghijklmnopq";
 /// `cargo test --test cli`, and gives integration tests no path to them).
 fn binary() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| support::build_example("dnsbl-check", false))
+    BINARY.get_or_init(|| crate::support::build_example("dnsbl-check", false))
 }
 
 /// What a run printed and how it exited.

@@ -3,12 +3,12 @@
 //!
 //! Every packet goes to servers on 127.0.0.1 that the test itself starts.
 
-mod support;
-
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::{Behaviour, TestDns, Transport};
+use crate::support::{failure_kind, outcome, resolver_at as resolver};
 use dnsbl_check::{
     AnyResolver, Checker, DnsList, ListHealth, ListKind, LookupErrorKind, NameServer, Outcome,
     PooledUdpResolver, SkipReason, Unhealthy,
@@ -16,8 +16,6 @@ use dnsbl_check::{
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{Name, RData, Record};
-use support::{Behaviour, TestDns, Transport};
-use support::{failure_kind, outcome, resolver_at as resolver};
 use tokio::net::UdpSocket;
 
 fn ip_list(spec: &str) -> DnsList {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::hickory::{NameServer, ResolverBuildError};
+use crate::resolver::hickory::{NameServer, ResolverBuildError};
 use crate::resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
 use pool::{Counters, PendingQuery, Rotation, ServerPool};
 use wire::{MAX_QUERY, Reply, TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_TXT, WireName};

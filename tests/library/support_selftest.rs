@@ -1,8 +1,6 @@
 //! Tests of the test support itself (`tests/support`), with raw DNS queries
 //! built with hickory-proto, independent of the library under test.
 
-mod support;
-
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -12,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::timeout;
 
-use support::{Behaviour, TestDns, Transport};
+use crate::support::{Behaviour, TestDns, Transport};
 
 /// Long enough for a loopback answer on a loaded 2-core machine.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -500,7 +498,7 @@ async fn names_outside_zones_are_rejected() {
 #[tokio::test]
 #[ignore = "needs rbldnsd"]
 async fn rbldnsd_serves_ip4set_ip6trie_and_dnset() {
-    use support::rbldnsd::{Rbldnsd, ZoneData};
+    use crate::support::rbldnsd::{Rbldnsd, ZoneData};
 
     let ip4set = "\
 $SOA 60 ns.bl.test hostmaster.bl.test 1 3600 600 86400 45

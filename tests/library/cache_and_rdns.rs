@@ -1,14 +1,12 @@
 //! The answer cache and forward-confirmed reverse DNS, against an in-process DNS server.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{Behaviour, TestDns};
 use dnsbl_check::{
     AnswerCache, CacheConfig, Checker, DnsList, HickoryResolver, ListKind, NameServer, ReverseDns,
     forward_confirmed_reverse_dns,
 };
-use support::{Behaviour, TestDns};
 
 fn resolver(dns: &TestDns) -> HickoryResolver {
     HickoryResolver::builder()

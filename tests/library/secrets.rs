@@ -3,17 +3,15 @@
 //!
 //! Every DNS packet goes to a test server on 127.0.0.1 that the test starts.
 
-mod support;
-
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::{Behaviour, TestDns};
 use dnsbl_check::{
     Checker, Config, DnsList, HickoryResolver, ListKind, NameServer, Outcome, Target, Zone, presets,
 };
-use support::{Behaviour, TestDns};
 use tracing_subscriber::EnvFilter;
 
 /// 26 characters, like a real DQS key.

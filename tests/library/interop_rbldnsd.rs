@@ -4,18 +4,16 @@
 //! Run with `cargo test -- --ignored` on a machine with rbldnsd installed.
 #![cfg(unix)]
 
-mod support;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
+use crate::support::outcome;
+use crate::support::rbldnsd::{Rbldnsd, ZoneData};
 use dnsbl_check::{
     Checker, DnsList, HickoryResolver, ListHealth, ListKind, NameServer, Outcome, Report,
     SkipReason, Unhealthy,
 };
 use futures::StreamExt;
-use support::outcome;
-use support::rbldnsd::{Rbldnsd, ZoneData};
 
 const IP4SET: &str = "\
 $SOA 60 ns.bl.test hostmaster.bl.test 1 3600 600 86400 45
@@ -188,7 +186,7 @@ async fn dead_and_refusing_zones_are_never_listings() {
 
 /// Runs the `dnsbl-check` example against `rbl` with `args`; returns (exit code, stdout).
 fn run_cli(rbl: &Rbldnsd, args: &[&str]) -> (i32, String) {
-    let binary = support::build_example("dnsbl-check", false);
+    let binary = crate::support::build_example("dnsbl-check", false);
     let output = std::process::Command::new(binary)
         .args(["--nameserver", &rbl.addr.to_string(), "--timeout", "1"])
         .args(args)

@@ -1,0 +1,18 @@
+//! The library's behaviour against DNS servers: the in-process server by default, and a real
+//! rbldnsd in the `#[ignore = "needs rbldnsd"]` tests.
+//!
+//! One test binary, so that a cold `cargo test` links few of them.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cache_and_rdns;
+mod checker;
+mod faults;
+mod faults_rbldnsd;
+mod interop_rbldnsd;
+mod properties;
+mod secrets;
+mod support_selftest;
+mod transport_equivalence;
+mod transport_pool;

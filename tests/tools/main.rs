@@ -1,0 +1,14 @@
+//! The example programs end to end: `dnsbl-check`, and `dnsbl-policyd` (with a private Postfix
+//! in the `#[ignore = "needs postfix"]` test).
+//!
+//! One test binary, so that a cold `cargo test` links few of them.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+#[path = "../policyd_support/mod.rs"]
+mod policyd_support;
+
+mod cli;
+mod policyd;
+mod postfix_e2e;
