@@ -24,6 +24,7 @@
 //! | [`ListHealth`] | `health.rs` | RFC 5782 test-point probes |
 //! | [`AnswerCache`] | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | [`forward_confirmed_reverse_dns`] | `rdns.rs` | FCrDNS: PTR names confirmed by A/AAAA |
+//! | [`monitor`] | `monitor/` | watch mode: rounds, pair statuses, confirmed change events |
 //!
 //! # Examples
 //!
@@ -55,6 +56,7 @@ mod config;
 mod filter;
 mod health;
 mod list;
+pub mod monitor;
 mod outcome;
 pub mod presets;
 mod query;
