@@ -163,6 +163,15 @@ impl StateStore {
         Ok(store)
     }
 
+    /// A state kept in memory only: watching without a state file.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        let path = PathBuf::from(":memory:");
+        let connection = Connection::open_in_memory().map_err(|e| sqlite_error(&path, e))?;
+        let store = StateStore { connection, path };
+        store.create_schema()?;
+        Ok(store)
+    }
+
     /// Opens an existing state file read-only, for reading its history.
     pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
         validate(path)?;
