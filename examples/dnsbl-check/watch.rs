@@ -131,10 +131,10 @@ pub async fn run(
         if let Err(error) = store.save_round(watcher.tracker_mut(), &round.events, &names) {
             return fail(&error.to_string());
         }
-        if let Err(error) = print_events(&round.events, json) {
-            if error.kind() != io::ErrorKind::BrokenPipe {
-                return fail(&format!("cannot write output: {error}"));
-            }
+        if let Err(error) = print_events(&round.events, json)
+            && error.kind() != io::ErrorKind::BrokenPipe
+        {
+            return fail(&format!("cannot write output: {error}"));
         }
         tracing::info!(
             checked = round.checked,

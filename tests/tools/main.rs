@@ -1,4 +1,5 @@
-//! The example programs end to end: `dnsbl-check`, and `dnsbl-policyd` (with a private Postfix
+//! The example programs end to end: `dnsbl-check` (with its watch mode against a changing
+//! rbldnsd in `#[ignore = "needs rbldnsd"]` tests), and `dnsbl-policyd` (with a private Postfix
 //! in the `#[ignore = "needs postfix"]` test).
 //!
 //! One test binary, so that a cold `cargo test` links few of them.
@@ -12,3 +13,4 @@ mod policyd_support;
 mod cli;
 mod policyd;
 mod postfix_e2e;
+mod watch;
