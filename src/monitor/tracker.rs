@@ -22,7 +22,7 @@ use super::status::PairStatus;
 /// assert_eq!(EventKind::Delisted.as_str(), "delisted");
 /// assert_eq!(serde_json::to_string(&EventKind::Listed).unwrap(), "\"listed\"");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum EventKind {

@@ -16,3 +16,4 @@ mod secrets;
 mod support_selftest;
 mod transport_equivalence;
 mod transport_pool;
+mod watch;
