@@ -101,8 +101,11 @@ hwm=$(awk '/VmHWM/ {print $2}' "/proc/$WATCH/status")
 kill -TERM "$WATCH"
 wait "$WATCH" && status=0 || status=$?
 grep 'round done' "$WORK/watch.err" | sed 's/\x1b\[[0-9;]*m//g' |
-    sed -n 's/.*checked=\([0-9]*\).*events=\([0-9]*\).*seconds=\([0-9.]*\).*/\1 \2 \3/p' |
-    awk -v bulk="$BULK" '{ printf "round %d: %d targets, %d events, %.2f s (%.2fx the bulk scan)\n", NR, $1, $2, $3, $3 / bulk }'
+    sed -n 's/.*checked=\([0-9]*\).*events=\([0-9]*\).* seconds=\([0-9.e+-]*\).*save_seconds=\([0-9.e+-]*\).*complete=\([a-z]*\).*/\1 \2 \3 \4 \5/p' |
+    awk -v bulk="$BULK" '{
+        note = ($5 == "true") ? "" : "  [stopped by SIGTERM mid-round: partial, saved]"
+        printf "round %d: %d targets, %d events, checks %.2f s + save %.2f s = %.2f s (%.2fx the bulk scan)%s\n",
+            NR, $1, $2, $3, $4, $3 + $4, ($3 + $4) / bulk, note }'
 echo "watcher peak RSS: $((PEAK / 1024)) MiB; exit status after SIGTERM: $status"
 echo "state file: $(du -k "$WORK/state.db" | cut -f1) KiB ($(stat -c %s "$WORK/state.db") bytes)"
 echo "events printed: $(wc -l <"$WORK/events.json") (the baseline is silent)"

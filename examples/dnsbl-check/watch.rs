@@ -128,9 +128,11 @@ pub async fn run(
     loop {
         let round = watcher.run_round_until(shutdown.wait()).await;
         let names = sinks.names();
+        let saving = std::time::Instant::now();
         if let Err(error) = store.save_round(watcher.tracker_mut(), &round.events, &names) {
             return fail(&error.to_string());
         }
+        let saved = saving.elapsed();
         if let Err(error) = print_events(&round.events, json)
             && error.kind() != io::ErrorKind::BrokenPipe
         {
@@ -140,6 +142,8 @@ pub async fn run(
             checked = round.checked,
             events = round.events.len(),
             seconds = round.elapsed.as_secs_f64(),
+            save_seconds = saved.as_secs_f64(),
+            complete = round.complete,
             "round done"
         );
         if !round.complete {
