@@ -24,6 +24,7 @@
 //! | [`ListHealth`] | `health.rs` | RFC 5782 test-point probes |
 //! | [`AnswerCache`] | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | [`forward_confirmed_reverse_dns`] | `rdns.rs` | FCrDNS: PTR names confirmed by A/AAAA |
+//! | [`hosts`] | `hosts.rs` | mail-server targets: a domain's MX hosts or own addresses |
 //!
 //! # Examples
 //!
@@ -54,6 +55,7 @@ mod checker;
 mod config;
 mod filter;
 mod health;
+pub mod hosts;
 mod list;
 mod outcome;
 pub mod presets;
@@ -81,7 +83,7 @@ pub use resolver::hickory::{
 #[doc(hidden)]
 pub use resolver::pooled::bench_support;
 pub use resolver::pooled::{PooledUdpResolver, PooledUdpResolverBuilder, TransportStats};
-pub use resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
+pub use resolver::{Answer, DnsResolver, LookupError, LookupErrorKind, MailExchanger};
 pub use target::{DomainName, Target, TargetError, TargetSpec, TargetSpecIter};
 pub use zone::{QueryName, QueryNameError, SecretKey, Zone, ZoneError};
 
