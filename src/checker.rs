@@ -317,7 +317,11 @@ impl<R: DnsResolver> Checker<R> {
                     "overall deadline reached",
                 ))
             });
-        ListResult::new(list, outcome)
+        let mut result = ListResult::new(list, outcome);
+        if result.outcome.is_listed() {
+            result.lookup_url = list.lookup_url(target);
+        }
+        result
     }
 
     /// Checks a stream of targets, keeping at most the configured number of queries in flight.

@@ -69,7 +69,7 @@ pub use checker::{BuildError, Checker, CheckerBuilder};
 pub use config::{Config, ConfigError, NameServerText, preset_list};
 pub use filter::{CodeFilter, FilterError};
 pub use health::ListHealth;
-pub use list::{DnsList, ListKind, SpecError, SpecProblem};
+pub use list::{DnsList, ListKind, LookupUrlError, SpecError, SpecProblem};
 pub use outcome::{
     InvalidAnswer, ListResult, Listing, OperatorError, Outcome, Report, SkipReason, Unhealthy,
 };
