@@ -25,6 +25,8 @@
 //! | [`AnswerCache`] | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | [`forward_confirmed_reverse_dns`] | `rdns.rs` | FCrDNS: PTR names confirmed by A/AAAA |
 //! | [`hosts`] | `hosts.rs` | mail-server targets: a domain's MX hosts or own addresses |
+//! | [`summary`] | `summary.rs` | a run's counts: per list, per scanned network, listings |
+//! | [`nagios`] | `nagios.rs` | monitoring-plugin states and perfdata from those counts |
 //!
 //! # Examples
 //!
@@ -57,10 +59,12 @@ mod filter;
 mod health;
 pub mod hosts;
 mod list;
+pub mod nagios;
 mod outcome;
 pub mod presets;
 mod query;
 mod rdns;
+pub mod summary;
 pub mod resolver;
 mod target;
 mod zone;
