@@ -27,6 +27,7 @@
 //! | [`hosts`] | `hosts.rs` | mail-server targets: a domain's MX hosts or own addresses |
 //! | [`summary`] | `summary.rs` | a run's counts: per list, per scanned network, listings |
 //! | [`nagios`] | `nagios.rs` | monitoring-plugin states and perfdata from those counts |
+//! | [`smtp`] | `smtp.rs` | an SMTP probe: open relay, banner name, STARTTLS |
 //!
 //! # Examples
 //!
@@ -64,8 +65,9 @@ mod outcome;
 pub mod presets;
 mod query;
 mod rdns;
-pub mod summary;
 pub mod resolver;
+pub mod smtp;
+pub mod summary;
 mod target;
 mod zone;
 

@@ -202,10 +202,15 @@ mod tests {
                 "{thresholds:?} {listings} {trouble} {bad}"
             );
         }
-        let codes: Vec<u8> = [Status::Ok, Status::Warning, Status::Critical, Status::Unknown]
-            .iter()
-            .map(|s| s.exit_code())
-            .collect();
+        let codes: Vec<u8> = [
+            Status::Ok,
+            Status::Warning,
+            Status::Critical,
+            Status::Unknown,
+        ]
+        .iter()
+        .map(|s| s.exit_code())
+        .collect();
         assert_eq!(codes, [0, 1, 2, 3]);
     }
 }

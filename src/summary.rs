@@ -138,7 +138,12 @@ impl Summary {
             let trouble = result.outcome.is_trouble();
             count(&mut self.lists, &result.list, listed, trouble);
             if let Some(index) = network {
-                count(&mut self.networks[index].lists, &result.list, listed, trouble);
+                count(
+                    &mut self.networks[index].lists,
+                    &result.list,
+                    listed,
+                    trouble,
+                );
             }
         }
     }
@@ -238,13 +243,22 @@ mod tests {
             false,
         );
         summary.add(
-            &report("198.51.100.1", vec![result("a.test", 1, Outcome::NotListed)]),
+            &report(
+                "198.51.100.1",
+                vec![result("a.test", 1, Outcome::NotListed)],
+            ),
             None,
             true,
         );
         assert_eq!(summary.targets, 3);
-        assert_eq!(summary.listings, 1, "the allowlist's listing is not counted");
-        assert_eq!(summary.listed_targets, 0, "the allowlist outweighs the listing");
+        assert_eq!(
+            summary.listings, 1,
+            "the allowlist's listing is not counted"
+        );
+        assert_eq!(
+            summary.listed_targets, 0,
+            "the allowlist outweighs the listing"
+        );
         assert_eq!(summary.incomplete, 2);
         assert_eq!(summary.lists_asked(), 3);
         assert_eq!(summary.lists_in_trouble(), 1);

@@ -14,6 +14,7 @@ mod hosts;
 mod interop_rbldnsd;
 mod properties;
 mod secrets;
+mod smtp;
 mod support_selftest;
 mod transport_equivalence;
 mod transport_pool;
