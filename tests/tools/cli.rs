@@ -471,12 +471,16 @@ async fn cidr_blocks_expand_to_every_address() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["target"], "192.0.2.1");
 
-    // Text mode ends a bulk run with a summary line.
+    // Text mode ends a bulk run with a summary line, then a line per network and list.
     let out = run(&with_server(&server, &["--zone", BL, "192.0.2.0/30"])).await;
     assert_eq!(out.stdout.matches(": not listed").count(), 3, "{out:?}");
+    let last: Vec<&str> = out.stdout.lines().rev().take(2).collect();
     assert_eq!(
-        out.stdout.lines().last().unwrap(),
-        "summary: 4 checked, 1 listed, 0 incomplete; list trouble: none"
+        last,
+        [
+            "network 192.0.2.0/30 bl.test: 4 checked, 1 listed, 0 trouble",
+            "summary: 4 checked, 1 listed, 0 incomplete; list trouble: none",
+        ]
     );
     // --quiet drops it.
     let out = run(&with_server(&server, &["--zone", BL, "-q", "192.0.2.0/30"])).await;
