@@ -1,65 +1,11 @@
 //! The SMTP probe (`dnsbl_check::smtp`) against a tiny scripted SMTP responder on loopback:
 //! open and closed relays, STARTTLS, the banner name, and hostile or silent servers.
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::smtp::{Responder, Script, closed_relay, open_relay, responder};
 use dnsbl_check::ReverseDns;
 use dnsbl_check::smtp::{BannerName, ProbeConfig, Relay, SmtpTrouble, Stage, probe};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
-
-/// What the responder sends: the greeting (raw bytes, or nothing), and a reply per command
-/// verb (the first word, upper-cased).
-#[derive(Clone)]
-struct Script {
-    banner: Option<Vec<u8>>,
-    replies: fn(&str) -> Vec<u8>,
-}
-
-/// A one-connection SMTP responder; the commands it received are kept.
-struct Responder {
-    addr: SocketAddr,
-    commands: Arc<Mutex<Vec<String>>>,
-}
-
-async fn responder(script: Script) -> Responder {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let commands = Arc::new(Mutex::new(Vec::new()));
-    let seen = commands.clone();
-    tokio::spawn(async move {
-        let Ok((stream, _)) = listener.accept().await else {
-            return;
-        };
-        let (read, mut write) = stream.into_split();
-        let Some(banner) = script.banner else {
-            // Silent: hold the connection open without a word.
-            tokio::time::sleep(Duration::from_secs(30)).await;
-            return;
-        };
-        if write.write_all(&banner).await.is_err() {
-            return;
-        }
-        let mut lines = BufReader::new(read).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            let verb = line
-                .split([' ', ':'])
-                .next()
-                .unwrap_or("")
-                .to_ascii_uppercase();
-            seen.lock().unwrap().push(line.clone());
-            if write.write_all(&(script.replies)(&verb)).await.is_err() {
-                return;
-            }
-            if verb == "QUIT" {
-                return;
-            }
-        }
-    });
-    Responder { addr, commands }
-}
 
 fn quick() -> ProbeConfig {
     ProbeConfig {
@@ -76,25 +22,6 @@ fn verbs(responder: &Responder) -> Vec<String> {
         .iter()
         .map(|line| line.split([' ', ':']).next().unwrap().to_owned())
         .collect()
-}
-
-fn open_relay(verb: &str) -> Vec<u8> {
-    match verb {
-        "EHLO" => {
-            b"250-mx.example.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 8BITMIME\r\n".to_vec()
-        }
-        "QUIT" => b"221 bye\r\n".to_vec(),
-        _ => b"250 ok\r\n".to_vec(),
-    }
-}
-
-fn closed_relay(verb: &str) -> Vec<u8> {
-    match verb {
-        "EHLO" => b"250-mx.example.test\r\n250 SIZE 1000\r\n".to_vec(),
-        "RCPT" => b"554 5.7.1 <relay-probe@recipient.invalid>: Relay access denied\r\n".to_vec(),
-        "QUIT" => b"221 bye\r\n".to_vec(),
-        _ => b"250 ok\r\n".to_vec(),
-    }
 }
 
 #[tokio::test]

@@ -65,6 +65,7 @@
 
 #[cfg(unix)] // rbldnsd only exists on Unix; the harness uses Unix file modes
 pub mod rbldnsd;
+pub mod smtp;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};

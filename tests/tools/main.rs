@@ -10,5 +10,7 @@ mod support;
 mod policyd_support;
 
 mod cli;
+mod mail_servers;
+mod netblocks;
 mod policyd;
 mod postfix_e2e;

@@ -1,0 +1,222 @@
+//! `dnsbl-check --mx`, `--resolve` and `--smtp-check` end to end against the in-process DNS
+//! server (MX, A, AAAA and PTR records next to the list zones) and a scripted SMTP responder.
+
+use serde_json::Value;
+
+use crate::cli::{
+    BL, DBL, healthy_domain_zone, healthy_ip_zone, run, server_args, with_server, write_config,
+};
+use crate::support::smtp::{Script, closed_relay, open_relay, responder};
+use crate::support::{Behaviour, TestDns};
+
+const CONFIG: &str = r#"
+[[list]]
+zone = "bl.test"
+lookup_url = "https://bl.test/lookup?ip={ip}"
+
+[[list]]
+zone = "dbl.test"
+kind = "domain"
+"#;
+
+async fn mail_dns() -> TestDns {
+    let builder = healthy_domain_zone(healthy_ip_zone(TestDns::builder(), BL), DBL);
+    builder
+        .a("1.2.0.192.bl.test", &["127.0.0.2"], 300)
+        .zone("example.test")
+        .zone("in-addr.arpa")
+        .zone("ip6.arpa")
+        .mx(
+            "example.test",
+            &[(20, "mx2.example.test."), (10, "mx1.example.test.")],
+            300,
+        )
+        .a("mx1.example.test", &["192.0.2.1"], 300)
+        .a("mx2.example.test", &["192.0.2.2"], 300)
+        .aaaa("mx2.example.test", &["2001:db8::2"], 300)
+        // mx1's PTR leads back to it; mx2's addresses have none.
+        .ptr("1.2.0.192.in-addr.arpa", &["mx1.example.test."], 300)
+        .a("nomx.example.test", &["192.0.2.3"], 300)
+        .on("broken.example.test", "MX", Behaviour::ServFail)
+        .start()
+        .await
+}
+
+fn lines_for<'a>(reports: &'a [Value], via: &str) -> Vec<&'a Value> {
+    reports.iter().filter(|r| r["via"] == via).collect()
+}
+
+#[tokio::test]
+async fn mx_checks_each_mail_server_with_its_reverse_dns() {
+    let dns = mail_dns().await;
+    let server = server_args(&dns);
+    let config = write_config(CONFIG);
+    let config = config.path().to_str().unwrap();
+    let args = [
+        "--config",
+        config,
+        "--mx",
+        "--format",
+        "json",
+        "example.test",
+    ];
+    let out = run(&with_server(&server, &args)).await;
+    assert_eq!(out.code, 1, "mx1 is listed: {out:?}");
+    let reports = out.json();
+    // The domain first, on the domain list as before, then its servers in preference order.
+    assert_eq!(reports[0]["target"], "example.test");
+    assert_eq!(reports[0]["results"][0]["list"], "dbl.test");
+    assert_eq!(reports[0]["mail_servers"]["addresses"], 3);
+    assert_eq!(reports[0]["mail_servers"]["implicit_mx"], false);
+    let derived = lines_for(&reports, "example.test");
+    let rows: Vec<(String, String, String)> = derived
+        .iter()
+        .map(|r| {
+            (
+                r["target"].as_str().unwrap().into(),
+                r["host"].as_str().unwrap().into(),
+                r["rdns"]["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let row = |t: &str, h: &str, s: &str| (t.to_owned(), h.to_owned(), s.to_owned());
+    assert_eq!(
+        rows,
+        [
+            row("192.0.2.1", "mx1.example.test", "confirmed"),
+            row("192.0.2.2", "mx2.example.test", "no_ptr"),
+            row("2001:db8::2", "mx2.example.test", "no_ptr"),
+        ]
+    );
+    // A listed result carries its lookup page, filled in with the address.
+    let listed = &derived[0]["results"][0];
+    assert_eq!(listed["status"], "listed");
+    assert_eq!(listed["lookup_url"], "https://bl.test/lookup?ip=192.0.2.1");
+    assert!(derived[1]["results"][0].get("lookup_url").is_none());
+
+    // Text: the servers under their domain, addresses without confirmed rDNS flagged.
+    let out = run(&with_server(
+        &server,
+        &["--config", config, "--mx", "example.test"],
+    ))
+    .await;
+    assert_eq!(out.code, 1, "{out:?}");
+    let text = &out.stdout;
+    let domain = text.find("example.test: not listed").expect(text);
+    let header = text.find("  mail servers of example.test: 3").expect(text);
+    let mx1 = text
+        .find("    192.0.2.1 (mx1.example.test): LISTED")
+        .expect(text);
+    assert!(domain < header && header < mx1, "{text}");
+    assert!(
+        text.contains("lookup/delist: https://bl.test/lookup?ip=192.0.2.1"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("without confirmed reverse DNS").count(),
+        2,
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_domain_without_mx_is_its_own_mail_server_and_failures_are_trouble() {
+    let dns = mail_dns().await;
+    let server = server_args(&dns);
+    let args = [
+        "--zone",
+        BL,
+        "--domain-zone",
+        DBL,
+        "--mx",
+        "--format",
+        "json",
+    ];
+    let out = run(&with_server(
+        &server,
+        &[&args[..], &["nomx.example.test"]].concat(),
+    ))
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let reports = out.json();
+    assert_eq!(reports[0]["mail_servers"]["implicit_mx"], true);
+    assert_eq!(reports[1]["host"], "nomx.example.test");
+    assert_eq!(reports[1]["target"], "192.0.2.3");
+
+    // A failed MX lookup is trouble (exit 2), never "no mail servers".
+    let out = run(&with_server(
+        &server,
+        &[&args[..], &["broken.example.test"]].concat(),
+    ))
+    .await;
+    assert_eq!(out.code, 2, "{out:?}");
+    let trouble = &out.json()[0]["mail_servers"]["trouble"][0];
+    assert_eq!(trouble["record"], "MX");
+    assert_eq!(trouble["error"], "serv_fail");
+
+    // --resolve takes the domain's own addresses.
+    let args = [
+        "--zone",
+        BL,
+        "--domain-zone",
+        DBL,
+        "--resolve",
+        "--format",
+        "json",
+    ];
+    let out = run(&with_server(
+        &server,
+        &[&args[..], &["nomx.example.test"]].concat(),
+    ))
+    .await;
+    assert_eq!(out.json()[0]["mail_servers"]["source"], "resolve");
+    assert_eq!(out.json()[1]["target"], "192.0.2.3");
+}
+
+#[tokio::test]
+async fn smtp_check_finds_an_open_relay_and_a_closed_one() {
+    let dns = TestDns::builder()
+        .zone(BL)
+        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .zone("in-addr.arpa")
+        .start()
+        .await;
+    let server = server_args(&dns);
+    for (script, code, verdict) in [
+        (open_relay as fn(&str) -> Vec<u8>, 1, "open"),
+        (closed_relay, 0, "closed"),
+    ] {
+        let smtp = responder(Script {
+            banner: Some(b"220 mx.example.test ESMTP\r\n".to_vec()),
+            replies: script,
+        })
+        .await;
+        let target = smtp.addr.to_string();
+        let args = ["--zone", BL, "--smtp-check", "--format", "json", &target];
+        let out = run(&with_server(&server, &args)).await;
+        assert_eq!(out.code, code, "{out:?}");
+        let report = out.report("127.0.0.1");
+        assert_eq!(report["smtp"]["relay"]["verdict"], verdict, "{out:?}");
+        assert_eq!(report["smtp"]["banner_host"], "mx.example.test");
+        assert_eq!(report["rdns"]["status"], "no_ptr");
+        let sent = smtp.commands.lock().unwrap().clone();
+        assert!(
+            !sent.iter().any(|line| line.starts_with("DATA")),
+            "{sent:?}"
+        );
+    }
+
+    // Nothing listening: trouble, exit 2, never "fine".
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let target = closed.to_string();
+    let out = run(&with_server(
+        &server,
+        &["--zone", BL, "--smtp-check", &target],
+    ))
+    .await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stdout.contains("cannot connect"), "{out:?}");
+}
