@@ -64,6 +64,7 @@
 #![allow(dead_code)] // each test crate compiles this module but uses only part of it
 
 #[cfg(unix)] // rbldnsd only exists on Unix; the harness uses Unix file modes
+pub mod postfix;
 pub mod rbldnsd;
 pub mod smtp;
 

@@ -220,3 +220,52 @@ async fn smtp_check_finds_an_open_relay_and_a_closed_one() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stdout.contains("cannot connect"), "{out:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs postfix"]
+async fn smtp_check_against_private_postfix_instances() {
+    use crate::support::postfix::Postfix;
+    let dns = TestDns::builder()
+        .zone(BL)
+        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .zone("in-addr.arpa")
+        .ptr("1.0.0.127.in-addr.arpa", &["localhost.example.test."], 60)
+        .zone("example.test")
+        .start()
+        .await;
+    let server = server_args(&dns);
+    // Relaying is permitted to mynetworks only: everybody for one, nobody nearby for the other.
+    let relay = "relay_domains =
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_recipient_restrictions =
+";
+    let open = Postfix::start(&format!("mynetworks = 0.0.0.0/0\n{relay}")).await;
+    let closed = Postfix::start(&format!("mynetworks = 192.0.2.0/32\n{relay}")).await;
+    for (postfix, code, verdict) in [(&open, 1, "open"), (&closed, 0, "closed")] {
+        let target = format!("127.0.0.1:{}", postfix.port);
+        let args = ["--zone", BL, "--smtp-check", "--format", "json", &target];
+        let out = run(&with_server(&server, &args)).await;
+        assert_eq!(out.code, code, "{out:?}\n{}", postfix.maillog());
+        let smtp = &out.report("127.0.0.1")["smtp"];
+        assert_eq!(
+            smtp["relay"]["verdict"],
+            verdict,
+            "{out:?}\n{}",
+            postfix.maillog()
+        );
+        assert_eq!(smtp["banner_host"], "pftest.example.test");
+        assert_eq!(smtp["starttls"], false, "no TLS configured");
+        if verdict == "closed" {
+            assert_eq!(smtp["relay"]["code"], 554, "{smtp}");
+        }
+        // Text: the banner names another host than the PTR.
+        let out = run(&with_server(
+            &server,
+            &["--zone", BL, "--smtp-check", &target],
+        ))
+        .await;
+        assert!(out.stdout.contains("does not name the PTR host"), "{out:?}");
+    }
+    // Nothing was ever queued: the probe sends no DATA.
+    assert!(!open.maillog().contains("queued as"), "{}", open.maillog());
+}
