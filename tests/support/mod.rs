@@ -67,6 +67,7 @@
 pub mod postfix;
 pub mod rbldnsd;
 pub mod smtp;
+pub mod unbound;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};

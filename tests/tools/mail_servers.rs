@@ -269,3 +269,91 @@ smtpd_recipient_restrictions =
     // Nothing was ever queued: the probe sends no DATA.
     assert!(!open.maillog().contains("queued as"), "{}", open.maillog());
 }
+
+/// The set-up an admin runs: unbound answers MX, A, AAAA and PTR from `local-data` and sends
+/// the list zones to rbldnsd.
+#[tokio::test]
+#[ignore = "needs unbound"]
+async fn mx_through_unbound_and_rbldnsd_on_both_transports() {
+    use crate::support::rbldnsd::{Rbldnsd, ZoneData};
+    use crate::support::unbound::Unbound;
+    let rbl = Rbldnsd::start(&[
+        (
+            "mxl.test",
+            ZoneData::Ip4Set(":127.0.0.2:Listed: see https://mxl.test/$\n127.0.0.2\n10.9.9.2\n"),
+        ),
+        ("dbl.test", ZoneData::Dnset(":127.0.1.2:Bad domain\ntest\n")),
+    ])
+    .expect("rbldnsd");
+    let unbound = Unbound::start(
+        &[
+            r#"local-zone: "example.test" transparent"#,
+            r#"local-data: "example.test. MX 10 mx1.example.test.""#,
+            r#"local-data: "example.test. MX 20 mx2.example.test.""#,
+            r#"local-data: "mx1.example.test. A 10.9.9.2""#,
+            r#"local-data: "mx2.example.test. A 10.9.9.3""#,
+            r#"local-data: "mx2.example.test. AAAA fd00::3""#,
+            r#"local-data: "2.9.9.10.in-addr.arpa. PTR mx1.example.test.""#,
+            r#"local-zone: "nomx.test" transparent"#,
+            r#"local-data: "nomx.test. A 10.9.9.4""#,
+        ],
+        &[("mxl.test", rbl.addr), ("dbl.test", rbl.addr)],
+    )
+    .expect("unbound");
+    let address = unbound.addr.to_string();
+    for transport in ["pooled", "hickory"] {
+        let args = [
+            "--nameserver",
+            &address,
+            "--transport",
+            transport,
+            "--zone",
+            "mxl.test",
+            "--domain-zone",
+            "dbl.test",
+            "--mx",
+            "--format",
+            "json",
+            "example.test",
+            "nomx.test",
+        ];
+        let out = run(&args).await;
+        assert_eq!(out.code, 1, "{transport}: {out:?}\n{}", unbound.log());
+        let reports = out.json();
+        let row = |target: &str| {
+            let report = out.report(target);
+            (
+                report["via"].as_str().unwrap().to_owned(),
+                report["host"].as_str().unwrap().to_owned(),
+                report["rdns"]["status"].as_str().unwrap().to_owned(),
+                report["listed"].as_bool().unwrap(),
+            )
+        };
+        let expect = |via: &str, host: &str, rdns: &str, listed| {
+            (via.to_owned(), host.to_owned(), rdns.to_owned(), listed)
+        };
+        assert_eq!(
+            row("10.9.9.2"),
+            expect("example.test", "mx1.example.test", "confirmed", true)
+        );
+        assert_eq!(
+            row("10.9.9.3"),
+            expect("example.test", "mx2.example.test", "no_ptr", false)
+        );
+        assert_eq!(
+            row("fd00::3"),
+            expect("example.test", "mx2.example.test", "no_ptr", false)
+        );
+        assert_eq!(
+            row("10.9.9.4"),
+            expect("nomx.test", "nomx.test", "no_ptr", false)
+        );
+        let nomx = reports.iter().find(|r| r["target"] == "nomx.test").unwrap();
+        assert_eq!(nomx["mail_servers"]["implicit_mx"], true, "{transport}");
+        let listed = &out.report("10.9.9.2")["results"][0];
+        assert_eq!(
+            listed["reasons"][0],
+            "Listed: see https://mxl.test/10.9.9.2"
+        );
+    }
+}
