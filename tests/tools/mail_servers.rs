@@ -123,20 +123,7 @@ async fn mx_checks_each_mail_server_with_its_reverse_dns() {
 async fn a_domain_without_mx_is_its_own_mail_server_and_failures_are_trouble() {
     let dns = mail_dns().await;
     let server = server_args(&dns);
-    let args = [
-        "--zone",
-        BL,
-        "--domain-zone",
-        DBL,
-        "--mx",
-        "--format",
-        "json",
-    ];
-    let out = run(&with_server(
-        &server,
-        &[&args[..], &["nomx.example.test"]].concat(),
-    ))
-    .await;
+    let out = expand_json(&server, "--mx", "nomx.example.test").await;
     assert_eq!(out.code, 0, "{out:?}");
     let reports = out.json();
     assert_eq!(reports[0]["mail_servers"]["implicit_mx"], true);
@@ -144,33 +131,31 @@ async fn a_domain_without_mx_is_its_own_mail_server_and_failures_are_trouble() {
     assert_eq!(reports[1]["target"], "192.0.2.3");
 
     // A failed MX lookup is trouble (exit 2), never "no mail servers".
-    let out = run(&with_server(
-        &server,
-        &[&args[..], &["broken.example.test"]].concat(),
-    ))
-    .await;
+    let out = expand_json(&server, "--mx", "broken.example.test").await;
     assert_eq!(out.code, 2, "{out:?}");
     let trouble = &out.json()[0]["mail_servers"]["trouble"][0];
     assert_eq!(trouble["record"], "MX");
     assert_eq!(trouble["error"], "serv_fail");
 
     // --resolve takes the domain's own addresses.
+    let out = expand_json(&server, "--resolve", "nomx.example.test").await;
+    assert_eq!(out.json()[0]["mail_servers"]["source"], "resolve");
+    assert_eq!(out.json()[1]["target"], "192.0.2.3");
+}
+
+/// `domain` checked on `bl.test` and `dbl.test` with `--mx` or `--resolve`, in JSON.
+async fn expand_json(server: &[String], mode: &str, domain: &str) -> crate::cli::Run {
     let args = [
         "--zone",
         BL,
         "--domain-zone",
         DBL,
-        "--resolve",
+        mode,
         "--format",
         "json",
+        domain,
     ];
-    let out = run(&with_server(
-        &server,
-        &[&args[..], &["nomx.example.test"]].concat(),
-    ))
-    .await;
-    assert_eq!(out.json()[0]["mail_servers"]["source"], "resolve");
-    assert_eq!(out.json()[1]["target"], "192.0.2.3");
+    run(&with_server(server, &args)).await
 }
 
 #[tokio::test]
