@@ -22,7 +22,7 @@
 //! With `--mx` a domain's mail servers (its MX hosts' A and AAAA addresses, or its own
 //! addresses without MX), and with `--resolve` its own addresses, are checked too, with their
 //! forward-confirmed reverse DNS; `--smtp-check` also talks SMTP to each mail server
-//! (addresses given, `ADDRESS:PORT`, or found with `--mx`) to find an open relay.
+//! (addresses given, `ADDRESS:PORT` or `HOST:PORT`, or found with `--mx`) to find an open relay.
 //!
 //! Lists come from `--zone` / `--domain-zone` (Postfix syntax, `zone[=filter][*weight]`),
 //! `--preset`, and `--config`, a TOML file (or JSON, if its name ends in `.json`) in the
@@ -139,7 +139,7 @@ struct Cli {
     #[arg(long, help_heading = "Mail servers")]
     resolve: bool,
 
-    /// Talk SMTP to each mail server (addresses given, ADDRESS:PORT, or found with --mx):
+    /// Talk SMTP to each mail server (addresses given, ADDRESS:PORT, HOST:PORT, or found with --mx):
     /// open relay, banner name, STARTTLS. Never sends DATA.
     #[arg(long, help_heading = "Mail servers")]
     smtp_check: bool,

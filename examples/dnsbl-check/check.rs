@@ -102,13 +102,23 @@ impl Checked {
 pub async fn check_job(context: &Context, job: Job) -> Checked {
     let resolver = context.checker.resolver();
     let mut checked = Checked::new(context.checker.check(job.target.clone()).await, job.network);
-    match (&job.target, context.expand) {
+    // A mail server named `HOST:PORT` is resolved like --resolve unless --mx says otherwise.
+    let source = context
+        .expand
+        .or(job.smtp_port.map(|_| HostSource::Resolve));
+    match (&job.target, source) {
         (Target::Domain(domain), Some(source)) => {
             let expansion = expand(resolver, domain, source).await;
+            // The SMTP port for the addresses found: MX hosts always, a named host's too.
+            let smtp_port = match (source, job.smtp_port) {
+                (_, Some(port)) => Some(port),
+                (HostSource::Mx, None) => Some(context.smtp_port),
+                (HostSource::Resolve, None) => None,
+            };
             let derived = expansion
                 .addresses
                 .iter()
-                .map(|found| check_derived(context, found, source));
+                .map(|found| check_derived(context, found, smtp_port));
             checked.derived = futures::future::join_all(derived).await;
             checked.mail_servers = Some(mail_servers(expansion));
         }
@@ -129,13 +139,17 @@ pub async fn check_job(context: &Context, job: Job) -> Checked {
     checked
 }
 
-async fn check_derived(context: &Context, found: &DerivedAddress, source: HostSource) -> Checked {
+async fn check_derived(
+    context: &Context,
+    found: &DerivedAddress,
+    smtp_port: Option<u16>,
+) -> Checked {
     let mut checked = Checked::new(context.checker.check(Target::ip(found.addr)).await, None);
     checked.via = Some(found.via.clone());
     checked.host = Some(found.host.clone());
     checked.rdns = Some(found.rdns.clone());
-    if let (Some(config), HostSource::Mx) = (&context.smtp, source) {
-        checked.smtp = Some(probe((found.addr, context.smtp_port).into(), config).await);
+    if let (Some(config), Some(port)) = (&context.smtp, smtp_port) {
+        checked.smtp = Some(probe((found.addr, port).into(), config).await);
     }
     checked
 }

@@ -44,11 +44,11 @@ impl Rules {
     /// Parses one target; an oversized network is an error naming `--max-targets`.
     fn parse(self, text: &str) -> Result<Spec, String> {
         if self.server_ports
-            && let Ok(server) = text.trim().parse::<SocketAddr>()
+            && let Some((target, port)) = server_with_port(text.trim())
         {
             return Ok(Spec {
-                spec: TargetSpec::One(Target::ip(server.ip())),
-                smtp_port: Some(server.port()),
+                spec: TargetSpec::One(target),
+                smtp_port: Some(port),
             });
         }
         let spec: TargetSpec = text.parse().map_err(|error| format!("{error}"))?;
@@ -66,6 +66,20 @@ impl Rules {
             spec,
             smtp_port: None,
         })
+    }
+}
+
+/// `ADDRESS:PORT`, `[IPV6]:PORT` or `HOST:PORT`: a mail server on a port of its own.
+fn server_with_port(text: &str) -> Option<(Target, u16)> {
+    if let Ok(server) = text.parse::<SocketAddr>() {
+        return Some((Target::ip(server.ip()), server.port()));
+    }
+    let (host, port) = text.rsplit_once(':')?;
+    let port = port.parse().ok()?;
+    // Not an address: "2001:db8::25" is an IPv6 address, not a host on port 25.
+    match host.parse::<Target>().ok()? {
+        target @ Target::Domain(_) => Some((target, port)),
+        _ => None,
     }
 }
 

@@ -76,11 +76,11 @@ impl Output {
         let progress = self.progress.clone();
         progress.suspend(|| {
             self.attempt(|out| match format {
-                Format::Json => {
-                    write_json(out, checked)?;
-                    let derived = checked.derived.iter().filter(|d| only.shows(d));
-                    derived.into_iter().try_for_each(|d| write_json(out, d))
-                }
+                // Each line on its own: a server's line names its domain (`via`).
+                Format::Json => std::iter::once(checked)
+                    .chain(&checked.derived)
+                    .filter(|c| only.shows(c))
+                    .try_for_each(|c| write_json(out, c)),
                 Format::Text => write_text(out, checked, colour, only),
                 Format::Nagios => Ok(()),
             })
@@ -245,7 +245,8 @@ fn write_block(
         };
         // Debug-quoted like TXT reasons: PTR names are someone else's text.
         writeln!(out, "{indent}  {status} {:?}", rdns.to_string())?;
-        if checked.host.is_some() && !rdns.is_confirmed() {
+        let unconfirmed = matches!(rdns, ReverseDns::NoPtr | ReverseDns::NotConfirmed(_));
+        if checked.host.is_some() && unconfirmed {
             let flag = "mail server without confirmed reverse DNS: receivers refuse it too";
             writeln!(out, "{indent}  {}", colour.paint(Colour::RED, flag))?;
         }

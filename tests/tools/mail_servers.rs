@@ -160,10 +160,12 @@ async fn expand_json(server: &[String], mode: &str, domain: &str) -> crate::cli:
 
 #[tokio::test]
 async fn smtp_check_finds_an_open_relay_and_a_closed_one() {
-    let dns = TestDns::builder()
+    let dns = healthy_domain_zone(TestDns::builder(), DBL)
         .zone(BL)
         .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
         .zone("in-addr.arpa")
+        .zone("example.test")
+        .a("smtp.example.test", &["127.0.0.1"], 60)
         .start()
         .await;
     let server = server_args(&dns);
@@ -190,6 +192,33 @@ async fn smtp_check_finds_an_open_relay_and_a_closed_one() {
             "{sent:?}"
         );
     }
+
+    // A server named HOST:PORT: its addresses are checked and probed on that port.
+    let smtp = responder(Script {
+        banner: Some(b"220 mx.example.test ESMTP\r\n".to_vec()),
+        replies: open_relay,
+    })
+    .await;
+    let target = format!("smtp.example.test:{}", smtp.addr.port());
+    let args = [
+        "--zone",
+        BL,
+        "--domain-zone",
+        DBL,
+        "--smtp-check",
+        "--format",
+        "json",
+        &target,
+    ];
+    let out = run(&with_server(&server, &args)).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    let report = out.report("127.0.0.1");
+    assert_eq!(report["host"], "smtp.example.test");
+    assert_eq!(report["smtp"]["relay"]["verdict"], "open", "{out:?}");
+    assert_eq!(
+        out.report("smtp.example.test")["mail_servers"]["source"],
+        "resolve"
+    );
 
     // Nothing listening: trouble, exit 2, never "fine".
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
