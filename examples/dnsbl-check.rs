@@ -139,8 +139,8 @@ struct Cli {
     #[arg(long, help_heading = "Mail servers")]
     resolve: bool,
 
-    /// Talk SMTP to each mail server (addresses given, ADDRESS:PORT, HOST:PORT, or found with --mx):
-    /// open relay, banner name, STARTTLS. Never sends DATA.
+    /// Talk SMTP to each mail server (addresses given, ADDRESS:PORT, HOST:PORT, or found
+    /// with --mx): open relay, banner name, STARTTLS. Never sends DATA.
     #[arg(long, help_heading = "Mail servers")]
     smtp_check: bool,
 
