@@ -3,9 +3,10 @@
 //! ```text
 //! dnsbl-check 192.0.2.1 2001:db8::1 example.com        # the default lists
 //! dnsbl-check --preset spamhaus-zen --zone bl.example.net=127.0.0.2*2 198.51.100.0/24
-//! dnsbl-check --domain-zone dbl.example.net example.com
+//! dnsbl-check --mx --smtp-check example.com            # a domain's mail servers, and why
+//! dnsbl-check --only listed 198.51.100.0/20            # a netblock: only what matters
+//! dnsbl-check --format nagios --warning 1 --critical 3 192.0.2.1
 //! dnsbl-check --input targets.txt --format json --nameserver 127.0.0.1:5353
-//! grep -v '^#' hosts | dnsbl-check --input -
 //! SPAMHAUS_DQS_KEY=... dnsbl-check --preset spamhaus-zen 192.0.2.1
 //! dnsbl-check --config lists.toml 192.0.2.1
 //! dnsbl-check --list-presets
@@ -15,69 +16,60 @@
 //!
 //! Targets are addresses, CIDR networks (every address, network and broadcast included) or
 //! domain names, given as arguments or one per line with `--input FILE` (`-` for stdin; blank
-//! lines and `#` comments are ignored). Input is streamed: a `/8` is never held in memory.
-//! Address targets go to IP lists only, domain targets to domain lists only.
+//! lines and `#` comments are ignored). Input is streamed: a `/8` is never held in memory,
+//! but a network beyond `--max-targets` (default 65,536 addresses) is refused before any
+//! query is sent. Address targets go to IP lists only, domain targets to domain lists only.
+//! With `--mx` a domain's mail servers (its MX hosts' A and AAAA addresses, or its own
+//! addresses without MX), and with `--resolve` its own addresses, are checked too, with their
+//! forward-confirmed reverse DNS; `--smtp-check` also talks SMTP to each mail server
+//! (addresses given, `ADDRESS:PORT` or `HOST:PORT`, or found with `--mx`) to find an open relay.
 //!
 //! Lists come from `--zone` / `--domain-zone` (Postfix syntax, `zone[=filter][*weight]`),
 //! `--preset`, and `--config`, a TOML file (or JSON, if its name ends in `.json`) in the
-//! library's `Config` format:
-//!
-//! ```toml
-//! presets = ["spamhaus-zen", "spamcop"]
-//! threshold = 2              # settings are optional; command-line flags win
-//! timeout = 1.5              # seconds per query
-//! nameservers = ["127.0.0.1:5353"]
-//!
-//! [[list]]
-//! name = "my-list"
-//! zone = "bl.example.net"
-//! kind = "ip"                # ip, ipv4, ipv6 or domain
-//! filter = "127.0.0.[2..10]"
-//! weight = 2
-//! categories = { "127.0.0.2" = "spam source", "127.0.0.3" = "open proxy" }
-//! error_codes = { "127.0.0.255" = "over quota" }
-//! ```
-//!
+//! library's `Config` format (a `[[list]]` may carry `lookup_url = "https://...{ip}"`).
 //! Without any list, the default preset set is used. A Spamhaus DQS key (`--dqs-key`, or
-//! better the `SPAMHAUS_DQS_KEY` environment variable, which other users cannot see in the
-//! process list) switches the Spamhaus presets to their keyed zones; the key is never printed.
+//! better the `SPAMHAUS_DQS_KEY` environment variable) switches the Spamhaus presets to their
+//! keyed zones; the key is never printed.
 //!
-//! Output is a block of text per target, or with `--format json` one JSON object per line
-//! (the library's `Report`), written as each check completes. Lists that do not take a
-//! target's kind are left out of both.
-//!
-//! Exit status: 0 when nothing is listed and every list answered; 1 when some target's
-//! verdict is "listed"; 2 when nothing is listed but a list gave trouble (failed, operator
-//! error code, invalid answer, unhealthy), some input was bad, or the command line was wrong.
+//! Output is a block of text per target (addresses found for a domain under it), with
+//! `--format json` one JSON object per line, or with `--format nagios` a monitoring-plugin
+//! status line. Exit status: 0 when nothing is listed and every list answered; 1 when some
+//! target's verdict is "listed" or an open relay was found; 2 when nothing is listed but a
+//! check gave trouble, some input was bad, or the command line was wrong. With
+//! `--format nagios`: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
+#[path = "dnsbl-check/check.rs"]
+mod check;
 mod common;
+#[path = "dnsbl-check/input.rs"]
+mod input;
+#[path = "dnsbl-check/nagios.rs"]
+mod nagios;
+#[path = "dnsbl-check/output.rs"]
+mod output;
 #[path = "dnsbl-check/watch.rs"]
 mod watch;
 
-use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, StdoutLock, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use check::{Context, check_job};
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
 use common::{ATTEMPTS, ListOptions, Transport, init_logging};
-use dnsbl_check::{
-    AnyResolver, Checker, Config, ListResult, Outcome, Report, ReverseDns, Target, TargetSpec,
-    Zone, forward_confirmed_reverse_dns, presets,
-};
+use dnsbl_check::hosts::HostSource;
+use dnsbl_check::smtp::ProbeConfig;
+use dnsbl_check::summary::Summary;
+use dnsbl_check::{AnyResolver, Checker, Config, Zone};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
-use tokio::sync::mpsc;
+use input::{BadInput, Job, Rules};
+use output::{Only, Output};
 
-/// Targets read ahead of the checks. Small and bounded, so that memory stays flat.
-const READ_AHEAD: usize = 1024;
 /// The most reports written between two flushes.
 const READY_BATCH: usize = 256;
-/// Input lines longer than this are rejected rather than buffered (no target is this long).
-const MAX_LINE: u64 = 4096;
 
 /// Check IP addresses, networks and domain names against DNS blocklists (DNSBLs).
 // Not `Debug`: the struct holds the DQS key, which must never be printed.
@@ -85,8 +77,9 @@ const MAX_LINE: u64 = 4096;
 #[command(
     name = "dnsbl-check",
     version,
-    after_help = "Exit status: 0 nothing listed and every list answered; 1 some target listed; \
-                  2 list trouble, bad input or usage error."
+    after_help = "Exit status: 0 nothing listed and every list answered; 1 some target listed \
+                  or an open relay found; 2 trouble, bad input or usage error. With --format \
+                  nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
 )]
 struct Cli {
     /// IPv4/IPv6 addresses, CIDR networks (every address is checked) or domain names.
@@ -126,7 +119,7 @@ struct Cli {
     #[arg(long)]
     no_health_check: bool,
 
-    /// No progress bar and no summary line.
+    /// No progress bar and no summary lines.
     #[arg(short, long)]
     quiet: bool,
 
@@ -138,6 +131,60 @@ struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
 
+    // Mail servers, netblocks and monitoring.
+    /// Also check each domain's mail servers: MX hosts' addresses, in preference order (the
+    /// domain's own addresses without MX), with their reverse DNS.
+    #[arg(long, help_heading = "Mail servers", conflicts_with = "resolve")]
+    mx: bool,
+
+    /// Also check each domain's own A and AAAA addresses, with their reverse DNS.
+    #[arg(long, help_heading = "Mail servers")]
+    resolve: bool,
+
+    /// Talk SMTP to each mail server (addresses given, ADDRESS:PORT, HOST:PORT, or found
+    /// with --mx): open relay, banner name, STARTTLS. Never sends DATA.
+    #[arg(long, help_heading = "Mail servers")]
+    smtp_check: bool,
+
+    /// The SMTP port for --smtp-check when a target does not name one.
+    #[arg(
+        long,
+        value_name = "PORT",
+        default_value_t = 25,
+        help_heading = "Mail servers"
+    )]
+    smtp_port: u16,
+
+    /// Seconds each SMTP step may take.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 10.0,
+        help_heading = "Mail servers"
+    )]
+    smtp_timeout: f64,
+
+    /// Which reports to write: listed, trouble, or all.
+    #[arg(long, value_enum, default_value_t = Only::All, help_heading = "Netblocks")]
+    only: Only,
+
+    /// Refuse a network of more addresses than N (a typo must not become a scan).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 65_536,
+        help_heading = "Netblocks"
+    )]
+    max_targets: u128,
+
+    /// --format nagios: WARNING from N listings (target and list pairs).
+    #[arg(long, value_name = "N", help_heading = "Monitoring")]
+    warning: Option<u64>,
+
+    /// --format nagios: CRITICAL from N listings [default: 1].
+    #[arg(long, value_name = "N", help_heading = "Monitoring")]
+    critical: Option<u64>,
+
     #[command(flatten)]
     watch: watch::WatchOptions,
 }
@@ -148,12 +195,23 @@ enum Format {
     Text,
     /// JSON Lines: one report object per target.
     Json,
+    /// A monitoring-plugin status line (Nagios, Icinga) with perfdata.
+    Nagios,
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let nagios_asked = std::env::args()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|pair| pair[0] == "--format" && pair[1] == "nagios")
+        || std::env::args().any(|arg| arg == "--format=nagios");
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if nagios_asked && error.use_stderr() => usage_unknown(&error.to_string()),
+        Err(error) => error.exit(),
+    };
     if cli.list_presets {
-        return list_presets(cli.format);
+        return output::list_presets(cli.format);
     }
     if cli.watch.history.is_some() {
         return watch::history(&cli.watch, cli.format == Format::Json);
@@ -162,12 +220,20 @@ fn main() -> ExitCode {
         let resolver = cli.lists.resolver(&config, cli.transport)?;
         start(&cli, &config, resolver)
     });
-    // Clap's usage errors exit with status 2, as all setup errors should.
-    exit.unwrap_or_else(|message| {
-        Cli::command()
+    exit.unwrap_or_else(|message| match cli.format {
+        Format::Nagios => usage_unknown(&message),
+        // Clap's usage errors exit with status 2, as all setup errors should.
+        _ => Cli::command()
             .error(ErrorKind::InvalidValue, message)
-            .exit()
+            .exit(),
     })
+}
+
+/// A usage or setup error as a monitoring plugin reports it: UNKNOWN, exit 3.
+fn usage_unknown(message: &str) -> ! {
+    let _ =
+        io::stdout().write_all(nagios::unknown(message.trim_start_matches("error: ")).as_bytes());
+    std::process::exit(3)
 }
 
 /// Builds the checker on `resolver`, starts logging, and runs the checks.
@@ -179,6 +245,22 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
         .filter(Zone::has_key)
         .collect();
     init_tracing(cli.verbose, keyed_zones);
+    if cli.watch.watch.is_some() {
+        let json = cli.format == Format::Json;
+        let targets = (&cli.targets[..], cli.input.as_deref(), cli.max_targets);
+        return watch::start(&cli.watch, targets, json, checker);
+    }
+    let rules = Rules {
+        max_targets: cli.max_targets,
+        server_ports: cli.smtp_check,
+    };
+    let bad = BadInput::new();
+    let specs = input::parse_arguments(&cli.targets, rules, &bad)?;
+    let input = cli
+        .input
+        .as_deref()
+        .map(|path| input::open_input(path, rules))
+        .transpose()?;
     // One thread: the pooled transport's receive tasks, the checks and the output all run
     // on it without cross-thread wake-ups, which measured faster than a multi-thread runtime
     // for bulk scans (input is read on a thread of its own).
@@ -186,22 +268,25 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
         .enable_all()
         .build()
         .map_err(|error| format!("cannot start the async runtime: {error}"))?;
-    if cli.watch.watch.is_some() {
-        let json = cli.format == Format::Json;
-        let watching = watch::run(
-            &cli.watch,
-            &cli.targets,
-            cli.input.as_deref(),
-            json,
-            checker,
-        );
-        return Ok(runtime.block_on(watching));
-    }
-    Ok(runtime.block_on(run(cli, checker)))
+    let total = input::total_targets(&specs, input.is_some());
+    let context = Context {
+        checker,
+        rdns: cli.rdns,
+        expand: match (cli.mx, cli.resolve) {
+            (true, _) => Some(HostSource::Mx),
+            (_, true) => Some(HostSource::Resolve),
+            _ => None,
+        },
+        smtp: cli.smtp_check.then(|| ProbeConfig {
+            timeout: Duration::try_from_secs_f64(cli.smtp_timeout)
+                .unwrap_or(Duration::from_secs(10)),
+            ..ProbeConfig::default()
+        }),
+        smtp_port: cli.smtp_port,
+    };
+    let receiver = input::spawn_feeder(specs, input, rules, bad.clone());
+    Ok(runtime.block_on(run(cli, context, receiver, total, bad)))
 }
-
-// ---------------------------------------------------------------------------------------------
-// Setup: lists, resolver, checker.
 
 fn setup_checker(
     cli: &Cli,
@@ -234,212 +319,50 @@ fn setup_checker(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Targets: positional arguments, then the input file, fed lazily through a bounded channel.
-
-/// Where targets are read from, opened up front so that a missing file is a usage error.
-struct Input {
-    name: String,
-    reader: Box<dyn BufRead + Send>,
-}
-
-fn open_input(path: &Path) -> Result<Input, String> {
-    if path.as_os_str() == "-" {
-        return Ok(Input {
-            name: "stdin".into(),
-            reader: Box::new(BufReader::new(io::stdin())),
-        });
-    }
-    let file = std::fs::File::open(path)
-        .map_err(|error| format!("cannot open {}: {error}", path.display()))?;
-    Ok(Input {
-        name: path.display().to_string(),
-        reader: Box::new(BufReader::new(file)),
-    })
-}
-
-/// Reports bad input on stderr (around the progress bar) and remembers that there was some.
-#[derive(Clone)]
-struct BadInput {
-    seen: Arc<AtomicBool>,
-    progress: ProgressBar,
-}
-
-impl BadInput {
-    fn new() -> Self {
-        BadInput {
-            seen: Arc::new(AtomicBool::new(false)),
-            progress: ProgressBar::hidden(),
-        }
-    }
-
-    fn report(&self, message: &str) {
-        self.seen.store(true, Ordering::Relaxed);
-        self.progress.suspend(|| warn(message));
-    }
-
-    fn seen(&self) -> bool {
-        self.seen.load(Ordering::Relaxed)
-    }
-}
-
-/// Parses the positional targets, reporting bad ones by their argument position.
-fn parse_arguments(arguments: &[String], bad: &BadInput) -> Vec<TargetSpec> {
-    arguments
-        .iter()
-        .enumerate()
-        .filter_map(|(index, text)| match text.parse::<TargetSpec>() {
-            Ok(spec) => Some(spec),
-            Err(error) => {
-                bad.report(&format!("target argument {}: {error}", index + 1));
-                None
-            }
-        })
-        .collect()
-}
-
-/// Starts a thread that expands `specs` and reads `input`, sending targets as the checks take
-/// them. A plain thread, because reading stdin blocks; the channel bounds the read-ahead.
-fn spawn_feeder(
-    specs: Vec<TargetSpec>,
-    input: Option<Input>,
-    bad: BadInput,
-) -> mpsc::Receiver<Target> {
-    let (sender, receiver) = mpsc::channel(READ_AHEAD);
-    std::thread::spawn(move || {
-        for target in specs.into_iter().flatten() {
-            if sender.blocking_send(target).is_err() {
-                return; // the checks stopped (output closed)
-            }
-        }
-        if let Some(input) = input {
-            feed_lines(input, &sender, &bad);
-        }
-    });
-    receiver
-}
-
-fn feed_lines(mut input: Input, sender: &mpsc::Sender<Target>, bad: &BadInput) {
-    let mut line = Vec::new();
-    for number in 1u64.. {
-        line.clear();
-        let read = (&mut input.reader)
-            .take(MAX_LINE)
-            .read_until(b'\n', &mut line);
-        match read {
-            Ok(0) => return,
-            Ok(_) => {}
-            Err(error) => {
-                bad.report(&format!("cannot read {}: {error}", input.name));
-                return;
-            }
-        }
-        if !line.ends_with(b"\n") && line.len() as u64 == MAX_LINE {
-            bad.report(&format!("{} line {number}: line too long", input.name));
-            if skip_rest_of_line(&mut input.reader).is_err() {
-                return;
-            }
-            continue;
-        }
-        let text = String::from_utf8_lossy(&line);
-        let Some(target) = strip_comment(&text) else {
-            continue;
-        };
-        match target.parse::<TargetSpec>() {
-            Ok(spec) => {
-                for target in spec {
-                    if sender.blocking_send(target).is_err() {
-                        return;
-                    }
-                }
-            }
-            Err(error) => bad.report(&format!("{} line {number}: {error}", input.name)),
-        }
-    }
-}
-
-fn skip_rest_of_line(reader: &mut dyn BufRead) -> io::Result<()> {
-    loop {
-        let buffer = reader.fill_buf()?;
-        if buffer.is_empty() {
-            return Ok(());
-        }
-        match buffer.iter().position(|&byte| byte == b'\n') {
-            Some(end) => {
-                reader.consume(end + 1);
-                return Ok(());
-            }
-            None => {
-                let len = buffer.len();
-                reader.consume(len);
-            }
-        }
-    }
-}
-
-/// The target on an input line, without comment and surrounding space; `None` if blank.
-fn strip_comment(line: &str) -> Option<&str> {
-    let before_comment = line.split('#').next().unwrap_or_default().trim();
-    (!before_comment.is_empty()).then_some(before_comment)
-}
-
-/// How many targets the positional arguments expand to, if that is known and fits a bar.
-fn total_targets(specs: &[TargetSpec], input: bool) -> Option<u64> {
-    if input {
-        return None;
-    }
-    let total = specs
-        .iter()
-        .try_fold(0u128, |sum, spec| sum.checked_add(spec.len()))?;
-    u64::try_from(total).ok()
-}
-
-// ---------------------------------------------------------------------------------------------
 // Running the checks.
 
-async fn run(cli: &Cli, checker: Checker<AnyResolver>) -> ExitCode {
-    let input = match cli.input.as_deref().map(open_input).transpose() {
-        Ok(input) => input,
-        Err(message) => Cli::command().error(ErrorKind::Io, message).exit(),
-    };
-    let mut bad = BadInput::new();
-    let specs = parse_arguments(&cli.targets, &bad);
-    let total = total_targets(&specs, input.is_some());
-    let bulk = input.is_some() || total.is_some_and(|total| total > 1);
-    let progress = if bulk && !cli.quiet && cli.verbose == 0 && io::stderr().is_terminal() {
+async fn run(
+    cli: &Cli,
+    context: Context,
+    receiver: tokio::sync::mpsc::Receiver<Job>,
+    total: Option<u64>,
+    mut bad: BadInput,
+) -> ExitCode {
+    let bulk = cli.input.is_some() || total.is_some_and(|total| total > 1);
+    let show_bar = bulk && !cli.quiet && cli.verbose == 0 && cli.format != Format::Nagios;
+    let progress = if show_bar && io::stderr().is_terminal() {
         progress_bar(total)
     } else {
         ProgressBar::hidden()
     };
     bad.progress = progress.clone();
 
-    let receiver = spawn_feeder(specs, input, bad.clone());
-    let targets = futures::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|target| (target, receiver))
+    let jobs = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|job| (job, receiver))
     });
-    let reports = checker.check_stream(targets).map(|report| {
-        let checker = checker.clone();
-        async move {
-            let rdns = match (&report.target, cli.rdns) {
-                (Target::Ip(addr), true) => {
-                    Some(forward_confirmed_reverse_dns(checker.resolver(), *addr).await)
-                }
-                _ => None,
-            };
-            Checked { report, rdns }
-        }
-    });
-    // Reverse DNS runs after each target's list checks, for many targets at once.
-    let reports = reports.buffer_unordered(RDNS_IN_FLIGHT);
+    let in_flight = context.checker.targets_in_flight();
+    let context = &context;
+    let checked = jobs
+        .map(|job| check_job(context, job))
+        .buffer_unordered(in_flight);
 
-    let mut output = Output::new(cli.format, progress.clone());
-    let mut tally = Tally::new(&checker);
+    let mut output = Output::new(cli.format, cli.only, progress.clone());
+    let mut summary = Summary::new(context.checker.lists().map(|list| list.name().to_owned()));
+    let mut plugin = nagios::Plugin::new(dnsbl_check::nagios::Thresholds {
+        warning: cli.warning,
+        critical: cli.critical.or(Some(1)),
+    });
+    let mut open_relays = 0u64;
     // Every report that is ready is written, then the output flushed once: as prompt as a
     // flush per report, without a write system call per report in bulk runs.
-    let mut batches = std::pin::pin!(reports.ready_chunks(READY_BATCH));
+    let mut batches = std::pin::pin!(checked.ready_chunks(READY_BATCH));
     'reports: while let Some(batch) = batches.next().await {
-        for mut checked in batch {
-            checked.report.retain_applicable();
-            tally.add(&checked);
+        for checked in batch {
+            for one in std::iter::once(&checked).chain(&checked.derived) {
+                summary.add(&one.report, one.network, one.other_trouble());
+                plugin.add(one);
+                open_relays += u64::from(one.open_relay());
+            }
             progress.inc(1);
             output.write_report(&checked);
             if output.stopped() {
@@ -449,36 +372,28 @@ async fn run(cli: &Cli, checker: Checker<AnyResolver>) -> ExitCode {
         output.idle();
     }
     progress.finish_and_clear();
-    if cli.format == Format::Text && !cli.quiet && tally.checked > 1 {
-        output.write_summary(&tally);
+    let exit = match cli.format {
+        Format::Nagios => {
+            let (text, status) = plugin.render(&summary, bad.seen());
+            output.write_raw(&text);
+            ExitCode::from(status.exit_code())
+        }
+        _ if summary.listed_targets > 0 || open_relays > 0 => ExitCode::from(1),
+        _ if summary.incomplete > 0 || bad.seen() => ExitCode::from(2),
+        _ => ExitCode::SUCCESS,
+    };
+    if cli.format == Format::Text
+        && !cli.quiet
+        && (summary.targets > 1 || !summary.networks.is_empty())
+    {
+        output.write_summary(&summary);
     }
     output.finish();
-    tally.exit_code(bad.seen() || output.failed())
-}
-
-/// How many reverse DNS checks run at once with `--rdns`.
-const RDNS_IN_FLIGHT: usize = 64;
-
-/// One target's results: its report (lists that do not take it removed, since they are
-/// expected, not news) and, with `--rdns`, its forward-confirmed reverse DNS.
-#[derive(serde::Serialize)]
-struct Checked {
-    #[serde(flatten)]
-    report: Report,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rdns: Option<ReverseDns>,
-}
-
-impl Checked {
-    /// A reverse DNS lookup failure is trouble: nothing could be said either way.
-    fn rdns_failed(&self) -> bool {
-        matches!(self.rdns, Some(ReverseDns::Failed(_)))
+    if output.failed() {
+        ExitCode::from(2)
+    } else {
+        exit
     }
-}
-
-/// A target no configured list could be asked about was not checked at all.
-fn unchecked(report: &Report) -> bool {
-    report.results.is_empty()
 }
 
 fn progress_bar(total: Option<u64>) -> ProgressBar {
@@ -506,352 +421,6 @@ fn progress_bar(total: Option<u64>) -> ProgressBar {
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
 }
-
-/// Counts for the summary line and the exit status.
-struct Tally {
-    checked: u64,
-    listed: u64,
-    /// Targets with list trouble or no applicable list.
-    incomplete: u64,
-    /// Per list, in configured order: how many targets it gave trouble for.
-    trouble: Vec<(String, u64)>,
-}
-
-impl Tally {
-    fn new(checker: &Checker<AnyResolver>) -> Self {
-        Tally {
-            checked: 0,
-            listed: 0,
-            incomplete: 0,
-            trouble: checker
-                .lists()
-                .map(|list| (list.name().to_owned(), 0))
-                .collect(),
-        }
-    }
-
-    fn add(&mut self, checked: &Checked) {
-        let report = &checked.report;
-        self.checked += 1;
-        self.listed += u64::from(report.listed);
-        if report.has_trouble() || unchecked(report) || checked.rdns_failed() {
-            self.incomplete += 1;
-        }
-        for result in report.results.iter().filter(|r| r.outcome.is_trouble()) {
-            if let Some((_, count)) = self
-                .trouble
-                .iter_mut()
-                .find(|(name, _)| *name == result.list)
-            {
-                *count += 1;
-            }
-        }
-    }
-
-    fn exit_code(&self, other_trouble: bool) -> ExitCode {
-        if self.listed > 0 {
-            ExitCode::from(1)
-        } else if self.incomplete > 0 || other_trouble {
-            ExitCode::from(2)
-        } else {
-            ExitCode::SUCCESS
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Output.
-
-/// Buffered, locked stdout, in the chosen format.
-///
-/// The first write error stops all output. A closed pipe (`| head`) is no failure: the reader
-/// has all it wanted, so the run ends quietly; any other error is reported.
-struct Output {
-    out: BufWriter<StdoutLock<'static>>,
-    format: Format,
-    colour: Colour,
-    progress: ProgressBar,
-    /// Flush whenever no further report is ready: JSON Lines consumers, or a person watching,
-    /// see each report as soon as it completes, without a write per report in bulk runs.
-    flush_when_idle: bool,
-    stopped: bool,
-    failed: bool,
-}
-
-impl Output {
-    fn new(format: Format, progress: ProgressBar) -> Self {
-        let stdout = io::stdout();
-        let terminal = stdout.is_terminal();
-        Output {
-            out: BufWriter::new(stdout.lock()),
-            format,
-            colour: Colour::new(terminal),
-            progress,
-            flush_when_idle: terminal || format == Format::Json,
-            stopped: false,
-            failed: false,
-        }
-    }
-
-    fn write_report(&mut self, checked: &Checked) {
-        let (format, colour) = (self.format, self.colour);
-        // Suspend the bar so that its line and ours do not mix on a shared terminal.
-        let progress = self.progress.clone();
-        progress.suspend(|| {
-            self.attempt(|out| match format {
-                Format::Json => write_json(out, checked),
-                Format::Text => write_text(out, checked, colour),
-            })
-        });
-    }
-
-    /// Called when no further report is ready yet.
-    fn idle(&mut self) {
-        if self.flush_when_idle {
-            self.attempt(|out| out.flush());
-        }
-    }
-
-    fn write_summary(&mut self, tally: &Tally) {
-        let trouble: Vec<String> = tally
-            .trouble
-            .iter()
-            .filter(|(_, count)| *count > 0)
-            .map(|(list, count)| format!("{list} {count}"))
-            .collect();
-        let trouble = if trouble.is_empty() {
-            "none".to_owned()
-        } else {
-            trouble.join(", ")
-        };
-        self.attempt(|out| {
-            writeln!(
-                out,
-                "summary: {} checked, {} listed, {} incomplete; list trouble: {trouble}",
-                tally.checked, tally.listed, tally.incomplete
-            )
-        });
-    }
-
-    fn finish(&mut self) {
-        self.attempt(|out| out.flush());
-    }
-
-    fn attempt(
-        &mut self,
-        write: impl FnOnce(&mut BufWriter<StdoutLock<'static>>) -> io::Result<()>,
-    ) {
-        if self.stopped {
-            return;
-        }
-        if let Err(error) = write(&mut self.out) {
-            self.stopped = true;
-            if error.kind() != io::ErrorKind::BrokenPipe {
-                warn(&format!("cannot write output: {error}"));
-                self.failed = true;
-            }
-        }
-    }
-
-    fn stopped(&self) -> bool {
-        self.stopped
-    }
-
-    fn failed(&self) -> bool {
-        self.failed
-    }
-}
-
-fn write_json(out: &mut impl Write, checked: &Checked) -> io::Result<()> {
-    let mut line = serde_json::to_vec(checked).map_err(io::Error::other)?;
-    line.push(b'\n');
-    out.write_all(&line)
-}
-
-fn write_text(out: &mut impl Write, checked: &Checked, colour: Colour) -> io::Result<()> {
-    let report = &checked.report;
-    let score = format!("score {}", report.score);
-    let troubled = report
-        .results
-        .iter()
-        .filter(|r| r.outcome.is_trouble())
-        .count();
-    let verdict = if report.listed {
-        colour.paint(Colour::RED, &format!("LISTED ({score})"))
-    } else if unchecked(report) {
-        colour.paint(
-            Colour::YELLOW,
-            "not checked: no configured list takes this target",
-        )
-    } else if troubled > 0 {
-        let lists = if troubled == 1 { "list" } else { "lists" };
-        colour.paint(
-            Colour::YELLOW,
-            &format!("not listed ({score}; incomplete: {troubled} {lists} gave trouble)"),
-        )
-    } else {
-        colour.paint(Colour::GREEN, &format!("not listed ({score})"))
-    };
-    writeln!(out, "{}: {verdict}", report.target)?;
-    let width = report
-        .results
-        .iter()
-        .map(|r| label(r).len())
-        .max()
-        .unwrap_or(0);
-    for result in &report.results {
-        write_text_result(out, result, width, colour)?;
-    }
-    if let Some(rdns) = &checked.rdns {
-        let status = format!("{:<10}", "rdns");
-        let status = match rdns {
-            ReverseDns::Confirmed(_) => colour.paint(Colour::GREEN, &status),
-            _ => colour.paint(Colour::YELLOW, &status),
-        };
-        // Debug-quoted like TXT reasons: PTR names are someone else's text.
-        writeln!(out, "  {status} {:?}", rdns.to_string())?;
-    }
-    Ok(())
-}
-
-fn write_text_result(
-    out: &mut impl Write,
-    result: &ListResult,
-    width: usize,
-    colour: Colour,
-) -> io::Result<()> {
-    let status = format!("{:<10}", result.outcome.status());
-    let status = match &result.outcome {
-        // A listing on an allowlist (negative weight) is good news.
-        Outcome::Listed(_) if result.weight < 0 => colour.paint(Colour::GREEN, &status),
-        Outcome::Listed(_) => colour.paint(Colour::RED, &status),
-        Outcome::NotListed => colour.paint(Colour::GREEN, &status),
-        _ => colour.paint(Colour::YELLOW, &status),
-    };
-    let mut line = format!("  {status} {:<width$}", label(result));
-    match &result.outcome {
-        Outcome::Listed(listing) => {
-            let codes: Vec<String> = listing.codes.iter().map(ToString::to_string).collect();
-            line.push_str(&format!("  {}", codes.join(", ")));
-            if !listing.categories.is_empty() {
-                line.push_str(&format!("  [{}]", listing.categories.join(", ")));
-            }
-            // Debug-quoted: a TXT record is the list's text, and may hold control characters
-            // that must not reach the terminal.
-            for reason in &listing.reasons {
-                line.push_str(&format!("  {reason:?}"));
-            }
-        }
-        other => {
-            if let Some(detail) = other.detail() {
-                line.push_str(&format!("  {detail}"));
-            }
-        }
-    }
-    writeln!(out, "{}", line.trim_end())
-}
-
-/// The list's name, with its zone when the name does not already say it.
-fn label(result: &ListResult) -> String {
-    let zone = result.zone.public_name();
-    if result.list == zone {
-        result.list.clone()
-    } else {
-        format!("{} ({zone})", result.list)
-    }
-}
-
-/// ANSI colours, only for a terminal (and not when NO_COLOR is set).
-#[derive(Clone, Copy)]
-struct Colour {
-    enabled: bool,
-}
-
-impl Colour {
-    const RED: &'static str = "\x1b[31m";
-    const YELLOW: &'static str = "\x1b[33m";
-    const GREEN: &'static str = "\x1b[32m";
-
-    fn new(terminal: bool) -> Self {
-        let no_colour = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-        Colour {
-            enabled: terminal && !no_colour,
-        }
-    }
-
-    fn paint(self, code: &str, text: &str) -> String {
-        if self.enabled {
-            format!("{code}{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// --list-presets.
-
-fn list_presets(format: Format) -> ExitCode {
-    let mut out = BufWriter::new(io::stdout().lock());
-    let written = presets::all().iter().try_for_each(|preset| match format {
-        Format::Text => write_preset_text(&mut out, preset),
-        Format::Json => write_preset_json(&mut out, preset),
-    });
-    match written.and_then(|()| out.flush()) {
-        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
-            warn(&format!("cannot write output: {error}"));
-            ExitCode::from(2)
-        }
-        _ => ExitCode::SUCCESS,
-    }
-}
-
-fn write_preset_text(out: &mut impl Write, preset: &presets::Preset) -> io::Result<()> {
-    let list = preset.list();
-    let mut markers = String::new();
-    if preset.in_default_set {
-        markers.push_str("  [default]");
-    }
-    if preset.needs_key {
-        markers.push_str("  [needs DQS key]");
-    }
-    writeln!(out, "{}{markers}", preset.name)?;
-    writeln!(
-        out,
-        "    kind: {}  zone: {}",
-        list.kind(),
-        list.zone().public_name()
-    )?;
-    writeln!(out, "    {}", preset.description)?;
-    writeln!(out, "    terms: {}", preset.terms)?;
-    writeln!(out, "    checked: {}", preset.checked)?;
-    let categories: Vec<String> = list
-        .categories()
-        .map(|(code, name)| format!("{} {name}", code.as_str()))
-        .collect();
-    if !categories.is_empty() {
-        writeln!(out, "    categories: {}", categories.join("; "))?;
-    }
-    writeln!(out)
-}
-
-fn write_preset_json(out: &mut impl Write, preset: &presets::Preset) -> io::Result<()> {
-    let entry = serde_json::json!({
-        "name": preset.name,
-        "default": preset.in_default_set,
-        "needs_key": preset.needs_key,
-        "description": preset.description,
-        "terms": preset.terms,
-        "checked": preset.checked,
-        "list": preset.list(),
-    });
-    let mut line = serde_json::to_vec(&entry).map_err(io::Error::other)?;
-    line.push(b'\n');
-    out.write_all(&line)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Diagnostics.
 
 /// One message on stderr. Never panics, unlike `eprintln!` on a closed stderr.
 fn warn(message: &str) {

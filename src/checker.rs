@@ -317,7 +317,18 @@ impl<R: DnsResolver> Checker<R> {
                     "overall deadline reached",
                 ))
             });
-        ListResult::new(list, outcome)
+        let mut result = ListResult::new(list, outcome);
+        if result.outcome.is_listed() {
+            result.lookup_url = list.lookup_url(target);
+        }
+        result
+    }
+
+    /// How many targets a stream of checks keeps in flight: each check asks every list, so
+    /// the query budget ([`CheckerBuilder::max_queries_in_flight`]) divided by the number of
+    /// lists, at least 1. For callers that run [`Checker::check`] on their own streams.
+    pub fn targets_in_flight(&self) -> usize {
+        (self.inner.max_queries_in_flight / self.inner.lists.len().max(1)).max(1)
     }
 
     /// Checks a stream of targets, keeping at most the configured number of queries in flight.
@@ -348,9 +359,7 @@ impl<R: DnsResolver> Checker<R> {
     where
         S: Stream<Item = Target> + Send + 'static,
     {
-        // Each check asks every list, so divide the query budget by the number of lists.
-        let per_target = self.inner.lists.len().max(1);
-        let targets_in_flight = (self.inner.max_queries_in_flight / per_target).max(1);
+        let targets_in_flight = self.targets_in_flight();
         let checker = self.clone();
         targets
             .map(move |target| {

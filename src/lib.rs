@@ -25,6 +25,10 @@
 //! | [`AnswerCache`] | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | [`forward_confirmed_reverse_dns`] | `rdns.rs` | FCrDNS: PTR names confirmed by A/AAAA |
 //! | [`monitor`] | `monitor/` | watch mode: rounds, pair statuses, confirmed change events |
+//! | [`hosts`] | `hosts.rs` | mail-server targets: a domain's MX hosts or own addresses |
+//! | [`summary`] | `summary.rs` | a run's counts: per list, per scanned network, listings |
+//! | [`nagios`] | `nagios.rs` | monitoring-plugin states and perfdata from those counts |
+//! | [`smtp`] | `smtp.rs` | an SMTP probe: open relay, banner name, STARTTLS |
 //!
 //! # Examples
 //!
@@ -55,13 +59,17 @@ mod checker;
 mod config;
 mod filter;
 mod health;
+pub mod hosts;
 mod list;
 pub mod monitor;
+pub mod nagios;
 mod outcome;
 pub mod presets;
 mod query;
 mod rdns;
 pub mod resolver;
+pub mod smtp;
+pub mod summary;
 mod target;
 mod zone;
 
@@ -69,7 +77,7 @@ pub use checker::{BuildError, Checker, CheckerBuilder};
 pub use config::{Config, ConfigError, NameServerText, preset_list};
 pub use filter::{CodeFilter, FilterError};
 pub use health::ListHealth;
-pub use list::{DnsList, ListKind, SpecError, SpecProblem};
+pub use list::{DnsList, ListKind, LookupUrlError, SpecError, SpecProblem};
 pub use outcome::{
     InvalidAnswer, ListResult, Listing, OperatorError, Outcome, Report, SkipReason, Unhealthy,
 };
@@ -83,7 +91,7 @@ pub use resolver::hickory::{
 #[doc(hidden)]
 pub use resolver::pooled::bench_support;
 pub use resolver::pooled::{PooledUdpResolver, PooledUdpResolverBuilder, TransportStats};
-pub use resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
+pub use resolver::{Answer, DnsResolver, LookupError, LookupErrorKind, MailExchanger};
 pub use target::{DomainName, Target, TargetError, TargetSpec, TargetSpecIter};
 pub use zone::{QueryName, QueryNameError, SecretKey, Zone, ZoneError};
 

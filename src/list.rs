@@ -124,6 +124,8 @@ pub struct DnsList {
     health_check: bool,
     #[serde(skip_serializing_if = "String::is_empty")]
     description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lookup_url: Option<String>,
 }
 
 impl DnsList {
@@ -141,6 +143,7 @@ impl DnsList {
             txt: true,
             health_check: true,
             description: String::new(),
+            lookup_url: None,
         }
     }
 
@@ -235,6 +238,57 @@ impl DnsList {
     pub fn with_description(mut self, description: impl Into<String>) -> Self {
         self.description = description.into();
         self
+    }
+
+    /// Where a listed target can be looked up and delisted: a URL template in which `{ip}` and
+    /// `{domain}` stand for the target (see [`DnsList::lookup_url`]).
+    ///
+    /// # Errors
+    ///
+    /// The template must be an `http://` or `https://` URL of printable ASCII without spaces:
+    /// it is shown on terminals and in reports.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::{DnsList, ListKind, Target};
+    ///
+    /// let list = DnsList::from_spec("bl.example.net", ListKind::Ip)
+    ///     .unwrap()
+    ///     .with_lookup_url("https://bl.example.net/lookup?ip={ip}")
+    ///     .unwrap();
+    /// let target: Target = "192.0.2.1".parse().unwrap();
+    /// assert_eq!(
+    ///     list.lookup_url(&target).as_deref(),
+    ///     Some("https://bl.example.net/lookup?ip=192.0.2.1")
+    /// );
+    /// assert!(list.clone().with_lookup_url("javascript:alert(1)").is_err());
+    /// ```
+    pub fn with_lookup_url(mut self, template: impl Into<String>) -> Result<Self, LookupUrlError> {
+        let template = template.into();
+        check_lookup_url(&template)?;
+        self.lookup_url = Some(template);
+        Ok(self)
+    }
+
+    /// The lookup/delisting URL template, as configured.
+    pub fn lookup_url_template(&self) -> Option<&str> {
+        self.lookup_url.as_deref()
+    }
+
+    /// The lookup/delisting URL for `target`: the template with `{ip}` or `{domain}` filled in.
+    /// `None` without a template, or when the template asks for the other kind of target (an
+    /// `{ip}` page for a domain). A template without placeholders is returned as it is.
+    pub fn lookup_url(&self, target: &Target) -> Option<String> {
+        let template = self.lookup_url.as_deref()?;
+        let (fill, other) = match target {
+            Target::Ip(addr) => (("{ip}", addr.to_string()), "{domain}"),
+            Target::Domain(name) => (("{domain}", name.to_string()), "{ip}"),
+        };
+        if template.contains(other) {
+            return None;
+        }
+        Some(template.replace(fill.0, &fill.1))
     }
 
     /// Replaces the zone, keeping everything else (used to switch a preset to a keyed zone).
@@ -355,6 +409,44 @@ struct DnsListConfig {
     health_check: bool,
     #[serde(default)]
     description: String,
+    lookup_url: Option<String>,
+}
+
+/// What is wrong with a list in a configuration file.
+#[derive(Debug, thiserror::Error)]
+enum ListConfigError {
+    #[error(transparent)]
+    Zone(#[from] ZoneError),
+    #[error(transparent)]
+    LookupUrl(#[from] LookupUrlError),
+}
+
+/// A lookup URL template that is not acceptable ([`DnsList::with_lookup_url`]).
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::{DnsList, ListKind};
+///
+/// let list = DnsList::from_spec("bl.example.net", ListKind::Ip).unwrap();
+/// let error = list.with_lookup_url("ftp://example.net/").unwrap_err();
+/// assert!(error.to_string().contains("https://"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid lookup_url: {0}")]
+pub struct LookupUrlError(&'static str);
+
+/// Checks a lookup URL template: printable ASCII, no spaces, http or https.
+fn check_lookup_url(template: &str) -> Result<(), LookupUrlError> {
+    if !(template.starts_with("https://") || template.starts_with("http://")) {
+        return Err(LookupUrlError("must start with https:// or http://"));
+    }
+    if template.len() > 2048 || !template.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(LookupUrlError(
+            "must be printable ASCII without spaces, at most 2048 characters",
+        ));
+    }
+    Ok(())
 }
 
 fn default_weight() -> i32 {
@@ -366,7 +458,7 @@ fn default_true() -> bool {
 }
 
 impl TryFrom<DnsListConfig> for DnsList {
-    type Error = ZoneError;
+    type Error = ListConfigError;
 
     fn try_from(config: DnsListConfig) -> Result<Self, Self::Error> {
         let zone = match &config.key {
@@ -384,6 +476,13 @@ impl TryFrom<DnsListConfig> for DnsList {
             txt: config.txt,
             health_check: config.health_check,
             description: config.description,
+            lookup_url: match config.lookup_url {
+                Some(template) => {
+                    check_lookup_url(&template)?;
+                    Some(template)
+                }
+                None => None,
+            },
         })
     }
 }
@@ -605,5 +704,43 @@ mod tests {
     fn config_rejects_unknown_fields() {
         let error = toml::from_str::<DnsList>("zone = \"a.example\"\nwieght = 2\n").unwrap_err();
         assert!(error.to_string().contains("wieght"), "{error}");
+    }
+
+    #[test]
+    fn config_lists_take_a_lookup_url_and_refuse_unsafe_ones() {
+        let list: DnsList = toml::from_str(
+            "zone = \"bl.example\"\nlookup_url = \"https://bl.example/check?ip={ip}\"\n",
+        )
+        .unwrap();
+        let ip: Target = "2001:db8::1".parse().unwrap();
+        let domain: Target = "example.org".parse().unwrap();
+        assert_eq!(
+            list.lookup_url(&ip).as_deref(),
+            Some("https://bl.example/check?ip=2001:db8::1")
+        );
+        assert_eq!(
+            list.lookup_url(&domain),
+            None,
+            "an {{ip}} page for a domain"
+        );
+        let json = serde_json::to_value(&list).unwrap();
+        assert_eq!(json["lookup_url"], "https://bl.example/check?ip={ip}");
+
+        let plain = list.clone().with_lookup_url("https://bl.example/").unwrap();
+        assert_eq!(
+            plain.lookup_url(&domain).as_deref(),
+            Some("https://bl.example/")
+        );
+
+        // As written in TOML: an escape sequence that would reach a terminal, a space, a scheme.
+        for (bad, problem) in [
+            (r#""javascript:alert(1)""#, "https://"),
+            (r#""https://bl.example/\u001b[31m""#, "printable ASCII"),
+            (r#""https://bl.example/ spaced""#, "printable ASCII"),
+        ] {
+            let text = format!("zone = \"bl.example\"\nlookup_url = {bad}\n");
+            let error = toml::from_str::<DnsList>(&text).unwrap_err();
+            assert!(error.to_string().contains(problem), "{error}");
+        }
     }
 }

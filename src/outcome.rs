@@ -200,6 +200,9 @@ pub struct ListResult {
     pub weight: i32,
     /// What the list said.
     pub outcome: Outcome,
+    /// Where a listed target can be looked up and delisted (the list's template filled in
+    /// with the target); `None` unless listed, or when the list has no lookup page.
+    pub lookup_url: Option<String>,
 }
 
 impl ListResult {
@@ -209,13 +212,15 @@ impl ListResult {
             zone: list.zone().clone(),
             weight: list.weight(),
             outcome,
+            lookup_url: None,
         }
     }
 }
 
 impl Serialize for ListResult {
     /// The flat form used in JSON output:
-    /// `{"list", "zone", "status", "codes", "categories", "reasons", "ttl"?, "detail"?}`.
+    /// `{"list", "zone", "status", "codes", "categories", "reasons", "ttl"?, "detail"?,
+    /// "lookup_url"?}`.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let empty_codes: &[Ipv4Addr] = &[];
         let empty_text: &[String] = &[];
@@ -231,7 +236,7 @@ impl Serialize for ListResult {
             _ => (empty_codes, empty_text, empty_text, None),
         };
         let detail = self.outcome.detail();
-        let mut state = serializer.serialize_struct("ListResult", 9)?;
+        let mut state = serializer.serialize_struct("ListResult", 10)?;
         state.serialize_field("list", &self.list)?;
         state.serialize_field("zone", &self.zone)?;
         state.serialize_field("status", self.outcome.status())?;
@@ -251,6 +256,10 @@ impl Serialize for ListResult {
         match &detail {
             Some(detail) => state.serialize_field("detail", detail)?,
             None => state.skip_field("detail")?,
+        }
+        match &self.lookup_url {
+            Some(url) => state.serialize_field("lookup_url", url)?,
+            None => state.skip_field("lookup_url")?,
         }
         state.end()
     }

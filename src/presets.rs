@@ -42,6 +42,10 @@ pub struct Preset {
     pub in_default_set: bool,
     /// Whether the list works only with a Spamhaus DQS key ([`with_dqs_key`]).
     pub needs_key: bool,
+    /// The operator's lookup and delisting page for a listed target, a template in which
+    /// `{ip}` or `{domain}` stands for the target ([`DnsList::lookup_url`]); see
+    /// [`LOOKUP_URLS_CHECKED`] for where each comes from.
+    pub lookup_url: &'static str,
     zone: &'static str,
     kind: ListKind,
     filter: &'static str,
@@ -61,7 +65,9 @@ impl Preset {
             .with_filter(parse(self.filter))
             .with_weight(self.weight)
             .with_health_check(self.health_check)
-            .with_description(self.description);
+            .with_description(self.description)
+            .with_lookup_url(self.lookup_url)
+            .expect("preset lookup URLs are valid");
         for (code, name) in self.categories {
             list = list.with_category(parse(code), *name);
         }
@@ -79,6 +85,22 @@ impl Preset {
 /// TXT reasons; the meaning of Spamhaus's 127.255.255.250 and .251 (DQS key errors in several
 /// independent implementations).
 const CHECKED: &str = "2026-11-29";
+
+/// When the lookup/delisting URLs ([`Preset::lookup_url`]) were last checked against the
+/// operators' pages.
+///
+/// Confirmed on the operator's own pages or in its own answers: SpamCop's `bl.shtml?<ip>`
+/// (the list's TXT records point there); Barracuda's removal-request page (named in its
+/// refusals); that Spamhaus's Checker at check.spamhaus.org looks up and delists IPs and
+/// domains; the PSBL listing/removal pages; Mailspike's IP Verify page (lookup and
+/// delisting); DroneBL's lookup page (its FAQ); that URIBL has a lookup page and needs a
+/// login to delist. Not confirmed there, only seen in other tools: the query forms
+/// `check.spamhaus.org/results/?query=`, `psbl.org/listing?ip=`, `dronebl.org/lookup?ip=` and
+/// `lookup.uribl.com/?domain=`; the UCEPROTECT, dnswl.org and SURBL lookup URLs as a whole.
+pub const LOOKUP_URLS_CHECKED: &str = "2026-11-30";
+
+const SPAMHAUS_IP_LOOKUP: &str = "https://check.spamhaus.org/results/?query={ip}";
+const SPAMHAUS_DOMAIN_LOOKUP: &str = "https://check.spamhaus.org/results/?query={domain}";
 
 const SPAMHAUS_TERMS: &str = "free for non-commercial use under 100k SMTP connections and \
     300k queries a day; public resolvers are refused; otherwise a (free or paid) DQS key";
@@ -196,6 +218,7 @@ static CATALOG: &[Preset] = &[
         checked: CHECKED,
         in_default_set: true,
         needs_key: false,
+        lookup_url: SPAMHAUS_IP_LOOKUP,
         zone: "zen.spamhaus.org",
         kind: ListKind::Ip,
         filter: "127.0.0.[2..11;30]",
@@ -211,6 +234,7 @@ static CATALOG: &[Preset] = &[
         checked: CHECKED,
         in_default_set: false,
         needs_key: true,
+        lookup_url: SPAMHAUS_IP_LOOKUP,
         zone: "zen.dq.spamhaus.net",
         kind: ListKind::Ip,
         filter: "127.0.0.[2..11;30]",
@@ -226,6 +250,7 @@ static CATALOG: &[Preset] = &[
         checked: CHECKED,
         in_default_set: true,
         needs_key: false,
+        lookup_url: SPAMHAUS_DOMAIN_LOOKUP,
         zone: "dbl.spamhaus.org",
         kind: ListKind::Domain,
         // 127.0.1.102-106 are abused legitimate domains: categories for scoring, not a block.
@@ -242,6 +267,7 @@ static CATALOG: &[Preset] = &[
         checked: CHECKED,
         in_default_set: false,
         needs_key: true,
+        lookup_url: SPAMHAUS_DOMAIN_LOOKUP,
         zone: "dbl.dq.spamhaus.net",
         kind: ListKind::Domain,
         filter: "127.0.1.[2..99]",
@@ -258,6 +284,7 @@ static CATALOG: &[Preset] = &[
         checked: CHECKED,
         in_default_set: false,
         needs_key: true,
+        lookup_url: SPAMHAUS_DOMAIN_LOOKUP,
         zone: "zrd.dq.spamhaus.net",
         kind: ListKind::Domain,
         filter: "127.0.2.[2..24]",
@@ -277,6 +304,7 @@ static CATALOG: &[Preset] = &[
         checked: CHECKED,
         in_default_set: true,
         needs_key: false,
+        lookup_url: "https://www.spamcop.net/bl.shtml?{ip}",
         zone: "bl.spamcop.net",
         kind: ListKind::Ipv4,
         filter: "127.0.0.2",
@@ -292,6 +320,7 @@ static CATALOG: &[Preset] = &[
         checked: CHECKED,
         in_default_set: false,
         needs_key: false,
+        lookup_url: "https://www.barracudacentral.org/rbl/removal-request",
         zone: "b.barracudacentral.org",
         kind: ListKind::Ipv4,
         filter: "127.0.0.2",
@@ -307,6 +336,7 @@ static CATALOG: &[Preset] = &[
         checked: CHECKED,
         in_default_set: true,
         needs_key: false,
+        lookup_url: "https://psbl.org/listing?ip={ip}",
         zone: "psbl.surriel.com",
         kind: ListKind::Ipv4,
         filter: "127.0.0.2",
@@ -322,6 +352,7 @@ static CATALOG: &[Preset] = &[
         checked: CHECKED,
         in_default_set: true,
         needs_key: false,
+        lookup_url: "https://mailspike.io/ip_verify",
         zone: "bl.mailspike.net",
         kind: ListKind::Ipv4,
         filter: "127.0.0.[2;10..12]",
@@ -342,6 +373,7 @@ static CATALOG: &[Preset] = &[
         checked: CHECKED,
         in_default_set: false,
         needs_key: false,
+        lookup_url: "https://www.uceprotect.net/en/rblcheck.php?ipr={ip}",
         zone: "dnsbl-1.uceprotect.net",
         kind: ListKind::Ipv4,
         filter: "127.0.0.2",
@@ -357,6 +389,7 @@ static CATALOG: &[Preset] = &[
         checked: CHECKED,
         in_default_set: false,
         needs_key: false,
+        lookup_url: "https://dronebl.org/lookup?ip={ip}",
         zone: "dnsbl.dronebl.org",
         kind: ListKind::Ipv4,
         // Class 1 is "testing", 2 "sample data", 12 open resolvers, 18 and 255 weak signals.
@@ -373,6 +406,7 @@ static CATALOG: &[Preset] = &[
         checked: CHECKED,
         in_default_set: false,
         needs_key: false,
+        lookup_url: "https://www.dnswl.org/s/?s={ip}",
         zone: "list.dnswl.org",
         kind: ListKind::Ip,
         // Category 10 ("special cases") was answered to over-limit resolvers for every query,
@@ -393,6 +427,7 @@ static CATALOG: &[Preset] = &[
         checked: CHECKED,
         in_default_set: true,
         needs_key: false,
+        lookup_url: "https://www.surbl.org/surbl-analysis",
         zone: "multi.surbl.org",
         kind: ListKind::Domain,
         // PH, MW, ABUSE and CR block; DM and CT are informational.
@@ -409,6 +444,7 @@ static CATALOG: &[Preset] = &[
         checked: CHECKED,
         in_default_set: true,
         needs_key: false,
+        lookup_url: "https://lookup.uribl.com/?domain={domain}",
         zone: "multi.uribl.com",
         kind: ListKind::Domain,
         // Only "black" blocks; grey and red carry false positives by design.
@@ -483,6 +519,14 @@ mod tests {
             );
             assert!(!preset.description.is_empty());
             assert_eq!(preset.checked.len(), 10, "{}: date", preset.name);
+            assert!(list.lookup_url_template().is_some(), "{}", preset.name);
+            // A template names the kind of target its list takes, or none at all.
+            let wrong = if list.kind().is_ip() {
+                "{domain}"
+            } else {
+                "{ip}"
+            };
+            assert!(!preset.lookup_url.contains(wrong), "{}", preset.name);
         }
     }
 

@@ -91,18 +91,34 @@ pub fn history(options: &WatchOptions, json: bool) -> ExitCode {
     }
 }
 
-/// `--watch`: rounds until SIGTERM or SIGINT.
-pub async fn run(
+/// The watched targets as given: the arguments, `--input`, and `--max-targets`.
+pub type Targets<'a> = (&'a [String], Option<&'a Path>, u128);
+
+/// `--watch`: rounds until SIGTERM or SIGINT, on a runtime of its own.
+pub fn start(
     options: &WatchOptions,
-    arguments: &[String],
-    input: Option<&Path>,
+    targets: Targets,
+    json: bool,
+    checker: Checker<AnyResolver>,
+) -> Result<ExitCode, String> {
+    // One thread, as for a bulk scan: the checks and the transport's receive tasks share it.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot start the async runtime: {error}"))?;
+    Ok(runtime.block_on(run(options, targets, json, checker)))
+}
+
+async fn run(
+    options: &WatchOptions,
+    (arguments, input, max_targets): Targets<'_>,
     json: bool,
     checker: Checker<AnyResolver>,
 ) -> ExitCode {
     let Some(interval) = options.watch.map(Duration::from_secs) else {
         return ExitCode::SUCCESS;
     };
-    let setup = targets(arguments, input).and_then(|specs| {
+    let setup = targets(arguments, input, max_targets).and_then(|specs| {
         let store = match &options.state {
             Some(path) => StateStore::open(path),
             None => StateStore::in_memory(),
@@ -111,7 +127,6 @@ pub async fn run(
         let config = TrackerConfig {
             confirm: options.confirm,
             report_baseline: options.report_baseline,
-            ..TrackerConfig::default()
         };
         let tracker = store.load(config).map_err(|error| error.to_string())?;
         Ok((store, Watcher::with_tracker(checker, specs, tracker)))
@@ -177,13 +192,28 @@ fn print_events(events: &[Event], json: bool) -> io::Result<()> {
 }
 
 /// The watched targets: the arguments, then the lines of `--input` (read once, up front).
-fn targets(arguments: &[String], input: Option<&Path>) -> Result<Vec<TargetSpec>, String> {
+/// A bad target is an error here, not a warning: a watcher runs unattended for long.
+fn targets(
+    arguments: &[String],
+    input: Option<&Path>,
+    max_targets: u128,
+) -> Result<Vec<TargetSpec>, String> {
+    let parse = |text: &str, place: &dyn Fn() -> String| {
+        let spec: TargetSpec = text
+            .parse()
+            .map_err(|error| format!("{}: {error}", place()))?;
+        if matches!(spec, TargetSpec::Network(_)) && spec.len() > max_targets {
+            return Err(format!(
+                "{}: {text} is {} addresses, more than --max-targets {max_targets}",
+                place(),
+                spec.len()
+            ));
+        }
+        Ok(spec)
+    };
     let mut specs = Vec::new();
     for (index, text) in arguments.iter().enumerate() {
-        let spec = text
-            .parse()
-            .map_err(|error| format!("target argument {}: {error}", index + 1))?;
-        specs.push(spec);
+        specs.push(parse(text, &|| format!("target argument {}", index + 1))?);
     }
     if let Some(path) = input {
         let name = path.display();
@@ -200,10 +230,7 @@ fn targets(arguments: &[String], input: Option<&Path>) -> Result<Vec<TargetSpec>
             }
             let text = line.split('#').next().unwrap_or_default().trim();
             if !text.is_empty() {
-                let spec = text
-                    .parse()
-                    .map_err(|error| format!("{name} line {}: {error}", number + 1))?;
-                specs.push(spec);
+                specs.push(parse(text, &|| format!("{name} line {}", number + 1))?);
             }
         }
     }

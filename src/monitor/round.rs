@@ -134,8 +134,9 @@ impl<R: DnsResolver> Watcher<R> {
     }
 
     /// Watches `specs` with `checker`, going on from `tracker` (for instance one restored
-    /// from a state file).
-    pub fn with_tracker(checker: Checker<R>, specs: Vec<TargetSpec>, tracker: Tracker) -> Self {
+    /// from a state file). Events get lookup URLs from the checker's lists.
+    pub fn with_tracker(checker: Checker<R>, specs: Vec<TargetSpec>, mut tracker: Tracker) -> Self {
+        tracker.lookup_urls_from(checker.lists());
         let index = SpecIndex::new(&specs);
         Watcher {
             checker,

@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 
 use serde::Serialize;
 
+use crate::list::DnsList;
 use crate::outcome::{ListResult, Outcome};
 use crate::target::Target;
 
@@ -208,8 +209,6 @@ pub struct TrackerConfig {
     /// Whether a pair seen for the first time reports a listing it has (default false: the
     /// first round on an empty state is silent).
     pub report_baseline: bool,
-    /// Lookup URL templates by list name, with `{ip}` or `{domain}` standing for the target.
-    pub lookup_urls: HashMap<String, String>,
 }
 
 impl Default for TrackerConfig {
@@ -217,7 +216,6 @@ impl Default for TrackerConfig {
         TrackerConfig {
             confirm: 2,
             report_baseline: false,
-            lookup_urls: HashMap::new(),
         }
     }
 }
@@ -285,6 +283,8 @@ pub struct Tracker {
     pairs: HashMap<Target, Vec<Option<PairState>>>,
     /// Pairs whose state changed since the last [`Tracker::take_dirty`].
     dirty: Vec<(Target, u16)>,
+    /// The lists with a lookup URL template, by name.
+    lookup: HashMap<String, DnsList>,
 }
 
 impl Tracker {
@@ -295,7 +295,19 @@ impl Tracker {
             lists: Vec::new(),
             pairs: HashMap::new(),
             dirty: Vec::new(),
+            lookup: HashMap::new(),
         }
+    }
+
+    /// Fills the `lookup_url` of events from these lists' templates (see
+    /// [`DnsList::lookup_url`]). A [`Watcher`](super::Watcher) does this with its checker's
+    /// lists.
+    pub fn lookup_urls_from<'a>(&mut self, lists: impl IntoIterator<Item = &'a DnsList>) {
+        self.lookup = lists
+            .into_iter()
+            .filter(|list| list.lookup_url_template().is_some())
+            .map(|list| (list.name().to_owned(), list.clone()))
+            .collect();
     }
 
     /// The settings.
@@ -431,9 +443,8 @@ impl Tracker {
             _ => Default::default(),
         };
         let lookup_url = (kind != EventKind::Trouble)
-            .then(|| self.config.lookup_urls.get(&result.list))
-            .flatten()
-            .map(|template| expand_lookup_url(template, target));
+            .then(|| self.lookup.get(&result.list)?.lookup_url(target))
+            .flatten();
         Event {
             event: kind,
             target: target.clone(),
@@ -514,16 +525,9 @@ fn answer_change(before: &PairStatus, after: &PairStatus) -> Option<EventKind> {
     }
 }
 
-/// Fills `{ip}` or `{domain}` in a lookup URL template with the target.
-fn expand_lookup_url(template: &str, target: &Target) -> String {
-    let text = target.to_string();
-    template.replace("{ip}", &text).replace("{domain}", &text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::list::DnsList;
     use crate::outcome::Listing;
     use crate::resolver::{LookupError, LookupErrorKind};
 
@@ -680,12 +684,11 @@ mod tests {
     #[test]
     fn event_fields() {
         let target: Target = "192.0.2.1".parse().unwrap();
-        let mut config = confirm(1);
-        config.lookup_urls.insert(
-            "bl.example".into(),
-            "https://bl.example/lookup?ip={ip}".into(),
-        );
-        let mut tracker = Tracker::new(config);
+        let mut tracker = Tracker::new(confirm(1));
+        let with_url = list()
+            .with_lookup_url("https://bl.example/lookup?ip={ip}")
+            .unwrap();
+        tracker.lookup_urls_from([&with_url]);
         let mut events = Vec::new();
         tracker.observe(&target, &clean(), "a", &mut events);
         tracker.observe(&target, &listed(&["127.0.0.2"]), "b", &mut events);

@@ -151,3 +151,27 @@ async fn counts_per_spec_and_list() {
     );
     assert_eq!(watcher.tracker().statuses().count(), 5);
 }
+
+#[tokio::test]
+async fn events_carry_the_lists_lookup_url() {
+    let dns = moment(&["1.2.0.192"], false).await;
+    let list = DnsList::from_spec(ZONE, ListKind::Ip)
+        .unwrap()
+        .with_lookup_url("https://bl.test/lookup?ip={ip}")
+        .unwrap();
+    let checker = Checker::builder()
+        .list(list)
+        .build_with(resolver_at(dns.addr, Duration::from_millis(500), 1))
+        .unwrap();
+    let config = TrackerConfig {
+        report_baseline: true,
+        ..TrackerConfig::default()
+    };
+    let mut watcher = Watcher::new(checker, specs(), config);
+    let round = watcher.run_round().await;
+    assert_eq!(round.events.len(), 1, "{:?}", round.events);
+    assert_eq!(
+        round.events[0].lookup_url.as_deref(),
+        Some("https://bl.test/lookup?ip=192.0.2.1")
+    );
+}

@@ -166,7 +166,7 @@ impl Rbldnsd {
             command.stdout(log.try_clone()?).stderr(log);
 
             let mut child = command.spawn()?;
-            match wait_until_ready(&mut child, addr) {
+            match wait_until_ready(&mut child, addr, b"rbldnsd") {
                 Ok(()) => {
                     return Ok(Rbldnsd {
                         addr,
@@ -222,14 +222,19 @@ fn binary() -> PathBuf {
 }
 
 /// A loopback UDP address that was free a moment ago.
-fn free_udp_addr() -> io::Result<SocketAddr> {
+pub(super) fn free_udp_addr() -> io::Result<SocketAddr> {
     UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()
 }
 
-/// Poll rbldnsd with `version.bind CH TXT` queries until it answers, it exits,
-/// or [`READY_TIMEOUT`] passes. The answer must name rbldnsd, so that another
-/// server that grabbed the port in the meantime is not mistaken for it.
-fn wait_until_ready(child: &mut Child, addr: SocketAddr) -> io::Result<()> {
+/// Poll a DNS server with `version.bind CH TXT` queries until it answers, it exits,
+/// or [`READY_TIMEOUT`] passes. The answer must start with `server` (`rbldnsd`,
+/// `unbound`), so that another server that grabbed the port in the meantime is
+/// not mistaken for it.
+pub(super) fn wait_until_ready(
+    child: &mut Child,
+    addr: SocketAddr,
+    server: &[u8],
+) -> io::Result<()> {
     let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
     socket.connect(addr)?;
     socket.set_read_timeout(Some(Duration::from_millis(100)))?;
@@ -258,7 +263,7 @@ fn wait_until_ready(child: &mut Child, addr: SocketAddr) -> io::Result<()> {
         };
         if let Ok(response) = Message::from_vec(&buf[..len])
             && response.metadata.id == id
-            && names_rbldnsd(&response)
+            && names_server(&response, server)
         {
             return Ok(());
         }
@@ -277,9 +282,9 @@ fn version_bind_query() -> (u16, Vec<u8>) {
     (id, message.to_vec().expect("encodable query"))
 }
 
-fn names_rbldnsd(response: &Message) -> bool {
+fn names_server(response: &Message, server: &[u8]) -> bool {
     response.answers.iter().any(|record| match &record.data {
-        RData::TXT(txt) => txt.txt_data.iter().any(|s| s.starts_with(b"rbldnsd")),
+        RData::TXT(txt) => txt.txt_data.iter().any(|s| s.starts_with(server)),
         _ => false,
     })
 }

@@ -13,8 +13,8 @@ use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-const BL: &str = "bl.test";
-const DBL: &str = "dbl.test";
+pub(crate) const BL: &str = "bl.test";
+pub(crate) const DBL: &str = "dbl.test";
 /// A Spamhaus DQS key as they look: 26 characters.
 const KEY: &str = "secretkeyabcdefghijklmnopq";
 
@@ -27,15 +27,15 @@ pub(crate) fn binary() -> &'static PathBuf {
 
 /// What a run printed and how it exited.
 #[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
     /// Every stdout line, parsed as JSON.
-    fn json(&self) -> Vec<Value> {
+    pub(crate) fn json(&self) -> Vec<Value> {
         self.stdout
             .lines()
             .map(|line| {
@@ -45,7 +45,7 @@ impl Run {
     }
 
     /// The JSON report of `target`.
-    fn report(&self, target: &str) -> Value {
+    pub(crate) fn report(&self, target: &str) -> Value {
         self.json()
             .into_iter()
             .find(|report| report["target"] == target)
@@ -54,7 +54,7 @@ impl Run {
 }
 
 /// Runs the example with `args`, `stdin` as its input and `env` added to its environment.
-async fn run_with(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
+pub(crate) async fn run_with(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
     let mut command = Command::new(binary());
     command
         .args(args)
@@ -89,12 +89,12 @@ async fn run_with(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> R
     run
 }
 
-async fn run(args: &[&str]) -> Run {
+pub(crate) async fn run(args: &[&str]) -> Run {
     run_with(args, None, &[]).await
 }
 
 /// `--nameserver` for `dns`, with a timeout generous enough for a loaded machine.
-fn server_args(dns: &TestDns) -> Vec<String> {
+pub(crate) fn server_args(dns: &TestDns) -> Vec<String> {
     vec![
         "--nameserver".into(),
         dns.addr.to_string(),
@@ -104,7 +104,7 @@ fn server_args(dns: &TestDns) -> Vec<String> {
 }
 
 /// `server_args` followed by `args`.
-fn with_server<'a>(server: &'a [String], args: &[&'a str]) -> Vec<&'a str> {
+pub(crate) fn with_server<'a>(server: &'a [String], args: &[&'a str]) -> Vec<&'a str> {
     server
         .iter()
         .map(String::as_str)
@@ -113,21 +113,21 @@ fn with_server<'a>(server: &'a [String], args: &[&'a str]) -> Vec<&'a str> {
 }
 
 /// An IP list zone that passes its RFC 5782 health check: 127.0.0.2 listed, 127.0.0.1 not.
-fn healthy_ip_zone(builder: TestDnsBuilder, zone: &str) -> TestDnsBuilder {
+pub(crate) fn healthy_ip_zone(builder: TestDnsBuilder, zone: &str) -> TestDnsBuilder {
     builder
         .zone(zone)
         .a(&format!("2.0.0.127.{zone}"), &["127.0.0.2"], 60)
 }
 
 /// A domain list zone that passes its health check: `test` listed, `invalid` not.
-fn healthy_domain_zone(builder: TestDnsBuilder, zone: &str) -> TestDnsBuilder {
+pub(crate) fn healthy_domain_zone(builder: TestDnsBuilder, zone: &str) -> TestDnsBuilder {
     builder
         .zone(zone)
         .a(&format!("test.{zone}"), &["127.0.1.2"], 60)
 }
 
 /// `bl.test`, healthy, listing 192.0.2.1 with a TXT reason.
-async fn bl_server() -> TestDns {
+pub(crate) async fn bl_server() -> TestDns {
     healthy_ip_zone(TestDns::builder(), BL)
         .a("1.2.0.192.bl.test", &["127.0.0.2"], 300)
         .txt(
@@ -153,7 +153,7 @@ fn statuses(report: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-fn write_config(text: &str) -> tempfile::NamedTempFile {
+pub(crate) fn write_config(text: &str) -> tempfile::NamedTempFile {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
     file
@@ -471,12 +471,16 @@ async fn cidr_blocks_expand_to_every_address() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["target"], "192.0.2.1");
 
-    // Text mode ends a bulk run with a summary line.
+    // Text mode ends a bulk run with a summary line, then a line per network and list.
     let out = run(&with_server(&server, &["--zone", BL, "192.0.2.0/30"])).await;
     assert_eq!(out.stdout.matches(": not listed").count(), 3, "{out:?}");
+    let last: Vec<&str> = out.stdout.lines().rev().take(2).collect();
     assert_eq!(
-        out.stdout.lines().last().unwrap(),
-        "summary: 4 checked, 1 listed, 0 incomplete; list trouble: none"
+        last,
+        [
+            "network 192.0.2.0/30 bl.test: 4 checked, 1 listed, 0 trouble",
+            "summary: 4 checked, 1 listed, 0 incomplete; list trouble: none",
+        ]
     );
     // --quiet drops it.
     let out = run(&with_server(&server, &["--zone", BL, "-q", "192.0.2.0/30"])).await;

@@ -11,6 +11,8 @@ mod support;
 mod policyd_support;
 
 mod cli;
+mod mail_servers;
+mod netblocks;
 mod policyd;
 mod postfix_e2e;
 mod watch;

@@ -1,0 +1,166 @@
+//! Checking one job: the lists, then what else was asked: a domain's mail servers, reverse
+//! DNS, an SMTP probe.
+
+use dnsbl_check::hosts::{DerivedAddress, Expansion, HostSource, HostTrouble, expand};
+use dnsbl_check::smtp::{ProbeConfig, Relay, SmtpReport, probe};
+use dnsbl_check::{
+    AnyResolver, Checker, DomainName, Report, ReverseDns, Target, forward_confirmed_reverse_dns,
+};
+
+use crate::input::Job;
+
+/// What a check of one job needs besides the job.
+pub struct Context {
+    pub checker: Checker<AnyResolver>,
+    pub rdns: bool,
+    pub expand: Option<HostSource>,
+    pub smtp: Option<ProbeConfig>,
+    pub smtp_port: u16,
+}
+
+/// One target's results, with what else was checked about it.
+#[derive(serde::Serialize)]
+pub struct Checked {
+    #[serde(flatten)]
+    pub report: Report,
+    /// For an address found for a domain: the domain given, and the host it came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<DomainName>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<DomainName>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rdns: Option<ReverseDns>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<SmtpReport>,
+    /// For a domain with --mx or --resolve: what it expanded to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail_servers: Option<MailServers>,
+    #[serde(skip)]
+    pub network: Option<ipnet::IpNet>,
+    /// The reports of the addresses found for this domain, in preference order.
+    #[serde(skip)]
+    pub derived: Vec<Checked>,
+}
+
+/// A domain's expansion as written in its report: counts and trouble (the addresses have
+/// reports of their own).
+#[derive(serde::Serialize)]
+pub struct MailServers {
+    #[serde(skip)]
+    pub domain: DomainName,
+    pub source: HostSource,
+    pub addresses: usize,
+    pub null_mx: bool,
+    pub implicit_mx: bool,
+    pub trouble: Vec<HostTrouble>,
+}
+
+impl Checked {
+    fn new(mut report: Report, network: Option<ipnet::IpNet>) -> Self {
+        // Lists that do not take this kind of target are expected, not news.
+        report.retain_applicable();
+        Checked {
+            report,
+            via: None,
+            host: None,
+            rdns: None,
+            smtp: None,
+            mail_servers: None,
+            network,
+            derived: Vec::new(),
+        }
+    }
+
+    pub fn has_listing(&self) -> bool {
+        self.report.listed || self.report.listings().any(|(result, _)| result.weight > 0)
+    }
+
+    pub fn open_relay(&self) -> bool {
+        self.smtp
+            .as_ref()
+            .is_some_and(|smtp| smtp.relay == Relay::Open)
+    }
+
+    /// A check besides the lists failed: reverse DNS, the domain's expansion, SMTP.
+    pub fn other_trouble(&self) -> bool {
+        matches!(self.rdns, Some(ReverseDns::Failed(_)))
+            || self
+                .mail_servers
+                .as_ref()
+                .is_some_and(|m| !m.trouble.is_empty())
+            || self
+                .smtp
+                .as_ref()
+                .is_some_and(|smtp| smtp.trouble.is_some())
+    }
+
+    pub fn incomplete(&self) -> bool {
+        self.report.has_trouble() || self.report.results.is_empty() || self.other_trouble()
+    }
+}
+
+pub async fn check_job(context: &Context, job: Job) -> Checked {
+    let resolver = context.checker.resolver();
+    let mut checked = Checked::new(context.checker.check(job.target.clone()).await, job.network);
+    // A mail server named `HOST:PORT` is resolved like --resolve unless --mx says otherwise.
+    let source = context
+        .expand
+        .or(job.smtp_port.map(|_| HostSource::Resolve));
+    match (&job.target, source) {
+        (Target::Domain(domain), Some(source)) => {
+            let expansion = expand(resolver, domain, source).await;
+            // The SMTP port for the addresses found: MX hosts always, a named host's too.
+            let smtp_port = match (source, job.smtp_port) {
+                (_, Some(port)) => Some(port),
+                (HostSource::Mx, None) => Some(context.smtp_port),
+                (HostSource::Resolve, None) => None,
+            };
+            let derived = expansion
+                .addresses
+                .iter()
+                .map(|found| check_derived(context, found, smtp_port));
+            checked.derived = futures::future::join_all(derived).await;
+            checked.mail_servers = Some(mail_servers(expansion));
+        }
+        (Target::Ip(addr), _) => {
+            // A single address given with --smtp-check is a mail server; a network's are not
+            // probed: that would be a port scan.
+            let smtp = context.smtp.as_ref().filter(|_| job.network.is_none());
+            if context.rdns || smtp.is_some() {
+                checked.rdns = Some(forward_confirmed_reverse_dns(resolver, *addr).await);
+            }
+            if let Some(config) = smtp {
+                let port = job.smtp_port.unwrap_or(context.smtp_port);
+                checked.smtp = Some(probe((*addr, port).into(), config).await);
+            }
+        }
+        _ => {}
+    }
+    checked
+}
+
+async fn check_derived(
+    context: &Context,
+    found: &DerivedAddress,
+    smtp_port: Option<u16>,
+) -> Checked {
+    let mut checked = Checked::new(context.checker.check(Target::ip(found.addr)).await, None);
+    checked.via = Some(found.via.clone());
+    checked.host = Some(found.host.clone());
+    checked.rdns = Some(found.rdns.clone());
+    if let (Some(config), Some(port)) = (&context.smtp, smtp_port) {
+        checked.smtp = Some(probe((found.addr, port).into(), config).await);
+    }
+    checked
+}
+
+fn mail_servers(expansion: Expansion) -> MailServers {
+    MailServers {
+        domain: expansion.domain,
+        source: expansion.source,
+        addresses: expansion.addresses.len(),
+        null_mx: expansion.null_mx,
+        implicit_mx: expansion.implicit_mx,
+        trouble: expansion.trouble,
+    }
+}

@@ -1,0 +1,296 @@
+//! Targets: positional arguments, then the input file, fed lazily through a bounded channel.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use dnsbl_check::{Target, TargetSpec};
+use indicatif::ProgressBar;
+use ipnet::IpNet;
+use tokio::sync::mpsc;
+
+/// Targets read ahead of the checks. Small and bounded, so that memory stays flat.
+const READ_AHEAD: usize = 1024;
+/// Input lines longer than this are rejected rather than buffered (no target is this long).
+const MAX_LINE: u64 = 4096;
+
+/// One target to check, and where it came from.
+pub struct Job {
+    pub target: Target,
+    /// The network it is one address of, when a network was given.
+    pub network: Option<IpNet>,
+    /// With `--smtp-check`, the SMTP port given as `ADDRESS:PORT`.
+    pub smtp_port: Option<u16>,
+}
+
+/// One target as written: a spec, and the SMTP port of an `ADDRESS:PORT` target.
+pub struct Spec {
+    spec: TargetSpec,
+    smtp_port: Option<u16>,
+}
+
+/// How targets are read.
+#[derive(Clone, Copy)]
+pub struct Rules {
+    /// Networks expanding to more addresses than this are refused (`--max-targets`).
+    pub max_targets: u128,
+    /// `ADDRESS:PORT` targets are accepted (`--smtp-check`).
+    pub server_ports: bool,
+}
+
+impl Rules {
+    /// Parses one target; an oversized network is an error naming `--max-targets`.
+    fn parse(self, text: &str) -> Result<Spec, String> {
+        if self.server_ports
+            && let Some((target, port)) = server_with_port(text.trim())
+        {
+            return Ok(Spec {
+                spec: TargetSpec::One(target),
+                smtp_port: Some(port),
+            });
+        }
+        let spec: TargetSpec = text.parse().map_err(|error| format!("{error}"))?;
+        if let TargetSpec::Network(net) = &spec
+            && spec.len() > self.max_targets
+        {
+            return Err(format!(
+                "network {net} has {} addresses, more than --max-targets {}; \
+                 raise --max-targets to check it",
+                spec.len(),
+                self.max_targets
+            ));
+        }
+        Ok(Spec {
+            spec,
+            smtp_port: None,
+        })
+    }
+}
+
+/// `ADDRESS:PORT`, `[IPV6]:PORT` or `HOST:PORT`: a mail server on a port of its own.
+fn server_with_port(text: &str) -> Option<(Target, u16)> {
+    if let Ok(server) = text.parse::<SocketAddr>() {
+        return Some((Target::ip(server.ip()), server.port()));
+    }
+    let (host, port) = text.rsplit_once(':')?;
+    let port = port.parse().ok()?;
+    // Not an address: "2001:db8::25" is an IPv6 address, not a host on port 25.
+    match host.parse::<Target>().ok()? {
+        target @ Target::Domain(_) => Some((target, port)),
+        _ => None,
+    }
+}
+
+/// Where targets are read from, opened up front so that a missing file is a usage error.
+pub struct Input {
+    name: String,
+    reader: Box<dyn BufRead + Send>,
+}
+
+/// Opens `--input`. A file (not stdin) is read once first for networks beyond
+/// `--max-targets`, so that one is refused before any query is sent.
+pub fn open_input(path: &Path, rules: Rules) -> Result<Input, String> {
+    if path.as_os_str() == "-" {
+        return Ok(Input {
+            name: "stdin".into(),
+            reader: Box::new(BufReader::new(io::stdin())),
+        });
+    }
+    let open = || {
+        std::fs::File::open(path)
+            .map_err(|error| format!("cannot open {}: {error}", path.display()))
+    };
+    let name = path.display().to_string();
+    let mut scan = Input {
+        name: name.clone(),
+        reader: Box::new(BufReader::new(open()?)),
+    };
+    let mut oversized = None;
+    for_each_line(&mut scan, |number, text| {
+        let network = text
+            .and_then(strip_comment)
+            .filter(|target| target.contains('/'));
+        match network.map(|target| rules.parse(target)) {
+            Some(Err(error)) if error.contains("--max-targets") => {
+                oversized = Some(format!("{name} line {number}: {error}"));
+                false
+            }
+            _ => true,
+        }
+    })
+    .map_err(|error| format!("cannot read {name}: {error}"))?;
+    match oversized {
+        Some(message) => Err(message),
+        None => Ok(Input {
+            name,
+            reader: Box::new(BufReader::new(open()?)),
+        }),
+    }
+}
+
+/// Reports bad input on stderr (around the progress bar) and remembers that there was some.
+#[derive(Clone)]
+pub struct BadInput {
+    seen: Arc<AtomicBool>,
+    pub progress: ProgressBar,
+}
+
+impl BadInput {
+    pub fn new() -> Self {
+        BadInput {
+            seen: Arc::new(AtomicBool::new(false)),
+            progress: ProgressBar::hidden(),
+        }
+    }
+
+    pub fn report(&self, message: &str) {
+        self.seen.store(true, Ordering::Relaxed);
+        self.progress.suspend(|| crate::warn(message));
+    }
+
+    pub fn seen(&self) -> bool {
+        self.seen.load(Ordering::Relaxed)
+    }
+}
+
+/// Parses the positional targets, reporting bad ones by their argument position. A network
+/// beyond `--max-targets` is an error for the whole run: nothing is checked.
+pub fn parse_arguments(
+    arguments: &[String],
+    rules: Rules,
+    bad: &BadInput,
+) -> Result<Vec<Spec>, String> {
+    let mut specs = Vec::with_capacity(arguments.len());
+    for (index, text) in arguments.iter().enumerate() {
+        match rules.parse(text) {
+            Ok(spec) => specs.push(spec),
+            Err(error) if error.contains("--max-targets") => return Err(error),
+            Err(error) => bad.report(&format!("target argument {}: {error}", index + 1)),
+        }
+    }
+    Ok(specs)
+}
+
+/// How many targets the positional arguments expand to, if that is known and fits a bar.
+pub fn total_targets(specs: &[Spec], input: bool) -> Option<u64> {
+    if input {
+        return None;
+    }
+    let total = specs
+        .iter()
+        .try_fold(0u128, |sum, spec| sum.checked_add(spec.spec.len()))?;
+    u64::try_from(total).ok()
+}
+
+/// Starts a thread that expands `specs` and reads `input`, sending jobs as the checks take
+/// them. A plain thread, because reading stdin blocks; the channel bounds the read-ahead.
+pub fn spawn_feeder(
+    specs: Vec<Spec>,
+    input: Option<Input>,
+    rules: Rules,
+    bad: BadInput,
+) -> mpsc::Receiver<Job> {
+    let (sender, receiver) = mpsc::channel(READ_AHEAD);
+    std::thread::spawn(move || {
+        for spec in specs {
+            if !send(&sender, spec) {
+                return; // the checks stopped (output closed)
+            }
+        }
+        if let Some(mut input) = input {
+            let name = input.name.clone();
+            let read = for_each_line(&mut input, |number, text| {
+                let Some(text) = text else {
+                    bad.report(&format!("{name} line {number}: line too long"));
+                    return true;
+                };
+                let Some(target) = strip_comment(text) else {
+                    return true;
+                };
+                match rules.parse(target) {
+                    Ok(spec) => send(&sender, spec),
+                    Err(error) => {
+                        bad.report(&format!("{name} line {number}: {error}"));
+                        // Only stdin gets here with an oversized network: stop reading.
+                        !error.contains("--max-targets")
+                    }
+                }
+            });
+            if let Err(error) = read {
+                bad.report(&format!("cannot read {name}: {error}"));
+            }
+        }
+    });
+    receiver
+}
+
+/// Sends every target of `spec`; false once the checks stopped taking them.
+fn send(sender: &mpsc::Sender<Job>, spec: Spec) -> bool {
+    let network = match &spec.spec {
+        TargetSpec::Network(net) => Some(*net),
+        _ => None,
+    };
+    spec.spec.into_iter().all(|target| {
+        let job = Job {
+            target,
+            network,
+            smtp_port: spec.smtp_port,
+        };
+        sender.blocking_send(job).is_ok()
+    })
+}
+
+/// Calls `each` with every line (number, text) until it returns false. A line over
+/// [`MAX_LINE`] is skipped, and given as `None`.
+fn for_each_line(
+    input: &mut Input,
+    mut each: impl FnMut(u64, Option<&str>) -> bool,
+) -> io::Result<()> {
+    let mut line = Vec::new();
+    for number in 1u64.. {
+        line.clear();
+        let read = (&mut input.reader)
+            .take(MAX_LINE)
+            .read_until(b'\n', &mut line)?;
+        if read == 0 {
+            return Ok(());
+        }
+        let keep_going = if !line.ends_with(b"\n") && line.len() as u64 == MAX_LINE {
+            skip_rest_of_line(&mut input.reader)?;
+            each(number, None)
+        } else {
+            each(number, Some(&String::from_utf8_lossy(&line)))
+        };
+        if !keep_going {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+fn skip_rest_of_line(reader: &mut dyn BufRead) -> io::Result<()> {
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        match buffer.iter().position(|&byte| byte == b'\n') {
+            Some(end) => {
+                reader.consume(end + 1);
+                return Ok(());
+            }
+            None => {
+                let len = buffer.len();
+                reader.consume(len);
+            }
+        }
+    }
+}
+
+/// The target on an input line, without comment and surrounding space; `None` if blank.
+fn strip_comment(line: &str) -> Option<&str> {
+    let before_comment = line.split('#').next().unwrap_or_default().trim();
+    (!before_comment.is_empty()).then_some(before_comment)
+}

@@ -1,0 +1,146 @@
+//! `--format nagios`: one status line with perfdata, then detail lines; the state and its
+//! thresholds are the library's (`dnsbl_check::nagios`).
+
+use std::time::Instant;
+
+use dnsbl_check::nagios::{Status, Thresholds, perfdata};
+use dnsbl_check::summary::Summary;
+
+use crate::check::Checked;
+
+/// At most this many detail lines are written.
+const MAX_DETAILS: usize = 50;
+
+/// What a monitoring run collects besides the counts: the listings and open relays to name.
+pub struct Plugin {
+    thresholds: Thresholds,
+    started: Instant,
+    details: Vec<String>,
+    more: usize,
+    open_relays: u64,
+}
+
+impl Plugin {
+    pub fn new(thresholds: Thresholds) -> Self {
+        Plugin {
+            thresholds,
+            started: Instant::now(),
+            details: Vec::new(),
+            more: 0,
+            open_relays: 0,
+        }
+    }
+
+    /// Notes a target's listings and open relay (not its derived addresses: they are added
+    /// one by one).
+    pub fn add(&mut self, checked: &Checked) {
+        let report = &checked.report;
+        for (result, listing) in report.listings().filter(|(result, _)| result.weight > 0) {
+            let codes: Vec<String> = listing.codes.iter().map(ToString::to_string).collect();
+            let mut line = format!(
+                "{} listed on {}: {}",
+                report.target,
+                crate::output::label(result),
+                codes.join(", ")
+            );
+            if let Some(url) = &result.lookup_url {
+                line.push_str(&format!(" {url}"));
+            }
+            self.detail(line);
+        }
+        if checked.open_relay() {
+            self.open_relays += 1;
+            self.detail(format!("{} is an open relay", report.target));
+        }
+    }
+
+    fn detail(&mut self, line: String) {
+        if self.details.len() < MAX_DETAILS {
+            self.details.push(line);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    /// The plugin output and its state.
+    pub fn render(&self, summary: &Summary, bad_input: bool) -> (String, Status) {
+        let trouble = summary.incomplete > 0 || summary.lists_in_trouble() > 0;
+        let mut status = self.thresholds.status(summary.listings, trouble, bad_input);
+        if self.open_relays > 0 && !bad_input {
+            status = Status::Critical;
+        }
+        let troubled: Vec<&str> = summary
+            .lists
+            .iter()
+            .filter(|(_, counts)| counts.trouble > 0)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let mut text = format!(
+            "{} listing{} of {} target{} on {} list{}",
+            summary.listings,
+            plural(summary.listings),
+            summary.targets,
+            plural(summary.targets),
+            summary.lists_asked(),
+            plural(summary.lists_asked() as u64)
+        );
+        if self.open_relays > 0 {
+            text.push_str(&format!(
+                ", {} open relay{}",
+                self.open_relays,
+                plural(self.open_relays)
+            ));
+        }
+        if !troubled.is_empty() {
+            text.push_str(&format!("; trouble: {}", troubled.join(", ")));
+        } else if summary.incomplete > 0 {
+            text.push_str(&format!("; {} incomplete", summary.incomplete));
+        }
+        if bad_input {
+            text.push_str("; bad input");
+        }
+        let seconds = format!("{:.3}", self.started.elapsed().as_secs_f64());
+        let perf = [
+            perfdata(
+                "listings",
+                &summary.listings.to_string(),
+                "",
+                self.thresholds.warning,
+                self.thresholds.critical,
+            ),
+            perfdata("lists", &summary.lists_asked().to_string(), "", None, None),
+            perfdata(
+                "lists_trouble",
+                &summary.lists_in_trouble().to_string(),
+                "",
+                None,
+                None,
+            ),
+            perfdata("time", &seconds, "s", None, None),
+        ];
+        // '|' separates perfdata: never let a list name or target write one.
+        let mut out = format!(
+            "DNSBL {status} - {} | {}\n",
+            text.replace('|', "/"),
+            perf.join(" ")
+        );
+        for line in &self.details {
+            out.push_str(&line.replace('|', "/"));
+            out.push('\n');
+        }
+        if self.more > 0 {
+            out.push_str(&format!("... and {} more\n", self.more));
+        }
+        (out, status)
+    }
+}
+
+/// The status line for a run that could not start (a usage or setup error): UNKNOWN.
+pub fn unknown(message: &str) -> String {
+    let first = message.lines().next().unwrap_or_default().replace('|', "/");
+    format!("DNSBL UNKNOWN - {first}\n")
+}
+
+fn plural(count: u64) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
