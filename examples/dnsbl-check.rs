@@ -247,7 +247,17 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
     init_tracing(cli.verbose, keyed_zones);
     if cli.watch.watch.is_some() {
         let json = cli.format == Format::Json;
-        let targets = (&cli.targets[..], cli.input.as_deref(), cli.max_targets);
+        let expand = match (cli.mx, cli.resolve) {
+            (true, _) => Some(HostSource::Mx),
+            (_, true) => Some(HostSource::Resolve),
+            _ => None,
+        };
+        let targets = (
+            &cli.targets[..],
+            cli.input.as_deref(),
+            cli.max_targets,
+            expand,
+        );
         return watch::start(&cli.watch, targets, json, checker);
     }
     let rules = Rules {

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
+use dnsbl_check::hosts::HostSource;
 use dnsbl_check::monitor::{
     Delivery, Event, StateStore, TrackerConfig, Watcher, deliver_pending, rfc3339,
 };
@@ -35,7 +36,8 @@ const MAX_LINE: usize = 4096;
 pub struct WatchOptions {
     /// Watch mode: check every target every SECS seconds (the first round at once) and print
     /// only changes, as events.
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..),
+          conflicts_with_all = ["smtp_check", "only", "rdns"])]
     pub watch: Option<u64>,
 
     /// Keep each target's last known status per list, and the history of events, in FILE
@@ -91,8 +93,9 @@ pub fn history(options: &WatchOptions, json: bool) -> ExitCode {
     }
 }
 
-/// The watched targets as given: the arguments, `--input`, and `--max-targets`.
-pub type Targets<'a> = (&'a [String], Option<&'a Path>, u128);
+/// The watched targets as given: the arguments, `--input`, `--max-targets`, and whether to
+/// watch domains' mail servers (`--mx`) or own addresses (`--resolve`) too.
+pub type Targets<'a> = (&'a [String], Option<&'a Path>, u128, Option<HostSource>);
 
 /// `--watch`: rounds until SIGTERM or SIGINT, on a runtime of its own.
 pub fn start(
@@ -111,7 +114,7 @@ pub fn start(
 
 async fn run(
     options: &WatchOptions,
-    (arguments, input, max_targets): Targets<'_>,
+    (arguments, input, max_targets, expand): Targets<'_>,
     json: bool,
     checker: Checker<AnyResolver>,
 ) -> ExitCode {
@@ -129,7 +132,11 @@ async fn run(
             report_baseline: options.report_baseline,
         };
         let tracker = store.load(config).map_err(|error| error.to_string())?;
-        Ok((store, Watcher::with_tracker(checker, specs, tracker)))
+        let mut watcher = Watcher::with_tracker(checker, specs, tracker);
+        if let Some(source) = expand {
+            watcher = watcher.expand_domains(source);
+        }
+        Ok((store, watcher))
     });
     let (mut store, mut watcher) = match setup {
         Ok(setup) => setup,
@@ -152,6 +159,10 @@ async fn run(
             && error.kind() != io::ErrorKind::BrokenPipe
         {
             return fail(&format!("cannot write output: {error}"));
+        }
+        for trouble in &round.host_trouble {
+            // Those addresses were not checked this round; their last status stands.
+            let _ = writeln!(io::stderr().lock(), "dnsbl-check: {trouble}");
         }
         tracing::info!(
             checked = round.checked,

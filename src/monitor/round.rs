@@ -8,7 +8,8 @@ use futures::StreamExt;
 use ipnet::IpNet;
 
 use crate::checker::Checker;
-use crate::outcome::Report;
+use crate::hosts::{DerivedAddress, HostSource, HostTrouble, expand};
+use crate::outcome::ListResult;
 use crate::resolver::DnsResolver;
 use crate::target::{Target, TargetSpec};
 
@@ -62,6 +63,9 @@ pub struct Round {
     pub checked: u64,
     /// False if the round was stopped before every target was checked.
     pub complete: bool,
+    /// Lookups that failed while finding the addresses of watched domains (with
+    /// [`Watcher::expand_domains`]): those addresses were not checked this round.
+    pub host_trouble: Vec<HostTrouble>,
 }
 
 /// Runs rounds of checks over a fixed set of targets and tracks their changes.
@@ -119,8 +123,8 @@ pub struct Round {
 pub struct Watcher<R> {
     checker: Checker<R>,
     specs: Vec<TargetSpec>,
-    index: SpecIndex,
     tracker: Tracker,
+    expand: Option<HostSource>,
 }
 
 impl<R: DnsResolver> Watcher<R> {
@@ -137,13 +141,21 @@ impl<R: DnsResolver> Watcher<R> {
     /// from a state file). Events get lookup URLs from the checker's lists.
     pub fn with_tracker(checker: Checker<R>, specs: Vec<TargetSpec>, mut tracker: Tracker) -> Self {
         tracker.lookup_urls_from(checker.lists());
-        let index = SpecIndex::new(&specs);
         Watcher {
             checker,
             specs,
-            index,
             tracker,
+            expand: None,
         }
+    }
+
+    /// Also watches the addresses of each watched domain: its mail servers
+    /// ([`HostSource::Mx`]) or its own addresses ([`HostSource::Resolve`]), looked up again
+    /// at the start of every round, so that a new mail server is watched from the round it
+    /// appears in. Their events carry `via` and `host`; their counts go to the domain's spec.
+    pub fn expand_domains(mut self, source: HostSource) -> Self {
+        self.expand = Some(source);
+        self
     }
 
     /// The tracker: every pair's confirmed status.
@@ -191,7 +203,18 @@ impl<R: DnsResolver> Watcher<R> {
                 })
             })
             .collect();
-        let targets = self.specs.clone().into_iter().flatten();
+        let (derived, host_trouble) = self.expand_domains_now().await;
+        let index = SpecIndex::new(&self.specs, &derived);
+        // Each address once per round: one given as a target, or found from two domains, is
+        // checked (and counted towards confirmation) once.
+        let extra: Vec<Target> = derived
+            .iter()
+            .enumerate()
+            .map(|(d, (spec, found))| (Target::ip(found.addr), Some((*spec, Some(d)))))
+            .filter(|(target, origin)| index.find(target) == *origin)
+            .map(|(target, _)| target)
+            .collect();
+        let targets = self.specs.clone().into_iter().flatten().chain(extra);
         let mut reports = std::pin::pin!(self.checker.check_iter(targets));
         let mut stop = std::pin::pin!(stop);
         let mut events = Vec::new();
@@ -204,7 +227,22 @@ impl<R: DnsResolver> Watcher<R> {
             };
             let Some(report) = report else { break true };
             checked += 1;
-            self.take_report(&report, &at, &lists, &mut counts, &mut events);
+            let first = events.len();
+            let origin = index.find(&report.target);
+            for (list_index, result) in report.results.iter().enumerate() {
+                self.tracker
+                    .observe(&report.target, result, &at, &mut events);
+                if let Some((spec, _)) = origin {
+                    count(&mut counts[spec * lists.len() + list_index], result);
+                }
+            }
+            if let Some((_, Some(found))) = origin {
+                let found = &derived[found].1;
+                for event in &mut events[first..] {
+                    event.via = Some(found.via.clone());
+                    event.host = Some(found.host.clone());
+                }
+            }
         };
         Round {
             started,
@@ -214,30 +252,47 @@ impl<R: DnsResolver> Watcher<R> {
             counts,
             checked,
             complete,
+            host_trouble,
         }
     }
 
-    fn take_report(
-        &mut self,
-        report: &Report,
-        at: &str,
-        lists: &[String],
-        counts: &mut [SpecCounts],
-        events: &mut Vec<Event>,
-    ) {
-        let spec = self.index.find(&report.target);
-        for (list_index, result) in report.results.iter().enumerate() {
-            self.tracker.observe(&report.target, result, at, events);
-            let (Some(spec), Some(status)) = (spec, PairStatus::from_outcome(&result.outcome))
-            else {
-                continue;
-            };
-            let counts = &mut counts[spec * lists.len() + list_index];
-            counts.checked += 1;
-            counts.listed += u64::from(matches!(status, PairStatus::Listed(_)));
-            counts.trouble += u64::from(status.is_trouble());
+    /// Looks up the addresses of every watched domain, if asked to: each with the index of
+    /// the domain's spec.
+    async fn expand_domains_now(&self) -> (Vec<(usize, DerivedAddress)>, Vec<HostTrouble>) {
+        let Some(source) = self.expand else {
+            return (Vec::new(), Vec::new());
+        };
+        let resolver = self.checker.resolver();
+        let domains = self
+            .specs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, spec)| match spec {
+                TargetSpec::One(Target::Domain(domain)) => Some((i, domain)),
+                _ => None,
+            });
+        let expansions = futures::future::join_all(
+            domains.map(|(i, domain)| async move { (i, expand(resolver, domain, source).await) }),
+        )
+        .await;
+        let mut derived = Vec::new();
+        let mut trouble = Vec::new();
+        for (i, expansion) in expansions {
+            derived.extend(expansion.addresses.into_iter().map(|found| (i, found)));
+            trouble.extend(expansion.trouble);
         }
+        (derived, trouble)
     }
+}
+
+/// Adds one list's result for one target to its spec's counts.
+fn count(counts: &mut SpecCounts, result: &ListResult) {
+    let Some(status) = PairStatus::from_outcome(&result.outcome) else {
+        return;
+    };
+    counts.checked += 1;
+    counts.listed += u64::from(matches!(status, PairStatus::Listed(_)));
+    counts.trouble += u64::from(status.is_trouble());
 }
 
 /// The spec as a user wrote it.
@@ -248,16 +303,17 @@ fn spec_label(spec: &TargetSpec) -> String {
     }
 }
 
-/// Finds which spec a target came from: single targets by hash, networks by a scan (there
-/// are few of them).
+/// Finds which spec a target came from: single targets (and addresses found from domains) by
+/// hash, networks by a scan (there are few of them).
 #[derive(Debug)]
 struct SpecIndex {
-    single: HashMap<Target, usize>,
+    /// The spec, and for an address found from a domain, its index among those found.
+    single: HashMap<Target, (usize, Option<usize>)>,
     networks: Vec<(IpNet, usize)>,
 }
 
 impl SpecIndex {
-    fn new(specs: &[TargetSpec]) -> Self {
+    fn new(specs: &[TargetSpec], derived: &[(usize, DerivedAddress)]) -> Self {
         let mut index = SpecIndex {
             single: HashMap::new(),
             networks: Vec::new(),
@@ -265,17 +321,24 @@ impl SpecIndex {
         for (i, spec) in specs.iter().enumerate() {
             match spec {
                 TargetSpec::One(target) => {
-                    index.single.entry(target.clone()).or_insert(i);
+                    index.single.entry(target.clone()).or_insert((i, None));
                 }
                 TargetSpec::Network(net) => index.networks.push((*net, i)),
+            }
+        }
+        for (d, (spec, found)) in derived.iter().enumerate() {
+            let target = Target::ip(found.addr);
+            // An address given as a target, or in a watched network, stays its own.
+            if index.find(&target).is_none() {
+                index.single.insert(target, (*spec, Some(d)));
             }
         }
         index
     }
 
-    fn find(&self, target: &Target) -> Option<usize> {
-        if let Some(&i) = self.single.get(target) {
-            return Some(i);
+    fn find(&self, target: &Target) -> Option<(usize, Option<usize>)> {
+        if let Some(&found) = self.single.get(target) {
+            return Some(found);
         }
         let Target::Ip(addr) = target else {
             return None;
@@ -283,6 +346,6 @@ impl SpecIndex {
         self.networks
             .iter()
             .find(|(net, _)| net.contains(addr))
-            .map(|&(_, i)| i)
+            .map(|&(_, i)| (i, None))
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::list::DnsList;
 use crate::outcome::{ListResult, Outcome};
-use crate::target::Target;
+use crate::target::{DomainName, Target};
 
 use super::status::PairStatus;
 
@@ -71,7 +71,8 @@ impl fmt::Display for EventKind {
 ///
 /// `codes`, `categories` and `reasons` describe the current listing (empty when the target
 /// is not listed now); `previous` is the status before the change (`null` for a baseline
-/// report); `detail` says what the trouble is, for `trouble` events only.
+/// report); `detail` says what the trouble is, for `trouble` events only; `via` and `host`
+/// say which watched domain and host name an address was found from.
 ///
 /// # Examples
 ///
@@ -90,6 +91,8 @@ impl fmt::Display for EventKind {
 ///     at: "2026-03-01T12:00:00Z".into(),
 ///     previous: Some(PairStatus::listed(["127.0.0.2".parse().unwrap()])),
 ///     detail: None,
+///     via: None,
+///     host: None,
 /// };
 /// assert_eq!(
 ///     event.to_string(),
@@ -123,6 +126,13 @@ pub struct Event {
     /// What the trouble is (trouble events only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// For an address found from a watched domain (its mail servers, or its own addresses):
+    /// that domain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<DomainName>,
+    /// For an address found from a watched domain: the host name it came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<DomainName>,
 }
 
 impl fmt::Display for Event {
@@ -159,6 +169,9 @@ impl fmt::Display for Event {
         }
         if let Some(url) = &self.lookup_url {
             write!(f, " <{url}>")?;
+        }
+        if let (Some(via), Some(host)) = (&self.via, &self.host) {
+            write!(f, " (via {via}: {host})")?;
         }
         if let Some(previous) = &self.previous {
             write!(f, "; was {previous}")?;
@@ -459,6 +472,8 @@ impl Tracker {
             detail: (kind == EventKind::Trouble)
                 .then(|| result.outcome.detail())
                 .flatten(),
+            via: None,
+            host: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use dnsbl_check::hosts::HostSource;
 use dnsbl_check::monitor::{
     EventKind, PairStatus, StateStore, TrackerConfig, TroubleKind, Watcher,
 };
@@ -174,4 +175,57 @@ async fn events_carry_the_lists_lookup_url() {
         round.events[0].lookup_url.as_deref(),
         Some("https://bl.test/lookup?ip=192.0.2.1")
     );
+}
+
+#[tokio::test]
+async fn watched_domains_bring_their_mail_servers() {
+    let dns = TestDns::builder()
+        .zone(ZONE)
+        .zone("example.test")
+        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .a("25.2.0.192.bl.test", &["127.0.0.2"], 60)
+        .mx(
+            "example.test",
+            &[(10, "mx1.example.test"), (20, "mx2.example.test")],
+            60,
+        )
+        .a("mx1.example.test", &["192.0.2.25"], 60)
+        .a("mx2.example.test", &["192.0.2.26"], 60)
+        .start()
+        .await;
+    let checker = Checker::builder()
+        .list(DnsList::from_spec(ZONE, ListKind::Ip).unwrap())
+        .build_with(resolver_at(dns.addr, Duration::from_millis(500), 1))
+        .unwrap();
+    // 192.0.2.26 is also given on its own: checked once, counted as itself.
+    let specs = vec![
+        "example.test".parse().unwrap(),
+        "192.0.2.26".parse().unwrap(),
+    ];
+    let config = TrackerConfig {
+        report_baseline: true,
+        ..TrackerConfig::default()
+    };
+    let mut watcher = Watcher::new(checker, specs, config).expand_domains(HostSource::Mx);
+    let round = watcher.run_round().await;
+    assert_eq!(
+        round.checked, 3,
+        "the domain, mx1's address, 192.0.2.26 once"
+    );
+    assert!(round.host_trouble.is_empty(), "{:?}", round.host_trouble);
+    assert_eq!(round.events.len(), 1, "{:?}", round.events);
+    let event = &round.events[0];
+    assert_eq!(event.target.to_string(), "192.0.2.25");
+    assert_eq!(event.via.as_ref().unwrap().as_str(), "example.test");
+    assert_eq!(event.host.as_ref().unwrap().as_str(), "mx1.example.test");
+    let json = serde_json::to_value(event).unwrap();
+    assert_eq!(json["via"], "example.test");
+    assert_eq!(json["host"], "mx1.example.test");
+    let counts: Vec<(&str, u64, u64)> = round
+        .counts
+        .iter()
+        .map(|c| (&*c.spec, c.checked, c.listed))
+        .collect();
+    assert_eq!(counts, [("example.test", 1, 1), ("192.0.2.26", 1, 0)]);
+    assert_eq!(watcher.tracker().len(), 2);
 }
