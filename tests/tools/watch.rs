@@ -15,6 +15,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
 use crate::support::rbldnsd::{Rbldnsd, ZoneData};
+use crate::support::unbound::Unbound;
 
 const ZONE: &str = "watch.test";
 /// The zone with nothing listed but its RFC 5782 test point.
@@ -51,15 +52,25 @@ struct Watch {
 }
 
 impl Watch {
+    /// Watches 192.0.2.0/30 on [`ZONE`], asking `rbl`.
     fn start(rbl: &Rbldnsd, state: &Path, extra: &[&str]) -> Watch {
+        let server = rbl.addr.to_string();
+        let args = [
+            &["--nameserver", &server, "--zone", ZONE],
+            extra,
+            &["192.0.2.0/30"],
+        ];
+        Watch::spawn(state, &args.concat())
+    }
+
+    /// `dnsbl-check --watch 1 --format json --state STATE ARGS`.
+    fn spawn(state: &Path, args: &[&str]) -> Watch {
         let mut command = Command::new(crate::cli::binary());
         command
-            .args(["--nameserver", &rbl.addr.to_string(), "--timeout", "2"])
-            .args(["--zone", ZONE, "--watch", "1", "--format", "json"])
+            .args(["--timeout", "2", "--watch", "1", "--format", "json"])
             .arg("--state")
             .arg(state)
-            .args(extra)
-            .arg("192.0.2.0/30")
+            .args(args)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -484,4 +495,94 @@ async fn deliveries_survive_a_receiver_that_is_down_and_a_restart() {
     let (code, _) = watch.stop(libc::SIGTERM).await;
     assert_eq!(code, 0);
     server.abort();
+}
+
+#[tokio::test]
+#[ignore = "needs unbound"]
+async fn watches_a_domains_mail_servers_through_unbound() {
+    // Short TTLs and an SOA, so that unbound does not keep an old answer for long.
+    const SOA: &str = "$TTL 1\n$SOA 1 ns.mxl.test. hostmaster.mxl.test. 1 1 1 1 1\n";
+    let clean = format!("{SOA}:127.0.0.2:Listed $\n127.0.0.2\n");
+    let rbl = Rbldnsd::start_reloading(&[("mxl.test", ZoneData::Ip4Set(&clean))]).unwrap();
+    let unbound = Unbound::start(
+        &[
+            r#"local-zone: "example.test" transparent"#,
+            r#"local-data: "example.test. MX 10 mx1.example.test.""#,
+            r#"local-data: "mx1.example.test. A 10.9.9.2""#,
+            r#"local-data: "2.9.9.10.in-addr.arpa. PTR mx1.example.test.""#,
+        ],
+        &[("mxl.test", rbl.addr)],
+    )
+    .expect("unbound");
+    let (_dir, state) = state_file();
+    let server = unbound.addr.to_string();
+    let args = [
+        "--nameserver",
+        &server,
+        "--zone",
+        "mxl.test",
+        "--confirm",
+        "1",
+    ];
+    let mut watch = Watch::spawn(&state, &[&args[..], &["--mx", "example.test"]].concat());
+    wait_for_baseline(&state, 1).await;
+
+    let listed = format!("{clean}10.9.9.2\n");
+    rbl.rewrite(0, &ZoneData::Ip4Set(&listed)).unwrap();
+    let event = watch.event().await;
+    assert_eq!(event["event"], "listed", "{event}");
+    assert_eq!(event["target"], "10.9.9.2");
+    assert_eq!(event["via"], "example.test");
+    assert_eq!(event["host"], "mx1.example.test");
+    assert_eq!(event["list"], "mxl.test");
+    assert_eq!(watch.stop(libc::SIGTERM).await, (0, vec![]));
+}
+
+#[tokio::test]
+async fn sigterm_mid_round_saves_what_was_checked_and_exits_zero() {
+    use crate::support::{Behaviour, TestDns};
+    use dnsbl_check::monitor::{StateStore, TrackerConfig};
+    // Every answer takes 50 ms, four at a time: a round of 256 addresses takes over 3 s.
+    let mut builder = TestDns::builder()
+        .zone(ZONE)
+        .a("2.0.0.127.watch.test", &["127.0.0.2"], 60);
+    for last in 0..256 {
+        let delayed = Behaviour::Delay(Duration::from_millis(50), Box::new(Behaviour::NxDomain));
+        builder = builder.on(&format!("{last}.2.0.192.{ZONE}"), "A", delayed);
+    }
+    let dns = builder.start().await;
+    let (_dir, state) = state_file();
+    let server = dns.addr.to_string();
+    let args = [
+        "--nameserver",
+        &server,
+        "--zone",
+        ZONE,
+        "--concurrency",
+        "4",
+    ];
+    let watch = Watch::spawn(&state, &[&args[..], &["192.0.2.0/24"]].concat());
+    // The first queries mean the round (and the signal handlers) started.
+    let deadline = Instant::now() + EVENT_WAIT;
+    while dns.query_count() < 10 {
+        assert!(Instant::now() < deadline, "no queries");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stopping = Instant::now();
+    let (code, rest) = watch.stop(libc::SIGTERM).await;
+    assert_eq!(code, 0);
+    assert!(rest.is_empty());
+    assert!(
+        stopping.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        stopping.elapsed()
+    );
+    let saved = StateStore::open_read_only(&state)
+        .and_then(|store| store.load(TrackerConfig::default()))
+        .unwrap()
+        .len();
+    assert!(
+        saved > 0 && saved < 256,
+        "a partial round was saved: {saved} pairs"
+    );
 }
