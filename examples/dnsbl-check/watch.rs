@@ -5,6 +5,7 @@
 //! dnsbl-check --watch 300 --state /var/lib/dnsbl-check/state.db 192.0.2.0/24 mail.example.com
 //! dnsbl-check --watch 300 --state s.db --format json --webhook https://hooks.example/dnsbl 192.0.2.1
 //! dnsbl-check --watch 300 --state s.db --exec 'mail -s "DNSBL change" postmaster' 192.0.2.1
+//! dnsbl-check --watch 600 --state s.db --mx example.org     # and its mail servers
 //! dnsbl-check --state s.db --history 192.0.2.1
 //! ```
 //!
