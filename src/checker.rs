@@ -327,6 +327,25 @@ impl<R: DnsResolver> Checker<R> {
     /// How many targets a stream of checks keeps in flight: each check asks every list, so
     /// the query budget ([`CheckerBuilder::max_queries_in_flight`]) divided by the number of
     /// lists, at least 1. For callers that run [`Checker::check`] on their own streams.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::{Checker, DnsList, HickoryResolver, ListKind, NameServer};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let resolver = HickoryResolver::builder()
+    ///     .name_server(NameServer::new("127.0.0.1:53".parse()?))
+    ///     .build()?;
+    /// let checker = Checker::builder()
+    ///     .list(DnsList::from_spec("a.example", ListKind::Ip)?)
+    ///     .list(DnsList::from_spec("b.example", ListKind::Ip)?)
+    ///     .max_queries_in_flight(100)
+    ///     .build_with(resolver)?;
+    /// assert_eq!(checker.targets_in_flight(), 50);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn targets_in_flight(&self) -> usize {
         (self.inner.max_queries_in_flight / self.inner.lists.len().max(1)).max(1)
     }
