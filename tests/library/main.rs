@@ -13,6 +13,7 @@ mod faults_rbldnsd;
 mod interop_rbldnsd;
 mod properties;
 mod secrets;
+mod stats;
 mod support_selftest;
 mod transport_equivalence;
 mod transport_pool;
