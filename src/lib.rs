@@ -25,6 +25,7 @@
 //! | [`ListStats`] | `stats.rs` | per-list statistics: outcome counts, latency histogram, health |
 //! | [`AnswerCache`] | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | [`forward_confirmed_reverse_dns`] | `rdns.rs` | FCrDNS: PTR names confirmed by A/AAAA |
+//! | [`hosts`] | `hosts.rs` | mail-server targets: a domain's MX hosts or own addresses |
 //!
 //! # Examples
 //!
@@ -55,6 +56,7 @@ mod checker;
 mod config;
 mod filter;
 mod health;
+pub mod hosts;
 mod list;
 mod outcome;
 pub mod presets;
@@ -83,7 +85,7 @@ pub use resolver::hickory::{
 #[doc(hidden)]
 pub use resolver::pooled::bench_support;
 pub use resolver::pooled::{PooledUdpResolver, PooledUdpResolverBuilder, TransportStats};
-pub use resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
+pub use resolver::{Answer, DnsResolver, LookupError, LookupErrorKind, MailExchanger};
 pub use stats::{LATENCY_BUCKETS, LatencyHistogram, ListStats, OutcomeCounts, OutcomeKind};
 pub use target::{DomainName, Target, TargetError, TargetSpec, TargetSpecIter};
 pub use zone::{QueryName, QueryNameError, SecretKey, Zone, ZoneError};

@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::resolver::hickory::HickoryResolver;
 use crate::resolver::pooled::PooledUdpResolver;
-use crate::resolver::{Answer, DnsResolver, LookupError};
+use crate::resolver::{Answer, DnsResolver, LookupError, MailExchanger};
 
 /// One of the crate's two resolvers, for programs that let their users choose the transport
 /// (a command-line flag, a config setting) without making everything generic over it.
@@ -81,6 +81,13 @@ impl DnsResolver for AnyResolver {
         match self {
             AnyResolver::Hickory(resolver) => resolver.lookup_ptr(name).await,
             AnyResolver::Pooled(resolver) => resolver.lookup_ptr(name).await,
+        }
+    }
+
+    async fn lookup_mx(&self, name: &str) -> Result<Answer<MailExchanger>, LookupError> {
+        match self {
+            AnyResolver::Hickory(resolver) => resolver.lookup_mx(name).await,
+            AnyResolver::Pooled(resolver) => resolver.lookup_mx(name).await,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use moka::Expiry;
 use moka::future::Cache;
 
-use crate::resolver::{Answer, DnsResolver, LookupError};
+use crate::resolver::{Answer, DnsResolver, LookupError, MailExchanger};
 
 /// Bounds and size of an [`AnswerCache`].
 ///
@@ -246,6 +246,11 @@ impl<R: DnsResolver> DnsResolver for AnswerCache<R> {
         let fetch = self.inner.lookup_ptr(name);
         self.lookup(name, RecordKind::Ptr, fetch, CachedAnswer::Text, text)
             .await
+    }
+
+    /// Not cached: a domain's mail servers are looked up once per check of that domain.
+    async fn lookup_mx(&self, name: &str) -> Result<Answer<MailExchanger>, LookupError> {
+        self.inner.lookup_mx(name).await
     }
 }
 

@@ -497,6 +497,18 @@ impl DnsResolver for HickoryResolver {
             _ => None,
         })
     }
+
+    async fn lookup_mx(
+        &self,
+        name: &str,
+    ) -> Result<Answer<crate::resolver::MailExchanger>, LookupError> {
+        use crate::resolver::MailExchanger;
+        let result = self.lookup_records(name, RecordType::MX).await;
+        finish(result, |data| match data {
+            RData::MX(mx) => Some(MailExchanger::new(mx.preference, &mx.exchange.to_ascii())),
+            _ => None,
+        })
+    }
 }
 
 /// Joins a TXT record's character-strings without separator, decoding lossily as UTF-8.

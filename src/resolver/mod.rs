@@ -149,6 +149,65 @@ pub trait DnsResolver: Send + Sync + 'static {
         let _ = name;
         std::future::ready(Err(unsupported("PTR")))
     }
+
+    /// Looks up the MX records at `name`, for checking a domain's mail servers
+    /// ([`hosts`](crate::hosts)).
+    ///
+    /// Optional, like [`DnsResolver::lookup_aaaa`]: the default answers with a
+    /// [`LookupErrorKind::Config`] error, which callers report as trouble, never as "no mail
+    /// servers".
+    fn lookup_mx(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Answer<MailExchanger>, LookupError>> + Send {
+        let _ = name;
+        std::future::ready(Err(unsupported("MX")))
+    }
+}
+
+/// One MX record: a domain's mail exchanger and its preference.
+///
+/// `exchange` is a lowercase host name without trailing dot, as received; the root name of a
+/// null MX (RFC 7505, "this domain takes no mail") is `"."`.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::MailExchanger;
+///
+/// let mx = MailExchanger::new(10, "Mail.Example.ORG.");
+/// assert_eq!(mx.exchange, "mail.example.org");
+/// assert!(!mx.is_null());
+/// assert!(MailExchanger::new(0, ".").is_null());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct MailExchanger {
+    /// Lower values are tried first.
+    pub preference: u16,
+    /// The host name, lowercase, without trailing dot; `"."` for a null MX.
+    pub exchange: String,
+}
+
+impl MailExchanger {
+    /// An MX record, its exchange normalised (lowercase, trailing dot removed, the root kept
+    /// as `"."`).
+    pub fn new(preference: u16, exchange: &str) -> Self {
+        let name = exchange.strip_suffix('.').unwrap_or(exchange);
+        let exchange = if name.is_empty() {
+            ".".to_owned()
+        } else {
+            name.to_ascii_lowercase()
+        };
+        MailExchanger {
+            preference,
+            exchange,
+        }
+    }
+
+    /// Whether this is a null MX (RFC 7505): the exchange is the root, "no mail here".
+    pub fn is_null(&self) -> bool {
+        self.exchange == "."
+    }
 }
 
 fn unsupported(record_type: &str) -> LookupError {
@@ -185,6 +244,13 @@ impl<R: DnsResolver> DnsResolver for Arc<R> {
         name: &str,
     ) -> impl Future<Output = Result<Answer<String>, LookupError>> + Send {
         (**self).lookup_ptr(name)
+    }
+
+    fn lookup_mx(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Answer<MailExchanger>, LookupError>> + Send {
+        (**self).lookup_mx(name)
     }
 }
 

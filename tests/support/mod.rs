@@ -81,7 +81,7 @@ use hickory_server::net::xfer::Protocol;
 use hickory_server::proto::op::{
     Edns, Header, HeaderCounts, LowerQuery, Metadata, OpCode, ResponseCode,
 };
-use hickory_server::proto::rr::rdata::{A, AAAA, PTR, SOA, TXT};
+use hickory_server::proto::rr::rdata::{A, AAAA, MX, PTR, SOA, TXT};
 use hickory_server::proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponseBuilder;
@@ -116,6 +116,8 @@ pub enum Behaviour {
     Aaaa(Vec<std::net::Ipv6Addr>, u32),
     /// NOERROR with these PTR records (host names; for PTR queries; NODATA otherwise).
     Ptr(Vec<String>, u32),
+    /// NOERROR with these MX records (preference, exchange; for MX queries; NODATA otherwise).
+    Mx(Vec<(u16, String)>, u32),
     /// Never answer, neither over UDP nor over TCP.
     Drop,
     /// Over UDP: NOERROR with TC set and no records, so the client must retry
@@ -284,6 +286,19 @@ impl TestDnsBuilder {
         rules
             .by_type
             .insert(RecordType::PTR, Behaviour::Ptr(hosts, ttl));
+        self
+    }
+
+    /// MX records for `name` (replaces earlier ones); the exchange `"."` is a null MX.
+    pub fn mx(mut self, name: &str, exchanges: &[(u16, &str)], ttl: u32) -> Self {
+        let exchanges = exchanges
+            .iter()
+            .map(|(preference, host)| (*preference, host.to_string()))
+            .collect();
+        let rules = self.names.entry(key_of(name)).or_default();
+        rules
+            .by_type
+            .insert(RecordType::MX, Behaviour::Mx(exchanges, ttl));
         self
     }
 
@@ -661,9 +676,22 @@ impl Handler {
                         .collect();
                     Reply::authoritative(ResponseCode::NoError, answers, vec![])
                 }
+                Behaviour::Mx(exchanges, ttl) if qtype == RecordType::MX => {
+                    let answers = exchanges
+                        .iter()
+                        .map(|(preference, host)| {
+                            let target = Name::from_str(host)
+                                .unwrap_or_else(|e| panic!("invalid MX exchange {host:?}: {e}"));
+                            let data = RData::MX(MX::new(*preference, target));
+                            Record::from_rdata(qname.clone(), *ttl, data)
+                        })
+                        .collect();
+                    Reply::authoritative(ResponseCode::NoError, answers, vec![])
+                }
                 Behaviour::A(..)
                 | Behaviour::Aaaa(..)
                 | Behaviour::Ptr(..)
+                | Behaviour::Mx(..)
                 | Behaviour::Txt(..)
                 | Behaviour::NoData => no_data(),
                 Behaviour::NxDomain => nx_domain(),

@@ -386,6 +386,16 @@ impl DnsResolver for PooledUdpResolver {
             _ => Err(LookupError::new(LookupErrorKind::Protocol)),
         }
     }
+
+    async fn lookup_mx(
+        &self,
+        name: &str,
+    ) -> Result<Answer<crate::resolver::MailExchanger>, LookupError> {
+        match self.query(name, wire::TYPE_MX).await? {
+            Reply::Mx(answer) => Ok(answer),
+            _ => Err(LookupError::new(LookupErrorKind::Protocol)),
+        }
+    }
 }
 
 /// Builds a [`PooledUdpResolver`].

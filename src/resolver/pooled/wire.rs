@@ -27,6 +27,7 @@ pub(crate) const EDNS_PAYLOAD: u16 = 1232;
 pub(crate) const TYPE_A: u16 = 1;
 pub(crate) const TYPE_SOA: u16 = 6;
 pub(crate) const TYPE_PTR: u16 = 12;
+pub(crate) const TYPE_MX: u16 = 15;
 pub(crate) const TYPE_TXT: u16 = 16;
 pub(crate) const TYPE_AAAA: u16 = 28;
 const TYPE_OPT: u16 = 41;
@@ -201,6 +202,8 @@ pub(crate) enum Reply {
     Aaaa(Answer<Ipv6Addr>),
     /// The answer to a PTR query: host names, lowercase, without trailing dot.
     Ptr(Answer<String>),
+    /// The answer to an MX query (mail-server checks).
+    Mx(Answer<crate::resolver::MailExchanger>),
 }
 
 /// Reads a response whose ID and question were already matched. `question_len` is the length
@@ -238,6 +241,7 @@ pub(crate) fn parse_response(
     let mut txt_records = Vec::new();
     let mut aaaa_records = Vec::new();
     let mut ptr_records = Vec::new();
+    let mut mx_records = Vec::new();
     let mut ttl = u32::MAX;
     for _ in 0..counts.answers {
         let record = read_record(packet, at).ok_or_else(malformed)?;
@@ -264,6 +268,18 @@ pub(crate) fn parse_response(
                     .map_err(|_| malformed())?
                     .to_ascii();
                 ptr_records.push(host.strip_suffix('.').unwrap_or(&host).to_ascii_lowercase());
+            }
+            TYPE_MX => {
+                // Preference, then the exchange name, read like a PTR name.
+                let preference = record.data.get(..2).ok_or_else(malformed)?;
+                let preference = u16::from_be_bytes([preference[0], preference[1]]);
+                let start = record.end - record.data.len() + 2;
+                let mut decoder = BinDecoder::new(packet).clone(start as u16);
+                let host = Name::read(&mut decoder).map_err(|_| malformed())?;
+                mx_records.push(crate::resolver::MailExchanger::new(
+                    preference,
+                    &host.to_ascii(),
+                ));
             }
             _ => return Err(malformed()),
         }
@@ -303,6 +319,10 @@ pub(crate) fn parse_response(
             nxdomain,
             negative_ttl,
         }),
+        TYPE_MX => Reply::Mx(Answer::NoRecords {
+            nxdomain,
+            negative_ttl,
+        }),
         _ => Reply::Txt(Answer::NoRecords {
             nxdomain,
             negative_ttl,
@@ -327,6 +347,10 @@ pub(crate) fn parse_response(
         }),
         TYPE_PTR if !ptr_records.is_empty() => Reply::Ptr(Answer::Records {
             records: ptr_records,
+            ttl,
+        }),
+        TYPE_MX if !mx_records.is_empty() => Reply::Mx(Answer::Records {
+            records: mx_records,
             ttl,
         }),
         _ => answer_empty(false, None),
@@ -741,5 +765,51 @@ mod tests {
         assert!(parse(&query_not_response, &qa, TYPE_A).is_err());
         let _ = Metadata::new(0, MessageType::Query, OpCode::Query);
         let _ = Query::new();
+    }
+
+    #[test]
+    fn reads_mx_answers_null_mx_and_short_records() {
+        use hickory_proto::rr::rdata::MX;
+        let qname = "example.org.";
+        let qm = query(11, qname, TYPE_MX);
+        let mx = |preference: u16, host: &str| {
+            Record::from_rdata(
+                owner(qname),
+                300,
+                RData::MX(MX::new(preference, owner(host))),
+            )
+        };
+        // The first exchange shares the owner's suffix: written compressed.
+        let packet = respond(
+            &qm,
+            ResponseCode::NoError,
+            vec![mx(20, "Backup.Example.ORG."), mx(10, "mx.example.net.")],
+            vec![],
+        );
+        assert_eq!(
+            parse(&packet, &qm, TYPE_MX).unwrap(),
+            Reply::Mx(Answer::Records {
+                records: vec![
+                    crate::resolver::MailExchanger::new(20, "backup.example.org"),
+                    crate::resolver::MailExchanger::new(10, "mx.example.net"),
+                ],
+                ttl: 300
+            })
+        );
+        let null = respond(&qm, ResponseCode::NoError, vec![mx(0, ".")], vec![]);
+        match parse(&null, &qm, TYPE_MX).unwrap() {
+            Reply::Mx(Answer::Records { records, .. }) => assert!(records[0].is_null()),
+            other => panic!("{other:?}"),
+        }
+        // An MX record of one octet has no room for its preference.
+        let mut short = respond(&qm, ResponseCode::NoError, vec![mx(10, ".")], vec![]);
+        let len = short.len();
+        short[len - 4] = 0; // RDLENGTH 3 -> 1, and drop the last two octets
+        short[len - 3] = 1;
+        short.truncate(len - 2);
+        assert_eq!(
+            parse(&short, &qm, TYPE_MX).unwrap_err().kind(),
+            LookupErrorKind::Protocol
+        );
     }
 }
