@@ -26,6 +26,7 @@
 //! | [`AnswerCache`] | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | [`forward_confirmed_reverse_dns`] | `rdns.rs` | FCrDNS: PTR names confirmed by A/AAAA |
 //! | [`hosts`] | `hosts.rs` | mail-server targets: a domain's MX hosts or own addresses |
+//! | [`monitor`] | `monitor/` | watch mode: rounds, pair statuses, confirmed change events |
 //!
 //! # Examples
 //!
@@ -58,6 +59,7 @@ mod filter;
 mod health;
 pub mod hosts;
 mod list;
+pub mod monitor;
 mod outcome;
 pub mod presets;
 mod query;
