@@ -64,11 +64,11 @@ pub enum OutcomeKind {
     /// The reply could not be parsed, or did not fit the question.
     Protocol,
     /// The resolver could not be used at all.
-    ResolverConfig,
+    Config,
     /// The list answered with an operator code (rate limited, query refused, ...).
-    OperatorError,
+    ListError,
     /// The answer was outside 127.0.0.0/8: not a DNS list answer.
-    InvalidAnswer,
+    Invalid,
     /// The list was skipped because it failed its health check.
     Unhealthy,
 }
@@ -85,9 +85,9 @@ impl OutcomeKind {
         OutcomeKind::Network,
         OutcomeKind::LocalResource,
         OutcomeKind::Protocol,
-        OutcomeKind::ResolverConfig,
-        OutcomeKind::OperatorError,
-        OutcomeKind::InvalidAnswer,
+        OutcomeKind::Config,
+        OutcomeKind::ListError,
+        OutcomeKind::Invalid,
         OutcomeKind::Unhealthy,
     ];
 
@@ -105,10 +105,10 @@ impl OutcomeKind {
                 LookupErrorKind::Network => OutcomeKind::Network,
                 LookupErrorKind::LocalResource => OutcomeKind::LocalResource,
                 LookupErrorKind::Protocol => OutcomeKind::Protocol,
-                LookupErrorKind::Config => OutcomeKind::ResolverConfig,
+                LookupErrorKind::Config => OutcomeKind::Config,
             },
-            Outcome::ListError(_) => OutcomeKind::OperatorError,
-            Outcome::Invalid(_) => OutcomeKind::InvalidAnswer,
+            Outcome::ListError(_) => OutcomeKind::ListError,
+            Outcome::Invalid(_) => OutcomeKind::Invalid,
             Outcome::Skipped(SkipReason::Unhealthy(_)) => OutcomeKind::Unhealthy,
             Outcome::Skipped(SkipReason::NotApplicable(_)) => return None,
         })
@@ -116,7 +116,8 @@ impl OutcomeKind {
 
     /// A short snake_case name, fit for a metric label: `listed`, `not_listed`, `timeout`,
     /// `servfail`, `refused`, `response_code`, `network`, `local_resource`, `protocol`,
-    /// `resolver_config`, `operator_error`, `invalid_answer`, `unhealthy`.
+    /// `config`, `list_error`, `invalid`, `unhealthy` (the trouble words are those of
+    /// [`TroubleKind`](crate::monitor::TroubleKind)).
     pub fn as_str(self) -> &'static str {
         match self {
             OutcomeKind::Listed => "listed",
@@ -128,9 +129,9 @@ impl OutcomeKind {
             OutcomeKind::Network => "network",
             OutcomeKind::LocalResource => "local_resource",
             OutcomeKind::Protocol => "protocol",
-            OutcomeKind::ResolverConfig => "resolver_config",
-            OutcomeKind::OperatorError => "operator_error",
-            OutcomeKind::InvalidAnswer => "invalid_answer",
+            OutcomeKind::Config => "config",
+            OutcomeKind::ListError => "list_error",
+            OutcomeKind::Invalid => "invalid",
             OutcomeKind::Unhealthy => "unhealthy",
         }
     }
@@ -331,11 +332,11 @@ mod tests {
                     codes: vec![],
                     meaning: String::new(),
                 }),
-                Some(OutcomeKind::OperatorError),
+                Some(OutcomeKind::ListError),
             ),
             (
                 Outcome::Invalid(InvalidAnswer { codes: vec![] }),
-                Some(OutcomeKind::InvalidAnswer),
+                Some(OutcomeKind::Invalid),
             ),
             (
                 Outcome::Skipped(SkipReason::Unhealthy(Unhealthy::ListsEverything)),
@@ -345,6 +346,10 @@ mod tests {
         ];
         for (outcome, kind) in cases {
             assert_eq!(OutcomeKind::of(&outcome), kind, "{outcome:?}");
+            // Watch mode names trouble with the same words.
+            if let Some(trouble) = crate::monitor::TroubleKind::of(&outcome) {
+                assert_eq!(trouble.as_str(), kind.unwrap().as_str(), "{outcome:?}");
+            }
         }
     }
 
