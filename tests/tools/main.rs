@@ -1,4 +1,5 @@
-//! The example programs end to end: `dnsbl-check`, and `dnsbl-policyd` (with a private Postfix
+//! The example programs end to end: `dnsbl-check`, `dnsbl-exporter` (with a real Prometheus in
+//! the `#[ignore = "needs prometheus"]` test), and `dnsbl-policyd` (with a private Postfix
 //! in the `#[ignore = "needs postfix"]` test).
 //!
 //! One test binary, so that a cold `cargo test` links few of them.
@@ -10,5 +11,6 @@ mod support;
 mod policyd_support;
 
 mod cli;
+mod exporter;
 mod policyd;
 mod postfix_e2e;
