@@ -42,7 +42,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
-use common::{ATTEMPTS, ListOptions, Transport, init_logging};
+use common::{ListOptions, Transport, init_logging};
 use dnsbl_check::hosts::HostSource;
 use dnsbl_check::{AnyResolver, Checker, Config, DomainName, Target, TargetSpec, Zone};
 use tokio::sync::Semaphore;
@@ -178,15 +178,7 @@ fn build_checker(
     config: &Config,
     resolver: AnyResolver,
 ) -> Result<Checker<AnyResolver>, String> {
-    let lists = cli.lists.lists(config)?;
-    let timeout = cli.lists.timeout(config);
-    // Room for a health probe, the A query and the TXT query, each with its retries.
-    let tries = config.attempts.unwrap_or(ATTEMPTS).saturating_add(1);
-    let deadline = timeout.saturating_mul(u32::try_from(tries * 3).unwrap_or(u32::MAX));
-    let mut builder = config.apply_to_checker(Checker::builder().lists(lists).deadline(deadline));
-    if let Some(threshold) = cli.lists.threshold {
-        builder = builder.threshold(threshold);
-    }
+    let mut builder = cli.lists.checker_builder(config)?;
     if let Some(concurrency) = cli.concurrency {
         builder = builder.max_queries_in_flight(concurrency as usize);
     }
