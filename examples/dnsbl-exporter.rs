@@ -100,6 +100,11 @@ struct Cli {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     max_probes: u32,
 
+    /// At most this many listed addresses of one network get `dnsbl_listed` series (the
+    /// network's counts still count them all).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    max_listed_per_network: usize,
+
     #[command(flatten)]
     lists: ListOptions,
 
@@ -235,7 +240,11 @@ fn watched_targets(cli: &Cli) -> Result<Watched, String> {
     if specs.is_empty() && domains.is_empty() {
         return Err("no targets: give addresses, networks, domains, --mx or --resolve".into());
     }
-    Ok(Watched { specs, domains })
+    Ok(Watched {
+        specs,
+        domains,
+        max_listed_per_network: cli.max_listed_per_network,
+    })
 }
 
 /// Serves HTTP and runs the rounds, until the process is stopped.

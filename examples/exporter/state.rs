@@ -22,6 +22,8 @@ use crate::exposition::{
 pub struct Watched {
     pub specs: Vec<TargetSpec>,
     pub domains: Vec<(DomainName, HostSource)>,
+    /// At most this many listed addresses of one network get series of their own.
+    pub max_listed_per_network: usize,
 }
 
 /// The last finished round's snapshot, shared between the round task and the HTTP side.
@@ -148,18 +150,26 @@ fn snapshot(
             }
         }
     }
-    // A network's addresses appear one by one only while listed: bounded cardinality.
-    let mut listed_in_networks: Vec<(&Target, &str, &PairStatus)> = tracker
-        .statuses()
-        .filter(|(target, _, status)| {
-            matches!(status, PairStatus::Listed(_))
-                && !named_set.contains(target)
-                && matches!(target, Target::Ip(addr) if networks.iter().any(|net| net.contains(addr)))
-        })
-        .collect();
-    listed_in_networks.sort_by(|a, b| (a.0.to_string(), a.1).cmp(&(b.0.to_string(), b.1)));
-    for (target, list, status) in listed_in_networks {
-        pairs.push(lists.pair(&target.to_string().into(), list, status));
+    // A network's addresses appear one by one only while listed, and at most
+    // `max_listed_per_network` of them (lowest addresses first): bounded cardinality. The
+    // network's counts say how many there are in all.
+    let mut listed_in_networks: Vec<Vec<(&Target, &str, &PairStatus)>> =
+        vec![Vec::new(); networks.len()];
+    for (target, list, status) in tracker.statuses() {
+        if !matches!(status, PairStatus::Listed(_)) || named_set.contains(target) {
+            continue;
+        }
+        let Target::Ip(addr) = target else { continue };
+        if let Some(index) = networks.iter().position(|net| net.contains(addr)) {
+            listed_in_networks[index].push((target, list, status));
+        }
+    }
+    for mut listed in listed_in_networks {
+        listed.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        listed.truncate(watched.max_listed_per_network);
+        for (target, list, status) in listed {
+            pairs.push(lists.pair(&target.to_string().into(), list, status));
+        }
     }
 
     let per_spec = lists.names.len().max(1);
