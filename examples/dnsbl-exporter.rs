@@ -100,8 +100,8 @@ struct Cli {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     max_probes: u32,
 
-    /// At most this many listed addresses of one network get `dnsbl_listed` series (the
-    /// network's counts still count them all).
+    /// At most this many `dnsbl_listed` series (one per listed address and list) for one
+    /// network, lowest addresses first; the network's counts still count them all.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     max_listed_per_network: usize,
 

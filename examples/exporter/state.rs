@@ -22,7 +22,7 @@ use crate::exposition::{
 pub struct Watched {
     pub specs: Vec<TargetSpec>,
     pub domains: Vec<(DomainName, HostSource)>,
-    /// At most this many listed addresses of one network get series of their own.
+    /// At most this many (listed address, list) pairs of one network get series.
     pub max_listed_per_network: usize,
 }
 
@@ -151,7 +151,7 @@ fn snapshot(
         }
     }
     // A network's addresses appear one by one only while listed, and at most
-    // `max_listed_per_network` of them (lowest addresses first): bounded cardinality. The
+    // `max_listed_per_network` pairs (lowest addresses first): bounded cardinality. The
     // network's counts say how many there are in all.
     let mut listed_in_networks: Vec<Vec<(&Target, &str, &PairStatus)>> =
         vec![Vec::new(); networks.len()];
