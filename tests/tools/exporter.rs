@@ -210,6 +210,52 @@ async fn metrics_come_from_the_last_round_and_send_no_query() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_domains_are_expanded_every_round_and_their_trouble_shown() {
+    let dns = crate::support::every_kind_of_answer(TestDns::builder())
+        .zone("example.test")
+        .mx("example.test", &[(10, "mx1.example.test")], 60)
+        .a("mx1.example.test", &["192.0.2.10"], 60)
+        .a("www.example.test", &["192.0.2.1"], 60)
+        .zone("broken.test")
+        .on("broken.test", "MX", Behaviour::ServFail)
+        .start()
+        .await;
+    let args: Vec<String> = [
+        "--interval",
+        "3600",
+        "--nameserver",
+        &dns.addr.to_string(),
+        "--zone",
+        "bl.test=127.0.0.[2..11]",
+        "--mx",
+        "example.test",
+        "--mx",
+        "broken.test",
+        "--resolve",
+        "www.example.test",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (_exporter, addr) = tokio::task::spawn_blocking(move || start_exporter(&args))
+        .await
+        .unwrap();
+    let page = tokio::task::spawn_blocking(move || wait_for_round(addr))
+        .await
+        .unwrap();
+    for line in [
+        r#"dnsbl_target_info{target="192.0.2.10",domain="example.test",source="mx",host="mx1.example.test"} 1"#,
+        r#"dnsbl_listed{target="192.0.2.10",list="bl.test"} 1"#,
+        r#"dnsbl_target_info{target="192.0.2.1",domain="www.example.test",source="resolve",host="www.example.test"} 1"#,
+        r#"dnsbl_listed{target="192.0.2.1",list="bl.test"} 0"#,
+        r#"dnsbl_host_lookup_trouble{domain="broken.test",source="mx",kind="servfail"} 1"#,
+        "dnsbl_last_round_targets 2",
+    ] {
+        assert!(has_line(&page, line), "{line} missing from:\n{page}");
+    }
+}
+
 /// A UDP relay on loopback that counts the queries it passes to `upstream`.
 struct CountingRelay {
     addr: SocketAddr,
