@@ -51,6 +51,8 @@
 //! error code, invalid answer, unhealthy), some input was bad, or the command line was wrong.
 
 mod common;
+#[path = "dnsbl-check/watch.rs"]
+mod watch;
 
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, StdoutLock, Write};
 use std::path::{Path, PathBuf};
@@ -88,7 +90,7 @@ const MAX_LINE: u64 = 4096;
 )]
 struct Cli {
     /// IPv4/IPv6 addresses, CIDR networks (every address is checked) or domain names.
-    #[arg(value_name = "TARGET", required_unless_present_any = ["input", "list_presets"])]
+    #[arg(value_name = "TARGET", required_unless_present_any = ["input", "list_presets", "history"])]
     targets: Vec<String>,
 
     /// Read targets from FILE, one per line ('-' for stdin); '#' starts a comment.
@@ -135,6 +137,9 @@ struct Cli {
     /// Log to stderr (RUST_LOG overrides the default filter; -vv for more).
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
+
+    #[command(flatten)]
+    watch: watch::WatchOptions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -149,6 +154,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if cli.list_presets {
         return list_presets(cli.format);
+    }
+    if cli.watch.history.is_some() {
+        return watch::history(&cli.watch, cli.format == Format::Json);
     }
     let exit = cli.lists.config().and_then(|config| {
         let resolver = cli.lists.resolver(&config, cli.transport)?;
@@ -178,6 +186,17 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
         .enable_all()
         .build()
         .map_err(|error| format!("cannot start the async runtime: {error}"))?;
+    if cli.watch.watch.is_some() {
+        let json = cli.format == Format::Json;
+        let watching = watch::run(
+            &cli.watch,
+            &cli.targets,
+            cli.input.as_deref(),
+            json,
+            checker,
+        );
+        return Ok(runtime.block_on(watching));
+    }
     Ok(runtime.block_on(run(cli, checker)))
 }
 

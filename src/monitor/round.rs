@@ -155,6 +155,11 @@ impl<R: DnsResolver> Watcher<R> {
         &mut self.tracker
     }
 
+    /// Gives the tracker back, to go on with another checker (other lists, another resolver).
+    pub fn into_tracker(self) -> Tracker {
+        self.tracker
+    }
+
     /// The checker.
     pub fn checker(&self) -> &Checker<R> {
         &self.checker

@@ -95,6 +95,34 @@ impl PairStatus {
     }
 }
 
+#[cfg_attr(not(feature = "monitor"), allow(dead_code))]
+impl PairStatus {
+    /// The state file's form: `not_listed`, `listed:127.0.0.2,127.0.0.4`, `trouble:timeout`.
+    pub(crate) fn encode(&self) -> String {
+        match self {
+            PairStatus::NotListed => "not_listed".to_owned(),
+            PairStatus::Listed(codes) => {
+                let codes: Vec<String> = codes.iter().map(ToString::to_string).collect();
+                format!("listed:{}", codes.join(","))
+            }
+            PairStatus::Trouble(kind) => format!("trouble:{kind}"),
+        }
+    }
+
+    /// Reads [`PairStatus::encode`]'s form back; `None` if it is not that.
+    pub(crate) fn decode(text: &str) -> Option<Self> {
+        match text.split_once(':') {
+            None if text == "not_listed" => Some(PairStatus::NotListed),
+            Some(("listed", codes)) => {
+                let codes: Result<Vec<Ipv4Addr>, _> = codes.split(',').map(str::parse).collect();
+                Some(PairStatus::listed(codes.ok()?))
+            }
+            Some(("trouble", kind)) => TroubleKind::parse(kind).map(PairStatus::Trouble),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for PairStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -245,6 +273,29 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
         }
         assert_eq!(TroubleKind::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn state_file_form_round_trips() {
+        for status in [
+            PairStatus::NotListed,
+            PairStatus::listed(["127.0.0.2".parse().unwrap()]),
+            PairStatus::listed(["127.0.0.2".parse().unwrap(), "127.0.0.9".parse().unwrap()]),
+            PairStatus::Trouble(TroubleKind::ListError),
+        ] {
+            assert_eq!(PairStatus::decode(&status.encode()), Some(status));
+        }
+        for bad in [
+            "",
+            "listed:",
+            "listed:1.2.3",
+            "trouble:",
+            "trouble:x",
+            "clean",
+            "x:y",
+        ] {
+            assert_eq!(PairStatus::decode(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use super::status::PairStatus;
 /// assert_eq!(EventKind::Delisted.as_str(), "delisted");
 /// assert_eq!(serde_json::to_string(&EventKind::Listed).unwrap(), "\"listed\"");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum EventKind {
@@ -373,14 +373,12 @@ impl Tracker {
 
     /// The pairs changed since the last call, for a store to write.
     #[cfg_attr(not(feature = "monitor"), allow(dead_code))]
-    #[allow(dead_code)] // used by the state store, next
     pub(crate) fn take_dirty(&mut self) -> Vec<(Target, u16)> {
         std::mem::take(&mut self.dirty)
     }
 
     /// One pair's state, for a store to write.
     #[cfg_attr(not(feature = "monitor"), allow(dead_code))]
-    #[allow(dead_code)] // used by the state store, next
     pub(crate) fn pair(&self, target: &Target, index: u16) -> Option<(&str, &PairState)> {
         let state = self.pairs.get(target)?.get(usize::from(index))?.as_ref()?;
         Some((&self.lists[usize::from(index)], state))
@@ -388,7 +386,6 @@ impl Tracker {
 
     /// Puts back a pair's state read from a store.
     #[cfg_attr(not(feature = "monitor"), allow(dead_code))]
-    #[allow(dead_code)] // used by the state store, next
     pub(crate) fn restore(&mut self, target: Target, list: &str, state: PairState) {
         let index = self.list_index(list);
         *self.slot(&target, index) = Some(state);

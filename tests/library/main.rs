@@ -18,3 +18,4 @@ mod stats;
 mod support_selftest;
 mod transport_equivalence;
 mod transport_pool;
+mod watch;

@@ -92,6 +92,33 @@ impl Rbldnsd {
     /// On failure the error includes rbldnsd's output (e.g. a syntax error in
     /// the zone data).
     pub fn start(zones: &[(&str, ZoneData)]) -> io::Result<Rbldnsd> {
+        Rbldnsd::start_with(zones, &[])
+    }
+
+    /// Like [`Rbldnsd::start`], but rbldnsd checks its zone files for changes every second
+    /// (`-c 1`), so that [`Rbldnsd::rewrite`] takes effect while it runs (after about 1 s).
+    #[allow(dead_code)] // not every test binary rewrites zones
+    pub fn start_reloading(zones: &[(&str, ZoneData)]) -> io::Result<Rbldnsd> {
+        Rbldnsd::start_with(zones, &["-c", "1"])
+    }
+
+    /// Replaces the data of zone number `index` (in the order given at start), by writing a
+    /// new file and renaming it over the old one, so that rbldnsd never reads half a file.
+    ///
+    /// rbldnsd compares modification times in whole seconds: wait more than a second
+    /// between two rewrites of one zone.
+    #[allow(dead_code)]
+    pub fn rewrite(&self, index: usize, data: &ZoneData) -> io::Result<()> {
+        let path = self
+            .dir()
+            .join(format!("zone{index}.{}", data.dataset_type()));
+        let temporary = self.dir().join(format!("zone{index}.new"));
+        fs::write(&temporary, data.contents())?;
+        fs::set_permissions(&temporary, fs::Permissions::from_mode(0o644))?;
+        fs::rename(&temporary, path)
+    }
+
+    fn start_with(zones: &[(&str, ZoneData)], extra: &[&str]) -> io::Result<Rbldnsd> {
         if zones.is_empty() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -132,6 +159,7 @@ impl Rbldnsd {
             command
                 .arg("-b")
                 .arg(format!("{}/{}", addr.ip(), addr.port()))
+                .args(extra)
                 .args(&zone_specs)
                 .stdin(Stdio::null());
             let log = File::create(&log_path)?;

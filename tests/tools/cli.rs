@@ -20,7 +20,7 @@ const KEY: &str = "secretkeyabcdefghijklmnopq";
 
 /// The example binary, built once per test run (cargo does not build examples for
 /// `cargo test --test cli`, and gives integration tests no path to them).
-fn binary() -> &'static PathBuf {
+pub(crate) fn binary() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| crate::support::build_example("dnsbl-check", false))
 }

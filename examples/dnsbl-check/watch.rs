@@ -1,0 +1,376 @@
+//! Watch mode (`--watch SECS`) and `--history`: the command-line side of the library's
+//! `monitor` module.
+//!
+//! ```text
+//! dnsbl-check --watch 300 --state /var/lib/dnsbl-check/state.db 192.0.2.0/24 mail.example.com
+//! dnsbl-check --watch 300 --state s.db --format json --webhook https://hooks.example/dnsbl 192.0.2.1
+//! dnsbl-check --watch 300 --state s.db --exec 'mail -s "DNSBL change" postmaster' 192.0.2.1
+//! dnsbl-check --state s.db --history 192.0.2.1
+//! ```
+//!
+//! In watch mode stdout carries events only: one JSON object per line with `--format json`,
+//! one readable line each otherwise. SIGTERM or SIGINT ends the round in progress (what was
+//! checked is saved, in one transaction) and exits 0.
+
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::time::Duration;
+
+use dnsbl_check::monitor::{
+    Delivery, Event, StateStore, TrackerConfig, Watcher, deliver_pending, rfc3339,
+};
+use dnsbl_check::{AnyResolver, Checker, Target, TargetSpec};
+use tokio::io::AsyncWriteExt;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+/// How long one `--exec` command or webhook request may take.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Input lines longer than this are rejected (no target is this long).
+const MAX_LINE: usize = 4096;
+
+/// Watch mode and its state.
+#[derive(clap::Args, Debug)]
+pub struct WatchOptions {
+    /// Watch mode: check every target every SECS seconds (the first round at once) and print
+    /// only changes, as events.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub watch: Option<u64>,
+
+    /// Keep each target's last known status per list, and the history of events, in FILE
+    /// (SQLite; created if absent).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Print the events recorded in --state (of the TARGETs only, if any are given) and exit.
+    #[arg(long, value_name = "TARGET", num_args = 0.., requires = "state", conflicts_with = "watch")]
+    pub history: Option<Vec<String>>,
+
+    /// Report the listings found by the first round on an empty state (silent otherwise).
+    #[arg(long, requires = "watch")]
+    pub report_baseline: bool,
+
+    /// Report a change only after N rounds in a row agree.
+    #[arg(long, value_name = "N", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub confirm: u32,
+
+    /// Run CMD (with sh -c) once per round with events, the events as a JSON array on stdin.
+    #[arg(long, value_name = "CMD", requires = "watch")]
+    pub exec: Option<String>,
+
+    /// POST each round's events, as a JSON array, to URL.
+    #[arg(long, value_name = "URL", requires = "watch")]
+    pub webhook: Option<String>,
+}
+
+/// `--history`: prints the recorded events and exits (0, or 2 if the state is unusable).
+pub fn history(options: &WatchOptions, json: bool) -> ExitCode {
+    let (Some(path), Some(texts)) = (&options.state, &options.history) else {
+        return ExitCode::SUCCESS;
+    };
+    let mut targets = Vec::new();
+    for text in texts {
+        match text.parse::<Target>() {
+            Ok(target) => targets.push(target),
+            Err(error) => return fail(&error.to_string()),
+        }
+    }
+    let events = match StateStore::open_read_only(path).and_then(|s| s.history(&targets)) {
+        Ok(events) => events,
+        Err(error) => return fail(&error.to_string()),
+    };
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let written = events
+        .iter()
+        .try_for_each(|(object, line)| writeln!(out, "{}", if json { object } else { line }));
+    match written.and_then(|()| out.flush()) {
+        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => fail(&error.to_string()),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+/// `--watch`: rounds until SIGTERM or SIGINT.
+pub async fn run(
+    options: &WatchOptions,
+    arguments: &[String],
+    input: Option<&Path>,
+    json: bool,
+    checker: Checker<AnyResolver>,
+) -> ExitCode {
+    let Some(interval) = options.watch.map(Duration::from_secs) else {
+        return ExitCode::SUCCESS;
+    };
+    let setup = targets(arguments, input).and_then(|specs| {
+        let store = match &options.state {
+            Some(path) => StateStore::open(path),
+            None => StateStore::in_memory(),
+        }
+        .map_err(|error| error.to_string())?;
+        let config = TrackerConfig {
+            confirm: options.confirm,
+            report_baseline: options.report_baseline,
+            ..TrackerConfig::default()
+        };
+        let tracker = store.load(config).map_err(|error| error.to_string())?;
+        Ok((store, Watcher::with_tracker(checker, specs, tracker)))
+    });
+    let (mut store, mut watcher) = match setup {
+        Ok(setup) => setup,
+        Err(message) => return fail(&message),
+    };
+    let mut shutdown = match Shutdown::new() {
+        Ok(shutdown) => shutdown,
+        Err(error) => return fail(&format!("cannot catch signals: {error}")),
+    };
+    let mut sinks = Sinks::new(options);
+    loop {
+        let round = watcher.run_round_until(shutdown.wait()).await;
+        let names = sinks.names();
+        let saving = std::time::Instant::now();
+        if let Err(error) = store.save_round(watcher.tracker_mut(), &round.events, &names) {
+            return fail(&error.to_string());
+        }
+        let saved = saving.elapsed();
+        if let Err(error) = print_events(&round.events, json)
+            && error.kind() != io::ErrorKind::BrokenPipe
+        {
+            return fail(&format!("cannot write output: {error}"));
+        }
+        tracing::info!(
+            checked = round.checked,
+            events = round.events.len(),
+            seconds = round.elapsed.as_secs_f64(),
+            save_seconds = saved.as_secs_f64(),
+            complete = round.complete,
+            "round done"
+        );
+        if !round.complete {
+            return ExitCode::SUCCESS; // stopped by a signal; the round so far is saved
+        }
+        sinks.deliver(&store).await;
+        tokio::select! {
+            () = shutdown.wait() => return ExitCode::SUCCESS,
+            () = tokio::time::sleep(interval.saturating_sub(round.elapsed)) => {}
+        }
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    let _ = writeln!(io::stderr().lock(), "dnsbl-check: {message}");
+    ExitCode::from(2)
+}
+
+fn print_events(events: &[Event], json: bool) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    for event in events {
+        if json {
+            let mut line = serde_json::to_vec(event).map_err(io::Error::other)?;
+            line.push(b'\n');
+            out.write_all(&line)?;
+        } else {
+            writeln!(out, "{event}")?;
+        }
+    }
+    out.flush()
+}
+
+/// The watched targets: the arguments, then the lines of `--input` (read once, up front).
+fn targets(arguments: &[String], input: Option<&Path>) -> Result<Vec<TargetSpec>, String> {
+    let mut specs = Vec::new();
+    for (index, text) in arguments.iter().enumerate() {
+        let spec = text
+            .parse()
+            .map_err(|error| format!("target argument {}: {error}", index + 1))?;
+        specs.push(spec);
+    }
+    if let Some(path) = input {
+        let name = path.display();
+        let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
+            Box::new(io::stdin().lock())
+        } else {
+            let file = std::fs::File::open(path).map_err(|e| format!("cannot open {name}: {e}"))?;
+            Box::new(BufReader::new(file))
+        };
+        for (number, line) in reader.lines().enumerate() {
+            let line = line.map_err(|error| format!("cannot read {name}: {error}"))?;
+            if line.len() > MAX_LINE {
+                return Err(format!("{name} line {}: line too long", number + 1));
+            }
+            let text = line.split('#').next().unwrap_or_default().trim();
+            if !text.is_empty() {
+                let spec = text
+                    .parse()
+                    .map_err(|error| format!("{name} line {}: {error}", number + 1))?;
+                specs.push(spec);
+            }
+        }
+    }
+    if specs.is_empty() {
+        return Err("nothing to watch: no targets".to_owned());
+    }
+    Ok(specs)
+}
+
+/// SIGTERM and SIGINT, caught for the whole run.
+struct Shutdown {
+    terminate: Signal,
+    interrupt: Signal,
+}
+
+impl Shutdown {
+    fn new() -> io::Result<Self> {
+        Ok(Shutdown {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn wait(&mut self) {
+        tokio::select! {
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
+    }
+}
+
+/// Where each round's events go besides stdout.
+struct Sinks {
+    exec: Option<Exec>,
+    webhook: Option<Webhook>,
+}
+
+impl Sinks {
+    fn new(options: &WatchOptions) -> Self {
+        Sinks {
+            exec: options.exec.clone().map(|command| Exec { command }),
+            webhook: options.webhook.clone().map(Webhook::new),
+        }
+    }
+
+    fn names(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if self.exec.is_some() {
+            names.push(Exec::SINK);
+        }
+        if self.webhook.is_some() {
+            names.push(Webhook::SINK);
+        }
+        names
+    }
+
+    /// Delivers what is pending; failures are reported and retried next round.
+    async fn deliver(&mut self, store: &StateStore) {
+        if let Some(exec) = &mut self.exec {
+            deliver_to(store, exec).await;
+        }
+        if let Some(webhook) = &mut self.webhook {
+            deliver_to(store, webhook).await;
+        }
+    }
+}
+
+async fn deliver_to(store: &StateStore, sink: &mut impl Delivery) {
+    let now = rfc3339(std::time::SystemTime::now());
+    match deliver_pending(store, sink, &now).await {
+        Ok(outcome) => {
+            if let Some(error) = outcome.error {
+                let name = sink.sink();
+                let pending = outcome.pending;
+                let message =
+                    format!("{name} failed ({pending} pending, retried next round): {error}");
+                let _ = writeln!(io::stderr().lock(), "dnsbl-check: {message}");
+            }
+        }
+        Err(error) => {
+            let _ = writeln!(io::stderr().lock(), "dnsbl-check: {error}");
+        }
+    }
+}
+
+/// `--exec CMD`: `sh -c CMD` with the events on stdin; its output goes to stderr, so that
+/// stdout carries events only. Exit status 0 is success.
+struct Exec {
+    command: String,
+}
+
+impl Exec {
+    const SINK: &'static str = "exec";
+}
+
+impl Delivery for Exec {
+    fn sink(&self) -> &str {
+        Self::SINK
+    }
+
+    async fn deliver(&mut self, id: i64, payload: &str) -> Result<(), String> {
+        let stderr = io::stderr().as_fd().try_clone_to_owned();
+        let mut child = tokio::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&self.command)
+            .env("DNSBL_DELIVERY_ID", id.to_string())
+            .stdin(Stdio::piped())
+            .stdout(stderr.map_or_else(|_| Stdio::null(), Stdio::from))
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|error| format!("cannot run the command: {error}"))?;
+        let mut stdin = child.stdin.take().ok_or("no stdin")?;
+        let run = async {
+            // A command that does not read its input is fine: a broken pipe is no failure.
+            let _ = stdin.write_all(payload.as_bytes()).await;
+            drop(stdin);
+            child.wait().await
+        };
+        match tokio::time::timeout(DELIVERY_TIMEOUT, run).await {
+            Err(_) => Err("the command took too long".to_owned()),
+            Ok(Err(error)) => Err(format!("the command failed: {error}")),
+            Ok(Ok(status)) if status.success() => Ok(()),
+            Ok(Ok(status)) => Err(format!("the command exited with {status}")),
+        }
+    }
+}
+
+/// `--webhook URL`: POSTs the events as `application/json`, with the delivery's id in
+/// `X-Dnsbl-Delivery` so that a receiver can drop a repeat. Any 2xx status is success.
+struct Webhook {
+    url: String,
+    client: Option<reqwest::Client>,
+}
+
+impl Webhook {
+    const SINK: &'static str = "webhook";
+
+    fn new(url: String) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(DELIVERY_TIMEOUT)
+            .build()
+            .ok();
+        Webhook { url, client }
+    }
+}
+
+impl Delivery for Webhook {
+    fn sink(&self) -> &str {
+        Self::SINK
+    }
+
+    async fn deliver(&mut self, id: i64, payload: &str) -> Result<(), String> {
+        let client = self.client.as_ref().ok_or("no HTTP client")?;
+        // Errors leave the URL out: webhook URLs often carry a secret token.
+        let response = client
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("x-dnsbl-delivery", id.to_string())
+            .body(payload.to_owned())
+            .send()
+            .await
+            .map_err(|error| error.without_url().to_string())?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(format!("HTTP status {status}"))
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Delivering each round's events from the outbox: in order, each exactly once.
+
+use std::future::Future;
+
+use super::store::{StateStore, StoreError};
+
+/// Somewhere events are sent: a command, a webhook.
+///
+/// The library keeps the outbox and the retries; an implementation only makes one attempt.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::monitor::Delivery;
+///
+/// /// Collects payloads; fails while `down`.
+/// struct Inbox { down: bool, received: Vec<String> }
+///
+/// impl Delivery for Inbox {
+///     fn sink(&self) -> &str { "inbox" }
+///     async fn deliver(&mut self, _id: i64, payload: &str) -> Result<(), String> {
+///         if self.down { return Err("down".into()) }
+///         self.received.push(payload.to_owned());
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait Delivery {
+    /// The outbox keeps each sink's deliveries apart: a webhook that is down does not hold
+    /// back a command, and the other way round.
+    fn sink(&self) -> &str;
+
+    /// Makes one attempt at delivering `payload` (a JSON array of events). `id` is unique and
+    /// increasing per delivery, for a receiver to drop a repeat. An error is kept and the
+    /// delivery tried again later.
+    fn deliver(&mut self, id: i64, payload: &str) -> impl Future<Output = Result<(), String>>;
+}
+
+/// What one call of [`deliver_pending`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeliveryOutcome {
+    /// Deliveries made.
+    pub delivered: usize,
+    /// Deliveries still pending (the first of them failed, the rest were not tried).
+    pub pending: usize,
+    /// Why the first pending delivery failed.
+    pub error: Option<String>,
+}
+
+/// Delivers the sink's pending deliveries, oldest first, marking each delivered in the state
+/// file as soon as it succeeds. Stops at the first failure, so that events arrive in order;
+/// the rest stay pending for the next call.
+///
+/// # Examples
+///
+/// ```
+/// # use dnsbl_check::monitor::Delivery;
+/// # struct Inbox { down: bool, received: Vec<String> }
+/// # impl Delivery for Inbox {
+/// #     fn sink(&self) -> &str { "inbox" }
+/// #     async fn deliver(&mut self, _id: i64, payload: &str) -> Result<(), String> {
+/// #         if self.down { return Err("down".into()) }
+/// #         self.received.push(payload.to_owned());
+/// #         Ok(())
+/// #     }
+/// # }
+/// use dnsbl_check::monitor::{StateStore, TrackerConfig, deliver_pending};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// let store = StateStore::open(&dir.path().join("state.db"))?;
+/// let mut inbox = Inbox { down: true, received: Vec::new() };
+/// let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+/// let outcome = runtime.block_on(deliver_pending(&store, &mut inbox, "2026-03-01T12:00:00Z"))?;
+/// assert_eq!(outcome.delivered, 0); // nothing was pending
+/// # Ok(())
+/// # }
+/// ```
+pub async fn deliver_pending<D: Delivery>(
+    store: &StateStore,
+    sink: &mut D,
+    at: &str,
+) -> Result<DeliveryOutcome, StoreError> {
+    let pending = store.pending(sink.sink())?;
+    let mut outcome = DeliveryOutcome {
+        pending: pending.len(),
+        ..DeliveryOutcome::default()
+    };
+    for delivery in pending {
+        match sink.deliver(delivery.id, &delivery.payload).await {
+            Ok(()) => {
+                store.mark_delivered(delivery.id, at)?;
+                outcome.delivered += 1;
+                outcome.pending -= 1;
+            }
+            Err(error) => {
+                store.mark_failed(delivery.id, &error)?;
+                outcome.error = Some(error);
+                break;
+            }
+        }
+    }
+    Ok(outcome)
+}

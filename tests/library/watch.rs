@@ -1,0 +1,153 @@
+//! The `monitor` module against the in-process DNS server: a list whose answers change
+//! between rounds (one server per "moment"), tracked through a state file.
+
+use std::time::Duration;
+
+use dnsbl_check::monitor::{
+    EventKind, PairStatus, StateStore, TrackerConfig, TroubleKind, Watcher,
+};
+use dnsbl_check::{Checker, DnsList, HickoryResolver, ListKind, Target};
+
+use crate::support::{Behaviour, TestDns, resolver_at};
+
+const ZONE: &str = "bl.test";
+const DBL: &str = "dbl.test";
+
+/// A server for one moment: `listed` addresses (as reversed names) with code 127.0.0.2 on
+/// the IP list, `bad.example` on the domain list, and the lists' test points.
+async fn moment(listed: &[&str], refused: bool) -> TestDns {
+    let mut builder = TestDns::builder()
+        .zone(ZONE)
+        .zone(DBL)
+        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .a("test.dbl.test", &["127.0.1.2"], 60)
+        .a("bad.example.dbl.test", &["127.0.1.2"], 60);
+    for name in listed {
+        builder = builder.a(&format!("{name}.{ZONE}"), &["127.0.0.2"], 60);
+    }
+    if refused {
+        builder = builder.on("3.2.0.192.bl.test", "A", Behaviour::Refused);
+    }
+    builder.start().await
+}
+
+fn checker(dns: &TestDns) -> Checker<HickoryResolver> {
+    Checker::builder()
+        .list(DnsList::from_spec(ZONE, ListKind::Ip).unwrap())
+        .list(DnsList::from_spec(DBL, ListKind::Domain).unwrap())
+        .build_with(resolver_at(dns.addr, Duration::from_millis(500), 1))
+        .unwrap()
+}
+
+fn specs() -> Vec<dnsbl_check::TargetSpec> {
+    ["192.0.2.0/30", "bad.example"]
+        .iter()
+        .map(|text| text.parse().unwrap())
+        .collect()
+}
+
+/// One round against `dns`, going on from the state file, saved before returning.
+async fn round(store: &mut StateStore, dns: &TestDns, confirm: u32) -> Vec<(EventKind, String)> {
+    let config = TrackerConfig {
+        confirm,
+        ..TrackerConfig::default()
+    };
+    let tracker = store.load(config).unwrap();
+    let mut watcher = Watcher::with_tracker(checker(dns), specs(), tracker);
+    let round = watcher.run_round().await;
+    assert!(round.complete);
+    assert_eq!(round.checked, 5);
+    store
+        .save_round(watcher.tracker_mut(), &round.events, &["hook"])
+        .unwrap();
+    round
+        .events
+        .iter()
+        .map(|event| (event.event, event.target.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn rounds_over_a_changing_list_through_a_state_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let mut store = StateStore::open(&path).unwrap();
+    let clean = moment(&[], false).await;
+    let listed = moment(&["1.2.0.192"], false).await;
+    let other = moment(&["1.2.0.192", "2.2.0.192"], true).await;
+
+    // Baseline: silent, though bad.example is listed on the domain list.
+    assert_eq!(round(&mut store, &clean, 2).await, []);
+    // A listing seen once is not yet news with --confirm 2.
+    assert_eq!(round(&mut store, &listed, 2).await, []);
+    // Reopening the state file between rounds loses nothing.
+    drop(store);
+    let mut store = StateStore::open(&path).unwrap();
+    assert_eq!(
+        round(&mut store, &listed, 2).await,
+        [(EventKind::Listed, "192.0.2.1".to_owned())]
+    );
+    assert_eq!(round(&mut store, &listed, 2).await, []);
+    // A second listing and a list refusing one address, confirmed together.
+    assert_eq!(round(&mut store, &other, 2).await, []);
+    let mut events = round(&mut store, &other, 2).await;
+    events.sort();
+    assert_eq!(
+        events,
+        [
+            (EventKind::Listed, "192.0.2.2".to_owned()),
+            (EventKind::Trouble, "192.0.2.3".to_owned())
+        ]
+    );
+    // Back to clean: delistings and the recovery.
+    assert_eq!(round(&mut store, &clean, 2).await, []);
+    let mut events = round(&mut store, &clean, 2).await;
+    events.sort();
+    assert_eq!(
+        events,
+        [
+            (EventKind::Delisted, "192.0.2.1".to_owned()),
+            (EventKind::Delisted, "192.0.2.2".to_owned()),
+            (EventKind::Recovered, "192.0.2.3".to_owned())
+        ]
+    );
+
+    let tracker = store.load(TrackerConfig::default()).unwrap();
+    let domain: Target = "bad.example".parse().unwrap();
+    assert_eq!(
+        tracker.status(&domain, DBL),
+        Some(&PairStatus::listed(["127.0.1.2".parse().unwrap()]))
+    );
+    // The domain list does not take addresses, nor the IP list domains: 4 + 1 pairs.
+    assert_eq!(tracker.len(), 5);
+    assert_eq!(store.history(&[]).unwrap().len(), 6);
+    // One outbox entry per round with events.
+    assert_eq!(store.pending("hook").unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn counts_per_spec_and_list() {
+    let dns = moment(&["1.2.0.192"], true).await;
+    let mut watcher = Watcher::new(checker(&dns), specs(), TrackerConfig::default());
+    let round = watcher.run_round().await;
+    let counts: Vec<(&str, &str, u64, u64, u64)> = round
+        .counts
+        .iter()
+        .map(|c| (&*c.spec, &*c.list, c.checked, c.listed, c.trouble))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("192.0.2.0/30", ZONE, 4, 1, 1),
+            ("192.0.2.0/30", DBL, 0, 0, 0),
+            ("bad.example", ZONE, 0, 0, 0),
+            ("bad.example", DBL, 1, 1, 0),
+        ]
+    );
+    let refused: Target = "192.0.2.3".parse().unwrap();
+    assert_eq!(
+        watcher.tracker().status(&refused, ZONE),
+        Some(&PairStatus::Trouble(TroubleKind::Refused))
+    );
+    assert_eq!(watcher.tracker().statuses().count(), 5);
+}

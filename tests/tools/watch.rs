@@ -1,0 +1,487 @@
+//! `dnsbl-check --watch` end to end: a real rbldnsd whose zone files change while the watcher
+//! runs, the state file across restarts and signals, and `--exec`/`--webhook` deliveries to
+//! receivers that are down for a while.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+use crate::support::rbldnsd::{Rbldnsd, ZoneData};
+
+const ZONE: &str = "watch.test";
+/// The zone with nothing listed but its RFC 5782 test point.
+const CLEAN: &str = ":127.0.0.2:Listed $\n127.0.0.2\n";
+/// How long an expected event may take: a reload (about 1 s) and a few 1 s rounds, on a
+/// loaded machine.
+const EVENT_WAIT: Duration = Duration::from_secs(30);
+
+/// The zone listing `listed` with `code` (127.0.0.2 stays listed as the test point).
+fn zone(code: &str, listed: &[&str]) -> String {
+    let mut text = format!(":{code}:Listed $\n127.0.0.2\n");
+    for address in listed {
+        text.push_str(address);
+        text.push('\n');
+    }
+    text
+}
+
+fn start_rbldnsd() -> Rbldnsd {
+    Rbldnsd::start_reloading(&[(ZONE, ZoneData::Ip4Set(CLEAN))]).expect("start rbldnsd")
+}
+
+/// Rewrites the zone, then waits out rbldnsd's one-second granularity.
+async fn rewrite(rbl: &Rbldnsd, text: &str) {
+    rbl.rewrite(0, &ZoneData::Ip4Set(text)).unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+}
+
+/// A running watcher, its stdout read line by line.
+struct Watch {
+    child: Child,
+    lines: mpsc::UnboundedReceiver<String>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Watch {
+    fn start(rbl: &Rbldnsd, state: &Path, extra: &[&str]) -> Watch {
+        let mut command = Command::new(crate::cli::binary());
+        command
+            .args(["--nameserver", &rbl.addr.to_string(), "--timeout", "2"])
+            .args(["--zone", ZONE, "--watch", "1", "--format", "json"])
+            .arg("--state")
+            .arg(state)
+            .args(extra)
+            .arg("192.0.2.0/30")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("spawn dnsbl-check");
+        let (sender, lines) = mpsc::unbounded_channel();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = stdout.next_line().await {
+                let _ = sender.send(line);
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().unwrap();
+        let collected = Arc::clone(&stderr);
+        tokio::spawn(async move {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text).await;
+            collected.lock().unwrap().push_str(&text);
+        });
+        Watch {
+            child,
+            lines,
+            stderr,
+        }
+    }
+
+    /// The next event, parsed; panics after [`EVENT_WAIT`].
+    async fn event(&mut self) -> Value {
+        let line = tokio::time::timeout(EVENT_WAIT, self.lines.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no event in time; stderr: {}", self.stderr()))
+            .unwrap_or_else(|| panic!("watcher ended; stderr: {}", self.stderr()));
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+    }
+
+    /// Asserts that no event comes for `quiet`.
+    async fn no_event(&mut self, quiet: Duration) {
+        if let Ok(Some(line)) = tokio::time::timeout(quiet, self.lines.recv()).await {
+            panic!("unexpected event {line}");
+        }
+    }
+
+    /// Sends `signal` and returns the exit code and every line still unread.
+    async fn stop(mut self, signal: i32) -> (i32, Vec<String>) {
+        let pid = self.child.id().expect("running") as i32;
+        // SAFETY: kill(2) on our own child's pid, which has not been reaped yet.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        let status = tokio::time::timeout(EVENT_WAIT, self.child.wait())
+            .await
+            .expect("exit after the signal")
+            .unwrap();
+        let mut rest = Vec::new();
+        while let Some(line) = self.lines.recv().await {
+            rest.push(line);
+        }
+        let code = status
+            .code()
+            .unwrap_or_else(|| panic!("killed: {status:?}"));
+        (code, rest)
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+/// Waits until the state file holds `pairs` pairs: the baseline round is saved.
+async fn wait_for_baseline(state: &Path, pairs: usize) {
+    use dnsbl_check::monitor::{StateStore, TrackerConfig};
+    let deadline = Instant::now() + EVENT_WAIT;
+    loop {
+        let known = StateStore::open_read_only(state)
+            .and_then(|store| store.load(TrackerConfig::default()))
+            .map(|tracker| tracker.len());
+        if known.as_ref().is_ok_and(|&n| n >= pairs) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no baseline: {known:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn state_file() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    (dir, path)
+}
+
+#[tokio::test]
+#[ignore = "needs rbldnsd"]
+async fn reports_listed_changed_delisted_then_stops_on_sigterm() {
+    let rbl = start_rbldnsd();
+    let (_dir, state) = state_file();
+    let mut watch = Watch::start(&rbl, &state, &["--confirm", "1"]);
+    wait_for_baseline(&state, 4).await;
+
+    rewrite(&rbl, &zone("127.0.0.2", &["192.0.2.1"])).await;
+    let listed = watch.event().await;
+    assert_eq!(listed["event"], "listed", "{listed}");
+    assert_eq!(listed["target"], "192.0.2.1");
+    assert_eq!(listed["list"], ZONE);
+    assert_eq!(listed["zone"], ZONE);
+    assert_eq!(listed["codes"], serde_json::json!(["127.0.0.2"]));
+    assert_eq!(listed["reasons"], serde_json::json!(["Listed 192.0.2.1"]));
+    assert_eq!(listed["previous"]["status"], "not_listed");
+    assert!(listed["lookup_url"].is_null());
+    let at = listed["at"].as_str().unwrap();
+    assert!(
+        at.len() == 20 && at.ends_with('Z') && at.as_bytes()[10] == b'T',
+        "{at}"
+    );
+
+    rewrite(&rbl, &zone("127.0.0.3", &["192.0.2.1"])).await;
+    let changed = watch.event().await;
+    assert_eq!(changed["event"], "changed", "{changed}");
+    assert_eq!(changed["codes"], serde_json::json!(["127.0.0.3"]));
+    assert_eq!(
+        changed["previous"]["codes"],
+        serde_json::json!(["127.0.0.2"])
+    );
+
+    rewrite(&rbl, CLEAN).await;
+    let delisted = watch.event().await;
+    assert_eq!(delisted["event"], "delisted", "{delisted}");
+    assert_eq!(delisted["codes"], serde_json::json!([]));
+    assert_eq!(
+        delisted["previous"]["codes"],
+        serde_json::json!(["127.0.0.3"])
+    );
+
+    let (code, rest) = watch.stop(libc::SIGTERM).await;
+    assert_eq!(code, 0);
+    assert!(rest.is_empty(), "{rest:?}");
+
+    // The history holds the three events, in order, as JSON and as text.
+    let history = run_history(&state, "json", &[]).await;
+    let kinds: Vec<Value> = history
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap()["event"].clone())
+        .collect();
+    assert_eq!(kinds, ["listed", "changed", "delisted"]);
+    let text = run_history(&state, "text", &["192.0.2.1"]).await;
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .contains(" listed 192.0.2.1 on watch.test: listed 127.0.0.2"),
+        "{text}"
+    );
+    assert!(run_history(&state, "text", &["192.0.2.2"]).await.is_empty());
+}
+
+async fn run_history(state: &Path, format: &str, targets: &[&str]) -> String {
+    let output = Command::new(crate::cli::binary())
+        .arg("--state")
+        .arg(state)
+        .args(["--format", format, "--history"])
+        .args(targets)
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs rbldnsd"]
+async fn confirm_n_ignores_flapping_that_confirm_1_reports() {
+    let rbl = start_rbldnsd();
+    let (_dir, state) = state_file();
+    let (_dir1, state1) = state_file();
+    let mut steady = Watch::start(&rbl, &state, &["--confirm", "5"]);
+    let mut eager = Watch::start(&rbl, &state1, &["--confirm", "1"]);
+    wait_for_baseline(&state, 4).await;
+    wait_for_baseline(&state1, 4).await;
+
+    // Each status lasts about 2 s: two or three 1 s rounds, four at most with reload jitter.
+    for _ in 0..3 {
+        rbl.rewrite(0, &ZoneData::Ip4Set(&zone("127.0.0.2", &["192.0.2.1"])))
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        rbl.rewrite(0, &ZoneData::Ip4Set(CLEAN)).unwrap();
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+    }
+    let mut flaps = Vec::new();
+    while let Ok(line) = eager.lines.try_recv() {
+        flaps.push(serde_json::from_str::<Value>(&line).unwrap()["event"].clone());
+    }
+    assert!(flaps.len() >= 4, "confirm 1 saw the flapping: {flaps:?}");
+    assert!(
+        flaps.iter().all(|e| e == "listed" || e == "delisted"),
+        "{flaps:?}"
+    );
+    steady.no_event(Duration::from_millis(100)).await;
+
+    // A listing that stays is reported, once, after five rounds agree.
+    rewrite(&rbl, &zone("127.0.0.2", &["192.0.2.1"])).await;
+    let listed = steady.event().await;
+    assert_eq!(listed["event"], "listed");
+    assert_eq!(listed["target"], "192.0.2.1");
+    steady.no_event(Duration::from_secs(3)).await;
+    assert_eq!(steady.stop(libc::SIGINT).await, (0, vec![]));
+    eager.stop(libc::SIGTERM).await;
+}
+
+#[tokio::test]
+#[ignore = "needs rbldnsd"]
+async fn a_restart_repeats_no_event() {
+    let rbl = start_rbldnsd();
+    let (_dir, state) = state_file();
+    let mut first = Watch::start(&rbl, &state, &["--confirm", "1"]);
+    wait_for_baseline(&state, 4).await;
+    rewrite(&rbl, &zone("127.0.0.2", &["192.0.2.1", "192.0.2.2"])).await;
+    let a = first.event().await;
+    let b = first.event().await;
+    assert_eq!(
+        (&a["event"], &b["event"]),
+        (&"listed".into(), &"listed".into())
+    );
+    assert_eq!(first.stop(libc::SIGTERM).await, (0, vec![]));
+
+    // The same listings after a restart are no news; only the delisting is.
+    let mut second = Watch::start(&rbl, &state, &["--confirm", "1", "--report-baseline"]);
+    second.no_event(Duration::from_secs(4)).await;
+    rewrite(&rbl, &zone("127.0.0.2", &["192.0.2.2"])).await;
+    let delisted = second.event().await;
+    assert_eq!(delisted["event"], "delisted");
+    assert_eq!(delisted["target"], "192.0.2.1");
+    second.no_event(Duration::from_secs(3)).await;
+    assert_eq!(second.stop(libc::SIGTERM).await, (0, vec![]));
+}
+
+#[tokio::test]
+#[ignore = "needs rbldnsd"]
+async fn baseline_listings_are_reported_when_asked() {
+    let rbl =
+        Rbldnsd::start_reloading(&[(ZONE, ZoneData::Ip4Set(&zone("127.0.0.2", &["192.0.2.3"])))])
+            .unwrap();
+    let (_dir, state) = state_file();
+    let mut watch = Watch::start(&rbl, &state, &["--report-baseline"]);
+    let event = watch.event().await;
+    assert_eq!(event["event"], "listed");
+    assert_eq!(event["target"], "192.0.2.3");
+    assert!(event["previous"].is_null());
+    watch.no_event(Duration::from_secs(3)).await;
+    assert_eq!(watch.stop(libc::SIGTERM).await, (0, vec![]));
+}
+
+#[tokio::test]
+async fn a_corrupt_state_file_is_refused_and_left_alone() {
+    let (_dir, state) = state_file();
+    let garbage: Vec<u8> = (0..5000u32).map(|i| (i * 31 % 256) as u8).collect();
+    std::fs::write(&state, &garbage).unwrap();
+    // No query is sent: the state is opened before the first round. The name server is
+    // on loopback all the same.
+    for args in [
+        &["--watch", "1", "--zone", ZONE, "192.0.2.1"][..],
+        &["--history"][..],
+    ] {
+        let output = Command::new(crate::cli::binary())
+            .args(["--nameserver", "127.0.0.1:9", "--state"])
+            .arg(&state)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(&state.display().to_string()), "{stderr}");
+        assert!(output.stdout.is_empty());
+        assert_eq!(std::fs::read(&state).unwrap(), garbage);
+    }
+}
+
+/// What the test webhook receiver got: per delivery id, the events.
+type Received = Arc<Mutex<Vec<(String, Vec<Value>)>>>;
+
+/// A minimal HTTP/1.1 receiver on `listener`: answers the first `failures` requests with
+/// 500, the rest with 200, and records each request's delivery id and events.
+async fn receive_webhooks(listener: TcpListener, received: Received, mut failures: usize) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            return;
+        };
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 4096];
+        let (head_end, length) = loop {
+            let n = stream.read(&mut buffer).await.unwrap_or(0);
+            if n == 0 {
+                break (0, 0);
+            }
+            request.extend_from_slice(&buffer[..n]);
+            if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&request[..end]).to_lowercase();
+                let length = header(&head, "content-length").map_or(0, |v| v.parse().unwrap());
+                break (end + 4, length);
+            }
+        };
+        if head_end == 0 {
+            continue;
+        }
+        while request.len() < head_end + length {
+            let n = stream.read(&mut buffer).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            request.extend_from_slice(&buffer[..n]);
+        }
+        let head = String::from_utf8_lossy(&request[..head_end]).to_lowercase();
+        let status = if failures > 0 {
+            failures -= 1;
+            "500 Internal Server Error"
+        } else {
+            let id = header(&head, "x-dnsbl-delivery")
+                .unwrap_or_default()
+                .to_owned();
+            let events: Vec<Value> = serde_json::from_slice(&request[head_end..]).unwrap();
+            received.lock().unwrap().push((id, events));
+            "200 OK"
+        };
+        let reply = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        let _ = stream.write_all(reply.as_bytes()).await;
+    }
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+        .map(str::trim)
+}
+
+/// Every event as `event target at`, counted.
+fn tally<'a>(events: impl IntoIterator<Item = &'a Value>) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for event in events {
+        let key = format!("{} {} {}", event["event"], event["target"], event["at"]);
+        *counts.entry(key).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[tokio::test]
+#[ignore = "needs rbldnsd"]
+async fn deliveries_survive_a_receiver_that_is_down_and_a_restart() {
+    let rbl = start_rbldnsd();
+    let (dir, state) = state_file();
+    // The webhook's port, free for now: the receiver is down (connection refused).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    // The command fails until the flag file exists, then appends each payload as one line.
+    let flag = dir.path().join("up");
+    let inbox = dir.path().join("inbox");
+    let command = format!(
+        "test -e '{}' && {{ tr -d '\\n' >> '{}'; echo >> '{}'; }}",
+        flag.display(),
+        inbox.display(),
+        inbox.display()
+    );
+    let args = ["--confirm", "1", "--webhook", &url, "--exec", &command];
+    let mut watch = Watch::start(&rbl, &state, &args);
+    wait_for_baseline(&state, 4).await;
+
+    let mut printed = Vec::new();
+    rewrite(&rbl, &zone("127.0.0.2", &["192.0.2.1"])).await;
+    printed.push(watch.event().await);
+    rewrite(&rbl, &zone("127.0.0.2", &["192.0.2.1", "192.0.2.2"])).await;
+    printed.push(watch.event().await);
+    // Both sinks keep failing for a few rounds.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(watch.stderr().is_empty() || !watch.stderr().contains("panicked"));
+
+    // The receiver comes up, failing its first two requests; the command starts working.
+    let received: Received = Arc::default();
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let server = tokio::spawn(receive_webhooks(listener, Arc::clone(&received), 2));
+    std::fs::write(&flag, "").unwrap();
+    rewrite(&rbl, &zone("127.0.0.2", &["192.0.2.2"])).await;
+    printed.push(watch.event().await);
+
+    // A restart in between: what was delivered is not delivered again.
+    assert_eq!(watch.stop(libc::SIGTERM).await, (0, vec![]));
+    let mut watch = Watch::start(&rbl, &state, &args);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    rewrite(&rbl, CLEAN).await;
+    printed.push(watch.event().await);
+
+    let expected = tally(&printed);
+    assert_eq!(expected.len(), 4, "{printed:?}");
+    let deadline = Instant::now() + EVENT_WAIT;
+    loop {
+        let got = tally(received.lock().unwrap().iter().flat_map(|(_, e)| e));
+        let exec = std::fs::read_to_string(&inbox).unwrap_or_default();
+        let exec_events: Vec<Value> = exec
+            .lines()
+            .flat_map(|line| serde_json::from_str::<Vec<Value>>(line).unwrap())
+            .collect();
+        if got == expected && tally(&exec_events) == expected {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "webhook got {got:?}, command got {exec:?}, expected {expected:?}; {}",
+            watch.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Every delivery arrived once, and nothing more comes.
+    watch.no_event(Duration::from_secs(3)).await;
+    let deliveries = received.lock().unwrap().clone();
+    let mut ids: Vec<&String> = deliveries.iter().map(|(id, _)| id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), deliveries.len(), "{deliveries:?}");
+    assert_eq!(tally(deliveries.iter().flat_map(|(_, e)| e)), expected);
+    let (code, _) = watch.stop(libc::SIGTERM).await;
+    assert_eq!(code, 0);
+    server.abort();
+}
