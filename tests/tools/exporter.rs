@@ -82,6 +82,19 @@ fn wait_for_round(addr: SocketAddr) -> String {
     }
 }
 
+/// Starts the exporter with `args` and waits for its first round: the exporter, its address,
+/// and the `/metrics` page after that round.
+async fn exporter_after_first_round(args: &[&str]) -> (Running, SocketAddr, String) {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let (exporter, addr) = start_exporter(&args);
+        let page = wait_for_round(addr);
+        (exporter, addr, page)
+    })
+    .await
+    .unwrap()
+}
+
 fn has_line(page: &str, line: &str) -> bool {
     page.lines().any(|l| l == line)
 }
@@ -95,7 +108,7 @@ async fn metrics_come_from_the_last_round_and_send_no_query() {
         .on("*.slow.test", "*", Behaviour::Drop)
         .start()
         .await;
-    let args: Vec<String> = [
+    let (_exporter, addr, page) = exporter_after_first_round(&[
         "--interval",
         "3600",
         "--nameserver",
@@ -112,16 +125,8 @@ async fn metrics_come_from_the_last_round_and_send_no_query() {
         "192.0.2.1",
         "192.0.2.17",
         "192.0.2.8/29",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let (_exporter, addr) = tokio::task::spawn_blocking(move || start_exporter(&args))
-        .await
-        .unwrap();
-    let page = tokio::task::spawn_blocking(move || wait_for_round(addr))
-        .await
-        .unwrap();
+    ])
+    .await;
     let queries_after_round = dns.query_count();
 
     for line in [
@@ -221,7 +226,7 @@ async fn mail_domains_are_expanded_every_round_and_their_trouble_shown() {
         .on("broken.test", "MX", Behaviour::ServFail)
         .start()
         .await;
-    let args: Vec<String> = [
+    let (_exporter, _, page) = exporter_after_first_round(&[
         "--interval",
         "3600",
         "--nameserver",
@@ -234,16 +239,8 @@ async fn mail_domains_are_expanded_every_round_and_their_trouble_shown() {
         "broken.test",
         "--resolve",
         "www.example.test",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let (_exporter, addr) = tokio::task::spawn_blocking(move || start_exporter(&args))
-        .await
-        .unwrap();
-    let page = tokio::task::spawn_blocking(move || wait_for_round(addr))
-        .await
-        .unwrap();
+    ])
+    .await;
     for line in [
         r#"dnsbl_target_info{target="192.0.2.10",domain="example.test",source="mx",host="mx1.example.test"} 1"#,
         r#"dnsbl_listed{target="192.0.2.10",list="bl.test"} 1"#,
@@ -358,7 +355,7 @@ async fn prometheus_scrapes_listings_checked_against_rbldnsd() {
     )])
     .expect("start rbldnsd");
     let relay = CountingRelay::start(rbldnsd.addr).await;
-    let args: Vec<String> = [
+    let (_exporter, exporter_addr, page) = exporter_after_first_round(&[
         "--interval",
         "3600",
         "--nameserver",
@@ -367,16 +364,8 @@ async fn prometheus_scrapes_listings_checked_against_rbldnsd() {
         "bl.test",
         "192.0.2.1",
         "192.0.2.2",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let (_exporter, exporter_addr) = tokio::task::spawn_blocking(move || start_exporter(&args))
-        .await
-        .unwrap();
-    let page = tokio::task::spawn_blocking(move || wait_for_round(exporter_addr))
-        .await
-        .unwrap();
+    ])
+    .await;
     let queries_after_round = relay.queries();
     assert!(queries_after_round >= 2, "the round went through the relay");
 
