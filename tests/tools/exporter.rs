@@ -213,6 +213,28 @@ async fn metrics_come_from_the_last_round_and_send_no_query() {
             .unwrap();
         assert_eq!(status, 400, "{bad}: {body}");
     }
+
+    // Hostile requests get an error or a closed connection, and the exporter goes on.
+    tokio::task::spawn_blocking(move || {
+        let long_query = format!("/probe?target={}", "a".repeat(2000));
+        assert_eq!(get(addr, &long_query).unwrap().0, 414);
+        let huge_header = format!("GET /metrics HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(20_000));
+        let garbage = "\u{0}\u{1}NOT HTTP AT ALL\r\n\r\n".to_owned();
+        for request in [huge_header, garbage] {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let _ = stream.write_all(request.as_bytes());
+            let mut reply = Vec::new();
+            let _ = stream.read_to_end(&mut reply);
+            let reply = String::from_utf8_lossy(&reply);
+            assert!(!reply.starts_with("HTTP/1.1 200"), "{reply}");
+        }
+        assert_eq!(get(addr, "/metrics").unwrap().0, 200);
+    })
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
