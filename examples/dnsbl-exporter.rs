@@ -15,7 +15,8 @@
 //!   counts, and when the last round ran. **A scrape never sends a DNS query**, so scraping
 //!   often does not burn the lists' rate limits.
 //! - `GET /probe?target=ADDRESS|DOMAIN`: checks one target now, in the style of
-//!   blackbox_exporter, and returns only its series. Answers are cached for `--probe-cache`
+//!   blackbox_exporter, and returns only its series; `&source=mx` (or `resolve`) checks a
+//!   domain's mail servers (or own addresses) too. Answers are cached for `--probe-cache`
 //!   seconds, at most `--max-probes` run at once, and a bad target gets HTTP 400.
 //!
 //! Targets are addresses, CIDR networks (a network publishes counts per list, and series
@@ -43,8 +44,9 @@ use std::time::{Duration, Instant, SystemTime};
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 use common::{ListOptions, Transport, init_logging};
-use dnsbl_check::hosts::HostSource;
-use dnsbl_check::{AnyResolver, Checker, Config, DomainName, Target, TargetSpec, Zone};
+use dnsbl_check::hosts::{self, HostSource};
+use dnsbl_check::{AnyResolver, Checker, Config, DomainName, Report, Target, TargetSpec, Zone};
+use futures::StreamExt;
 use tokio::sync::Semaphore;
 
 use exposition::Schedule;
@@ -283,7 +285,7 @@ struct Exporter {
     shared: Arc<Shared>,
     schedule: Schedule,
     probes: Arc<Semaphore>,
-    probe_cache: moka::future::Cache<Target, Arc<String>>,
+    probe_cache: moka::future::Cache<(Target, Option<HostSource>), Arc<String>>,
 }
 
 impl http::Exporter for Exporter {
@@ -291,20 +293,17 @@ impl http::Exporter for Exporter {
         exposition::metrics(self.shared.snapshot(), self.checker.stats(), self.schedule)
     }
 
-    async fn probe(&self, target: String) -> Result<String, ProbeError> {
-        let target = probe_target(&target).map_err(ProbeError::BadTarget)?;
+    async fn probe(&self, target: String, source: Option<String>) -> Result<String, ProbeError> {
+        let key = probe_key(&target, source.as_deref()).map_err(ProbeError::BadTarget)?;
         let page = self
             .probe_cache
-            .try_get_with(target.clone(), async {
+            .try_get_with(key.clone(), async {
                 let _permit = tokio::time::timeout(PROBE_WAIT, self.probes.acquire())
                     .await
                     .ok()
                     .and_then(Result::ok)
                     .ok_or(ProbeError::Busy)?;
-                let started = Instant::now();
-                let report = self.checker.check(target).await;
-                let pairs = state::report_pairs(&self.checker, &report);
-                Ok(Arc::new(exposition::probe(pairs, started.elapsed())))
+                Ok(Arc::new(self.run_probe(key).await))
             })
             .await
             .map_err(|error: Arc<ProbeError>| match &*error {
@@ -315,14 +314,49 @@ impl http::Exporter for Exporter {
     }
 }
 
-/// A probe checks one address or domain; a network would be thousands of checks.
-fn probe_target(text: &str) -> Result<Target, String> {
-    match text.parse::<TargetSpec>() {
-        Ok(TargetSpec::One(target)) => Ok(target),
-        Ok(_) => Err(format!(
-            "{text:?}: a probe checks one address or domain; watch networks with the \
-             exporter's own targets"
-        )),
-        Err(error) => Err(format!("bad target: {error}")),
+impl Exporter {
+    /// Checks the target, and with a source the domain's hosts' addresses too.
+    async fn run_probe(&self, (target, source): (Target, Option<HostSource>)) -> String {
+        let started = Instant::now();
+        let mut targets = vec![target.clone()];
+        let mut expansion = None;
+        if let (Some(source), Target::Domain(domain)) = (source, &target) {
+            let found = hosts::expand(self.checker.resolver(), domain, source).await;
+            targets.extend(found.addresses.iter().map(|host| Target::ip(host.addr)));
+            expansion = Some(found);
+        }
+        let mut reports: Vec<Report> = self.checker.check_iter(targets).collect().await;
+        reports.sort_by(|a, b| a.target.cmp(&b.target));
+        let pairs = reports
+            .iter()
+            .flat_map(|report| state::report_pairs(&self.checker, report))
+            .collect();
+        let (hosts, trouble) = state::host_rows(expansion.as_slice());
+        exposition::probe(pairs, hosts, trouble, started.elapsed())
     }
+}
+
+/// A probe checks one address or domain (a network would be thousands of checks), and with
+/// `source=mx` or `source=resolve` a domain's hosts too.
+fn probe_key(text: &str, source: Option<&str>) -> Result<(Target, Option<HostSource>), String> {
+    let target = match text.parse::<TargetSpec>() {
+        Ok(TargetSpec::One(target)) => target,
+        Ok(_) => {
+            return Err(format!(
+                "{text:?}: a probe checks one address or domain; watch networks with the \
+                 exporter's own targets"
+            ));
+        }
+        Err(error) => return Err(format!("bad target: {error}")),
+    };
+    let source = match source {
+        None => None,
+        Some("mx") => Some(HostSource::Mx),
+        Some("resolve") => Some(HostSource::Resolve),
+        Some(other) => return Err(format!("source={other:?}: must be mx or resolve")),
+    };
+    if source.is_some() && target.is_ip() {
+        return Err("source= needs a domain target".into());
+    }
+    Ok((target, source))
 }

@@ -115,9 +115,20 @@ pub fn metrics(snapshot: Arc<Snapshot>, stats: Vec<ListStats>, schedule: Schedul
     })
 }
 
-/// Writes a `/probe` page: one target's pairs, and whether every list answered.
-pub fn probe(pairs: Vec<Pair>, elapsed: Duration) -> String {
-    render(ProbePage { pairs, elapsed })
+/// Writes a `/probe` page: the pairs of one target (and of a domain's hosts, with where they
+/// came from), and whether every list and every host lookup answered.
+pub fn probe(
+    pairs: Vec<Pair>,
+    hosts: Vec<HostAddress>,
+    host_trouble: Vec<HostTrouble>,
+    elapsed: Duration,
+) -> String {
+    render(ProbePage {
+        pairs,
+        hosts,
+        host_trouble,
+        elapsed,
+    })
 }
 
 fn render(page: impl Collector) -> String {
@@ -150,21 +161,28 @@ impl Collector for MetricsPage {
 #[derive(Debug)]
 struct ProbePage {
     pairs: Vec<Pair>,
+    hosts: Vec<HostAddress>,
+    host_trouble: Vec<HostTrouble>,
     elapsed: Duration,
 }
 
 impl Collector for ProbePage {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), Error> {
-        let success = self
-            .pairs
-            .iter()
-            .all(|pair| !matches!(pair.status, Status::Trouble(_)));
-        let help = "Whether every list that takes the target answered.";
+        let success = self.host_trouble.is_empty()
+            && self
+                .pairs
+                .iter()
+                .all(|pair| !matches!(pair.status, Status::Trouble(_)));
+        let help = "Whether every list that takes the target answered (and every host lookup).";
         gauge(&mut encoder, "probe_success", help, i64::from(success))?;
         let help = "How long the check took.";
         let elapsed = self.elapsed.as_secs_f64();
         gauge(&mut encoder, "probe_duration_seconds", help, elapsed)?;
-        pairs(&mut encoder, &self.pairs)
+        pairs(&mut encoder, &self.pairs)?;
+        if self.hosts.is_empty() && self.host_trouble.is_empty() {
+            return Ok(());
+        }
+        hosts(&mut encoder, &self.hosts, &self.host_trouble)
     }
 }
 
@@ -432,18 +450,25 @@ mod tests {
     #[test]
     fn probe_success_needs_every_list_to_answer() {
         let clean = [pair("192.0.2.1", "a", Status::NotListed)];
-        let page = probe(clean.to_vec(), Duration::from_millis(5));
+        let page = probe(clean.to_vec(), vec![], vec![], Duration::from_millis(5));
         assert!(page.contains("\nprobe_success 1\n"), "{page}");
+        let lookup_failed = vec![HostTrouble {
+            domain: "example.org".into(),
+            source: "mx",
+            kind: "timeout",
+        }];
+        let page = probe(clean.to_vec(), vec![], lookup_failed, Duration::ZERO);
+        assert!(page.contains("\nprobe_success 0\n"), "{page}");
         let mut failing = clean.to_vec();
         failing.push(pair("192.0.2.1", "b", Status::Trouble("servfail")));
-        let page = probe(failing, Duration::from_millis(5));
+        let page = probe(failing, vec![], vec![], Duration::from_millis(5));
         assert!(page.contains("\nprobe_success 0\n"), "{page}");
     }
 
     #[test]
     fn label_values_are_escaped() {
         let hostile = pair("a\"b\\c\nd", "l", Status::NotListed);
-        let page = probe(vec![hostile], Duration::ZERO);
+        let page = probe(vec![hostile], vec![], vec![], Duration::ZERO);
         assert!(page.contains(r#"target="a\"b\\c\nd""#), "{page}");
     }
 }

@@ -37,8 +37,13 @@ pub trait Exporter: Send + Sync + 'static {
     /// The `/metrics` page: never sends a DNS query.
     fn metrics(&self) -> String;
 
-    /// The `/probe` page for `target`, as given in the query string (untrusted).
-    fn probe(&self, target: String) -> impl Future<Output = Result<String, ProbeError>> + Send;
+    /// The `/probe` page for `target=`, and `source=` if given, as they are in the query
+    /// string (untrusted).
+    fn probe(
+        &self,
+        target: String,
+        source: Option<String>,
+    ) -> impl Future<Output = Result<String, ProbeError>> + Send;
 }
 
 /// Why a probe gave no page.
@@ -96,12 +101,15 @@ async fn respond<E: Exporter>(exporter: &E, request: &Request<Incoming>) -> Resp
     match request.uri().path() {
         "/metrics" => page(exporter.metrics()),
         "/probe" => {
-            let target = match query_param(query, "target") {
-                Ok(Some(target)) => target,
-                Ok(None) => return text(StatusCode::BAD_REQUEST, "missing target=\n"),
-                Err(error) => return text(StatusCode::BAD_REQUEST, &format!("{error}\n")),
-            };
-            match exporter.probe(target).await {
+            let (target, source) =
+                match (query_param(query, "target"), query_param(query, "source")) {
+                    (Ok(Some(target)), Ok(source)) => (target, source),
+                    (Ok(None), _) => return text(StatusCode::BAD_REQUEST, "missing target=\n"),
+                    (Err(error), _) | (_, Err(error)) => {
+                        return text(StatusCode::BAD_REQUEST, &format!("{error}\n"));
+                    }
+                };
+            match exporter.probe(target, source).await {
                 Ok(body) => page(body),
                 Err(ProbeError::BadTarget(error)) => {
                     text(StatusCode::BAD_REQUEST, &format!("{error}\n"))
@@ -114,7 +122,8 @@ async fn respond<E: Exporter>(exporter: &E, request: &Request<Incoming>) -> Resp
         }
         "/" => text(
             StatusCode::OK,
-            "dnsbl-exporter: GET /metrics (scheduled checks), GET /probe?target=ADDRESS|DOMAIN\n",
+            "dnsbl-exporter: GET /metrics (scheduled checks), \
+             GET /probe?target=ADDRESS|DOMAIN[&source=mx|resolve]\n",
         ),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     }

@@ -203,7 +203,7 @@ fn snapshot(
     }
 }
 
-fn host_rows(expansions: &[hosts::Expansion]) -> (Vec<HostAddress>, Vec<HostTrouble>) {
+pub fn host_rows(expansions: &[hosts::Expansion]) -> (Vec<HostAddress>, Vec<HostTrouble>) {
     let source = |source: HostSource| match source {
         HostSource::Mx => "mx",
         _ => "resolve",

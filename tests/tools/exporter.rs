@@ -248,7 +248,7 @@ async fn mail_domains_are_expanded_every_round_and_their_trouble_shown() {
         .on("broken.test", "MX", Behaviour::ServFail)
         .start()
         .await;
-    let (_exporter, _, page) = exporter_after_first_round(&[
+    let (_exporter, addr, page) = exporter_after_first_round(&[
         "--interval",
         "3600",
         "--nameserver",
@@ -272,6 +272,28 @@ async fn mail_domains_are_expanded_every_round_and_their_trouble_shown() {
         "dnsbl_last_round_targets 2",
     ] {
         assert!(has_line(&page, line), "{line} missing from:\n{page}");
+    }
+
+    // The same through /probe, on demand.
+    let probe = |path: &'static str| tokio::task::spawn_blocking(move || get(addr, path).unwrap());
+    let (status, body) = probe("/probe?target=example.test&source=mx").await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    for line in [
+        "probe_success 1",
+        r#"dnsbl_listed{target="192.0.2.10",list="bl.test"} 1"#,
+        r#"dnsbl_target_info{target="192.0.2.10",domain="example.test",source="mx",host="mx1.example.test"} 1"#,
+    ] {
+        assert!(has_line(&body, line), "{line} missing from:\n{body}");
+    }
+    let (status, body) = probe("/probe?target=broken.test&source=mx").await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(has_line(&body, "probe_success 0"), "{body}");
+    for bad in [
+        "/probe?target=192.0.2.1&source=mx",
+        "/probe?target=example.test&source=smtp",
+    ] {
+        let (status, body) = probe(bad).await.unwrap();
+        assert_eq!(status, 400, "{bad}: {body}");
     }
 }
 
