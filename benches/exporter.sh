@@ -103,7 +103,7 @@ if [ "$MEMORY" = 1 ]; then
     echo "memory: /16 x 4 lists, $ROUNDS rounds in $(python3 -c "print(round($END - $START, 1))") s;" \
         "last round $(echo "$PAGE" | awk '$1 == "dnsbl_last_round_duration_seconds" {print $2}') s;" \
         "peak RSS $((HWM / 1024)) MiB; /metrics $(echo "$PAGE" | wc -c) bytes"
-    echo "$PAGE" | grep '^dnsbl_network_addresses{.*status="listed"}' | sed 's/^/  /'
+    echo "$PAGE" | grep '^dnsbl_network_listed_addresses{' | sed 's/^/  /'
     kill "$PID"
 fi
 

@@ -8,7 +8,7 @@
 //! | `dnsbl_listed` | target, list | 1 listed, 0 not listed; only for lists that answered |
 //! | `dnsbl_check_trouble` | target, list, kind | 1: the list gave no answer for the target |
 //! | `dnsbl_listing_info` | target, list, code, category | the codes of a listing |
-//! | `dnsbl_network_addresses` | network, list, status | a network's addresses by status |
+//! | `dnsbl_network_{checked,listed,trouble}_addresses` | network, list | a network's address counts |
 //! | `dnsbl_target_info` | target, domain, source, host | where a checked address came from |
 //! | `dnsbl_host_lookup_trouble` | domain, source, kind | a domain's hosts could not all be found |
 //! | `dnsbl_list_health` | list, state | 1 for the list's current RFC 5782 health state |
@@ -260,23 +260,35 @@ fn pairs(encoder: &mut DescriptorEncoder, pairs: &[Pair]) -> Result<(), Error> {
     Ok(())
 }
 
-/// `dnsbl_network_addresses`.
+/// `dnsbl_network_checked_addresses`, `dnsbl_network_listed_addresses` and
+/// `dnsbl_network_trouble_addresses`: three families, since a sum across them would mean
+/// nothing (checked counts the listed ones too).
 fn networks(encoder: &mut DescriptorEncoder, networks: &[NetworkCounts]) -> Result<(), Error> {
-    let help = "A network target's addresses in the last round, per list, by status \
-                (checked, listed, trouble).";
-    let mut family = family(encoder, "dnsbl_network_addresses", help, MetricType::Gauge)?;
-    for counts in networks {
-        for (status, value) in [
-            ("checked", counts.checked),
-            ("listed", counts.listed),
-            ("trouble", counts.trouble),
-        ] {
-            let labels = [
-                ("network", &*counts.network),
-                ("list", &*counts.list),
-                ("status", status),
-            ];
-            family.encode_family(&labels)?.encode_gauge(&value)?;
+    type Count = fn(&NetworkCounts) -> u64;
+    let families: [(&str, &str, Count); 3] = [
+        (
+            "dnsbl_network_checked_addresses",
+            "A network target's addresses the list was asked about in the last round.",
+            |counts| counts.checked,
+        ),
+        (
+            "dnsbl_network_listed_addresses",
+            "A network target's addresses the list listed in the last round.",
+            |counts| counts.listed,
+        ),
+        (
+            "dnsbl_network_trouble_addresses",
+            "A network target's addresses the list gave no answer for in the last round.",
+            |counts| counts.trouble,
+        ),
+    ];
+    for (name, help, count) in families {
+        let mut family = family(encoder, name, help, MetricType::Gauge)?;
+        for counts in networks {
+            let labels = [("network", &*counts.network), ("list", &*counts.list)];
+            family
+                .encode_family(&labels)?
+                .encode_gauge(&count(counts))?;
         }
     }
     Ok(())

@@ -137,9 +137,9 @@ async fn metrics_come_from_the_last_round_and_send_no_query() {
         r#"dnsbl_check_trouble{target="192.0.2.1",list="slow.test",kind="timeout"} 1"#,
         r#"dnsbl_listing_info{target="192.0.2.20",list="bl.test",code="127.0.0.2",category=""} 1"#,
         // 192.0.2.8/29: .10 and .11 listed, .12 to .15 trouble of some kind.
-        r#"dnsbl_network_addresses{network="192.0.2.8/29",list="bl.test",status="checked"} 8"#,
-        r#"dnsbl_network_addresses{network="192.0.2.8/29",list="bl.test",status="listed"} 2"#,
-        r#"dnsbl_network_addresses{network="192.0.2.8/29",list="bl.test",status="trouble"} 4"#,
+        r#"dnsbl_network_checked_addresses{network="192.0.2.8/29",list="bl.test"} 8"#,
+        r#"dnsbl_network_listed_addresses{network="192.0.2.8/29",list="bl.test"} 2"#,
+        r#"dnsbl_network_trouble_addresses{network="192.0.2.8/29",list="bl.test"} 4"#,
         r#"dnsbl_list_health{list="bl.test",state="healthy"} 1"#,
         r#"dnsbl_list_checks_total{list="bl.test",outcome="servfail"} 1"#,
         r#"dnsbl_list_checks_total{list="bl.test",outcome="refused"} 1"#,
