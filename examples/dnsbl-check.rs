@@ -58,7 +58,7 @@ use std::time::Duration;
 use check::{Context, check_job};
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
-use common::{ATTEMPTS, ListOptions, Transport, init_logging};
+use common::{ListOptions, Transport, init_logging};
 use dnsbl_check::hosts::HostSource;
 use dnsbl_check::smtp::ProbeConfig;
 use dnsbl_check::summary::Summary;
@@ -303,17 +303,7 @@ fn setup_checker(
     config: &Config,
     resolver: AnyResolver,
 ) -> Result<Checker<AnyResolver>, String> {
-    let lists = cli.lists.lists(config)?;
-    let timeout = cli.lists.timeout(config);
-    // Room for a health probe, the A query and the TXT query one after another, each with its
-    // retries. The per-query timeout is what users tune; this only bounds a whole check.
-    let tries = config.attempts.unwrap_or(ATTEMPTS).saturating_add(1);
-    let deadline = timeout.saturating_mul(u32::try_from(tries * 3).unwrap_or(u32::MAX));
-    // File settings over the defaults, command-line flags over both.
-    let mut builder = config.apply_to_checker(Checker::builder().lists(lists).deadline(deadline));
-    if let Some(threshold) = cli.lists.threshold {
-        builder = builder.threshold(threshold);
-    }
+    let mut builder = cli.lists.checker_builder(config)?;
     if let Some(concurrency) = cli.concurrency {
         builder = builder.max_queries_in_flight(concurrency as usize);
     }

@@ -37,6 +37,40 @@ pub enum ListHealth {
     ProbeFailed(LookupError),
 }
 
+impl ListHealth {
+    /// A short snake_case name of the state, fit for a metric label: `unchecked`, `healthy`,
+    /// `test_point_missing`, `unhealthy`, `broken` or `probe_failed`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::ListHealth;
+    ///
+    /// assert_eq!(ListHealth::Healthy.state(), "healthy");
+    /// assert_eq!(ListHealth::STATES.len(), 6);
+    /// ```
+    pub fn state(&self) -> &'static str {
+        match self {
+            ListHealth::Unchecked => "unchecked",
+            ListHealth::Healthy => "healthy",
+            ListHealth::TestPointMissing => "test_point_missing",
+            ListHealth::Unhealthy(_) => "unhealthy",
+            ListHealth::Broken(_) => "broken",
+            ListHealth::ProbeFailed(_) => "probe_failed",
+        }
+    }
+
+    /// Every name [`ListHealth::state`] returns.
+    pub const STATES: [&'static str; 6] = [
+        "unchecked",
+        "healthy",
+        "test_point_missing",
+        "unhealthy",
+        "broken",
+        "probe_failed",
+    ];
+}
+
 impl fmt::Display for ListHealth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

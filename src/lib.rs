@@ -22,6 +22,7 @@
 //! | [`Checker`] | `checker.rs` | concurrent checks, streams, deadlines, list health |
 //! | [`Report`], [`Outcome`] | `outcome.rs` | the results |
 //! | [`ListHealth`] | `health.rs` | RFC 5782 test-point probes |
+//! | [`ListStats`] | `stats.rs` | per-list statistics: outcome counts, latency histogram, health |
 //! | [`AnswerCache`] | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | [`forward_confirmed_reverse_dns`] | `rdns.rs` | FCrDNS: PTR names confirmed by A/AAAA |
 //! | [`monitor`] | `monitor/` | watch mode: rounds, pair statuses, confirmed change events |
@@ -70,6 +71,7 @@ mod rdns;
 pub mod resolver;
 pub mod smtp;
 pub mod summary;
+mod stats;
 mod target;
 mod zone;
 
@@ -92,6 +94,7 @@ pub use resolver::hickory::{
 pub use resolver::pooled::bench_support;
 pub use resolver::pooled::{PooledUdpResolver, PooledUdpResolverBuilder, TransportStats};
 pub use resolver::{Answer, DnsResolver, LookupError, LookupErrorKind, MailExchanger};
+pub use stats::{LATENCY_BUCKETS, LatencyHistogram, ListStats, OutcomeCounts, OutcomeKind};
 pub use target::{DomainName, Target, TargetError, TargetSpec, TargetSpecIter};
 pub use zone::{QueryName, QueryNameError, SecretKey, Zone, ZoneError};
 

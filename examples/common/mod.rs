@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use dnsbl_check::{
-    AnyResolver, Config, ConfigError, DnsList, HickoryResolver, ListKind, NameServer,
-    PooledUdpResolver, Zone, ZoneError, preset_list, presets,
+    AnyResolver, Checker, CheckerBuilder, Config, ConfigError, DnsList, HickoryResolver, ListKind,
+    NameServer, PooledUdpResolver, Zone, ZoneError, preset_list, presets,
 };
 
 /// How DNS queries travel.
@@ -106,6 +106,26 @@ impl ListOptions {
             }
         }
         Ok(lists)
+    }
+
+    /// A checker builder with the lists, a deadline for a whole check, the config's settings
+    /// and then `--threshold`: what the checking tools' checkers start from.
+    #[allow(dead_code)] // dnsbl-policyd sets its own deadline, from --deadline
+    pub fn checker_builder(&self, config: &Config) -> Result<CheckerBuilder, String> {
+        let lists = self.lists(config)?;
+        // Room for a health probe, the A query and the TXT query one after another, each with
+        // its retries. The per-query timeout is what users tune; this only bounds a check.
+        let tries = config.attempts.unwrap_or(ATTEMPTS).saturating_add(1);
+        let deadline = self
+            .timeout(config)
+            .saturating_mul(u32::try_from(tries * 3).unwrap_or(u32::MAX));
+        // File settings over the defaults, command-line flags over both.
+        let mut builder =
+            config.apply_to_checker(Checker::builder().lists(lists).deadline(deadline));
+        if let Some(threshold) = self.threshold {
+            builder = builder.threshold(threshold);
+        }
+        Ok(builder)
     }
 
     /// The per-query timeout: `--timeout`, else the config's, else [`DEFAULT_TIMEOUT`].

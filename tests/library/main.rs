@@ -15,6 +15,7 @@ mod interop_rbldnsd;
 mod properties;
 mod secrets;
 mod smtp;
+mod stats;
 mod support_selftest;
 mod transport_equivalence;
 mod transport_pool;

@@ -1,5 +1,6 @@
 //! The example programs end to end: `dnsbl-check` (with its watch mode against a changing
-//! rbldnsd in `#[ignore = "needs rbldnsd"]` tests), and `dnsbl-policyd` (with a private Postfix
+//! rbldnsd in `#[ignore = "needs rbldnsd"]` tests), `dnsbl-exporter` (with a real Prometheus
+//! in the `#[ignore = "needs prometheus"]` test), and `dnsbl-policyd` (with a private Postfix
 //! in the `#[ignore = "needs postfix"]` test).
 //!
 //! One test binary, so that a cold `cargo test` links few of them.
@@ -13,6 +14,7 @@ mod policyd_support;
 mod cli;
 mod mail_servers;
 mod netblocks;
+mod exporter;
 mod policyd;
 mod postfix_e2e;
 mod watch;

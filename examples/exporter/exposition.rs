@@ -1,0 +1,486 @@
+//! What the exporter shows, in the Prometheus text format (written with `prometheus-client`).
+//!
+//! The pages are built from a [`Snapshot`] of the last finished round and from the
+//! checker's own statistics ([`Checker::stats`]), so writing one never sends a DNS query.
+//!
+//! | series | labels | what it says |
+//! |---|---|---|
+//! | `dnsbl_listed` | target, list | 1 listed, 0 not listed; only for lists that answered |
+//! | `dnsbl_check_trouble` | target, list, kind | 1: the list gave no answer for the target |
+//! | `dnsbl_listing_info` | target, list, code, category | the codes of a listing |
+//! | `dnsbl_network_{checked,listed,trouble}_addresses` | network, list | a network's address counts |
+//! | `dnsbl_target_info` | target, domain, source, host | where a checked address came from |
+//! | `dnsbl_host_lookup_trouble` | domain, source, kind | a domain's hosts could not all be found |
+//! | `dnsbl_list_health` | list, state | 1 for the list's current RFC 5782 health state |
+//! | `dnsbl_list_checks_total` | list, outcome | checks by outcome, since start |
+//! | `dnsbl_list_query_duration_seconds` | list | histogram of query latency |
+//! | `dnsbl_last_round_end_timestamp_seconds`, `dnsbl_last_round_duration_seconds`, `dnsbl_last_round_targets`, `dnsbl_rounds_total`, `dnsbl_round_interval_seconds`, `dnsbl_exporter_start_time_seconds` | | the schedule |
+//!
+//! TXT reasons are long free text chosen by the list: they never become label values.
+//!
+//! [`Checker::stats`]: dnsbl_check::Checker::stats
+
+use std::fmt::Error;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use dnsbl_check::{ListHealth, ListStats};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeGaugeValue, MetricEncoder, NoLabelSet, prometheus_text,
+};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+
+/// What a list last said about a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Listed, with each code and its categories.
+    Listed(Vec<(Ipv4Addr, Vec<String>)>),
+    /// Not listed.
+    NotListed,
+    /// No answer: the kind of trouble ([`OutcomeKind::as_str`]).
+    Trouble(&'static str),
+}
+
+/// One (target, list) pair to show.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    pub target: Arc<str>,
+    pub list: Arc<str>,
+    pub status: Status,
+}
+
+/// A network target's addresses, per list.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkCounts {
+    pub network: String,
+    pub list: String,
+    pub checked: u64,
+    pub listed: u64,
+    pub trouble: u64,
+}
+
+/// An address found for a domain (`--mx`, `--resolve`).
+#[derive(Debug, Clone)]
+pub struct HostAddress {
+    pub target: String,
+    pub domain: String,
+    pub source: &'static str,
+    pub host: String,
+}
+
+/// A domain whose hosts could not all be found.
+#[derive(Debug, Clone)]
+pub struct HostTrouble {
+    pub domain: String,
+    pub source: &'static str,
+    pub kind: &'static str,
+}
+
+/// When the last round ran.
+#[derive(Debug, Clone, Copy)]
+pub struct RoundInfo {
+    pub finished: SystemTime,
+    pub elapsed: Duration,
+    pub targets: u64,
+}
+
+/// Everything the last finished round found, ready to show.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Named targets with every list that takes them; network addresses only when listed.
+    pub pairs: Vec<Pair>,
+    pub networks: Vec<NetworkCounts>,
+    pub hosts: Vec<HostAddress>,
+    pub host_trouble: Vec<HostTrouble>,
+    pub round: Option<RoundInfo>,
+    pub rounds: u64,
+}
+
+/// The exporter's settings shown on every page.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    pub interval: Duration,
+    pub started: SystemTime,
+}
+
+/// Writes the `/metrics` page.
+pub fn metrics(snapshot: Arc<Snapshot>, stats: Vec<ListStats>, schedule: Schedule) -> String {
+    render(MetricsPage {
+        snapshot,
+        stats,
+        schedule,
+    })
+}
+
+/// Writes a `/probe` page: the pairs of one target (and of a domain's hosts, with where they
+/// came from), and whether every list and every host lookup answered.
+pub fn probe(
+    pairs: Vec<Pair>,
+    hosts: Vec<HostAddress>,
+    host_trouble: Vec<HostTrouble>,
+    elapsed: Duration,
+) -> String {
+    render(ProbePage {
+        pairs,
+        hosts,
+        host_trouble,
+        elapsed,
+    })
+}
+
+fn render(page: impl Collector) -> String {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(page));
+    let mut text = String::new();
+    // Writing to a String cannot fail, and the pages' own code returns only its errors.
+    let _ = prometheus_text::encode(&mut text, &registry);
+    text
+}
+
+#[derive(Debug)]
+struct MetricsPage {
+    snapshot: Arc<Snapshot>,
+    stats: Vec<ListStats>,
+    schedule: Schedule,
+}
+
+impl Collector for MetricsPage {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), Error> {
+        let snapshot = &*self.snapshot;
+        pairs(&mut encoder, &snapshot.pairs)?;
+        networks(&mut encoder, &snapshot.networks)?;
+        hosts(&mut encoder, &snapshot.hosts, &snapshot.host_trouble)?;
+        lists(&mut encoder, &self.stats)?;
+        rounds(&mut encoder, snapshot, self.schedule)
+    }
+}
+
+#[derive(Debug)]
+struct ProbePage {
+    pairs: Vec<Pair>,
+    hosts: Vec<HostAddress>,
+    host_trouble: Vec<HostTrouble>,
+    elapsed: Duration,
+}
+
+impl Collector for ProbePage {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), Error> {
+        let success = self.host_trouble.is_empty()
+            && self
+                .pairs
+                .iter()
+                .all(|pair| !matches!(pair.status, Status::Trouble(_)));
+        let help = "Whether every list that takes the target answered (and every host lookup).";
+        gauge(&mut encoder, "probe_success", help, i64::from(success))?;
+        let help = "How long the check took.";
+        let elapsed = self.elapsed.as_secs_f64();
+        gauge(&mut encoder, "probe_duration_seconds", help, elapsed)?;
+        pairs(&mut encoder, &self.pairs)?;
+        if self.hosts.is_empty() && self.host_trouble.is_empty() {
+            return Ok(());
+        }
+        hosts(&mut encoder, &self.hosts, &self.host_trouble)
+    }
+}
+
+/// A family without labels and its one value.
+fn gauge(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    value: impl EncodeGaugeValue,
+) -> Result<(), Error> {
+    encoder
+        .encode_descriptor(name, help, None, MetricType::Gauge)?
+        .encode_gauge(&value)
+}
+
+fn family<'a>(
+    encoder: &'a mut DescriptorEncoder,
+    name: &'a str,
+    help: &str,
+    kind: MetricType,
+) -> Result<MetricEncoder<'a>, Error> {
+    encoder.encode_descriptor(name, help, None, kind)
+}
+
+/// `dnsbl_listed`, `dnsbl_check_trouble` and `dnsbl_listing_info`.
+fn pairs(encoder: &mut DescriptorEncoder, pairs: &[Pair]) -> Result<(), Error> {
+    let help = "Whether the list lists the target (1) or not (0), for lists that answered.";
+    let mut listed = family(encoder, "dnsbl_listed", help, MetricType::Gauge)?;
+    for pair in pairs {
+        let value = match pair.status {
+            Status::Listed(_) => 1,
+            Status::NotListed => 0,
+            Status::Trouble(_) => continue,
+        };
+        let labels = [("target", &*pair.target), ("list", &*pair.list)];
+        listed.encode_family(&labels)?.encode_gauge(&value)?;
+    }
+    let help = "1 when the list gave no answer for the target, by kind of trouble.";
+    let mut trouble = family(encoder, "dnsbl_check_trouble", help, MetricType::Gauge)?;
+    for pair in pairs {
+        if let Status::Trouble(kind) = pair.status {
+            let labels = [
+                ("target", &*pair.target),
+                ("list", &*pair.list),
+                ("kind", kind),
+            ];
+            trouble.encode_family(&labels)?.encode_gauge(&1)?;
+        }
+    }
+    let help = "The codes of a listing, each with its category (empty if the list names none).";
+    let mut info = family(encoder, "dnsbl_listing", help, MetricType::Info)?;
+    for pair in pairs {
+        let Status::Listed(codes) = &pair.status else {
+            continue;
+        };
+        for (code, categories) in codes {
+            let code = code.to_string();
+            let none = [String::new()];
+            let categories = if categories.is_empty() {
+                &none[..]
+            } else {
+                &categories[..]
+            };
+            for category in categories {
+                let labels = [
+                    ("target", &*pair.target),
+                    ("list", &*pair.list),
+                    ("code", &code),
+                    ("category", category),
+                ];
+                info.encode_info(&labels)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `dnsbl_network_checked_addresses`, `dnsbl_network_listed_addresses` and
+/// `dnsbl_network_trouble_addresses`: three families, since a sum across them would mean
+/// nothing (checked counts the listed ones too).
+fn networks(encoder: &mut DescriptorEncoder, networks: &[NetworkCounts]) -> Result<(), Error> {
+    type Count = fn(&NetworkCounts) -> u64;
+    let families: [(&str, &str, Count); 3] = [
+        (
+            "dnsbl_network_checked_addresses",
+            "A network target's addresses the list was asked about in the last round.",
+            |counts| counts.checked,
+        ),
+        (
+            "dnsbl_network_listed_addresses",
+            "A network target's addresses the list listed in the last round.",
+            |counts| counts.listed,
+        ),
+        (
+            "dnsbl_network_trouble_addresses",
+            "A network target's addresses the list gave no answer for in the last round.",
+            |counts| counts.trouble,
+        ),
+    ];
+    for (name, help, count) in families {
+        let mut family = family(encoder, name, help, MetricType::Gauge)?;
+        for counts in networks {
+            let labels = [("network", &*counts.network), ("list", &*counts.list)];
+            family
+                .encode_family(&labels)?
+                .encode_gauge(&count(counts))?;
+        }
+    }
+    Ok(())
+}
+
+/// `dnsbl_target_info` and `dnsbl_host_lookup_trouble`.
+fn hosts(
+    encoder: &mut DescriptorEncoder,
+    hosts: &[HostAddress],
+    trouble: &[HostTrouble],
+) -> Result<(), Error> {
+    let help = "An address checked for a domain: its mail host (source mx) or the domain \
+                itself (source resolve).";
+    let mut info = family(encoder, "dnsbl_target", help, MetricType::Info)?;
+    for host in hosts {
+        let labels = [
+            ("target", &*host.target),
+            ("domain", &*host.domain),
+            ("source", host.source),
+            ("host", &*host.host),
+        ];
+        info.encode_info(&labels)?;
+    }
+    let help = "1 when a domain's hosts or addresses could not all be looked up.";
+    let mut family = family(
+        encoder,
+        "dnsbl_host_lookup_trouble",
+        help,
+        MetricType::Gauge,
+    )?;
+    for row in trouble {
+        let labels = [
+            ("domain", &*row.domain),
+            ("source", row.source),
+            ("kind", row.kind),
+        ];
+        family.encode_family(&labels)?.encode_gauge(&1)?;
+    }
+    Ok(())
+}
+
+/// Per-list health, outcome counts and latency, from the checker's statistics.
+fn lists(encoder: &mut DescriptorEncoder, stats: &[ListStats]) -> Result<(), Error> {
+    let help = "1 for the list's current RFC 5782 health state, 0 for the others.";
+    let mut health = family(encoder, "dnsbl_list_health", help, MetricType::Gauge)?;
+    for list in stats {
+        let current = list.health.state();
+        for state in ListHealth::STATES {
+            let labels = [("list", &*list.list), ("state", state)];
+            let value = i64::from(state == current);
+            health.encode_family(&labels)?.encode_gauge(&value)?;
+        }
+    }
+    let help = "Checks against the list since start, by outcome.";
+    let mut checks = family(encoder, "dnsbl_list_checks", help, MetricType::Counter)?;
+    for list in stats {
+        for (kind, count) in list.outcomes.iter() {
+            let labels = [("list", &*list.list), ("outcome", kind.as_str())];
+            checks
+                .encode_family(&labels)?
+                .encode_counter::<NoLabelSet, _, u64>(&count, None)?;
+        }
+    }
+    let help = "How long the list's queries took.";
+    let name = "dnsbl_list_query_duration_seconds";
+    let mut latency = family(encoder, name, help, MetricType::Histogram)?;
+    for list in stats {
+        // prometheus-client counts the buckets up itself: hand it each bucket's own count.
+        let mut below = 0;
+        let buckets: Vec<(f64, u64)> = list
+            .latency
+            .cumulative_buckets()
+            .map(|(bound, total)| {
+                let own = total - below;
+                below = total;
+                (bound, own)
+            })
+            .collect();
+        let sum = list.latency.sum().as_secs_f64();
+        latency
+            .encode_family(&[("list", &*list.list)])?
+            .encode_histogram::<NoLabelSet>(sum, list.latency.count(), &buckets, None)?;
+    }
+    Ok(())
+}
+
+/// The schedule: when the last round ended, how long it took, how many ran.
+fn rounds(
+    encoder: &mut DescriptorEncoder,
+    snapshot: &Snapshot,
+    schedule: Schedule,
+) -> Result<(), Error> {
+    let unix = |time: SystemTime| {
+        time.duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64()
+    };
+    if let Some(round) = snapshot.round {
+        let help = "When the last round of checks finished (Unix time).";
+        let name = "dnsbl_last_round_end_timestamp_seconds";
+        gauge(encoder, name, help, unix(round.finished))?;
+        let help = "How long the last round of checks took.";
+        let name = "dnsbl_last_round_duration_seconds";
+        gauge(encoder, name, help, round.elapsed.as_secs_f64())?;
+        let help = "Targets checked in the last round.";
+        gauge(encoder, "dnsbl_last_round_targets", help, round.targets)?;
+    }
+    let help = "Rounds of checks finished since start.";
+    encoder
+        .encode_descriptor("dnsbl_rounds", help, None, MetricType::Counter)?
+        .encode_counter::<NoLabelSet, _, u64>(&snapshot.rounds, None)?;
+    let help = "How often a round of checks starts.";
+    let interval = schedule.interval.as_secs_f64();
+    gauge(encoder, "dnsbl_round_interval_seconds", help, interval)?;
+    let help = "When the exporter started (Unix time).";
+    let name = "dnsbl_exporter_start_time_seconds";
+    gauge(encoder, name, help, unix(schedule.started))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(target: &str, list: &str, status: Status) -> Pair {
+        Pair {
+            target: target.into(),
+            list: list.into(),
+            status,
+        }
+    }
+
+    #[test]
+    fn a_list_in_trouble_never_shows_as_clean() {
+        let listed = Status::Listed(vec![
+            ("127.0.0.2".parse().unwrap(), vec!["spam".into()]),
+            ("127.0.0.4".parse().unwrap(), vec![]),
+        ]);
+        let snapshot = Snapshot {
+            pairs: vec![
+                pair("192.0.2.1", "a", listed),
+                pair("192.0.2.1", "b", Status::NotListed),
+                pair("192.0.2.1", "c", Status::Trouble("timeout")),
+            ],
+            ..Snapshot::default()
+        };
+        let schedule = Schedule {
+            interval: Duration::from_secs(60),
+            started: SystemTime::UNIX_EPOCH,
+        };
+        let page = metrics(Arc::new(snapshot), Vec::new(), schedule);
+        let lines: Vec<&str> = page.lines().filter(|l| !l.starts_with('#')).collect();
+        for expected in [
+            r#"dnsbl_listed{target="192.0.2.1",list="a"} 1"#,
+            r#"dnsbl_listed{target="192.0.2.1",list="b"} 0"#,
+            r#"dnsbl_check_trouble{target="192.0.2.1",list="c",kind="timeout"} 1"#,
+            r#"dnsbl_listing_info{target="192.0.2.1",list="a",code="127.0.0.2",category="spam"} 1"#,
+            r#"dnsbl_listing_info{target="192.0.2.1",list="a",code="127.0.0.4",category=""} 1"#,
+            "dnsbl_rounds_total 0",
+            "dnsbl_round_interval_seconds 60.0",
+        ] {
+            assert!(
+                lines.contains(&expected),
+                "{expected} missing from:\n{page}"
+            );
+        }
+        assert!(!page.contains(r#"dnsbl_listed{target="192.0.2.1",list="c"}"#));
+        // No round yet: no timestamp that would claim one.
+        assert!(!page.contains("dnsbl_last_round_end_timestamp_seconds "));
+    }
+
+    #[test]
+    fn probe_success_needs_every_list_to_answer() {
+        let clean = [pair("192.0.2.1", "a", Status::NotListed)];
+        let page = probe(clean.to_vec(), vec![], vec![], Duration::from_millis(5));
+        assert!(page.contains("\nprobe_success 1\n"), "{page}");
+        let lookup_failed = vec![HostTrouble {
+            domain: "example.org".into(),
+            source: "mx",
+            kind: "timeout",
+        }];
+        let page = probe(clean.to_vec(), vec![], lookup_failed, Duration::ZERO);
+        assert!(page.contains("\nprobe_success 0\n"), "{page}");
+        let mut failing = clean.to_vec();
+        failing.push(pair("192.0.2.1", "b", Status::Trouble("servfail")));
+        let page = probe(failing, vec![], vec![], Duration::from_millis(5));
+        assert!(page.contains("\nprobe_success 0\n"), "{page}");
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let hostile = pair("a\"b\\c\nd", "l", Status::NotListed);
+        let page = probe(vec![hostile], vec![], vec![], Duration::ZERO);
+        assert!(page.contains(r#"target="a\"b\\c\nd""#), "{page}");
+    }
+}

@@ -1,0 +1,304 @@
+//! The exporter's state: rounds of checks on their own schedule (the library's
+//! [`Watcher`]), each turned into a [`Snapshot`] that pages are written from.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use dnsbl_check::hosts::{self, HostSource};
+use dnsbl_check::monitor::{PairStatus, Round, Tracker, TrackerConfig, Watcher};
+use dnsbl_check::{
+    AnyResolver, Checker, DomainName, Outcome, OutcomeKind, Report, Target, TargetSpec,
+};
+use ipnet::IpNet;
+
+use crate::exposition::{
+    HostAddress, HostTrouble, NetworkCounts, Pair, RoundInfo, Snapshot, Status,
+};
+
+/// What is watched: the targets as given, and the domains whose hosts are looked up.
+#[derive(Debug, Clone)]
+pub struct Watched {
+    pub specs: Vec<TargetSpec>,
+    pub domains: Vec<(DomainName, HostSource)>,
+    /// At most this many (listed address, list) pairs of one network get series.
+    pub max_listed_per_network: usize,
+}
+
+/// The last finished round's snapshot, shared between the round task and the HTTP side.
+#[derive(Debug, Default)]
+pub struct Shared {
+    snapshot: RwLock<Arc<Snapshot>>,
+}
+
+impl Shared {
+    /// The current snapshot (a pointer copy: a scrape never waits for a round).
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.snapshot.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn publish(&self, snapshot: Snapshot) {
+        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snapshot);
+    }
+}
+
+/// Runs a round now and then every `interval` (measured start to start; a round that takes
+/// longer delays the next rather than overlapping it), publishing a snapshot after each.
+pub async fn run_rounds(
+    checker: Checker<AnyResolver>,
+    watched: Watched,
+    interval: Duration,
+    shared: Arc<Shared>,
+) {
+    // Every round's status is shown as seen: the exporter does not wait for confirmation
+    // (Prometheus' `for:` does that in the alert rules).
+    let config = TrackerConfig {
+        confirm: 1,
+        ..TrackerConfig::default()
+    };
+    let mut watcher = Watcher::new(checker.clone(), watched.specs.clone(), config.clone());
+    let mut derived: Vec<IpAddr> = Vec::new();
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut rounds = 0;
+    loop {
+        ticker.tick().await;
+        let expansions = expand_domains(&checker, &watched.domains).await;
+        let addresses = derived_addresses(&expansions);
+        if addresses != derived {
+            // The domains' hosts changed: watch the new set, keeping what is known.
+            let tracker = std::mem::replace(watcher.tracker_mut(), Tracker::new(config.clone()));
+            let mut specs = watched.specs.clone();
+            specs.extend(
+                addresses
+                    .iter()
+                    .map(|&addr| TargetSpec::One(Target::ip(addr))),
+            );
+            watcher = Watcher::with_tracker(checker.clone(), specs, tracker);
+            derived = addresses;
+        }
+        let round = watcher.run_round().await;
+        for event in &round.events {
+            tracing::info!("{event}");
+        }
+        rounds += 1;
+        let snapshot = snapshot(&watcher, &watched, &derived, &round, &expansions, rounds);
+        tracing::debug!(
+            targets = round.checked,
+            seconds = round.elapsed.as_secs_f64(),
+            "round finished"
+        );
+        shared.publish(snapshot);
+    }
+}
+
+async fn expand_domains(
+    checker: &Checker<AnyResolver>,
+    domains: &[(DomainName, HostSource)],
+) -> Vec<hosts::Expansion> {
+    let resolver = checker.resolver();
+    futures::future::join_all(
+        domains
+            .iter()
+            .map(|(domain, source)| hosts::expand(resolver, domain, *source)),
+    )
+    .await
+}
+
+/// The addresses found for the domains, each once, sorted.
+fn derived_addresses(expansions: &[hosts::Expansion]) -> Vec<IpAddr> {
+    let mut addresses: Vec<IpAddr> = expansions
+        .iter()
+        .flat_map(|expansion| expansion.addresses.iter().map(|found| found.addr))
+        .collect();
+    addresses.sort_unstable();
+    addresses.dedup();
+    addresses
+}
+
+/// Builds what the pages show from the watcher's statuses after `round`.
+fn snapshot(
+    watcher: &Watcher<AnyResolver>,
+    watched: &Watched,
+    derived: &[IpAddr],
+    round: &Round,
+    expansions: &[hosts::Expansion],
+    rounds: u64,
+) -> Snapshot {
+    let checker = watcher.checker();
+    let lists = Lists::of(checker);
+    let tracker = watcher.tracker();
+    let mut named: Vec<Target> = Vec::new();
+    let mut networks: Vec<IpNet> = Vec::new();
+    for spec in &watched.specs {
+        match spec {
+            TargetSpec::One(target) => named.push(target.clone()),
+            TargetSpec::Network(net) => networks.push(*net),
+            _ => {}
+        }
+    }
+    named.extend(derived.iter().map(|&addr| Target::ip(addr)));
+    let named_set: HashSet<&Target> = named.iter().collect();
+
+    let mut pairs = Vec::new();
+    for target in &named {
+        let label: Arc<str> = target.to_string().into();
+        for list in &lists.names {
+            if let Some(status) = tracker.status(target, list) {
+                pairs.push(lists.pair(&label, list, status));
+            }
+        }
+    }
+    // A network's addresses appear one by one only while listed, and at most
+    // `max_listed_per_network` pairs (lowest addresses first): bounded cardinality. The
+    // network's counts say how many there are in all.
+    let mut listed_in_networks: Vec<Vec<(&Target, &str, &PairStatus)>> =
+        vec![Vec::new(); networks.len()];
+    for (target, list, status) in tracker.statuses() {
+        if !matches!(status, PairStatus::Listed(_)) || named_set.contains(target) {
+            continue;
+        }
+        let Target::Ip(addr) = target else { continue };
+        if let Some(index) = networks.iter().position(|net| net.contains(addr)) {
+            listed_in_networks[index].push((target, list, status));
+        }
+    }
+    for mut listed in listed_in_networks {
+        listed.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        listed.truncate(watched.max_listed_per_network);
+        for (target, list, status) in listed {
+            pairs.push(lists.pair(&target.to_string().into(), list, status));
+        }
+    }
+
+    let per_spec = lists.names.len().max(1);
+    let network_counts = watched
+        .specs
+        .iter()
+        .zip(round.counts.chunks(per_spec))
+        .filter(|(spec, _)| matches!(spec, TargetSpec::Network(_)))
+        .flat_map(|(_, counts)| counts)
+        .map(|counts| NetworkCounts {
+            network: counts.spec.clone(),
+            list: counts.list.clone(),
+            checked: counts.checked,
+            listed: counts.listed,
+            trouble: counts.trouble,
+        })
+        .collect();
+
+    let (hosts, host_trouble) = host_rows(expansions);
+    Snapshot {
+        pairs,
+        networks: network_counts,
+        hosts,
+        host_trouble,
+        round: Some(RoundInfo {
+            finished: SystemTime::now(),
+            elapsed: round.elapsed,
+            targets: round.checked,
+        }),
+        rounds,
+    }
+}
+
+pub fn host_rows(expansions: &[hosts::Expansion]) -> (Vec<HostAddress>, Vec<HostTrouble>) {
+    let source = |source: HostSource| match source {
+        HostSource::Mx => "mx",
+        _ => "resolve",
+    };
+    let mut rows = Vec::new();
+    let mut trouble = Vec::new();
+    for expansion in expansions {
+        for found in &expansion.addresses {
+            rows.push(HostAddress {
+                target: Target::ip(found.addr).to_string(),
+                domain: expansion.domain.to_string(),
+                source: source(expansion.source),
+                host: found.host.to_string(),
+            });
+        }
+        for problem in &expansion.trouble {
+            let kind = OutcomeKind::of(&Outcome::Failed(problem.error.clone()))
+                .map_or("unknown", OutcomeKind::as_str);
+            trouble.push(HostTrouble {
+                domain: expansion.domain.to_string(),
+                source: source(expansion.source),
+                kind,
+            });
+        }
+    }
+    trouble.sort_by(|a, b| (&a.domain, a.kind).cmp(&(&b.domain, b.kind)));
+    trouble.dedup_by(|a, b| a.domain == b.domain && a.kind == b.kind && a.source == b.source);
+    (rows, trouble)
+}
+
+/// The lists' names, and each list's categories by code, for labelling pairs.
+struct Lists {
+    names: Vec<Arc<str>>,
+    checker: Checker<AnyResolver>,
+    by_name: HashMap<Arc<str>, usize>,
+}
+
+impl Lists {
+    fn of(checker: &Checker<AnyResolver>) -> Self {
+        let names: Vec<Arc<str>> = checker.lists().map(|list| list.name().into()).collect();
+        let by_name = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (Arc::clone(name), i))
+            .collect();
+        Lists {
+            names,
+            checker: checker.clone(),
+            by_name,
+        }
+    }
+
+    fn pair(&self, target: &Arc<str>, list: &str, status: &PairStatus) -> Pair {
+        let index = self.by_name.get(list).copied();
+        let list_name = index.map_or_else(|| list.into(), |i| Arc::clone(&self.names[i]));
+        let status = match status {
+            PairStatus::Listed(codes) => {
+                let definition = index.and_then(|i| self.checker.lists().nth(i));
+                Status::Listed(
+                    codes
+                        .iter()
+                        .map(|&code| {
+                            let categories = definition.map_or_else(Vec::new, |list| {
+                                list.categories_of(code)
+                                    .into_iter()
+                                    .map(str::to_owned)
+                                    .collect()
+                            });
+                            (code, categories)
+                        })
+                        .collect(),
+                )
+            }
+            PairStatus::NotListed => Status::NotListed,
+            PairStatus::Trouble(kind) => Status::Trouble(kind.as_str()),
+            _ => Status::Trouble("unknown"),
+        };
+        Pair {
+            target: Arc::clone(target),
+            list: list_name,
+            status,
+        }
+    }
+}
+
+/// One report's pairs, for a probe page.
+pub fn report_pairs(checker: &Checker<AnyResolver>, report: &Report) -> Vec<Pair> {
+    let lists = Lists::of(checker);
+    let target: Arc<str> = report.target.to_string().into();
+    report
+        .results
+        .iter()
+        .filter_map(|result| {
+            let status = PairStatus::from_outcome(&result.outcome)?;
+            Some(lists.pair(&target, &result.list, &status))
+        })
+        .collect()
+}

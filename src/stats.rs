@@ -1,0 +1,381 @@
+//! Per-list statistics: how many checks each list answered, what they came to, and how long
+//! its queries took.
+//!
+//! Every check of a target against a list ends in one [`OutcomeKind`], counted in that list's
+//! [`OutcomeCounts`]; when a query was sent, its latency goes into the list's
+//! [`LatencyHistogram`]. The counters are atomics updated with relaxed ordering, so keeping
+//! them costs a few uncontended additions per query and no lock. [`Checker::stats`] reads
+//! them, with each list's health, for any program that wants to show them (the Prometheus
+//! exporter example does).
+//!
+//! [`Checker::stats`]: crate::Checker::stats
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::health::ListHealth;
+use crate::outcome::{Outcome, SkipReason};
+use crate::resolver::LookupErrorKind;
+use crate::zone::Zone;
+
+/// The upper bounds, in seconds, of the latency histogram's buckets: 1 ms to 10 s, which
+/// covers a cache hit on the local resolver up to the slowest answer a resolver still waits
+/// for. Slower queries fall in the last, unbounded bucket.
+pub const LATENCY_BUCKETS: [f64; 13] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Buckets including the unbounded last one.
+const BUCKETS: usize = LATENCY_BUCKETS.len() + 1;
+
+/// What one check against one list came to, as counted in the statistics: the outcome,
+/// with failed lookups told apart by their kind of failure.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::{LookupError, LookupErrorKind, Outcome, OutcomeKind};
+///
+/// let timeout = Outcome::Failed(LookupError::new(LookupErrorKind::Timeout));
+/// assert_eq!(OutcomeKind::of(&timeout), Some(OutcomeKind::Timeout));
+/// assert_eq!(OutcomeKind::Timeout.as_str(), "timeout");
+/// assert!(OutcomeKind::Timeout.is_trouble());
+/// assert!(!OutcomeKind::of(&Outcome::NotListed).unwrap().is_trouble());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum OutcomeKind {
+    /// The list lists the target.
+    Listed,
+    /// The list does not list the target.
+    NotListed,
+    /// No answer in time (after retries), or the check's deadline passed.
+    Timeout,
+    /// The server answered SERVFAIL.
+    ServFail,
+    /// The server answered REFUSED.
+    Refused,
+    /// The server answered with another error code (FORMERR, NOTIMP, ...).
+    ResponseCode,
+    /// The network failed: unreachable, connection refused or reset.
+    Network,
+    /// This machine ran out of sockets, file descriptors or ports.
+    LocalResource,
+    /// The reply could not be parsed, or did not fit the question.
+    Protocol,
+    /// The resolver could not be used at all.
+    Config,
+    /// The list answered with an operator code (rate limited, query refused, ...).
+    ListError,
+    /// The answer was outside 127.0.0.0/8: not a DNS list answer.
+    Invalid,
+    /// The list was skipped because it failed its health check.
+    Unhealthy,
+}
+
+impl OutcomeKind {
+    /// Every kind, in the order of the variants.
+    pub const ALL: [OutcomeKind; 13] = [
+        OutcomeKind::Listed,
+        OutcomeKind::NotListed,
+        OutcomeKind::Timeout,
+        OutcomeKind::ServFail,
+        OutcomeKind::Refused,
+        OutcomeKind::ResponseCode,
+        OutcomeKind::Network,
+        OutcomeKind::LocalResource,
+        OutcomeKind::Protocol,
+        OutcomeKind::Config,
+        OutcomeKind::ListError,
+        OutcomeKind::Invalid,
+        OutcomeKind::Unhealthy,
+    ];
+
+    /// The kind of an outcome; `None` for a list that does not take this kind of target
+    /// (there was nothing to ask, so nothing is counted).
+    pub fn of(outcome: &Outcome) -> Option<OutcomeKind> {
+        Some(match outcome {
+            Outcome::Listed(_) => OutcomeKind::Listed,
+            Outcome::NotListed => OutcomeKind::NotListed,
+            Outcome::Failed(error) => match error.kind() {
+                LookupErrorKind::Timeout => OutcomeKind::Timeout,
+                LookupErrorKind::ServFail => OutcomeKind::ServFail,
+                LookupErrorKind::Refused => OutcomeKind::Refused,
+                LookupErrorKind::ResponseCode(_) => OutcomeKind::ResponseCode,
+                LookupErrorKind::Network => OutcomeKind::Network,
+                LookupErrorKind::LocalResource => OutcomeKind::LocalResource,
+                LookupErrorKind::Protocol => OutcomeKind::Protocol,
+                LookupErrorKind::Config => OutcomeKind::Config,
+            },
+            Outcome::ListError(_) => OutcomeKind::ListError,
+            Outcome::Invalid(_) => OutcomeKind::Invalid,
+            Outcome::Skipped(SkipReason::Unhealthy(_)) => OutcomeKind::Unhealthy,
+            Outcome::Skipped(SkipReason::NotApplicable(_)) => return None,
+        })
+    }
+
+    /// A short snake_case name, fit for a metric label: `listed`, `not_listed`, `timeout`,
+    /// `servfail`, `refused`, `response_code`, `network`, `local_resource`, `protocol`,
+    /// `config`, `list_error`, `invalid`, `unhealthy` (the trouble words are those of
+    /// [`TroubleKind`](crate::monitor::TroubleKind)).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeKind::Listed => "listed",
+            OutcomeKind::NotListed => "not_listed",
+            OutcomeKind::Timeout => "timeout",
+            OutcomeKind::ServFail => "servfail",
+            OutcomeKind::Refused => "refused",
+            OutcomeKind::ResponseCode => "response_code",
+            OutcomeKind::Network => "network",
+            OutcomeKind::LocalResource => "local_resource",
+            OutcomeKind::Protocol => "protocol",
+            OutcomeKind::Config => "config",
+            OutcomeKind::ListError => "list_error",
+            OutcomeKind::Invalid => "invalid",
+            OutcomeKind::Unhealthy => "unhealthy",
+        }
+    }
+
+    /// Whether this is trouble: neither a listing nor a clean answer.
+    pub fn is_trouble(self) -> bool {
+        !matches!(self, OutcomeKind::Listed | OutcomeKind::NotListed)
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl std::fmt::Display for OutcomeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One list's statistics since the checker was built.
+///
+/// # Examples
+///
+/// See [`Checker::stats`](crate::Checker::stats).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ListStats {
+    /// The list's display name.
+    pub list: String,
+    /// The list's zone (shown by its public name only).
+    pub zone: Zone,
+    /// The list's health as last probed.
+    pub health: ListHealth,
+    /// How many checks ended in each kind of outcome.
+    pub outcomes: OutcomeCounts,
+    /// How long the queries took: one observation per check that sent a query.
+    pub latency: LatencyHistogram,
+}
+
+/// How many checks ended in each [`OutcomeKind`].
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::{OutcomeCounts, OutcomeKind};
+///
+/// let counts = OutcomeCounts::default();
+/// assert_eq!(counts.get(OutcomeKind::Listed), 0);
+/// assert_eq!(counts.iter().count(), OutcomeKind::ALL.len());
+/// assert_eq!(counts.total(), 0);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutcomeCounts([u64; OutcomeKind::ALL.len()]);
+
+impl OutcomeCounts {
+    /// The count of one kind.
+    pub fn get(&self, kind: OutcomeKind) -> u64 {
+        self.0[kind.index()]
+    }
+
+    /// Every kind with its count (zeros included), in the order of [`OutcomeKind::ALL`].
+    pub fn iter(&self) -> impl Iterator<Item = (OutcomeKind, u64)> + '_ {
+        OutcomeKind::ALL.iter().map(|&kind| (kind, self.get(kind)))
+    }
+
+    /// All checks counted.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// The checks that ended in trouble.
+    pub fn trouble(&self) -> u64 {
+        self.iter()
+            .filter(|(kind, _)| kind.is_trouble())
+            .map(|(_, count)| count)
+            .sum()
+    }
+}
+
+/// A histogram of query latencies, with the fixed buckets of [`LATENCY_BUCKETS`].
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::{LATENCY_BUCKETS, LatencyHistogram};
+///
+/// let histogram = LatencyHistogram::default();
+/// let buckets: Vec<(f64, u64)> = histogram.cumulative_buckets().collect();
+/// assert_eq!(buckets.len(), LATENCY_BUCKETS.len());
+/// assert_eq!(histogram.count(), 0);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LatencyHistogram {
+    counts: [u64; BUCKETS],
+    sum_micros: u64,
+}
+
+impl LatencyHistogram {
+    /// Each bound of [`LATENCY_BUCKETS`] (in seconds) with the number of observations at or
+    /// below it, as Prometheus histograms count. The unbounded bucket is [`Self::count`].
+    pub fn cumulative_buckets(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        LATENCY_BUCKETS
+            .iter()
+            .zip(&self.counts)
+            .scan(0, |total, (&bound, &count)| {
+                *total += count;
+                Some((bound, *total))
+            })
+    }
+
+    /// How many observations there are.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// The sum of all observed latencies (to the microsecond).
+    pub fn sum(&self) -> Duration {
+        Duration::from_micros(self.sum_micros)
+    }
+}
+
+/// The live counters of one list, shared by every check.
+#[derive(Debug, Default)]
+pub(crate) struct StatsCell {
+    outcomes: [AtomicU64; OutcomeKind::ALL.len()],
+    latency: [AtomicU64; BUCKETS],
+    latency_sum_micros: AtomicU64,
+}
+
+impl StatsCell {
+    /// Counts one check, and its query's latency if a query was sent.
+    pub(crate) fn record(&self, kind: OutcomeKind, latency: Option<Duration>) {
+        self.outcomes[kind.index()].fetch_add(1, Ordering::Relaxed);
+        if let Some(latency) = latency {
+            let seconds = latency.as_secs_f64();
+            let bucket = LATENCY_BUCKETS
+                .iter()
+                .position(|&bound| seconds <= bound)
+                .unwrap_or(LATENCY_BUCKETS.len());
+            self.latency[bucket].fetch_add(1, Ordering::Relaxed);
+            let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+            self.latency_sum_micros.fetch_add(micros, Ordering::Relaxed);
+        }
+    }
+
+    /// The counts so far. Each counter is read on its own, so a snapshot taken while checks
+    /// run may be a few queries apart between counters, never wrong within one.
+    pub(crate) fn snapshot(&self) -> (OutcomeCounts, LatencyHistogram) {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        (
+            OutcomeCounts(self.outcomes.each_ref().map(load)),
+            LatencyHistogram {
+                counts: self.latency.each_ref().map(load),
+                sum_micros: load(&self.latency_sum_micros),
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::{InvalidAnswer, OperatorError, Unhealthy};
+    use crate::resolver::LookupError;
+
+    #[test]
+    fn every_kind_has_its_own_slot_and_name() {
+        for (index, kind) in OutcomeKind::ALL.iter().enumerate() {
+            assert_eq!(kind.index(), index);
+        }
+        let mut names: Vec<&str> = OutcomeKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), OutcomeKind::ALL.len());
+    }
+
+    #[test]
+    fn outcomes_map_to_kinds() {
+        let failed = |kind| Outcome::Failed(LookupError::new(kind));
+        let cases = [
+            (Outcome::NotListed, Some(OutcomeKind::NotListed)),
+            (
+                failed(LookupErrorKind::ServFail),
+                Some(OutcomeKind::ServFail),
+            ),
+            (failed(LookupErrorKind::Refused), Some(OutcomeKind::Refused)),
+            (
+                failed(LookupErrorKind::ResponseCode(4)),
+                Some(OutcomeKind::ResponseCode),
+            ),
+            (
+                failed(LookupErrorKind::LocalResource),
+                Some(OutcomeKind::LocalResource),
+            ),
+            (
+                Outcome::ListError(OperatorError {
+                    codes: vec![],
+                    meaning: String::new(),
+                }),
+                Some(OutcomeKind::ListError),
+            ),
+            (
+                Outcome::Invalid(InvalidAnswer { codes: vec![] }),
+                Some(OutcomeKind::Invalid),
+            ),
+            (
+                Outcome::Skipped(SkipReason::Unhealthy(Unhealthy::ListsEverything)),
+                Some(OutcomeKind::Unhealthy),
+            ),
+            (Outcome::Skipped(SkipReason::NotApplicable("x")), None),
+        ];
+        for (outcome, kind) in cases {
+            assert_eq!(OutcomeKind::of(&outcome), kind, "{outcome:?}");
+            // Watch mode names trouble with the same words.
+            if let Some(trouble) = crate::monitor::TroubleKind::of(&outcome) {
+                assert_eq!(trouble.as_str(), kind.unwrap().as_str(), "{outcome:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn latencies_fall_in_their_buckets() {
+        let cell = StatsCell::default();
+        cell.record(OutcomeKind::NotListed, Some(Duration::from_micros(500)));
+        cell.record(OutcomeKind::NotListed, Some(Duration::from_millis(1)));
+        cell.record(OutcomeKind::Listed, Some(Duration::from_millis(30)));
+        cell.record(OutcomeKind::Timeout, Some(Duration::from_secs(11)));
+        cell.record(OutcomeKind::Unhealthy, None);
+        let (outcomes, latency) = cell.snapshot();
+        assert_eq!(outcomes.get(OutcomeKind::NotListed), 2);
+        assert_eq!(outcomes.get(OutcomeKind::Listed), 1);
+        assert_eq!(outcomes.total(), 5);
+        assert_eq!(outcomes.trouble(), 2);
+        assert_eq!(latency.count(), 4);
+        let buckets: Vec<(f64, u64)> = latency.cumulative_buckets().collect();
+        assert_eq!(buckets[0], (0.001, 2)); // 0.5 ms and exactly 1 ms
+        assert_eq!(buckets[3], (0.01, 2));
+        assert_eq!(buckets[4], (0.025, 2));
+        assert_eq!(buckets[5], (0.05, 3));
+        assert_eq!(buckets[12], (10.0, 3)); // 11 s is only in the unbounded bucket
+        assert_eq!(
+            latency.sum(),
+            Duration::from_micros(500 + 1_000 + 30_000 + 11_000_000)
+        );
+    }
+}

@@ -1,0 +1,508 @@
+//! `dnsbl-exporter` end to end: against the in-process server by default, and scraped by a
+//! real Prometheus, checking against rbldnsd, in the `#[ignore = "needs prometheus"]` test.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::support::rbldnsd::{Rbldnsd, ZoneData};
+use crate::support::{Behaviour, TestDns};
+
+fn binary() -> &'static PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| crate::support::build_example("dnsbl-exporter", false))
+}
+
+/// A loopback TCP port that was free a moment ago.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// A child process killed when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the exporter on a free port with `args`; returns it and its address.
+fn start_exporter(args: &[String]) -> (Running, SocketAddr) {
+    let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let child = Command::new(binary())
+        .arg("--listen")
+        .arg(listen.to_string())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start dnsbl-exporter");
+    (Running(child), listen)
+}
+
+/// A plain HTTP/1.0 GET: (status, body).
+fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    Ok((status, body.to_owned()))
+}
+
+/// Polls `addr` until `/metrics` shows a finished round; returns that page.
+fn wait_for_round(addr: SocketAddr) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok((200, page)) = get(addr, "/metrics")
+            && page.contains("\ndnsbl_rounds_total 1\n")
+        {
+            return page;
+        }
+        assert!(Instant::now() < deadline, "no round finished in time");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Starts the exporter with `args` and waits for its first round: the exporter, its address,
+/// and the `/metrics` page after that round.
+async fn exporter_after_first_round(args: &[&str]) -> (Running, SocketAddr, String) {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let (exporter, addr) = start_exporter(&args);
+        let page = wait_for_round(addr);
+        (exporter, addr, page)
+    })
+    .await
+    .unwrap()
+}
+
+fn has_line(page: &str, line: &str) -> bool {
+    page.lines().any(|l| l == line)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_come_from_the_last_round_and_send_no_query() {
+    let dns = crate::support::every_kind_of_answer(TestDns::builder())
+        .a("20.2.0.192.bl.test", &["127.0.0.2"], 60)
+        .zone("slow.test")
+        .a("2.0.0.127.slow.test", &["127.0.0.2"], 60)
+        .on("*.slow.test", "*", Behaviour::Drop)
+        .start()
+        .await;
+    let (_exporter, addr, page) = exporter_after_first_round(&[
+        "--interval",
+        "3600",
+        "--nameserver",
+        &dns.addr.to_string(),
+        "--timeout",
+        "0.3",
+        "--zone",
+        "bl.test=127.0.0.[2..11]",
+        "--zone",
+        "slow.test",
+        "--max-listed-per-network",
+        "1",
+        "192.0.2.20",
+        "192.0.2.1",
+        "192.0.2.17",
+        "192.0.2.8/29",
+    ])
+    .await;
+    let queries_after_round = dns.query_count();
+
+    for line in [
+        r#"dnsbl_listed{target="192.0.2.20",list="bl.test"} 1"#,
+        r#"dnsbl_listed{target="192.0.2.1",list="bl.test"} 0"#,
+        // A list that failed never shows as clean.
+        r#"dnsbl_check_trouble{target="192.0.2.17",list="bl.test",kind="refused"} 1"#,
+        r#"dnsbl_check_trouble{target="192.0.2.1",list="slow.test",kind="timeout"} 1"#,
+        r#"dnsbl_listing_info{target="192.0.2.20",list="bl.test",code="127.0.0.2",category=""} 1"#,
+        // 192.0.2.8/29: .10 and .11 listed, .12 to .15 trouble of some kind.
+        r#"dnsbl_network_checked_addresses{network="192.0.2.8/29",list="bl.test"} 8"#,
+        r#"dnsbl_network_listed_addresses{network="192.0.2.8/29",list="bl.test"} 2"#,
+        r#"dnsbl_network_trouble_addresses{network="192.0.2.8/29",list="bl.test"} 4"#,
+        r#"dnsbl_list_health{list="bl.test",state="healthy"} 1"#,
+        r#"dnsbl_list_checks_total{list="bl.test",outcome="servfail"} 1"#,
+        r#"dnsbl_list_checks_total{list="bl.test",outcome="refused"} 1"#,
+        r#"dnsbl_list_checks_total{list="bl.test",outcome="listed"} 3"#,
+        r#"dnsbl_list_checks_total{list="slow.test",outcome="timeout"} 11"#,
+        r#"dnsbl_list_query_duration_seconds_count{list="bl.test"} 11"#,
+        "dnsbl_last_round_targets 11",
+    ] {
+        assert!(has_line(&page, line), "{line} missing from:\n{page}");
+    }
+    assert!(!page.contains(r#"dnsbl_listed{target="192.0.2.17",list="bl.test"}"#));
+    assert!(!page.contains(r#"dnsbl_listed{target="192.0.2.1",list="slow.test"}"#));
+    // Network addresses appear one by one only while listed, up to the limit (1 here).
+    assert!(has_line(
+        &page,
+        r#"dnsbl_listed{target="192.0.2.10",list="bl.test"} 1"#
+    ));
+    assert!(!page.contains(r#"target="192.0.2.11""#), "{page}");
+    assert!(!page.contains(r#"target="192.0.2.9""#), "{page}");
+
+    let pages = tokio::task::spawn_blocking(move || {
+        (0..20)
+            .map(|_| get(addr, "/metrics").unwrap())
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    assert!(pages.iter().all(|(status, _)| *status == 200));
+    assert_eq!(
+        dns.query_count(),
+        queries_after_round,
+        "a scrape sent queries"
+    );
+
+    // A probe checks now, once per cache period.
+    let probe = |path: &'static str| tokio::task::spawn_blocking(move || get(addr, path).unwrap());
+    let (status, body) = probe("/probe?target=192.0.2.11").await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(has_line(
+        &body,
+        r#"dnsbl_listed{target="192.0.2.11",list="bl.test"} 1"#
+    ));
+    assert!(has_line(&body, "probe_success 0"), "{body}"); // slow.test timed out
+    assert!(
+        !body.contains("192.0.2.20"),
+        "only the probed target: {body}"
+    );
+    let after_probe = dns.query_count();
+    assert!(after_probe > queries_after_round);
+    let (status, again) = probe("/probe?target=192.0.2.11").await.unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        dns.query_count(),
+        after_probe,
+        "the second probe came from the cache"
+    );
+    assert!(has_line(
+        &again,
+        r#"dnsbl_listed{target="192.0.2.11",list="bl.test"} 1"#
+    ));
+
+    for bad in [
+        "/probe?target=not%20a%20host",
+        "/probe?target=192.0.2.0/24",
+        "/probe",
+        "/probe?target=%ZZ",
+        "/probe?target=a&target=b",
+    ] {
+        let (status, body) = tokio::task::spawn_blocking(move || get(addr, bad).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+
+    // Hostile requests get an error or a closed connection, and the exporter goes on.
+    tokio::task::spawn_blocking(move || {
+        let long_query = format!("/probe?target={}", "a".repeat(2000));
+        assert_eq!(get(addr, &long_query).unwrap().0, 414);
+        let huge_header = format!("GET /metrics HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(20_000));
+        let garbage = "\u{0}\u{1}NOT HTTP AT ALL\r\n\r\n".to_owned();
+        for request in [huge_header, garbage] {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let _ = stream.write_all(request.as_bytes());
+            let mut reply = Vec::new();
+            let _ = stream.read_to_end(&mut reply);
+            let reply = String::from_utf8_lossy(&reply);
+            assert!(!reply.starts_with("HTTP/1.1 200"), "{reply}");
+        }
+        assert_eq!(get(addr, "/metrics").unwrap().0, 200);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_domains_are_expanded_every_round_and_their_trouble_shown() {
+    let dns = crate::support::every_kind_of_answer(TestDns::builder())
+        .zone("example.test")
+        .mx("example.test", &[(10, "mx1.example.test")], 60)
+        .a("mx1.example.test", &["192.0.2.10"], 60)
+        .a("www.example.test", &["192.0.2.1"], 60)
+        .zone("broken.test")
+        .on("broken.test", "MX", Behaviour::ServFail)
+        .start()
+        .await;
+    let (_exporter, addr, page) = exporter_after_first_round(&[
+        "--interval",
+        "3600",
+        "--nameserver",
+        &dns.addr.to_string(),
+        "--zone",
+        "bl.test=127.0.0.[2..11]",
+        "--mx",
+        "example.test",
+        "--mx",
+        "broken.test",
+        "--resolve",
+        "www.example.test",
+    ])
+    .await;
+    for line in [
+        r#"dnsbl_target_info{target="192.0.2.10",domain="example.test",source="mx",host="mx1.example.test"} 1"#,
+        r#"dnsbl_listed{target="192.0.2.10",list="bl.test"} 1"#,
+        r#"dnsbl_target_info{target="192.0.2.1",domain="www.example.test",source="resolve",host="www.example.test"} 1"#,
+        r#"dnsbl_listed{target="192.0.2.1",list="bl.test"} 0"#,
+        r#"dnsbl_host_lookup_trouble{domain="broken.test",source="mx",kind="servfail"} 1"#,
+        "dnsbl_last_round_targets 2",
+    ] {
+        assert!(has_line(&page, line), "{line} missing from:\n{page}");
+    }
+
+    // The same through /probe, on demand.
+    let probe = |path: &'static str| tokio::task::spawn_blocking(move || get(addr, path).unwrap());
+    let (status, body) = probe("/probe?target=example.test&source=mx").await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    for line in [
+        "probe_success 1",
+        r#"dnsbl_listed{target="192.0.2.10",list="bl.test"} 1"#,
+        r#"dnsbl_target_info{target="192.0.2.10",domain="example.test",source="mx",host="mx1.example.test"} 1"#,
+    ] {
+        assert!(has_line(&body, line), "{line} missing from:\n{body}");
+    }
+    let (status, body) = probe("/probe?target=broken.test&source=mx").await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(has_line(&body, "probe_success 0"), "{body}");
+    for bad in [
+        "/probe?target=192.0.2.1&source=mx",
+        "/probe?target=example.test&source=smtp",
+    ] {
+        let (status, body) = probe(bad).await.unwrap();
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+}
+
+/// A UDP relay on loopback that counts the queries it passes to `upstream`.
+struct CountingRelay {
+    addr: SocketAddr,
+    queries: Arc<AtomicUsize>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl CountingRelay {
+    async fn start(upstream: SocketAddr) -> CountingRelay {
+        use tokio::net::UdpSocket;
+        let front = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let addr = front.local_addr().unwrap();
+        let queries = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&queries);
+        let task = tokio::spawn(async move {
+            // One upstream socket per client socket, so that answers find their way back.
+            let mut backs: std::collections::HashMap<SocketAddr, Arc<UdpSocket>> =
+                std::collections::HashMap::new();
+            let mut buf = vec![0u8; 65_535];
+            loop {
+                let Ok((len, client)) = front.recv_from(&mut buf).await else {
+                    continue;
+                };
+                counter.fetch_add(1, Ordering::SeqCst);
+                let back = match backs.get(&client) {
+                    Some(back) => Arc::clone(back),
+                    None => {
+                        let back = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+                        back.connect(upstream).await.unwrap();
+                        let (reader, front) = (Arc::clone(&back), Arc::clone(&front));
+                        tokio::spawn(async move {
+                            let mut buf = vec![0u8; 65_535];
+                            while let Ok(len) = reader.recv(&mut buf).await {
+                                let _ = front.send_to(&buf[..len], client).await;
+                            }
+                        });
+                        backs.insert(client, Arc::clone(&back));
+                        back
+                    }
+                };
+                let _ = back.send(&buf[..len]).await;
+            }
+        });
+        CountingRelay {
+            addr,
+            queries,
+            _task: task,
+        }
+    }
+
+    fn queries(&self) -> usize {
+        self.queries.load(Ordering::SeqCst)
+    }
+}
+
+fn prometheus_binary() -> PathBuf {
+    std::env::var_os("PROMETHEUS").map_or_else(|| "prometheus".into(), PathBuf::from)
+}
+
+/// The value of the one series `query` selects, from Prometheus's HTTP API.
+fn query_value(prometheus: SocketAddr, query: &str) -> Option<String> {
+    let encoded: String = query
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let (status, body) = get(prometheus, &format!("/api/v1/query?query={encoded}")).ok()?;
+    if status != 200 {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_str(&body).ok()?;
+    let result = json["data"]["result"].as_array()?;
+    if result.len() != 1 {
+        return None;
+    }
+    result[0]["value"][1].as_str().map(str::to_owned)
+}
+
+fn wait_for_value(prometheus: SocketAddr, query: &str, accept: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Some(value) = query_value(prometheus, query)
+            && accept(&value)
+        {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "Prometheus never gave {query}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs prometheus"]
+async fn prometheus_scrapes_listings_checked_against_rbldnsd() {
+    let rbldnsd = Rbldnsd::start(&[(
+        "bl.test",
+        ZoneData::Ip4Set(":127.0.0.2:Listed: see https://bl.test/$\n127.0.0.2\n192.0.2.1\n"),
+    )])
+    .expect("start rbldnsd");
+    let relay = CountingRelay::start(rbldnsd.addr).await;
+    let (_exporter, exporter_addr, page) = exporter_after_first_round(&[
+        "--interval",
+        "3600",
+        "--nameserver",
+        &relay.addr.to_string(),
+        "--zone",
+        "bl.test",
+        "192.0.2.1",
+        "192.0.2.2",
+    ])
+    .await;
+    let queries_after_round = relay.queries();
+    assert!(queries_after_round >= 2, "the round went through the relay");
+
+    // The page is valid exposition text, by Prometheus's own linter.
+    let mut lint = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run promtool");
+    lint.stdin
+        .take()
+        .unwrap()
+        .write_all(page.as_bytes())
+        .unwrap();
+    let lint = lint.wait_with_output().unwrap();
+    assert!(
+        lint.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+             scrape_configs:\n  - job_name: dnsbl\n    static_configs:\n      \
+             - targets: [\"{exporter_addr}\"]\n"
+        ),
+    )
+    .unwrap();
+    let prometheus_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let _prometheus = Running(
+        Command::new(prometheus_binary())
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={prometheus_addr}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus"),
+    );
+
+    let listed = r#"dnsbl_listed{job="dnsbl",target="192.0.2.1",list="bl.test"}"#;
+    let clean = r#"dnsbl_listed{job="dnsbl",target="192.0.2.2",list="bl.test"}"#;
+    let scrapes = r#"count_over_time(up{job="dnsbl"}[5m])"#;
+    let (listed, clean) = tokio::task::spawn_blocking(move || {
+        let listed = wait_for_value(prometheus_addr, listed, |_| true);
+        let clean = wait_for_value(prometheus_addr, clean, |_| true);
+        // Several scrapes, each answered from the round that already ran.
+        wait_for_value(prometheus_addr, scrapes, |n| {
+            n.parse::<f64>().unwrap_or(0.0) >= 5.0
+        });
+        (listed, clean)
+    })
+    .await
+    .unwrap();
+    assert_eq!(listed, "1");
+    assert_eq!(clean, "0");
+    assert_eq!(
+        relay.queries(),
+        queries_after_round,
+        "scrapes sent DNS queries"
+    );
+}
+
+/// The alert rules' unit tests, as CI runs them.
+#[test]
+#[ignore = "needs prometheus"]
+fn alert_rules_pass_their_unit_tests() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/prometheus");
+    for args in [
+        ["check", "rules", "alerts.yml"],
+        ["test", "rules", "alerts_test.yml"],
+    ] {
+        let output = Command::new("promtool")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("run promtool");
+        assert!(
+            output.status.success(),
+            "promtool {args:?}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
