@@ -24,6 +24,7 @@
 //! | [`ListHealth`] | `health.rs` | RFC 5782 test-point probes |
 //! | [`AnswerCache`] | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | [`forward_confirmed_reverse_dns`] | `rdns.rs` | FCrDNS: PTR names confirmed by A/AAAA |
+//! | [`mail`] (feature `mail`) | `mail/` | mail filters: session verdicts, Postfix policy and milter codecs, message reading |
 //!
 //! # Examples
 //!
@@ -55,6 +56,8 @@ mod config;
 mod filter;
 mod health;
 mod list;
+#[cfg(feature = "mail")]
+pub mod mail;
 mod outcome;
 pub mod presets;
 mod query;
@@ -67,7 +70,7 @@ pub use checker::{BuildError, Checker, CheckerBuilder};
 pub use config::{Config, ConfigError, NameServerText, preset_list};
 pub use filter::{CodeFilter, FilterError};
 pub use health::ListHealth;
-pub use list::{DnsList, ListKind, SpecError, SpecProblem};
+pub use list::{DnsList, HopScope, ListKind, SpecError, SpecProblem};
 pub use outcome::{
     InvalidAnswer, ListResult, Listing, OperatorError, Outcome, Report, SkipReason, Unhealthy,
 };
