@@ -27,6 +27,7 @@
 //! # }
 //! ```
 
+pub mod milter;
 mod policy;
 pub mod postfix_policy;
 mod text;
