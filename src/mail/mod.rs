@@ -6,6 +6,7 @@
 //! | [`SessionFilter`], [`SessionFacts`], [`Verdict`] | `policy.rs` | session facts in, a verdict out |
 //! | [`postfix_policy`] | `postfix_policy.rs` | Postfix's SMTP access policy protocol, bounded |
 //! | [`milter`] | `milter.rs` | the Sendmail/Postfix milter protocol (version 6), bounded |
+//! | [`MessageReader`] | `message.rs` | a message's Received hops, and the domains of its URLs |
 //!
 //! # Examples
 //!
@@ -27,10 +28,15 @@
 //! # }
 //! ```
 
+mod message;
 pub mod milter;
 mod policy;
 pub mod postfix_policy;
 mod text;
 
+pub use message::{
+    DEFAULT_MAX_DOMAINS, DEFAULT_SKIP_DOMAINS, MessageReader, MessageTargets, received_from,
+    registrable_domain,
+};
 pub use policy::{Evaluation, Hop, SessionFacts, SessionFilter, SessionPolicy, Verdict, is_local};
 pub use text::one_line;
