@@ -291,6 +291,83 @@ impl Command {
     }
 }
 
+impl Command {
+    /// The packet the MTA sends for this command (length, command byte, data): the MTA's
+    /// side of the codec, for tests and MTAs written in Rust.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut data = Vec::new();
+        let code = match self {
+            Command::Negotiate(options) => {
+                for value in [options.version, options.actions, options.protocol] {
+                    data.extend_from_slice(&value.to_be_bytes());
+                }
+                b'O'
+            }
+            Command::Macros { stage, pairs } => {
+                data.push(*stage);
+                for (name, value) in pairs {
+                    push_c_string(&mut data, name);
+                    push_c_string(&mut data, value);
+                }
+                b'D'
+            }
+            Command::Connect { hostname, address } => {
+                push_c_string(&mut data, hostname);
+                let (family, port, text) = match address {
+                    ClientAddress::Ip(IpAddr::V4(ip), port) => (b'4', *port, ip.to_string()),
+                    ClientAddress::Ip(IpAddr::V6(ip), port) => (b'6', *port, ip.to_string()),
+                    ClientAddress::Unix(path) => (b'L', 0, path.clone()),
+                    ClientAddress::Unknown => (b'U', 0, String::new()),
+                };
+                data.push(family);
+                if family != b'U' {
+                    data.extend_from_slice(&port.to_be_bytes());
+                    push_c_string(&mut data, &text);
+                }
+                b'C'
+            }
+            Command::Helo(name) => {
+                push_c_string(&mut data, name);
+                b'H'
+            }
+            Command::Mail(args) | Command::Rcpt(args) => {
+                for arg in args {
+                    push_c_string(&mut data, arg);
+                }
+                if matches!(self, Command::Mail(_)) {
+                    b'M'
+                } else {
+                    b'R'
+                }
+            }
+            Command::Data => b'T',
+            Command::Header { name, value } => {
+                push_c_string(&mut data, name);
+                data.extend(value.iter().copied().filter(|&byte| byte != 0));
+                data.push(0);
+                b'L'
+            }
+            Command::EndOfHeaders => b'N',
+            Command::Body(chunk) => {
+                data.extend_from_slice(chunk);
+                b'B'
+            }
+            Command::EndOfMessage(chunk) => {
+                data.extend_from_slice(chunk);
+                b'E'
+            }
+            Command::Abort => b'A',
+            Command::Quit => b'Q',
+            Command::QuitNewConnection => b'K',
+            Command::Unknown(line) => {
+                push_c_string(&mut data, line);
+                b'U'
+            }
+        };
+        frame(code, &data)
+    }
+}
+
 /// One answer to the MTA.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -365,13 +442,49 @@ impl Response {
                 b'h'
             }
         };
-        let length = u32::try_from(data.len() + 1).unwrap_or(u32::MAX);
-        let mut packet = Vec::with_capacity(data.len() + 5);
-        packet.extend_from_slice(&length.to_be_bytes());
-        packet.push(code);
-        packet.extend_from_slice(&data);
-        packet
+        frame(code, &data)
     }
+
+    /// Decodes a response packet (command byte and data): the MTA's side of the codec.
+    /// Never panics.
+    pub fn parse(packet: &[u8]) -> Result<Response, MilterError> {
+        let (&code, data) = packet.split_first().ok_or(MilterError::Empty)?;
+        Ok(match code {
+            b'O' => match [0, 4, 8].map(|at| be32(data, at)) {
+                [Some(version), Some(actions), Some(protocol)] => Response::Negotiate(Options {
+                    version,
+                    actions,
+                    protocol,
+                }),
+                _ => return Err(MilterError::Malformed("negotiation")),
+            },
+            b'c' => Response::Continue,
+            b'a' => Response::Accept,
+            b'r' => Response::Reject,
+            b't' => Response::Tempfail,
+            b'd' => Response::Discard,
+            b's' => Response::Skip,
+            b'y' => Response::ReplyCode(one_string(data).ok_or(MilterError::Malformed("reply"))?),
+            b'h' => match strings(data).as_deref() {
+                Some([name, value]) => Response::AddHeader {
+                    name: name.clone(),
+                    value: value.clone(),
+                },
+                _ => return Err(MilterError::Malformed("add header")),
+            },
+            other => return Err(MilterError::UnknownCommand(other)),
+        })
+    }
+}
+
+/// A packet: length, code, data.
+fn frame(code: u8, data: &[u8]) -> Vec<u8> {
+    let length = u32::try_from(data.len() + 1).unwrap_or(u32::MAX);
+    let mut packet = Vec::with_capacity(data.len() + 5);
+    packet.extend_from_slice(&length.to_be_bytes());
+    packet.push(code);
+    packet.extend_from_slice(data);
+    packet
 }
 
 /// Reads one packet (command byte and data) into `packet`, refusing lengths above `max`
@@ -568,6 +681,9 @@ mod tests {
         ];
         for (bytes, expected) in cases {
             assert_eq!(Command::parse(&bytes).unwrap(), expected, "{bytes:?}");
+            // The MTA's side writes what this side reads (IPv6 without the prefix).
+            let written = expected.to_bytes();
+            assert_eq!(Command::parse(&written[4..]).unwrap(), expected);
         }
     }
 
@@ -621,6 +737,20 @@ mod tests {
             .to_bytes(),
             b"\x00\x00\x00\x0chX-DNSBL\x00ab\x00"
         );
+        for response in [
+            Response::Continue,
+            Response::Negotiate(Options::new(1, 2)),
+            Response::AddHeader {
+                name: "X-DNSBL".into(),
+                value: "v".into(),
+            },
+            Response::reply_code(550, "5.7.1", "no"),
+        ] {
+            assert_eq!(
+                Response::parse(&response.to_bytes()[4..]).unwrap(),
+                response
+            );
+        }
         let reply = Response::reply_code(451, "4.7.1", "try later");
         assert_eq!(
             reply.to_bytes(),
@@ -658,6 +788,7 @@ mod tests {
         #[test]
         fn any_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
             let _ = Command::parse(&bytes);
+            let _ = Response::parse(&bytes);
             for code in [b'C', b'D', b'L', b'M', b'O'] {
                 let _ = Command::parse(&packet(code, &bytes));
             }

@@ -1,5 +1,5 @@
-//! The example programs end to end: `dnsbl-check`, and `dnsbl-policyd` (with a private Postfix
-//! in the `#[ignore = "needs postfix"]` test).
+//! The example programs end to end: `dnsbl-check`, `dnsbl-policyd` and `dnsbl-milter` (with a
+//! private Postfix in the `#[ignore = "needs postfix"]` tests).
 //!
 //! One test binary, so that a cold `cargo test` links few of them.
 
@@ -10,5 +10,6 @@ mod support;
 mod policyd_support;
 
 mod cli;
+mod milter;
 mod policyd;
 mod postfix_e2e;
