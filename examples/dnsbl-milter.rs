@@ -262,8 +262,7 @@ const WANTED_PROTOCOL: u32 = protocol::NO_RCPT
     | protocol::NR_UNKNOWN
     | protocol::NR_HEADER
     | protocol::NR_EOH
-    | protocol::NR_BODY
-    | protocol::HEADER_LEADING_SPACE;
+    | protocol::NR_BODY;
 
 /// Serves one connection until the MTA quits, a packet is bad, the connection idles too
 /// long, or shutdown begins outside a message.
@@ -384,9 +383,7 @@ async fn handle(
         Command::Data => session.reply_unless(protocol::NR_DATA),
         Command::Unknown(_) => session.reply_unless(protocol::NR_UNKNOWN),
         Command::Header { name, value } => {
-            let leading_space = session.protocol & protocol::HEADER_LEADING_SPACE != 0;
-            let separator: &[u8] = if leading_space { b":" } else { b": " };
-            let line = [name.as_bytes(), separator, &value, b"\r\n"].concat();
+            let line = [name.as_bytes(), b": ", &value, b"\r\n"].concat();
             session.append(&line, milter.max_message_size);
             session.reply_unless(protocol::NR_HEADER)
         }

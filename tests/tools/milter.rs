@@ -45,7 +45,7 @@ fn reply(text: &str) -> Response {
 }
 
 /// A message whose only link is in a base64 HTML part.
-fn html_message(url: &str) -> (Vec<(&'static str, String)>, String) {
+pub fn html_message(url: &str) -> (Vec<(&'static str, String)>, String) {
     use std::fmt::Write as _;
     let html = format!("<p>Hello <a href=\"{url}\">click</a></p>");
     let mut encoded = String::new();
@@ -66,6 +66,21 @@ fn html_message(url: &str) -> (Vec<(&'static str, String)>, String) {
          {encoded}--b1--\r\n"
     );
     (headers, body)
+}
+
+/// [`html_message`] as one text, with `subject`.
+pub fn html_message_text(subject: &str, url: &str) -> String {
+    let (headers, body) = html_message(url);
+    let mut text = format!("From: b@example.test\r\nTo: a@example.test\r\n");
+    for (name, value) in headers {
+        let value = if name == "Subject" {
+            subject
+        } else {
+            value.as_str()
+        };
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    text + "\r\n" + &body
 }
 
 /// Standard base64 (the tests' own, so that the milter's decoder is checked against it).

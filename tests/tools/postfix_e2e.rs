@@ -1,5 +1,5 @@
-//! End to end: a private Postfix instance asks `dnsbl-policyd` about each recipient, and
-//! answers SMTP clients accordingly.
+//! End to end: a private Postfix instance asks `dnsbl-policyd` about each recipient, or
+//! passes each session to `dnsbl-milter`, and answers SMTP clients accordingly.
 //!
 //! Needs root, Postfix and swaks (`.ci/run` installs them); run with
 //! `cargo test --test postfix_e2e -- --ignored`. The setup follows the verified notes for
@@ -8,181 +8,14 @@
 //! the machine, every message is discarded), and XCLIENT from 127.0.0.1 to present chosen
 //! client addresses.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::time::Duration;
-
+use crate::milter::html_message_text;
 use crate::policyd_support::Policyd;
+use crate::policyd_support::milter::start_milter;
+use crate::policyd_support::postfix::Postfix;
 use crate::support::TestDns;
-use tokio::process::Command;
 
 const BL: &str = "bl.test";
-
-/// A Postfix instance of its own, stopped when dropped.
-struct Postfix {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Postfix {
-    /// Starts Postfix with smtpd on a free loopback port, asking the policy server on
-    /// `policy_port` about every recipient.
-    async fn start(policy_port: u16) -> Postfix {
-        let dir = tempfile::Builder::new()
-            .prefix("pftest")
-            .tempdir()
-            .expect("create a temporary directory");
-        // Postfix's daemons run as the postfix user and must reach the queue directory.
-        set_mode(dir.path(), 0o755);
-        for sub in ["conf", "queue", "data"] {
-            std::fs::create_dir(dir.path().join(sub)).unwrap();
-        }
-        let data = dir.path().join("data");
-        run(Command::new("chown").arg("postfix:postfix").arg(&data)).await;
-
-        let port = free_port();
-        let root = dir.path().display();
-        let main_cf = format!(
-            "compatibility_level = 3.6
-queue_directory = {root}/queue
-data_directory = {root}/data
-maillog_file = {root}/maillog
-maillog_file_prefixes = {root}
-myhostname = pftest.example.test
-inet_protocols = ipv4
-mydestination =
-mynetworks = 127.0.0.0/8
-relay_domains = static:ALL
-default_transport = discard
-relay_transport = discard
-local_transport = discard
-alias_maps =
-alias_database =
-local_recipient_maps =
-service_throttle_time = 2s
-smtpd_authorized_xclient_hosts = 127.0.0.1
-smtpd_relay_restrictions = reject_unauth_destination
-smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:{policy_port}, permit
-"
-        );
-        // Chroot off everywhere; the usual internal services; no smtp client.
-        let master_cf = format!(
-            "127.0.0.1:{port} inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"
-        );
-        std::fs::write(dir.path().join("conf/main.cf"), main_cf).unwrap();
-        std::fs::write(dir.path().join("conf/master.cf"), master_cf).unwrap();
-
-        let postfix = Postfix { dir, port };
-        let started = Command::new("postfix")
-            .arg("-c")
-            .arg(postfix.conf())
-            .arg("start")
-            .output()
-            .await
-            .expect("run postfix (is it installed?)");
-        assert!(
-            started.status.success(),
-            "postfix start failed: {}{}\n{}",
-            String::from_utf8_lossy(&started.stdout),
-            String::from_utf8_lossy(&started.stderr),
-            postfix.maillog()
-        );
-        postfix.wait_for_smtpd().await;
-        postfix
-    }
-
-    fn conf(&self) -> PathBuf {
-        self.dir.path().join("conf")
-    }
-
-    fn maillog(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
-    }
-
-    /// Waits until smtpd greets.
-    async fn wait_for_smtpd(&self) {
-        let greeted = async {
-            loop {
-                if let Ok(stream) = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await {
-                    let mut greeting = [0; 3];
-                    let mut stream = stream;
-                    if tokio::io::AsyncReadExt::read_exact(&mut stream, &mut greeting)
-                        .await
-                        .is_ok()
-                        && &greeting == b"220"
-                    {
-                        return;
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(30), greeted)
-            .await
-            .unwrap_or_else(|_| panic!("smtpd never greeted:\n{}", self.maillog()));
-    }
-
-    /// Sends a message with swaks, presenting `client` through XCLIENT.
-    async fn send_from(&self, client: &str) -> Output {
-        Command::new("swaks")
-            .args(["--timeout", "20", "--server"])
-            .arg(format!("127.0.0.1:{}", self.port))
-            .arg("--xclient")
-            .arg(format!("ADDR={client} NAME=client.example.test"))
-            .args(["--ehlo", "client.example.test"])
-            .args(["--to", "a@example.test", "--from", "b@example.test"])
-            .output()
-            .await
-            .expect("run swaks (is it installed?)")
-    }
-}
-
-impl Drop for Postfix {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("postfix")
-            .arg("-c")
-            .arg(self.conf())
-            .arg("stop")
-            .output();
-    }
-}
-
-async fn run(command: &mut Command) {
-    let output = command.output().await.expect("run a command");
-    assert!(output.status.success(), "{command:?}: {output:?}");
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-/// A loopback port nobody listened on a moment ago.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+const DBL: &str = "dbl.test";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs postfix"]
@@ -230,5 +63,139 @@ async fn postfix_rejects_listed_clients_and_accepts_clean_ones() {
     assert!(
         decisions[1].contains("client=\"198.51.100.7\""),
         "{decisions:?}"
+    );
+}
+
+/// `bl.test` lists 192.0.2.55; `dbl.test` lists spam.example.
+async fn milter_lists() -> TestDns {
+    TestDns::builder()
+        .zone(BL)
+        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .a("55.2.0.192.bl.test", &["127.0.0.2"], 60)
+        .txt("55.2.0.192.bl.test", &["Listed for testing"], 60)
+        .zone(DBL)
+        .a("test.dbl.test", &["127.0.1.2"], 60)
+        .a("spam.example.dbl.test", &["127.0.1.2"], 60)
+        .start()
+        .await
+}
+
+fn transcript(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs postfix"]
+async fn postfix_with_the_milter_refuses_listed_clients_and_domains() {
+    let dns = milter_lists().await;
+    let address = dns.addr.to_string();
+    let milter = start_milter(&[
+        "--nameserver",
+        &address,
+        "--zone",
+        BL,
+        "--domain-zone",
+        DBL,
+        "--check-local",
+    ])
+    .await;
+    let postfix = Postfix::start_with_milter(milter.port()).await;
+
+    // A listed client is refused at connect. Postfix answers a connect-stage milter reject
+    // with its own text, and logs the milter's.
+    let refused_at_connect = "554 pftest.example.test ESMTP not accepting connections";
+    // Through XCLIENT (Postfix replays the connect stage with the new address)...
+    let listed = postfix.send_from("192.0.2.55").await;
+    let text = transcript(&listed);
+    assert!(
+        text.contains(refused_at_connect),
+        "{text}\n{}",
+        postfix.maillog()
+    );
+    // swaks: 33 is "error in XCLIENT".
+    assert_eq!(listed.status.code(), Some(33), "{text}");
+    // ... and on a real connection from another loopback address (127.0.0.2 is every
+    // list's test point; --check-local lets it be checked).
+    let direct = postfix.send_directly_from("127.0.0.2").await;
+    let text = transcript(&direct);
+    assert!(
+        text.contains(refused_at_connect),
+        "{text}\n{}",
+        postfix.maillog()
+    );
+    assert_ne!(direct.status.code(), Some(0), "{text}");
+    let maillog = postfix.maillog();
+    for logged in [
+        "milter-reject: XCLIENT from client.example.test[192.0.2.55]: 550 5.7.1 Service \
+         unavailable; client [192.0.2.55] blocked using bl.test; Listed for testing",
+        "milter-reject: CONNECT from unknown[127.0.0.2]: 550 5.7.1 Service unavailable; \
+         client [127.0.0.2] blocked using bl.test",
+    ] {
+        assert!(maillog.contains(logged), "{logged}\n{maillog}");
+    }
+
+    // A clean client whose message links a listed domain in a base64 HTML part: refused at
+    // the end of DATA.
+    let spam = html_message_text("spam-message", "https://www.spam.example/offer");
+    let refused = postfix.send_message("198.51.100.7", &spam).await;
+    let text = transcript(&refused);
+    assert!(
+        text.contains(
+            "550 5.7.1 Service unavailable; domain spam.example in the message blocked using \
+             dbl.test"
+        ),
+        "{text}\n{}",
+        postfix.maillog()
+    );
+    // swaks: 26 is "the server did not accept the mail after DATA".
+    assert_eq!(refused.status.code(), Some(26), "{text}");
+
+    // A clean message is accepted and delivered.
+    let clean = html_message_text("clean-message", "https://www.example.org/");
+    let accepted = postfix.send_message("198.51.100.7", &clean).await;
+    let text = transcript(&accepted);
+    assert!(
+        text.contains("250 2.0.0 Ok: queued as"),
+        "{text}\n{}",
+        postfix.maillog()
+    );
+    assert_eq!(accepted.status.code(), Some(0), "{text}");
+    let mailbox = postfix.wait_for_delivery("Subject: clean-message").await;
+    assert!(!mailbox.contains("spam-message"), "{mailbox}");
+    assert!(!mailbox.contains("X-DNSBL"), "{mailbox}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs postfix"]
+async fn postfix_with_a_tag_only_milter_delivers_tagged_mail() {
+    let dns = milter_lists().await;
+    let address = dns.addr.to_string();
+    let milter = start_milter(&[
+        "--nameserver",
+        &address,
+        "--zone",
+        BL,
+        "--domain-zone",
+        DBL,
+        "--tag-only",
+    ])
+    .await;
+    let postfix = Postfix::start_with_milter(milter.port()).await;
+
+    let spam = html_message_text("tagged-message", "https://www.spam.example/offer");
+    let sent = postfix.send_message("192.0.2.55", &spam).await;
+    let text = transcript(&sent);
+    assert!(
+        text.contains("250 2.0.0 Ok: queued as"),
+        "{text}\n{}",
+        postfix.maillog()
+    );
+    let mailbox = postfix.wait_for_delivery("Subject: tagged-message").await;
+    assert!(
+        mailbox.contains(
+            "X-DNSBL: 192.0.2.55 listed by bl.test (127.0.0.2); domain spam.example in the \
+             message listed by dbl.test (127.0.1.2)"
+        ),
+        "{mailbox}"
     );
 }
