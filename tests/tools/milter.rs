@@ -71,7 +71,7 @@ pub fn html_message(url: &str) -> (Vec<(&'static str, String)>, String) {
 /// [`html_message`] as one text, with `subject`.
 pub fn html_message_text(subject: &str, url: &str) -> String {
     let (headers, body) = html_message(url);
-    let mut text = format!("From: b@example.test\r\nTo: a@example.test\r\n");
+    let mut text = String::from("From: b@example.test\r\nTo: a@example.test\r\n");
     for (name, value) in headers {
         let value = if name == "Subject" {
             subject
