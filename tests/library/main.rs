@@ -11,6 +11,7 @@ mod checker;
 mod faults;
 mod faults_rbldnsd;
 mod interop_rbldnsd;
+mod mail;
 mod properties;
 mod secrets;
 mod support_selftest;
