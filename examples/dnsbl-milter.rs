@@ -64,7 +64,7 @@ use ipnet::IpNet;
 use server::{CheckOptions, Connection, Listen, Resolver, parse_listen, parse_mode};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, info, warn};
 
 /// A milter that rejects (or tags) mail from listed clients and relays, or naming listed
 /// domains.
@@ -152,23 +152,7 @@ fn main() -> ExitCode {
     };
     let milter = Arc::new(milter);
     init_tracing(cli.verbose, cli.quiet, milter.filter.keyed_zones().to_vec());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            error!(%error, "cannot start the async runtime");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(&cli, milter, health_interval)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            error!("{error}");
-            ExitCode::FAILURE
-        }
-    }
+    server::block_on(run(&cli, milter, health_interval))
 }
 
 fn milter(cli: &Cli) -> Result<(Milter, Duration), String> {

@@ -102,7 +102,7 @@ use dnsbl_check::mail::{Evaluation, SessionFilter, SessionPolicy, Verdict, one_l
 use server::{CheckOptions, Connection, Listen, Resolver, parse_listen, parse_mode};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, info, warn};
 
 /// The longest action text (an SMTP reply line is at most 512 octets, and Postfix adds its
 /// own prefix and the recipient to it).
@@ -188,23 +188,7 @@ fn main() -> ExitCode {
     };
     let filter = Arc::new(filter);
     init_tracing(cli.verbose, cli.quiet, filter.keyed_zones().to_vec());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            error!(%error, "cannot start the async runtime");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(&cli, filter, health_interval)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            error!("{error}");
-            ExitCode::FAILURE
-        }
-    }
+    server::block_on(run(&cli, filter, health_interval))
 }
 
 /// The session filter the options describe, and how often to probe the lists' health.

@@ -107,6 +107,28 @@ impl CheckOptions {
     }
 }
 
+/// Runs `server` on a multi-threaded runtime: exit status 0 when it returns `Ok`, 1 (with
+/// the error logged) otherwise.
+pub fn block_on(server: impl Future<Output = Result<(), String>>) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(server) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Where to listen.
 #[derive(Debug, Clone)]
 pub enum Listen {

@@ -80,6 +80,23 @@ async fn milter_lists() -> TestDns {
         .await
 }
 
+/// The milter on `dns`'s lists with `option`, and a Postfix using it.
+async fn milter_and_postfix(dns: &TestDns, option: &str) -> (Policyd, Postfix) {
+    let address = dns.addr.to_string();
+    let args = [
+        "--nameserver",
+        &address,
+        "--zone",
+        BL,
+        "--domain-zone",
+        DBL,
+        option,
+    ];
+    let milter = start_milter(&args).await;
+    let postfix = Postfix::start_with_milter(milter.port()).await;
+    (milter, postfix)
+}
+
 fn transcript(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -88,18 +105,7 @@ fn transcript(output: &std::process::Output) -> String {
 #[ignore = "needs postfix"]
 async fn postfix_with_the_milter_refuses_listed_clients_and_domains() {
     let dns = milter_lists().await;
-    let address = dns.addr.to_string();
-    let milter = start_milter(&[
-        "--nameserver",
-        &address,
-        "--zone",
-        BL,
-        "--domain-zone",
-        DBL,
-        "--check-local",
-    ])
-    .await;
-    let postfix = Postfix::start_with_milter(milter.port()).await;
+    let (_milter, postfix) = milter_and_postfix(&dns, "--check-local").await;
 
     // A listed client is refused at connect. Postfix answers a connect-stage milter reject
     // with its own text, and logs the milter's.
@@ -169,18 +175,7 @@ async fn postfix_with_the_milter_refuses_listed_clients_and_domains() {
 #[ignore = "needs postfix"]
 async fn postfix_with_a_tag_only_milter_delivers_tagged_mail() {
     let dns = milter_lists().await;
-    let address = dns.addr.to_string();
-    let milter = start_milter(&[
-        "--nameserver",
-        &address,
-        "--zone",
-        BL,
-        "--domain-zone",
-        DBL,
-        "--tag-only",
-    ])
-    .await;
-    let postfix = Postfix::start_with_milter(milter.port()).await;
+    let (_milter, postfix) = milter_and_postfix(&dns, "--tag-only").await;
 
     let spam = html_message_text("tagged-message", "https://www.spam.example/offer");
     let sent = postfix.send_message("192.0.2.55", &spam).await;
