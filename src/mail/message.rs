@@ -13,8 +13,12 @@ use ipnet::IpNet;
 use crate::mail::policy::{Hop, is_local};
 use crate::target::{DomainName, unmap_ipv4};
 
-/// The most distinct domains taken from one message unless a reader says otherwise.
+/// The most distinct domains (and, apart, the most URL addresses) taken from one message
+/// unless a reader says otherwise.
 pub const DEFAULT_MAX_DOMAINS: usize = 20;
+/// The most untrusted Received hops taken from one message, the newest first (Postfix bounces
+/// mail with more than 50 Received headers; a hostile message may carry them all).
+pub const MAX_HOPS: usize = 10;
 
 /// Domains of big senders and of common markup, found in nearly every message and never on a
 /// domain list: asking about them costs queries and a cap slot for nothing.
@@ -61,9 +65,9 @@ pub struct MessageTargets {
     /// Registrable domains of URLs and e-mail addresses, in order of appearance, at most the
     /// cap.
     pub domains: Vec<DomainName>,
-    /// IP addresses of URLs with address literals.
+    /// IP addresses of URLs with address literals (not local ones), at most the cap.
     pub addresses: Vec<IpAddr>,
-    /// Whether more domains were found than the cap let through.
+    /// Whether more domains or addresses were found than the cap let through.
     pub capped: bool,
 }
 
@@ -107,7 +111,8 @@ impl MessageReader {
         self
     }
 
-    /// The most distinct domains taken from one message (default 20).
+    /// The most distinct domains taken from one message, and apart the most URL addresses
+    /// (default 20).
     pub fn max_domains(mut self, max: usize) -> Self {
         self.max_domains = max;
         self
@@ -156,9 +161,14 @@ impl MessageReader {
             targets.domains.push(domain);
         }
         for addr in found.addresses {
-            if !is_local(addr) && !targets.addresses.contains(&addr) {
-                targets.addresses.push(addr);
+            if is_local(addr) || targets.addresses.contains(&addr) {
+                continue;
             }
+            if targets.addresses.len() == self.max_domains {
+                targets.capped = true;
+                break;
+            }
+            targets.addresses.push(addr);
         }
         targets
     }
@@ -170,7 +180,7 @@ impl MessageReader {
     /// private, loopback and link-local ones) are walked past; the first other one is the
     /// last external hop. When the client itself is untrusted it is the last external hop,
     /// and every relay named below is untrusted. Private addresses and repeats (of the
-    /// client or of each other) are left out.
+    /// client or of each other) are left out; at most [`MAX_HOPS`] are taken.
     ///
     /// # Examples
     ///
@@ -212,6 +222,9 @@ impl MessageReader {
                 continue;
             }
             hops.push(Hop::new(addr, last_external));
+            if hops.len() == MAX_HOPS {
+                break;
+            }
         }
         hops
     }
@@ -610,6 +623,36 @@ mod tests {
             let (got_domains, got_addresses, _) = read(&message);
             assert_eq!(got_domains, domains, "{what}");
             assert_eq!(got_addresses, addresses, "{what}");
+        }
+    }
+
+    #[test]
+    fn hops_and_addresses_are_capped() {
+        let received: Vec<String> = (1..=60).map(|i| from(&format!("192.0.2.{i}"))).collect();
+        let hops =
+            MessageReader::default().untrusted_hops(received.iter().map(String::as_str), None);
+        assert_eq!(hops.len(), MAX_HOPS);
+        assert_eq!(hops[0].addr, ip("192.0.2.1"));
+        let body: String = (1..=60).map(|i| format!("http://192.0.2.{i}/ ")).collect();
+        let targets =
+            MessageReader::default().read(format!("Subject: x\r\n\r\n{body}").as_bytes(), None);
+        assert_eq!(targets.addresses.len(), DEFAULT_MAX_DOMAINS);
+        assert!(targets.capped);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_message_or_header_is_read_without_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let text = String::from_utf8_lossy(&bytes);
+            let _ = received_from(&text);
+            let _ = received_from(&format!("from {text}"));
+            let mut message = b"Received: from ".to_vec();
+            message.extend_from_slice(&bytes);
+            message.extend_from_slice(b"\r\n\r\nhttp://");
+            message.extend_from_slice(&bytes);
+            let _ = MessageReader::default().read(&message, None);
+            let mut found = Found::default();
+            find_hosts(&text, &mut found);
         }
     }
 
