@@ -86,47 +86,27 @@
 //! zones) are scrubbed from every log line.
 
 mod common;
+#[path = "common/server.rs"]
+mod server;
 
-use std::fmt::Write as _;
-use std::io;
-use std::net::{IpAddr, SocketAddr};
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
-use common::{ListOptions, Transport, init_logging};
-use dnsbl_check::{
-    AnswerCache, AnyResolver, CacheConfig, Checker, ListHealth, Report, ReverseDns, Target,
-    TxtLookup, Zone, forward_confirmed_reverse_dns,
-};
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
-use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
-use tokio::task::JoinSet;
-use tracing::{debug, error, info, warn};
+use common::{ListOptions, init_logging};
+use dnsbl_check::Zone;
+use dnsbl_check::mail::postfix_policy::{PolicyReader, PolicyRequest, reply};
+use dnsbl_check::mail::{Evaluation, SessionFilter, SessionPolicy, Verdict, one_line};
+use server::{CheckOptions, Connection, Listen, Resolver, parse_listen, parse_mode};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
 
-/// The longest request line accepted. Postfix attributes (certificate names, SASL names)
-/// can be long, but never this long.
-const MAX_LINE: usize = 4096;
-/// The most attributes in one request (Postfix 3.7 sends about 40).
-const MAX_ATTRIBUTES: usize = 128;
-/// The most bytes in one request.
-const MAX_REQUEST: usize = 64 * 1024;
-/// The longest TXT reason quoted in a reply.
-const MAX_REASON: usize = 200;
 /// The longest action text (an SMTP reply line is at most 512 octets, and Postfix adds its
 /// own prefix and the recipient to it).
 const MAX_ACTION: usize = 400;
-/// How long to wait for requests in flight at shutdown.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-
-const FAIL_CLOSED_ACTION: &str =
-    "DEFER_IF_PERMIT Service temporarily unavailable; DNS list lookups failed";
 
 /// A Postfix SMTP access policy server: rejects (or tags) clients listed on DNS blocklists.
 // Not `Debug`: the struct holds the DQS key, which must never be printed.
@@ -145,14 +125,8 @@ struct Cli {
     #[command(flatten)]
     lists: ListOptions,
 
-    /// How DNS queries travel: hickory-resolver's stock transport (a new socket, so a new
-    /// random source port, per query), or a few long-lived UDP sockets (less work per query).
-    #[arg(long, value_enum, default_value_t = Transport::Hickory)]
-    transport: Transport,
-
-    /// Seconds all lookups for one request may take together [default: 5 x --timeout].
-    #[arg(long, value_name = "SECS", value_parser = parse_positive_duration)]
-    deadline: Option<Duration>,
+    #[command(flatten)]
+    check: CheckOptions,
 
     /// Answer PREPEND X-DNSBL: ... instead of REJECT, for filters that score later.
     #[arg(long)]
@@ -186,24 +160,8 @@ struct Cli {
     #[arg(long)]
     check_local: bool,
 
-    /// The most DNS answers cached.
-    #[arg(long, value_name = "N", default_value_t = 100_000)]
-    cache_size: u64,
-
-    /// The shortest time an answer is cached, in seconds, whatever its TTL.
-    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_duration)]
-    cache_min_ttl: Duration,
-
-    /// The longest time an answer is cached, in seconds, whatever its TTL.
-    #[arg(long, value_name = "SECS", default_value = "3600", value_parser = parse_duration)]
-    cache_max_ttl: Duration,
-
-    /// Seconds between probes of the lists' RFC 5782 test points [default: 300].
-    #[arg(long, value_name = "SECS", value_parser = parse_positive_duration)]
-    health_interval: Option<Duration>,
-
     /// Seconds a connection may stay idle before it is closed.
-    #[arg(long, value_name = "SECS", default_value = "600", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "SECS", default_value = "600", value_parser = server::parse_positive_duration)]
     idle_timeout: Duration,
 
     /// The most connections served at once; more wait to be accepted.
@@ -219,456 +177,182 @@ struct Cli {
     verbose: u8,
 }
 
-/// Where to listen.
-#[derive(Debug, Clone)]
-enum Listen {
-    Tcp(SocketAddr),
-    Unix(PathBuf),
-}
-
-fn parse_listen(text: &str) -> Result<Listen, String> {
-    if text.contains('/') {
-        return Ok(Listen::Unix(PathBuf::from(text)));
-    }
-    text.parse().map(Listen::Tcp).map_err(|_| {
-        format!(
-            "{text:?} is neither ADDR:PORT (127.0.0.1:10040, [::1]:10040) nor a socket path \
-             (which must contain '/', e.g. ./policy.sock)"
-        )
-    })
-}
-
-fn parse_mode(text: &str) -> Result<u32, String> {
-    match u32::from_str_radix(text.trim_start_matches("0o"), 8) {
-        Ok(mode) if mode <= 0o777 => Ok(mode),
-        _ => Err(format!("{text:?} is not an octal mode such as 660")),
-    }
-}
-
-/// A number of seconds from 0 to a day (fractions allowed).
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if !(0.0..=86_400.0).contains(&secs) {
-        return Err("must be from 0 to 86400 seconds".into());
-    }
-    Duration::try_from_secs_f64(secs).map_err(|error| error.to_string())
-}
-
-fn parse_positive_duration(text: &str) -> Result<Duration, String> {
-    match parse_duration(text)? {
-        Duration::ZERO => Err("must be more than 0 seconds".into()),
-        duration => Ok(duration),
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let policy = match Policy::new(&cli) {
-        Ok(policy) => Arc::new(policy),
+    let (filter, health_interval) = match filter(&cli) {
+        Ok(built) => built,
         // Clap's usage errors exit with status 2, as all setup errors should.
         Err(message) => Cli::command()
             .error(ErrorKind::InvalidValue, message)
             .exit(),
     };
-    init_tracing(cli.verbose, cli.quiet, policy.keyed_zones.clone());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            error!(%error, "cannot start the async runtime");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(&cli, policy)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            error!("{error}");
-            ExitCode::FAILURE
-        }
-    }
+    let filter = Arc::new(filter);
+    init_tracing(cli.verbose, cli.quiet, filter.keyed_zones().to_vec());
+    server::block_on(run(&cli, filter, health_interval))
 }
 
-// ---------------------------------------------------------------------------------------------
-// Setup: lists, resolver, cache, checker.
+/// The session filter the options describe, and how often to probe the lists' health.
+fn filter(cli: &Cli) -> Result<(SessionFilter<Resolver>, Duration), String> {
+    let setup = cli.check.setup(&cli.lists)?;
+    let policy = SessionPolicy::default()
+        .tag_only(cli.tag_only)
+        .fail_closed(cli.fail_closed)
+        .require_fcrdns(cli.require_fcrdns)
+        .check_helo(cli.check_helo || cli.check_domains)
+        .check_client_name(cli.check_client_name || cli.check_domains)
+        .check_sender_domain(cli.check_sender_domain || cli.check_domains)
+        .check_local(cli.check_local)
+        .fcrdns_deadline(setup.deadline);
+    Ok((
+        SessionFilter::new(setup.checker, policy),
+        setup.health_interval,
+    ))
+}
 
-/// The resolver every lookup goes through: one cache, shared by the checker and FCrDNS.
-type Resolver = Arc<AnswerCache<AnyResolver>>;
-
-/// What to check and how to answer, shared by every connection.
-struct Policy {
-    checker: Checker<Resolver>,
-    resolver: Resolver,
-    deadline: Duration,
-    tag_only: bool,
-    fail_closed: bool,
-    require_fcrdns: bool,
-    check_helo: bool,
-    check_client_name: bool,
-    check_sender_domain: bool,
-    check_local: bool,
-    ip_lists: bool,
-    domain_lists: bool,
-    /// How often the lists' test points are probed.
+async fn run(
+    cli: &Cli,
+    filter: Arc<SessionFilter<Resolver>>,
     health_interval: Duration,
-    /// The zones with a DQS key, whose keys are scrubbed from logs and (as a last line of
-    /// defence) from replies.
-    keyed_zones: Vec<Zone>,
-}
-
-impl Policy {
-    fn new(cli: &Cli) -> Result<Self, String> {
-        let config = cli.lists.config()?;
-        let lists = cli.lists.lists(&config)?;
-        let timeout = cli.lists.timeout(&config);
-        let deadline = cli.deadline.or(config.deadline).unwrap_or(timeout * 5);
-        let health_interval = cli
-            .health_interval
-            .or(config.health_interval)
-            .unwrap_or(Duration::from_secs(300));
-        let cache = CacheConfig::default()
-            .max_entries(cli.cache_size)
-            .min_ttl(cli.cache_min_ttl)
-            .max_ttl(cli.cache_max_ttl);
-        let resolver = Arc::new(AnswerCache::new(
-            cli.lists.resolver(&config, cli.transport)?,
-            cache,
-        ));
-        let ip_lists = lists.iter().any(|list| list.kind().is_ip());
-        let domain_lists = lists.iter().any(|list| !list.kind().is_ip());
-        let keyed_zones = lists
-            .iter()
-            .map(|list| list.zone().clone())
-            .filter(Zone::has_key)
-            .collect();
-        // File settings over the defaults, command-line flags over both.
-        let mut builder = config.apply_to_checker(Checker::builder().lists(lists));
-        if let Some(threshold) = cli.lists.threshold {
-            builder = builder.threshold(threshold);
-        }
-        let checker = builder
-            .deadline(deadline)
-            // Ask for TXT with the A query: a listed client then costs one round trip, not
-            // two; the extra TXT answers for clean clients are cached like the rest.
-            .txt_lookup(TxtLookup::WithA)
-            // A little under the probe task's period, so that each of its rounds finds the
-            // last probe stale and probes again.
-            .health_interval(health_interval.mul_f64(0.95))
-            .build_with(Arc::clone(&resolver))
-            .map_err(|error| error.to_string())?;
-        Ok(Policy {
-            checker,
-            resolver,
-            deadline,
-            tag_only: cli.tag_only,
-            fail_closed: cli.fail_closed,
-            require_fcrdns: cli.require_fcrdns,
-            check_helo: cli.check_helo || cli.check_domains,
-            check_client_name: cli.check_client_name || cli.check_domains,
-            check_sender_domain: cli.check_sender_domain || cli.check_domains,
-            check_local: cli.check_local,
-            ip_lists,
-            domain_lists,
-            health_interval,
-            keyed_zones,
-        })
-    }
-
-    fn checks_domains(&self) -> bool {
-        self.check_helo || self.check_client_name || self.check_sender_domain
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Serving: the listener, the connections, shutdown.
-
-enum Listener {
-    Tcp(TcpListener),
-    Unix(UnixListener, PathBuf),
-}
-
-enum Connection {
-    Tcp(TcpStream, SocketAddr),
-    Unix(UnixStream),
-}
-
-impl Listener {
-    async fn bind(listen: &Listen, mode: u32) -> Result<Self, String> {
-        match listen {
-            Listen::Tcp(addr) => TcpListener::bind(addr)
-                .await
-                .map(Listener::Tcp)
-                .map_err(|error| format!("cannot listen on {addr}: {error}")),
-            Listen::Unix(path) => bind_unix(path, mode)
-                .map(|listener| Listener::Unix(listener, path.clone()))
-                .map_err(|error| format!("cannot listen on {}: {error}", path.display())),
-        }
-    }
-
-    fn address(&self) -> String {
-        match self {
-            Listener::Tcp(listener) => listener
-                .local_addr()
-                .map_or_else(|_| "?".into(), |addr| addr.to_string()),
-            Listener::Unix(_, path) => path.display().to_string(),
-        }
-    }
-
-    async fn accept(&self) -> io::Result<Connection> {
-        match self {
-            Listener::Tcp(listener) => {
-                let (stream, peer) = listener.accept().await?;
-                // Replies are small and awaited one at a time: send them at once.
-                let _ = stream.set_nodelay(true);
-                Ok(Connection::Tcp(stream, peer))
-            }
-            Listener::Unix(listener, _) => Ok(Connection::Unix(listener.accept().await?.0)),
-        }
-    }
-
-    /// Stops listening; a Unix socket's file is removed.
-    fn close(self) {
-        if let Listener::Unix(listener, path) = self {
-            drop(listener);
-            if let Err(error) = std::fs::remove_file(&path) {
-                warn!(path = %path.display(), %error, "cannot remove the socket file");
-            }
-        }
-    }
-}
-
-/// Binds a Unix socket, replacing a stale socket file left by a server that is gone. Refuses
-/// to replace a socket a live server answers on, or a file that is not a socket.
-fn bind_unix(path: &Path, mode: u32) -> io::Result<UnixListener> {
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_socket() => {
-            if std::os::unix::net::UnixStream::connect(path).is_ok() {
-                return Err(io::Error::new(
-                    io::ErrorKind::AddrInUse,
-                    "another server is listening on it",
-                ));
-            }
-            std::fs::remove_file(path)?;
-            info!(path = %path.display(), "removed a stale socket file");
-        }
-        Ok(_) => {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                "a file that is not a socket is in the way (not removed)",
-            ));
-        }
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-        Err(error) => return Err(error),
-    }
-    let listener = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-    Ok(listener)
-}
-
-async fn run(cli: &Cli, policy: Arc<Policy>) -> Result<(), String> {
-    // Signal handlers first: a SIGTERM right after start-up must shut down gracefully too.
-    let mut terminate =
-        signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
-    let mut interrupt =
-        signal(SignalKind::interrupt()).map_err(|e| format!("cannot handle SIGINT: {e}"))?;
-    let listener = Listener::bind(&cli.listen, cli.socket_mode).await?;
-    log_start(&policy, &listener.address());
-    let health = tokio::spawn(watch_health(policy.clone()));
-
-    let (stop, stopping) = watch::channel(false);
-    let permits = Arc::new(Semaphore::new(cli.max_connections as usize));
-    let mut connections = JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            biased;
-            _ = terminate.recv() => {
-                info!("SIGTERM: shutting down");
-                break;
-            }
-            _ = interrupt.recv() => {
-                info!("SIGINT: shutting down");
-                break;
-            }
-            accepted = accept(&listener, &permits) => accepted,
-        };
-        match accepted {
-            Ok((connection, permit)) => {
-                let (policy, stopping, idle) = (policy.clone(), stopping.clone(), cli.idle_timeout);
-                connections.spawn(async move {
-                    match connection {
-                        Connection::Tcp(stream, peer) => {
-                            serve(stream, peer.to_string(), &policy, stopping, idle).await;
-                        }
-                        Connection::Unix(stream) => {
-                            serve(stream, "unix".into(), &policy, stopping, idle).await;
-                        }
-                    }
-                    drop(permit);
-                });
-            }
-            Err(error) => {
-                // Out of file descriptors, or a connection reset before it was accepted:
-                // keep serving, but do not spin.
-                warn!(%error, "accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-        while connections.try_join_next().is_some() {}
-    }
-
-    listener.close();
-    health.abort();
-    let _ = stop.send(true);
-    if !connections.is_empty() {
-        info!(
-            connections = connections.len(),
-            "finishing the requests in flight"
-        );
-    }
-    // A second signal does not wait any longer.
-    let drained = tokio::select! {
-        drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-            while connections.join_next().await.is_some() {}
-        }) => drained.is_ok(),
-        _ = terminate.recv() => false,
-        _ = interrupt.recv() => false,
-    };
-    if !drained {
-        warn!(
-            connections = connections.len(),
-            "closing the connections still in flight"
-        );
-        connections.shutdown().await;
-    }
-    info!("stopped");
-    Ok(())
-}
-
-/// Waits for room for one more connection, then accepts it.
-async fn accept(
-    listener: &Listener,
-    permits: &Arc<Semaphore>,
-) -> io::Result<(Connection, OwnedSemaphorePermit)> {
-    let permit = Arc::clone(permits)
-        .acquire_owned()
-        .await
-        .expect("the semaphore is never closed");
-    Ok((listener.accept().await?, permit))
-}
-
-fn log_start(policy: &Policy, address: &str) {
-    let lists: Vec<String> = policy
-        .checker
-        .lists()
-        .map(|list| {
-            let zone = list.zone().public_name();
-            if list.name() == zone {
-                format!("{zone} ({})", list.kind())
-            } else {
-                format!("{} = {zone} ({})", list.name(), list.kind())
-            }
-        })
-        .collect();
-    info!(lists = %lists.join(", "), "lists");
-    if policy.checks_domains() && !policy.domain_lists {
+) -> Result<(), String> {
+    server::log_lists(filter.checker());
+    let policy = filter.policy();
+    if policy.checks_domains() && !filter.checks_domain_lists() {
         warn!("domain checks are on, but no domain list is configured");
     }
-    if policy.ip_lists && !policy.checks_domains() && !policy.require_fcrdns {
+    if filter.checks_ip_lists() && !policy.checks_domains() && !cli.require_fcrdns {
         debug!("checking client addresses only");
     }
-    info!(%address, "listening");
+    let health = tokio::spawn(server::watch_health(
+        filter.checker().clone(),
+        health_interval,
+    ));
+    let idle = cli.idle_timeout;
+    let served = server::serve_until_stopped(
+        &cli.listen,
+        cli.socket_mode,
+        cli.max_connections,
+        |connection, peer, stopping| serve(connection, peer, filter.clone(), stopping, idle),
+    )
+    .await;
+    health.abort();
+    served
 }
 
-/// Probes every list's test points every `interval`, and logs the lists that are not fit.
-async fn watch_health(policy: Arc<Policy>) {
-    let mut ticks = tokio::time::interval(policy.health_interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        for (list, health) in policy.checker.refresh_health().await {
-            let zone = list.zone().public_name();
-            match health {
-                ListHealth::Healthy | ListHealth::Unchecked => {
-                    debug!(list = list.name(), zone, "list healthy")
-                }
-                ListHealth::Unhealthy(why) => {
-                    warn!(list = list.name(), zone, %why, "list unhealthy: skipped, not trusted")
-                }
-                ListHealth::Broken(outcome) => warn!(
-                    list = list.name(),
-                    zone,
-                    status = outcome.status(),
-                    detail = ?outcome.detail().unwrap_or_default(),
-                    "list broken: its test points get {} answers",
-                    outcome.status()
-                ),
-                ListHealth::ProbeFailed(error) => {
-                    warn!(list = list.name(), zone, %error, "list health probe failed")
-                }
-                ListHealth::TestPointMissing => warn!(
-                    list = list.name(),
-                    zone, "list does not list its test point 127.0.0.2 (or 'test'): used anyway"
-                ),
-                other => warn!(list = list.name(), zone, health = %other, "list health"),
-            }
-        }
+/// What one request was answered, and what to log about it.
+struct Decision {
+    action: String,
+    client: String,
+    evaluation: Option<Evaluation>,
+    note: Option<&'static str>,
+}
+
+impl Decision {
+    /// The one log line of a decision. Client-supplied text is quoted and escaped.
+    fn log(&self, peer: &str, elapsed: Duration) {
+        // Milliseconds to one decimal.
+        let ms = (elapsed.as_secs_f64() * 10_000.0).round() / 10.0;
+        let empty = Vec::new();
+        let (checked, listed, trouble) = match &self.evaluation {
+            Some(e) => (&e.checked, &e.listed, &e.trouble),
+            None => (&empty, &empty, &empty),
+        };
+        let fcrdns = self.evaluation.as_ref().and_then(|e| e.fcrdns);
+        let note = self.note.or(self.evaluation.as_ref().and_then(|e| e.note));
+        info!(
+            peer,
+            client = ?self.client,
+            checked = ?checked.join(" "),
+            listed = ?listed.join(", "),
+            trouble = ?trouble.join(", "),
+            fcrdns = %fcrdns.unwrap_or("-"),
+            note = %note.unwrap_or("-"),
+            action = ?self.action,
+            ms,
+            "decision"
+        );
     }
 }
 
-/// What reading a request gave.
-enum Read {
-    Request(Attributes),
-    /// The client closed the connection between requests.
-    Closed,
-    /// Nothing came for the idle timeout.
-    Idle,
-    /// Shutdown began while waiting for a request.
-    Stopping,
+/// Answers one request. A request that cannot be answered is a bad request.
+async fn decide(
+    filter: &SessionFilter<Resolver>,
+    request: &PolicyRequest,
+) -> Result<Decision, String> {
+    if !request.is_access_policy() {
+        return Ok(Decision {
+            action: "DUNNO".into(),
+            client: "-".into(),
+            evaluation: None,
+            note: Some("request type not handled"),
+        });
+    }
+    let Some(client) = request.get("client_address") else {
+        return Err("smtpd_access_policy request without client_address".into());
+    };
+    let evaluation = filter.evaluate(&request.session_facts()).await;
+    let action = match &evaluation.verdict {
+        Verdict::Reject(text) => format!("REJECT {text}"),
+        Verdict::Tag(text) => format!("PREPEND X-DNSBL: {text}"),
+        Verdict::Tempfail(text) => format!("DEFER_IF_PERMIT {text}"),
+        _ => "DUNNO".into(),
+    };
+    Ok(Decision {
+        action: one_line(&action, MAX_ACTION),
+        client: client.to_owned(),
+        evaluation: Some(evaluation),
+        note: None,
+    })
 }
 
 /// Serves one connection: request, answer, request, answer... until the client closes, a
 /// request is bad, the connection idles too long, or shutdown begins between requests.
-async fn serve<S: AsyncRead + AsyncWrite>(
-    stream: S,
+async fn serve(
+    connection: Connection,
     peer: String,
-    policy: &Policy,
+    filter: Arc<SessionFilter<Resolver>>,
     mut stopping: watch::Receiver<bool>,
     idle: Duration,
 ) {
-    let (reader, mut writer) = tokio::io::split(stream);
-    let mut reader = BufReader::new(reader);
+    let (reader, mut writer) = tokio::io::split(connection);
+    let mut reader = PolicyReader::new(reader);
     // The message last tagged on this connection: Postfix asks once per recipient, and the
     // header should be added once per message.
     let mut tagged_instance: Option<String> = None;
-    let mut line = Vec::with_capacity(512);
     loop {
-        let request = match read_request(&mut reader, &mut line, idle, &mut stopping).await {
-            Ok(Read::Request(request)) => request,
-            Ok(Read::Closed) => return,
-            Ok(Read::Idle) => {
+        // Shutdown and the idle timeout end the wait for a request's first line. Once a
+        // request has begun, it is read to its end (within the idle timeout), so that
+        // shutdown never cuts a request in half.
+        let first = tokio::select! {
+            biased;
+            read = tokio::time::timeout(idle, reader.wait_for_request()) => read,
+            _ = stopping.wait_for(|stop| *stop) => return,
+        };
+        let request = match first {
+            Err(_) => {
                 debug!(%peer, "closing an idle connection");
                 return;
             }
-            Ok(Read::Stopping) => return,
-            Err(problem) => {
-                warn!(%peer, %problem, "bad request: closing the connection");
-                return;
-            }
+            Ok(Ok(false)) => return,
+            Ok(Ok(true)) => match tokio::time::timeout(idle, reader.finish_request()).await {
+                Ok(read) => read.map_err(|error| error.to_string()),
+                Err(_) => Err("timed out in the middle of a request".to_owned()),
+            },
+            Ok(Err(error)) => Err(error.to_string()),
         };
         let started = Instant::now();
-        let mut decision = match decide(policy, &request).await {
-            Ok(decision) => decision,
+        let decided = match request {
+            Ok(request) => decide(&filter, &request).await.map(|d| (d, request)),
+            Err(problem) => Err(problem),
+        };
+        let (mut decision, request) = match decided {
+            Ok(decided) => decided,
             Err(problem) => {
                 warn!(%peer, %problem, "bad request: closing the connection");
                 return;
             }
         };
-        if decision.tag {
-            let instance = request.instance.as_deref().filter(|id| !id.is_empty());
+        if decision.action.starts_with("PREPEND ") {
+            let instance = request.get("instance").filter(|id| !id.is_empty());
             if instance.is_some() && instance == tagged_instance.as_deref() {
                 decision.action = "DUNNO".into();
                 decision.note = Some("already tagged for this message");
@@ -676,9 +360,9 @@ async fn serve<S: AsyncRead + AsyncWrite>(
                 tagged_instance = instance.map(str::to_owned);
             }
         }
-        let reply = format!("action={}\n\n", decision.action);
+        let answer = reply(&decision.action);
         let written = tokio::time::timeout(idle, async {
-            writer.write_all(reply.as_bytes()).await?;
+            writer.write_all(answer.as_bytes()).await?;
             writer.flush().await
         })
         .await;
@@ -700,499 +384,6 @@ async fn serve<S: AsyncRead + AsyncWrite>(
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The protocol: reading requests.
-
-/// The attributes of a request that this server uses; the others are read and ignored, as
-/// the protocol asks.
-#[derive(Debug, Default)]
-struct Attributes {
-    request: Option<String>,
-    client_address: Option<String>,
-    client_name: Option<String>,
-    helo_name: Option<String>,
-    sender: Option<String>,
-    instance: Option<String>,
-}
-
-impl Attributes {
-    fn set(&mut self, name: &str, value: &str) {
-        let slot = match name {
-            "request" => &mut self.request,
-            "client_address" => &mut self.client_address,
-            "client_name" => &mut self.client_name,
-            "helo_name" => &mut self.helo_name,
-            "sender" => &mut self.sender,
-            "instance" => &mut self.instance,
-            _ => return,
-        };
-        *slot = Some(value.to_owned());
-    }
-}
-
-/// Reads one request, up to its empty line, with `line` as the buffer.
-///
-/// Shutdown and the idle timeout end the wait for a request's first line. Once a request has
-/// begun, it is read to its end (within the idle timeout), so that shutdown never cuts a
-/// request in half.
-async fn read_request<R: AsyncBufRead + Unpin>(
-    reader: &mut R,
-    line: &mut Vec<u8>,
-    idle: Duration,
-    stopping: &mut watch::Receiver<bool>,
-) -> Result<Read, String> {
-    line.clear();
-    let first = tokio::select! {
-        biased;
-        read = tokio::time::timeout(idle, read_line(reader, line)) => read,
-        _ = stopping.wait_for(|stop| *stop) => return Ok(Read::Stopping),
-    };
-    match first {
-        Err(_) => return Ok(Read::Idle),
-        Ok(Ok(false)) => return Ok(Read::Closed),
-        Ok(read) => read?,
-    };
-    tokio::time::timeout(idle, read_rest(reader, line))
-        .await
-        .map_err(|_| "timed out in the middle of a request".to_owned())?
-        .map(Read::Request)
-}
-
-/// Reads the rest of a request whose first line is in `line`.
-async fn read_rest<R: AsyncBufRead + Unpin>(
-    reader: &mut R,
-    line: &mut Vec<u8>,
-) -> Result<Attributes, String> {
-    let mut attributes = Attributes::default();
-    let (mut count, mut size) = (0, 0);
-    loop {
-        size += line.len() + 1;
-        if size > MAX_REQUEST {
-            return Err(format!("request longer than {MAX_REQUEST} bytes"));
-        }
-        if line.last() == Some(&b'\r') {
-            line.pop();
-        }
-        if line.is_empty() {
-            if count == 0 {
-                return Err("empty request".into());
-            }
-            return Ok(attributes);
-        }
-        count += 1;
-        if count > MAX_ATTRIBUTES {
-            return Err(format!("more than {MAX_ATTRIBUTES} attributes"));
-        }
-        let text = std::str::from_utf8(line).map_err(|_| "line is not UTF-8".to_owned())?;
-        let Some((name, value)) = text.split_once('=') else {
-            return Err(format!("line without '=': {:?}", shorten(text, 60)));
-        };
-        if name.is_empty() {
-            return Err("attribute without a name".into());
-        }
-        attributes.set(name, value);
-        line.clear();
-        if !read_line(reader, line).await? {
-            return Err("connection closed in the middle of a request".into());
-        }
-    }
-}
-
-/// Reads one line into `line`, without its `\n`. `Ok(false)` at the end of input before any
-/// byte; a line cut short by the end of input, or longer than [`MAX_LINE`], is an error.
-async fn read_line<R: AsyncBufRead + Unpin>(
-    reader: &mut R,
-    line: &mut Vec<u8>,
-) -> Result<bool, String> {
-    loop {
-        let available = reader
-            .fill_buf()
-            .await
-            .map_err(|error| format!("read error: {error}"))?;
-        if available.is_empty() {
-            return match line.is_empty() {
-                true => Ok(false),
-                false => Err("connection closed in the middle of a line".into()),
-            };
-        }
-        let (take, done) = match available.iter().position(|&byte| byte == b'\n') {
-            Some(end) => (end, true),
-            None => (available.len(), false),
-        };
-        if line.len() + take > MAX_LINE {
-            return Err(format!("line longer than {MAX_LINE} bytes"));
-        }
-        line.extend_from_slice(&available[..take]);
-        reader.consume(take + usize::from(done));
-        if done {
-            return Ok(true);
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Decisions.
-
-/// What one request was answered, and what to log about it.
-struct Decision {
-    action: String,
-    /// Whether the action is a tag (PREPEND), to be given once per message.
-    tag: bool,
-    client: String,
-    checked: Vec<String>,
-    listed: Vec<String>,
-    trouble: Vec<String>,
-    fcrdns: Option<&'static str>,
-    note: Option<&'static str>,
-}
-
-impl Decision {
-    fn new(client: &str) -> Self {
-        Decision {
-            action: "DUNNO".into(),
-            tag: false,
-            client: client.to_owned(),
-            checked: Vec::new(),
-            listed: Vec::new(),
-            trouble: Vec::new(),
-            fcrdns: None,
-            note: None,
-        }
-    }
-
-    fn noted(client: &str, note: &'static str) -> Self {
-        Decision {
-            note: Some(note),
-            ..Decision::new(client)
-        }
-    }
-
-    /// The one log line of a decision. Client-supplied text is quoted and escaped.
-    fn log(&self, peer: &str, elapsed: Duration) {
-        // Milliseconds to one decimal.
-        let ms = (elapsed.as_secs_f64() * 10_000.0).round() / 10.0;
-        info!(
-            peer,
-            client = ?self.client,
-            checked = ?self.checked.join(" "),
-            listed = ?self.listed.join(", "),
-            trouble = ?self.trouble.join(", "),
-            fcrdns = %self.fcrdns.unwrap_or("-"),
-            note = %self.note.unwrap_or("-"),
-            action = ?self.action,
-            ms,
-            "decision"
-        );
-    }
-}
-
-/// What a domain checked against the domain lists was.
-#[derive(Clone, Copy)]
-enum Role {
-    Client,
-    Helo,
-    ClientName,
-    SenderDomain,
-}
-
-impl Role {
-    fn describe(self, target: &Target) -> String {
-        match self {
-            Role::Client => format!("client [{target}]"),
-            Role::Helo => format!("helo name {target}"),
-            Role::ClientName => format!("client name {target}"),
-            Role::SenderDomain => format!("sender domain {target}"),
-        }
-    }
-
-    /// How a target is named in a tag header: a client address by itself.
-    fn subject(self, target: &Target) -> String {
-        match self {
-            Role::Client => target.to_string(),
-            _ => self.describe(target),
-        }
-    }
-}
-
-/// Answers one request. A request that cannot be answered is a bad request.
-async fn decide(policy: &Policy, request: &Attributes) -> Result<Decision, String> {
-    let kind = request.request.as_deref().unwrap_or_default();
-    if kind != "smtpd_access_policy" {
-        return Ok(Decision::noted("-", "request type not handled"));
-    }
-    let Some(client_text) = request.client_address.as_deref() else {
-        return Err("smtpd_access_policy request without client_address".into());
-    };
-    let client = parse_client(client_text);
-    let mut decision = Decision::new(client_text);
-    if let Some(ip) = client
-        && !policy.check_local
-        && is_local(ip)
-    {
-        decision.note = Some("local client not checked");
-        return Ok(decision);
-    }
-
-    let mut targets: Vec<(Role, Target)> = Vec::new();
-    if let Some(ip) = client.filter(|_| policy.ip_lists) {
-        targets.push((Role::Client, Target::ip(ip)));
-    }
-    if policy.domain_lists {
-        let names = [
-            (policy.check_helo, Role::Helo, request.helo_name.as_deref()),
-            (
-                policy.check_client_name,
-                Role::ClientName,
-                request.client_name.as_deref(),
-            ),
-            (
-                policy.check_sender_domain,
-                Role::SenderDomain,
-                request
-                    .sender
-                    .as_deref()
-                    .and_then(|sender| sender.rsplit_once('@'))
-                    .map(|(_, domain)| domain),
-            ),
-        ];
-        for (wanted, role, name) in names {
-            let Some(target) = name.filter(|_| wanted).and_then(domain_target) else {
-                continue;
-            };
-            // The same name as HELO, host name and sender domain is asked about once.
-            if !targets.iter().any(|(_, known)| *known == target) {
-                targets.push((role, target));
-            }
-        }
-    }
-    decision.checked = targets
-        .iter()
-        .map(|(role, target)| role.describe(target))
-        .collect();
-
-    let checks = futures::future::join_all(
-        targets
-            .iter()
-            .map(|(_, target)| policy.checker.check(target.clone())),
-    );
-    let fcrdns = async {
-        match client {
-            Some(ip) if policy.require_fcrdns => Some(
-                tokio::time::timeout(
-                    policy.deadline,
-                    forward_confirmed_reverse_dns(&policy.resolver, ip),
-                )
-                .await
-                .ok(),
-            ),
-            _ => None,
-        }
-    };
-    let (reports, fcrdns) = futures::join!(checks, fcrdns);
-
-    // Listings first: each is a reason to reject (or tag), and the first one named.
-    let mut rejections = Vec::new();
-    let mut tags = Vec::new();
-    let mut trouble = false;
-    for ((role, _), report) in targets.iter().zip(&reports) {
-        note_results(&mut decision, report);
-        trouble |= report.has_trouble();
-        if report.listed {
-            let (reject, tag) = listing_texts(*role, report);
-            rejections.push(reject);
-            tags.push(tag);
-        }
-    }
-    if let (Some(rdns), Some(ip)) = (fcrdns, client) {
-        match rdns {
-            Some(ReverseDns::Confirmed(_)) => decision.fcrdns = Some("confirmed"),
-            Some(ReverseDns::Failed(error)) => {
-                decision.fcrdns = Some("failed");
-                decision.trouble.push(format!("fcrdns: {error}"));
-                trouble = true;
-            }
-            None => {
-                decision.fcrdns = Some("failed");
-                decision.trouble.push("fcrdns: deadline reached".into());
-                trouble = true;
-            }
-            Some(other) => {
-                decision.fcrdns = Some(other.status());
-                rejections.push(format!(
-                    "Service unavailable; client [{ip}] has no forward-confirmed reverse DNS: {}",
-                    clean(&other.to_string(), MAX_REASON)
-                ));
-                tags.push(format!("{ip} has no forward-confirmed reverse DNS"));
-            }
-        }
-    }
-
-    decision.action = if policy.tag_only && !tags.is_empty() {
-        decision.tag = true;
-        format!("PREPEND X-DNSBL: {}", tags.join("; "))
-    } else if let Some(first) = rejections.into_iter().next() {
-        format!("REJECT {first}")
-    } else if trouble && policy.fail_closed {
-        FAIL_CLOSED_ACTION.into()
-    } else {
-        "DUNNO".into()
-    };
-    decision.action = clean(&decision.action, MAX_ACTION);
-    for zone in &policy.keyed_zones {
-        decision.action = zone.redact(&decision.action).into_owned();
-    }
-    Ok(decision)
-}
-
-/// The client address as Postfix sends it (`192.0.2.1`, `2001:db8::1`, sometimes with an
-/// `IPv6:` prefix); `None` for `unknown` and anything else that is not an address.
-fn parse_client(text: &str) -> Option<IpAddr> {
-    let text = text.trim();
-    let text = match text.get(..5) {
-        Some(prefix) if prefix.eq_ignore_ascii_case("ipv6:") => &text[5..],
-        _ => text,
-    };
-    text.parse().ok()
-}
-
-/// Loopback, private (RFC 1918, `fc00::/7`), link-local and unspecified addresses, and the
-/// IPv4-mapped forms of the IPv4 ones: the MTA's own network, on no public list.
-fn is_local(ip: IpAddr) -> bool {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        IpAddr::V4(_) => ip,
-    };
-    match ip {
-        IpAddr::V4(v4) => {
-            v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified()
-        }
-        IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_unique_local()
-                || v6.is_unicast_link_local()
-        }
-    }
-}
-
-/// A host or domain name worth asking a domain list about: not `unknown`, not an address or
-/// address literal, not a single label.
-fn domain_target(name: &str) -> Option<Target> {
-    let name = name.trim().trim_end_matches('.');
-    if name.eq_ignore_ascii_case("unknown")
-        || name.starts_with('[')
-        || name.parse::<IpAddr>().is_ok()
-        || !name.contains('.')
-    {
-        return None;
-    }
-    Target::domain(name).ok()
-}
-
-/// Notes a report's listings and trouble in the decision's log fields.
-fn note_results(decision: &mut Decision, report: &Report) {
-    for (result, listing) in report.listings() {
-        let mut hit = format!("{} {}", report.target, result.zone.public_name());
-        if !listing.categories.is_empty() {
-            let _ = write!(hit, " ({})", listing.categories.join(", "));
-        }
-        decision.listed.push(hit);
-    }
-    for result in report.results.iter().filter(|r| r.outcome.is_trouble()) {
-        decision.trouble.push(format!(
-            "{} {}: {}",
-            report.target,
-            result.zone.public_name(),
-            result
-                .outcome
-                .detail()
-                .unwrap_or_else(|| result.outcome.status().to_owned())
-        ));
-    }
-}
-
-/// The REJECT text and the tag text for a listed target. Lists are named by their public
-/// zone, those that count towards the verdict first; the reason is the first list's.
-fn listing_texts(role: Role, report: &Report) -> (String, String) {
-    let mut hits: Vec<_> = report
-        .listings()
-        .filter(|(result, _)| result.weight > 0)
-        .collect();
-    if hits.is_empty() {
-        hits = report.listings().collect();
-    }
-    let zones: Vec<&str> = hits
-        .iter()
-        .map(|(result, _)| result.zone.public_name())
-        .collect();
-    let mut reject = format!(
-        "Service unavailable; {} blocked using {}",
-        role.describe(&report.target),
-        zones.join(", ")
-    );
-    let reason = hits
-        .iter()
-        .flat_map(|(_, listing)| listing.reasons.iter())
-        .map(|reason| clean(reason, MAX_REASON))
-        .find(|reason| !reason.is_empty());
-    if let Some(reason) = reason {
-        let _ = write!(reject, "; {reason}");
-    }
-    let described: Vec<String> = hits
-        .iter()
-        .map(|(result, listing)| {
-            let zone = result.zone.public_name();
-            let what: Vec<String> = if listing.categories.is_empty() {
-                listing.codes.iter().map(ToString::to_string).collect()
-            } else {
-                listing.categories.clone()
-            };
-            format!("{zone} ({})", what.join(", "))
-        })
-        .collect();
-    let tag = format!(
-        "{} listed by {}",
-        role.subject(&report.target),
-        described.join(", ")
-    );
-    (reject, tag)
-}
-
-/// `text` as one line of printable ASCII: control characters (CR and LF included) and runs of
-/// white space become one space, other characters `?`; at most `max` bytes, `...` marking a
-/// cut.
-fn clean(text: &str, max: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max));
-    let mut space = false;
-    for c in text.chars() {
-        if c.is_whitespace() || c.is_control() {
-            space = !out.is_empty();
-            continue;
-        }
-        if space {
-            out.push(' ');
-            space = false;
-        }
-        out.push(if c.is_ascii_graphic() { c } else { '?' });
-    }
-    shorten(&out, max)
-}
-
-/// At most `max` bytes of `text`, with `...` marking a cut.
-fn shorten(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max.saturating_sub(3);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
-}
-
-// ---------------------------------------------------------------------------------------------
-// Logging.
-
 /// Logs to stderr: info by default, warnings only with `-q`, debug and trace with `-v`, `-vv`;
 /// RUST_LOG overrides. The DQS key is scrubbed from every line, whoever wrote it.
 fn init_tracing(verbose: u8, quiet: bool, keyed_zones: Vec<Zone>) {
@@ -1203,51 +394,4 @@ fn init_tracing(verbose: u8, quiet: bool, keyed_zones: Vec<Zone>) {
         (false, _) => "debug,dnsbl_policyd=trace,dnsbl_check=trace",
     };
     init_logging(default, keyed_zones);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clean_makes_one_short_printable_line() {
-        assert_eq!(clean("a\r\nb\tc  d\x07e", 100), "a b c d e");
-        assert_eq!(clean("  caf\u{e9}  ", 100), "caf?");
-        assert_eq!(
-            clean(&"x".repeat(500), 20),
-            format!("{}...", "x".repeat(17))
-        );
-    }
-
-    #[test]
-    fn local_addresses() {
-        for local in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.1.1",
-            "0.0.0.0",
-            "::1",
-            "::",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:10.0.0.1",
-        ] {
-            assert!(is_local(local.parse().unwrap()), "{local}");
-        }
-        for public in ["192.0.2.1", "8.8.8.8", "2001:db8::1", "::ffff:192.0.2.1"] {
-            assert!(!is_local(public.parse().unwrap()), "{public}");
-        }
-    }
-
-    #[test]
-    fn client_addresses_and_domains() {
-        assert_eq!(parse_client("IPv6:2001:db8::1"), "2001:db8::1".parse().ok());
-        assert_eq!(parse_client("unknown"), None);
-        assert!(domain_target("mail.example.com.").is_some());
-        for skipped in ["unknown", "[192.0.2.1]", "192.0.2.1", "localhost", ""] {
-            assert!(domain_target(skipped).is_none(), "{skipped}");
-        }
-    }
 }

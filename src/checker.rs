@@ -320,13 +320,32 @@ impl<R: DnsResolver> Checker<R> {
     ///
     /// Never fails: every kind of trouble is an [`Outcome`] in the report.
     pub async fn check(&self, target: Target) -> Report {
+        self.check_lists(target, |_| None).await
+    }
+
+    /// Checks one target against the lists that `skip` returns `None` for; the others get
+    /// [`SkipReason::NotApplicable`] with `skip`'s reason, and no query.
+    #[cfg_attr(not(feature = "mail"), allow(dead_code))]
+    pub(crate) async fn check_lists(
+        &self,
+        target: Target,
+        skip: impl Fn(&DnsList) -> Option<&'static str>,
+    ) -> Report {
         let inner = &*self.inner;
         let deadline = Instant::now() + inner.deadline;
-        let results =
-            futures::future::join_all(inner.lists.iter().map(|(list, health, stats)| {
-                self.check_list(list, health, stats, &target, deadline)
-            }))
-            .await;
+        let results = futures::future::join_all(inner.lists.iter().map(|(list, health, stats)| {
+            let skipped = skip(list);
+            let target = &target;
+            async move {
+                match skipped {
+                    Some(why) => {
+                        ListResult::new(list, Outcome::Skipped(SkipReason::NotApplicable(why)))
+                    }
+                    None => self.check_list(list, health, stats, target, deadline).await,
+                }
+            }
+        }))
+        .await;
         Report::new(target, results, inner.threshold)
     }
 

@@ -30,6 +30,7 @@
 //! | [`summary`] | `summary.rs` | a run's counts: per list, per scanned network, listings |
 //! | [`nagios`] | `nagios.rs` | monitoring-plugin states and perfdata from those counts |
 //! | [`smtp`] | `smtp.rs` | an SMTP probe: open relay, banner name, STARTTLS |
+//! | [`mail`] (feature `mail`) | `mail/` | mail filters: session verdicts, Postfix policy and milter codecs, message reading |
 //!
 //! # Examples
 //!
@@ -62,6 +63,8 @@ mod filter;
 mod health;
 pub mod hosts;
 mod list;
+#[cfg(feature = "mail")]
+pub mod mail;
 pub mod monitor;
 pub mod nagios;
 mod outcome;
@@ -70,8 +73,8 @@ mod query;
 mod rdns;
 pub mod resolver;
 pub mod smtp;
-pub mod summary;
 mod stats;
+pub mod summary;
 mod target;
 mod zone;
 
@@ -79,7 +82,7 @@ pub use checker::{BuildError, Checker, CheckerBuilder};
 pub use config::{Config, ConfigError, NameServerText, preset_list};
 pub use filter::{CodeFilter, FilterError};
 pub use health::ListHealth;
-pub use list::{DnsList, ListKind, LookupUrlError, SpecError, SpecProblem};
+pub use list::{DnsList, HopScope, ListKind, LookupUrlError, SpecError, SpecProblem};
 pub use outcome::{
     InvalidAnswer, ListResult, Listing, OperatorError, Outcome, Report, SkipReason, Unhealthy,
 };

@@ -126,6 +126,39 @@ pub struct DnsList {
     description: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     lookup_url: Option<String>,
+    #[serde(skip_serializing_if = "HopScope::is_default")]
+    hops: HopScope,
+}
+
+/// Which Received hops of a message a list is asked about (by mail filters that read them).
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::{DnsList, HopScope, ListKind};
+///
+/// let pbl = DnsList::from_spec("pbl.example", ListKind::Ip)
+///     .unwrap()
+///     .with_hops(HopScope::LastExternal);
+/// assert_eq!(pbl.hops(), HopScope::LastExternal);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum HopScope {
+    /// Every untrusted hop (the default).
+    #[default]
+    Untrusted,
+    /// Only the last external hop, the one that handed the message to our relays: for lists
+    /// of addresses that should not send mail directly, such as Spamhaus PBL, where earlier
+    /// hops are end users submitting mail through their provider.
+    LastExternal,
+}
+
+impl HopScope {
+    fn is_default(&self) -> bool {
+        *self == HopScope::default()
+    }
 }
 
 impl DnsList {
@@ -144,6 +177,7 @@ impl DnsList {
             health_check: true,
             description: String::new(),
             lookup_url: None,
+            hops: HopScope::Untrusted,
         }
     }
 
@@ -232,6 +266,17 @@ impl DnsList {
     pub fn with_health_check(mut self, health_check: bool) -> Self {
         self.health_check = health_check;
         self
+    }
+
+    /// Which Received hops the list is asked about.
+    pub fn with_hops(mut self, hops: HopScope) -> Self {
+        self.hops = hops;
+        self
+    }
+
+    /// Which Received hops the list is asked about.
+    pub fn hops(&self) -> HopScope {
+        self.hops
     }
 
     /// A one-line description of what the list is.
@@ -409,6 +454,8 @@ struct DnsListConfig {
     health_check: bool,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    hops: HopScope,
     lookup_url: Option<String>,
 }
 
@@ -483,6 +530,7 @@ impl TryFrom<DnsListConfig> for DnsList {
                 }
                 None => None,
             },
+            hops: config.hops,
         })
     }
 }

@@ -12,6 +12,7 @@ mod faults;
 mod faults_rbldnsd;
 mod hosts;
 mod interop_rbldnsd;
+mod mail;
 mod properties;
 mod secrets;
 mod smtp;

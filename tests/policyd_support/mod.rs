@@ -19,6 +19,9 @@ use tokio::sync::Notify;
 
 pub use crate::support::build_example;
 
+pub mod milter;
+pub mod postfix;
+
 /// How long a test waits for the server to do anything.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 

@@ -1,7 +1,7 @@
 //! The example programs end to end: `dnsbl-check` (with its watch mode against a changing
 //! rbldnsd in `#[ignore = "needs rbldnsd"]` tests), `dnsbl-exporter` (with a real Prometheus
-//! in the `#[ignore = "needs prometheus"]` test), and `dnsbl-policyd` (with a private Postfix
-//! in the `#[ignore = "needs postfix"]` test).
+//! in the `#[ignore = "needs prometheus"]` test), `dnsbl-policyd` and `dnsbl-milter` (with a
+//! private Postfix in the `#[ignore = "needs postfix"]` tests).
 //!
 //! One test binary, so that a cold `cargo test` links few of them.
 
@@ -12,9 +12,10 @@ mod support;
 mod policyd_support;
 
 mod cli;
-mod mail_servers;
-mod netblocks;
 mod exporter;
+mod mail_servers;
+mod milter;
+mod netblocks;
 mod policyd;
 mod postfix_e2e;
 mod watch;

@@ -1,5 +1,5 @@
-//! End to end: a private Postfix instance asks `dnsbl-policyd` about each recipient, and
-//! answers SMTP clients accordingly.
+//! End to end: a private Postfix instance asks `dnsbl-policyd` about each recipient, or
+//! passes each session to `dnsbl-milter`, and answers SMTP clients accordingly.
 //!
 //! Needs root, Postfix and swaks (`.ci/run` installs them); run with
 //! `cargo test --test postfix_e2e -- --ignored`. The setup follows the verified notes for
@@ -8,11 +8,14 @@
 //! the machine, every message is discarded), and XCLIENT from 127.0.0.1 to present chosen
 //! client addresses.
 
+use crate::milter::html_message_text;
 use crate::policyd_support::Policyd;
+use crate::policyd_support::milter::start_milter;
+use crate::policyd_support::postfix::Postfix;
 use crate::support::TestDns;
-use crate::support::postfix::Postfix;
 
 const BL: &str = "bl.test";
+const DBL: &str = "dbl.test";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs postfix"]
@@ -26,15 +29,7 @@ async fn postfix_rejects_listed_clients_and_accepts_clean_ones() {
         .await;
     let address = dns.addr.to_string();
     let policyd = Policyd::start(&["--nameserver", &address, "--zone", BL]).await;
-    let policy = policyd.port();
-    let postfix = Postfix::start(&format!(
-        "mynetworks = 127.0.0.0/8
-relay_domains = static:ALL
-smtpd_relay_restrictions = reject_unauth_destination
-smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:{policy}, permit
-"
-    ))
-    .await;
+    let postfix = Postfix::start(policyd.port()).await;
 
     let listed = postfix.send_from("192.0.2.55").await;
     let transcript = String::from_utf8_lossy(&listed.stdout);
@@ -68,5 +63,134 @@ smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:{policy}, per
     assert!(
         decisions[1].contains("client=\"198.51.100.7\""),
         "{decisions:?}"
+    );
+}
+
+/// `bl.test` lists 192.0.2.55; `dbl.test` lists spam.example.
+async fn milter_lists() -> TestDns {
+    TestDns::builder()
+        .zone(BL)
+        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .a("55.2.0.192.bl.test", &["127.0.0.2"], 60)
+        .txt("55.2.0.192.bl.test", &["Listed for testing"], 60)
+        .zone(DBL)
+        .a("test.dbl.test", &["127.0.1.2"], 60)
+        .a("spam.example.dbl.test", &["127.0.1.2"], 60)
+        .start()
+        .await
+}
+
+/// The milter on `dns`'s lists with `option`, and a Postfix using it.
+async fn milter_and_postfix(dns: &TestDns, option: &str) -> (Policyd, Postfix) {
+    let address = dns.addr.to_string();
+    let args = [
+        "--nameserver",
+        &address,
+        "--zone",
+        BL,
+        "--domain-zone",
+        DBL,
+        option,
+    ];
+    let milter = start_milter(&args).await;
+    let postfix = Postfix::start_with_milter(milter.port()).await;
+    (milter, postfix)
+}
+
+fn transcript(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs postfix"]
+async fn postfix_with_the_milter_refuses_listed_clients_and_domains() {
+    let dns = milter_lists().await;
+    let (_milter, postfix) = milter_and_postfix(&dns, "--check-local").await;
+
+    // A listed client is refused at connect. Postfix answers a connect-stage milter reject
+    // with its own text, and logs the milter's.
+    let refused_at_connect = "554 pftest.example.test ESMTP not accepting connections";
+    // Through XCLIENT (Postfix replays the connect stage with the new address)...
+    let listed = postfix.send_from("192.0.2.55").await;
+    let text = transcript(&listed);
+    assert!(
+        text.contains(refused_at_connect),
+        "{text}\n{}",
+        postfix.maillog()
+    );
+    // swaks: 33 is "error in XCLIENT".
+    assert_eq!(listed.status.code(), Some(33), "{text}");
+    // ... and on a real connection from another loopback address (127.0.0.2 is every
+    // list's test point; --check-local lets it be checked).
+    let direct = postfix.send_directly_from("127.0.0.2").await;
+    let text = transcript(&direct);
+    assert!(
+        text.contains(refused_at_connect),
+        "{text}\n{}",
+        postfix.maillog()
+    );
+    assert_ne!(direct.status.code(), Some(0), "{text}");
+    let maillog = postfix.maillog();
+    for logged in [
+        "milter-reject: XCLIENT from client.example.test[192.0.2.55]: 550 5.7.1 Service \
+         unavailable; client [192.0.2.55] blocked using bl.test; Listed for testing",
+        "milter-reject: CONNECT from unknown[127.0.0.2]: 550 5.7.1 Service unavailable; \
+         client [127.0.0.2] blocked using bl.test",
+    ] {
+        assert!(maillog.contains(logged), "{logged}\n{maillog}");
+    }
+
+    // A clean client whose message links a listed domain in a base64 HTML part: refused at
+    // the end of DATA.
+    let spam = html_message_text("spam-message", "https://www.spam.example/offer");
+    let refused = postfix.send_message("198.51.100.7", &spam).await;
+    let text = transcript(&refused);
+    assert!(
+        text.contains(
+            "550 5.7.1 Service unavailable; domain spam.example in the message blocked using \
+             dbl.test"
+        ),
+        "{text}\n{}",
+        postfix.maillog()
+    );
+    // swaks: 26 is "the server did not accept the mail after DATA".
+    assert_eq!(refused.status.code(), Some(26), "{text}");
+
+    // A clean message is accepted and delivered.
+    let clean = html_message_text("clean-message", "https://www.example.org/");
+    let accepted = postfix.send_message("198.51.100.7", &clean).await;
+    let text = transcript(&accepted);
+    assert!(
+        text.contains("250 2.0.0 Ok: queued as"),
+        "{text}\n{}",
+        postfix.maillog()
+    );
+    assert_eq!(accepted.status.code(), Some(0), "{text}");
+    let mailbox = postfix.wait_for_delivery("Subject: clean-message").await;
+    assert!(!mailbox.contains("spam-message"), "{mailbox}");
+    assert!(!mailbox.contains("X-DNSBL"), "{mailbox}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs postfix"]
+async fn postfix_with_a_tag_only_milter_delivers_tagged_mail() {
+    let dns = milter_lists().await;
+    let (_milter, postfix) = milter_and_postfix(&dns, "--tag-only").await;
+
+    let spam = html_message_text("tagged-message", "https://www.spam.example/offer");
+    let sent = postfix.send_message("192.0.2.55", &spam).await;
+    let text = transcript(&sent);
+    assert!(
+        text.contains("250 2.0.0 Ok: queued as"),
+        "{text}\n{}",
+        postfix.maillog()
+    );
+    let mailbox = postfix.wait_for_delivery("Subject: tagged-message").await;
+    assert!(
+        mailbox.contains(
+            "X-DNSBL: 192.0.2.55 listed by bl.test (127.0.0.2); domain spam.example in the \
+             message listed by dbl.test (127.0.1.2)"
+        ),
+        "{mailbox}"
     );
 }

@@ -1,0 +1,139 @@
+//! A milter's end of message: a message naming 50 distinct domains, read (MIME decoding, URL
+//! extraction, public-suffix reduction) and judged against a domain list, compared with a
+//! single lookup, when each answer takes a real round trip.
+//!
+//! The in-process server holds every answer for a fixed delay (a simulated round trip, as in
+//! `fanout.rs`). All 50 domains are asked at once, so the message should cost about one round
+//! trip, not 50.
+//!
+//! `cargo bench --bench milter` prints p50 and p99 for both transports and two delays.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use dnsbl_check::mail::{MessageReader, SessionFacts, SessionFilter, SessionPolicy, Verdict};
+use dnsbl_check::{
+    Checker, DnsList, DnsResolver, HickoryResolver, ListKind, NameServer, PooledUdpResolver, Target,
+};
+use support::{Behaviour, TestDns};
+
+const DOMAINS: usize = 50;
+const SAMPLES: usize = 100;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    // `cargo bench` passes `--bench`; nothing else is taken.
+    println!(
+        "end of message: {DOMAINS} domains read and judged vs one lookup, {SAMPLES} samples each"
+    );
+    println!(
+        "{:<8} {:>6} {:>22} {:>22} {:>14}",
+        "transport", "rtt", "1 lookup p50 / p99", "message p50 / p99", "ratio p50/p99"
+    );
+    for delay_ms in [2u64, 10] {
+        let dns = server(Duration::from_millis(delay_ms)).await;
+        let server = NameServer::new(dns.addr);
+        let timeout = Duration::from_secs(2);
+        let hickory = HickoryResolver::builder()
+            .name_server(server)
+            .timeout(timeout)
+            .build()
+            .expect("resolver");
+        measure("hickory", delay_ms, hickory).await;
+        let pooled = PooledUdpResolver::builder()
+            .name_server(server)
+            .timeout(timeout)
+            .build()
+            .expect("resolver");
+        measure("pooled", delay_ms, pooled).await;
+    }
+}
+
+/// `dbl.test`, listing every name after `delay`.
+async fn server(delay: Duration) -> TestDns {
+    TestDns::builder()
+        .zone("dbl.test")
+        .on(
+            "*.dbl.test",
+            "A",
+            Behaviour::Delay(
+                delay,
+                Box::new(Behaviour::A(vec!["127.0.1.2".parse().unwrap()], 60)),
+            ),
+        )
+        .start()
+        .await
+}
+
+/// A message with a base64-free HTML part linking `DOMAINS` distinct domains, unique to
+/// `sample` so that nothing is answered from a cache.
+fn message(sample: usize) -> String {
+    let mut html = String::new();
+    for domain in 0..DOMAINS {
+        let _ = write!(
+            html,
+            "<a href=\"https://www.s{sample}d{domain}.test/x\">link</a>\r\n"
+        );
+    }
+    format!("Subject: many links\r\nMIME-Version: 1.0\r\nContent-Type: text/html\r\n\r\n{html}")
+}
+
+async fn measure<R: DnsResolver + Clone>(name: &str, delay_ms: u64, resolver: R) {
+    let list = DnsList::from_spec("dbl.test", ListKind::Domain)
+        .expect("spec")
+        .with_txt(false);
+    let checker = Checker::builder()
+        .list(list)
+        .health_checks(false)
+        .build_with(resolver)
+        .expect("checker");
+    // Tag only: every domain is listed, and every one is looked up and named.
+    let filter = SessionFilter::new(checker.clone(), SessionPolicy::default().tag_only(true));
+    let reader = MessageReader::default().max_domains(DOMAINS);
+
+    let mut single = Vec::with_capacity(SAMPLES);
+    for sample in 0..SAMPLES {
+        let target = Target::domain(&format!("single{sample}.test")).expect("domain");
+        let started = Instant::now();
+        let report = checker.check(target).await;
+        single.push(started.elapsed());
+        assert!(report.listed, "{report:?}");
+    }
+    let mut judged = Vec::with_capacity(SAMPLES);
+    for sample in 0..SAMPLES {
+        let message = message(sample);
+        let started = Instant::now();
+        let targets = reader.read(message.as_bytes(), None);
+        let mut facts = SessionFacts::default();
+        facts.domains = targets.domains;
+        let evaluation = filter.evaluate(&facts).await;
+        judged.push(started.elapsed());
+        assert_eq!(evaluation.listed.len(), DOMAINS, "{evaluation:?}");
+        assert!(matches!(evaluation.verdict, Verdict::Tag(_)));
+    }
+    let (p50_1, p99_1) = percentiles(single);
+    let (p50_n, p99_n) = percentiles(judged);
+    println!(
+        "{name:<8} {:>4}ms {:>10.2} / {:>6.2} ms {:>10.2} / {:>6.2} ms {:>6.2} / {:>5.2}",
+        delay_ms,
+        ms(p50_1),
+        ms(p99_1),
+        ms(p50_n),
+        ms(p99_n),
+        p50_n.as_secs_f64() / p50_1.as_secs_f64(),
+        p99_n.as_secs_f64() / p99_1.as_secs_f64(),
+    );
+}
+
+fn percentiles(mut times: Vec<Duration>) -> (Duration, Duration) {
+    times.sort();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    (at(0.50), at(0.99))
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,450 @@
+//! What the two mail-filter servers (`dnsbl-policyd`, `dnsbl-milter`) share: listening on TCP
+//! or a Unix socket, a bounded number of connections, graceful shutdown on SIGTERM/SIGINT,
+//! and the background probe of the lists' health.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use dnsbl_check::{AnswerCache, AnyResolver, CacheConfig, Checker, ListHealth, TxtLookup};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+use crate::common::{ListOptions, Transport};
+
+/// How long to wait for work in flight at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// The resolver every lookup goes through: one cache, shared by the checker and FCrDNS.
+pub type Resolver = Arc<AnswerCache<AnyResolver>>;
+
+/// How the servers check: the transport, the deadline, the cache and the health probes.
+#[derive(clap::Args)]
+pub struct CheckOptions {
+    /// How DNS queries travel: hickory-resolver's stock transport (a new socket, so a new
+    /// random source port, per query), or a few long-lived UDP sockets (less work per query).
+    #[arg(long, value_enum, default_value_t = Transport::Hickory)]
+    pub transport: Transport,
+
+    /// Seconds all lookups for one request may take together [default: 5 x --timeout].
+    #[arg(long, value_name = "SECS", value_parser = parse_positive_duration)]
+    pub deadline: Option<Duration>,
+
+    /// The most DNS answers cached.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub cache_size: u64,
+
+    /// The shortest time an answer is cached, in seconds, whatever its TTL.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_duration)]
+    pub cache_min_ttl: Duration,
+
+    /// The longest time an answer is cached, in seconds, whatever its TTL.
+    #[arg(long, value_name = "SECS", default_value = "3600", value_parser = parse_duration)]
+    pub cache_max_ttl: Duration,
+
+    /// Seconds between probes of the lists' RFC 5782 test points [default: 300].
+    #[arg(long, value_name = "SECS", value_parser = parse_positive_duration)]
+    pub health_interval: Option<Duration>,
+}
+
+/// A checker built from the options, with what the servers need to know about it.
+pub struct Setup {
+    pub checker: Checker<Resolver>,
+    pub deadline: Duration,
+    pub health_interval: Duration,
+}
+
+impl CheckOptions {
+    /// The checker: the lists and resolver of `lists`, one TTL-aware cache in front of the
+    /// resolver, TXT asked with A.
+    pub fn setup(&self, lists: &ListOptions) -> Result<Setup, String> {
+        let config = lists.config()?;
+        let timeout = lists.timeout(&config);
+        let deadline = self.deadline.or(config.deadline).unwrap_or(timeout * 5);
+        let health_interval = self
+            .health_interval
+            .or(config.health_interval)
+            .unwrap_or(Duration::from_secs(300));
+        let cache = CacheConfig::default()
+            .max_entries(self.cache_size)
+            .min_ttl(self.cache_min_ttl)
+            .max_ttl(self.cache_max_ttl);
+        let resolver = Arc::new(AnswerCache::new(
+            lists.resolver(&config, self.transport)?,
+            cache,
+        ));
+        let list_set = lists.lists(&config)?;
+        // File settings over the defaults, command-line flags over both.
+        let mut builder = config.apply_to_checker(Checker::builder().lists(list_set));
+        if let Some(threshold) = lists.threshold {
+            builder = builder.threshold(threshold);
+        }
+        let checker = builder
+            .deadline(deadline)
+            // Ask for TXT with the A query: a listed client then costs one round trip, not
+            // two; the extra TXT answers for clean clients are cached like the rest.
+            .txt_lookup(TxtLookup::WithA)
+            // A little under the probe task's period, so that each of its rounds finds the
+            // last probe stale and probes again.
+            .health_interval(health_interval.mul_f64(0.95))
+            .build_with(resolver)
+            .map_err(|error| error.to_string())?;
+        Ok(Setup {
+            checker,
+            deadline,
+            health_interval,
+        })
+    }
+}
+
+/// Runs `server` on a multi-threaded runtime: exit status 0 when it returns `Ok`, 1 (with
+/// the error logged) otherwise.
+pub fn block_on(server: impl Future<Output = Result<(), String>>) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(server) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Where to listen.
+#[derive(Debug, Clone)]
+pub enum Listen {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+pub fn parse_listen(text: &str) -> Result<Listen, String> {
+    if text.contains('/') {
+        return Ok(Listen::Unix(PathBuf::from(text)));
+    }
+    text.parse().map(Listen::Tcp).map_err(|_| {
+        format!(
+            "{text:?} is neither ADDR:PORT (127.0.0.1:10040, [::1]:10040) nor a socket path \
+             (which must contain '/', e.g. ./policy.sock)"
+        )
+    })
+}
+
+pub fn parse_mode(text: &str) -> Result<u32, String> {
+    match u32::from_str_radix(text.trim_start_matches("0o"), 8) {
+        Ok(mode) if mode <= 0o777 => Ok(mode),
+        _ => Err(format!("{text:?} is not an octal mode such as 660")),
+    }
+}
+
+/// A number of seconds from 0 to a day (fractions allowed).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(0.0..=86_400.0).contains(&secs) {
+        return Err("must be from 0 to 86400 seconds".into());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|error| error.to_string())
+}
+
+pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err("must be more than 0 seconds".into()),
+        duration => Ok(duration),
+    }
+}
+
+enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener, PathBuf),
+}
+
+/// An accepted connection, on either kind of socket.
+pub enum Connection {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Listener {
+    async fn bind(listen: &Listen, mode: u32) -> Result<Self, String> {
+        match listen {
+            Listen::Tcp(addr) => TcpListener::bind(addr)
+                .await
+                .map(Listener::Tcp)
+                .map_err(|error| format!("cannot listen on {addr}: {error}")),
+            Listen::Unix(path) => bind_unix(path, mode)
+                .map(|listener| Listener::Unix(listener, path.clone()))
+                .map_err(|error| format!("cannot listen on {}: {error}", path.display())),
+        }
+    }
+
+    fn address(&self) -> String {
+        match self {
+            Listener::Tcp(listener) => listener
+                .local_addr()
+                .map_or_else(|_| "?".into(), |addr| addr.to_string()),
+            Listener::Unix(_, path) => path.display().to_string(),
+        }
+    }
+
+    /// A connection and the name of its peer.
+    async fn accept(&self) -> io::Result<(Connection, String)> {
+        match self {
+            Listener::Tcp(listener) => {
+                let (stream, peer) = listener.accept().await?;
+                // Replies are small and awaited one at a time: send them at once.
+                let _ = stream.set_nodelay(true);
+                Ok((Connection::Tcp(stream), peer.to_string()))
+            }
+            Listener::Unix(listener, _) => {
+                Ok((Connection::Unix(listener.accept().await?.0), "unix".into()))
+            }
+        }
+    }
+
+    /// Stops listening; a Unix socket's file is removed.
+    fn close(self) {
+        if let Listener::Unix(listener, path) = self {
+            drop(listener);
+            if let Err(error) = std::fs::remove_file(&path) {
+                warn!(path = %path.display(), %error, "cannot remove the socket file");
+            }
+        }
+    }
+}
+
+impl AsyncRead for Connection {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Connection::Tcp(stream) => Pin::new(stream).poll_read(cx, buf),
+            Connection::Unix(stream) => Pin::new(stream).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Connection {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Connection::Tcp(stream) => Pin::new(stream).poll_write(cx, buf),
+            Connection::Unix(stream) => Pin::new(stream).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Connection::Tcp(stream) => Pin::new(stream).poll_flush(cx),
+            Connection::Unix(stream) => Pin::new(stream).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Connection::Tcp(stream) => Pin::new(stream).poll_shutdown(cx),
+            Connection::Unix(stream) => Pin::new(stream).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Binds a Unix socket, replacing a stale socket file left by a server that is gone. Refuses
+/// to replace a socket a live server answers on, or a file that is not a socket.
+fn bind_unix(path: &Path, mode: u32) -> io::Result<UnixListener> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => {
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                return Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    "another server is listening on it",
+                ));
+            }
+            std::fs::remove_file(path)?;
+            info!(path = %path.display(), "removed a stale socket file");
+        }
+        Ok(_) => {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "a file that is not a socket is in the way (not removed)",
+            ));
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error),
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    Ok(listener)
+}
+
+/// Serves connections until SIGTERM or SIGINT, with `serve` called once per connection (with
+/// the peer's name and a flag that turns true at shutdown), at most `max_connections` at
+/// once. At shutdown: stop accepting, give the connections [`SHUTDOWN_GRACE`] (or until a
+/// second signal) to finish what they are doing, then close them.
+pub async fn serve_until_stopped<F, Fut>(
+    listen: &Listen,
+    mode: u32,
+    max_connections: u32,
+    serve: F,
+) -> Result<(), String>
+where
+    F: Fn(Connection, String, watch::Receiver<bool>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    // Signal handlers first: a SIGTERM right after start-up must shut down gracefully too.
+    let mut terminate =
+        signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
+    let mut interrupt =
+        signal(SignalKind::interrupt()).map_err(|e| format!("cannot handle SIGINT: {e}"))?;
+    let listener = Listener::bind(listen, mode).await?;
+    info!(address = %listener.address(), "listening");
+
+    let (stop, stopping) = watch::channel(false);
+    let permits = Arc::new(Semaphore::new(max_connections as usize));
+    let mut connections = JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            _ = terminate.recv() => {
+                info!("SIGTERM: shutting down");
+                break;
+            }
+            _ = interrupt.recv() => {
+                info!("SIGINT: shutting down");
+                break;
+            }
+            accepted = accept(&listener, &permits) => accepted,
+        };
+        match accepted {
+            Ok((connection, peer, permit)) => {
+                let served = serve(connection, peer, stopping.clone());
+                connections.spawn(async move {
+                    served.await;
+                    drop(permit);
+                });
+            }
+            Err(error) => {
+                // Out of file descriptors, or a connection reset before it was accepted:
+                // keep serving, but do not spin.
+                warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        while connections.try_join_next().is_some() {}
+    }
+
+    listener.close();
+    let _ = stop.send(true);
+    if !connections.is_empty() {
+        info!(
+            connections = connections.len(),
+            "finishing the requests in flight"
+        );
+    }
+    // A second signal does not wait any longer.
+    let drained = tokio::select! {
+        drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while connections.join_next().await.is_some() {}
+        }) => drained.is_ok(),
+        _ = terminate.recv() => false,
+        _ = interrupt.recv() => false,
+    };
+    if !drained {
+        warn!(
+            connections = connections.len(),
+            "closing the connections still in flight"
+        );
+        connections.shutdown().await;
+    }
+    info!("stopped");
+    Ok(())
+}
+
+/// Waits for room for one more connection, then accepts it.
+async fn accept(
+    listener: &Listener,
+    permits: &Arc<Semaphore>,
+) -> io::Result<(Connection, String, OwnedSemaphorePermit)> {
+    let permit = Arc::clone(permits)
+        .acquire_owned()
+        .await
+        .expect("the semaphore is never closed");
+    let (connection, peer) = listener.accept().await?;
+    Ok((connection, peer, permit))
+}
+
+/// Logs the lists, by name and public zone.
+pub fn log_lists(checker: &Checker<Resolver>) {
+    let lists: Vec<String> = checker
+        .lists()
+        .map(|list| {
+            let zone = list.zone().public_name();
+            if list.name() == zone {
+                format!("{zone} ({})", list.kind())
+            } else {
+                format!("{} = {zone} ({})", list.name(), list.kind())
+            }
+        })
+        .collect();
+    info!(lists = %lists.join(", "), "lists");
+}
+
+/// Probes every list's test points every `interval`, and logs the lists that are not fit.
+pub async fn watch_health(checker: Checker<Resolver>, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        for (list, health) in checker.refresh_health().await {
+            let zone = list.zone().public_name();
+            match health {
+                ListHealth::Healthy | ListHealth::Unchecked => {
+                    debug!(list = list.name(), zone, "list healthy")
+                }
+                ListHealth::Unhealthy(why) => {
+                    warn!(list = list.name(), zone, %why, "list unhealthy: skipped, not trusted")
+                }
+                ListHealth::Broken(outcome) => warn!(
+                    list = list.name(),
+                    zone,
+                    status = outcome.status(),
+                    detail = ?outcome.detail().unwrap_or_default(),
+                    "list broken: its test points get {} answers",
+                    outcome.status()
+                ),
+                ListHealth::ProbeFailed(error) => {
+                    warn!(list = list.name(), zone, %error, "list health probe failed")
+                }
+                ListHealth::TestPointMissing => warn!(
+                    list = list.name(),
+                    zone, "list does not list its test point 127.0.0.2 (or 'test'): used anyway"
+                ),
+                other => warn!(list = list.name(), zone, health = %other, "list health"),
+            }
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! `dnsbl-milter`: a milter (Sendmail/Postfix mail filter, protocol version 6) that checks
+//! the client, the relays in the Received headers and the domains in the message against
+//! DNSBLs.
+//!
+//! ```text
+//! dnsbl-milter --listen 127.0.0.1:10041 --preset spamhaus-zen --preset spamhaus-dbl
+//! dnsbl-milter --listen /var/spool/postfix/private/dnsbl-milter --trusted-network 203.0.113.0/24
+//! SPAMHAUS_DQS_KEY=... dnsbl-milter --tag-only
+//! ```
+//!
+//! (From a checkout: `cargo run --example dnsbl-milter -- ARGS`.) In Postfix's `main.cf`:
+//! `smtpd_milters = inet:127.0.0.1:10041` and `milter_default_action = accept`.
+//!
+//! # What is checked
+//!
+//! - At connect: the client's address on the IP lists (not for loopback, private,
+//!   link-local clients unless `--check-local`, nor for `--trusted-network` clients). A
+//!   listed client is refused at once, before HELO.
+//! - At the end of the message: the untrusted relays of the Received headers on the IP lists
+//!   (past `--trusted-network` relays; lists with `hops = "last-external"` only for the last
+//!   external one), the addresses of URLs with address literals on the IP lists, and the
+//!   registrable domains of the URLs and e-mail addresses in the text and HTML parts (after
+//!   base64, quoted-printable and charset decoding) on the domain lists: at most
+//!   `--max-domains` of them, skipping big senders and `--skip-domain`s.
+//!
+//! # Answers
+//!
+//! - Listed: `550 5.7.1 Service unavailable; client [192.0.2.1] blocked using
+//!   zen.spamhaus.org; <the TXT reason>` (or `relay [...]`, `domain ... in the message`).
+//!   Lists are named by their public zone: a DQS key never appears.
+//! - `--tag-only`: instead, the message gets an `X-DNSBL: 192.0.2.1 listed by
+//!   zen.spamhaus.org (SBL)` header.
+//! - Nothing listed, but a lookup failed: accept (fail-open), or with `--fail-closed`
+//!   `451 4.7.1 Service temporarily unavailable; DNS list lookups failed`.
+//!
+//! # Robustness
+//!
+//! Packets above 256 KiB, malformed packets and unknown commands close their connection (the
+//! MTA then applies its `milter_default_action`); other connections are not affected. At
+//! most `--max-message-size` bytes of a message are read for domains. SIGTERM or SIGINT:
+//! stop accepting, let every connection finish the message it is in, close, exit 0.
+
+mod common;
+#[path = "common/server.rs"]
+mod server;
+
+use std::net::IpAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
+use common::{ListOptions, init_logging};
+use dnsbl_check::Zone;
+use dnsbl_check::mail::milter::{
+    ClientAddress, Command, MAX_PACKET, MilterError, Options, Response, actions, protocol,
+    read_packet,
+};
+use dnsbl_check::mail::{
+    Evaluation, MessageReader, SessionFacts, SessionFilter, SessionPolicy, Verdict,
+};
+use ipnet::IpNet;
+use server::{CheckOptions, Connection, Listen, Resolver, parse_listen, parse_mode};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+/// A milter that rejects (or tags) mail from listed clients and relays, or naming listed
+/// domains.
+// Not `Debug`: the struct holds the DQS key, which must never be printed.
+#[derive(Parser)]
+#[command(name = "dnsbl-milter", version)]
+struct Cli {
+    /// Where to listen: ADDR:PORT for TCP, or a Unix socket path (anything containing '/').
+    #[arg(long, value_name = "ADDR:PORT|PATH", default_value = "127.0.0.1:10041", value_parser = parse_listen)]
+    listen: Listen,
+
+    /// Permissions of a Unix socket, in octal.
+    #[arg(long, value_name = "OCTAL", default_value = "666", value_parser = parse_mode)]
+    socket_mode: u32,
+
+    #[command(flatten)]
+    lists: ListOptions,
+
+    #[command(flatten)]
+    check: CheckOptions,
+
+    /// Add an X-DNSBL: header instead of rejecting.
+    #[arg(long)]
+    tag_only: bool,
+
+    /// When lookups fail and nothing is listed, tempfail (451) instead of accepting.
+    #[arg(long)]
+    fail_closed: bool,
+
+    /// Check loopback, private, link-local and unspecified client addresses too.
+    #[arg(long)]
+    check_local: bool,
+
+    /// Our own relays (CIDR): clients here are not checked, and Received hops are walked
+    /// past them. Repeatable.
+    #[arg(long = "trusted-network", value_name = "CIDR")]
+    trusted_networks: Vec<IpNet>,
+
+    /// The most distinct domains of one message asked about.
+    #[arg(long, value_name = "N", default_value_t = dnsbl_check::mail::DEFAULT_MAX_DOMAINS)]
+    max_domains: usize,
+
+    /// A domain never asked about (your own). Repeatable.
+    #[arg(long = "skip-domain", value_name = "DOMAIN")]
+    skip_domains: Vec<String>,
+
+    /// The most bytes of a message (headers and body) read for hops and domains.
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    max_message_size: usize,
+
+    /// Seconds a connection may stay idle before it is closed.
+    #[arg(long, value_name = "SECS", default_value = "900", value_parser = server::parse_positive_duration)]
+    idle_timeout: Duration,
+
+    /// The most connections served at once; more wait to be accepted.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+
+    /// Log warnings and errors only.
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+
+    /// Log more (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+/// What every connection shares.
+struct Milter {
+    filter: SessionFilter<Resolver>,
+    reader: MessageReader,
+    tag_only: bool,
+    max_message_size: usize,
+    idle: Duration,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (milter, health_interval) = match milter(&cli) {
+        Ok(built) => built,
+        // Clap's usage errors exit with status 2, as all setup errors should.
+        Err(message) => Cli::command()
+            .error(ErrorKind::InvalidValue, message)
+            .exit(),
+    };
+    let milter = Arc::new(milter);
+    init_tracing(cli.verbose, cli.quiet, milter.filter.keyed_zones().to_vec());
+    server::block_on(run(&cli, milter, health_interval))
+}
+
+fn milter(cli: &Cli) -> Result<(Milter, Duration), String> {
+    let setup = cli.check.setup(&cli.lists)?;
+    let policy = SessionPolicy::default()
+        .tag_only(cli.tag_only)
+        .fail_closed(cli.fail_closed)
+        .check_local(cli.check_local)
+        .fcrdns_deadline(setup.deadline)
+        .trusted_networks(cli.trusted_networks.iter().copied());
+    let reader = MessageReader::default()
+        .trusted_networks(cli.trusted_networks.iter().copied())
+        .max_domains(cli.max_domains)
+        .skip_domains(cli.skip_domains.iter().map(String::as_str));
+    let milter = Milter {
+        filter: SessionFilter::new(setup.checker, policy),
+        reader,
+        tag_only: cli.tag_only,
+        max_message_size: cli.max_message_size,
+        idle: cli.idle_timeout,
+    };
+    Ok((milter, setup.health_interval))
+}
+
+async fn run(cli: &Cli, milter: Arc<Milter>, health_interval: Duration) -> Result<(), String> {
+    server::log_lists(milter.filter.checker());
+    let health = tokio::spawn(server::watch_health(
+        milter.filter.checker().clone(),
+        health_interval,
+    ));
+    let served = server::serve_until_stopped(
+        &cli.listen,
+        cli.socket_mode,
+        cli.max_connections,
+        |connection, peer, stopping| serve(connection, peer, milter.clone(), stopping),
+    )
+    .await;
+    health.abort();
+    served
+}
+
+/// What one connection knows: the SMTP session, and the message in progress.
+#[derive(Default)]
+struct Session {
+    /// What was agreed: which commands get no reply.
+    protocol: u32,
+    client: Option<IpAddr>,
+    client_text: String,
+    /// A tag from the connect stage, to add to each message.
+    client_tag: Option<String>,
+    queue_id: String,
+    /// Between MAIL (or the first header) and the end of the message or an abort.
+    in_message: bool,
+    message: Vec<u8>,
+}
+
+impl Session {
+    fn start_message(&mut self) {
+        self.in_message = true;
+        self.message.clear();
+    }
+
+    fn end_message(&mut self) {
+        self.in_message = false;
+        self.message = Vec::new();
+    }
+
+    /// Appends to the message, up to `max` bytes.
+    fn append(&mut self, bytes: &[u8], max: usize) {
+        self.in_message = true;
+        let room = max.saturating_sub(self.message.len());
+        self.message
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
+    /// `Continue`, unless the negotiation said this command gets no reply.
+    fn reply_unless(&self, no_reply: u32) -> Option<Response> {
+        (self.protocol & no_reply == 0).then_some(Response::Continue)
+    }
+}
+
+/// The steps this filter wants left out, and those it does not answer (kept only where the
+/// MTA offers them).
+const WANTED_PROTOCOL: u32 = protocol::NO_RCPT
+    | protocol::NO_DATA
+    | protocol::NO_UNKNOWN
+    | protocol::NR_HELO
+    | protocol::NR_MAIL
+    | protocol::NR_RCPT
+    | protocol::NR_DATA
+    | protocol::NR_UNKNOWN
+    | protocol::NR_HEADER
+    | protocol::NR_EOH
+    | protocol::NR_BODY;
+
+/// Serves one connection until the MTA quits, a packet is bad, the connection idles too
+/// long, or shutdown begins outside a message.
+async fn serve(
+    connection: Connection,
+    peer: String,
+    milter: Arc<Milter>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let (mut reader, mut writer) = tokio::io::split(connection);
+    let mut session = Session::default();
+    let mut packet = Vec::new();
+    loop {
+        let read = read_packet(&mut reader, &mut packet, MAX_PACKET);
+        let read = tokio::time::timeout(milter.idle, read);
+        let read = if session.in_message {
+            // A message in progress is finished, shutdown or not.
+            read.await
+        } else {
+            tokio::select! {
+                biased;
+                read = read => read,
+                _ = stopping.wait_for(|stop| *stop) => return,
+            }
+        };
+        let command = match read {
+            Err(_) => {
+                debug!(%peer, "closing an idle connection");
+                return;
+            }
+            Ok(Ok(false)) => return,
+            Ok(Ok(true)) => Command::parse(&packet),
+            Ok(Err(error)) => Err(error),
+        };
+        let command = match command {
+            Ok(command) => command,
+            Err(problem) => {
+                warn!(%peer, %problem, "bad packet: closing the connection");
+                return;
+            }
+        };
+        let responses = match handle(&milter, &mut session, command).await {
+            Ok(Some(responses)) => responses,
+            Ok(None) => return,
+            Err(problem) => {
+                warn!(%peer, %problem, "cannot go on: closing the connection");
+                return;
+            }
+        };
+        let bytes: Vec<u8> = responses.iter().flat_map(Response::to_bytes).collect();
+        if !bytes.is_empty() {
+            let written = tokio::time::timeout(milter.idle, writer.write_all(&bytes)).await;
+            if !matches!(written, Ok(Ok(()))) {
+                debug!(%peer, "cannot send the answer");
+                return;
+            }
+        }
+        if *stopping.borrow() && !session.in_message {
+            return;
+        }
+    }
+}
+
+/// Answers one command: the responses to send (none for commands without replies); `None`
+/// when the MTA quits.
+async fn handle(
+    milter: &Milter,
+    session: &mut Session,
+    command: Command,
+) -> Result<Option<Vec<Response>>, MilterError> {
+    let reply = match command {
+        Command::Negotiate(offer) => {
+            let wanted_actions = if milter.tag_only {
+                actions::ADD_HEADERS
+            } else {
+                0
+            };
+            let agreed = offer.agree(&Options::new(wanted_actions, WANTED_PROTOCOL))?;
+            session.protocol = agreed.protocol;
+            Some(Response::Negotiate(agreed))
+        }
+        Command::Macros { pairs, .. } => {
+            if let Some((_, id)) = pairs.iter().find(|(name, _)| name == "i") {
+                session.queue_id.clone_from(id);
+            }
+            None
+        }
+        Command::Connect { address, .. } => {
+            session.client = match address {
+                ClientAddress::Ip(ip, _) => Some(ip),
+                _ => None,
+            };
+            session.client_text = session
+                .client
+                .map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+            session.client_tag = None;
+            let Some(client) = session.client else {
+                return Ok(Some(vec![Response::Continue]));
+            };
+            let started = Instant::now();
+            let evaluation = milter.filter.evaluate(&SessionFacts::client(client)).await;
+            let response = match &evaluation.verdict {
+                Verdict::Tag(text) => {
+                    session.client_tag = Some(text.clone());
+                    Response::Continue
+                }
+                verdict => verdict_response(verdict),
+            };
+            log(session, "connect", &evaluation, &response, started);
+            Some(response)
+        }
+        Command::Helo(_) => session.reply_unless(protocol::NR_HELO),
+        Command::Mail(_) => {
+            session.start_message();
+            session.reply_unless(protocol::NR_MAIL)
+        }
+        Command::Rcpt(_) => session.reply_unless(protocol::NR_RCPT),
+        Command::Data => session.reply_unless(protocol::NR_DATA),
+        Command::Unknown(_) => session.reply_unless(protocol::NR_UNKNOWN),
+        Command::Header { name, value } => {
+            let line = [name.as_bytes(), b": ", &value, b"\r\n"].concat();
+            session.append(&line, milter.max_message_size);
+            session.reply_unless(protocol::NR_HEADER)
+        }
+        Command::EndOfHeaders => {
+            session.append(b"\r\n", milter.max_message_size);
+            session.reply_unless(protocol::NR_EOH)
+        }
+        Command::Body(chunk) => {
+            session.append(&chunk, milter.max_message_size);
+            session.reply_unless(protocol::NR_BODY)
+        }
+        Command::EndOfMessage(chunk) => {
+            session.append(&chunk, milter.max_message_size);
+            let responses = end_of_message(milter, session).await;
+            session.end_message();
+            return Ok(Some(responses));
+        }
+        Command::Abort => {
+            session.end_message();
+            None
+        }
+        Command::QuitNewConnection => {
+            *session = Session {
+                protocol: session.protocol,
+                ..Session::default()
+            };
+            None
+        }
+        Command::Quit => return Ok(None),
+        _ => None,
+    };
+    Ok(Some(reply.into_iter().collect()))
+}
+
+/// Judges the message: its untrusted hops and its domains.
+async fn end_of_message(milter: &Milter, session: &Session) -> Vec<Response> {
+    let started = Instant::now();
+    let targets = milter.reader.read(&session.message, session.client);
+    let mut facts = SessionFacts::default();
+    facts.hops = targets.hops;
+    facts.domains = targets.domains;
+    facts.addresses = targets.addresses;
+    let evaluation = milter.filter.evaluate(&facts).await;
+    let mut tags: Vec<String> = session.client_tag.iter().cloned().collect();
+    let last = match &evaluation.verdict {
+        Verdict::Tag(text) => {
+            tags.push(text.clone());
+            Response::Continue
+        }
+        verdict => verdict_response(verdict),
+    };
+    log(session, "message", &evaluation, &last, started);
+    if targets.capped {
+        debug!(queue_id = %session.queue_id, "more domains than --max-domains: the rest not checked");
+    }
+    let mut responses: Vec<Response> = Vec::new();
+    if last == Response::Continue && !tags.is_empty() {
+        responses.push(Response::AddHeader {
+            name: "X-DNSBL".into(),
+            value: tags.join("; "),
+        });
+    }
+    responses.push(last);
+    responses
+}
+
+/// The response for a verdict: a reply code to reject or tempfail, else go on.
+fn verdict_response(verdict: &Verdict) -> Response {
+    match verdict {
+        Verdict::Reject(text) => Response::reply_code(550, "5.7.1", text),
+        Verdict::Tempfail(text) => Response::reply_code(451, "4.7.1", text),
+        _ => Response::Continue,
+    }
+}
+
+/// The one log line of a decision. Message-supplied text is quoted and escaped.
+fn log(session: &Session, stage: &str, e: &Evaluation, response: &Response, started: Instant) {
+    // Milliseconds to one decimal.
+    let ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
+    let action = match response {
+        Response::ReplyCode(text) => text.replace("%%", "%"),
+        Response::Continue if matches!(e.verdict, Verdict::Tag(_)) => "tag".into(),
+        _ => "continue".into(),
+    };
+    info!(
+        client = %session.client_text,
+        queue_id = %session.queue_id,
+        stage,
+        checked = ?e.checked.join(" "),
+        listed = ?e.listed.join(", "),
+        trouble = ?e.trouble.join(", "),
+        note = %e.note.unwrap_or("-"),
+        action = ?action,
+        ms,
+        "decision"
+    );
+}
+
+/// Logs to stderr: info by default, warnings only with `-q`, debug and trace with `-v`, `-vv`;
+/// RUST_LOG overrides. The DQS key is scrubbed from every line, whoever wrote it.
+fn init_tracing(verbose: u8, quiet: bool, keyed_zones: Vec<Zone>) {
+    let default = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) => "warn,dnsbl_milter=info",
+        (false, 1) => "info,dnsbl_milter=debug,dnsbl_check=debug",
+        (false, _) => "debug,dnsbl_milter=trace,dnsbl_check=trace",
+    };
+    init_logging(default, keyed_zones);
+}

@@ -1,0 +1,797 @@
+//! The Sendmail/Postfix milter protocol (version 6), the filter's side, read with hard limits.
+//!
+//! Written from the public description of the protocol (libmilter's wire format): every
+//! packet is a 32-bit big-endian length, a one-byte command, and `length - 1` bytes of data.
+//! Strings are NUL-terminated. The MTA drives: it offers options ([`Command::Negotiate`]),
+//! then sends one command per SMTP event, each answered (unless the negotiation said not to)
+//! by one [`Response`].
+//!
+//! Everything read is hostile. A length above the reader's limit is refused before anything
+//! is allocated, and [`Command::parse`] returns an error, never panics, for any bytes.
+//!
+//! # Examples
+//!
+//! ```
+//! use dnsbl_check::mail::milter::{Command, Options, Response, actions, protocol};
+//!
+//! // The MTA offers version 6 with every action and every protocol flag.
+//! let offer = Command::parse(&[b'O', 0, 0, 0, 6, 0, 0, 1, 0xff, 0, 0x1f, 0xff, 0xff]).unwrap();
+//! let Command::Negotiate(offer) = offer else { unreachable!() };
+//! let wanted = Options::new(actions::ADD_HEADERS, protocol::NO_RCPT | protocol::NR_HEADER);
+//! let reply = offer.agree(&wanted).unwrap();
+//! assert_eq!(reply.protocol, protocol::NO_RCPT | protocol::NR_HEADER);
+//! let bytes = Response::Negotiate(reply).to_bytes();
+//! assert_eq!(&bytes[..5], &[0, 0, 0, 13, b'O']);
+//! ```
+
+use std::net::IpAddr;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// The protocol version this side speaks.
+pub const VERSION: u32 = 6;
+/// The largest packet read unless a reader says otherwise: a body chunk is at most 64 KiB,
+/// a header at most Postfix's `header_size_limit` (100 KiB by default).
+pub const MAX_PACKET: usize = 256 * 1024;
+
+/// Actions a filter may ask for (`SMFIF_*`), in [`Options::actions`].
+pub mod actions {
+    /// Add headers (`SMFIF_ADDHDRS`), for [`Response::AddHeader`](super::Response::AddHeader).
+    pub const ADD_HEADERS: u32 = 0x0001;
+    /// Replace the body (`SMFIF_CHGBODY`).
+    pub const CHANGE_BODY: u32 = 0x0002;
+    /// Add recipients (`SMFIF_ADDRCPT`).
+    pub const ADD_RCPT: u32 = 0x0004;
+    /// Remove recipients (`SMFIF_DELRCPT`).
+    pub const DELETE_RCPT: u32 = 0x0008;
+    /// Change or delete headers (`SMFIF_CHGHDRS`).
+    pub const CHANGE_HEADERS: u32 = 0x0010;
+    /// Quarantine (`SMFIF_QUARANTINE`).
+    pub const QUARANTINE: u32 = 0x0020;
+    /// Change the envelope sender (`SMFIF_CHGFROM`).
+    pub const CHANGE_FROM: u32 = 0x0040;
+    /// Add recipients with ESMTP arguments (`SMFIF_ADDRCPT_PAR`).
+    pub const ADD_RCPT_PAR: u32 = 0x0080;
+    /// Choose the macros sent (`SMFIF_SETSYMLIST`).
+    pub const SET_SYMLIST: u32 = 0x0100;
+}
+
+/// Protocol flags (`SMFIP_*`), in [`Options::protocol`]: steps the MTA may leave out
+/// (`NO_*`) and steps the filter does not answer (`NR_*`).
+pub mod protocol {
+    /// Do not send the connection (`SMFIP_NOCONNECT`).
+    pub const NO_CONNECT: u32 = 0x0000_0001;
+    /// Do not send HELO (`SMFIP_NOHELO`).
+    pub const NO_HELO: u32 = 0x0000_0002;
+    /// Do not send MAIL FROM (`SMFIP_NOMAIL`).
+    pub const NO_MAIL: u32 = 0x0000_0004;
+    /// Do not send RCPT TO (`SMFIP_NORCPT`).
+    pub const NO_RCPT: u32 = 0x0000_0008;
+    /// Do not send the body (`SMFIP_NOBODY`).
+    pub const NO_BODY: u32 = 0x0000_0010;
+    /// Do not send the headers (`SMFIP_NOHDRS`).
+    pub const NO_HEADERS: u32 = 0x0000_0020;
+    /// Do not send the end of headers (`SMFIP_NOEOH`).
+    pub const NO_EOH: u32 = 0x0000_0040;
+    /// No reply to headers (`SMFIP_NR_HDR`).
+    pub const NR_HEADER: u32 = 0x0000_0080;
+    /// Do not send unknown SMTP commands (`SMFIP_NOUNKNOWN`).
+    pub const NO_UNKNOWN: u32 = 0x0000_0100;
+    /// Do not send DATA (`SMFIP_NODATA`).
+    pub const NO_DATA: u32 = 0x0000_0200;
+    /// The MTA understands [`Response::Skip`](super::Response::Skip) (`SMFIP_SKIP`).
+    pub const SKIP: u32 = 0x0000_0400;
+    /// Send rejected recipients too (`SMFIP_RCPT_REJ`).
+    pub const RCPT_REJ: u32 = 0x0000_0800;
+    /// No reply to the connection (`SMFIP_NR_CONN`).
+    pub const NR_CONNECT: u32 = 0x0000_1000;
+    /// No reply to HELO (`SMFIP_NR_HELO`).
+    pub const NR_HELO: u32 = 0x0000_2000;
+    /// No reply to MAIL FROM (`SMFIP_NR_MAIL`).
+    pub const NR_MAIL: u32 = 0x0000_4000;
+    /// No reply to RCPT TO (`SMFIP_NR_RCPT`).
+    pub const NR_RCPT: u32 = 0x0000_8000;
+    /// No reply to DATA (`SMFIP_NR_DATA`).
+    pub const NR_DATA: u32 = 0x0001_0000;
+    /// No reply to unknown commands (`SMFIP_NR_UNKN`).
+    pub const NR_UNKNOWN: u32 = 0x0002_0000;
+    /// No reply to the end of headers (`SMFIP_NR_EOH`).
+    pub const NR_EOH: u32 = 0x0004_0000;
+    /// No reply to body chunks (`SMFIP_NR_BODY`).
+    pub const NR_BODY: u32 = 0x0008_0000;
+    /// Header values keep their leading space (`SMFIP_HDR_LEADSPC`).
+    pub const HEADER_LEADING_SPACE: u32 = 0x0010_0000;
+}
+
+/// Why a packet could not be read or understood. The connection should be closed: the
+/// stream can no longer be trusted to be in step.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MilterError {
+    /// Reading failed.
+    #[error("read error: {0}")]
+    Io(#[source] std::io::Error),
+    /// The input ended inside a packet.
+    #[error("connection closed in the middle of a packet")]
+    Truncated,
+    /// A packet's length is above the limit (refused before reading it).
+    #[error("packet of {0} bytes, more than the limit of {1}")]
+    TooLong(usize, usize),
+    /// A packet of length 0: no command byte.
+    #[error("empty packet")]
+    Empty,
+    /// A command this side does not know.
+    #[error("unknown command {0:#04x}")]
+    UnknownCommand(u8),
+    /// A command whose data does not have the form its command needs.
+    #[error("malformed {0} command")]
+    Malformed(&'static str),
+    /// The MTA speaks a version too old, or lacks something the filter needs.
+    #[error("negotiation failed: {0}")]
+    Negotiation(&'static str),
+}
+
+/// What each side offers or agrees to in the negotiation (`SMFIC_OPTNEG`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// The protocol version.
+    pub version: u32,
+    /// `SMFIF_*` actions: see [`actions`].
+    pub actions: u32,
+    /// `SMFIP_*` flags: see [`protocol`].
+    pub protocol: u32,
+}
+
+impl Options {
+    /// Version 6 with these actions and protocol flags.
+    pub fn new(actions: u32, protocol: u32) -> Self {
+        Options {
+            version: VERSION,
+            actions,
+            protocol,
+        }
+    }
+
+    /// The filter's answer to this offer, from what the filter `wanted`: every action it
+    /// wants must be offered; protocol flags it wants but the MTA does not offer are left out
+    /// (an MTA refuses flags it did not offer).
+    pub fn agree(&self, wanted: &Options) -> Result<Options, MilterError> {
+        if self.version < 2 {
+            return Err(MilterError::Negotiation(
+                "the MTA speaks a version before 2",
+            ));
+        }
+        if self.actions & wanted.actions != wanted.actions {
+            return Err(MilterError::Negotiation(
+                "the MTA does not offer the actions the filter needs",
+            ));
+        }
+        Ok(Options {
+            version: self.version.min(wanted.version),
+            actions: wanted.actions,
+            protocol: self.protocol & wanted.protocol,
+        })
+    }
+}
+
+/// The address family and address of a connection, as the MTA described it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientAddress {
+    /// An IPv4 or IPv6 client and its port.
+    Ip(IpAddr, u16),
+    /// A Unix socket (local submission), with its path.
+    Unix(String),
+    /// The MTA does not know (`U` family).
+    Unknown,
+}
+
+/// One command from the MTA.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Command {
+    /// `O`: the MTA's offer.
+    Negotiate(Options),
+    /// `D`: macros for the command that follows (its code), as name and value pairs.
+    Macros {
+        /// The command the macros are for.
+        stage: u8,
+        /// Name and value pairs (names as the MTA wrote them: `j`, `{client_addr}`).
+        pairs: Vec<(String, String)>,
+    },
+    /// `C`: a client connected.
+    Connect {
+        /// The client's host name (`unknown` or `[addr]` when there is none).
+        hostname: String,
+        /// Its address.
+        address: ClientAddress,
+    },
+    /// `H`: HELO or EHLO.
+    Helo(String),
+    /// `M`: MAIL FROM, the address first, then ESMTP arguments.
+    Mail(Vec<String>),
+    /// `R`: RCPT TO, the address first, then ESMTP arguments.
+    Rcpt(Vec<String>),
+    /// `T`: DATA.
+    Data,
+    /// `L`: one header.
+    Header {
+        /// Its name.
+        name: String,
+        /// Its value, as sent (continuation lines included).
+        value: Vec<u8>,
+    },
+    /// `N`: the end of the headers.
+    EndOfHeaders,
+    /// `B`: a chunk of the body.
+    Body(Vec<u8>),
+    /// `E`: the end of the message (with an optional last chunk).
+    EndOfMessage(Vec<u8>),
+    /// `A`: forget the message (the connection goes on).
+    Abort,
+    /// `Q`: the connection ends.
+    Quit,
+    /// `K`: this connection ends, and another begins on the same stream.
+    QuitNewConnection,
+    /// `U`: an SMTP command the MTA did not know.
+    Unknown(String),
+}
+
+impl Command {
+    /// Decodes a packet (its command byte and data, without the length). Never panics.
+    pub fn parse(packet: &[u8]) -> Result<Command, MilterError> {
+        let (&code, data) = packet.split_first().ok_or(MilterError::Empty)?;
+        Ok(match code {
+            b'O' => {
+                let [version, actions, protocol] = [0, 4, 8].map(|at| be32(data, at));
+                match (version, actions, protocol) {
+                    (Some(version), Some(actions), Some(protocol)) => Command::Negotiate(Options {
+                        version,
+                        actions,
+                        protocol,
+                    }),
+                    _ => return Err(MilterError::Malformed("negotiation")),
+                }
+            }
+            b'D' => {
+                let (&stage, rest) = data.split_first().ok_or(MilterError::Malformed("macro"))?;
+                let strings = strings(rest).ok_or(MilterError::Malformed("macro"))?;
+                let pairs = strings
+                    .chunks(2)
+                    .map(|pair| (pair[0].clone(), pair.get(1).cloned().unwrap_or_default()))
+                    .collect();
+                Command::Macros { stage, pairs }
+            }
+            b'C' => connect(data).ok_or(MilterError::Malformed("connect"))?,
+            b'H' => Command::Helo(one_string(data).ok_or(MilterError::Malformed("helo"))?),
+            b'M' => Command::Mail(args(data).ok_or(MilterError::Malformed("mail"))?),
+            b'R' => Command::Rcpt(args(data).ok_or(MilterError::Malformed("rcpt"))?),
+            b'T' => Command::Data,
+            b'L' => {
+                let (name, rest) = c_string(data).ok_or(MilterError::Malformed("header"))?;
+                let value = match rest.split_last() {
+                    Some((0, value)) => value.to_vec(),
+                    _ => return Err(MilterError::Malformed("header")),
+                };
+                Command::Header {
+                    name: lossy(name),
+                    value,
+                }
+            }
+            b'N' => Command::EndOfHeaders,
+            b'B' => Command::Body(data.to_vec()),
+            b'E' => Command::EndOfMessage(data.to_vec()),
+            b'A' => Command::Abort,
+            b'Q' => Command::Quit,
+            b'K' => Command::QuitNewConnection,
+            b'U' => Command::Unknown(one_string(data).unwrap_or_else(|| lossy(data))),
+            other => return Err(MilterError::UnknownCommand(other)),
+        })
+    }
+}
+
+impl Command {
+    /// The packet the MTA sends for this command (length, command byte, data): the MTA's
+    /// side of the codec, for tests and MTAs written in Rust.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut data = Vec::new();
+        let code = match self {
+            Command::Negotiate(options) => {
+                for value in [options.version, options.actions, options.protocol] {
+                    data.extend_from_slice(&value.to_be_bytes());
+                }
+                b'O'
+            }
+            Command::Macros { stage, pairs } => {
+                data.push(*stage);
+                for (name, value) in pairs {
+                    push_c_string(&mut data, name);
+                    push_c_string(&mut data, value);
+                }
+                b'D'
+            }
+            Command::Connect { hostname, address } => {
+                push_c_string(&mut data, hostname);
+                let (family, port, text) = match address {
+                    ClientAddress::Ip(IpAddr::V4(ip), port) => (b'4', *port, ip.to_string()),
+                    ClientAddress::Ip(IpAddr::V6(ip), port) => (b'6', *port, ip.to_string()),
+                    ClientAddress::Unix(path) => (b'L', 0, path.clone()),
+                    ClientAddress::Unknown => (b'U', 0, String::new()),
+                };
+                data.push(family);
+                if family != b'U' {
+                    data.extend_from_slice(&port.to_be_bytes());
+                    push_c_string(&mut data, &text);
+                }
+                b'C'
+            }
+            Command::Helo(name) => {
+                push_c_string(&mut data, name);
+                b'H'
+            }
+            Command::Mail(args) | Command::Rcpt(args) => {
+                for arg in args {
+                    push_c_string(&mut data, arg);
+                }
+                if matches!(self, Command::Mail(_)) {
+                    b'M'
+                } else {
+                    b'R'
+                }
+            }
+            Command::Data => b'T',
+            Command::Header { name, value } => {
+                push_c_string(&mut data, name);
+                data.extend(value.iter().copied().filter(|&byte| byte != 0));
+                data.push(0);
+                b'L'
+            }
+            Command::EndOfHeaders => b'N',
+            Command::Body(chunk) => {
+                data.extend_from_slice(chunk);
+                b'B'
+            }
+            Command::EndOfMessage(chunk) => {
+                data.extend_from_slice(chunk);
+                b'E'
+            }
+            Command::Abort => b'A',
+            Command::Quit => b'Q',
+            Command::QuitNewConnection => b'K',
+            Command::Unknown(line) => {
+                push_c_string(&mut data, line);
+                b'U'
+            }
+        };
+        frame(code, &data)
+    }
+}
+
+/// One answer to the MTA.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Response {
+    /// `O`: the filter's side of the negotiation.
+    Negotiate(Options),
+    /// `c`: go on.
+    Continue,
+    /// `a`: accept the message (or connection) without further filtering.
+    Accept,
+    /// `r`: reject with the MTA's default text.
+    Reject,
+    /// `t`: tempfail with the MTA's default text.
+    Tempfail,
+    /// `d`: accept and silently discard.
+    Discard,
+    /// `s`: skip the rest of the body (only if negotiated, [`protocol::SKIP`]).
+    Skip,
+    /// `y`: reject or tempfail with this SMTP reply (`550 5.7.1 text`). Build it with
+    /// [`Response::reply_code`], which keeps it to one safe line.
+    ReplyCode(String),
+    /// `h`: add a header (at the end of the message only; needs [`actions::ADD_HEADERS`]).
+    AddHeader {
+        /// The header's name.
+        name: String,
+        /// The header's value.
+        value: String,
+    },
+}
+
+impl Response {
+    /// A reply with SMTP code `code` (`550`), enhanced status `status` (`5.7.1`) and `text`.
+    /// The text is made one line of printable ASCII, and `%` is doubled (the MTA reads the
+    /// text as a format, where a lone `%` voids it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::mail::milter::Response;
+    ///
+    /// let reply = Response::reply_code(550, "5.7.1", "listed: 100% spam\r\nX-Evil: yes");
+    /// assert_eq!(reply, Response::ReplyCode("550 5.7.1 listed: 100%% spam X-Evil: yes".into()));
+    /// ```
+    pub fn reply_code(code: u16, status: &str, text: &str) -> Response {
+        let text = crate::mail::one_line(text, 400).replace('%', "%%");
+        Response::ReplyCode(format!("{code} {status} {text}"))
+    }
+
+    /// The packet: length, command byte, data.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut data = Vec::new();
+        let code = match self {
+            Response::Negotiate(options) => {
+                for value in [options.version, options.actions, options.protocol] {
+                    data.extend_from_slice(&value.to_be_bytes());
+                }
+                b'O'
+            }
+            Response::Continue => b'c',
+            Response::Accept => b'a',
+            Response::Reject => b'r',
+            Response::Tempfail => b't',
+            Response::Discard => b'd',
+            Response::Skip => b's',
+            Response::ReplyCode(text) => {
+                push_c_string(&mut data, text);
+                b'y'
+            }
+            Response::AddHeader { name, value } => {
+                push_c_string(&mut data, name);
+                push_c_string(&mut data, value);
+                b'h'
+            }
+        };
+        frame(code, &data)
+    }
+
+    /// Decodes a response packet (command byte and data): the MTA's side of the codec.
+    /// Never panics.
+    pub fn parse(packet: &[u8]) -> Result<Response, MilterError> {
+        let (&code, data) = packet.split_first().ok_or(MilterError::Empty)?;
+        Ok(match code {
+            b'O' => match [0, 4, 8].map(|at| be32(data, at)) {
+                [Some(version), Some(actions), Some(protocol)] => Response::Negotiate(Options {
+                    version,
+                    actions,
+                    protocol,
+                }),
+                _ => return Err(MilterError::Malformed("negotiation")),
+            },
+            b'c' => Response::Continue,
+            b'a' => Response::Accept,
+            b'r' => Response::Reject,
+            b't' => Response::Tempfail,
+            b'd' => Response::Discard,
+            b's' => Response::Skip,
+            b'y' => Response::ReplyCode(one_string(data).ok_or(MilterError::Malformed("reply"))?),
+            b'h' => match strings(data).as_deref() {
+                Some([name, value]) => Response::AddHeader {
+                    name: name.clone(),
+                    value: value.clone(),
+                },
+                _ => return Err(MilterError::Malformed("add header")),
+            },
+            other => return Err(MilterError::UnknownCommand(other)),
+        })
+    }
+}
+
+/// A packet: length, code, data.
+fn frame(code: u8, data: &[u8]) -> Vec<u8> {
+    let length = u32::try_from(data.len() + 1).unwrap_or(u32::MAX);
+    let mut packet = Vec::with_capacity(data.len() + 5);
+    packet.extend_from_slice(&length.to_be_bytes());
+    packet.push(code);
+    packet.extend_from_slice(data);
+    packet
+}
+
+/// Reads one packet (command byte and data) into `packet`, refusing lengths above `max`
+/// before reading them. `Ok(false)` when the input ends between packets.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::mail::milter::{Command, read_packet};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let mut input: &[u8] = &[0, 0, 0, 1, b'Q', 0xff, 0xff, 0xff, 0xff];
+/// let mut packet = Vec::new();
+/// assert!(read_packet(&mut input, &mut packet, 1024).await.unwrap());
+/// assert_eq!(Command::parse(&packet).unwrap(), Command::Quit);
+/// assert!(read_packet(&mut input, &mut packet, 1024).await.is_err()); // 4 GiB: refused
+/// # }
+/// ```
+pub async fn read_packet<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    packet: &mut Vec<u8>,
+    max: usize,
+) -> Result<bool, MilterError> {
+    let mut length = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        match reader.read(&mut length[got..]).await {
+            Ok(0) if got == 0 => return Ok(false),
+            Ok(0) => return Err(MilterError::Truncated),
+            Ok(n) => got += n,
+            Err(error) => return Err(MilterError::Io(error)),
+        }
+    }
+    let length = u32::from_be_bytes(length) as usize;
+    if length == 0 {
+        return Err(MilterError::Empty);
+    }
+    if length > max {
+        return Err(MilterError::TooLong(length, max));
+    }
+    packet.clear();
+    packet.resize(length, 0);
+    match reader.read_exact(packet).await {
+        Ok(_) => Ok(true),
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Err(MilterError::Truncated)
+        }
+        Err(error) => Err(MilterError::Io(error)),
+    }
+}
+
+fn be32(data: &[u8], at: usize) -> Option<u32> {
+    let bytes = data.get(at..at.checked_add(4)?)?;
+    Some(u32::from_be_bytes(bytes.try_into().ok()?))
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A NUL-terminated string at the start of `data`, and what follows it.
+fn c_string(data: &[u8]) -> Option<(&[u8], &[u8])> {
+    let end = data.iter().position(|&byte| byte == 0)?;
+    Some((&data[..end], &data[end + 1..]))
+}
+
+/// NUL-terminated strings filling `data` exactly.
+fn strings(mut data: &[u8]) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    while !data.is_empty() {
+        let (string, rest) = c_string(data)?;
+        out.push(lossy(string));
+        data = rest;
+    }
+    Some(out)
+}
+
+/// Exactly one NUL-terminated string.
+fn one_string(data: &[u8]) -> Option<String> {
+    match c_string(data)? {
+        (string, []) => Some(lossy(string)),
+        _ => None,
+    }
+}
+
+/// At least one NUL-terminated string (MAIL and RCPT arguments).
+fn args(data: &[u8]) -> Option<Vec<String>> {
+    strings(data).filter(|args| !args.is_empty())
+}
+
+/// `C`: hostname, family byte, then (for `4`, `6` and `L`) a port and an address string.
+fn connect(data: &[u8]) -> Option<Command> {
+    let (hostname, rest) = c_string(data)?;
+    let (&family, rest) = rest.split_first()?;
+    let address = match family {
+        b'U' => ClientAddress::Unknown,
+        b'4' | b'6' | b'L' => {
+            let port = u16::from_be_bytes(rest.get(..2)?.try_into().ok()?);
+            let text = one_string(&rest[2..])?;
+            match family {
+                b'L' => ClientAddress::Unix(text),
+                _ => {
+                    let text = text.strip_prefix("IPv6:").unwrap_or(&text);
+                    ClientAddress::Ip(text.parse().ok()?, port)
+                }
+            }
+        }
+        _ => return None,
+    };
+    Some(Command::Connect {
+        hostname: lossy(hostname),
+        address,
+    })
+}
+
+fn push_c_string(data: &mut Vec<u8>, text: &str) {
+    // A NUL inside would end the string early and shift everything after it.
+    data.extend(text.bytes().filter(|&byte| byte != 0));
+    data.push(0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(code: u8, data: &[u8]) -> Vec<u8> {
+        let mut packet = vec![code];
+        packet.extend_from_slice(data);
+        packet
+    }
+
+    #[test]
+    fn every_command_the_mta_sends() {
+        let cases: Vec<(Vec<u8>, Command)> = vec![
+            (
+                packet(b'C', b"mail.example.org\x004\x00\x19192.0.2.1\x00"),
+                Command::Connect {
+                    hostname: "mail.example.org".into(),
+                    address: ClientAddress::Ip("192.0.2.1".parse().unwrap(), 25),
+                },
+            ),
+            (
+                packet(b'C', b"[2001:db8::1]\x006\x00\x19IPv6:2001:db8::1\x00"),
+                Command::Connect {
+                    hostname: "[2001:db8::1]".into(),
+                    address: ClientAddress::Ip("2001:db8::1".parse().unwrap(), 25),
+                },
+            ),
+            (
+                packet(b'C', b"localhost\x00U"),
+                Command::Connect {
+                    hostname: "localhost".into(),
+                    address: ClientAddress::Unknown,
+                },
+            ),
+            (
+                packet(b'D', b"Cj\x00mx.example\x00{daemon_name}\x00smtpd\x00"),
+                Command::Macros {
+                    stage: b'C',
+                    pairs: vec![
+                        ("j".into(), "mx.example".into()),
+                        ("{daemon_name}".into(), "smtpd".into()),
+                    ],
+                },
+            ),
+            (
+                packet(b'H', b"client.example\x00"),
+                Command::Helo("client.example".into()),
+            ),
+            (
+                packet(b'M', b"<a@example.org>\x00SIZE=10\x00"),
+                Command::Mail(vec!["<a@example.org>".into(), "SIZE=10".into()]),
+            ),
+            (
+                packet(b'R', b"<b@example.net>\x00"),
+                Command::Rcpt(vec!["<b@example.net>".into()]),
+            ),
+            (
+                packet(b'L', b"Subject\x00 hi\x00"),
+                Command::Header {
+                    name: "Subject".into(),
+                    value: b" hi".to_vec(),
+                },
+            ),
+            (packet(b'B', b"body"), Command::Body(b"body".to_vec())),
+            (packet(b'E', b""), Command::EndOfMessage(Vec::new())),
+            (packet(b'T', b""), Command::Data),
+            (packet(b'N', b""), Command::EndOfHeaders),
+            (packet(b'A', b""), Command::Abort),
+            (packet(b'Q', b""), Command::Quit),
+            (packet(b'K', b""), Command::QuitNewConnection),
+            (packet(b'U', b"XYZZY\x00"), Command::Unknown("XYZZY".into())),
+        ];
+        for (bytes, expected) in cases {
+            assert_eq!(Command::parse(&bytes).unwrap(), expected, "{bytes:?}");
+            // The MTA's side writes what this side reads (IPv6 without the prefix).
+            let written = expected.to_bytes();
+            assert_eq!(Command::parse(&written[4..]).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn malformed_commands_are_errors() {
+        for bytes in [
+            &b""[..],
+            b"O\x00\x00\x00\x06",
+            b"Cname",
+            b"Cname\x004\x00",
+            b"Cname\x004\x00\x19not an address\x00",
+            b"Cname\x00X",
+            b"Hno nul",
+            b"Ha\x00b\x00",
+            b"M",
+            b"Lname-only\x00",
+            b"Lname\x00value without nul",
+            b"D",
+            b"Z",
+        ] {
+            assert!(Command::parse(bytes).is_err(), "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn negotiation_keeps_only_offered_flags() {
+        let offer = Options::new(actions::ADD_HEADERS, protocol::NO_RCPT);
+        let wanted = Options::new(
+            actions::ADD_HEADERS,
+            protocol::NO_RCPT | protocol::NR_HEADER,
+        );
+        let agreed = offer.agree(&wanted).unwrap();
+        assert_eq!(agreed.protocol, protocol::NO_RCPT);
+        let without_headers = Options::new(0, 0);
+        assert!(without_headers.agree(&wanted).is_err());
+        let old = Options {
+            version: 1,
+            ..offer
+        };
+        assert!(old.agree(&wanted).is_err());
+    }
+
+    #[test]
+    fn responses_on_the_wire() {
+        assert_eq!(Response::Continue.to_bytes(), [0, 0, 0, 1, b'c']);
+        assert_eq!(
+            Response::AddHeader {
+                name: "X-DNSBL".into(),
+                value: "a\0b".into()
+            }
+            .to_bytes(),
+            b"\x00\x00\x00\x0chX-DNSBL\x00ab\x00"
+        );
+        for response in [
+            Response::Continue,
+            Response::Negotiate(Options::new(1, 2)),
+            Response::AddHeader {
+                name: "X-DNSBL".into(),
+                value: "v".into(),
+            },
+            Response::reply_code(550, "5.7.1", "no"),
+        ] {
+            assert_eq!(
+                Response::parse(&response.to_bytes()[4..]).unwrap(),
+                response
+            );
+        }
+        let reply = Response::reply_code(451, "4.7.1", "try later");
+        assert_eq!(
+            reply.to_bytes(),
+            b"\x00\x00\x00\x15y451 4.7.1 try later\x00"
+        );
+    }
+
+    #[tokio::test]
+    async fn packets_are_bounded_and_whole() {
+        let mut packet = Vec::new();
+        let mut oversized: &[u8] = &[0, 0, 1, 0, b'B'];
+        let error = read_packet(&mut oversized, &mut packet, 255)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, MilterError::TooLong(256, 255)), "{error}");
+        assert!(packet.capacity() < 256);
+        let mut truncated: &[u8] = &[0, 0, 0, 5, b'B', b'x'];
+        assert!(matches!(
+            read_packet(&mut truncated, &mut packet, 255).await,
+            Err(MilterError::Truncated)
+        ));
+        let mut half_length: &[u8] = &[0, 0];
+        assert!(matches!(
+            read_packet(&mut half_length, &mut packet, 255).await,
+            Err(MilterError::Truncated)
+        ));
+        let mut empty: &[u8] = &[0, 0, 0, 0];
+        assert!(matches!(
+            read_packet(&mut empty, &mut packet, 255).await,
+            Err(MilterError::Empty)
+        ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let _ = Command::parse(&bytes);
+            let _ = Response::parse(&bytes);
+            for code in [b'C', b'D', b'L', b'M', b'O'] {
+                let _ = Command::parse(&packet(code, &bytes));
+            }
+        }
+    }
+}

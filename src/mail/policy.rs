@@ -1,0 +1,736 @@
+//! Session evaluation: what a mail filter knows about a session in, a verdict out.
+//!
+//! The filter decides which targets to ask about (the client address, its HELO name, its
+//! verified host name, the sender's domain, the untrusted Received hops, the message's
+//! domains), asks every list about all of them at once, and turns the reports into one
+//! [`Verdict`]: reject, tag, tempfail or accept. The texts name each list by its public zone,
+//! quote its TXT reason cleaned to one printable line, and never show a DQS key.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use crate::mail::text::one_line;
+use crate::rdns::{ReverseDns, forward_confirmed_reverse_dns};
+use crate::resolver::DnsResolver;
+use crate::target::{DomainName, Target, unmap_ipv4};
+use crate::{Checker, DnsList, HopScope, Report, Zone};
+
+/// The longest TXT reason quoted in a verdict.
+const MAX_REASON: usize = 200;
+/// The longest verdict text (an SMTP reply line is at most 512 octets, and an MTA adds its
+/// own prefix and the recipient to it).
+const MAX_TEXT: usize = 400;
+/// The text of a tempfail.
+const TEMPFAIL_TEXT: &str = "Service temporarily unavailable; DNS list lookups failed";
+
+/// What a filter does with a session or message.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::mail::Verdict;
+///
+/// let verdict = Verdict::Reject("client [192.0.2.1] blocked using bl.example".into());
+/// assert!(verdict.is_reject());
+/// assert_eq!(verdict.text(), Some("client [192.0.2.1] blocked using bl.example"));
+/// assert_eq!(Verdict::Accept.text(), None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// Nothing listed (or only trouble, failing open): let it through.
+    Accept,
+    /// Listed: refuse, with this text (one printable line, no SMTP code).
+    Reject(String),
+    /// Listed, but the policy only tags: add a header with this value (one printable line).
+    Tag(String),
+    /// Nothing listed but lookups failed, and the policy fails closed: try again later.
+    Tempfail(String),
+}
+
+impl Verdict {
+    /// Whether this is a [`Verdict::Reject`].
+    pub fn is_reject(&self) -> bool {
+        matches!(self, Verdict::Reject(_))
+    }
+
+    /// The reject, tag or tempfail text; `None` for [`Verdict::Accept`].
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Verdict::Accept => None,
+            Verdict::Reject(text) | Verdict::Tag(text) | Verdict::Tempfail(text) => Some(text),
+        }
+    }
+}
+
+/// A hop from a Received header: the address of a relay that handed the message on.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::mail::Hop;
+///
+/// let hop = Hop::new("192.0.2.7".parse().unwrap(), true);
+/// assert!(hop.last_external);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Hop {
+    /// The relay's address.
+    pub addr: IpAddr,
+    /// Whether this is the last external hop: the untrusted relay that handed the message to
+    /// one of ours. Lists such as Spamhaus PBL apply to it alone.
+    pub last_external: bool,
+}
+
+impl Hop {
+    /// A hop at `addr`.
+    pub fn new(addr: IpAddr, last_external: bool) -> Self {
+        Hop {
+            addr,
+            last_external,
+        }
+    }
+}
+
+/// What a filter knows about a session and its message. Leave out what is not known (yet).
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::mail::SessionFacts;
+///
+/// let mut facts = SessionFacts::client("192.0.2.1".parse().unwrap());
+/// facts.helo = Some("mail.example.org".into());
+/// facts.sender = Some("someone@example.org".into());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionFacts {
+    /// The connecting client's address; `None` when unknown.
+    pub client: Option<IpAddr>,
+    /// The HELO/EHLO name.
+    pub helo: Option<String>,
+    /// The envelope sender (`local@domain`; empty for the null sender).
+    pub sender: Option<String>,
+    /// The client's verified host name (the MTA's FCrDNS name), not `unknown`.
+    pub client_name: Option<String>,
+    /// The untrusted Received hops to check on the IP lists.
+    pub hops: Vec<Hop>,
+    /// The registrable domains found in the message, checked on the domain lists.
+    pub domains: Vec<DomainName>,
+    /// IP addresses found in the message's URLs, checked on the IP lists.
+    pub addresses: Vec<IpAddr>,
+}
+
+impl SessionFacts {
+    /// Facts about a client at `addr`, nothing else known.
+    pub fn client(addr: IpAddr) -> Self {
+        SessionFacts {
+            client: Some(addr),
+            ..SessionFacts::default()
+        }
+    }
+
+    fn has_message_facts(&self) -> bool {
+        !self.hops.is_empty() || !self.domains.is_empty() || !self.addresses.is_empty()
+    }
+}
+
+/// How a [`SessionFilter`] decides: what to check, and what to do about it.
+///
+/// The default checks the client address only, rejects listed clients, fails open, and does
+/// not check local clients.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::mail::SessionPolicy;
+///
+/// let policy = SessionPolicy::default()
+///     .check_helo(true)
+///     .fail_closed(true)
+///     .trusted_networks(["203.0.113.0/24".parse().unwrap()]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct SessionPolicy {
+    tag_only: bool,
+    fail_closed: bool,
+    require_fcrdns: bool,
+    check_helo: bool,
+    check_client_name: bool,
+    check_sender_domain: bool,
+    check_local: bool,
+    trusted_networks: Vec<IpNet>,
+    fcrdns_deadline: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        SessionPolicy {
+            tag_only: false,
+            fail_closed: false,
+            require_fcrdns: false,
+            check_helo: false,
+            check_client_name: false,
+            check_sender_domain: false,
+            check_local: false,
+            trusted_networks: Vec::new(),
+            fcrdns_deadline: Duration::from_secs(10),
+        }
+    }
+}
+
+impl SessionPolicy {
+    /// Tag instead of rejecting.
+    pub fn tag_only(mut self, on: bool) -> Self {
+        self.tag_only = on;
+        self
+    }
+
+    /// Tempfail when lookups failed and nothing is listed (default: accept, failing open).
+    pub fn fail_closed(mut self, on: bool) -> Self {
+        self.fail_closed = on;
+        self
+    }
+
+    /// Reject (or tag) clients without forward-confirmed reverse DNS.
+    pub fn require_fcrdns(mut self, on: bool) -> Self {
+        self.require_fcrdns = on;
+        self
+    }
+
+    /// Check the HELO name on the domain lists.
+    pub fn check_helo(mut self, on: bool) -> Self {
+        self.check_helo = on;
+        self
+    }
+
+    /// Check the client's verified host name on the domain lists.
+    pub fn check_client_name(mut self, on: bool) -> Self {
+        self.check_client_name = on;
+        self
+    }
+
+    /// Check the envelope sender's domain on the domain lists.
+    pub fn check_sender_domain(mut self, on: bool) -> Self {
+        self.check_sender_domain = on;
+        self
+    }
+
+    /// Check loopback, private, link-local and unspecified clients too (see [`is_local`]).
+    pub fn check_local(mut self, on: bool) -> Self {
+        self.check_local = on;
+        self
+    }
+
+    /// Our own relays: clients here are not checked (their Received hops and message still
+    /// are).
+    pub fn trusted_networks(mut self, networks: impl IntoIterator<Item = IpNet>) -> Self {
+        self.trusted_networks = networks.into_iter().collect();
+        self
+    }
+
+    /// How long the FCrDNS check may take (default 10 s); past it, it counts as failed.
+    pub fn fcrdns_deadline(mut self, deadline: Duration) -> Self {
+        self.fcrdns_deadline = deadline;
+        self
+    }
+
+    /// Whether any of the HELO, client name or sender domain checks is on.
+    pub fn checks_domains(&self) -> bool {
+        self.check_helo || self.check_client_name || self.check_sender_domain
+    }
+
+    /// Whether `addr` is in the trusted networks.
+    pub fn is_trusted(&self, addr: IpAddr) -> bool {
+        let addr = unmap_ipv4(addr);
+        self.trusted_networks.iter().any(|net| net.contains(&addr))
+    }
+}
+
+/// A verdict, and what to log about how it was reached.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run(filter: dnsbl_check::mail::SessionFilter) {
+/// let facts = dnsbl_check::mail::SessionFacts::client("192.0.2.1".parse().unwrap());
+/// let evaluation = filter.evaluate(&facts).await;
+/// println!("checked {:?}, listed {:?}", evaluation.checked, evaluation.listed);
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Evaluation {
+    /// What to do.
+    pub verdict: Verdict,
+    /// What was checked (`client [192.0.2.1]`, `helo name mail.example.org`, ...).
+    pub checked: Vec<String>,
+    /// Every listing (`192.0.2.1 zen.spamhaus.org (SBL)`), counting or not.
+    pub listed: Vec<String>,
+    /// Every lookup that failed (`192.0.2.1 zen.spamhaus.org: timeout`).
+    pub trouble: Vec<String>,
+    /// The FCrDNS status, when it was checked.
+    pub fcrdns: Option<&'static str>,
+    /// Why less than usual was checked.
+    pub note: Option<&'static str>,
+}
+
+impl Evaluation {
+    fn new() -> Self {
+        Evaluation {
+            verdict: Verdict::Accept,
+            checked: Vec::new(),
+            listed: Vec::new(),
+            trouble: Vec::new(),
+            fcrdns: None,
+            note: None,
+        }
+    }
+}
+
+/// What a checked target was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Client,
+    Helo,
+    ClientName,
+    SenderDomain,
+    Hop { last_external: bool },
+    MessageDomain,
+    MessageAddress,
+}
+
+impl Role {
+    fn describe(self, target: &Target) -> String {
+        match self {
+            Role::Client => format!("client [{target}]"),
+            Role::Helo => format!("helo name {target}"),
+            Role::ClientName => format!("client name {target}"),
+            Role::SenderDomain => format!("sender domain {target}"),
+            Role::Hop { .. } => format!("relay [{target}]"),
+            Role::MessageDomain => format!("domain {target} in the message"),
+            Role::MessageAddress => format!("address [{target}] in the message"),
+        }
+    }
+
+    /// How a target is named in a tag header: a client address by itself.
+    fn subject(self, target: &Target) -> String {
+        match self {
+            Role::Client => target.to_string(),
+            _ => self.describe(target),
+        }
+    }
+}
+
+/// Session evaluation: a [`Checker`] and a [`SessionPolicy`].
+///
+/// One filter serves every session; [`SessionFilter::evaluate`] takes `&self`.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::mail::{SessionFilter, SessionPolicy};
+/// use dnsbl_check::{Checker, DnsList, ListKind};
+///
+/// let checker = Checker::builder()
+///     .list(DnsList::from_spec("bl.example", ListKind::Ip).unwrap())
+///     .build()
+///     .unwrap();
+/// let filter = SessionFilter::new(checker, SessionPolicy::default().tag_only(true));
+/// assert!(filter.checks_ip_lists());
+/// ```
+pub struct SessionFilter<R = crate::HickoryResolver> {
+    checker: Checker<R>,
+    policy: SessionPolicy,
+    ip_lists: bool,
+    domain_lists: bool,
+    keyed_zones: Vec<Zone>,
+}
+
+impl<R: DnsResolver> SessionFilter<R> {
+    /// A filter asking `checker`'s lists, deciding by `policy`.
+    pub fn new(checker: Checker<R>, policy: SessionPolicy) -> Self {
+        let ip_lists = checker.lists().any(|list| list.kind().is_ip());
+        let domain_lists = checker.lists().any(|list| !list.kind().is_ip());
+        let keyed_zones = checker
+            .lists()
+            .map(|list| list.zone().clone())
+            .filter(Zone::has_key)
+            .collect();
+        SessionFilter {
+            checker,
+            policy,
+            ip_lists,
+            domain_lists,
+            keyed_zones,
+        }
+    }
+
+    /// The checker.
+    pub fn checker(&self) -> &Checker<R> {
+        &self.checker
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &SessionPolicy {
+        &self.policy
+    }
+
+    /// Whether any list takes IP addresses.
+    pub fn checks_ip_lists(&self) -> bool {
+        self.ip_lists
+    }
+
+    /// Whether any list takes domain names.
+    pub fn checks_domain_lists(&self) -> bool {
+        self.domain_lists
+    }
+
+    /// The zones with a DQS key, whose keys must be scrubbed from anything shown.
+    pub fn keyed_zones(&self) -> &[Zone] {
+        &self.keyed_zones
+    }
+
+    /// Checks everything `facts` tell that the policy asks for, all lookups at once, and
+    /// decides.
+    ///
+    /// Each target gets its own verdict (its score against the checker's threshold), as with
+    /// Postfix's `reject_rbl_client`; the first listed target is the one the reject text
+    /// names. A local or trusted client, its HELO, name and sender are not checked; its
+    /// Received hops and message are.
+    pub async fn evaluate(&self, facts: &SessionFacts) -> Evaluation {
+        let mut evaluation = Evaluation::new();
+        let client = facts.client;
+        let skip_client = match client {
+            Some(ip) if self.policy.is_trusted(ip) => Some("trusted client not checked"),
+            Some(ip) if !self.policy.check_local && is_local(ip) => {
+                Some("local client not checked")
+            }
+            _ => None,
+        };
+        evaluation.note = skip_client;
+        if skip_client.is_some() && !facts.has_message_facts() {
+            return evaluation;
+        }
+
+        let targets = self.targets(facts, skip_client.is_none());
+        evaluation.checked = targets
+            .iter()
+            .map(|(role, target)| role.describe(target))
+            .collect();
+
+        let checks = futures::future::join_all(
+            targets
+                .iter()
+                .map(|(role, target)| self.check(*role, target.clone())),
+        );
+        let fcrdns = async {
+            match client {
+                Some(ip) if self.policy.require_fcrdns && skip_client.is_none() => Some(
+                    tokio::time::timeout(
+                        self.policy.fcrdns_deadline,
+                        forward_confirmed_reverse_dns(self.checker.resolver(), ip),
+                    )
+                    .await
+                    .ok(),
+                ),
+                _ => None,
+            }
+        };
+        let (reports, fcrdns) = futures::join!(checks, fcrdns);
+
+        // Listings first: each is a reason to reject (or tag), and the first one named.
+        let mut rejections = Vec::new();
+        let mut tags = Vec::new();
+        let mut trouble = false;
+        for ((role, _), report) in targets.iter().zip(&reports) {
+            note_results(&mut evaluation, report);
+            trouble |= report.has_trouble();
+            if report.listed {
+                let (reject, tag) = listing_texts(*role, report);
+                rejections.push(reject);
+                tags.push(tag);
+            }
+        }
+        if let (Some(rdns), Some(ip)) = (fcrdns, client) {
+            match rdns {
+                Some(ReverseDns::Confirmed(_)) => evaluation.fcrdns = Some("confirmed"),
+                Some(ReverseDns::Failed(error)) => {
+                    evaluation.fcrdns = Some("failed");
+                    evaluation.trouble.push(format!("fcrdns: {error}"));
+                    trouble = true;
+                }
+                None => {
+                    evaluation.fcrdns = Some("failed");
+                    evaluation.trouble.push("fcrdns: deadline reached".into());
+                    trouble = true;
+                }
+                Some(other) => {
+                    evaluation.fcrdns = Some(other.status());
+                    rejections.push(format!(
+                        "Service unavailable; client [{ip}] has no forward-confirmed reverse DNS: {}",
+                        one_line(&other.to_string(), MAX_REASON)
+                    ));
+                    tags.push(format!("{ip} has no forward-confirmed reverse DNS"));
+                }
+            }
+        }
+
+        evaluation.verdict = if self.policy.tag_only && !tags.is_empty() {
+            Verdict::Tag(self.shown(&tags.join("; ")))
+        } else if let Some(first) = rejections.into_iter().next() {
+            Verdict::Reject(self.shown(&first))
+        } else if trouble && self.policy.fail_closed {
+            Verdict::Tempfail(TEMPFAIL_TEXT.into())
+        } else {
+            Verdict::Accept
+        };
+        evaluation
+    }
+
+    /// What to ask about, each target once, in the order: client, HELO, client name, sender
+    /// domain, Received hops, message addresses, message domains.
+    fn targets(&self, facts: &SessionFacts, with_client: bool) -> Vec<(Role, Target)> {
+        let mut targets: Vec<(Role, Target)> = Vec::new();
+        let mut push = |role: Role, target: Target| {
+            if !targets.iter().any(|(_, known)| *known == target) {
+                targets.push((role, target));
+            }
+        };
+        if with_client {
+            if let Some(ip) = facts.client.filter(|_| self.ip_lists) {
+                push(Role::Client, Target::ip(ip));
+            }
+            if self.domain_lists {
+                let policy = &self.policy;
+                let sender_domain = facts
+                    .sender
+                    .as_deref()
+                    .and_then(|sender| sender.rsplit_once('@'))
+                    .map(|(_, domain)| domain);
+                let names = [
+                    (policy.check_helo, Role::Helo, facts.helo.as_deref()),
+                    (
+                        policy.check_client_name,
+                        Role::ClientName,
+                        facts.client_name.as_deref(),
+                    ),
+                    (
+                        policy.check_sender_domain,
+                        Role::SenderDomain,
+                        sender_domain,
+                    ),
+                ];
+                for (wanted, role, name) in names {
+                    // The same name as HELO, host name and sender domain is asked about once.
+                    if let Some(target) = name.filter(|_| wanted).and_then(domain_target) {
+                        push(role, target);
+                    }
+                }
+            }
+        }
+        if self.ip_lists {
+            for hop in &facts.hops {
+                let role = Role::Hop {
+                    last_external: hop.last_external,
+                };
+                push(role, Target::ip(hop.addr));
+            }
+            for addr in &facts.addresses {
+                push(Role::MessageAddress, Target::ip(*addr));
+            }
+        }
+        if self.domain_lists {
+            for domain in &facts.domains {
+                if let Ok(target) = Target::domain(domain.as_str()) {
+                    push(Role::MessageDomain, target);
+                }
+            }
+        }
+        targets
+    }
+
+    /// Checks one target. A relay that is not the last external hop is judged only by the
+    /// lists that apply to every untrusted hop.
+    async fn check(&self, role: Role, target: Target) -> Report {
+        match role {
+            Role::Hop {
+                last_external: false,
+            } => {
+                let last_hop_only = |list: &DnsList| {
+                    (list.hops() == HopScope::LastExternal)
+                        .then_some("the list applies to the last external hop only")
+                };
+                self.checker.check_lists(target, last_hop_only).await
+            }
+            _ => self.checker.check(target).await,
+        }
+    }
+
+    /// A text as shown to a client: one clean line, DQS keys scrubbed (a last line of
+    /// defence: texts are built from public zone names).
+    fn shown(&self, text: &str) -> String {
+        let mut text = one_line(text, MAX_TEXT);
+        for zone in &self.keyed_zones {
+            text = zone.redact(&text).into_owned();
+        }
+        text
+    }
+}
+
+/// Loopback, private (RFC 1918, `fc00::/7`), link-local and unspecified addresses, and the
+/// IPv4-mapped forms of the IPv4 ones: the MTA's own network, on no public list.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::mail::is_local;
+///
+/// assert!(is_local("10.1.2.3".parse().unwrap()));
+/// assert!(is_local("::ffff:127.0.0.1".parse().unwrap()));
+/// assert!(!is_local("192.0.2.1".parse().unwrap()));
+/// ```
+pub fn is_local(ip: IpAddr) -> bool {
+    match unmap_ipv4(ip) {
+        IpAddr::V4(v4) => {
+            v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified()
+        }
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_unique_local()
+                || v6.is_unicast_link_local()
+        }
+    }
+}
+
+/// A host or domain name worth asking a domain list about: not `unknown`, not an address or
+/// address literal, not a single label.
+fn domain_target(name: &str) -> Option<Target> {
+    let name = name.trim().trim_end_matches('.');
+    if name.eq_ignore_ascii_case("unknown")
+        || name.starts_with('[')
+        || name.parse::<IpAddr>().is_ok()
+        || !name.contains('.')
+    {
+        return None;
+    }
+    Target::domain(name).ok()
+}
+
+/// Notes a report's listings and trouble.
+fn note_results(evaluation: &mut Evaluation, report: &Report) {
+    for (result, listing) in report.listings() {
+        let mut hit = format!("{} {}", report.target, result.zone.public_name());
+        if !listing.categories.is_empty() {
+            let _ = write!(hit, " ({})", listing.categories.join(", "));
+        }
+        evaluation.listed.push(hit);
+    }
+    for result in report.results.iter().filter(|r| r.outcome.is_trouble()) {
+        evaluation.trouble.push(format!(
+            "{} {}: {}",
+            report.target,
+            result.zone.public_name(),
+            result
+                .outcome
+                .detail()
+                .unwrap_or_else(|| result.outcome.status().to_owned())
+        ));
+    }
+}
+
+/// The reject text and the tag text for a listed target. Lists are named by their public
+/// zone, those that count towards the verdict first; the reason is the first list's.
+fn listing_texts(role: Role, report: &Report) -> (String, String) {
+    let mut hits: Vec<_> = report
+        .listings()
+        .filter(|(result, _)| result.weight > 0)
+        .collect();
+    if hits.is_empty() {
+        hits = report.listings().collect();
+    }
+    let zones: Vec<&str> = hits
+        .iter()
+        .map(|(result, _)| result.zone.public_name())
+        .collect();
+    let mut reject = format!(
+        "Service unavailable; {} blocked using {}",
+        role.describe(&report.target),
+        zones.join(", ")
+    );
+    let reason = hits
+        .iter()
+        .flat_map(|(_, listing)| listing.reasons.iter())
+        .map(|reason| one_line(reason, MAX_REASON))
+        .find(|reason| !reason.is_empty());
+    if let Some(reason) = reason {
+        let _ = write!(reject, "; {reason}");
+    }
+    let described: Vec<String> = hits
+        .iter()
+        .map(|(result, listing)| {
+            let zone = result.zone.public_name();
+            let what: Vec<String> = if listing.categories.is_empty() {
+                listing.codes.iter().map(ToString::to_string).collect()
+            } else {
+                listing.categories.clone()
+            };
+            format!("{zone} ({})", what.join(", "))
+        })
+        .collect();
+    let tag = format!(
+        "{} listed by {}",
+        role.subject(&report.target),
+        described.join(", ")
+    );
+    (reject, tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_addresses() {
+        for local in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.1.1",
+            "0.0.0.0",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(is_local(local.parse().unwrap()), "{local}");
+        }
+        for public in ["192.0.2.1", "8.8.8.8", "2001:db8::1", "::ffff:192.0.2.1"] {
+            assert!(!is_local(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[test]
+    fn domains_worth_asking_about() {
+        assert!(domain_target("mail.example.com.").is_some());
+        for skipped in ["unknown", "[192.0.2.1]", "192.0.2.1", "localhost", ""] {
+            assert!(domain_target(skipped).is_none(), "{skipped}");
+        }
+    }
+
+    #[test]
+    fn trusted_networks_match_mapped_addresses() {
+        let policy = SessionPolicy::default().trusted_networks(["203.0.113.0/24".parse().unwrap()]);
+        assert!(policy.is_trusted("203.0.113.9".parse().unwrap()));
+        assert!(policy.is_trusted("::ffff:203.0.113.9".parse().unwrap()));
+        assert!(!policy.is_trusted("203.0.114.9".parse().unwrap()));
+    }
+}
