@@ -61,10 +61,11 @@ use std::time::Duration;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
-use common::{ATTEMPTS, ListOptions, Transport, init_logging};
+use common::{ListOptions, Transport, init_logging};
+use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::{
-    AnyResolver, Checker, Config, ListResult, Outcome, Report, ReverseDns, Target, TargetSpec,
-    Zone, forward_confirmed_reverse_dns, presets,
+    Checker, Config, ListResult, Outcome, Report, ReverseDns, Target, TargetSpec, TxtLookup, Zone,
+    forward_confirmed_reverse_dns, presets,
 };
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
@@ -190,11 +191,7 @@ fn setup_checker(
     resolver: AnyResolver,
 ) -> Result<Checker<AnyResolver>, String> {
     let lists = cli.lists.lists(config)?;
-    let timeout = cli.lists.timeout(config);
-    // Room for a health probe, the A query and the TXT query one after another, each with its
-    // retries. The per-query timeout is what users tune; this only bounds a whole check.
-    let tries = config.attempts.unwrap_or(ATTEMPTS).saturating_add(1);
-    let deadline = timeout.saturating_mul(u32::try_from(tries * 3).unwrap_or(u32::MAX));
+    let deadline = cli.lists.deadline(config, None, TxtLookup::WhenListed);
     // File settings over the defaults, command-line flags over both.
     let mut builder = config.apply_to_checker(Checker::builder().lists(lists).deadline(deadline));
     if let Some(threshold) = cli.lists.threshold {

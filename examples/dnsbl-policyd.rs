@@ -98,10 +98,11 @@ use std::time::{Duration, Instant};
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
-use common::{ListOptions, Transport, init_logging};
+use common::{ListOptions, Transport, init_logging, seconds};
+use dnsbl_check::resolver::any::AnyResolver;
+use dnsbl_check::resolver::cache::{AnswerCache, CacheConfig};
 use dnsbl_check::{
-    AnswerCache, AnyResolver, CacheConfig, Checker, ListHealth, Report, ReverseDns, Target,
-    TxtLookup, Zone, forward_confirmed_reverse_dns,
+    Checker, ListHealth, Report, ReverseDns, Target, TxtLookup, Zone, forward_confirmed_reverse_dns,
 };
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
@@ -150,8 +151,9 @@ struct Cli {
     #[arg(long, value_enum, default_value_t = Transport::Hickory)]
     transport: Transport,
 
-    /// Seconds all lookups for one request may take together [default: 5 x --timeout].
-    #[arg(long, value_name = "SECS", value_parser = parse_positive_duration)]
+    /// Seconds all lookups for one request may take together [default: room for every try of
+    /// the health probe and the A and TXT queries].
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
     deadline: Option<Duration>,
 
     /// Answer PREPEND X-DNSBL: ... instead of REJECT, for filters that score later.
@@ -191,19 +193,19 @@ struct Cli {
     cache_size: u64,
 
     /// The shortest time an answer is cached, in seconds, whatever its TTL.
-    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_duration)]
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = seconds)]
     cache_min_ttl: Duration,
 
     /// The longest time an answer is cached, in seconds, whatever its TTL.
-    #[arg(long, value_name = "SECS", default_value = "3600", value_parser = parse_duration)]
+    #[arg(long, value_name = "SECS", default_value = "3600", value_parser = seconds)]
     cache_max_ttl: Duration,
 
     /// Seconds between probes of the lists' RFC 5782 test points [default: 300].
-    #[arg(long, value_name = "SECS", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
     health_interval: Option<Duration>,
 
     /// Seconds a connection may stay idle before it is closed.
-    #[arg(long, value_name = "SECS", default_value = "600", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "SECS", default_value = "600", value_parser = seconds)]
     idle_timeout: Duration,
 
     /// The most connections served at once; more wait to be accepted.
@@ -242,25 +244,6 @@ fn parse_mode(text: &str) -> Result<u32, String> {
     match u32::from_str_radix(text.trim_start_matches("0o"), 8) {
         Ok(mode) if mode <= 0o777 => Ok(mode),
         _ => Err(format!("{text:?} is not an octal mode such as 660")),
-    }
-}
-
-/// A number of seconds from 0 to a day (fractions allowed).
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if !(0.0..=86_400.0).contains(&secs) {
-        return Err("must be from 0 to 86400 seconds".into());
-    }
-    Duration::try_from_secs_f64(secs).map_err(|error| error.to_string())
-}
-
-fn parse_positive_duration(text: &str) -> Result<Duration, String> {
-    match parse_duration(text)? {
-        Duration::ZERO => Err("must be more than 0 seconds".into()),
-        duration => Ok(duration),
     }
 }
 
@@ -324,8 +307,11 @@ impl Policy {
     fn new(cli: &Cli) -> Result<Self, String> {
         let config = cli.lists.config()?;
         let lists = cli.lists.lists(&config)?;
-        let timeout = cli.lists.timeout(&config);
-        let deadline = cli.deadline.or(config.deadline).unwrap_or(timeout * 5);
+        // Ask for TXT with the A query unless the config says otherwise: a listed client then
+        // costs one round trip, not two; the extra TXT answers for clean clients are cached
+        // like the rest.
+        let txt = config.fetch_txt.unwrap_or(TxtLookup::WithA);
+        let deadline = cli.lists.deadline(&config, cli.deadline, txt);
         let health_interval = cli
             .health_interval
             .or(config.health_interval)
@@ -346,15 +332,13 @@ impl Policy {
             .filter(Zone::has_key)
             .collect();
         // File settings over the defaults, command-line flags over both.
-        let mut builder = config.apply_to_checker(Checker::builder().lists(lists));
+        let defaults = Checker::builder().lists(lists).txt_lookup(txt);
+        let mut builder = config.apply_to_checker(defaults);
         if let Some(threshold) = cli.lists.threshold {
             builder = builder.threshold(threshold);
         }
         let checker = builder
             .deadline(deadline)
-            // Ask for TXT with the A query: a listed client then costs one round trip, not
-            // two; the extra TXT answers for clean clients are cached like the rest.
-            .txt_lookup(TxtLookup::WithA)
             // A little under the probe task's period, so that each of its rounds finds the
             // last probe stale and probes again.
             .health_interval(health_interval.mul_f64(0.95))

@@ -5,10 +5,11 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use dnsbl_check::{
-    AnyResolver, Config, ConfigError, DnsList, HickoryResolver, ListKind, NameServer,
-    PooledUdpResolver, Zone, ZoneError, preset_list, presets,
-};
+use dnsbl_check::config::{DurationError, parse_seconds};
+use dnsbl_check::presets::{self, PresetError};
+use dnsbl_check::resolver::any::{self, AnyResolver};
+use dnsbl_check::zone::ZoneError;
+use dnsbl_check::{Config, DnsList, ListKind, NameServer, ResolverOptions, TxtLookup, Zone};
 
 /// How DNS queries travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -20,10 +21,19 @@ pub enum Transport {
     Hickory,
 }
 
+impl From<Transport> for any::Transport {
+    fn from(transport: Transport) -> Self {
+        match transport {
+            Transport::Pooled => any::Transport::Pooled,
+            Transport::Hickory => any::Transport::Hickory,
+        }
+    }
+}
+
 /// Per-query timeout unless `--timeout` or the config says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Tries after a timeout, per query, unless the config says otherwise.
-pub const ATTEMPTS: usize = 2;
+/// Retries after a timeout, per query, unless the config says otherwise.
+pub const RETRIES: usize = 2;
 
 /// The options that choose the lists and the resolver.
 // Not `Debug`: it holds the DQS key, which must never be printed.
@@ -60,7 +70,7 @@ pub struct ListOptions {
     pub nameservers: Vec<NameServer>,
 
     /// Seconds to wait for one answer (fractions allowed) [default: 2].
-    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
     pub timeout: Option<Duration>,
 
     /// Score at or above which a target counts as listed [default: 1].
@@ -89,7 +99,7 @@ impl ListOptions {
         let key = self.dqs_key.as_deref();
         let mut lists = config.lists(key).map_err(preset_error)?;
         for name in &self.presets {
-            lists.push(preset_list(name, key).map_err(preset_error)?);
+            lists.push(presets::list(name, key).map_err(preset_error)?);
         }
         for spec in &self.zones {
             lists.push(DnsList::from_spec(spec, ListKind::Ip).map_err(|e| e.to_string())?);
@@ -113,46 +123,38 @@ impl ListOptions {
         self.timeout.or(config.timeout).unwrap_or(DEFAULT_TIMEOUT)
     }
 
-    /// The resolver for `transport`, with the config's settings, then the command line's.
-    pub fn resolver(&self, config: &Config, transport: Transport) -> Result<AnyResolver, String> {
-        Ok(match transport {
-            Transport::Pooled => self.pooled_resolver(config)?.into(),
-            Transport::Hickory => self.hickory_resolver(config)?.into(),
-        })
-    }
-
-    /// The stock resolver: the config's settings, then the command line's.
-    fn hickory_resolver(&self, config: &Config) -> Result<HickoryResolver, String> {
-        config
-            .apply_to_resolver(HickoryResolver::builder().attempts(ATTEMPTS))
+    /// The resolver settings: the config's, then the command line's, then the tools'
+    /// defaults.
+    pub fn resolver_options(&self, config: &Config) -> ResolverOptions {
+        let mut options = config
+            .resolver_options()
             .name_servers(self.nameservers.iter().copied())
-            .timeout(self.timeout(config))
-            .build()
+            .timeout(self.timeout(config));
+        options.retries.get_or_insert(RETRIES);
+        options
+    }
+
+    /// The resolver for `transport`, with [`ListOptions::resolver_options`].
+    pub fn resolver(&self, config: &Config, transport: Transport) -> Result<AnyResolver, String> {
+        AnyResolver::build(transport.into(), self.resolver_options(config))
             .map_err(|error| error.to_string())
     }
 
-    /// The pooled-socket resolver, with the same settings as [`ListOptions::hickory_resolver`].
-    fn pooled_resolver(&self, config: &Config) -> Result<PooledUdpResolver, String> {
-        let servers = config.nameservers.iter().map(|server| server.0);
-        PooledUdpResolver::builder()
-            .name_servers(servers.chain(self.nameservers.iter().copied()))
-            .timeout(self.timeout(config))
-            .attempts(config.attempts.unwrap_or(ATTEMPTS))
-            .build()
-            .map_err(|error| error.to_string())
+    /// The overall deadline of one check: `deadline` (a command-line flag), else the config's,
+    /// else the one the resolver settings call for, for checks that fetch TXT as `txt` says.
+    pub fn deadline(
+        &self,
+        config: &Config,
+        deadline: Option<Duration>,
+        txt: TxtLookup,
+    ) -> Duration {
+        deadline.unwrap_or_else(|| config.check_deadline(&self.resolver_options(config), txt))
     }
 }
 
-/// A number of seconds, more than 0 and at most an hour (fractions allowed).
-pub fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if !(secs > 0.0 && secs <= 3600.0) {
-        return Err("must be more than 0 and at most 3600 seconds".into());
-    }
-    Duration::try_from_secs_f64(secs).map_err(|error| error.to_string())
+/// A command-line number of seconds, in the library's one range for durations.
+pub fn seconds(text: &str) -> Result<Duration, DurationError> {
+    parse_seconds(text)
 }
 
 /// Reads a TOML config, or JSON if the file name ends in `.json`.
@@ -180,19 +182,19 @@ fn load_config(path: &Path) -> Result<Config, String> {
 }
 
 /// What went wrong with a preset, and what to do about it.
-fn preset_error(error: ConfigError) -> String {
+fn preset_error(error: PresetError) -> String {
     match error {
-        ConfigError::UnknownPreset(name) => {
+        PresetError::Unknown(name) => {
             let known: Vec<&str> = presets::all().iter().map(|preset| preset.name).collect();
             format!(
                 "unknown preset {name:?}; known presets: {}",
                 known.join(", ")
             )
         }
-        ConfigError::KeyNeeded(name) => format!(
+        PresetError::KeyNeeded(name) => format!(
             "preset {name} needs a Spamhaus DQS key: pass --dqs-key KEY or set SPAMHAUS_DQS_KEY"
         ),
-        ConfigError::Key(error) => key_error(&error),
+        PresetError::Key(error) => key_error(&error),
         other => other.to_string(),
     }
 }
