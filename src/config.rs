@@ -284,6 +284,22 @@ mod tests {
     }
 
     #[test]
+    fn the_readmes_config_files_are_read() {
+        let readme = include_str!("../README.md");
+        let blocks: Vec<&str> = readme
+            .split("```toml\n")
+            .skip(1)
+            .filter_map(|rest| rest.split("```").next())
+            .filter(|block| block.contains("[[list]]") || block.contains("nameservers"))
+            .collect();
+        assert!(blocks.len() >= 2, "{blocks:?}");
+        for block in blocks {
+            let config: Config = toml::from_str(block).unwrap_or_else(|e| panic!("{block}: {e}"));
+            let _ = config.resolver_options();
+        }
+    }
+
+    #[test]
     fn fetch_txt_takes_a_switch_or_a_name() {
         for (text, expected) in [
             ("fetch_txt = false", TxtLookup::Off),
