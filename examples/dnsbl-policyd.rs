@@ -98,7 +98,8 @@ use std::time::{Duration, Instant};
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
-use common::{ListOptions, Transport, init_logging, seconds};
+use common::{ListOptions, Transport, init_logging};
+use dnsbl_check::config::parse_seconds;
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::resolver::cache::{AnswerCache, CacheConfig};
 use dnsbl_check::{
@@ -153,7 +154,7 @@ struct Cli {
 
     /// Seconds all lookups for one request may take together [default: room for every try of
     /// the health probe and the A and TXT queries].
-    #[arg(long, value_name = "SECS", value_parser = seconds)]
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     deadline: Option<Duration>,
 
     /// Answer PREPEND X-DNSBL: ... instead of REJECT, for filters that score later.
@@ -193,19 +194,19 @@ struct Cli {
     cache_size: u64,
 
     /// The shortest time an answer is cached, in seconds, whatever its TTL.
-    #[arg(long, value_name = "SECS", default_value = "60", value_parser = seconds)]
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
     cache_min_ttl: Duration,
 
     /// The longest time an answer is cached, in seconds, whatever its TTL.
-    #[arg(long, value_name = "SECS", default_value = "3600", value_parser = seconds)]
+    #[arg(long, value_name = "SECS", default_value = "3600", value_parser = parse_seconds)]
     cache_max_ttl: Duration,
 
     /// Seconds between probes of the lists' RFC 5782 test points [default: 300].
-    #[arg(long, value_name = "SECS", value_parser = seconds)]
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     health_interval: Option<Duration>,
 
     /// Seconds a connection may stay idle before it is closed.
-    #[arg(long, value_name = "SECS", default_value = "600", value_parser = seconds)]
+    #[arg(long, value_name = "SECS", default_value = "600", value_parser = parse_seconds)]
     idle_timeout: Duration,
 
     /// The most connections served at once; more wait to be accepted.

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use dnsbl_check::config::{DurationError, parse_seconds};
+use dnsbl_check::config::parse_seconds;
 use dnsbl_check::presets::{self, PresetError};
 use dnsbl_check::resolver::any::{self, AnyResolver};
 use dnsbl_check::zone::ZoneError;
@@ -70,7 +70,7 @@ pub struct ListOptions {
     pub nameservers: Vec<NameServer>,
 
     /// Seconds to wait for one answer (fractions allowed) [default: 2].
-    #[arg(long, value_name = "SECS", value_parser = seconds)]
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub timeout: Option<Duration>,
 
     /// Score at or above which a target counts as listed [default: 1].
@@ -150,11 +150,6 @@ impl ListOptions {
     ) -> Duration {
         deadline.unwrap_or_else(|| config.check_deadline(&self.resolver_options(config), txt))
     }
-}
-
-/// A command-line number of seconds, in the library's one range for durations.
-pub fn seconds(text: &str) -> Result<Duration, DurationError> {
-    parse_seconds(text)
 }
 
 /// Reads a TOML config, or JSON if the file name ends in `.json`.
