@@ -37,7 +37,7 @@ use crate::resolver::{
 ///
 /// ```
 /// use std::time::Duration;
-/// use dnsbl_check::resolver::hickory::HickoryResolver;
+/// use dnsbl_check::HickoryResolver;
 ///
 /// # fn main() -> Result<(), dnsbl_check::ResolverBuildError> {
 /// let resolver = HickoryResolver::builder()
