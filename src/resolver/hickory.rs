@@ -127,7 +127,7 @@ impl HickoryResolverBuilder {
             tokio: TokioRuntimeProvider::default(),
             socket_trouble: Arc::clone(&socket_trouble),
         };
-        let mut builder = if self.options.name_servers.is_empty() {
+        let mut builder = if self.options.uses_system_configuration() {
             Resolver::builder(provider).map_err(system_config_error)?
         } else {
             let servers = self

@@ -118,6 +118,27 @@ impl ResolverOptions {
     /// a number.
     pub const DEFAULT_RETRIES: usize = 2;
 
+    /// The system configuration: the name servers, timeout and retries of `/etc/resolv.conf`,
+    /// read by the resolver when it is built. The same as `ResolverOptions::default()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::ResolverOptions;
+    ///
+    /// assert!(ResolverOptions::system().uses_system_configuration());
+    /// let own = ResolverOptions::system().name_server("127.0.0.1:5353".parse().unwrap());
+    /// assert!(!own.uses_system_configuration());
+    /// ```
+    pub fn system() -> Self {
+        ResolverOptions::default()
+    }
+
+    /// Whether the resolver will read the system configuration: no name server is given.
+    pub fn uses_system_configuration(&self) -> bool {
+        self.name_servers.is_empty()
+    }
+
     /// Sends queries to this server (instead of the system's). Repeat for several.
     #[must_use]
     pub fn name_server(mut self, server: NameServer) -> Self {

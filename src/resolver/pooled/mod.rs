@@ -500,7 +500,7 @@ impl PooledUdpResolverBuilder {
 
     fn build_from(self, resolv_conf: &Path) -> Result<PooledUdpResolver, ResolverBuildError> {
         let options = self.options;
-        let (servers, system) = if options.name_servers.is_empty() {
+        let (servers, system) = if options.uses_system_configuration() {
             let text =
                 std::fs::read(resolv_conf).map_err(|error| ResolverBuildError::SystemConfig {
                     detail: format!("{}: {error}", resolv_conf.display()),
