@@ -14,9 +14,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use dnsbl_check::{
-    AnswerCache, CacheConfig, Checker, DnsList, ListKind, NameServer, PooledUdpResolver, Target,
-};
+use dnsbl_check::resolver::cache::{AnswerCache, CacheConfig};
+use dnsbl_check::resolver::pooled::PooledUdpResolver;
+use dnsbl_check::{Checker, DnsList, ListKind, NameServer, Target};
 use futures::StreamExt;
 use support::TestDns;
 

@@ -15,9 +15,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use dnsbl_check::{
-    Checker, DnsList, DnsResolver, HickoryResolver, ListKind, NameServer, PooledUdpResolver,
-};
+use dnsbl_check::resolver::pooled::PooledUdpResolver;
+use dnsbl_check::{Checker, DnsList, DnsResolver, HickoryResolver, ListKind, NameServer};
 use support::{Behaviour, TestDns};
 
 const LISTS: usize = 10;

@@ -15,9 +15,8 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use dnsbl_check::mail::{MessageReader, SessionFacts, SessionFilter, SessionPolicy, Verdict};
-use dnsbl_check::{
-    Checker, DnsList, DnsResolver, HickoryResolver, ListKind, NameServer, PooledUdpResolver, Target,
-};
+use dnsbl_check::resolver::pooled::PooledUdpResolver;
+use dnsbl_check::{Checker, DnsList, DnsResolver, HickoryResolver, ListKind, NameServer, Target};
 use support::{Behaviour, TestDns};
 
 const DOMAINS: usize = 50;

@@ -13,9 +13,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
+use dnsbl_check::resolver::pooled::PooledUdpResolver;
 use dnsbl_check::{
-    Checker, DnsList, DnsResolver, HickoryResolver, ListKind, NameServer, PooledUdpResolver,
-    Target, TargetSpec,
+    Checker, DnsList, DnsResolver, HickoryResolver, ListKind, NameServer, Target, TargetSpec,
 };
 use futures::StreamExt;
 
@@ -84,7 +84,7 @@ fn main() {
             let resolver = HickoryResolver::builder()
                 .name_server(args.nameserver)
                 .timeout(timeout)
-                .attempts(1)
+                .retries(1)
                 .build()
                 .expect("resolver");
             runtime.block_on(run(&args, resolver));
@@ -93,7 +93,7 @@ fn main() {
             let resolver = PooledUdpResolver::builder()
                 .name_server(args.nameserver)
                 .timeout(timeout)
-                .attempts(1)
+                .retries(1)
                 .sockets_per_server(args.sockets)
                 .build()
                 .expect("resolver");

@@ -60,9 +60,10 @@ use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
 use common::{ListOptions, Transport, init_logging};
 use dnsbl_check::hosts::HostSource;
+use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::smtp::ProbeConfig;
 use dnsbl_check::summary::Summary;
-use dnsbl_check::{AnyResolver, Checker, Config, Zone};
+use dnsbl_check::{Checker, Config, TxtLookup, Zone};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use input::{BadInput, Job, Rules};
@@ -303,7 +304,7 @@ fn setup_checker(
     config: &Config,
     resolver: AnyResolver,
 ) -> Result<Checker<AnyResolver>, String> {
-    let mut builder = cli.lists.checker_builder(config)?;
+    let mut builder = cli.lists.checker_builder(config, TxtLookup::WhenListed)?;
     if let Some(concurrency) = cli.concurrency {
         builder = builder.max_queries_in_flight(concurrency as usize);
     }

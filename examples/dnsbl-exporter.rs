@@ -45,7 +45,9 @@ use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 use common::{ListOptions, Transport, init_logging};
 use dnsbl_check::hosts::{self, HostSource};
-use dnsbl_check::{AnyResolver, Checker, Config, DomainName, Report, Target, TargetSpec, Zone};
+use dnsbl_check::resolver::any::AnyResolver;
+use dnsbl_check::target::DomainName;
+use dnsbl_check::{Checker, Config, Report, Target, TargetSpec, Zone};
 use futures::StreamExt;
 use tokio::sync::Semaphore;
 
@@ -94,7 +96,7 @@ struct Cli {
     interval: Duration,
 
     /// Seconds a /probe answer is served from the cache.
-    #[arg(long, value_name = "SECS", default_value = "60", value_parser = common::parse_seconds)]
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = dnsbl_check::config::parse_seconds)]
     probe_cache: Duration,
 
     /// Most /probe checks running at once; more wait, then get HTTP 503.
@@ -185,7 +187,9 @@ fn build_checker(
     config: &Config,
     resolver: AnyResolver,
 ) -> Result<Checker<AnyResolver>, String> {
-    let mut builder = cli.lists.checker_builder(config)?;
+    let mut builder = cli
+        .lists
+        .checker_builder(config, dnsbl_check::TxtLookup::WhenListed)?;
     if let Some(concurrency) = cli.concurrency {
         builder = builder.max_queries_in_flight(concurrency as usize);
     }

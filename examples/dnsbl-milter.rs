@@ -116,7 +116,7 @@ struct Cli {
     max_message_size: usize,
 
     /// Seconds a connection may stay idle before it is closed.
-    #[arg(long, value_name = "SECS", default_value = "900", value_parser = server::parse_positive_duration)]
+    #[arg(long, value_name = "SECS", default_value = "900", value_parser = dnsbl_check::config::parse_seconds)]
     idle_timeout: Duration,
 
     /// The most connections served at once; more wait to be accepted.

@@ -161,7 +161,7 @@ struct Cli {
     check_local: bool,
 
     /// Seconds a connection may stay idle before it is closed.
-    #[arg(long, value_name = "SECS", default_value = "600", value_parser = server::parse_positive_duration)]
+    #[arg(long, value_name = "SECS", default_value = "600", value_parser = dnsbl_check::config::parse_seconds)]
     idle_timeout: Duration,
 
     /// The most connections served at once; more wait to be accepted.

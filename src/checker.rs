@@ -10,8 +10,9 @@ use crate::health::{HealthCell, HealthPolicy, ListHealth};
 use crate::list::DnsList;
 use crate::outcome::{ListResult, Outcome, Report, SkipReason};
 use crate::query::{TxtLookup, query_list};
-use crate::resolver::hickory::{HickoryResolver, ResolverBuildError};
-use crate::resolver::{DnsResolver, LookupError, LookupErrorKind};
+#[cfg(feature = "hickory")]
+use crate::resolver::hickory::HickoryResolver;
+use crate::resolver::{DnsResolver, LookupError, LookupErrorKind, ResolverBuildError};
 use crate::stats::{ListStats, OutcomeKind, StatsCell};
 use crate::target::Target;
 
@@ -36,8 +37,19 @@ use crate::target::Target;
 /// # Ok(())
 /// # }
 /// ```
+///
+/// The resolver type `R` defaults to [`HickoryResolver`] (feature `hickory`); without that
+/// feature, build with [`CheckerBuilder::build_with`] on a resolver of your own.
+#[cfg(feature = "hickory")]
 #[derive(Debug)]
 pub struct Checker<R = HickoryResolver> {
+    inner: Arc<Inner<R>>,
+}
+
+/// Checks targets against a set of lists (see the documentation built with feature `hickory`).
+#[cfg(not(feature = "hickory"))]
+#[derive(Debug)]
+pub struct Checker<R> {
     inner: Arc<Inner<R>>,
 }
 
@@ -66,14 +78,14 @@ struct Inner<R> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use dnsbl_check::{Checker, DnsList, HickoryResolver, ListKind};
+/// use dnsbl_check::{CheckerBuilder, DnsList, HickoryResolver, ListKind};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let resolver = HickoryResolver::builder()
 ///     .name_server("127.0.0.1:5353".parse()?)
 ///     .timeout(Duration::from_secs(2))
 ///     .build()?;
-/// let checker = Checker::builder()
+/// let checker = CheckerBuilder::new()
 ///     .list(DnsList::from_spec("zen.spamhaus.org=127.0.0.[2..11]*2", ListKind::Ip)?)
 ///     .list(DnsList::from_spec("bl.spamcop.net", ListKind::Ipv4)?)
 ///     .threshold(2)
@@ -113,6 +125,12 @@ impl Default for CheckerBuilder {
 }
 
 impl CheckerBuilder {
+    /// A builder with the defaults: threshold 1, 15 s deadline, 100 queries in flight, TXT
+    /// and health checks on. The same as [`Checker::builder`].
+    pub fn new() -> Self {
+        CheckerBuilder::default()
+    }
+
     /// Adds a list.
     pub fn list(mut self, list: DnsList) -> Self {
         self.lists.push(list);
@@ -175,7 +193,9 @@ impl CheckerBuilder {
         self
     }
 
-    /// Builds a checker on the system resolver configuration.
+    /// Builds a checker on a [`HickoryResolver`] with the system resolver configuration.
+    #[cfg(feature = "hickory")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "hickory")))]
     pub fn build(self) -> Result<Checker, BuildError> {
         let resolver = HickoryResolver::system()?;
         self.build_with(resolver)
@@ -216,6 +236,8 @@ pub enum BuildError {
     Resolver(#[from] ResolverBuildError),
 }
 
+#[cfg(feature = "hickory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hickory")))]
 impl Checker {
     /// A builder with the defaults: threshold 1, 15 s deadline, 100 queries in flight, TXT and
     /// health checks on.
@@ -256,7 +278,8 @@ impl<R: DnsResolver> Checker<R> {
     ///
     /// ```
     /// use std::net::Ipv4Addr;
-    /// use dnsbl_check::{Answer, Checker, DnsList, DnsResolver, ListKind, LookupError, OutcomeKind};
+    /// use dnsbl_check::stats::OutcomeKind;
+    /// use dnsbl_check::{Answer, Checker, DnsList, DnsResolver, ListKind, LookupError};
     ///
     /// struct Clean;
     ///

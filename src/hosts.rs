@@ -220,7 +220,8 @@ impl Expansion {
 /// ```
 /// use std::net::{Ipv4Addr, Ipv6Addr};
 /// use dnsbl_check::hosts::{HostSource, expand};
-/// use dnsbl_check::{Answer, DnsResolver, LookupError, MailExchanger};
+/// use dnsbl_check::resolver::MailExchanger;
+/// use dnsbl_check::{Answer, DnsResolver, LookupError};
 ///
 /// struct Table;
 ///
@@ -498,11 +499,11 @@ mod tests {
             .a
             .insert("backup.example.org.", vec![[192, 0, 2, 2].into()]);
         table.ptr.insert(
-            crate::ptr_name([192, 0, 2, 1].into()),
+            crate::rdns::ptr_name([192, 0, 2, 1].into()),
             vec!["mx1.example.org"],
         );
         table.ptr.insert(
-            crate::ptr_name([192, 0, 2, 2].into()),
+            crate::rdns::ptr_name([192, 0, 2, 2].into()),
             vec!["elsewhere.example.net"],
         );
         let found = run(&table, "example.org", HostSource::Mx);

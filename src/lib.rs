@@ -10,20 +10,21 @@
 //! | piece | file | what it does |
 //! |---|---|---|
 //! | [`Target`], [`TargetSpec`] | `target.rs` | what is checked: addresses, networks, domains |
-//! | [`Zone`], [`QueryName`] | `zone.rs` | list zones (with secret DQS keys) and query names |
+//! | [`Zone`] | `zone.rs` | list zones (with secret DQS keys) and query names |
 //! | [`CodeFilter`] | `filter.rs` | which answer codes count (Postfix syntax, bitmasks) |
 //! | [`DnsList`] | `list.rs` | one list: zone, kind, filter, categories, weight |
-//! | [`presets`] | `presets.rs` | current public lists, ready to use |
-//! | [`Config`] | `config.rs` | configuration files (TOML, JSON) |
+//! | [`presets`] | `presets.rs` | current public lists, ready to use: [`presets::list`] by name |
+//! | [`Config`] | `config.rs` | configuration files (TOML, JSON), and [`config::parse_seconds`] |
 //! | [`resolver`] | `resolver/` | the DNS seam ([`DnsResolver`]) and its implementations |
+//! | [`ResolverOptions`], [`NameServer`] | `resolver/options.rs` | name servers, timeout, retries: for any resolver |
 //! | [`HickoryResolver`] | `resolver/hickory.rs` | the default resolver, on hickory-resolver |
-//! | [`PooledUdpResolver`] | `resolver/pooled/` | a fast resolver for bulk checks: pooled UDP sockets |
-//! | [`AnyResolver`] | `resolver/any.rs` | either resolver, chosen at run time |
+//! | [`PooledUdpResolver`](resolver::pooled::PooledUdpResolver) | `resolver/pooled/` | a fast resolver for bulk checks: pooled UDP sockets |
+//! | [`AnyResolver`](resolver::any::AnyResolver) | `resolver/any.rs` | either resolver, chosen at run time |
+//! | [`AnswerCache`](resolver::cache::AnswerCache) | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | [`Checker`] | `checker.rs` | concurrent checks, streams, deadlines, list health |
 //! | [`Report`], [`Outcome`] | `outcome.rs` | the results |
 //! | [`ListHealth`] | `health.rs` | RFC 5782 test-point probes |
 //! | [`ListStats`] | `stats.rs` | per-list statistics: outcome counts, latency histogram, health |
-//! | [`AnswerCache`] | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | [`forward_confirmed_reverse_dns`] | `rdns.rs` | FCrDNS: PTR names confirmed by A/AAAA |
 //! | [`monitor`] | `monitor/` | watch mode: rounds, pair statuses, confirmed change events |
 //! | [`hosts`] | `hosts.rs` | mail-server targets: a domain's MX hosts or own addresses |
@@ -31,6 +32,24 @@
 //! | [`nagios`] | `nagios.rs` | monitoring-plugin states and perfdata from those counts |
 //! | [`smtp`] | `smtp.rs` | an SMTP probe: open relay, banner name, STARTTLS |
 //! | [`mail`] (feature `mail`) | `mail/` | mail filters: session verdicts, Postfix policy and milter codecs, message reading |
+//!
+//! The root holds what most programs use; the rest (error details, builders, the other
+//! resolvers) lives under its module path.
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it adds | dependencies it pulls in |
+//! |---|---|---|---|
+//! | `hickory` | yes | [`HickoryResolver`], [`Checker::builder`] and [`CheckerBuilder::build`] on it | hickory-resolver |
+//! | `pooled` | yes | [`resolver::pooled`]: the pooled UDP resolver for bulk checks | hickory-proto, resolv-conf, rand |
+//! | `cache` | yes | [`resolver::cache`]: the TTL-aware answer cache | moka |
+//! | `config` | yes | [`Config`] and [`config::parse_seconds`] | none |
+//! | `testing` | no | hooks for this crate's own benchmarks; not a public API | none |
+//!
+//! With `hickory` and `pooled` both on, [`resolver::any`] picks one at run time. With no
+//! feature at all, the core still builds: targets, zones, filters, lists, presets, the
+//! checker (on a [`DnsResolver`] of your own, through [`CheckerBuilder::build_with`]),
+//! outcomes, health and FCrDNS.
 //!
 //! # Examples
 //!
@@ -55,51 +74,59 @@
 //! # }
 //! ```
 
-#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod checker;
-mod config;
-mod filter;
+#[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
+pub mod config;
+pub mod filter;
 mod health;
 pub mod hosts;
-mod list;
+pub mod list;
 #[cfg(feature = "mail")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mail")))]
 pub mod mail;
 pub mod monitor;
 pub mod nagios;
-mod outcome;
+pub mod outcome;
 pub mod presets;
 mod query;
-mod rdns;
+pub mod rdns;
 pub mod resolver;
+#[cfg(feature = "monitor")]
+#[cfg_attr(docsrs, doc(cfg(feature = "monitor")))]
 pub mod smtp;
-mod stats;
+pub mod stats;
 pub mod summary;
-mod target;
-mod zone;
+pub mod target;
+pub mod zone;
 
 pub use checker::{BuildError, Checker, CheckerBuilder};
-pub use config::{Config, ConfigError, NameServerText, preset_list};
-pub use filter::{CodeFilter, FilterError};
+#[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
+pub use config::Config;
+pub use filter::CodeFilter;
 pub use health::ListHealth;
-pub use list::{DnsList, HopScope, ListKind, LookupUrlError, SpecError, SpecProblem};
-pub use outcome::{
-    InvalidAnswer, ListResult, Listing, OperatorError, Outcome, Report, SkipReason, Unhealthy,
-};
+pub use list::{DnsList, ListKind};
+pub use outcome::{ListResult, Listing, Outcome, Report};
 pub use query::TxtLookup;
-pub use rdns::{ReverseDns, forward_confirmed_reverse_dns, ptr_name};
-pub use resolver::any::AnyResolver;
-pub use resolver::cache::{AnswerCache, CacheConfig};
-pub use resolver::hickory::{
-    HickoryResolver, HickoryResolverBuilder, NameServer, ResolverBuildError,
-};
+pub use rdns::{ReverseDns, forward_confirmed_reverse_dns};
+#[cfg(feature = "hickory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hickory")))]
+pub use resolver::hickory::HickoryResolver;
+#[cfg(all(feature = "testing", feature = "pooled"))]
 #[doc(hidden)]
 pub use resolver::pooled::bench_support;
-pub use resolver::pooled::{PooledUdpResolver, PooledUdpResolverBuilder, TransportStats};
-pub use resolver::{Answer, DnsResolver, LookupError, LookupErrorKind, MailExchanger};
-pub use stats::{LATENCY_BUCKETS, LatencyHistogram, ListStats, OutcomeCounts, OutcomeKind};
-pub use target::{DomainName, Target, TargetError, TargetSpec, TargetSpecIter};
-pub use zone::{QueryName, QueryNameError, SecretKey, Zone, ZoneError};
+pub use resolver::{
+    Answer, DnsResolver, LookupError, LookupErrorKind, NameServer, ResolverBuildError,
+    ResolverOptions,
+};
+pub use stats::ListStats;
+pub use target::{Target, TargetSpec};
+pub use zone::Zone;
 
 // The README's examples are compiled as doctests, so that they cannot drift from the API.
 #[cfg(doctest)]

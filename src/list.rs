@@ -135,7 +135,8 @@ pub struct DnsList {
 /// # Examples
 ///
 /// ```
-/// use dnsbl_check::{DnsList, HopScope, ListKind};
+/// use dnsbl_check::list::HopScope;
+/// use dnsbl_check::{DnsList, ListKind};
 ///
 /// let pbl = DnsList::from_spec("pbl.example", ListKind::Ip)
 ///     .unwrap()

@@ -13,14 +13,20 @@
 //! ```
 //! use dnsbl_check::presets;
 //!
-//! let zen = presets::get("spamhaus-zen").unwrap();
+//! let zen = presets::list("spamhaus-zen", None).unwrap();
 //! assert_eq!(zen.zone().public_name(), "zen.spamhaus.org");
 //! assert_eq!(zen.categories_of("127.0.0.4".parse().unwrap()), ["XBL"]);
 //!
-//! let keyed = presets::with_dqs_key(zen, "abcdefghijklmnopqrstuvwxyz").unwrap();
+//! let keyed = presets::list("spamhaus-zen", Some("abcdefghijklmnopqrstuvwxyz")).unwrap();
 //! assert_eq!(keyed.zone().public_name(), "zen.dq.spamhaus.net");
 //! assert!(keyed.zone().has_key());
+//!
+//! // What the catalog says about a preset, beyond its list.
+//! assert!(presets::find("spamhaus-zen").unwrap().in_default_set);
 //! ```
+//!
+//! [`list`] is the entry point by name; [`all`] and [`find`] read the catalog;
+//! [`default_lists`] is the default set; [`with_dqs_key`] keys any Spamhaus list.
 
 use crate::filter::CodeFilter;
 use crate::list::{DnsList, ListKind};
@@ -466,9 +472,41 @@ pub fn find(name: &str) -> Option<&'static Preset> {
     CATALOG.iter().find(|preset| preset.name == name)
 }
 
-/// The list definition of the preset named `name`.
-pub fn get(name: &str) -> Option<DnsList> {
-    find(name).map(Preset::list)
+/// The list of the preset `name`, switched to its keyed zone with `dqs_key` if it is a
+/// Spamhaus list.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::presets::{self, PresetError};
+///
+/// assert!(presets::list("spamcop", None).is_ok());
+/// assert!(matches!(presets::list("spamhaus-zen-dqs", None), Err(PresetError::KeyNeeded(_))));
+/// assert!(matches!(presets::list("no-such-list", None), Err(PresetError::Unknown(_))));
+/// ```
+pub fn list(name: &str, dqs_key: Option<&str>) -> Result<DnsList, PresetError> {
+    let preset = find(name).ok_or_else(|| PresetError::Unknown(name.to_owned()))?;
+    let list = preset.list();
+    match dqs_key {
+        Some(key) => with_dqs_key(list, key).map_err(PresetError::Key),
+        None if preset.needs_key => Err(PresetError::KeyNeeded(name.to_owned())),
+        None => Ok(list),
+    }
+}
+
+/// A preset that cannot be used as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PresetError {
+    /// No preset has this name.
+    #[error("unknown preset {0:?} (see the preset list)")]
+    Unknown(String),
+    /// The preset works only with a Spamhaus DQS key, and none was given.
+    #[error("preset {0:?} needs a Spamhaus DQS key")]
+    KeyNeeded(String),
+    /// The DQS key is not usable.
+    #[error("invalid DQS key: {0}")]
+    Key(ZoneError),
 }
 
 /// The default set: lists that are free for low-volume use without registration.
@@ -548,14 +586,14 @@ mod tests {
             "surbl-multi",
             "uribl-multi",
         ] {
-            assert!(get(name).is_some(), "{name}");
+            assert!(find(name).is_some(), "{name}");
         }
-        assert!(get("sorbs").is_none());
+        assert!(find("sorbs").is_none());
     }
 
     #[test]
     fn decodes_bitmask_codes() {
-        let surbl = get("surbl-multi").unwrap();
+        let surbl = list("surbl-multi", None).unwrap();
         let code = "127.0.0.80".parse().unwrap();
         assert!(surbl.counts(code));
         assert_eq!(
@@ -564,7 +602,7 @@ mod tests {
         );
         assert!(!surbl.counts("127.0.0.4".parse().unwrap()));
         assert!(surbl.error_meaning("127.0.0.1".parse().unwrap()).is_some());
-        let uribl = get("uribl-multi").unwrap();
+        let uribl = list("uribl-multi", None).unwrap();
         assert_eq!(
             uribl.categories_of("127.0.0.14".parse().unwrap()),
             ["black", "grey", "red"]
@@ -579,11 +617,11 @@ mod tests {
             ("spamhaus-dbl", "dbl.dq.spamhaus.net"),
             ("spamhaus-zrd", "zrd.dq.spamhaus.net"),
         ] {
-            let keyed = with_dqs_key(get(name).unwrap(), key).unwrap();
+            let keyed = with_dqs_key(find(name).unwrap().list(), key).unwrap();
             assert_eq!(keyed.zone().public_name(), zone);
             assert!(keyed.zone().has_key());
         }
-        let spamcop = with_dqs_key(get("spamcop").unwrap(), key).unwrap();
+        let spamcop = with_dqs_key(find("spamcop").unwrap().list(), key).unwrap();
         assert!(!spamcop.zone().has_key());
     }
 

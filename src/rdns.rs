@@ -108,7 +108,7 @@ impl Serialize for ReverseDns {
 /// # Examples
 ///
 /// ```
-/// use dnsbl_check::ptr_name;
+/// use dnsbl_check::rdns::ptr_name;
 ///
 /// assert_eq!(ptr_name("192.0.2.1".parse().unwrap()), "1.2.0.192.in-addr.arpa.");
 /// assert!(ptr_name("2001:db8::1".parse().unwrap()).ends_with(".8.b.d.0.1.0.0.2.ip6.arpa."));

@@ -465,7 +465,7 @@ fn clean(text: &[u8]) -> String {
 /// The host name a greeting announces: its first word, if that is a host name.
 fn banner_host(text: &str) -> Option<String> {
     let word = text.split_whitespace().next()?;
-    crate::DomainName::new(word)
+    crate::target::DomainName::new(word)
         .ok()
         .filter(|name| name.as_str().contains('.'))
         .map(|name| name.to_string())

@@ -34,7 +34,8 @@ const BUCKETS: usize = LATENCY_BUCKETS.len() + 1;
 /// # Examples
 ///
 /// ```
-/// use dnsbl_check::{LookupError, LookupErrorKind, Outcome, OutcomeKind};
+/// use dnsbl_check::stats::OutcomeKind;
+/// use dnsbl_check::{LookupError, LookupErrorKind, Outcome};
 ///
 /// let timeout = Outcome::Failed(LookupError::new(LookupErrorKind::Timeout));
 /// assert_eq!(OutcomeKind::of(&timeout), Some(OutcomeKind::Timeout));
@@ -105,7 +106,8 @@ impl OutcomeKind {
                 LookupErrorKind::Network => OutcomeKind::Network,
                 LookupErrorKind::LocalResource => OutcomeKind::LocalResource,
                 LookupErrorKind::Protocol => OutcomeKind::Protocol,
-                LookupErrorKind::Config => OutcomeKind::Config,
+                // Config, Unsupported, and kinds added later: the resolver could not be used.
+                _ => OutcomeKind::Config,
             },
             Outcome::ListError(_) => OutcomeKind::ListError,
             Outcome::Invalid(_) => OutcomeKind::Invalid,
@@ -177,7 +179,8 @@ pub struct ListStats {
 /// # Examples
 ///
 /// ```
-/// use dnsbl_check::{OutcomeCounts, OutcomeKind};
+/// use dnsbl_check::stats::OutcomeCounts;
+/// use dnsbl_check::stats::OutcomeKind;
 ///
 /// let counts = OutcomeCounts::default();
 /// assert_eq!(counts.get(OutcomeKind::Listed), 0);
@@ -217,7 +220,8 @@ impl OutcomeCounts {
 /// # Examples
 ///
 /// ```
-/// use dnsbl_check::{LATENCY_BUCKETS, LatencyHistogram};
+/// use dnsbl_check::stats::LATENCY_BUCKETS;
+/// use dnsbl_check::stats::LatencyHistogram;
 ///
 /// let histogram = LatencyHistogram::default();
 /// let buckets: Vec<(f64, u64)> = histogram.cumulative_buckets().collect();

@@ -247,23 +247,15 @@ fn normalise_zone(text: &str) -> Result<String, ZoneError> {
     Ok(zone.public)
 }
 
-/// A secret label inside a zone, such as a Spamhaus DQS key. It prints as `<redacted>`.
-///
-/// # Examples
-///
-/// ```
-/// use dnsbl_check::SecretKey;
-///
-/// let key = SecretKey::new("s3cr3tkey").unwrap();
-/// assert_eq!(format!("{key:?}"), "<redacted>");
-/// assert_eq!(key.to_string(), "<redacted>");
-/// ```
+/// A secret label inside a zone, such as a Spamhaus DQS key. It prints as `<redacted>`, so
+/// that a [`Zone`] can derive `Debug`-like output without leaking it. Keys enter only through
+/// [`Zone::with_key`] and leave only through [`Zone::query_name`].
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct SecretKey(String);
+struct SecretKey(String);
 
 impl SecretKey {
     /// Wraps a key, which must be a single DNS label. The error does not repeat the key.
-    pub fn new(key: &str) -> Result<Self, ZoneError> {
+    fn new(key: &str) -> Result<Self, ZoneError> {
         let key = key.trim().to_ascii_lowercase();
         if key.is_empty() || key.contains('.') || validate_host_name(&key).is_err() {
             return Err(ZoneError::new(
@@ -383,6 +375,13 @@ pub(crate) fn reverse_ipv6(addr: Ipv6Addr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_key_prints_redacted() {
+        let key = SecretKey::new("s3cr3tkey").unwrap();
+        assert_eq!(format!("{key:?}"), "<redacted>");
+        assert_eq!(key.to_string(), "<redacted>");
+    }
 
     #[test]
     fn builds_query_names() {

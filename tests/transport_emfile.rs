@@ -6,7 +6,8 @@ use std::fs::File;
 use std::net::{Ipv4Addr, UdpSocket};
 use std::time::Duration;
 
-use dnsbl_check::{DnsResolver, LookupErrorKind, NameServer, PooledUdpResolver};
+use dnsbl_check::resolver::pooled::PooledUdpResolver;
+use dnsbl_check::{DnsResolver, LookupErrorKind, NameServer};
 
 /// Above this many descriptors the limit is too high to exhaust quickly: the test is skipped.
 const MAX_TO_OPEN: usize = 200_000;
@@ -18,7 +19,7 @@ async fn descriptor_exhaustion_is_a_local_resource_error() {
     let resolver = PooledUdpResolver::builder()
         .name_server(NameServer::new(server.local_addr().unwrap()))
         .timeout(Duration::from_millis(200))
-        .attempts(0)
+        .retries(0)
         .build()
         .unwrap();
 

@@ -5,9 +5,13 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use dnsbl_check::config::parse_seconds;
+use dnsbl_check::presets::{self, PresetError};
+use dnsbl_check::resolver::any::{self, AnyResolver};
+use dnsbl_check::zone::ZoneError;
 use dnsbl_check::{
-    AnyResolver, Checker, CheckerBuilder, Config, ConfigError, DnsList, HickoryResolver, ListKind,
-    NameServer, PooledUdpResolver, Zone, ZoneError, preset_list, presets,
+    Checker, CheckerBuilder, Config, DnsList, ListKind, NameServer, ResolverOptions, TxtLookup,
+    Zone,
 };
 
 /// How DNS queries travel.
@@ -20,10 +24,19 @@ pub enum Transport {
     Hickory,
 }
 
+impl From<Transport> for any::Transport {
+    fn from(transport: Transport) -> Self {
+        match transport {
+            Transport::Pooled => any::Transport::Pooled,
+            Transport::Hickory => any::Transport::Hickory,
+        }
+    }
+}
+
 /// Per-query timeout unless `--timeout` or the config says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Tries after a timeout, per query, unless the config says otherwise.
-pub const ATTEMPTS: usize = 2;
+/// Retries after a timeout, per query, unless the config says otherwise.
+pub const RETRIES: usize = 2;
 
 /// The options that choose the lists and the resolver.
 // Not `Debug`: it holds the DQS key, which must never be printed.
@@ -89,7 +102,7 @@ impl ListOptions {
         let key = self.dqs_key.as_deref();
         let mut lists = config.lists(key).map_err(preset_error)?;
         for name in &self.presets {
-            lists.push(preset_list(name, key).map_err(preset_error)?);
+            lists.push(presets::list(name, key).map_err(preset_error)?);
         }
         for spec in &self.zones {
             lists.push(DnsList::from_spec(spec, ListKind::Ip).map_err(|e| e.to_string())?);
@@ -111,14 +124,13 @@ impl ListOptions {
     /// A checker builder with the lists, a deadline for a whole check, the config's settings
     /// and then `--threshold`: what the checking tools' checkers start from.
     #[allow(dead_code)] // dnsbl-policyd sets its own deadline, from --deadline
-    pub fn checker_builder(&self, config: &Config) -> Result<CheckerBuilder, String> {
+    pub fn checker_builder(
+        &self,
+        config: &Config,
+        txt: TxtLookup,
+    ) -> Result<CheckerBuilder, String> {
         let lists = self.lists(config)?;
-        // Room for a health probe, the A query and the TXT query one after another, each with
-        // its retries. The per-query timeout is what users tune; this only bounds a check.
-        let tries = config.attempts.unwrap_or(ATTEMPTS).saturating_add(1);
-        let deadline = self
-            .timeout(config)
-            .saturating_mul(u32::try_from(tries * 3).unwrap_or(u32::MAX));
+        let deadline = self.deadline(config, None, txt);
         // File settings over the defaults, command-line flags over both.
         let mut builder =
             config.apply_to_checker(Checker::builder().lists(lists).deadline(deadline));
@@ -133,46 +145,33 @@ impl ListOptions {
         self.timeout.or(config.timeout).unwrap_or(DEFAULT_TIMEOUT)
     }
 
-    /// The resolver for `transport`, with the config's settings, then the command line's.
-    pub fn resolver(&self, config: &Config, transport: Transport) -> Result<AnyResolver, String> {
-        Ok(match transport {
-            Transport::Pooled => self.pooled_resolver(config)?.into(),
-            Transport::Hickory => self.hickory_resolver(config)?.into(),
-        })
-    }
-
-    /// The stock resolver: the config's settings, then the command line's.
-    fn hickory_resolver(&self, config: &Config) -> Result<HickoryResolver, String> {
-        config
-            .apply_to_resolver(HickoryResolver::builder().attempts(ATTEMPTS))
+    /// The resolver settings: the config's, then the command line's, then the tools'
+    /// defaults.
+    pub fn resolver_options(&self, config: &Config) -> ResolverOptions {
+        let mut options = config
+            .resolver_options()
             .name_servers(self.nameservers.iter().copied())
-            .timeout(self.timeout(config))
-            .build()
+            .timeout(self.timeout(config));
+        options.retries.get_or_insert(RETRIES);
+        options
+    }
+
+    /// The resolver for `transport`, with [`ListOptions::resolver_options`].
+    pub fn resolver(&self, config: &Config, transport: Transport) -> Result<AnyResolver, String> {
+        AnyResolver::build(transport.into(), self.resolver_options(config))
             .map_err(|error| error.to_string())
     }
 
-    /// The pooled-socket resolver, with the same settings as [`ListOptions::hickory_resolver`].
-    fn pooled_resolver(&self, config: &Config) -> Result<PooledUdpResolver, String> {
-        let servers = config.nameservers.iter().map(|server| server.0);
-        PooledUdpResolver::builder()
-            .name_servers(servers.chain(self.nameservers.iter().copied()))
-            .timeout(self.timeout(config))
-            .attempts(config.attempts.unwrap_or(ATTEMPTS))
-            .build()
-            .map_err(|error| error.to_string())
+    /// The overall deadline of one check: `deadline` (a command-line flag), else the config's,
+    /// else the one the resolver settings call for, for checks that fetch TXT as `txt` says.
+    pub fn deadline(
+        &self,
+        config: &Config,
+        deadline: Option<Duration>,
+        txt: TxtLookup,
+    ) -> Duration {
+        deadline.unwrap_or_else(|| config.check_deadline(&self.resolver_options(config), txt))
     }
-}
-
-/// A number of seconds, more than 0 and at most an hour (fractions allowed).
-pub fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if !(secs > 0.0 && secs <= 3600.0) {
-        return Err("must be more than 0 and at most 3600 seconds".into());
-    }
-    Duration::try_from_secs_f64(secs).map_err(|error| error.to_string())
 }
 
 /// Reads a TOML config, or JSON if the file name ends in `.json`.
@@ -200,19 +199,19 @@ fn load_config(path: &Path) -> Result<Config, String> {
 }
 
 /// What went wrong with a preset, and what to do about it.
-fn preset_error(error: ConfigError) -> String {
+fn preset_error(error: PresetError) -> String {
     match error {
-        ConfigError::UnknownPreset(name) => {
+        PresetError::Unknown(name) => {
             let known: Vec<&str> = presets::all().iter().map(|preset| preset.name).collect();
             format!(
                 "unknown preset {name:?}; known presets: {}",
                 known.join(", ")
             )
         }
-        ConfigError::KeyNeeded(name) => format!(
+        PresetError::KeyNeeded(name) => format!(
             "preset {name} needs a Spamhaus DQS key: pass --dqs-key KEY or set SPAMHAUS_DQS_KEY"
         ),
-        ConfigError::Key(error) => key_error(&error),
+        PresetError::Key(error) => key_error(&error),
         other => other.to_string(),
     }
 }

@@ -12,7 +12,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use dnsbl_check::{AnswerCache, AnyResolver, CacheConfig, Checker, ListHealth, TxtLookup};
+use dnsbl_check::config::parse_seconds;
+use dnsbl_check::resolver::any::AnyResolver;
+use dnsbl_check::resolver::cache::AnswerCache;
+use dnsbl_check::resolver::cache::CacheConfig;
+use dnsbl_check::{Checker, ListHealth, TxtLookup};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
@@ -36,8 +40,9 @@ pub struct CheckOptions {
     #[arg(long, value_enum, default_value_t = Transport::Hickory)]
     pub transport: Transport,
 
-    /// Seconds all lookups for one request may take together [default: 5 x --timeout].
-    #[arg(long, value_name = "SECS", value_parser = parse_positive_duration)]
+    /// Seconds all lookups for one request may take together [default: room for every try of
+    /// the health probe and the A and TXT queries].
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub deadline: Option<Duration>,
 
     /// The most DNS answers cached.
@@ -45,15 +50,15 @@ pub struct CheckOptions {
     pub cache_size: u64,
 
     /// The shortest time an answer is cached, in seconds, whatever its TTL.
-    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_duration)]
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
     pub cache_min_ttl: Duration,
 
     /// The longest time an answer is cached, in seconds, whatever its TTL.
-    #[arg(long, value_name = "SECS", default_value = "3600", value_parser = parse_duration)]
+    #[arg(long, value_name = "SECS", default_value = "3600", value_parser = parse_seconds)]
     pub cache_max_ttl: Duration,
 
     /// Seconds between probes of the lists' RFC 5782 test points [default: 300].
-    #[arg(long, value_name = "SECS", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub health_interval: Option<Duration>,
 }
 
@@ -69,8 +74,11 @@ impl CheckOptions {
     /// resolver, TXT asked with A.
     pub fn setup(&self, lists: &ListOptions) -> Result<Setup, String> {
         let config = lists.config()?;
-        let timeout = lists.timeout(&config);
-        let deadline = self.deadline.or(config.deadline).unwrap_or(timeout * 5);
+        // Ask for TXT with the A query unless the config file says otherwise: a listed
+        // client then costs one round trip, not two; the extra TXT answers for clean
+        // clients are cached like the rest.
+        let txt = config.fetch_txt.unwrap_or(TxtLookup::WithA);
+        let deadline = lists.deadline(&config, self.deadline, txt);
         let health_interval = self
             .health_interval
             .or(config.health_interval)
@@ -85,15 +93,13 @@ impl CheckOptions {
         ));
         let list_set = lists.lists(&config)?;
         // File settings over the defaults, command-line flags over both.
-        let mut builder = config.apply_to_checker(Checker::builder().lists(list_set));
+        let defaults = Checker::builder().lists(list_set).txt_lookup(txt);
+        let mut builder = config.apply_to_checker(defaults);
         if let Some(threshold) = lists.threshold {
             builder = builder.threshold(threshold);
         }
         let checker = builder
             .deadline(deadline)
-            // Ask for TXT with the A query: a listed client then costs one round trip, not
-            // two; the extra TXT answers for clean clients are cached like the rest.
-            .txt_lookup(TxtLookup::WithA)
             // A little under the probe task's period, so that each of its rounds finds the
             // last probe stale and probes again.
             .health_interval(health_interval.mul_f64(0.95))
@@ -152,25 +158,6 @@ pub fn parse_mode(text: &str) -> Result<u32, String> {
     match u32::from_str_radix(text.trim_start_matches("0o"), 8) {
         Ok(mode) if mode <= 0o777 => Ok(mode),
         _ => Err(format!("{text:?} is not an octal mode such as 660")),
-    }
-}
-
-/// A number of seconds from 0 to a day (fractions allowed).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if !(0.0..=86_400.0).contains(&secs) {
-        return Err("must be from 0 to 86400 seconds".into());
-    }
-    Duration::try_from_secs_f64(secs).map_err(|error| error.to_string())
-}
-
-pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
-    match parse_duration(text)? {
-        Duration::ZERO => Err("must be more than 0 seconds".into()),
-        duration => Ok(duration),
     }
 }
 

@@ -2,10 +2,10 @@
 //! DNS, an SMTP probe.
 
 use dnsbl_check::hosts::{DerivedAddress, Expansion, HostSource, HostTrouble, expand};
+use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::smtp::{ProbeConfig, Relay, SmtpReport, probe};
-use dnsbl_check::{
-    AnyResolver, Checker, DomainName, Report, ReverseDns, Target, forward_confirmed_reverse_dns,
-};
+use dnsbl_check::target::DomainName;
+use dnsbl_check::{Checker, Report, ReverseDns, Target, forward_confirmed_reverse_dns};
 
 use crate::input::Job;
 

@@ -23,7 +23,8 @@ use dnsbl_check::hosts::HostSource;
 use dnsbl_check::monitor::{
     Delivery, Event, StateStore, TrackerConfig, Watcher, deliver_pending, rfc3339,
 };
-use dnsbl_check::{AnyResolver, Checker, Target, TargetSpec};
+use dnsbl_check::resolver::any::AnyResolver;
+use dnsbl_check::{Checker, Target, TargetSpec};
 use tokio::io::AsyncWriteExt;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 

@@ -8,9 +8,10 @@ use std::time::{Duration, SystemTime};
 
 use dnsbl_check::hosts::{self, HostSource};
 use dnsbl_check::monitor::{PairStatus, Round, Tracker, TrackerConfig, Watcher};
-use dnsbl_check::{
-    AnyResolver, Checker, DomainName, Outcome, OutcomeKind, Report, Target, TargetSpec,
-};
+use dnsbl_check::resolver::any::AnyResolver;
+use dnsbl_check::stats::OutcomeKind;
+use dnsbl_check::target::DomainName;
+use dnsbl_check::{Checker, Outcome, Report, Target, TargetSpec};
 use ipnet::IpNet;
 
 use crate::exposition::{

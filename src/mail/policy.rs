@@ -12,11 +12,12 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::list::HopScope;
 use crate::mail::text::one_line;
 use crate::rdns::{ReverseDns, forward_confirmed_reverse_dns};
 use crate::resolver::DnsResolver;
 use crate::target::{DomainName, Target, unmap_ipv4};
-use crate::{Checker, DnsList, HopScope, Report, Zone};
+use crate::{Checker, DnsList, Report, Zone};
 
 /// The longest TXT reason quoted in a verdict.
 const MAX_REASON: usize = 200;
@@ -344,7 +345,7 @@ impl Role {
 /// let filter = SessionFilter::new(checker, SessionPolicy::default().tag_only(true));
 /// assert!(filter.checks_ip_lists());
 /// ```
-pub struct SessionFilter<R = crate::HickoryResolver> {
+pub struct SessionFilter<R> {
     checker: Checker<R>,
     policy: SessionPolicy,
     ip_lists: bool,

@@ -1,10 +1,14 @@
 //! Either built-in resolver, chosen at run time.
 
+use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
 
 use crate::resolver::hickory::HickoryResolver;
 use crate::resolver::pooled::PooledUdpResolver;
-use crate::resolver::{Answer, DnsResolver, LookupError, MailExchanger};
+use crate::resolver::{
+    Answer, DnsResolver, LookupError, MailExchanger, ResolverBuildError, ResolverOptions,
+};
 
 /// One of the crate's two resolvers, for programs that let their users choose the transport
 /// (a command-line flag, a config setting) without making everything generic over it.
@@ -19,16 +23,13 @@ use crate::resolver::{Answer, DnsResolver, LookupError, MailExchanger};
 /// # Examples
 ///
 /// ```
-/// use dnsbl_check::{AnyResolver, Checker, HickoryResolver, PooledUdpResolver, presets};
+/// use dnsbl_check::resolver::any::{AnyResolver, Transport};
+/// use dnsbl_check::{Checker, ResolverOptions, presets};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let server = "127.0.0.1:5353".parse()?;
-/// let bulk = true;
-/// let resolver = if bulk {
-///     AnyResolver::from(PooledUdpResolver::builder().name_server(server).build()?)
-/// } else {
-///     AnyResolver::from(HickoryResolver::builder().name_server(server).build()?)
-/// };
+/// let options = ResolverOptions::default().name_server("127.0.0.1:5353".parse()?);
+/// let transport: Transport = "pooled".parse()?; // from a command line, say
+/// let resolver = AnyResolver::build(transport, options)?;
 /// let checker = Checker::builder().lists(presets::default_lists()).build_with(resolver)?;
 /// # let _ = checker;
 /// # Ok(())
@@ -42,6 +43,69 @@ pub enum AnyResolver {
     /// UDP multiplexed over long-lived sockets.
     Pooled(PooledUdpResolver),
 }
+
+impl AnyResolver {
+    /// The resolver of `transport`, built with `options`.
+    pub fn build(
+        transport: Transport,
+        options: ResolverOptions,
+    ) -> Result<AnyResolver, ResolverBuildError> {
+        Ok(match transport {
+            Transport::Hickory => HickoryResolver::builder().options(options).build()?.into(),
+            Transport::Pooled => PooledUdpResolver::builder()
+                .options(options)
+                .build()?
+                .into(),
+        })
+    }
+}
+
+/// Which of the built-in resolvers an [`AnyResolver`] is: `hickory` or `pooled` as text.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::resolver::any::Transport;
+///
+/// assert_eq!("pooled".parse::<Transport>().unwrap(), Transport::Pooled);
+/// assert_eq!(Transport::Hickory.to_string(), "hickory");
+/// assert!("tcp".parse::<Transport>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Transport {
+    /// [`HickoryResolver`]: a new UDP socket, and so a new random source port, per query.
+    Hickory,
+    /// [`PooledUdpResolver`]: UDP multiplexed over a few long-lived sockets.
+    Pooled,
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Transport::Hickory => "hickory",
+            Transport::Pooled => "pooled",
+        })
+    }
+}
+
+impl FromStr for Transport {
+    type Err = UnknownTransport;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "hickory" => Ok(Transport::Hickory),
+            "pooled" => Ok(Transport::Pooled),
+            _ => Err(UnknownTransport),
+        }
+    }
+}
+
+/// Text that names no [`Transport`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown transport: expected \"hickory\" or \"pooled\"")]
+#[non_exhaustive]
+pub struct UnknownTransport;
 
 impl From<HickoryResolver> for AnyResolver {
     fn from(resolver: HickoryResolver) -> Self {

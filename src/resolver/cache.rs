@@ -16,7 +16,7 @@ use crate::resolver::{Answer, DnsResolver, LookupError, MailExchanger};
 ///
 /// ```
 /// use std::time::Duration;
-/// use dnsbl_check::CacheConfig;
+/// use dnsbl_check::resolver::cache::CacheConfig;
 ///
 /// let config = CacheConfig::default()
 ///     .max_entries(100_000)
@@ -117,7 +117,8 @@ impl Expiry<(String, RecordKind), Entry> for EntryExpiry {
 /// # Examples
 ///
 /// ```
-/// use dnsbl_check::{AnswerCache, CacheConfig, Checker, HickoryResolver, presets};
+/// use dnsbl_check::resolver::cache::{AnswerCache, CacheConfig};
+/// use dnsbl_check::{Checker, HickoryResolver, presets};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let resolver = HickoryResolver::builder().name_server("127.0.0.1:5353".parse()?).build()?;

@@ -3,9 +3,8 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::task::{Context, Poll};
@@ -20,71 +19,10 @@ use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
 
-use crate::resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
-
-/// A name server to send queries to: an IP address and a port (53 unless given).
-///
-/// Parses `192.0.2.53`, `192.0.2.53:5353`, `2001:db8::53` and `[2001:db8::53]:5353`.
-///
-/// # Examples
-///
-/// ```
-/// use dnsbl_check::NameServer;
-///
-/// let server: NameServer = "127.0.0.1:5353".parse().unwrap();
-/// assert_eq!(server.addr().port(), 5353);
-/// assert_eq!("::1".parse::<NameServer>().unwrap().addr().port(), 53);
-/// assert!("localhost".parse::<NameServer>().is_err());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct NameServer(SocketAddr);
-
-impl NameServer {
-    /// A name server at this address and port.
-    pub fn new(addr: SocketAddr) -> Self {
-        NameServer(addr)
-    }
-
-    /// The server's address and port.
-    pub fn addr(&self) -> SocketAddr {
-        self.0
-    }
-}
-
-impl FromStr for NameServer {
-    type Err = ResolverBuildError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let text = text.trim();
-        if let Ok(addr) = text.parse::<SocketAddr>() {
-            return Ok(NameServer(addr));
-        }
-        if let Ok(ip) = text.parse::<IpAddr>() {
-            return Ok(NameServer(SocketAddr::new(ip, 53)));
-        }
-        Err(ResolverBuildError::NameServer(
-            text.chars().take(100).collect(),
-        ))
-    }
-}
-
-impl fmt::Display for NameServer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// The resolver could not be set up.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ResolverBuildError {
-    /// The system's resolver configuration (`/etc/resolv.conf`) could not be read.
-    #[error("cannot read the system resolver configuration: {0}")]
-    SystemConfig(String),
-    /// A name server was not written as `IP[:PORT]`.
-    #[error("invalid name server {0:?}: expected IP or IP:PORT")]
-    NameServer(String),
-}
+use crate::resolver::{
+    Answer, DnsResolver, LookupError, LookupErrorKind, NameServer, ResolverBuildError,
+    ResolverOptions,
+};
 
 /// The default [`DnsResolver`]: hickory-resolver, tuned for DNS list lookups.
 ///
@@ -105,7 +43,7 @@ pub enum ResolverBuildError {
 /// let resolver = HickoryResolver::builder()
 ///     .name_server("127.0.0.1:5353".parse()?)
 ///     .timeout(Duration::from_millis(1500))
-///     .attempts(2)
+///     .retries(2)
 ///     .build()?;
 /// # let _ = resolver;
 /// # Ok(())
@@ -138,35 +76,40 @@ impl HickoryResolver {
 
 /// Builds a [`HickoryResolver`].
 #[derive(Debug, Clone, Default)]
+#[must_use]
 pub struct HickoryResolverBuilder {
-    name_servers: Vec<NameServer>,
-    timeout: Option<Duration>,
-    attempts: Option<usize>,
+    options: ResolverOptions,
     case_randomization: bool,
 }
 
 impl HickoryResolverBuilder {
+    /// Takes these name servers, timeout and retries, replacing any given before.
+    pub fn options(mut self, options: ResolverOptions) -> Self {
+        self.options = options;
+        self
+    }
+
     /// Sends queries to this server instead of the system's. Repeat for several.
     pub fn name_server(mut self, server: NameServer) -> Self {
-        self.name_servers.push(server);
+        self.options.name_servers.push(server);
         self
     }
 
     /// Sends queries to these servers instead of the system's.
     pub fn name_servers(mut self, servers: impl IntoIterator<Item = NameServer>) -> Self {
-        self.name_servers.extend(servers);
+        self.options.name_servers.extend(servers);
         self
     }
 
     /// How long to wait for one answer (default: the system's, or 5 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.options.timeout = Some(timeout);
         self
     }
 
-    /// How many times to retry after a timeout (default: the system's, or 2).
-    pub fn attempts(mut self, attempts: usize) -> Self {
-        self.attempts = Some(attempts);
+    /// How many times to ask again after a timeout (default: the system's, or 2).
+    pub fn retries(mut self, retries: usize) -> Self {
+        self.options.retries = Some(retries);
         self
     }
 
@@ -184,11 +127,11 @@ impl HickoryResolverBuilder {
             tokio: TokioRuntimeProvider::default(),
             socket_trouble: Arc::clone(&socket_trouble),
         };
-        let mut builder = if self.name_servers.is_empty() {
-            Resolver::builder(provider)
-                .map_err(|error| ResolverBuildError::SystemConfig(error.to_string()))?
+        let mut builder = if self.options.uses_system_configuration() {
+            Resolver::builder(provider).map_err(system_config_error)?
         } else {
             let servers = self
+                .options
                 .name_servers
                 .iter()
                 .map(|server| {
@@ -209,19 +152,35 @@ impl HickoryResolverBuilder {
         // Names are absolute, but make sure hosts files never answer for a list zone.
         options.use_hosts_file = hickory_resolver::config::ResolveHosts::Never;
         options.case_randomization = self.case_randomization;
-        if let Some(timeout) = self.timeout {
+        if let Some(timeout) = self.options.timeout {
             options.timeout = timeout;
         }
-        if let Some(attempts) = self.attempts {
-            options.attempts = attempts;
+        // hickory's `attempts` counts the tries after the first: retries.
+        if let Some(retries) = self.options.retries {
+            options.attempts = retries;
         }
-        let inner = builder
-            .build()
-            .map_err(|error| ResolverBuildError::SystemConfig(error.to_string()))?;
+        let inner = builder.build().map_err(system_config_error)?;
         Ok(HickoryResolver {
             inner,
             socket_trouble,
         })
+    }
+}
+
+/// A system configuration hickory could not read or use, with the OS error kept if it was one.
+fn system_config_error(error: NetError) -> ResolverBuildError {
+    let detail = error.to_string();
+    match error {
+        NetError::Io(shared) => ResolverBuildError::SystemConfig {
+            detail,
+            source: Some(Arc::try_unwrap(shared).unwrap_or_else(
+                |shared| match shared.raw_os_error() {
+                    Some(code) => io::Error::from_raw_os_error(code),
+                    None => io::Error::new(shared.kind(), shared.to_string()),
+                },
+            )),
+        },
+        _ => ResolverBuildError::system_config(detail),
     }
 }
 
@@ -553,24 +512,6 @@ fn map_error(error: NetError) -> NoRecordsOr {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_name_servers() {
-        let cases: &[(&str, Option<&str>)] = &[
-            ("127.0.0.1", Some("127.0.0.1:53")),
-            ("127.0.0.1:5353", Some("127.0.0.1:5353")),
-            ("::1", Some("[::1]:53")),
-            ("[::1]:5353", Some("[::1]:5353")),
-            (" 10.0.0.1 ", Some("10.0.0.1:53")),
-            ("localhost", None),
-            ("127.0.0.1:99999", None),
-            ("", None),
-        ];
-        for (input, expected) in cases {
-            let parsed = input.parse::<NameServer>().ok().map(|s| s.to_string());
-            assert_eq!(parsed.as_deref(), *expected, "{input:?}");
-        }
-    }
 
     #[test]
     fn joins_txt_strings_before_decoding() {

@@ -4,18 +4,31 @@
 //! | piece | file | what it does |
 //! |---|---|---|
 //! | [`DnsResolver`], [`Answer`], [`LookupError`] | `resolver/mod.rs` | the trait and its contract |
+//! | [`ResolverOptions`], [`NameServer`] | `resolver/options.rs` | name servers, timeout, retries: for any resolver |
 //! | [`HickoryResolver`](hickory::HickoryResolver) | `resolver/hickory.rs` | the default resolver, on hickory-resolver |
 //! | [`PooledUdpResolver`](pooled::PooledUdpResolver) | `resolver/pooled/` | a fast resolver for bulk checks: pooled UDP sockets |
 //! | [`AnswerCache`](cache::AnswerCache) | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | [`AnyResolver`](any::AnyResolver) | `resolver/any.rs` | either built-in resolver, chosen at run time |
 
+#[cfg(all(feature = "hickory", feature = "pooled"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "hickory", feature = "pooled"))))]
 pub mod any;
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod cache;
+#[cfg(feature = "hickory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hickory")))]
 pub mod hickory;
+mod options;
+#[cfg(feature = "pooled")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pooled")))]
 pub mod pooled;
+
+pub use options::{NameServer, ResolverOptions};
 
 use std::fmt;
 use std::future::Future;
+use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
@@ -68,7 +81,9 @@ impl<T> Answer<T> {
 
 /// The DNS lookups a list check needs. Implement it to plug in another DNS backend.
 ///
-/// The crate's default implementation is [`HickoryResolver`](crate::HickoryResolver).
+/// The crate's implementations are [`HickoryResolver`](hickory::HickoryResolver) (the
+/// default, feature `hickory`) and [`PooledUdpResolver`](pooled::PooledUdpResolver) (feature
+/// `pooled`).
 ///
 /// # Contract
 ///
@@ -128,7 +143,7 @@ pub trait DnsResolver: Send + Sync + 'static {
 
     /// Looks up the AAAA records at `name`, for forward-confirmed reverse DNS.
     ///
-    /// Optional: the default answers with a [`LookupErrorKind::Config`] error, so a resolver
+    /// Optional: the default answers with a [`LookupErrorKind::Unsupported`] error, so a resolver
     /// used only for list lookups need not implement it.
     fn lookup_aaaa(
         &self,
@@ -173,7 +188,7 @@ pub trait DnsResolver: Send + Sync + 'static {
 /// # Examples
 ///
 /// ```
-/// use dnsbl_check::MailExchanger;
+/// use dnsbl_check::resolver::MailExchanger;
 ///
 /// let mx = MailExchanger::new(10, "Mail.Example.ORG.");
 /// assert_eq!(mx.exchange, "mail.example.org");
@@ -212,7 +227,7 @@ impl MailExchanger {
 
 fn unsupported(record_type: &str) -> LookupError {
     LookupError::with_detail(
-        LookupErrorKind::Config,
+        LookupErrorKind::Unsupported,
         format!("this resolver does not look up {record_type} records"),
     )
 }
@@ -383,8 +398,12 @@ pub enum LookupErrorKind {
     LocalResource,
     /// The reply could not be parsed, or did not fit the question.
     Protocol,
-    /// The resolver could not be used at all (for instance, no name server configured).
+    /// The resolver could not be used at all (for instance, no name server configured, or no
+    /// Tokio runtime to run on).
     Config,
+    /// The resolver does not make this kind of lookup (an optional method of [`DnsResolver`]
+    /// it does not implement).
+    Unsupported,
 }
 
 impl fmt::Display for LookupErrorKind {
@@ -398,6 +417,45 @@ impl fmt::Display for LookupErrorKind {
             LookupErrorKind::LocalResource => f.write_str("local resource error"),
             LookupErrorKind::Protocol => f.write_str("protocol error"),
             LookupErrorKind::Config => f.write_str("resolver configuration error"),
+            LookupErrorKind::Unsupported => f.write_str("lookup not supported"),
+        }
+    }
+}
+
+/// A resolver could not be set up.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::{NameServer, ResolverBuildError};
+///
+/// let error = "localhost".parse::<NameServer>().unwrap_err();
+/// assert!(matches!(error, ResolverBuildError::NameServer(_)));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResolverBuildError {
+    /// The system's resolver configuration (`/etc/resolv.conf`) could not be read or used.
+    #[error("cannot read the system resolver configuration: {detail}")]
+    SystemConfig {
+        /// What went wrong, and where.
+        detail: String,
+        /// The operating system's error, when reading the file failed.
+        #[source]
+        source: Option<io::Error>,
+    },
+    /// A name server was not written as `IP[:PORT]`.
+    #[error("invalid name server {0:?}: expected IP or IP:PORT")]
+    NameServer(String),
+}
+
+impl ResolverBuildError {
+    /// A system configuration that could not be used, without an OS error.
+    #[cfg(any(feature = "hickory", feature = "pooled"))]
+    pub(crate) fn system_config(detail: impl Into<String>) -> Self {
+        ResolverBuildError::SystemConfig {
+            detail: detail.into(),
+            source: None,
         }
     }
 }

@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use crate::support::{Behaviour, TestDns};
+use dnsbl_check::resolver::cache::{AnswerCache, CacheConfig};
 use dnsbl_check::{
-    AnswerCache, CacheConfig, Checker, DnsList, HickoryResolver, ListKind, NameServer, ReverseDns,
+    Checker, DnsList, HickoryResolver, ListKind, NameServer, ReverseDns,
     forward_confirmed_reverse_dns,
 };
 
@@ -12,7 +13,7 @@ fn resolver(dns: &TestDns) -> HickoryResolver {
     HickoryResolver::builder()
         .name_server(NameServer::new(dns.addr))
         .timeout(Duration::from_millis(300))
-        .attempts(0)
+        .retries(0)
         .build()
         .unwrap()
 }

@@ -4,9 +4,10 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use crate::support::{Behaviour, TestDns};
+use dnsbl_check::outcome::{SkipReason, Unhealthy};
 use dnsbl_check::{
     Checker, CheckerBuilder, DnsList, HickoryResolver, ListHealth, ListKind, LookupErrorKind,
-    NameServer, Outcome, Report, SkipReason, Target, Unhealthy,
+    NameServer, Outcome, Report, Target,
 };
 use futures::StreamExt;
 
@@ -16,7 +17,7 @@ fn resolver(dns: &TestDns, timeout: Duration) -> HickoryResolver {
     HickoryResolver::builder()
         .name_server(NameServer::new(dns.addr))
         .timeout(timeout)
-        .attempts(0)
+        .retries(0)
         .build()
         .unwrap()
 }
@@ -517,9 +518,11 @@ async fn a_dqs_key_is_used_on_the_wire_and_nowhere_else() {
         )
         .start()
         .await;
-    let zen =
-        dnsbl_check::presets::with_dqs_key(dnsbl_check::presets::get("spamhaus-zen").unwrap(), key)
-            .unwrap();
+    let zen = dnsbl_check::presets::with_dqs_key(
+        dnsbl_check::presets::find("spamhaus-zen").unwrap().list(),
+        key,
+    )
+    .unwrap();
     let checker = checker(&dns, Checker::builder().list(zen));
     let listed = check(&checker, "192.0.2.10").await;
     assert!(listed.listed, "{listed:?}");

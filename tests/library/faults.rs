@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use crate::support::{Behaviour, TestDns, Transport};
 use crate::support::{failure_kind, outcome, resolver_at as resolver};
-use dnsbl_check::{
-    AnyResolver, Checker, DnsList, ListHealth, ListKind, LookupErrorKind, NameServer, Outcome,
-    PooledUdpResolver, SkipReason, Unhealthy,
-};
+use dnsbl_check::outcome::{SkipReason, Unhealthy};
+use dnsbl_check::resolver::any::AnyResolver;
+use dnsbl_check::resolver::pooled::PooledUdpResolver;
+use dnsbl_check::{Checker, DnsList, ListHealth, ListKind, LookupErrorKind, NameServer, Outcome};
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{Name, RData, Record};
@@ -302,7 +302,7 @@ async fn a_closed_port_fails_fast_and_never_answers() {
             PooledUdpResolver::builder()
                 .name_server(NameServer::new(addr))
                 .timeout(timeout)
-                .attempts(attempts)
+                .retries(attempts)
                 .build()
                 .unwrap(),
         ),

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crate::support::{Behaviour, TestDns};
 use dnsbl_check::hosts::{Expansion, HostSource, expand};
-use dnsbl_check::{AnyResolver, LookupErrorKind, NameServer, PooledUdpResolver};
+use dnsbl_check::resolver::any::AnyResolver;
+use dnsbl_check::resolver::pooled::PooledUdpResolver;
+use dnsbl_check::{LookupErrorKind, NameServer};
 
 const TIMEOUT: Duration = Duration::from_millis(300);
 
@@ -13,7 +15,7 @@ fn resolvers(dns: &TestDns) -> [(&'static str, AnyResolver); 2] {
     let pooled = PooledUdpResolver::builder()
         .name_server(NameServer::new(dns.addr))
         .timeout(TIMEOUT)
-        .attempts(0)
+        .retries(0)
         .build()
         .unwrap();
     [

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use crate::support::outcome;
 use crate::support::rbldnsd::{Rbldnsd, ZoneData};
+use dnsbl_check::outcome::{SkipReason, Unhealthy};
 use dnsbl_check::{
     Checker, DnsList, HickoryResolver, ListHealth, ListKind, NameServer, Outcome, Report,
-    SkipReason, Unhealthy,
 };
 use futures::StreamExt;
 
@@ -45,7 +45,7 @@ fn checker(rbl: &Rbldnsd, lists: Vec<DnsList>) -> Checker {
     let resolver = HickoryResolver::builder()
         .name_server(NameServer::new(rbl.addr))
         .timeout(Duration::from_secs(1))
-        .attempts(1)
+        .retries(1)
         .build()
         .unwrap();
     Checker::builder()

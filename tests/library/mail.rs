@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use crate::support::{Behaviour, TestDns};
+use dnsbl_check::list::HopScope;
 use dnsbl_check::mail::{Hop, MessageReader, SessionFacts, SessionFilter, SessionPolicy, Verdict};
-use dnsbl_check::{Checker, DnsList, HickoryResolver, HopScope, ListKind, NameServer, Zone};
+use dnsbl_check::{Checker, DnsList, HickoryResolver, ListKind, NameServer, Zone};
 
 /// `bl.test` lists 192.0.2.9; `pbl.test` (last external hop only) lists 192.0.2.9 and
 /// 198.51.100.7; `dbl.test` lists spam.example; `fail.test` fails.
@@ -33,7 +34,7 @@ fn filter(
     let resolver = HickoryResolver::builder()
         .name_server(NameServer::new(dns.addr))
         .timeout(Duration::from_millis(500))
-        .attempts(0)
+        .retries(0)
         .build()
         .unwrap();
     let checker = Checker::builder()

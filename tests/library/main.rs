@@ -8,6 +8,7 @@ mod support;
 
 mod cache_and_rdns;
 mod checker;
+mod config_options;
 mod faults;
 mod faults_rbldnsd;
 mod hosts;

@@ -5,9 +5,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-use dnsbl_check::{
-    CodeFilter, Config, DnsList, DomainName, ListKind, NameServer, Target, TargetSpec, Zone,
-};
+use dnsbl_check::target::DomainName;
+use dnsbl_check::{CodeFilter, Config, DnsList, ListKind, NameServer, Target, TargetSpec, Zone};
 use proptest::prelude::*;
 
 const ZONE: &str = "bl.example";

@@ -57,7 +57,7 @@ fn keyed_zones_and_lists_never_show_the_key() {
         assert_hidden(&format!("{name:?}"));
     }
 
-    let zen = presets::with_dqs_key(presets::get("spamhaus-zen").unwrap(), KEY).unwrap();
+    let zen = presets::with_dqs_key(presets::find("spamhaus-zen").unwrap().list(), KEY).unwrap();
     let lists = [
         zen,
         DnsList::from_spec(
@@ -140,10 +140,10 @@ fn errors_about_keyed_input_never_echo_the_key() {
         let error = Zone::with_key("zen.dq.spamhaus.net", &bad_key).unwrap_err();
         assert_hidden(&error.to_string());
         assert_hidden(&format!("{error:?}"));
-        let error =
-            presets::with_dqs_key(presets::get("spamhaus-zen").unwrap(), &bad_key).unwrap_err();
+        let error = presets::with_dqs_key(presets::find("spamhaus-zen").unwrap().list(), &bad_key)
+            .unwrap_err();
         assert_hidden(&error.to_string());
-        let error = dnsbl_check::preset_list("spamhaus-zen", Some(&bad_key)).unwrap_err();
+        let error = dnsbl_check::presets::list("spamhaus-zen", Some(&bad_key)).unwrap_err();
         assert_hidden(&error.to_string());
         assert_hidden(&format!("{error:?}"));
     }
@@ -191,7 +191,7 @@ fn resolver(addr: SocketAddr) -> HickoryResolver {
     HickoryResolver::builder()
         .name_server(NameServer::new(addr))
         .timeout(Duration::from_millis(300))
-        .attempts(0)
+        .retries(0)
         .build()
         .unwrap()
 }
@@ -220,8 +220,8 @@ async fn dqs_server() -> TestDns {
 }
 
 fn dqs_checker(dns: &TestDns) -> Checker {
-    let zen = presets::with_dqs_key(presets::get("spamhaus-zen").unwrap(), KEY).unwrap();
-    let dbl = presets::with_dqs_key(presets::get("spamhaus-dbl").unwrap(), KEY).unwrap();
+    let zen = presets::with_dqs_key(presets::find("spamhaus-zen").unwrap().list(), KEY).unwrap();
+    let dbl = presets::with_dqs_key(presets::find("spamhaus-dbl").unwrap().list(), KEY).unwrap();
     Checker::builder()
         .list(zen)
         .list(dbl)
@@ -482,7 +482,8 @@ async fn spoofed_questions_make_hickory_warn_with_the_query_name() {
         }
     });
     let check = || async {
-        let zen = presets::with_dqs_key(presets::get("spamhaus-zen").unwrap(), KEY).unwrap();
+        let zen =
+            presets::with_dqs_key(presets::find("spamhaus-zen").unwrap().list(), KEY).unwrap();
         let checker = Checker::builder()
             .list(zen)
             .health_checks(false)

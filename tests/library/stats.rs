@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use crate::support::{TestDns, resolver_at};
-use dnsbl_check::{Checker, DnsList, ListHealth, ListKind, OutcomeKind};
+use dnsbl_check::stats::OutcomeKind;
+use dnsbl_check::{Checker, DnsList, ListHealth, ListKind};
 
 #[tokio::test]
 async fn counts_match_what_was_asked() {

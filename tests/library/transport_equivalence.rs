@@ -8,9 +8,10 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use crate::support::{Behaviour, TestDns};
+use dnsbl_check::resolver::pooled::PooledUdpResolver;
 use dnsbl_check::{
     Answer, Checker, CheckerBuilder, DnsList, DnsResolver, HickoryResolver, ListKind, LookupError,
-    NameServer, PooledUdpResolver, Report,
+    NameServer, Report,
 };
 
 const TIMEOUT: Duration = Duration::from_millis(300);
@@ -19,7 +20,7 @@ fn hickory(dns: &TestDns) -> HickoryResolver {
     HickoryResolver::builder()
         .name_server(NameServer::new(dns.addr))
         .timeout(TIMEOUT)
-        .attempts(0)
+        .retries(0)
         .build()
         .unwrap()
 }
@@ -28,7 +29,7 @@ fn pooled(dns: &TestDns) -> PooledUdpResolver {
     PooledUdpResolver::builder()
         .name_server(NameServer::new(dns.addr))
         .timeout(TIMEOUT)
-        .attempts(0)
+        .retries(0)
         .sockets_per_server(4)
         .build()
         .unwrap()

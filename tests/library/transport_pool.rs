@@ -7,9 +7,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dnsbl_check::{
-    Answer, DnsResolver, LookupErrorKind, NameServer, PooledUdpResolver, PooledUdpResolverBuilder,
-};
+use dnsbl_check::resolver::pooled::{PooledUdpResolver, PooledUdpResolverBuilder};
+use dnsbl_check::{Answer, DnsResolver, LookupErrorKind, NameServer};
 use futures::StreamExt;
 use hickory_proto::op::{Message, OpCode, Query};
 use hickory_proto::rr::rdata::A;
@@ -106,7 +105,7 @@ fn builder(server: &RawServer) -> PooledUdpResolverBuilder {
     PooledUdpResolver::builder()
         .name_server(NameServer::new(server.addr))
         .timeout(Duration::from_secs(2))
-        .attempts(0)
+        .retries(0)
 }
 
 fn listed(code: [u8; 4]) -> Answer<Ipv4Addr> {
@@ -272,7 +271,7 @@ async fn a_dropped_lookup_frees_its_slot() {
     // Timeouts are retried, then reported as such.
     let resolver = builder(&server)
         .timeout(Duration::from_millis(50))
-        .attempts(2)
+        .retries(2)
         .build()
         .unwrap();
     let error = resolver.lookup_a("1.bl.test.").await.unwrap_err();
@@ -292,7 +291,7 @@ async fn an_unreachable_server_fails_fast() {
     let resolver = PooledUdpResolver::builder()
         .name_server(NameServer::new(closed_port()))
         .timeout(Duration::from_secs(5))
-        .attempts(2)
+        .retries(2)
         .build()
         .unwrap();
     let started = Instant::now();
@@ -313,7 +312,7 @@ async fn the_next_server_is_asked_when_one_fails() {
     let resolver = PooledUdpResolver::builder()
         .name_servers([NameServer::new(closed_port()), NameServer::new(good.addr)])
         .timeout(Duration::from_secs(5))
-        .attempts(1)
+        .retries(1)
         .build()
         .unwrap();
     let started = Instant::now();
@@ -326,7 +325,7 @@ async fn the_next_server_is_asked_when_one_fails() {
     let resolver = PooledUdpResolver::builder()
         .name_servers([NameServer::new(silent.addr), NameServer::new(good.addr)])
         .timeout(Duration::from_millis(100))
-        .attempts(1)
+        .retries(1)
         .build()
         .unwrap();
     assert_eq!(

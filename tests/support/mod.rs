@@ -841,7 +841,7 @@ pub fn resolver_at(
     dnsbl_check::HickoryResolver::builder()
         .name_server(dnsbl_check::NameServer::new(addr))
         .timeout(timeout)
-        .attempts(attempts)
+        .retries(attempts)
         .build()
         .expect("resolver")
 }

@@ -207,6 +207,53 @@ async fn tag_only_prepends_a_header_once_per_message() {
     assert_eq!(conn.ask(&client_request("198.51.100.7")).await, "DUNNO");
 }
 
+/// The TXT queries `dns` has seen.
+fn txt_queries(dns: &TestDns) -> usize {
+    dns.queries()
+        .iter()
+        .filter(|(_, record_type)| record_type == "TXT")
+        .count()
+}
+
+#[tokio::test]
+async fn fetch_txt_false_in_the_config_file_sends_no_txt_query() {
+    let dns = lists_server().await;
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        config.path(),
+        format!("fetch_txt = false\n[[list]]\nzone = \"{BL}\"\n"),
+    )
+    .unwrap();
+    let server = start(&dns, &["--config", config.path().to_str().unwrap()]).await;
+    let mut conn = server.connect().await;
+    // Listed, and so without the reason its TXT record holds; then clean.
+    assert_eq!(
+        conn.ask(&client_request("192.0.2.1")).await,
+        "REJECT Service unavailable; client [192.0.2.1] blocked using bl.test"
+    );
+    assert_eq!(conn.ask(&client_request("198.51.100.7")).await, "DUNNO");
+    assert!(
+        dns.queries()
+            .iter()
+            .any(|(name, kind)| name.eq_ignore_ascii_case("1.2.0.192.bl.test.") && kind == "A"),
+        "{:?}",
+        dns.queries()
+    );
+    assert_eq!(txt_queries(&dns), 0, "{:?}", dns.queries());
+
+    // The same lists without the setting: TXT is asked with every A query, and counted.
+    dns.clear_queries();
+    let default = start(&dns, &["--zone", BL]).await;
+    let mut conn = default.connect().await;
+    assert!(
+        conn.ask(&client_request("192.0.2.1"))
+            .await
+            .ends_with("Listed: see https://bl.test/?192.0.2.1")
+    );
+    assert_eq!(conn.ask(&client_request("198.51.100.7")).await, "DUNNO");
+    assert!(txt_queries(&dns) >= 2, "{:?}", dns.queries());
+}
+
 #[tokio::test]
 async fn local_clients_are_not_checked_unless_asked() {
     let dns = lists_server().await;

@@ -14,11 +14,14 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::resolver::hickory::{NameServer, ResolverBuildError};
-use crate::resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
+use crate::resolver::{
+    Answer, DnsResolver, LookupError, LookupErrorKind, NameServer, ResolverBuildError,
+    ResolverOptions,
+};
 use pool::{Counters, PendingQuery, Rotation, ServerPool};
 use wire::{MAX_QUERY, Reply, TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_TXT, WireName};
 
+#[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod bench_support {
     //! Entry points for this crate's own benchmarks. Not part of the public API.
@@ -65,7 +68,7 @@ pub mod bench_support {
 ///
 /// # Why it exists
 ///
-/// The stock [`HickoryResolver`](crate::HickoryResolver) (hickory-resolver 0.26) opens, binds,
+/// The stock [`HickoryResolver`](crate::resolver::hickory::HickoryResolver) (hickory-resolver 0.26) opens, binds,
 /// registers with the event loop and closes a new UDP socket for every query. That is a good
 /// default for a mail filter making a few queries a second, but in a bulk scan those five
 /// system calls and the event-loop churn per query are most of the cost: on loopback it
@@ -106,7 +109,7 @@ pub mod bench_support {
 ///   special-use names (RFC 6761: `localhost`, `.invalid`) are not answered locally but sent
 ///   to the server like any other: list zones are never special-use names.
 /// - Each attempt waits [`timeout`](PooledUdpResolverBuilder::timeout); a timeout is retried
-///   [`attempts`](PooledUdpResolverBuilder::attempts) times, each time on the next name server.
+///   [`retries`](PooledUdpResolverBuilder::retries) times, each time on the next name server.
 /// - A truncated answer (TC) is asked again over TCP, once, on a new connection.
 /// - An ICMP port unreachable from a server (ECONNREFUSED) fails the queries waiting for it at
 ///   once with [`LookupErrorKind::Network`]; with other servers configured, the query moves on
@@ -122,13 +125,14 @@ pub mod bench_support {
 ///
 /// ```
 /// use std::time::Duration;
-/// use dnsbl_check::{Checker, DnsList, ListKind, PooledUdpResolver};
+/// use dnsbl_check::resolver::pooled::PooledUdpResolver;
+/// use dnsbl_check::{Checker, DnsList, ListKind};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let resolver = PooledUdpResolver::builder()
 ///     .name_server("127.0.0.1:5353".parse()?)
 ///     .timeout(Duration::from_secs(2))
-///     .attempts(1)
+///     .retries(1)
 ///     .sockets_per_server(8)
 ///     .build()?;
 /// let checker = Checker::builder()
@@ -147,7 +151,7 @@ pub struct PooledUdpResolver {
 struct Shared {
     servers: Vec<ServerPool>,
     timeout: Duration,
-    attempts: usize,
+    retries: usize,
     round_robin: bool,
     case_randomization: bool,
     rotation: Rotation,
@@ -176,7 +180,7 @@ impl fmt::Debug for PooledUdpResolver {
                     .collect::<Vec<_>>(),
             )
             .field("timeout", &self.inner.timeout)
-            .field("attempts", &self.inner.attempts)
+            .field("retries", &self.inner.retries)
             .finish_non_exhaustive()
     }
 }
@@ -249,7 +253,7 @@ impl PooledUdpResolver {
             0
         };
         let mut last_error = LookupError::new(LookupErrorKind::Timeout);
-        for attempt in 0..=inner.attempts {
+        for attempt in 0..=inner.retries {
             let server = &inner.servers[(first + attempt) % servers];
             let sent = if inner.case_randomization {
                 name.with_random_case(rand::random)
@@ -401,14 +405,13 @@ impl DnsResolver for PooledUdpResolver {
 /// Builds a [`PooledUdpResolver`].
 ///
 /// Defaults: the name servers, timeout, attempts and `rotate` option of `/etc/resolv.conf`
-/// unless name servers are given (then 5 s and 2 retries, like the stock resolver); 8 sockets
+/// unless name servers are given (then 5 s and 2 retries, like the stock resolver, see
+/// [`ResolverOptions`]); 8 sockets
 /// per server; a socket replaced after 10,000 queries or 30 seconds; 0x20 encoding on.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct PooledUdpResolverBuilder {
-    name_servers: Vec<NameServer>,
-    timeout: Option<Duration>,
-    attempts: Option<usize>,
+    options: ResolverOptions,
     round_robin: Option<bool>,
     sockets_per_server: usize,
     rotation: Rotation,
@@ -418,9 +421,7 @@ pub struct PooledUdpResolverBuilder {
 impl Default for PooledUdpResolverBuilder {
     fn default() -> Self {
         PooledUdpResolverBuilder {
-            name_servers: Vec::new(),
-            timeout: None,
-            attempts: None,
+            options: ResolverOptions::default(),
             round_robin: None,
             sockets_per_server: 8,
             rotation: Rotation {
@@ -433,29 +434,35 @@ impl Default for PooledUdpResolverBuilder {
 }
 
 impl PooledUdpResolverBuilder {
+    /// Takes these name servers, timeout and retries, replacing any given before.
+    pub fn options(mut self, options: ResolverOptions) -> Self {
+        self.options = options;
+        self
+    }
+
     /// Sends queries to this server instead of the system's. Repeat for several: they are
     /// tried in order (see [`round_robin`](Self::round_robin)).
     pub fn name_server(mut self, server: NameServer) -> Self {
-        self.name_servers.push(server);
+        self.options.name_servers.push(server);
         self
     }
 
     /// Sends queries to these servers instead of the system's.
     pub fn name_servers(mut self, servers: impl IntoIterator<Item = NameServer>) -> Self {
-        self.name_servers.extend(servers);
+        self.options.name_servers.extend(servers);
         self
     }
 
     /// How long to wait for one answer (default: the system's, or 5 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.options.timeout = Some(timeout);
         self
     }
 
-    /// How many times to retry after a timeout (default: the system's, or 2). Each retry goes
-    /// to the next name server.
-    pub fn attempts(mut self, attempts: usize) -> Self {
-        self.attempts = Some(attempts);
+    /// How many times to ask again after a timeout (default: the system's, or 2). Each retry
+    /// goes to the next name server.
+    pub fn retries(mut self, retries: usize) -> Self {
+        self.options.retries = Some(retries);
         self
     }
 
@@ -502,23 +509,26 @@ impl PooledUdpResolverBuilder {
     }
 
     fn build_from(self, resolv_conf: &Path) -> Result<PooledUdpResolver, ResolverBuildError> {
-        let (servers, system) = if self.name_servers.is_empty() {
-            let text = std::fs::read(resolv_conf).map_err(|error| {
-                ResolverBuildError::SystemConfig(format!("{}: {error}", resolv_conf.display()))
-            })?;
+        let options = self.options;
+        let (servers, system) = if options.uses_system_configuration() {
+            let text =
+                std::fs::read(resolv_conf).map_err(|error| ResolverBuildError::SystemConfig {
+                    detail: format!("{}: {error}", resolv_conf.display()),
+                    source: Some(error),
+                })?;
             let system = SystemConfig::parse(&text)?;
             (system.servers.clone(), Some(system))
         } else {
-            (self.name_servers, None)
+            (options.name_servers, None)
         };
-        let timeout = self
+        let timeout = options
             .timeout
             .or(system.as_ref().map(|s| s.timeout))
-            .unwrap_or(Duration::from_secs(5));
-        let attempts = self
-            .attempts
+            .unwrap_or(ResolverOptions::DEFAULT_TIMEOUT);
+        let retries = options
+            .retries
             .or(system.as_ref().map(|s| s.attempts))
-            .unwrap_or(2);
+            .unwrap_or(ResolverOptions::DEFAULT_RETRIES);
         let round_robin = self
             .round_robin
             .or(system.as_ref().map(|s| s.rotate))
@@ -530,7 +540,7 @@ impl PooledUdpResolverBuilder {
                     .map(|server| ServerPool::new(server.addr(), self.sockets_per_server))
                     .collect(),
                 timeout,
-                attempts,
+                retries,
                 round_robin,
                 case_randomization: self.case_randomization,
                 rotation: self.rotation,
@@ -554,7 +564,7 @@ struct SystemConfig {
 impl SystemConfig {
     fn parse(text: &[u8]) -> Result<Self, ResolverBuildError> {
         let config = resolv_conf::Config::parse(text)
-            .map_err(|error| ResolverBuildError::SystemConfig(format!("resolv.conf: {error}")))?;
+            .map_err(|error| ResolverBuildError::system_config(format!("resolv.conf: {error}")))?;
         // Like the C library: no `nameserver` line means the local server.
         let servers = config
             .get_nameservers_or_local()
@@ -623,8 +633,11 @@ mod tests {
             ["127.0.0.53:53".parse::<NameServer>().unwrap()]
         );
         assert_eq!(resolver.inner.timeout, Duration::from_secs(1));
-        assert_eq!(resolver.inner.attempts, 1);
+        assert_eq!(resolver.inner.retries, 1);
         let missing = PooledUdpResolver::builder().build_from(&dir.path().join("none"));
-        assert!(matches!(missing, Err(ResolverBuildError::SystemConfig(_))));
+        assert!(matches!(
+            missing,
+            Err(ResolverBuildError::SystemConfig { .. })
+        ));
     }
 }
