@@ -258,7 +258,7 @@ impl SessionPolicy {
 /// # Examples
 ///
 /// ```no_run
-/// # async fn run(filter: dnsbl_check::mail::SessionFilter) {
+/// # async fn run(filter: dnsbl_check::mail::SessionFilter<dnsbl_check::HickoryResolver>) {
 /// let facts = dnsbl_check::mail::SessionFacts::client("192.0.2.1".parse().unwrap());
 /// let evaluation = filter.evaluate(&facts).await;
 /// println!("checked {:?}, listed {:?}", evaluation.checked, evaluation.listed);
