@@ -1,13 +1,14 @@
 //! The default DNS backend: hickory-resolver, configured for DNS list lookups.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
 
+use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint};
 use crate::resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
 
 /// A name server to send queries to: an IP address and a port (53 unless given).
@@ -212,6 +214,7 @@ impl HickoryResolverBuilder {
         if let Some(timeout) = self.timeout {
             options.timeout = timeout;
         }
+        socket_trouble.set_recent(options.timeout);
         if let Some(attempts) = self.attempts {
             options.attempts = attempts;
         }
@@ -267,9 +270,15 @@ impl HickoryResolver {
     }
 }
 
-/// Counts of socket trouble, kept by [`ConnectedUdpRuntime`] for [`HickoryResolver`].
+/// Counts of socket trouble, kept by [`ConnectedUdpRuntime`] for [`HickoryResolver`], and the
+/// closed-port check of each name server.
 #[derive(Debug, Default)]
 struct SocketTrouble {
+    /// One closed-port check per name server: ICMP errors are only hints (see
+    /// [`ClosedPortCheck`]).
+    checks: Mutex<HashMap<SocketAddr, Arc<ClosedPortCheck>>>,
+    /// A UDP answer this recent (in milliseconds) proves a server's port open: the timeout.
+    recent_ms: AtomicU64,
     /// Queries whose name server port turned out to be closed (ECONNREFUSED).
     refusals: AtomicU64,
     /// Sockets that could not be opened, bound or connected.
@@ -279,6 +288,21 @@ struct SocketTrouble {
 }
 
 impl SocketTrouble {
+    fn set_recent(&self, timeout: Duration) {
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.recent_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn check_for(&self, server: SocketAddr) -> Arc<ClosedPortCheck> {
+        let mut checks = self.checks.lock().unwrap_or_else(|p| p.into_inner());
+        let recent = Duration::from_millis(self.recent_ms.load(Ordering::Relaxed).max(1));
+        Arc::clone(
+            checks
+                .entry(server)
+                .or_insert_with(|| Arc::new(ClosedPortCheck::new(server, recent))),
+        )
+    }
+
     fn snapshot(&self) -> (u64, u64) {
         (
             self.refusals.load(Ordering::Relaxed),
@@ -351,6 +375,7 @@ impl RuntimeProvider for ConnectedUdpRuntime {
         server_addr: SocketAddr,
     ) -> Pin<Box<dyn Send + Future<Output = io::Result<Self::Udp>>>> {
         let socket_trouble = Arc::clone(&self.socket_trouble);
+        let check = socket_trouble.check_for(server_addr);
         Box::pin(async move {
             let opened = async {
                 let socket = tokio::net::UdpSocket::bind(local_addr).await?;
@@ -360,6 +385,8 @@ impl RuntimeProvider for ConnectedUdpRuntime {
             match opened.await {
                 Ok(socket) => Ok(ConnectedUdpSocket {
                     socket,
+                    server: server_addr,
+                    check,
                     socket_trouble,
                 }),
                 Err(error) => {
@@ -374,6 +401,8 @@ impl RuntimeProvider for ConnectedUdpRuntime {
 /// A UDP socket connected to its name server, for [`ConnectedUdpRuntime`].
 struct ConnectedUdpSocket {
     socket: tokio::net::UdpSocket,
+    server: SocketAddr,
+    check: Arc<ClosedPortCheck>,
     socket_trouble: Arc<SocketTrouble>,
 }
 
@@ -402,13 +431,26 @@ impl DnsUdpSocket for ConnectedUdpSocket {
         Self: 'future,
     {
         Box::pin(async move {
-            let received = self.socket.recv_from(buf).await;
-            if let Err(error) = &received
-                && error.kind() == io::ErrorKind::ConnectionRefused
-            {
-                self.socket_trouble.refusals.fetch_add(1, Ordering::Relaxed);
+            loop {
+                match self.socket.recv_from(buf).await {
+                    // A datagram queued between bind and connect may come from anyone.
+                    Ok((_, from)) if from != self.server => {}
+                    Ok(received) => {
+                        self.check.note_answer();
+                        return Ok(received);
+                    }
+                    // An ICMP error is a hint: the query waits for its answer (hickory
+                    // applies its timeout around this) unless the port is confirmed closed.
+                    Err(error) if is_icmp_hint(&error) => {
+                        if self.check.confirm_closed().await {
+                            self.socket_trouble.refusals.fetch_add(1, Ordering::Relaxed);
+                            return Err(error);
+                        }
+                        tracing::debug!(%error, "ICMP error not confirmed: still waiting");
+                    }
+                    Err(error) => return Err(error),
+                }
             }
-            received
         })
     }
 
@@ -418,7 +460,14 @@ impl DnsUdpSocket for ConnectedUdpSocket {
         buf: &[u8],
         target: SocketAddr,
     ) -> Poll<io::Result<usize>> {
-        DnsUdpSocket::poll_send_to(&self.socket, cx, buf, target)
+        match DnsUdpSocket::poll_send_to(&self.socket, cx, buf, target) {
+            // A pending ICMP error (forged or not) is reported by the next send, and cleared:
+            // it is no verdict on this query, so the send is tried once more.
+            Poll::Ready(Err(error)) if is_icmp_hint(&error) => {
+                DnsUdpSocket::poll_send_to(&self.socket, cx, buf, target)
+            }
+            other => other,
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 pub mod any;
 pub mod cache;
 pub mod hickory;
+pub(crate) mod icmp;
 pub mod pooled;
 
 use std::fmt;

@@ -10,6 +10,7 @@ mod cache_and_rdns;
 mod checker;
 mod faults;
 mod faults_rbldnsd;
+mod hostile_network;
 mod interop_rbldnsd;
 mod properties;
 mod secrets;

@@ -1,6 +1,7 @@
 //! A fast DNS transport for bulk lookups: UDP queries multiplexed over a small pool of
 //! long-lived sockets.
 
+mod health;
 mod pool;
 mod wire;
 
@@ -9,13 +10,14 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::resolver::hickory::{NameServer, ResolverBuildError};
 use crate::resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
+use health::Standing;
 use pool::{Counters, PendingQuery, Rotation, ServerPool};
 use wire::{MAX_QUERY, Reply, TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_TXT, WireName};
 
@@ -155,6 +157,35 @@ struct Shared {
     counters: Arc<Counters>,
 }
 
+impl Shared {
+    /// The servers a query asks, in order: the servers that are up in their configured order
+    /// (rotated for round robin), then those backed off. A backed-off server whose back-off
+    /// has ended is asked first by one query at a time (a probe).
+    fn server_order(&self) -> Vec<(usize, Standing)> {
+        let count = self.servers.len();
+        let first = if self.round_robin && count > 1 {
+            self.next_server.fetch_add(1, Ordering::Relaxed)
+        } else {
+            0
+        };
+        let mut order: Vec<(usize, Standing)> = (0..count)
+            .map(|offset| {
+                let index = (first + offset) % count;
+                (index, self.servers[index].health.standing(self.timeout))
+            })
+            .collect();
+        if count > 1 {
+            // A stable sort: probes first, then servers that are up, then the others.
+            order.sort_by_key(|&(_, standing)| match standing {
+                Standing::Probe => 0,
+                Standing::Up => 1,
+                Standing::Down => 2,
+            });
+        }
+        order
+    }
+}
+
 impl Drop for Shared {
     fn drop(&mut self) {
         for server in &self.servers {
@@ -167,12 +198,12 @@ impl fmt::Debug for PooledUdpResolver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PooledUdpResolver")
             .field(
-                "servers",
+                "servers (address, smoothed RTT, backed off)",
                 &self
                     .inner
                     .servers
                     .iter()
-                    .map(|s| s.addr)
+                    .map(|s| (s.addr, s.health.srtt(), s.health.is_down()))
                     .collect::<Vec<_>>(),
             )
             .field("timeout", &self.inner.timeout)
@@ -242,50 +273,79 @@ impl PooledUdpResolver {
     async fn query(&self, name: &str, qtype: u16) -> Result<Reply, LookupError> {
         let inner = &*self.inner;
         let name = WireName::from_ascii(name)?;
-        let servers = inner.servers.len();
-        let first = if inner.round_robin {
-            inner.next_server.fetch_add(1, Ordering::Relaxed)
-        } else {
-            0
-        };
+        let order = inner.server_order();
+        // Each server is asked at least once when the others fail; timeouts are retried
+        // `attempts` times in all.
+        let tries = (inner.attempts + 1).max(order.len());
         let mut last_error = LookupError::new(LookupErrorKind::Timeout);
-        for attempt in 0..=inner.attempts {
-            let server = &inner.servers[(first + attempt) % servers];
+        for attempt in 0..tries {
+            let (index, standing) = order[attempt % order.len()];
+            let standing = if attempt < order.len() {
+                standing
+            } else {
+                Standing::Up
+            };
+            let server = &inner.servers[index];
             let sent = if inner.case_randomization {
                 name.with_random_case(rand::random)
             } else {
                 name.clone()
             };
-            let result =
-                tokio::time::timeout(inner.timeout, self.udp_exchange(server, &sent, qtype)).await;
-            let error = match result {
-                Ok(Ok(Reply::Truncated)) => {
-                    inner.counters.tcp_fallbacks.fetch_add(1, Ordering::Relaxed);
-                    match tokio::time::timeout(
-                        inner.timeout,
-                        tcp_exchange(server.addr, &sent, qtype, inner.case_randomization),
-                    )
-                    .await
-                    {
-                        Ok(result) => return result,
-                        Err(_) => LookupError::new(LookupErrorKind::Timeout),
-                    }
+            let started = Instant::now();
+            let error = match self.exchange(server, &sent, qtype).await {
+                Ok(reply) => {
+                    server.health.answered(started.elapsed());
+                    return Ok(reply);
                 }
-                Ok(Ok(reply)) => return Ok(reply),
-                Ok(Err(error)) => error,
-                Err(_) => LookupError::new(LookupErrorKind::Timeout),
+                Err(error) => error,
             };
             match error.kind() {
                 LookupErrorKind::Timeout => {
                     inner.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                    server.health.failed(standing);
                 }
-                // Nothing listens at that server: another one may, the same one will not.
-                LookupErrorKind::Network if servers > 1 => {}
-                _ => return Err(error),
+                // A closed port (confirmed), an unreachable host.
+                LookupErrorKind::Network => server.health.failed(standing),
+                // The server is alive, but cannot or will not answer: another one may.
+                LookupErrorKind::ServFail
+                | LookupErrorKind::Refused
+                | LookupErrorKind::ResponseCode(_) => {
+                    server.health.answered(started.elapsed());
+                    if attempt + 1 >= order.len() {
+                        return Err(error);
+                    }
+                }
+                // No runtime: the same everywhere.
+                LookupErrorKind::Config => return Err(error),
+                // The socket cap, a malformed answer, a local shortage, TCP trouble: per
+                // server, or at least worth another try elsewhere.
+                _ => {}
             }
             last_error = error;
         }
         Err(last_error)
+    }
+
+    /// One attempt at one server: UDP, then TCP if the answer was truncated.
+    async fn exchange(
+        &self,
+        server: &ServerPool,
+        name: &WireName,
+        qtype: u16,
+    ) -> Result<Reply, LookupError> {
+        let inner = &*self.inner;
+        let timeout = || LookupError::new(LookupErrorKind::Timeout);
+        let udp = tokio::time::timeout(inner.timeout, self.udp_exchange(server, name, qtype));
+        match udp.await.map_err(|_| timeout())?? {
+            Reply::Truncated => {
+                inner.counters.tcp_fallbacks.fetch_add(1, Ordering::Relaxed);
+                let tcp = tcp_exchange(server.addr, name, qtype, inner.case_randomization);
+                tokio::time::timeout(inner.timeout, tcp)
+                    .await
+                    .map_err(|_| timeout())?
+            }
+            reply => Ok(reply),
+        }
     }
 
     async fn udp_exchange(
@@ -517,7 +577,7 @@ impl PooledUdpResolverBuilder {
             inner: Arc::new(Shared {
                 servers: servers
                     .iter()
-                    .map(|server| ServerPool::new(server.addr(), self.sockets_per_server))
+                    .map(|server| ServerPool::new(server.addr(), self.sockets_per_server, timeout))
                     .collect(),
                 timeout,
                 attempts,

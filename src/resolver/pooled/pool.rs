@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::task::AbortHandle;
 
+use super::health::Health;
 use super::wire::{self, MAX_QUESTION, Reply};
+use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint};
 use crate::resolver::{LookupError, LookupErrorKind};
 
 /// Most queries one socket keeps in flight: well below the 65,536 IDs, so that a random free
@@ -55,17 +57,23 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// One name server and its sockets.
+/// One name server, its sockets and its health record.
 pub(crate) struct ServerPool {
     pub(crate) addr: SocketAddr,
+    pub(crate) health: Health,
+    check: Arc<ClosedPortCheck>,
     cells: Box<[Mutex<Option<Arc<PooledSocket>>>]>,
     next: AtomicUsize,
 }
 
 impl ServerPool {
-    pub(crate) fn new(addr: SocketAddr, sockets: usize) -> Self {
+    /// A pool of `sockets` sockets to `addr`; `timeout` is the query timeout (a UDP answer
+    /// that recent proves the server's port open, whatever ICMP says).
+    pub(crate) fn new(addr: SocketAddr, sockets: usize, timeout: Duration) -> Self {
         ServerPool {
             addr,
+            health: Health::default(),
+            check: Arc::new(ClosedPortCheck::new(addr, timeout)),
             cells: (0..sockets.max(1)).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
         }
@@ -90,7 +98,12 @@ impl ServerPool {
             let mut current = lock(cell);
             let fresh = match current.as_ref() {
                 Some(socket) if !socket.needs_rotation(rotation) => None,
-                _ => match PooledSocket::open(self.addr, case_exact, Arc::clone(counters)) {
+                _ => match PooledSocket::open(
+                    self.addr,
+                    Arc::clone(&self.check),
+                    case_exact,
+                    Arc::clone(counters),
+                ) {
                     Ok(socket) => Some(socket),
                     // Rotation is a precaution: if no new socket can be had, keep the old one.
                     Err(_) if current.as_ref().is_some_and(|s| s.is_alive()) => None,
@@ -131,6 +144,10 @@ impl ServerPool {
 /// A connected UDP socket, its pending queries and its receive task.
 pub(crate) struct PooledSocket {
     socket: UdpSocket,
+    server: SocketAddr,
+    check: Arc<ClosedPortCheck>,
+    /// A closed-port check started by an ICMP error is running.
+    checking: AtomicBool,
     table: Mutex<Table>,
     opened: Instant,
     queries: AtomicU32,
@@ -166,15 +183,15 @@ enum SlotState {
 
 impl PooledSocket {
     /// Binds a socket to port 0 (the OS picks a random ephemeral port), connects it to the
-    /// server and starts its receive task. Connecting makes the kernel drop datagrams from any
-    /// other address, and report ICMP port unreachable as ECONNREFUSED.
+    /// server and starts its receive task on the I/O thread. Connecting makes the kernel drop
+    /// datagrams from any other address, and report ICMP port unreachable as ECONNREFUSED.
     fn open(
         server: SocketAddr,
+        check: Arc<ClosedPortCheck>,
         case_exact: bool,
         counters: Arc<Counters>,
     ) -> Result<Arc<Self>, LookupError> {
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| LookupError::with_detail(LookupErrorKind::Config, "no Tokio runtime"))?;
+        let runtime = io_runtime()?;
         let local: SocketAddr = match server {
             SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
             SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
@@ -193,6 +210,9 @@ impl PooledSocket {
         counters.sockets_opened.fetch_add(1, Ordering::Relaxed);
         let pooled = Arc::new(PooledSocket {
             socket,
+            server,
+            check,
+            checking: AtomicBool::new(false),
             table: Mutex::new(Table {
                 by_id: HashMap::default(),
                 slots: Vec::new(),
@@ -305,7 +325,9 @@ impl PooledSocket {
         };
         let slot = &mut table.slots[index as usize];
         let question = &slot.question[..slot.question_len];
-        if !wire::question_matches(packet, question, self.case_exact) {
+        if !matches!(slot.state, SlotState::Waiting)
+            || !wire::question_matches(packet, question, self.case_exact)
+        {
             let counter = if wire::question_matches_ignoring_case(packet, question) {
                 &self.counters.replies_case_mismatch
             } else {
@@ -319,6 +341,7 @@ impl PooledSocket {
         let waker = slot.waker.take();
         table.by_id.remove(&id);
         drop(table);
+        self.check.note_answer();
         self.counters
             .answers_accepted
             .fetch_add(1, Ordering::Relaxed);
@@ -327,8 +350,27 @@ impl PooledSocket {
         }
     }
 
-    /// Completes every pending query with `error` (the server is unreachable: every query on
-    /// this connected socket went to it).
+    /// After a receive error: starts a closed-port check, unless one runs. The pending
+    /// queries keep waiting for their answers; only a confirmed closed port fails them.
+    fn icmp_hint(self: &Arc<Self>, error: &std::io::Error) {
+        tracing::debug!(%error, "receive error on pooled DNS socket: checking the server");
+        if self.checking.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let socket = Arc::clone(self);
+        tokio::spawn(async move {
+            if socket.check.confirm_closed().await {
+                socket.fail_all(&LookupError::with_detail(
+                    LookupErrorKind::Network,
+                    "connection refused: nothing answers on the name server's port",
+                ));
+            }
+            socket.checking.store(false, Ordering::Release);
+        });
+    }
+
+    /// Completes every pending query with `error` (the server's port is confirmed closed:
+    /// every query on this connected socket went to it).
     fn fail_all(&self, error: &LookupError) {
         let mut wakers = Vec::new();
         let mut table = lock(&self.table);
@@ -372,12 +414,19 @@ pub(crate) struct PendingQuery {
 }
 
 impl PendingQuery {
-    /// Sends the encoded query on the socket.
+    /// Sends the encoded query on the socket. A failed send is tried once more: a pending
+    /// ICMP error (which anyone can forge) is reported, and cleared, by the next send on the
+    /// socket, whichever query makes it. A second failure fails this query only.
     pub(crate) async fn send(&self, query: &[u8]) -> Result<(), LookupError> {
         self.socket
             .counters
             .queries_sent
             .fetch_add(1, Ordering::Relaxed);
+        let error = match self.socket.socket.send(query).await {
+            Ok(_) => return Ok(()),
+            Err(error) => error,
+        };
+        tracing::debug!(%error, "send on pooled DNS socket failed: trying once more");
         match self.socket.socket.send(query).await {
             Ok(_) => Ok(()),
             Err(error) => Err(LookupError::from_io(&error)),
@@ -434,19 +483,55 @@ impl Drop for PendingQuery {
 async fn receive_loop(socket: Arc<PooledSocket>) {
     let mut buffer = vec![0u8; RECEIVE_BUFFER];
     loop {
-        match socket.socket.recv(&mut buffer).await {
-            Ok(len) => socket.dispatch(&buffer[..len]),
+        match socket.socket.recv_from(&mut buffer).await {
+            Ok((len, from)) if from == socket.server => socket.dispatch(&buffer[..len]),
+            // Queued between bind and connect, before any query was sent: from anyone.
+            Ok(_) => {
+                socket
+                    .counters
+                    .replies_unmatched
+                    .fetch_add(1, Ordering::Relaxed);
+            }
             Err(error) => {
-                // On a connected UDP socket, an ICMP error from the server's host (port
-                // unreachable: nothing listens there) is reported here. Every pending query on
-                // this socket went to that server: fail them now rather than at their timeout.
-                let error = LookupError::from_io(&error);
-                tracing::debug!(%error, "receive error on pooled DNS socket");
-                socket.fail_all(&error);
+                // On a connected UDP socket, an ICMP error quoting the socket's ports is
+                // reported here. Anyone can send one: it is a hint to check the server, and
+                // fails nothing by itself.
+                if is_icmp_hint(&error) {
+                    socket.icmp_hint(&error);
+                } else {
+                    tracing::debug!(%error, "receive error on pooled DNS socket");
+                }
                 tokio::task::yield_now().await;
             }
         }
     }
+}
+
+/// The runtime of every pooled socket's receive task: one thread of its own, shared by all
+/// pooled resolvers in the process.
+///
+/// Why not the lookup's runtime: a resolver may be shared by several runtimes, and a receive
+/// task spawned on the runtime of whichever lookup opened the socket would stop whenever that
+/// runtime is idle or shut down, starving the lookups of every other runtime. Lookups still
+/// send and wait on their own runtime; only reading the sockets happens here.
+fn io_runtime() -> Result<tokio::runtime::Handle, LookupError> {
+    static RUNTIME: Mutex<Option<tokio::runtime::Handle>> = Mutex::new(None);
+    let mut runtime = lock(&RUNTIME);
+    if let Some(handle) = runtime.as_ref() {
+        return Ok(handle.clone());
+    }
+    let io_error = |error: std::io::Error| LookupError::from_io(&error);
+    let built = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(io_error)?;
+    let handle = built.handle().clone();
+    std::thread::Builder::new()
+        .name("dnsbl-check-io".into())
+        .spawn(move || built.block_on(std::future::pending::<()>()))
+        .map_err(io_error)?;
+    *runtime = Some(handle.clone());
+    Ok(handle)
 }
 
 /// IDs are drawn from a CSPRNG, so they are their own hash; the multiplication spreads them

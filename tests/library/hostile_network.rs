@@ -1,0 +1,325 @@
+//! Hostile networks: forged ICMP errors, dead name servers and answers that do not belong to
+//! the question never cost a true answer, on both transports.
+//!
+//! Every packet goes to servers on 127.0.0.1 that the test itself starts; the forged ICMP comes
+//! from a raw socket on loopback (root only).
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::support::{Behaviour, TestDns};
+use dnsbl_check::{
+    Answer, AnyResolver, DnsResolver, LookupErrorKind, NameServer, PooledUdpResolver,
+};
+use futures::StreamExt;
+
+fn listed() -> Answer<Ipv4Addr> {
+    Answer::Records {
+        records: vec![Ipv4Addr::new(127, 0, 0, 2)],
+        ttl: 60,
+    }
+}
+
+/// Both transports, asking `servers` in order.
+fn both_transports(servers: &[SocketAddr], timeout: Duration, attempts: usize) -> [AnyResolver; 2] {
+    let hickory = dnsbl_check::HickoryResolver::builder()
+        .name_servers(servers.iter().map(|s| NameServer::new(*s)))
+        .timeout(timeout)
+        .attempts(attempts)
+        .build()
+        .unwrap();
+    let pooled = PooledUdpResolver::builder()
+        .name_servers(servers.iter().map(|s| NameServer::new(*s)))
+        .timeout(timeout)
+        .attempts(attempts)
+        .build()
+        .unwrap();
+    [AnyResolver::from(hickory), AnyResolver::from(pooled)]
+}
+
+/// Looks up `count` names under `bl.test`, `concurrency` at a time.
+async fn scan(
+    resolver: &AnyResolver,
+    count: usize,
+    concurrency: usize,
+) -> Vec<Result<Answer<Ipv4Addr>, dnsbl_check::LookupError>> {
+    futures::stream::iter(0..count)
+        .map(|n| async move {
+            let name = format!("{}.{}.0.10.bl.test.", n % 256, n / 256);
+            resolver.lookup_a(&name).await
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forged ICMP
+// ---------------------------------------------------------------------------------------------
+
+/// The Internet checksum (RFC 1071).
+fn checksum(bytes: &[u8]) -> u16 {
+    let mut sum = 0u32;
+    for pair in bytes.chunks(2) {
+        let word = u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]);
+        sum += u32::from(word);
+    }
+    while sum > 0xFFFF {
+        sum = (sum & 0xFFFF) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// An ICMP port unreachable quoting a UDP datagram from 127.0.0.1:`client` to 127.0.0.1:`server`,
+/// as the server's host would send it.
+fn port_unreachable(client: u16, server: u16) -> Vec<u8> {
+    let mut quoted = vec![0u8; 28];
+    quoted[0] = 0x45; // IPv4, 20-octet header
+    quoted[2..4].copy_from_slice(&68u16.to_be_bytes()); // as if it carried 40 octets of DNS
+    quoted[8] = 64; // TTL
+    quoted[9] = 17; // UDP
+    quoted[12..16].copy_from_slice(&[127, 0, 0, 1]);
+    quoted[16..20].copy_from_slice(&[127, 0, 0, 1]);
+    let header_sum = checksum(&quoted[..20]);
+    quoted[10..12].copy_from_slice(&header_sum.to_be_bytes());
+    quoted[20..22].copy_from_slice(&client.to_be_bytes());
+    quoted[22..24].copy_from_slice(&server.to_be_bytes());
+    quoted[24..26].copy_from_slice(&48u16.to_be_bytes());
+    let mut icmp = vec![3u8, 3, 0, 0, 0, 0, 0, 0]; // destination unreachable, port unreachable
+    icmp.extend_from_slice(&quoted);
+    let sum = checksum(&icmp);
+    icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+    icmp
+}
+
+/// The local ports of every IPv4 UDP socket connected to 127.0.0.1:`server`: what an off-path
+/// attacker learns by sweeping, here read from the kernel at once.
+fn ports_connected_to(server: u16) -> Vec<u16> {
+    let table = std::fs::read_to_string("/proc/net/udp").unwrap_or_default();
+    let remote = format!("0100007F:{server:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace().skip(1);
+            let local = fields.next()?;
+            (fields.next()? == remote)
+                .then(|| u16::from_str_radix(local.split(':').nth(1)?, 16).ok())
+                .flatten()
+        })
+        .collect()
+}
+
+/// A raw ICMP socket; sends forged port-unreachable errors until `stop` is set. Returns how
+/// many it sent.
+fn forge_icmp_until(server: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<usize> {
+    std::thread::spawn(move || {
+        // SAFETY: plain socket calls on a descriptor this function owns; the buffers outlive
+        // the calls.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_ICMP) };
+        assert!(fd >= 0, "raw socket: {}", std::io::Error::last_os_error());
+        let destination = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: 0,
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(Ipv4Addr::LOCALHOST).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        let mut sent = 0;
+        while !stop.load(Ordering::Relaxed) {
+            for port in ports_connected_to(server) {
+                let packet = port_unreachable(port, server);
+                let result = unsafe {
+                    libc::sendto(
+                        fd,
+                        packet.as_ptr().cast(),
+                        packet.len(),
+                        0,
+                        (&raw const destination).cast(),
+                        size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                    )
+                };
+                if result > 0 {
+                    sent += 1;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        unsafe { libc::close(fd) };
+        sent
+    })
+}
+
+/// The scan of the issue: a server that answers after 300 ms, and meanwhile ICMP port
+/// unreachable errors for every client port, sent from a raw socket. Every lookup still gets
+/// its true answer, on both transports. A socket of the test's own, connected to the same
+/// server, shows that the forged errors do reach the sockets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
+async fn forged_icmp_never_fails_a_query() {
+    let dns = TestDns::builder()
+        .zone("bl.test")
+        .on(
+            "*.bl.test",
+            "*",
+            Behaviour::Delay(
+                Duration::from_millis(300),
+                Box::new(Behaviour::A(vec![Ipv4Addr::new(127, 0, 0, 2)], 60)),
+            ),
+        )
+        .start()
+        .await;
+    let mut failures = Vec::new();
+    for resolver in both_transports(&[dns.addr], Duration::from_secs(3), 0) {
+        let canary = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        canary.connect(dns.addr).unwrap();
+        canary
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let forger = forge_icmp_until(dns.addr.port(), Arc::clone(&stop));
+        let results = scan(&resolver, 500, 500).await;
+        stop.store(true, Ordering::Relaxed);
+        let forged = forger.join().unwrap();
+        let canary_error = canary.recv(&mut [0u8; 512]).unwrap_err();
+        assert_eq!(
+            canary_error.kind(),
+            std::io::ErrorKind::ConnectionRefused,
+            "the forged ICMP did not reach a connected socket"
+        );
+        assert!(forged > 0);
+        let wrong: Vec<_> = results.iter().filter(|r| **r != Ok(listed())).collect();
+        if !wrong.is_empty() {
+            failures.push(format!(
+                "{resolver:?}: {} of 500 without their answer after {forged} forged ICMP \
+                 errors, e.g. {:?}",
+                wrong.len(),
+                wrong[0]
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// A closed port is still told at once: the ICMP hint is confirmed over TCP.
+#[tokio::test]
+async fn a_closed_port_is_confirmed_and_fails_fast() {
+    let closed = {
+        let socket = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        socket.local_addr().unwrap()
+    };
+    for resolver in both_transports(&[closed], Duration::from_secs(5), 1) {
+        let started = Instant::now();
+        let error = resolver.lookup_a("2.0.0.127.bl.test.").await.unwrap_err();
+        assert_eq!(error.kind(), LookupErrorKind::Network, "{resolver:?}");
+        assert!(started.elapsed() < Duration::from_secs(2), "{resolver:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A dead name server
+// ---------------------------------------------------------------------------------------------
+
+/// A UDP port that takes every query and never answers (a black hole, not a closed port).
+fn black_hole() -> std::net::UdpSocket {
+    std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap()
+}
+
+async fn good_server() -> TestDns {
+    TestDns::builder()
+        .zone("bl.test")
+        .wildcard_a("bl.test", &["127.0.0.2"], 60)
+        .start()
+        .await
+}
+
+/// With a dead server first, the pooled transport pays one timeout per query in flight when
+/// the scan begins, and one per probe after (back-off of 1 s, 2 s, ...): a few timeouts for
+/// the whole scan, not one per query.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_first_server_costs_a_few_timeouts_per_scan() {
+    let dead = black_hole();
+    let good = good_server().await;
+    let timeout = Duration::from_millis(400);
+    let concurrency = 20;
+    let resolver = PooledUdpResolver::builder()
+        .name_servers([
+            NameServer::new(dead.local_addr().unwrap()),
+            NameServer::new(good.addr),
+        ])
+        .timeout(timeout)
+        .attempts(1)
+        .build()
+        .unwrap();
+    let any = AnyResolver::from(resolver.clone());
+    let started = Instant::now();
+    let results = scan(&any, 3000, concurrency).await;
+    let elapsed = started.elapsed();
+    assert!(results.iter().all(|r| *r == Ok(listed())));
+    let timeouts = resolver.stats().timeouts;
+    // The first `concurrency` queries, plus at most one probe per second of scan.
+    let probes = elapsed.as_secs() + 2;
+    assert!(
+        timeouts <= concurrency as u64 + probes,
+        "{timeouts} timeouts in {elapsed:?}"
+    );
+    assert!(timeouts >= 1, "the dead server was never asked");
+
+    // The stock transport (hickory's own server statistics): a few timeouts' worth too.
+    let hickory = AnyResolver::from(
+        dnsbl_check::HickoryResolver::builder()
+            .name_servers([
+                NameServer::new(dead.local_addr().unwrap()),
+                NameServer::new(good.addr),
+            ])
+            .timeout(timeout)
+            .attempts(1)
+            .build()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    let results = scan(&hickory, 3000, concurrency).await;
+    assert!(results.iter().all(|r| *r == Ok(listed())));
+    assert!(started.elapsed() < timeout * 20, "{:?}", started.elapsed());
+}
+
+/// SERVFAIL or REFUSED from one server while another is configured: the other one answers.
+#[tokio::test]
+async fn servfail_and_refused_from_one_server_fail_over_to_the_next() {
+    let good = good_server().await;
+    for behaviour in [Behaviour::ServFail, Behaviour::Refused] {
+        let bad = TestDns::builder()
+            .zone("bl.test")
+            .on("*.bl.test", "*", behaviour.clone())
+            .start()
+            .await;
+        let resolver = PooledUdpResolver::builder()
+            .name_servers([NameServer::new(bad.addr), NameServer::new(good.addr)])
+            .timeout(Duration::from_secs(2))
+            .attempts(0)
+            .build()
+            .unwrap();
+        assert_eq!(
+            resolver.lookup_a("2.0.0.10.bl.test.").await,
+            Ok(listed()),
+            "{behaviour:?}"
+        );
+        // Alone, the bad server's answer is the failure.
+        let alone = PooledUdpResolver::builder()
+            .name_server(NameServer::new(bad.addr))
+            .attempts(0)
+            .build()
+            .unwrap();
+        let error = alone.lookup_a("2.0.0.10.bl.test.").await.unwrap_err();
+        assert!(
+            matches!(
+                error.kind(),
+                LookupErrorKind::ServFail | LookupErrorKind::Refused
+            ),
+            "{error}"
+        );
+    }
+}
