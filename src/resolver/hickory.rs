@@ -19,10 +19,10 @@ use hickory_resolver::net::runtime::{
 };
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::{Name, RData, RecordType};
+use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 
 use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint};
-use crate::resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
+use crate::resolver::{Answer, DnsResolver, LookupError, LookupErrorKind, clamp_ttl};
 
 /// A name server to send queries to: an IP address and a port (53 unless given).
 ///
@@ -208,6 +208,11 @@ impl HickoryResolverBuilder {
         // The checker caches with list-aware TTL rules; a second cache here would only hide
         // what the name server says.
         options.cache_size = 0;
+        // TTLs as received, so that ours are the only rules (RFC 2181 §8 among them), not
+        // hickory's cap of a day.
+        let as_received = Some(Duration::from_secs(u64::from(u32::MAX)));
+        options.positive_max_ttl = as_received;
+        options.negative_max_ttl = as_received;
         // Names are absolute, but make sure hosts files never answer for a list zone.
         options.use_hosts_file = hickory_resolver::config::ResolveHosts::Never;
         options.case_randomization = self.case_randomization;
@@ -234,29 +239,26 @@ impl HickoryResolver {
         name: &str,
         record_type: RecordType,
     ) -> Result<Option<(Vec<RData>, u32)>, NoRecordsOr> {
-        let name = Name::from_ascii(name).map_err(|_| {
+        let mut name = Name::from_ascii(name).map_err(|_| {
             NoRecordsOr::Error(LookupError::with_detail(
                 LookupErrorKind::Protocol,
                 "query name is not a valid DNS name",
             ))
         })?;
-        debug_assert!(name.is_fqdn(), "query names are always absolute");
+        // Absolute, always: a relative name could be completed with a search domain.
+        name.set_fqdn(true);
         let trouble_before = self.socket_trouble.snapshot();
-        match self.inner.lookup(name, record_type).await {
-            Ok(lookup) => {
-                let mut ttl = u32::MAX;
-                let mut records = Vec::with_capacity(lookup.answers().len());
-                for record in lookup.answers() {
-                    if record.record_type() == record_type {
-                        ttl = ttl.min(record.ttl);
-                        records.push(record.data.clone());
-                    }
-                }
-                if records.is_empty() {
-                    Ok(None)
-                } else {
-                    Ok(Some((records, ttl)))
-                }
+        match self.inner.lookup(name.clone(), record_type).await {
+            Ok(lookup) => Ok(own_records(&name, lookup.answers(), record_type)),
+            Err(NetError::Dns(DnsError::NoRecordsFound(no_records))) => {
+                Err(NoRecordsOr::NoRecords {
+                    nxdomain: no_records.response_code == ResponseCode::NXDomain,
+                    negative_ttl: no_records
+                        .soa
+                        .as_deref()
+                        .filter(|soa| soa.name.zone_of(&name))
+                        .map(|soa| clamp_ttl(soa.ttl).min(clamp_ttl(soa.data.minimum))),
+                })
             }
             // hickory reports a refused port and a socket it could not open alike, as
             // `NoConnections`, without the operating system's error; the runtime below keeps
@@ -268,6 +270,40 @@ impl HickoryResolver {
             Err(error) => Err(map_error(error)),
         }
     }
+}
+
+/// The records of `record_type` among `answers` that belong to `name`: owned by it or by a
+/// name its CNAME chain leads to. Records owned by other names are left out (hickory itself
+/// drops them too), so that an answer with only those is no records, as on the pooled
+/// transport.
+fn own_records(
+    name: &Name,
+    answers: &[Record],
+    record_type: RecordType,
+) -> Option<(Vec<RData>, u32)> {
+    let mut chain = vec![name.clone()];
+    let mut grew = true;
+    while grew && chain.len() <= 16 {
+        grew = false;
+        for record in answers {
+            if let RData::CNAME(target) = &record.data
+                && chain.contains(&record.name)
+                && !chain.contains(&target.0)
+            {
+                chain.push(target.0.clone());
+                grew = true;
+            }
+        }
+    }
+    let mut ttl = u32::MAX;
+    let mut records = Vec::with_capacity(answers.len());
+    for record in answers {
+        if record.record_type() == record_type && chain.contains(&record.name) {
+            ttl = ttl.min(clamp_ttl(record.ttl));
+            records.push(record.data.clone());
+        }
+    }
+    (!records.is_empty()).then_some((records, ttl))
 }
 
 /// Counts of socket trouble, kept by [`ConnectedUdpRuntime`] for [`HickoryResolver`], and the

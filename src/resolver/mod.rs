@@ -67,6 +67,11 @@ impl<T> Answer<T> {
     }
 }
 
+/// A TTL as a cache may use it: values with the top bit set count as 0 (RFC 2181 §8).
+pub(crate) fn clamp_ttl(ttl: u32) -> u32 {
+    if ttl >= 1 << 31 { 0 } else { ttl }
+}
+
 /// The DNS lookups a list check needs. Implement it to plug in another DNS backend.
 ///
 /// The crate's default implementation is [`HickoryResolver`](crate::HickoryResolver).

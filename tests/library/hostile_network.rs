@@ -10,10 +10,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::support::{Behaviour, TestDns};
+use crate::transport_pool::RawServer;
 use dnsbl_check::{
     Answer, AnyResolver, DnsResolver, LookupErrorKind, NameServer, PooledUdpResolver,
 };
 use futures::StreamExt;
+use hickory_proto::op::{Message, OpCode, ResponseCode};
+use hickory_proto::rr::rdata::{A, SOA};
+use hickory_proto::rr::{Name, RData, Record};
 
 fn listed() -> Answer<Ipv4Addr> {
     Answer::Records {
@@ -320,6 +324,122 @@ async fn servfail_and_refused_from_one_server_fail_over_to_the_next() {
                 LookupErrorKind::ServFail | LookupErrorKind::Refused
             ),
             "{error}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers that do not belong to the question
+// ---------------------------------------------------------------------------------------------
+
+/// A raw server answering every A query with `answers` and `authorities` (owners given
+/// relative to nothing: absolute names), NOERROR or NXDOMAIN as `rcode` says.
+async fn lying_server(
+    rcode: ResponseCode,
+    answers: Vec<(&'static str, u32)>,
+    authorities: Vec<(&'static str, u32, u32)>,
+) -> RawServer {
+    RawServer::start(Box::new(move |query: &Message| {
+        let mut response = Message::response(query.metadata.id, OpCode::Query);
+        response.metadata.response_code = rcode;
+        response.add_query(query.queries[0].clone());
+        for (owner, ttl) in &answers {
+            let owner = if *owner == "QNAME" {
+                query.queries[0].name().clone()
+            } else {
+                Name::from_ascii(owner).unwrap()
+            };
+            response.add_answer(Record::from_rdata(
+                owner,
+                *ttl,
+                RData::A(A::new(127, 0, 0, 2)),
+            ));
+        }
+        for (zone, ttl, minimum) in &authorities {
+            let zone = Name::from_ascii(zone).unwrap();
+            let soa = SOA::new(zone.clone(), zone.clone(), 1, 2, 3, 4, *minimum);
+            response.add_authority(Record::from_rdata(zone, *ttl, RData::SOA(soa)));
+        }
+        vec![response]
+    }))
+    .await
+}
+
+const QNAME: &str = "2.0.0.10.bl.test.";
+
+/// An A record owned by another name is never a listing, on both transports: left out, so
+/// that an answer with only that is no records (as hickory itself reads it); beside one of
+/// the question's own, only the question's counts.
+#[tokio::test]
+async fn a_record_owned_by_another_name_never_lists() {
+    let other = lying_server(
+        ResponseCode::NoError,
+        vec![("3.0.0.10.bl.test.", 60)],
+        vec![],
+    )
+    .await;
+    for resolver in both_transports(&[other.addr], Duration::from_secs(2), 0) {
+        assert_eq!(
+            resolver.lookup_a(QNAME).await,
+            Ok(Answer::NoRecords {
+                nxdomain: false,
+                negative_ttl: None
+            }),
+            "{resolver:?}"
+        );
+    }
+    let mixed = lying_server(
+        ResponseCode::NoError,
+        vec![("evil.test.", 1), ("QNAME", 60)],
+        vec![],
+    )
+    .await;
+    for resolver in both_transports(&[mixed.addr], Duration::from_secs(2), 0) {
+        assert_eq!(resolver.lookup_a(QNAME).await, Ok(listed()), "{resolver:?}");
+    }
+}
+
+fn negative_ttl(answer: Result<Answer<Ipv4Addr>, dnsbl_check::LookupError>) -> Option<u32> {
+    match answer {
+        Ok(Answer::NoRecords { negative_ttl, .. }) => negative_ttl,
+        other => panic!("expected no records, got {other:?}"),
+    }
+}
+
+/// The negative TTL comes only from an SOA whose owner is the question name or an ancestor,
+/// and TTLs of 2^31 or more count as 0 (RFC 2181 §8), on both transports.
+#[tokio::test]
+async fn negative_ttls_come_from_the_zones_soa_and_huge_ttls_are_zero() {
+    let cases: [(Vec<(&'static str, u32, u32)>, Option<u32>); 6] = [
+        (vec![("bl.test.", 90, 30)], Some(30)),
+        (vec![("test.", 20, 30)], Some(20)),
+        (vec![("other.test.", 90, 30)], None),
+        (vec![("bl.test.", 1 << 31, 30)], Some(0)),
+        (vec![("bl.test.", 90, u32::MAX)], Some(0)),
+        (
+            vec![("bl.test.", (1 << 31) - 1, (1 << 31) - 1)],
+            Some((1 << 31) - 1),
+        ),
+    ];
+    for (authority, expected) in cases {
+        let server = lying_server(ResponseCode::NXDomain, vec![], authority.clone()).await;
+        for resolver in both_transports(&[server.addr], Duration::from_secs(2), 0) {
+            assert_eq!(
+                negative_ttl(resolver.lookup_a(QNAME).await),
+                expected,
+                "{resolver:?}: {authority:?}"
+            );
+        }
+    }
+    let huge = lying_server(ResponseCode::NoError, vec![("QNAME", u32::MAX)], vec![]).await;
+    for resolver in both_transports(&[huge.addr], Duration::from_secs(2), 0) {
+        assert_eq!(
+            resolver.lookup_a(QNAME).await,
+            Ok(Answer::Records {
+                records: vec![Ipv4Addr::new(127, 0, 0, 2)],
+                ttl: 0
+            }),
+            "{resolver:?}"
         );
     }
 }

@@ -7,6 +7,7 @@
 mod support;
 
 mod cache_and_rdns;
+mod cache_sharing;
 mod checker;
 mod faults;
 mod faults_rbldnsd;

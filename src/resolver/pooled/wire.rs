@@ -12,7 +12,7 @@ use hickory_proto::op::{Header, MessageType, OpCode};
 use hickory_proto::rr::Name;
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
-use crate::resolver::{Answer, LookupError, LookupErrorKind};
+use crate::resolver::{Answer, LookupError, LookupErrorKind, clamp_ttl};
 
 /// The longest name in wire form (RFC 1035 §2.3.4).
 pub(crate) const MAX_NAME: usize = 255;
@@ -25,6 +25,7 @@ pub(crate) const MAX_QUERY: usize = 12 + MAX_QUESTION + 11;
 pub(crate) const EDNS_PAYLOAD: u16 = 1232;
 
 pub(crate) const TYPE_A: u16 = 1;
+pub(crate) const TYPE_CNAME: u16 = 5;
 pub(crate) const TYPE_SOA: u16 = 6;
 pub(crate) const TYPE_PTR: u16 = 12;
 pub(crate) const TYPE_TXT: u16 = 16;
@@ -167,7 +168,7 @@ pub(crate) fn response_id(packet: &[u8]) -> Option<u16> {
 /// With `case_exact`, the name must match octet for octet (0x20 encoding); otherwise letters
 /// are compared without regard to case. Type and class are always compared exactly.
 pub(crate) fn question_matches(packet: &[u8], question: &[u8], case_exact: bool) -> bool {
-    if packet.len() < 12 + question.len() || packet[4..6] != [0, 1] {
+    if question.len() < 5 || packet.len() < 12 + question.len() || packet[4..6] != [0, 1] {
         return false;
     }
     let echoed = &packet[12..12 + question.len()];
@@ -213,14 +214,20 @@ pub(crate) enum Reply {
 ///   (the EDNS extended code included);
 /// - NOERROR or NXDOMAIN without answer records: [`Answer::NoRecords`], with the negative TTL
 ///   `min(SOA TTL, SOA MINIMUM)` of the first SOA in the authority section;
-/// - otherwise the answer records of the type asked, class IN, with their smallest TTL; none
-///   of that type (a CNAME without its target, say) is NODATA without a negative TTL.
+/// - otherwise the answer records of the type asked, class IN, owned by the question name or
+///   by a name in its CNAME chain, with their smallest TTL; none of that type (a CNAME without
+///   its target, records owned by other names only) is NODATA without a negative TTL, as on
+///   the stock path;
+/// - TTLs of 2^31 or more count as 0 (RFC 2181 §8).
 pub(crate) fn parse_response(
     packet: &[u8],
     question_len: usize,
     qtype: u16,
 ) -> Result<Reply, LookupError> {
     let malformed = || LookupError::with_detail(LookupErrorKind::Protocol, "malformed answer");
+    if question_len < 5 || packet.len() < 12 + question_len {
+        return Err(malformed());
+    }
     let header = Header::read(&mut BinDecoder::new(packet)).map_err(|_| malformed())?;
     if header.metadata.message_type != MessageType::Response
         || header.metadata.op_code != OpCode::Query
@@ -231,7 +238,10 @@ pub(crate) fn parse_response(
         return Ok(Reply::Truncated);
     }
     let counts = header.counts;
-    let mut at = 12 + question_len;
+    let answers_start = 12 + question_len;
+    let qname = OwnedName::at(packet, 12).ok_or_else(malformed)?;
+    let chain = cname_chain(packet, answers_start, counts.answers, &qname).ok_or_else(malformed)?;
+    let mut at = answers_start;
 
     // Walk the answer section, keeping the records asked for.
     let mut a_records = Vec::new();
@@ -243,6 +253,9 @@ pub(crate) fn parse_response(
         let record = read_record(packet, at).ok_or_else(malformed)?;
         at = record.end;
         if record.rtype != qtype || record.class != CLASS_IN {
+            continue;
+        }
+        if !chain.owns(packet, record.owner).ok_or_else(malformed)? {
             continue;
         }
         match qtype {
@@ -267,7 +280,7 @@ pub(crate) fn parse_response(
             }
             _ => return Err(malformed()),
         }
-        ttl = ttl.min(record.ttl);
+        ttl = ttl.min(clamp_ttl(record.ttl));
     }
     let authority_start = at;
     for _ in 0..counts.authorities {
@@ -309,7 +322,7 @@ pub(crate) fn parse_response(
         }),
     };
     if counts.answers == 0 {
-        let negative_ttl = negative_ttl(packet, authority_start, counts.authorities);
+        let negative_ttl = negative_ttl(packet, authority_start, counts.authorities, &qname);
         return Ok(answer_empty(rcode == RCODE_NXDOMAIN, negative_ttl));
     }
     Ok(match qtype {
@@ -334,12 +347,13 @@ pub(crate) fn parse_response(
 }
 
 /// The negative TTL of a response: `min(TTL, MINIMUM)` of the first SOA in the authority
-/// section (RFC 2308 §5).
-fn negative_ttl(packet: &[u8], mut at: usize, count: u16) -> Option<u32> {
+/// section (RFC 2308 §5) whose owner is the question name or an ancestor of it: an SOA of
+/// another zone says nothing about this name.
+fn negative_ttl(packet: &[u8], mut at: usize, count: u16, qname: &OwnedName) -> Option<u32> {
     for _ in 0..count {
         let record = read_record(packet, at)?;
         at = record.end;
-        if record.rtype == TYPE_SOA {
+        if record.rtype == TYPE_SOA && qname.is_at_or_below(&OwnedName::at(packet, record.owner)?) {
             // MNAME and RNAME (either may be compressed), then five 32-bit fields, MINIMUM last.
             let data_start = record.end - record.data.len();
             let after_names = skip_name(packet, skip_name(packet, data_start)?)?;
@@ -347,14 +361,143 @@ fn negative_ttl(packet: &[u8], mut at: usize, count: u16) -> Option<u32> {
                 return None;
             }
             let minimum = u32::from_be_bytes(packet[record.end - 4..record.end].try_into().ok()?);
-            return Some(record.ttl.min(minimum));
+            return Some(clamp_ttl(record.ttl).min(clamp_ttl(minimum)));
         }
     }
     None
 }
 
+/// A name read from a packet, compression resolved, in lowercase wire form.
+pub(crate) struct OwnedName {
+    bytes: [u8; MAX_NAME],
+    len: usize,
+}
+
+impl OwnedName {
+    /// Reads the name at `at`. Compression pointers must point backwards (no loops); the name
+    /// must fit in 255 octets.
+    fn at(packet: &[u8], mut at: usize) -> Option<OwnedName> {
+        let mut name = OwnedName {
+            bytes: [0; MAX_NAME],
+            len: 0,
+        };
+        let mut lowest = at;
+        loop {
+            let len = *packet.get(at)?;
+            match len & 0xC0 {
+                0x00 if len == 0 => {
+                    *name.bytes.get_mut(name.len)? = 0;
+                    name.len += 1;
+                    return Some(name);
+                }
+                0x00 => {
+                    let label = packet.get(at..at + 1 + usize::from(len))?;
+                    let out = name.bytes.get_mut(name.len..name.len + label.len())?;
+                    out.copy_from_slice(label);
+                    out.make_ascii_lowercase();
+                    name.len += label.len();
+                    at += label.len();
+                }
+                0xC0 => {
+                    let target =
+                        usize::from(u16::from_be_bytes([len, *packet.get(at + 1)?]) & 0x3FFF);
+                    if target >= lowest {
+                        return None;
+                    }
+                    lowest = target;
+                    at = target;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// Whether this name is `ancestor` or below it.
+    fn is_at_or_below(&self, ancestor: &OwnedName) -> bool {
+        let mut at = 0;
+        while at < self.len {
+            if self.bytes[at..self.len] == *ancestor.as_bytes() {
+                return true;
+            }
+            at += 1 + usize::from(self.bytes[at]);
+        }
+        false
+    }
+}
+
+/// The question name and the names its CNAME chain leads to, within one answer section.
+struct Chain<'a> {
+    qname: &'a OwnedName,
+    aliases: Vec<OwnedName>,
+}
+
+impl Chain<'_> {
+    /// Whether the name at `owner` is in the chain. The common case, a pointer to the
+    /// question name at offset 12, costs no decoding.
+    fn owns(&self, packet: &[u8], owner: usize) -> Option<bool> {
+        if packet.get(owner..owner + 2) == Some(&[0xC0, 12]) {
+            return Some(true);
+        }
+        let name = OwnedName::at(packet, owner)?;
+        Some(self.contains(&name))
+    }
+
+    fn contains(&self, name: &OwnedName) -> bool {
+        name.as_bytes() == self.qname.as_bytes()
+            || self.aliases.iter().any(|a| a.as_bytes() == name.as_bytes())
+    }
+}
+
+/// The longest CNAME chain followed.
+const MAX_CHAIN: usize = 16;
+
+/// Follows the CNAME records of the answer section from the question name, in any order.
+fn cname_chain<'a>(
+    packet: &[u8],
+    start: usize,
+    count: u16,
+    qname: &'a OwnedName,
+) -> Option<Chain<'a>> {
+    let mut chain = Chain {
+        qname,
+        aliases: Vec::new(),
+    };
+    let mut cnames = Vec::new();
+    let mut at = start;
+    for _ in 0..count {
+        let record = read_record(packet, at)?;
+        at = record.end;
+        if record.rtype == TYPE_CNAME && record.class == CLASS_IN {
+            cnames.push((record.owner, record.end - record.data.len()));
+        }
+    }
+    if cnames.is_empty() {
+        return Some(chain);
+    }
+    let mut grew = true;
+    while grew && chain.aliases.len() < MAX_CHAIN {
+        grew = false;
+        for &(owner, target) in &cnames {
+            if chain.contains(&OwnedName::at(packet, owner)?) {
+                let target = OwnedName::at(packet, target)?;
+                if !chain.contains(&target) {
+                    chain.aliases.push(target);
+                    grew = true;
+                }
+            }
+        }
+    }
+    Some(chain)
+}
+
 /// One resource record, as found in a packet.
 struct RawRecord<'a> {
+    /// Offset of the owner name.
+    owner: usize,
     rtype: u16,
     class: u16,
     ttl: u32,
@@ -363,8 +506,8 @@ struct RawRecord<'a> {
     end: usize,
 }
 
-fn read_record(packet: &[u8], at: usize) -> Option<RawRecord<'_>> {
-    let at = skip_name(packet, at)?;
+fn read_record(packet: &[u8], owner: usize) -> Option<RawRecord<'_>> {
+    let at = skip_name(packet, owner)?;
     let fixed = packet.get(at..at + 10)?;
     let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
     let class = u16::from_be_bytes([fixed[2], fixed[3]]);
@@ -372,6 +515,7 @@ fn read_record(packet: &[u8], at: usize) -> Option<RawRecord<'_>> {
     let len = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
     let data = packet.get(at + 10..at + 10 + len)?;
     Some(RawRecord {
+        owner,
         rtype,
         class,
         ttl,
@@ -535,8 +679,8 @@ mod tests {
 
     fn soa(zone: &str, ttl: u32, minimum: u32) -> Record {
         let soa = SOA::new(
-            owner(&format!("ns.{zone}")),
-            owner(&format!("h.{zone}")),
+            owner(&format!("ns.{}", zone.trim_start_matches('.'))),
+            owner(&format!("h.{}", zone.trim_start_matches('.'))),
             1,
             2,
             3,
@@ -725,6 +869,153 @@ mod tests {
                 negative_ttl: None
             })
         );
+    }
+
+    #[test]
+    fn answers_belong_to_the_question() {
+        let qname = "2.0.0.127.bl.test.";
+        let qa = query(7, qname, TYPE_A);
+        let a = |owner_name: &str, ip: [u8; 4], ttl| {
+            Record::from_rdata(
+                owner(owner_name),
+                ttl,
+                RData::A(A::from(Ipv4Addr::from(ip))),
+            )
+        };
+        let cname = |from: &str, to: &str| {
+            Record::from_rdata(owner(from), 60, RData::CNAME(CNAME(owner(to))))
+        };
+        // Only another name's record: no records for the question.
+        let other = respond(
+            &qa,
+            ResponseCode::NoError,
+            vec![a("3.0.0.127.bl.test.", [127, 0, 0, 2], 60)],
+            vec![],
+        );
+        assert_eq!(
+            parse(&other, &qa, TYPE_A).unwrap(),
+            Reply::A(Answer::NoRecords {
+                nxdomain: false,
+                negative_ttl: None
+            })
+        );
+        // Mixed: only the question's own records count; the owner is matched in any case.
+        let mixed = respond(
+            &qa,
+            ResponseCode::NoError,
+            vec![
+                a("evil.test.", [127, 0, 0, 4], 1),
+                a("2.0.0.127.BL.test.", [127, 0, 0, 2], 60),
+            ],
+            vec![],
+        );
+        assert_eq!(
+            parse(&mixed, &qa, TYPE_A).unwrap(),
+            Reply::A(Answer::Records {
+                records: vec![Ipv4Addr::new(127, 0, 0, 2)],
+                ttl: 60
+            })
+        );
+        // A CNAME chain, written out of order: its end's records count, strays do not.
+        let chained = respond(
+            &qa,
+            ResponseCode::NoError,
+            vec![
+                a("target.test.", [127, 0, 0, 3], 30),
+                cname("alias.test.", "target.test."),
+                cname(qname, "alias.test."),
+                a("stray.test.", [127, 0, 0, 9], 30),
+            ],
+            vec![],
+        );
+        assert_eq!(
+            parse(&chained, &qa, TYPE_A).unwrap(),
+            Reply::A(Answer::Records {
+                records: vec![Ipv4Addr::new(127, 0, 0, 3)],
+                ttl: 30
+            })
+        );
+        // TTLs with the top bit set count as 0 (RFC 2181 §8).
+        let huge = respond(
+            &qa,
+            ResponseCode::NoError,
+            vec![a(qname, [127, 0, 0, 2], 1 << 31)],
+            vec![],
+        );
+        assert_eq!(
+            parse(&huge, &qa, TYPE_A).unwrap(),
+            Reply::A(Answer::Records {
+                records: vec![Ipv4Addr::new(127, 0, 0, 2)],
+                ttl: 0
+            })
+        );
+    }
+
+    #[test]
+    fn the_negative_ttl_comes_only_from_an_soa_of_the_questions_zone() {
+        let qa = query(7, "2.0.0.127.bl.test.", TYPE_A);
+        let nx = |authority: Vec<Record>| {
+            let packet = respond(&qa, ResponseCode::NXDomain, vec![], authority);
+            match parse(&packet, &qa, TYPE_A).unwrap() {
+                Reply::A(Answer::NoRecords { negative_ttl, .. }) => negative_ttl,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(nx(vec![soa("bl.test.", 90, 30)]), Some(30));
+        assert_eq!(nx(vec![soa("test.", 90, 30)]), Some(30), "an ancestor");
+        assert_eq!(nx(vec![soa(".", 90, 30)]), Some(30), "the root");
+        assert_eq!(
+            nx(vec![soa("2.0.0.127.bl.test.", 90, 30)]),
+            Some(30),
+            "the name itself"
+        );
+        assert_eq!(nx(vec![soa("other.test.", 90, 30)]), None, "another zone");
+        assert_eq!(
+            nx(vec![soa("0.127.bl.test.evil.", 90, 30)]),
+            None,
+            "a lookalike"
+        );
+        assert_eq!(
+            nx(vec![soa("x.2.0.0.127.bl.test.", 90, 30)]),
+            None,
+            "below the name"
+        );
+        assert_eq!(
+            nx(vec![soa("other.test.", 9, 9), soa("bl.test.", 90, 30)]),
+            Some(30)
+        );
+        assert_eq!(
+            nx(vec![soa("bl.test.", 1 << 31, 30)]),
+            Some(0),
+            "TTL ≥ 2^31 is 0"
+        );
+        assert_eq!(
+            nx(vec![soa("bl.test.", 90, u32::MAX)]),
+            Some(0),
+            "MINIMUM ≥ 2^31 is 0"
+        );
+        assert_eq!(
+            nx(vec![soa("bl.test.", (1 << 31) - 1, (1 << 31) - 1)]),
+            Some((1 << 31) - 1)
+        );
+    }
+
+    #[test]
+    fn short_and_looping_input_is_an_error_not_a_panic() {
+        assert!(!question_matches(&[0x80; 40], &[], true));
+        assert!(!question_matches(&[0x80; 40], &[0, 0, 1], false));
+        assert!(parse_response(&[0x80; 11], 5, TYPE_A).is_err());
+        assert!(parse_response(&[0x80; 20], 0, TYPE_A).is_err());
+        // A compression pointer to itself.
+        let mut looping = respond(
+            &query(1, "a.", TYPE_A),
+            ResponseCode::NoError,
+            vec![],
+            vec![],
+        );
+        looping[12] = 0xC0;
+        looping[13] = 12;
+        assert!(parse_response(&looping, 7, TYPE_A).is_err());
     }
 
     #[test]
