@@ -337,7 +337,7 @@ async fn servfail_and_refused_from_one_server_fail_over_to_the_next() {
 async fn lying_server(
     rcode: ResponseCode,
     answers: Vec<(&'static str, u32)>,
-    authorities: Vec<(&'static str, u32, u32)>,
+    authorities: Vec<Soa>,
 ) -> RawServer {
     RawServer::start(Box::new(move |query: &Message| {
         let mut response = Message::response(query.metadata.id, OpCode::Query);
@@ -366,6 +366,9 @@ async fn lying_server(
 }
 
 const QNAME: &str = "2.0.0.10.bl.test.";
+
+/// An SOA in the authority section: owner (the zone), record TTL, MINIMUM.
+type Soa = (&'static str, u32, u32);
 
 /// An A record owned by another name is never a listing, on both transports: left out, so
 /// that an answer with only that is no records (as hickory itself reads it); beside one of
@@ -410,7 +413,7 @@ fn negative_ttl(answer: Result<Answer<Ipv4Addr>, dnsbl_check::LookupError>) -> O
 /// and TTLs of 2^31 or more count as 0 (RFC 2181 §8), on both transports.
 #[tokio::test]
 async fn negative_ttls_come_from_the_zones_soa_and_huge_ttls_are_zero() {
-    let cases: [(Vec<(&'static str, u32, u32)>, Option<u32>); 6] = [
+    let cases: [(Vec<Soa>, Option<u32>); 6] = [
         (vec![("bl.test.", 90, 30)], Some(30)),
         (vec![("test.", 20, 30)], Some(20)),
         (vec![("other.test.", 90, 30)], None),
