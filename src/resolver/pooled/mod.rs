@@ -90,7 +90,8 @@ pub mod bench_support {
 ///   replaced by fresh ones after a number of queries or a time
 ///   ([`rotate_after_queries`](PooledUdpResolverBuilder::rotate_after_queries),
 ///   [`rotate_after`](PooledUdpResolverBuilder::rotate_after));
-/// - sockets are connected, so the kernel drops datagrams from any other address and port;
+/// - sockets are connected, so the kernel drops datagrams from any other address and port
+///   (and a datagram queued before the socket was connected is dropped by its source);
 /// - an answer is accepted only if its ID *and* its question (name, type and class) match a
 ///   query in flight;
 /// - with [0x20 encoding](PooledUdpResolverBuilder::case_randomization) (on by default) the
@@ -109,16 +110,27 @@ pub mod bench_support {
 ///   to the server like any other: list zones are never special-use names.
 /// - Each attempt waits [`timeout`](PooledUdpResolverBuilder::timeout); a timeout is retried
 ///   [`attempts`](PooledUdpResolverBuilder::attempts) times, each time on the next name server.
+///   With several servers, each is asked at least once before a query fails.
+/// - Each server has a health record: its smoothed round-trip time, and a back-off after it
+///   stopped answering (1 s, doubling up to a minute) during which queries ask the other
+///   servers first; when the back-off ends, one query at a time probes it again. With one
+///   dead server out of two, a scan pays a few timeouts, not one per query.
+/// - Every kind of trouble with one server moves the query on to the next: a timeout, a
+///   confirmed closed port, the per-socket cap, a failed TCP fallback, a malformed answer, and
+///   SERVFAIL, REFUSED or another error code (returned as such once every server gave one).
 /// - A truncated answer (TC) is asked again over TCP, once, on a new connection.
-/// - An ICMP port unreachable from a server (ECONNREFUSED) fails the queries waiting for it at
-///   once with [`LookupErrorKind::Network`]; with other servers configured, the query moves on
-///   to the next one.
+/// - An ICMP error (port unreachable: ECONNREFUSED) is only a hint, since anyone can forge
+///   one: it fails nothing by itself. It starts a check of the server: if a TCP connection to
+///   it is refused too, and no UDP answer came from it within the timeout, its port is taken
+///   as closed, and the queries waiting on that socket fail at once with
+///   [`LookupErrorKind::Network`] (moving on to the next server, if any). Otherwise they wait
+///   for their answer until their own timeout. A send that fails is tried once more.
 /// - Running out of file descriptors or ports (EMFILE, ENFILE, ...) is
 ///   [`LookupErrorKind::LocalResource`].
-/// - SERVFAIL, REFUSED and other response codes are answers from the server, and are returned
-///   as errors of their kind without asking another server.
-/// - Sockets and their receive tasks are opened on first use, on the Tokio runtime of the
-///   lookup, and closed when the resolver (all its clones) is dropped.
+/// - Sockets are opened on first use and closed when the resolver (all its clones) is
+///   dropped. Their receive tasks run on one I/O thread of the process's own, so that any
+///   number of Tokio runtimes can share a resolver, whether or not the runtime that opened a
+///   socket is still running.
 ///
 /// # Examples
 ///
@@ -546,7 +558,7 @@ impl PooledUdpResolverBuilder {
     }
 
     /// Builds the resolver. Reads `/etc/resolv.conf` if no name server was given. Opens no
-    /// socket: that happens on first use, on the Tokio runtime of the lookup.
+    /// socket: that happens on first use.
     pub fn build(self) -> Result<PooledUdpResolver, ResolverBuildError> {
         self.build_from(Path::new("/etc/resolv.conf"))
     }
