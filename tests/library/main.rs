@@ -14,6 +14,7 @@ mod faults_rbldnsd;
 mod hostile_network;
 mod interop_rbldnsd;
 mod properties;
+mod reply_properties;
 mod runtimes;
 mod secrets;
 mod support_selftest;

@@ -23,43 +23,89 @@ use wire::{MAX_QUERY, Reply, TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_TXT, WireName};
 
 #[doc(hidden)]
 pub mod bench_support {
-    //! Entry points for this crate's own benchmarks. Not part of the public API.
+    //! Entry points for this crate's own benchmarks, fuzz targets and property tests. Not part
+    //! of the public API. No function here panics, whatever the input.
 
     use std::net::Ipv4Addr;
 
     use super::wire::{self, MAX_QUERY, Reply, WireName};
-    use crate::resolver::{Answer, LookupError};
+    use crate::resolver::{Answer, LookupError, LookupErrorKind};
 
-    /// Encodes an A query for `name` into a fresh buffer (benchmarks build their answers on it).
-    pub fn encode_a_query(id: u16, name: &str) -> Vec<u8> {
+    /// Encodes a query of type `qtype` for `name` into a fresh buffer; `None` if `name` is
+    /// not a plain DNS name.
+    pub fn encode_query(id: u16, name: &str, qtype: u16) -> Option<Vec<u8>> {
         let mut buffer = [0u8; MAX_QUERY];
-        let len = wire::encode_query(
-            &mut buffer,
-            id,
-            &WireName::from_ascii(name).expect("valid name"),
-            wire::TYPE_A,
-        );
-        buffer[..len].to_vec()
+        let len = wire::encode_query(&mut buffer, id, &WireName::from_ascii(name).ok()?, qtype);
+        Some(buffer[..len].to_vec())
     }
 
-    /// Matches a response to `query` and reads its A records, as the receive path does.
-    pub fn decode_a_response(
-        query: &[u8],
-        response: &[u8],
-    ) -> Option<Result<Answer<Ipv4Addr>, LookupError>> {
-        let question = &query[12..query.len() - 11];
-        if wire::response_id(response)? != u16::from_be_bytes([query[0], query[1]])
+    /// Encodes an A query for `name` (benchmarks build their answers on it).
+    pub fn encode_a_query(id: u16, name: &str) -> Option<Vec<u8>> {
+        encode_query(id, name, wire::TYPE_A)
+    }
+
+    /// Matches a response to `query` (as [`encode_query`] wrote it) and reads it, as the
+    /// receive path does: `None` when its ID or question is not the query's.
+    fn decode(query: &[u8], response: &[u8]) -> Option<Result<Reply, LookupError>> {
+        let question = query.get(12..query.len().checked_sub(11)?)?;
+        let qtype = u16::from_be_bytes(
+            question
+                .get(question.len().checked_sub(4)?..)?
+                .get(..2)?
+                .try_into()
+                .ok()?,
+        );
+        if wire::response_id(response)? != u16::from_be_bytes([*query.first()?, *query.get(1)?])
             || !wire::question_matches(response, question, true)
         {
             return None;
         }
-        Some(
-            match wire::parse_response(response, question.len(), wire::TYPE_A) {
-                Ok(Reply::A(answer)) => Ok(answer),
-                Ok(_) => Err(LookupError::new(crate::LookupErrorKind::Protocol)),
-                Err(error) => Err(error),
-            },
-        )
+        Some(wire::parse_response(response, question.len(), qtype))
+    }
+
+    /// Matches a response to an A `query` and reads its A records, as the receive path does.
+    pub fn decode_a_response(
+        query: &[u8],
+        response: &[u8],
+    ) -> Option<Result<Answer<Ipv4Addr>, LookupError>> {
+        Some(match decode(query, response)? {
+            Ok(Reply::A(answer)) => Ok(answer),
+            Ok(_) => Err(LookupError::new(LookupErrorKind::Protocol)),
+            Err(error) => Err(error),
+        })
+    }
+
+    /// Matches a response to `query` of any type and reads it, records as text; a truncated
+    /// answer is a protocol error here.
+    pub fn decode_response(
+        query: &[u8],
+        response: &[u8],
+    ) -> Option<Result<Answer<String>, LookupError>> {
+        fn text<T: ToString>(answer: Answer<T>) -> Answer<String> {
+            match answer {
+                Answer::Records { records, ttl } => Answer::Records {
+                    records: records.iter().map(T::to_string).collect(),
+                    ttl,
+                },
+                Answer::NoRecords {
+                    nxdomain,
+                    negative_ttl,
+                } => Answer::NoRecords {
+                    nxdomain,
+                    negative_ttl,
+                },
+            }
+        }
+        Some(match decode(query, response)? {
+            Ok(Reply::A(answer)) => Ok(text(answer)),
+            Ok(Reply::Aaaa(answer)) => Ok(text(answer)),
+            Ok(Reply::Txt(answer) | Reply::Ptr(answer)) => Ok(answer),
+            Ok(Reply::Truncated) => Err(LookupError::with_detail(
+                LookupErrorKind::Protocol,
+                "truncated",
+            )),
+            Err(error) => Err(error),
+        })
     }
 }
 
