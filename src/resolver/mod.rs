@@ -8,6 +8,7 @@
 //! | [`PooledUdpResolver`](pooled::PooledUdpResolver) | `resolver/pooled/` | a fast resolver for bulk checks: pooled UDP sockets |
 //! | [`AnswerCache`](cache::AnswerCache) | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | [`AnyResolver`](any::AnyResolver) | `resolver/any.rs` | either built-in resolver, chosen at run time |
+//! | closed-port check (internal) | `resolver/icmp.rs` | ICMP errors are hints: a closed port is believed only when TCP confirms it |
 
 pub mod any;
 pub mod cache;

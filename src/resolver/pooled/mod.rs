@@ -1,5 +1,9 @@
 //! A fast DNS transport for bulk lookups: UDP queries multiplexed over a small pool of
 //! long-lived sockets.
+//!
+//! `pool.rs` holds the sockets, their pending queries and receive tasks; `wire.rs` writes
+//! queries and reads answers; `health.rs` remembers which servers answer and backs off those
+//! that stopped.
 
 mod health;
 mod pool;
