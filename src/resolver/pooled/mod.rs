@@ -353,34 +353,23 @@ impl PooledUdpResolver {
             } else {
                 name.clone()
             };
-            let started = Instant::now();
-            let error = match self.exchange(server, &sent, qtype).await {
-                Ok(reply) => {
-                    server.health.answered(started.elapsed());
-                    return Ok(reply);
-                }
+            let error = match self.exchange(server, &sent, qtype, standing).await {
+                Ok(reply) => return Ok(reply),
                 Err(error) => error,
             };
             match error.kind() {
-                LookupErrorKind::Timeout => {
-                    inner.counters.timeouts.fetch_add(1, Ordering::Relaxed);
-                    server.health.failed(standing);
-                }
-                // A closed port (confirmed), an unreachable host.
-                LookupErrorKind::Network => server.health.failed(standing),
                 // The server is alive, but cannot or will not answer: another one may.
                 LookupErrorKind::ServFail
                 | LookupErrorKind::Refused
-                | LookupErrorKind::ResponseCode(_) => {
-                    server.health.answered(started.elapsed());
-                    if attempt + 1 >= order.len() {
-                        return Err(error);
-                    }
+                | LookupErrorKind::ResponseCode(_)
+                    if attempt + 1 >= order.len() =>
+                {
+                    return Err(error);
                 }
                 // No runtime: the same everywhere.
                 LookupErrorKind::Config => return Err(error),
-                // The socket cap, a malformed answer, a local shortage, TCP trouble: per
-                // server, or at least worth another try elsewhere.
+                // A timeout, a closed port, the socket cap, a malformed answer, TCP trouble:
+                // per server, or at least worth another try elsewhere.
                 _ => {}
             }
             last_error = error;
@@ -388,26 +377,54 @@ impl PooledUdpResolver {
         Err(last_error)
     }
 
-    /// One attempt at one server: UDP, then TCP if the answer was truncated.
+    /// One attempt at one server: UDP, then TCP if the answer was truncated. The UDP leg
+    /// updates the server's health record; `standing` is how this query uses the server.
     async fn exchange(
         &self,
         server: &ServerPool,
         name: &WireName,
         qtype: u16,
+        standing: Standing,
     ) -> Result<Reply, LookupError> {
         let inner = &*self.inner;
-        let timeout = || LookupError::new(LookupErrorKind::Timeout);
+        let started = Instant::now();
         let udp = tokio::time::timeout(inner.timeout, self.udp_exchange(server, name, qtype));
-        match udp.await.map_err(|_| timeout())?? {
-            Reply::Truncated => {
-                inner.counters.tcp_fallbacks.fetch_add(1, Ordering::Relaxed);
-                let tcp = tcp_exchange(server.addr, name, qtype, inner.case_randomization);
-                tokio::time::timeout(inner.timeout, tcp)
-                    .await
-                    .map_err(|_| timeout())?
+        let reply = match udp.await {
+            Err(_) => {
+                inner.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                server.health.failed(standing);
+                return Err(LookupError::new(LookupErrorKind::Timeout));
             }
-            reply => Ok(reply),
+            Ok(Err(error)) => {
+                match error.kind() {
+                    // A closed port (confirmed), an unreachable host.
+                    LookupErrorKind::Network => server.health.failed(standing),
+                    // An answer, if not a good one: the server is alive.
+                    LookupErrorKind::ServFail
+                    | LookupErrorKind::Refused
+                    | LookupErrorKind::ResponseCode(_)
+                    | LookupErrorKind::Protocol => server.health.answered(started.elapsed()),
+                    _ => {}
+                }
+                return Err(error);
+            }
+            Ok(Ok(reply)) => {
+                server.health.answered(started.elapsed());
+                reply
+            }
+        };
+        if reply != Reply::Truncated {
+            return Ok(reply);
         }
+        // Trouble over TCP (a UDP-only server refuses it) says nothing of the UDP service.
+        inner.counters.tcp_fallbacks.fetch_add(1, Ordering::Relaxed);
+        let tcp = tcp_exchange(server.addr, name, qtype, inner.case_randomization);
+        tokio::time::timeout(inner.timeout, tcp)
+            .await
+            .unwrap_or_else(|_| {
+                inner.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                Err(LookupError::new(LookupErrorKind::Timeout))
+            })
     }
 
     async fn udp_exchange(
