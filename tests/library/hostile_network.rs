@@ -249,20 +249,15 @@ async fn a_dead_first_server_costs_a_few_timeouts_per_scan() {
     let good = good_server().await;
     let timeout = Duration::from_millis(400);
     let concurrency = 20;
-    let resolver = PooledUdpResolver::builder()
-        .name_servers([
-            NameServer::new(dead.local_addr().unwrap()),
-            NameServer::new(good.addr),
-        ])
-        .timeout(timeout)
-        .attempts(1)
-        .build()
-        .unwrap();
-    let any = AnyResolver::from(resolver.clone());
+    let servers = [dead.local_addr().unwrap(), good.addr];
+    let [hickory, pooled] = both_transports(&servers, timeout, 1);
     let started = Instant::now();
-    let results = scan(&any, 3000, concurrency).await;
+    let results = scan(&pooled, 3000, concurrency).await;
     let elapsed = started.elapsed();
     assert!(results.iter().all(|r| *r == Ok(listed())));
+    let AnyResolver::Pooled(resolver) = &pooled else {
+        unreachable!()
+    };
     let timeouts = resolver.stats().timeouts;
     // The first `concurrency` queries, plus at most one probe per second of scan.
     let probes = elapsed.as_secs() + 2;
@@ -273,17 +268,6 @@ async fn a_dead_first_server_costs_a_few_timeouts_per_scan() {
     assert!(timeouts >= 1, "the dead server was never asked");
 
     // The stock transport (hickory's own server statistics): a few timeouts' worth too.
-    let hickory = AnyResolver::from(
-        dnsbl_check::HickoryResolver::builder()
-            .name_servers([
-                NameServer::new(dead.local_addr().unwrap()),
-                NameServer::new(good.addr),
-            ])
-            .timeout(timeout)
-            .attempts(1)
-            .build()
-            .unwrap(),
-    );
     let started = Instant::now();
     let results = scan(&hickory, 3000, concurrency).await;
     assert!(results.iter().all(|r| *r == Ok(listed())));
