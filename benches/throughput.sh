@@ -8,8 +8,9 @@
 #                         [--runtime current|multi]
 #
 # Needs rbldnsd and dnsperf (and unbound for --via-unbound, GNU time for --memory). Traffic goes
-# only to 127.0.0.1. Prints one line per run, then medians and the ratio ours/dnsperf. Every run
-# of ours is verified: the set of listed targets must be exactly the expected 30%.
+# only to 127.0.0.1. Prints one line per run, then medians and the ratio ours/dnsperf, for
+# queries per second and for CPU seconds (user + system) per 100,000 checks. Every run of ours
+# is verified: the set of listed targets must be exactly the expected 30%.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -197,33 +198,48 @@ verify() { # output
 
 now() { date +%s.%N; }
 
-declare -a DNSPERF POOLED HICKORY
-echo "--- $ROUNDS rounds, alternating; $TARGETS queries each; $CONCURRENCY in flight"
-for round in $(seq 1 "$ROUNDS"); do
+# Runs "$@" (which sends its own output elsewhere) and sets CPU to its user + system CPU
+# seconds per 100,000 queries, children included.
+timed() {
+    local TIMEFORMAT='%3U %3S'
+    { time "$@"; } 2>"$WORK/cpu.time"
+    CPU=$(awk -v n="$TARGETS" '{printf "%.3f", ($1 + $2) * 100000 / n}' "$WORK/cpu.time")
+}
+
+run_dnsperf() {
     dnsperf -s 127.0.0.1 -p "$SERVER_PORT" -d "$WORK/names.txt" -n 1 -c 1 -q "$CONCURRENCY" \
         >"$WORK/dnsperf.out" 2>&1
+}
+
+declare -a DNSPERF POOLED HICKORY CPU_DNSPERF CPU_POOLED CPU_HICKORY
+echo "--- $ROUNDS rounds, alternating; $TARGETS queries each; $CONCURRENCY in flight"
+for round in $(seq 1 "$ROUNDS"); do
+    timed run_dnsperf
+    CPU_DNSPERF+=("$CPU")
     qps=$(awk '/Queries per second/ {print $4}' "$WORK/dnsperf.out")
     lost=$(awk '/Queries lost/ {print $3}' "$WORK/dnsperf.out")
     noerror=$(sed -n "s/.*NOERROR \([0-9]*\).*/\1/p" "$WORK/dnsperf.out" | head -1)
     DNSPERF+=("$qps")
-    echo "round $round dnsperf: $qps q/s (lost $lost, NOERROR ${noerror:-0} = listed)"
+    echo "round $round dnsperf: $qps q/s, $CPU CPU s per 100k (lost $lost, NOERROR ${noerror:-0} = listed)"
 
     start=$(now)
-    run_ours pooled "$WORK/pooled.jsonl"
+    timed run_ours pooled "$WORK/pooled.jsonl"
     end=$(now)
+    CPU_POOLED+=("$CPU")
     qps=$(python3 -c "print(round($TARGETS / ($end - $start)))")
     POOLED+=("$qps")
-    echo "round $round pooled:  $qps q/s (wall clock, process start to exit)" \
+    echo "round $round pooled:  $qps q/s, $CPU CPU s per 100k (wall clock, process start to exit)" \
         "$(grep -o 'timeouts: [0-9]*' "$WORK/pooled.jsonl.err" || true)"
     verify "$WORK/pooled.jsonl"
 
     if [ "$SKIP_HICKORY" = 0 ]; then
         start=$(now)
-        run_ours hickory "$WORK/hickory.jsonl"
+        timed run_ours hickory "$WORK/hickory.jsonl"
         end=$(now)
+        CPU_HICKORY+=("$CPU")
         qps=$(python3 -c "print(round($TARGETS / ($end - $start)))")
         HICKORY+=("$qps")
-        echo "round $round hickory: $qps q/s"
+        echo "round $round hickory: $qps q/s, $CPU CPU s per 100k"
         verify "$WORK/hickory.jsonl"
     fi
 done
@@ -232,11 +248,17 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(
 M_DNSPERF=$(median "${DNSPERF[@]}")
 M_POOLED=$(median "${POOLED[@]}")
 echo "--- medians over $ROUNDS rounds ($SERVER_DESC)"
-echo "dnsperf: $M_DNSPERF q/s"
-echo "pooled:  $M_POOLED q/s  ratio pooled/dnsperf = $(python3 -c "print(round($M_POOLED / $M_DNSPERF, 3))")"
+C_DNSPERF=$(median "${CPU_DNSPERF[@]}")
+C_POOLED=$(median "${CPU_POOLED[@]}")
+ratio() { python3 -c "print(round($1 / $2, 3))"; }
+echo "dnsperf: $M_DNSPERF q/s, $C_DNSPERF CPU s per 100k"
+echo "pooled:  $M_POOLED q/s  ratio pooled/dnsperf = $(ratio "$M_POOLED" "$M_DNSPERF");" \
+    "$C_POOLED CPU s per 100k  ratio = $(ratio "$C_POOLED" "$C_DNSPERF")"
 if [ "$SKIP_HICKORY" = 0 ]; then
     M_HICKORY=$(median "${HICKORY[@]}")
-    echo "hickory: $M_HICKORY q/s  ratio hickory/dnsperf = $(python3 -c "print(round($M_HICKORY / $M_DNSPERF, 3))")"
+    C_HICKORY=$(median "${CPU_HICKORY[@]}")
+    echo "hickory: $M_HICKORY q/s  ratio hickory/dnsperf = $(ratio "$M_HICKORY" "$M_DNSPERF");" \
+        "$C_HICKORY CPU s per 100k  ratio = $(ratio "$C_HICKORY" "$C_DNSPERF")"
 fi
 
 if [ "$FANOUT" = 1 ]; then
