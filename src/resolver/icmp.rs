@@ -4,18 +4,23 @@
 //! (or send) error, ECONNREFUSED. That makes a dead server fail at once instead of after the
 //! timeout, but anyone can send ICMP quoting our ports: an off-path attacker who sweeps them
 //! could fail every pending query, and a fail-open filter would let everything pass. So an
-//! ICMP error only starts a check: the server's port is believed closed when a TCP connection
-//! to it is refused too (a refusal an off-path attacker cannot forge: the RST must acknowledge
-//! our SYN's random sequence number) *and* no UDP answer came from that server lately (a
-//! UDP-only server such as rbldnsd refuses TCP while it answers UDP). Until then, queries wait
-//! for their true answer until their own timeout.
+//! ICMP error only starts a check. The server's port is believed closed when all of these hold:
+//!
+//! - a TCP connection to it is refused too: a refusal an off-path attacker cannot forge, since
+//!   the RST must acknowledge our SYN's random 32-bit sequence number;
+//! - a UDP query from a fresh socket, on a new random port no attacker has seen, is refused
+//!   too, rather than answered (a UDP-only server such as rbldnsd refuses TCP while it
+//!   answers UDP);
+//! - no UDP answer came from that server within the timeout.
+//!
+//! Until then, queries wait for their true answer until their own timeout.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UdpSocket};
 
 /// How long a verdict is reused: an attacker's flood of forged ICMP costs at most one TCP
 /// connection per server and period.
@@ -86,7 +91,7 @@ impl ClosedPortCheck {
         let closed = match *verdict {
             Some((at, closed)) if at.elapsed() < VERDICT_LIFETIME => closed,
             _ => {
-                let closed = self.tcp_refused().await;
+                let closed = self.tcp_refused().await && self.fresh_udp_refused().await;
                 *verdict = Some((Instant::now(), closed));
                 closed
             }
@@ -100,6 +105,29 @@ impl ClosedPortCheck {
         let attempt = tokio::time::timeout(self.recent, TcpStream::connect(self.server)).await;
         matches!(attempt, Ok(Err(error)) if error.kind() == io::ErrorKind::ConnectionRefused)
     }
+
+    /// Whether a query for the root's SOA, from a new socket on a new random port, is refused.
+    /// Any datagram from the server proves it listens; no answer in time proves nothing.
+    async fn fresh_udp_refused(&self) -> bool {
+        let probe = async {
+            let local: SocketAddr = match self.server {
+                SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+                SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+            };
+            let socket = UdpSocket::bind(local).await?;
+            socket.connect(self.server).await?;
+            let id: u16 = rand::random();
+            let mut query = [0u8; 17];
+            query[..2].copy_from_slice(&id.to_be_bytes());
+            query[5] = 1; // one question: the root (0), type SOA (6), class IN (1)
+            query[14] = 6;
+            query[16] = 1;
+            socket.send(&query).await?;
+            socket.recv(&mut [0u8; 512]).await
+        };
+        let attempt = tokio::time::timeout(self.recent, probe).await;
+        matches!(attempt, Ok(Err(error)) if error.kind() == io::ErrorKind::ConnectionRefused)
+    }
 }
 
 #[cfg(test)]
@@ -111,6 +139,19 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let open = ClosedPortCheck::new(listener.local_addr().unwrap(), Duration::from_secs(1));
         assert!(!open.confirm_closed().await);
+
+        // A UDP-only server (TCP refused) that answers a fresh socket is not closed.
+        let udp_only = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let udp_only_addr = udp_only.local_addr().unwrap();
+        let answering = tokio::spawn(async move {
+            let mut buffer = [0u8; 512];
+            let (len, from) = udp_only.recv_from(&mut buffer).await.unwrap();
+            buffer[2] |= 0x80;
+            udp_only.send_to(&buffer[..len], from).await.unwrap();
+        });
+        let check = ClosedPortCheck::new(udp_only_addr, Duration::from_secs(1));
+        assert!(!check.confirm_closed().await);
+        answering.await.unwrap();
 
         let closed_addr = {
             let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

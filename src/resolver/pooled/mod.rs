@@ -171,8 +171,8 @@ pub mod bench_support {
 /// - A truncated answer (TC) is asked again over TCP, once, on a new connection.
 /// - An ICMP error (port unreachable: ECONNREFUSED) is only a hint, since anyone can forge
 ///   one: it fails nothing by itself. It starts a check of the server: if a TCP connection to
-///   it is refused too, and no UDP answer came from it within the timeout, its port is taken
-///   as closed, and the queries waiting on that socket fail at once with
+///   it is refused too, a UDP query from a fresh socket is refused too, and no UDP answer came
+///   from it within the timeout, its port is taken as closed, and the queries waiting on that socket fail at once with
 ///   [`LookupErrorKind::Network`] (moving on to the next server, if any). Otherwise they wait
 ///   for their answer until their own timeout. A send that fails is tried once more.
 /// - Running out of file descriptors or ports (EMFILE, ENFILE, ...) is
