@@ -350,15 +350,19 @@ impl PooledSocket {
         }
     }
 
-    /// After a receive error: starts a closed-port check, unless one runs. The pending
-    /// queries keep waiting for their answers; only a confirmed closed port fails them.
+    /// After a receive or send error that may come from ICMP: starts a closed-port check on
+    /// the I/O thread, unless one runs. The pending queries keep waiting for their answers;
+    /// only a confirmed closed port fails them.
     fn icmp_hint(self: &Arc<Self>, error: &std::io::Error) {
-        tracing::debug!(%error, "receive error on pooled DNS socket: checking the server");
+        tracing::debug!(%error, "error on pooled DNS socket: checking the server");
+        let Ok(runtime) = io_runtime() else {
+            return;
+        };
         if self.checking.swap(true, Ordering::AcqRel) {
             return;
         }
         let socket = Arc::clone(self);
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             if socket.check.confirm_closed().await {
                 socket.fail_all(&LookupError::with_detail(
                     LookupErrorKind::Network,
@@ -427,6 +431,9 @@ impl PendingQuery {
             Err(error) => error,
         };
         tracing::debug!(%error, "send on pooled DNS socket failed: trying once more");
+        if is_icmp_hint(&error) {
+            self.socket.icmp_hint(&error);
+        }
         match self.socket.socket.send(query).await {
             Ok(_) => Ok(()),
             Err(error) => Err(LookupError::from_io(&error)),
