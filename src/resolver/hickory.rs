@@ -21,7 +21,7 @@ use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 
-use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint};
+use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint, same_peer};
 use crate::resolver::{Answer, DnsResolver, LookupError, LookupErrorKind, clamp_ttl};
 
 /// A name server to send queries to: an IP address and a port (53 unless given).
@@ -470,7 +470,7 @@ impl DnsUdpSocket for ConnectedUdpSocket {
             loop {
                 match self.socket.recv_from(buf).await {
                     // A datagram queued between bind and connect may come from anyone.
-                    Ok((_, from)) if from != self.server => {}
+                    Ok((_, from)) if !same_peer(from, self.server) => {}
                     Ok(received) => {
                         self.check.note_answer();
                         return Ok(received);

@@ -40,6 +40,13 @@ pub(crate) fn is_icmp_hint(error: &io::Error) -> bool {
 
 const EPROTO: i32 = 71;
 
+/// Whether a datagram from `from` comes from `server`: address and port (an IPv6 flow label
+/// may differ). A connected socket gets no other, except what was queued before it was
+/// connected, which may come from anyone.
+pub(crate) fn same_peer(from: SocketAddr, server: SocketAddr) -> bool {
+    from.ip() == server.ip() && from.port() == server.port()
+}
+
 /// The closed-port check of one name server.
 #[derive(Debug)]
 pub(crate) struct ClosedPortCheck {
@@ -162,6 +169,20 @@ mod tests {
         // A UDP answer (a UDP-only server) outweighs the TCP refusal.
         closed.note_answer();
         assert!(!closed.confirm_closed().await);
+    }
+
+    #[test]
+    fn a_peer_is_its_address_and_port() {
+        let server: SocketAddr = "[2001:db8::53]:53".parse().unwrap();
+        let labelled = SocketAddr::V6(std::net::SocketAddrV6::new(
+            "2001:db8::53".parse().unwrap(),
+            53,
+            0x12345,
+            0,
+        ));
+        assert!(same_peer(labelled, server));
+        assert!(!same_peer("[2001:db8::53]:54".parse().unwrap(), server));
+        assert!(!same_peer("192.0.2.53:53".parse().unwrap(), server));
     }
 
     #[test]

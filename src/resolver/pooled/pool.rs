@@ -20,7 +20,7 @@ use tokio::task::AbortHandle;
 
 use super::health::Health;
 use super::wire::{self, MAX_QUESTION, Reply};
-use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint};
+use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint, same_peer};
 use crate::resolver::{LookupError, LookupErrorKind};
 
 /// Most queries one socket keeps in flight: well below the 65,536 IDs, so that a random free
@@ -491,7 +491,7 @@ async fn receive_loop(socket: Arc<PooledSocket>) {
     let mut buffer = vec![0u8; RECEIVE_BUFFER];
     loop {
         match socket.socket.recv_from(&mut buffer).await {
-            Ok((len, from)) if from == socket.server => socket.dispatch(&buffer[..len]),
+            Ok((len, from)) if same_peer(from, socket.server) => socket.dispatch(&buffer[..len]),
             // Queued between bind and connect, before any query was sent: from anyone.
             Ok(_) => {
                 socket
