@@ -178,9 +178,11 @@ pub mod bench_support {
 /// - Running out of file descriptors or ports (EMFILE, ENFILE, ...) is
 ///   [`LookupErrorKind::LocalResource`].
 /// - Sockets are opened on first use and closed when the resolver (all its clones) is
-///   dropped. Their receive tasks run on one I/O thread of the process's own, so that any
-///   number of Tokio runtimes can share a resolver, whether or not the runtime that opened a
-///   socket is still running.
+///   dropped. Each Tokio runtime that uses the resolver gets sockets of its own
+///   ([`sockets_per_server`](PooledUdpResolverBuilder::sockets_per_server) per server),
+///   read by a receive task on that runtime: any number of runtimes can share a resolver, and
+///   one that is idle or shut down starves no other. The sockets of a runtime that is gone are
+///   closed when the next runtime first uses the resolver.
 ///
 /// # Examples
 ///

@@ -11,7 +11,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket as StdUdpSocket};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -58,29 +58,96 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// One name server, its sockets and its health record.
+///
+/// Each Tokio runtime that uses the resolver gets sockets of its own, read by a receive task
+/// on that runtime. So the answers to a lookup are read by its own runtime, without a wake-up
+/// across threads (what keeps a current-thread runtime as fast as dnsperf), and a runtime that
+/// is idle or shut down starves no other: its sockets serve only its own lookups.
 pub(crate) struct ServerPool {
     pub(crate) addr: SocketAddr,
     pub(crate) health: Health,
     check: Arc<ClosedPortCheck>,
+    sockets: usize,
+    by_runtime: RwLock<Vec<(tokio::runtime::Id, Arc<Sockets>)>>,
+}
+
+/// The sockets of one runtime to one name server.
+struct Sockets {
     cells: Box<[Mutex<Option<Arc<PooledSocket>>>]>,
     next: AtomicUsize,
 }
 
+impl Sockets {
+    fn new(count: usize) -> Self {
+        Sockets {
+            cells: (0..count.max(1)).map(|_| Mutex::new(None)).collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// Whether the runtime of these sockets is gone: some were opened, and every receive
+    /// task has ended.
+    fn runtime_gone(&self) -> bool {
+        let mut opened = false;
+        for cell in self.cells.iter() {
+            if let Some(socket) = lock(cell).as_ref() {
+                if socket.is_alive() {
+                    return false;
+                }
+                opened = true;
+            }
+        }
+        opened
+    }
+
+    fn shut_down(&self) {
+        for cell in self.cells.iter() {
+            if let Some(socket) = lock(cell).take() {
+                socket.retire();
+            }
+        }
+    }
+}
+
 impl ServerPool {
-    /// A pool of `sockets` sockets to `addr`; `timeout` is the query timeout (a UDP answer
-    /// that recent proves the server's port open, whatever ICMP says).
+    /// A pool of `sockets` sockets per runtime to `addr`; `timeout` is the query timeout (a
+    /// UDP answer that recent proves the server's port open, whatever ICMP says).
     pub(crate) fn new(addr: SocketAddr, sockets: usize, timeout: Duration) -> Self {
         ServerPool {
             addr,
             health: Health::default(),
             check: Arc::new(ClosedPortCheck::new(addr, timeout)),
-            cells: (0..sockets.max(1)).map(|_| Mutex::new(None)).collect(),
-            next: AtomicUsize::new(0),
+            sockets: sockets.max(1),
+            by_runtime: RwLock::new(Vec::new()),
         }
     }
 
-    /// Reserves a slot for `question` on the next socket in turn, opening or rotating that
-    /// socket first when needed. Returns the socket, slot and ID.
+    /// The sockets of the runtime `runtime`, made on its first lookup. Sockets of runtimes
+    /// that are gone are closed then.
+    fn sockets_of(&self, runtime: tokio::runtime::Id) -> Arc<Sockets> {
+        let read = self.by_runtime.read().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, sockets)) = read.iter().find(|(id, _)| *id == runtime) {
+            return Arc::clone(sockets);
+        }
+        drop(read);
+        let mut all = self.by_runtime.write().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, sockets)) = all.iter().find(|(id, _)| *id == runtime) {
+            return Arc::clone(sockets);
+        }
+        all.retain(|(_, sockets)| {
+            let gone = sockets.runtime_gone();
+            if gone {
+                sockets.shut_down();
+            }
+            !gone
+        });
+        let sockets = Arc::new(Sockets::new(self.sockets));
+        all.push((runtime, Arc::clone(&sockets)));
+        sockets
+    }
+
+    /// Reserves a slot for `question` on the next socket in turn of the lookup's runtime,
+    /// opening or rotating that socket first when needed. Returns the socket, slot and ID.
     pub(crate) fn register(
         &self,
         question: &[u8],
@@ -89,16 +156,21 @@ impl ServerPool {
         case_exact: bool,
         counters: &Arc<Counters>,
     ) -> Result<PendingQuery, LookupError> {
-        let first = self.next.fetch_add(1, Ordering::Relaxed);
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| LookupError::with_detail(LookupErrorKind::Config, "no Tokio runtime"))?;
+        let sockets = self.sockets_of(runtime.id());
+        let cells = &sockets.cells;
+        let first = sockets.next.fetch_add(1, Ordering::Relaxed);
         let mut last_error = None;
-        for offset in 0..self.cells.len() {
-            let cell = &self.cells[(first + offset) % self.cells.len()];
+        for offset in 0..cells.len() {
+            let cell = &cells[(first + offset) % cells.len()];
             // The cell stays locked while the slot is taken, so that a socket retired by
             // another lookup in between cannot receive a new query.
             let mut current = lock(cell);
             let fresh = match current.as_ref() {
                 Some(socket) if !socket.needs_rotation(rotation) => None,
                 _ => match PooledSocket::open(
+                    &runtime,
                     self.addr,
                     Arc::clone(&self.check),
                     case_exact,
@@ -115,7 +187,9 @@ impl ServerPool {
             {
                 old.retire();
             }
-            let socket = current.as_ref().expect("a socket was just put in place");
+            let Some(socket) = current.as_ref() else {
+                continue;
+            };
             match socket.reserve(question, qtype) {
                 Ok((slot, id)) => {
                     return Ok(PendingQuery {
@@ -133,10 +207,9 @@ impl ServerPool {
 
     /// Stops every socket's receive task (the resolver is being dropped: nothing waits).
     pub(crate) fn shut_down(&self) {
-        for cell in self.cells.iter() {
-            if let Some(socket) = lock(cell).take() {
-                socket.retire();
-            }
+        let all = self.by_runtime.read().unwrap_or_else(|p| p.into_inner());
+        for (_, sockets) in all.iter() {
+            sockets.shut_down();
         }
     }
 }
@@ -183,15 +256,15 @@ enum SlotState {
 
 impl PooledSocket {
     /// Binds a socket to port 0 (the OS picks a random ephemeral port), connects it to the
-    /// server and starts its receive task on the I/O thread. Connecting makes the kernel drop
+    /// server and starts its receive task on `runtime`. Connecting makes the kernel drop
     /// datagrams from any other address, and report ICMP port unreachable as ECONNREFUSED.
     fn open(
+        runtime: &tokio::runtime::Handle,
         server: SocketAddr,
         check: Arc<ClosedPortCheck>,
         case_exact: bool,
         counters: Arc<Counters>,
     ) -> Result<Arc<Self>, LookupError> {
-        let runtime = io_runtime()?;
         let local: SocketAddr = match server {
             SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
             SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
@@ -350,19 +423,16 @@ impl PooledSocket {
         }
     }
 
-    /// After a receive or send error that may come from ICMP: starts a closed-port check on
-    /// the I/O thread, unless one runs. The pending queries keep waiting for their answers;
-    /// only a confirmed closed port fails them.
+    /// After a receive or send error that may come from ICMP: starts a closed-port check,
+    /// unless one runs. The pending queries keep waiting for their answers; only a confirmed
+    /// closed port fails them.
     fn icmp_hint(self: &Arc<Self>, error: &std::io::Error) {
         tracing::debug!(%error, "error on pooled DNS socket: checking the server");
-        let Ok(runtime) = io_runtime() else {
-            return;
-        };
         if self.checking.swap(true, Ordering::AcqRel) {
             return;
         }
         let socket = Arc::clone(self);
-        runtime.spawn(async move {
+        tokio::spawn(async move {
             if socket.check.confirm_closed().await {
                 socket.fail_all(&LookupError::with_detail(
                     LookupErrorKind::Network,
@@ -512,33 +582,6 @@ async fn receive_loop(socket: Arc<PooledSocket>) {
             }
         }
     }
-}
-
-/// The runtime of every pooled socket's receive task: one thread of its own, shared by all
-/// pooled resolvers in the process.
-///
-/// Why not the lookup's runtime: a resolver may be shared by several runtimes, and a receive
-/// task spawned on the runtime of whichever lookup opened the socket would stop whenever that
-/// runtime is idle or shut down, starving the lookups of every other runtime. Lookups still
-/// send and wait on their own runtime; only reading the sockets happens here.
-fn io_runtime() -> Result<tokio::runtime::Handle, LookupError> {
-    static RUNTIME: Mutex<Option<tokio::runtime::Handle>> = Mutex::new(None);
-    let mut runtime = lock(&RUNTIME);
-    if let Some(handle) = runtime.as_ref() {
-        return Ok(handle.clone());
-    }
-    let io_error = |error: std::io::Error| LookupError::from_io(&error);
-    let built = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(io_error)?;
-    let handle = built.handle().clone();
-    std::thread::Builder::new()
-        .name("dnsbl-check-io".into())
-        .spawn(move || built.block_on(std::future::pending::<()>()))
-        .map_err(io_error)?;
-    *runtime = Some(handle.clone());
-    Ok(handle)
 }
 
 /// IDs are drawn from a CSPRNG, so they are their own hash; the multiplication spreads them
