@@ -5,7 +5,10 @@
 #
 #   benches/throughput.sh [--rounds N] [--targets N] [--concurrency N] [--via-unbound]
 #                         [--fanout] [--memory] [--skip-hickory] [--sockets N]
-#                         [--runtime current|multi]
+#                         [--runtime current|multi] [--baseline BIN]
+#
+# --baseline BIN also runs another build of the command-line tool (say, of the main branch)
+# in every round, pooled transport, so that a change is judged against it in the same run.
 #
 # Needs rbldnsd and dnsperf (and unbound for --via-unbound, GNU time for --memory). Traffic goes
 # only to 127.0.0.1. Prints one line per run, then medians and the ratio ours/dnsperf, for
@@ -23,6 +26,7 @@ FANOUT=0
 MEMORY=0
 SKIP_HICKORY=0
 RUNTIME=current
+BASELINE=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) ROUNDS=$2; shift ;;
@@ -30,6 +34,7 @@ while [ $# -gt 0 ]; do
         --concurrency) CONCURRENCY=$2; shift ;;
         --sockets) SOCKETS=$2; shift ;;
         --runtime) RUNTIME=$2; shift ;;
+        --baseline) BASELINE=$2; shift ;;
         --via-unbound) VIA_UNBOUND=1 ;;
         --fanout) FANOUT=1 ;;
         --memory) MEMORY=1 ;;
@@ -171,9 +176,9 @@ if [ -f examples/dnsbl-check.rs ] && grep -q -- 'transport' examples/dnsbl-check
 fi
 echo "checker: ${CLI:-$SCAN (bench driver, $RUNTIME-thread runtime)}"
 
-run_ours() { # transport output
+run_ours() { # transport output [binary]
     if [ -n "$CLI" ]; then
-        "$CLI" --transport "$1" --zone "$ZONE" --no-txt --no-health-check --quiet --format json \
+        "${3:-$CLI}" --transport "$1" --zone "$ZONE" --no-txt --no-health-check --quiet --format json \
             --input "$WORK/targets.txt" --nameserver "127.0.0.1:$SERVER_PORT" \
             --concurrency "$CONCURRENCY" >"$2" 2>"$2.err" || [ $? = 1 ] # 1: something listed
     else
@@ -211,7 +216,7 @@ run_dnsperf() {
         >"$WORK/dnsperf.out" 2>&1
 }
 
-declare -a DNSPERF POOLED HICKORY CPU_DNSPERF CPU_POOLED CPU_HICKORY
+declare -a DNSPERF POOLED HICKORY BASE CPU_DNSPERF CPU_POOLED CPU_HICKORY CPU_BASE
 echo "--- $ROUNDS rounds, alternating; $TARGETS queries each; $CONCURRENCY in flight"
 for round in $(seq 1 "$ROUNDS"); do
     timed run_dnsperf
@@ -231,6 +236,17 @@ for round in $(seq 1 "$ROUNDS"); do
     echo "round $round pooled:  $qps q/s, $CPU CPU s per 100k (wall clock, process start to exit)" \
         "$(grep -o 'timeouts: [0-9]*' "$WORK/pooled.jsonl.err" || true)"
     verify "$WORK/pooled.jsonl"
+
+    if [ -n "$BASELINE" ] && [ -n "$CLI" ]; then
+        start=$(now)
+        timed run_ours pooled "$WORK/base.jsonl" "$BASELINE"
+        end=$(now)
+        CPU_BASE+=("$CPU")
+        qps=$(python3 -c "print(round($TARGETS / ($end - $start)))")
+        BASE+=("$qps")
+        echo "round $round baseline: $qps q/s, $CPU CPU s per 100k"
+        verify "$WORK/base.jsonl"
+    fi
 
     if [ "$SKIP_HICKORY" = 0 ]; then
         start=$(now)
@@ -254,6 +270,12 @@ ratio() { python3 -c "print(round($1 / $2, 3))"; }
 echo "dnsperf: $M_DNSPERF q/s, $C_DNSPERF CPU s per 100k"
 echo "pooled:  $M_POOLED q/s  ratio pooled/dnsperf = $(ratio "$M_POOLED" "$M_DNSPERF");" \
     "$C_POOLED CPU s per 100k  ratio = $(ratio "$C_POOLED" "$C_DNSPERF")"
+if [ ${#BASE[@]} -gt 0 ]; then
+    M_BASE=$(median "${BASE[@]}")
+    C_BASE=$(median "${CPU_BASE[@]}")
+    echo "baseline: $M_BASE q/s  ratio baseline/dnsperf = $(ratio "$M_BASE" "$M_DNSPERF");" \
+        "$C_BASE CPU s per 100k  ratio = $(ratio "$C_BASE" "$C_DNSPERF")"
+fi
 if [ "$SKIP_HICKORY" = 0 ]; then
     M_HICKORY=$(median "${HICKORY[@]}")
     C_HICKORY=$(median "${CPU_HICKORY[@]}")
