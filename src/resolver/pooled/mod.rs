@@ -22,7 +22,7 @@ use tokio::net::TcpStream;
 use crate::resolver::hickory::{NameServer, ResolverBuildError};
 use crate::resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
 use health::Standing;
-use pool::{Counters, PendingQuery, Rotation, ServerPool};
+use pool::{Counters, PendingQuery, Question, Rotation, ServerPool};
 use wire::{MAX_QUERY, Reply, TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_TXT, WireName};
 
 #[doc(hidden)]
@@ -337,7 +337,14 @@ impl PooledUdpResolver {
     async fn query(&self, name: &str, qtype: u16) -> Result<Reply, LookupError> {
         let inner = &*self.inner;
         let name = WireName::from_ascii(name)?;
-        let order = inner.server_order();
+        // One server, the usual case: no order to work out (and nothing to allocate).
+        let many;
+        let order: &[(usize, Standing)] = if inner.servers.len() == 1 {
+            &[(0, Standing::Up)]
+        } else {
+            many = inner.server_order();
+            &many
+        };
         // Each server is asked at least once when the others fail; timeouts are retried
         // `attempts` times in all.
         let tries = (inner.attempts + 1).max(order.len());
@@ -440,13 +447,13 @@ impl PooledUdpResolver {
         // Encode with a placeholder ID to get the question; the real ID is set once reserved.
         let len = wire::encode_query(&mut buffer, 0, name, qtype);
         let question_len = name.as_bytes().len() + 4;
-        let pending: PendingQuery = server.register(
-            &buffer[12..12 + question_len],
+        let question = Question {
+            question: &buffer[12..12 + question_len],
             qtype,
-            inner.rotation,
-            inner.case_randomization,
-            &inner.counters,
-        )?;
+            rotation: inner.rotation,
+            case_exact: inner.case_randomization,
+        };
+        let pending: PendingQuery = server.register(&question, &inner.counters)?;
         buffer[0..2].copy_from_slice(&pending.id.to_be_bytes());
         pending.send(&buffer[..len]).await?;
         pending.await

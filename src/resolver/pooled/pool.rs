@@ -109,6 +109,70 @@ impl Sockets {
     }
 }
 
+/// A query to register: its question section, type, and how sockets are kept.
+pub(crate) struct Question<'a> {
+    pub(crate) question: &'a [u8],
+    pub(crate) qtype: u16,
+    pub(crate) rotation: Rotation,
+    pub(crate) case_exact: bool,
+}
+
+impl Sockets {
+    /// Reserves a slot on the next socket in turn, opening or rotating it first when needed.
+    fn register(
+        &self,
+        server: &ServerPool,
+        runtime: &tokio::runtime::Handle,
+        query: &Question<'_>,
+        counters: &Arc<Counters>,
+    ) -> Result<PendingQuery, LookupError> {
+        let cells = &self.cells;
+        let first = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut last_error = None;
+        for offset in 0..cells.len() {
+            let cell = &cells[(first + offset) % cells.len()];
+            // The cell stays locked while the slot is taken, so that a socket retired by
+            // another lookup in between cannot receive a new query.
+            let mut current = lock(cell);
+            let fresh = match current.as_ref() {
+                Some(socket) if !socket.needs_rotation(query.rotation) => None,
+                _ => match PooledSocket::open(
+                    runtime,
+                    server.addr,
+                    Arc::clone(&server.check),
+                    query.case_exact,
+                    Arc::clone(counters),
+                ) {
+                    Ok(socket) => Some(socket),
+                    // Rotation is a precaution: if no new socket can be had, keep the old one.
+                    Err(_) if current.as_ref().is_some_and(|s| s.is_alive()) => None,
+                    Err(error) => return Err(error),
+                },
+            };
+            if let Some(fresh) = fresh
+                && let Some(old) = current.replace(fresh)
+            {
+                old.retire();
+            }
+            let Some(socket) = current.as_ref() else {
+                continue;
+            };
+            match socket.reserve(query.question, query.qtype) {
+                Ok((slot, id)) => {
+                    return Ok(PendingQuery {
+                        socket: Arc::clone(socket),
+                        slot,
+                        id,
+                        released: false,
+                    });
+                }
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| LookupError::new(LookupErrorKind::LocalResource)))
+    }
+}
+
 impl ServerPool {
     /// A pool of `sockets` sockets per runtime to `addr`; `timeout` is the query timeout (a
     /// UDP answer that recent proves the server's port open, whatever ICMP says).
@@ -122,14 +186,9 @@ impl ServerPool {
         }
     }
 
-    /// The sockets of the runtime `runtime`, made on its first lookup. Sockets of runtimes
+    /// Adds the sockets of the runtime `runtime`, on its first lookup. Sockets of runtimes
     /// that are gone are closed then.
-    fn sockets_of(&self, runtime: tokio::runtime::Id) -> Arc<Sockets> {
-        let read = self.by_runtime.read().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, sockets)) = read.iter().find(|(id, _)| *id == runtime) {
-            return Arc::clone(sockets);
-        }
-        drop(read);
+    fn add_runtime(&self, runtime: tokio::runtime::Id) -> Arc<Sockets> {
         let mut all = self.by_runtime.write().unwrap_or_else(|p| p.into_inner());
         if let Some((_, sockets)) = all.iter().find(|(id, _)| *id == runtime) {
             return Arc::clone(sockets);
@@ -150,59 +209,20 @@ impl ServerPool {
     /// opening or rotating that socket first when needed. Returns the socket, slot and ID.
     pub(crate) fn register(
         &self,
-        question: &[u8],
-        qtype: u16,
-        rotation: Rotation,
-        case_exact: bool,
+        question: &Question<'_>,
         counters: &Arc<Counters>,
     ) -> Result<PendingQuery, LookupError> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| LookupError::with_detail(LookupErrorKind::Config, "no Tokio runtime"))?;
-        let sockets = self.sockets_of(runtime.id());
-        let cells = &sockets.cells;
-        let first = sockets.next.fetch_add(1, Ordering::Relaxed);
-        let mut last_error = None;
-        for offset in 0..cells.len() {
-            let cell = &cells[(first + offset) % cells.len()];
-            // The cell stays locked while the slot is taken, so that a socket retired by
-            // another lookup in between cannot receive a new query.
-            let mut current = lock(cell);
-            let fresh = match current.as_ref() {
-                Some(socket) if !socket.needs_rotation(rotation) => None,
-                _ => match PooledSocket::open(
-                    &runtime,
-                    self.addr,
-                    Arc::clone(&self.check),
-                    case_exact,
-                    Arc::clone(counters),
-                ) {
-                    Ok(socket) => Some(socket),
-                    // Rotation is a precaution: if no new socket can be had, keep the old one.
-                    Err(_) if current.as_ref().is_some_and(|s| s.is_alive()) => None,
-                    Err(error) => return Err(error),
-                },
-            };
-            if let Some(fresh) = fresh
-                && let Some(old) = current.replace(fresh)
-            {
-                old.retire();
-            }
-            let Some(socket) = current.as_ref() else {
-                continue;
-            };
-            match socket.reserve(question, qtype) {
-                Ok((slot, id)) => {
-                    return Ok(PendingQuery {
-                        socket: Arc::clone(socket),
-                        slot,
-                        id,
-                        released: false,
-                    });
-                }
-                Err(error) => last_error = Some(error),
+        let id = runtime.id();
+        {
+            let all = self.by_runtime.read().unwrap_or_else(|p| p.into_inner());
+            if let Some((_, sockets)) = all.iter().find(|(known, _)| *known == id) {
+                return sockets.register(self, &runtime, question, counters);
             }
         }
-        Err(last_error.unwrap_or_else(|| LookupError::new(LookupErrorKind::LocalResource)))
+        self.add_runtime(id)
+            .register(self, &runtime, question, counters)
     }
 
     /// Stops every socket's receive task (the resolver is being dropped: nothing waits).
