@@ -6,6 +6,7 @@
 //! bounds-checked reads. Unit tests cross-check both directions against hickory-proto's full
 //! [`Message`](hickory_proto::op::Message) codec.
 
+use std::cell::OnceCell;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use hickory_proto::op::{Header, MessageType, OpCode};
@@ -239,8 +240,7 @@ pub(crate) fn parse_response(
     }
     let counts = header.counts;
     let answers_start = 12 + question_len;
-    let qname = OwnedName::at(packet, 12).ok_or_else(malformed)?;
-    let chain = cname_chain(packet, answers_start, counts.answers, &qname).ok_or_else(malformed)?;
+    let chain = Chain::new(packet, answers_start, counts.answers);
     let mut at = answers_start;
 
     // Walk the answer section, keeping the records asked for.
@@ -255,7 +255,7 @@ pub(crate) fn parse_response(
         if record.rtype != qtype || record.class != CLASS_IN {
             continue;
         }
-        if !chain.owns(packet, record.owner).ok_or_else(malformed)? {
+        if !chain.owns(record.owner).ok_or_else(malformed)? {
             continue;
         }
         match qtype {
@@ -322,7 +322,7 @@ pub(crate) fn parse_response(
         }),
     };
     if counts.answers == 0 {
-        let negative_ttl = negative_ttl(packet, authority_start, counts.authorities, &qname);
+        let negative_ttl = negative_ttl(packet, authority_start, counts.authorities);
         return Ok(answer_empty(rcode == RCODE_NXDOMAIN, negative_ttl));
     }
     Ok(match qtype {
@@ -349,11 +349,11 @@ pub(crate) fn parse_response(
 /// The negative TTL of a response: `min(TTL, MINIMUM)` of the first SOA in the authority
 /// section (RFC 2308 §5) whose owner is the question name or an ancestor of it: an SOA of
 /// another zone says nothing about this name.
-fn negative_ttl(packet: &[u8], mut at: usize, count: u16, qname: &OwnedName) -> Option<u32> {
+fn negative_ttl(packet: &[u8], mut at: usize, count: u16) -> Option<u32> {
     for _ in 0..count {
         let record = read_record(packet, at)?;
         at = record.end;
-        if record.rtype == TYPE_SOA && qname.is_at_or_below(&OwnedName::at(packet, record.owner)?) {
+        if record.rtype == TYPE_SOA && owns_question(packet, record.owner)? {
             // MNAME and RNAME (either may be compressed), then five 32-bit fields, MINIMUM last.
             let data_start = record.end - record.data.len();
             let after_names = skip_name(packet, skip_name(packet, data_start)?)?;
@@ -365,6 +365,28 @@ fn negative_ttl(packet: &[u8], mut at: usize, count: u16, qname: &OwnedName) -> 
         }
     }
     None
+}
+
+/// Whether the name at `owner` is the question name or an ancestor of it. The common case, a
+/// compression pointer to a label of the question name, costs no decoding.
+fn owns_question(packet: &[u8], owner: usize) -> Option<bool> {
+    if let [high, low] = *packet.get(owner..owner + 2)?
+        && high & 0xC0 == 0xC0
+    {
+        let target = usize::from(u16::from_be_bytes([high & 0x3F, low]));
+        let mut label = 12;
+        while let Some(&len) = packet.get(label) {
+            if label == target {
+                return Some(true);
+            }
+            if len == 0 || len & 0xC0 != 0 {
+                break;
+            }
+            label += 1 + usize::from(len);
+        }
+    }
+    let qname = OwnedName::at(packet, 12)?;
+    Some(qname.is_at_or_below(&OwnedName::at(packet, owner)?))
 }
 
 /// A name read from a packet, compression resolved, in lowercase wire form.
@@ -429,69 +451,75 @@ impl OwnedName {
     }
 }
 
-/// The question name and the names its CNAME chain leads to, within one answer section.
+/// The question name and the names its CNAME chain leads to, within one answer section. Read
+/// only when a record is not owned by a pointer to the question name (the common case).
 struct Chain<'a> {
-    qname: &'a OwnedName,
-    aliases: Vec<OwnedName>,
-}
-
-impl Chain<'_> {
-    /// Whether the name at `owner` is in the chain. The common case, a pointer to the
-    /// question name at offset 12, costs no decoding.
-    fn owns(&self, packet: &[u8], owner: usize) -> Option<bool> {
-        if packet.get(owner..owner + 2) == Some(&[0xC0, 12]) {
-            return Some(true);
-        }
-        let name = OwnedName::at(packet, owner)?;
-        Some(self.contains(&name))
-    }
-
-    fn contains(&self, name: &OwnedName) -> bool {
-        name.as_bytes() == self.qname.as_bytes()
-            || self.aliases.iter().any(|a| a.as_bytes() == name.as_bytes())
-    }
+    packet: &'a [u8],
+    answers_start: usize,
+    answers: u16,
+    names: OnceCell<Option<Vec<OwnedName>>>,
 }
 
 /// The longest CNAME chain followed.
 const MAX_CHAIN: usize = 16;
 
-/// Follows the CNAME records of the answer section from the question name, in any order.
-fn cname_chain<'a>(
-    packet: &[u8],
-    start: usize,
-    count: u16,
-    qname: &'a OwnedName,
-) -> Option<Chain<'a>> {
-    let mut chain = Chain {
-        qname,
-        aliases: Vec::new(),
-    };
-    let mut cnames = Vec::new();
-    let mut at = start;
-    for _ in 0..count {
-        let record = read_record(packet, at)?;
-        at = record.end;
-        if record.rtype == TYPE_CNAME && record.class == CLASS_IN {
-            cnames.push((record.owner, record.end - record.data.len()));
+impl<'a> Chain<'a> {
+    fn new(packet: &'a [u8], answers_start: usize, answers: u16) -> Self {
+        Chain {
+            packet,
+            answers_start,
+            answers,
+            names: OnceCell::new(),
         }
     }
-    if cnames.is_empty() {
-        return Some(chain);
+
+    /// Whether the name at `owner` is in the chain; `None` if a name cannot be read.
+    fn owns(&self, owner: usize) -> Option<bool> {
+        if self.packet.get(owner..owner + 2) == Some(&[0xC0, 12]) {
+            return Some(true);
+        }
+        let names = self.names.get_or_init(|| self.follow()).as_ref()?;
+        let name = OwnedName::at(self.packet, owner)?;
+        Some(
+            names
+                .iter()
+                .any(|known| known.as_bytes() == name.as_bytes()),
+        )
     }
-    let mut grew = true;
-    while grew && chain.aliases.len() < MAX_CHAIN {
-        grew = false;
-        for &(owner, target) in &cnames {
-            if chain.contains(&OwnedName::at(packet, owner)?) {
-                let target = OwnedName::at(packet, target)?;
-                if !chain.contains(&target) {
-                    chain.aliases.push(target);
-                    grew = true;
+
+    /// The question name, then the CNAME targets it leads to, in any order of the records.
+    fn follow(&self) -> Option<Vec<OwnedName>> {
+        let packet = self.packet;
+        let mut names = vec![OwnedName::at(packet, 12)?];
+        let contains = |names: &[OwnedName], name: &OwnedName| {
+            names
+                .iter()
+                .any(|known| known.as_bytes() == name.as_bytes())
+        };
+        let mut cnames = Vec::new();
+        let mut at = self.answers_start;
+        for _ in 0..self.answers {
+            let record = read_record(packet, at)?;
+            at = record.end;
+            if record.rtype == TYPE_CNAME && record.class == CLASS_IN {
+                cnames.push((record.owner, record.end - record.data.len()));
+            }
+        }
+        let mut grew = true;
+        while grew && names.len() <= MAX_CHAIN {
+            grew = false;
+            for &(owner, target) in &cnames {
+                if contains(&names, &OwnedName::at(packet, owner)?) {
+                    let target = OwnedName::at(packet, target)?;
+                    if !contains(&names, &target) {
+                        names.push(target);
+                        grew = true;
+                    }
                 }
             }
         }
+        Some(names)
     }
-    Some(chain)
 }
 
 /// One resource record, as found in a packet.
@@ -1006,15 +1034,16 @@ mod tests {
         assert!(!question_matches(&[0x80; 40], &[0, 0, 1], false));
         assert!(parse_response(&[0x80; 11], 5, TYPE_A).is_err());
         assert!(parse_response(&[0x80; 20], 0, TYPE_A).is_err());
-        // A compression pointer to itself.
+        // An answer owned by a compression pointer to itself.
+        let a = Record::from_rdata(owner("a."), 60, RData::A(A::new(127, 0, 0, 2)));
         let mut looping = respond(
             &query(1, "a.", TYPE_A),
             ResponseCode::NoError,
-            vec![],
+            vec![a],
             vec![],
         );
-        looping[12] = 0xC0;
-        looping[13] = 12;
+        assert_eq!(looping[19..21], [0xC0, 12], "the owner, compressed");
+        looping[20] = 19;
         assert!(parse_response(&looping, 7, TYPE_A).is_err());
     }
 
