@@ -83,16 +83,18 @@ impl Health {
         }
     }
 
-    /// The server answered (any DNS message: it is alive) after `rtt`.
-    pub(crate) fn answered(&self, rtt: Duration) {
-        let rtt = u32::try_from(rtt.as_micros()).unwrap_or(u32::MAX).max(1);
-        let srtt = self.srtt_us.load(Ordering::Relaxed);
-        let smoothed = if srtt == 0 {
-            rtt
-        } else {
-            ((u64::from(srtt) * 7 + u64::from(rtt)) / 8) as u32
-        };
-        self.srtt_us.store(smoothed, Ordering::Relaxed);
+    /// The server answered (any DNS message: it is alive), after `rtt` if it was measured.
+    pub(crate) fn answered(&self, rtt: Option<Duration>) {
+        if let Some(rtt) = rtt {
+            let rtt = u32::try_from(rtt.as_micros()).unwrap_or(u32::MAX).max(1);
+            let srtt = self.srtt_us.load(Ordering::Relaxed);
+            let smoothed = if srtt == 0 {
+                rtt
+            } else {
+                ((u64::from(srtt) * 7 + u64::from(rtt)) / 8) as u32
+            };
+            self.srtt_us.store(smoothed, Ordering::Relaxed);
+        }
         if self.level.load(Ordering::Relaxed) != 0 {
             self.level.store(0, Ordering::Relaxed);
             self.down_until.store(0, Ordering::Relaxed);
@@ -155,7 +157,11 @@ mod tests {
         health.failed(Standing::Probe);
         assert_eq!(health.level.load(Ordering::Relaxed), 2);
         assert!(health.down_until.load(Ordering::Relaxed) >= 2000);
-        health.answered(Duration::from_millis(4));
+        health.answered(None);
+        assert_eq!(health.srtt(), None);
+        assert_eq!(health.standing(expiry), Standing::Up);
+        health.failed(Standing::Up);
+        health.answered(Some(Duration::from_millis(4)));
         assert_eq!(health.standing(expiry), Standing::Up);
         assert_eq!(health.srtt(), Some(Duration::from_millis(4)));
         assert!(!health.is_down());
