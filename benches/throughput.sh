@@ -216,6 +216,19 @@ run_dnsperf() {
         >"$WORK/dnsperf.out" 2>&1
 }
 
+# Runs our tool once and verifies its reports; sets QPS (wall clock, process start to exit)
+# and CPU, and prints them.
+measure_ours() { # label transport output [binary]
+    local start end
+    start=$(now)
+    timed run_ours "$2" "$3" ${4:+"$4"}
+    end=$(now)
+    QPS=$(python3 -c "print(round($TARGETS / ($end - $start)))")
+    echo "round $round $1: $QPS q/s, $CPU CPU s per 100k" \
+        "$(grep -o 'timeouts: [0-9]*' "$3.err" || true)"
+    verify "$3"
+}
+
 declare -a DNSPERF POOLED HICKORY BASE CPU_DNSPERF CPU_POOLED CPU_HICKORY CPU_BASE
 echo "--- $ROUNDS rounds, alternating; $TARGETS queries each; $CONCURRENCY in flight"
 for round in $(seq 1 "$ROUNDS"); do
@@ -227,36 +240,20 @@ for round in $(seq 1 "$ROUNDS"); do
     DNSPERF+=("$qps")
     echo "round $round dnsperf: $qps q/s, $CPU CPU s per 100k (lost $lost, NOERROR ${noerror:-0} = listed)"
 
-    start=$(now)
-    timed run_ours pooled "$WORK/pooled.jsonl"
-    end=$(now)
+    measure_ours pooled pooled "$WORK/pooled.jsonl"
+    POOLED+=("$QPS")
     CPU_POOLED+=("$CPU")
-    qps=$(python3 -c "print(round($TARGETS / ($end - $start)))")
-    POOLED+=("$qps")
-    echo "round $round pooled:  $qps q/s, $CPU CPU s per 100k (wall clock, process start to exit)" \
-        "$(grep -o 'timeouts: [0-9]*' "$WORK/pooled.jsonl.err" || true)"
-    verify "$WORK/pooled.jsonl"
 
     if [ -n "$BASELINE" ] && [ -n "$CLI" ]; then
-        start=$(now)
-        timed run_ours pooled "$WORK/base.jsonl" "$BASELINE"
-        end=$(now)
+        measure_ours baseline pooled "$WORK/base.jsonl" "$BASELINE"
+        BASE+=("$QPS")
         CPU_BASE+=("$CPU")
-        qps=$(python3 -c "print(round($TARGETS / ($end - $start)))")
-        BASE+=("$qps")
-        echo "round $round baseline: $qps q/s, $CPU CPU s per 100k"
-        verify "$WORK/base.jsonl"
     fi
 
     if [ "$SKIP_HICKORY" = 0 ]; then
-        start=$(now)
-        timed run_ours hickory "$WORK/hickory.jsonl"
-        end=$(now)
+        measure_ours hickory hickory "$WORK/hickory.jsonl"
+        HICKORY+=("$QPS")
         CPU_HICKORY+=("$CPU")
-        qps=$(python3 -c "print(round($TARGETS / ($end - $start)))")
-        HICKORY+=("$qps")
-        echo "round $round hickory: $qps q/s, $CPU CPU s per 100k"
-        verify "$WORK/hickory.jsonl"
     fi
 done
 
