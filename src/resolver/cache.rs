@@ -218,8 +218,9 @@ impl<R: DnsResolver> AnswerCache<R> {
         Ok(remaining(answer, entry.stored.elapsed()))
     }
 
-    /// Joins the fetch in flight for `key`, or starts `fetch` in a task of its own. The task
-    /// stores a good answer (errors are never stored) and ends the sharing.
+    /// Joins the fetch in flight for `key`, or starts `fetch` in a task of its own (on the
+    /// current Tokio runtime, if any). The fetch stores a good answer (errors are never
+    /// stored) and ends the sharing.
     fn shared_fetch<T: Send + 'static, F>(
         &self,
         key: Key,
@@ -239,7 +240,7 @@ impl<R: DnsResolver> AnswerCache<R> {
             Arc::clone(&self.fetching),
         );
         let task_key = key.clone();
-        let task = tokio::spawn(async move {
+        let work = async move {
             let result = fetch.await.map(|answer| {
                 let ttl = match &answer {
                     Answer::Records { ttl, .. } => *ttl,
@@ -258,16 +259,24 @@ impl<R: DnsResolver> AnswerCache<R> {
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&task_key);
             result
-        });
-        let shared = async move {
-            task.await.unwrap_or_else(|_| {
-                Err(LookupError::with_detail(
-                    crate::LookupErrorKind::LocalResource,
-                    "the lookup task was stopped",
-                ))
-            })
+        };
+        let shared = match tokio::runtime::Handle::try_current() {
+            // A task of its own runs on even when every lookup waiting for it is dropped.
+            Ok(runtime) => {
+                let task = runtime.spawn(work);
+                async move {
+                    task.await.unwrap_or_else(|_| {
+                        Err(LookupError::with_detail(
+                            crate::LookupErrorKind::LocalResource,
+                            "the lookup task was stopped",
+                        ))
+                    })
+                }
+                .boxed()
+            }
+            // Outside Tokio, the lookups waiting for it drive it together.
+            Err(_) => work.boxed(),
         }
-        .boxed()
         .shared();
         fetching.insert(key, shared.clone());
         shared
@@ -346,6 +355,37 @@ fn text(cached: CachedAnswer) -> Option<Answer<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A resolver that answers every A query with one record.
+    struct Listed;
+
+    impl DnsResolver for Listed {
+        async fn lookup_a(&self, _name: &str) -> Result<Answer<Ipv4Addr>, LookupError> {
+            Ok(Answer::Records {
+                records: vec![Ipv4Addr::new(127, 0, 0, 2)],
+                ttl: 60,
+            })
+        }
+
+        async fn lookup_txt(&self, _name: &str) -> Result<Answer<String>, LookupError> {
+            Ok(Answer::NoRecords {
+                nxdomain: true,
+                negative_ttl: None,
+            })
+        }
+    }
+
+    #[test]
+    fn works_without_a_tokio_runtime() {
+        let cache = AnswerCache::new(Listed, CacheConfig::default());
+        for _ in 0..2 {
+            let answer = futures::executor::block_on(cache.lookup_a("2.0.0.127.bl.test."));
+            assert!(
+                matches!(answer, Ok(Answer::Records { ttl: 60, .. })),
+                "{answer:?}"
+            );
+        }
+    }
 
     #[test]
     fn lifetimes_are_clamped() {
