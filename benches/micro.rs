@@ -70,7 +70,8 @@ fn response(query: &[u8], rcode: ResponseCode, answers: &[Ipv4Addr], soa: bool) 
 }
 
 fn decoding(c: &mut Criterion) {
-    let query = bench_support::encode_a_query(0x1234, "99.2.0.192.zen.spamhaus.org.");
+    let query = bench_support::encode_a_query(0x1234, "99.2.0.192.zen.spamhaus.org.")
+        .expect("a valid name");
     let listed = response(
         &query,
         ResponseCode::NoError,

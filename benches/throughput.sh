@@ -5,11 +5,15 @@
 #
 #   benches/throughput.sh [--rounds N] [--targets N] [--concurrency N] [--via-unbound]
 #                         [--fanout] [--memory] [--skip-hickory] [--sockets N]
-#                         [--runtime current|multi]
+#                         [--runtime current|multi] [--baseline BIN]
+#
+# --baseline BIN also runs another build of the command-line tool (say, of the main branch)
+# in every round, pooled transport, so that a change is judged against it in the same run.
 #
 # Needs rbldnsd and dnsperf (and unbound for --via-unbound, GNU time for --memory). Traffic goes
-# only to 127.0.0.1. Prints one line per run, then medians and the ratio ours/dnsperf. Every run
-# of ours is verified: the set of listed targets must be exactly the expected 30%.
+# only to 127.0.0.1. Prints one line per run, then medians and the ratio ours/dnsperf, for
+# queries per second and for CPU seconds (user + system) per 100,000 checks. Every run of ours
+# is verified: the set of listed targets must be exactly the expected 30%.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +26,7 @@ FANOUT=0
 MEMORY=0
 SKIP_HICKORY=0
 RUNTIME=current
+BASELINE=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) ROUNDS=$2; shift ;;
@@ -29,6 +34,7 @@ while [ $# -gt 0 ]; do
         --concurrency) CONCURRENCY=$2; shift ;;
         --sockets) SOCKETS=$2; shift ;;
         --runtime) RUNTIME=$2; shift ;;
+        --baseline) BASELINE=$2; shift ;;
         --via-unbound) VIA_UNBOUND=1 ;;
         --fanout) FANOUT=1 ;;
         --memory) MEMORY=1 ;;
@@ -170,9 +176,9 @@ if [ -f examples/dnsbl-check.rs ] && grep -q -- 'transport' examples/dnsbl-check
 fi
 echo "checker: ${CLI:-$SCAN (bench driver, $RUNTIME-thread runtime)}"
 
-run_ours() { # transport output
+run_ours() { # transport output [binary]
     if [ -n "$CLI" ]; then
-        "$CLI" --transport "$1" --zone "$ZONE" --no-txt --no-health-check --quiet --format json \
+        "${3:-$CLI}" --transport "$1" --zone "$ZONE" --no-txt --no-health-check --quiet --format json \
             --input "$WORK/targets.txt" --nameserver "127.0.0.1:$SERVER_PORT" \
             --concurrency "$CONCURRENCY" >"$2" 2>"$2.err" || [ $? = 1 ] # 1: something listed
     else
@@ -197,34 +203,57 @@ verify() { # output
 
 now() { date +%s.%N; }
 
-declare -a DNSPERF POOLED HICKORY
-echo "--- $ROUNDS rounds, alternating; $TARGETS queries each; $CONCURRENCY in flight"
-for round in $(seq 1 "$ROUNDS"); do
+# Runs "$@" (which sends its own output elsewhere) and sets CPU to its user + system CPU
+# seconds per 100,000 queries, children included.
+timed() {
+    local TIMEFORMAT='%3U %3S'
+    { time "$@"; } 2>"$WORK/cpu.time"
+    CPU=$(awk -v n="$TARGETS" '{printf "%.3f", ($1 + $2) * 100000 / n}' "$WORK/cpu.time")
+}
+
+run_dnsperf() {
     dnsperf -s 127.0.0.1 -p "$SERVER_PORT" -d "$WORK/names.txt" -n 1 -c 1 -q "$CONCURRENCY" \
         >"$WORK/dnsperf.out" 2>&1
+}
+
+# Runs our tool once and verifies its reports; sets QPS (wall clock, process start to exit)
+# and CPU, and prints them.
+measure_ours() { # label transport output [binary]
+    local start end
+    start=$(now)
+    timed run_ours "$2" "$3" ${4:+"$4"}
+    end=$(now)
+    QPS=$(python3 -c "print(round($TARGETS / ($end - $start)))")
+    echo "round $round $1: $QPS q/s, $CPU CPU s per 100k" \
+        "$(grep -o 'timeouts: [0-9]*' "$3.err" || true)"
+    verify "$3"
+}
+
+declare -a DNSPERF POOLED HICKORY BASE CPU_DNSPERF CPU_POOLED CPU_HICKORY CPU_BASE
+echo "--- $ROUNDS rounds, alternating; $TARGETS queries each; $CONCURRENCY in flight"
+for round in $(seq 1 "$ROUNDS"); do
+    timed run_dnsperf
+    CPU_DNSPERF+=("$CPU")
     qps=$(awk '/Queries per second/ {print $4}' "$WORK/dnsperf.out")
     lost=$(awk '/Queries lost/ {print $3}' "$WORK/dnsperf.out")
     noerror=$(sed -n "s/.*NOERROR \([0-9]*\).*/\1/p" "$WORK/dnsperf.out" | head -1)
     DNSPERF+=("$qps")
-    echo "round $round dnsperf: $qps q/s (lost $lost, NOERROR ${noerror:-0} = listed)"
+    echo "round $round dnsperf: $qps q/s, $CPU CPU s per 100k (lost $lost, NOERROR ${noerror:-0} = listed)"
 
-    start=$(now)
-    run_ours pooled "$WORK/pooled.jsonl"
-    end=$(now)
-    qps=$(python3 -c "print(round($TARGETS / ($end - $start)))")
-    POOLED+=("$qps")
-    echo "round $round pooled:  $qps q/s (wall clock, process start to exit)" \
-        "$(grep -o 'timeouts: [0-9]*' "$WORK/pooled.jsonl.err" || true)"
-    verify "$WORK/pooled.jsonl"
+    measure_ours pooled pooled "$WORK/pooled.jsonl"
+    POOLED+=("$QPS")
+    CPU_POOLED+=("$CPU")
+
+    if [ -n "$BASELINE" ] && [ -n "$CLI" ]; then
+        measure_ours baseline pooled "$WORK/base.jsonl" "$BASELINE"
+        BASE+=("$QPS")
+        CPU_BASE+=("$CPU")
+    fi
 
     if [ "$SKIP_HICKORY" = 0 ]; then
-        start=$(now)
-        run_ours hickory "$WORK/hickory.jsonl"
-        end=$(now)
-        qps=$(python3 -c "print(round($TARGETS / ($end - $start)))")
-        HICKORY+=("$qps")
-        echo "round $round hickory: $qps q/s"
-        verify "$WORK/hickory.jsonl"
+        measure_ours hickory hickory "$WORK/hickory.jsonl"
+        HICKORY+=("$QPS")
+        CPU_HICKORY+=("$CPU")
     fi
 done
 
@@ -232,11 +261,23 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(
 M_DNSPERF=$(median "${DNSPERF[@]}")
 M_POOLED=$(median "${POOLED[@]}")
 echo "--- medians over $ROUNDS rounds ($SERVER_DESC)"
-echo "dnsperf: $M_DNSPERF q/s"
-echo "pooled:  $M_POOLED q/s  ratio pooled/dnsperf = $(python3 -c "print(round($M_POOLED / $M_DNSPERF, 3))")"
+C_DNSPERF=$(median "${CPU_DNSPERF[@]}")
+C_POOLED=$(median "${CPU_POOLED[@]}")
+ratio() { python3 -c "print(round($1 / $2, 3))"; }
+echo "dnsperf: $M_DNSPERF q/s, $C_DNSPERF CPU s per 100k"
+echo "pooled:  $M_POOLED q/s  ratio pooled/dnsperf = $(ratio "$M_POOLED" "$M_DNSPERF");" \
+    "$C_POOLED CPU s per 100k  ratio = $(ratio "$C_POOLED" "$C_DNSPERF")"
+if [ ${#BASE[@]} -gt 0 ]; then
+    M_BASE=$(median "${BASE[@]}")
+    C_BASE=$(median "${CPU_BASE[@]}")
+    echo "baseline: $M_BASE q/s  ratio baseline/dnsperf = $(ratio "$M_BASE" "$M_DNSPERF");" \
+        "$C_BASE CPU s per 100k  ratio = $(ratio "$C_BASE" "$C_DNSPERF")"
+fi
 if [ "$SKIP_HICKORY" = 0 ]; then
     M_HICKORY=$(median "${HICKORY[@]}")
-    echo "hickory: $M_HICKORY q/s  ratio hickory/dnsperf = $(python3 -c "print(round($M_HICKORY / $M_DNSPERF, 3))")"
+    C_HICKORY=$(median "${CPU_HICKORY[@]}")
+    echo "hickory: $M_HICKORY q/s  ratio hickory/dnsperf = $(ratio "$M_HICKORY" "$M_DNSPERF");" \
+        "$C_HICKORY CPU s per 100k  ratio = $(ratio "$C_HICKORY" "$C_DNSPERF")"
 fi
 
 if [ "$FANOUT" = 1 ]; then

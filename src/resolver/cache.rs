@@ -1,10 +1,13 @@
 //! A TTL-aware answer cache in front of any resolver.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 use moka::Expiry;
 use moka::future::Cache;
 
@@ -86,14 +89,20 @@ enum CachedAnswer {
 struct Entry {
     answer: CachedAnswer,
     lifetime: Duration,
+    stored: Instant,
 }
+
+type Key = (String, RecordKind);
+
+/// A fetch in flight, shared by every lookup of its name until it ends.
+type Fetch = Shared<BoxFuture<'static, Result<Entry, LookupError>>>;
 
 struct EntryExpiry;
 
-impl Expiry<(String, RecordKind), Entry> for EntryExpiry {
+impl Expiry<Key, Entry> for EntryExpiry {
     fn expire_after_create(
         &self,
-        _key: &(String, RecordKind),
+        _key: &Key,
         entry: &Entry,
         _created_at: Instant,
     ) -> Option<Duration> {
@@ -109,7 +118,10 @@ impl Expiry<(String, RecordKind), Entry> for EntryExpiry {
 /// - Failures (SERVFAIL, REFUSED, timeouts, local errors) are never cached: the next query
 ///   asks again.
 /// - The number of answers is bounded.
-/// - Concurrent lookups of the same name share one query to the server.
+/// - Concurrent lookups of the same name share one query to the server. It runs in a task of
+///   its own, so that dropping the lookup that started it (a deadline, a cancelled check)
+///   leaves the others waiting for the same answer.
+/// - An answer from the cache carries the TTL it has left, not the one it came with.
 ///
 /// This is the mail-filter case: the same clients connect again and again. A bulk scan of
 /// distinct addresses gains nothing from it.
@@ -132,7 +144,8 @@ impl Expiry<(String, RecordKind), Entry> for EntryExpiry {
 pub struct AnswerCache<R> {
     inner: Arc<R>,
     config: CacheConfig,
-    entries: Cache<(String, RecordKind), Entry>,
+    entries: Cache<Key, Entry>,
+    fetching: Arc<Mutex<HashMap<Key, Fetch>>>,
 }
 
 impl<R> fmt::Debug for AnswerCache<R> {
@@ -154,6 +167,7 @@ impl<R: DnsResolver> AnswerCache<R> {
             inner: Arc::new(inner),
             config,
             entries,
+            fetching: Arc::default(),
         }
     }
 
@@ -177,38 +191,120 @@ impl<R: DnsResolver> AnswerCache<R> {
     ///
     /// `wrap` and `unwrap` move answers of one record type in and out of the shared entry
     /// type.
-    async fn lookup<T: Clone>(
+    async fn lookup<T: Send + 'static, F>(
         &self,
         name: &str,
         kind: RecordKind,
-        fetch: impl Future<Output = Result<Answer<T>, LookupError>>,
+        fetch: impl FnOnce(Arc<R>, String) -> F,
         wrap: fn(Answer<T>) -> CachedAnswer,
         unwrap: fn(CachedAnswer) -> Option<Answer<T>>,
-    ) -> Result<Answer<T>, LookupError> {
-        let fetch_entry = async {
-            let answer = fetch.await?;
-            let ttl = match &answer {
-                Answer::Records { ttl, .. } => *ttl,
-                Answer::NoRecords { negative_ttl, .. } => negative_ttl.unwrap_or(0),
-            };
-            Ok(Entry {
-                answer: wrap(answer),
-                lifetime: self.config.lifetime(ttl),
-            })
+    ) -> Result<Answer<T>, LookupError>
+    where
+        F: Future<Output = Result<Answer<T>, LookupError>> + Send + 'static,
+    {
+        let key = (name.to_ascii_lowercase(), kind);
+        let entry = match self.entries.get(&key).await {
+            Some(entry) => entry,
+            None => {
+                self.shared_fetch(key, fetch(Arc::clone(&self.inner), name.to_owned()), wrap)
+                    .await?
+            }
         };
-        // Errors go to every waiter and are not inserted: moka caches only `Ok`.
-        let entry = self
-            .entries
-            .try_get_with((name.to_ascii_lowercase(), kind), fetch_entry)
-            .await
-            .map_err(|error: Arc<LookupError>| (*error).clone())?;
-        Ok(unwrap(entry.answer).expect("each record kind holds answers of its own type"))
+        let answer = unwrap(entry.answer).ok_or_else(|| {
+            LookupError::with_detail(
+                crate::LookupErrorKind::Protocol,
+                "cache entry of another type",
+            )
+        })?;
+        Ok(remaining(answer, entry.stored.elapsed()))
+    }
+
+    /// Joins the fetch in flight for `key`, or starts `fetch` in a task of its own (on the
+    /// current Tokio runtime, if any). The fetch stores a good answer (errors are never
+    /// stored) and ends the sharing.
+    fn shared_fetch<T: Send + 'static, F>(
+        &self,
+        key: Key,
+        fetch: F,
+        wrap: fn(Answer<T>) -> CachedAnswer,
+    ) -> Fetch
+    where
+        F: Future<Output = Result<Answer<T>, LookupError>> + Send + 'static,
+    {
+        let mut fetching = self.fetching.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(shared) = fetching.get(&key) {
+            return shared.clone();
+        }
+        let (entries, config, all) = (
+            self.entries.clone(),
+            self.config,
+            Arc::clone(&self.fetching),
+        );
+        let task_key = key.clone();
+        let work = async move {
+            let result = fetch.await.map(|answer| {
+                let ttl = match &answer {
+                    Answer::Records { ttl, .. } => *ttl,
+                    Answer::NoRecords { negative_ttl, .. } => negative_ttl.unwrap_or(0),
+                };
+                Entry {
+                    answer: wrap(answer),
+                    lifetime: config.lifetime(ttl),
+                    stored: Instant::now(),
+                }
+            });
+            if let Ok(entry) = &result {
+                entries.insert(task_key.clone(), entry.clone()).await;
+            }
+            all.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&task_key);
+            result
+        };
+        let shared = match tokio::runtime::Handle::try_current() {
+            // A task of its own runs on even when every lookup waiting for it is dropped.
+            Ok(runtime) => {
+                let task = runtime.spawn(work);
+                async move {
+                    task.await.unwrap_or_else(|_| {
+                        Err(LookupError::with_detail(
+                            crate::LookupErrorKind::LocalResource,
+                            "the lookup task was stopped",
+                        ))
+                    })
+                }
+                .boxed()
+            }
+            // Outside Tokio, the lookups waiting for it drive it together.
+            Err(_) => work.boxed(),
+        }
+        .shared();
+        fetching.insert(key, shared.clone());
+        shared
+    }
+}
+
+/// `answer` with its TTL less the time it spent in the cache.
+fn remaining<T>(answer: Answer<T>, age: Duration) -> Answer<T> {
+    let age = u32::try_from(age.as_secs()).unwrap_or(u32::MAX);
+    match answer {
+        Answer::Records { records, ttl } => Answer::Records {
+            records,
+            ttl: ttl.saturating_sub(age),
+        },
+        Answer::NoRecords {
+            nxdomain,
+            negative_ttl,
+        } => Answer::NoRecords {
+            nxdomain,
+            negative_ttl: negative_ttl.map(|ttl| ttl.saturating_sub(age)),
+        },
     }
 }
 
 impl<R: DnsResolver> DnsResolver for AnswerCache<R> {
     async fn lookup_a(&self, name: &str) -> Result<Answer<Ipv4Addr>, LookupError> {
-        let fetch = self.inner.lookup_a(name);
+        let fetch = |inner: Arc<R>, name: String| async move { inner.lookup_a(&name).await };
         self.lookup(
             name,
             RecordKind::A,
@@ -223,13 +319,13 @@ impl<R: DnsResolver> DnsResolver for AnswerCache<R> {
     }
 
     async fn lookup_txt(&self, name: &str) -> Result<Answer<String>, LookupError> {
-        let fetch = self.inner.lookup_txt(name);
+        let fetch = |inner: Arc<R>, name: String| async move { inner.lookup_txt(&name).await };
         self.lookup(name, RecordKind::Txt, fetch, CachedAnswer::Text, text)
             .await
     }
 
     async fn lookup_aaaa(&self, name: &str) -> Result<Answer<Ipv6Addr>, LookupError> {
-        let fetch = self.inner.lookup_aaaa(name);
+        let fetch = |inner: Arc<R>, name: String| async move { inner.lookup_aaaa(&name).await };
         self.lookup(
             name,
             RecordKind::Aaaa,
@@ -244,7 +340,7 @@ impl<R: DnsResolver> DnsResolver for AnswerCache<R> {
     }
 
     async fn lookup_ptr(&self, name: &str) -> Result<Answer<String>, LookupError> {
-        let fetch = self.inner.lookup_ptr(name);
+        let fetch = |inner: Arc<R>, name: String| async move { inner.lookup_ptr(&name).await };
         self.lookup(name, RecordKind::Ptr, fetch, CachedAnswer::Text, text)
             .await
     }
@@ -265,6 +361,37 @@ fn text(cached: CachedAnswer) -> Option<Answer<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A resolver that answers every A query with one record.
+    struct Listed;
+
+    impl DnsResolver for Listed {
+        async fn lookup_a(&self, _name: &str) -> Result<Answer<Ipv4Addr>, LookupError> {
+            Ok(Answer::Records {
+                records: vec![Ipv4Addr::new(127, 0, 0, 2)],
+                ttl: 60,
+            })
+        }
+
+        async fn lookup_txt(&self, _name: &str) -> Result<Answer<String>, LookupError> {
+            Ok(Answer::NoRecords {
+                nxdomain: true,
+                negative_ttl: None,
+            })
+        }
+    }
+
+    #[test]
+    fn works_without_a_tokio_runtime() {
+        let cache = AnswerCache::new(Listed, CacheConfig::default());
+        for _ in 0..2 {
+            let answer = futures::executor::block_on(cache.lookup_a("2.0.0.127.bl.test."));
+            assert!(
+                matches!(answer, Ok(Answer::Records { ttl: 60, .. })),
+                "{answer:?}"
+            );
+        }
+    }
 
     #[test]
     fn lifetimes_are_clamped() {

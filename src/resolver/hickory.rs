@@ -1,12 +1,13 @@
 //! The default DNS backend: hickory-resolver, configured for DNS list lookups.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -17,11 +18,12 @@ use hickory_resolver::net::runtime::{
 };
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::{Name, RData, RecordType};
+use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 
+use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint, same_peer};
 use crate::resolver::{
     Answer, DnsResolver, LookupError, LookupErrorKind, NameServer, ResolverBuildError,
-    ResolverOptions,
+    ResolverOptions, clamp_ttl,
 };
 
 /// The default [`DnsResolver`]: hickory-resolver, tuned for DNS list lookups.
@@ -149,12 +151,18 @@ impl HickoryResolverBuilder {
         // The checker caches with list-aware TTL rules; a second cache here would only hide
         // what the name server says.
         options.cache_size = 0;
+        // TTLs as received, so that ours are the only rules (RFC 2181 §8 among them), not
+        // hickory's cap of a day.
+        let as_received = Some(Duration::from_secs(u64::from(u32::MAX)));
+        options.positive_max_ttl = as_received;
+        options.negative_max_ttl = as_received;
         // Names are absolute, but make sure hosts files never answer for a list zone.
         options.use_hosts_file = hickory_resolver::config::ResolveHosts::Never;
         options.case_randomization = self.case_randomization;
         if let Some(timeout) = self.options.timeout {
             options.timeout = timeout;
         }
+        socket_trouble.set_recent(options.timeout);
         // hickory's `attempts` counts the tries after the first: retries.
         if let Some(retries) = self.options.retries {
             options.attempts = retries;
@@ -190,29 +198,26 @@ impl HickoryResolver {
         name: &str,
         record_type: RecordType,
     ) -> Result<Option<(Vec<RData>, u32)>, NoRecordsOr> {
-        let name = Name::from_ascii(name).map_err(|_| {
+        let mut name = Name::from_ascii(name).map_err(|_| {
             NoRecordsOr::Error(LookupError::with_detail(
                 LookupErrorKind::Protocol,
                 "query name is not a valid DNS name",
             ))
         })?;
-        debug_assert!(name.is_fqdn(), "query names are always absolute");
+        // Absolute, always: a relative name could be completed with a search domain.
+        name.set_fqdn(true);
         let trouble_before = self.socket_trouble.snapshot();
-        match self.inner.lookup(name, record_type).await {
-            Ok(lookup) => {
-                let mut ttl = u32::MAX;
-                let mut records = Vec::with_capacity(lookup.answers().len());
-                for record in lookup.answers() {
-                    if record.record_type() == record_type {
-                        ttl = ttl.min(record.ttl);
-                        records.push(record.data.clone());
-                    }
-                }
-                if records.is_empty() {
-                    Ok(None)
-                } else {
-                    Ok(Some((records, ttl)))
-                }
+        match self.inner.lookup(name.clone(), record_type).await {
+            Ok(lookup) => Ok(own_records(&name, lookup.answers(), record_type)),
+            Err(NetError::Dns(DnsError::NoRecordsFound(no_records))) => {
+                Err(NoRecordsOr::NoRecords {
+                    nxdomain: no_records.response_code == ResponseCode::NXDomain,
+                    negative_ttl: no_records
+                        .soa
+                        .as_deref()
+                        .filter(|soa| soa.name.zone_of(&name))
+                        .map(|soa| clamp_ttl(soa.ttl).min(clamp_ttl(soa.data.minimum))),
+                })
             }
             // hickory reports a refused port and a socket it could not open alike, as
             // `NoConnections`, without the operating system's error; the runtime below keeps
@@ -226,9 +231,49 @@ impl HickoryResolver {
     }
 }
 
-/// Counts of socket trouble, kept by [`ConnectedUdpRuntime`] for [`HickoryResolver`].
+/// The records of `record_type` among `answers` that belong to `name`: owned by it or by a
+/// name its CNAME chain leads to. Records owned by other names are left out (hickory itself
+/// drops them too), so that an answer with only those is no records, as on the pooled
+/// transport.
+fn own_records(
+    name: &Name,
+    answers: &[Record],
+    record_type: RecordType,
+) -> Option<(Vec<RData>, u32)> {
+    let mut chain = vec![name.clone()];
+    let mut grew = true;
+    while grew && chain.len() <= 16 {
+        grew = false;
+        for record in answers {
+            if let RData::CNAME(target) = &record.data
+                && chain.contains(&record.name)
+                && !chain.contains(&target.0)
+            {
+                chain.push(target.0.clone());
+                grew = true;
+            }
+        }
+    }
+    let mut ttl = u32::MAX;
+    let mut records = Vec::with_capacity(answers.len());
+    for record in answers {
+        if record.record_type() == record_type && chain.contains(&record.name) {
+            ttl = ttl.min(clamp_ttl(record.ttl));
+            records.push(record.data.clone());
+        }
+    }
+    (!records.is_empty()).then_some((records, ttl))
+}
+
+/// Counts of socket trouble, kept by [`ConnectedUdpRuntime`] for [`HickoryResolver`], and the
+/// closed-port check of each name server.
 #[derive(Debug, Default)]
 struct SocketTrouble {
+    /// One closed-port check per name server: ICMP errors are only hints (see
+    /// [`ClosedPortCheck`]).
+    checks: Mutex<HashMap<SocketAddr, Arc<ClosedPortCheck>>>,
+    /// A UDP answer this recent (in milliseconds) proves a server's port open: the timeout.
+    recent_ms: AtomicU64,
     /// Queries whose name server port turned out to be closed (ECONNREFUSED).
     refusals: AtomicU64,
     /// Sockets that could not be opened, bound or connected.
@@ -238,6 +283,21 @@ struct SocketTrouble {
 }
 
 impl SocketTrouble {
+    fn set_recent(&self, timeout: Duration) {
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.recent_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn check_for(&self, server: SocketAddr) -> Arc<ClosedPortCheck> {
+        let mut checks = self.checks.lock().unwrap_or_else(|p| p.into_inner());
+        let recent = Duration::from_millis(self.recent_ms.load(Ordering::Relaxed).max(1));
+        Arc::clone(
+            checks
+                .entry(server)
+                .or_insert_with(|| Arc::new(ClosedPortCheck::new(server, recent))),
+        )
+    }
+
     fn snapshot(&self) -> (u64, u64) {
         (
             self.refusals.load(Ordering::Relaxed),
@@ -310,6 +370,7 @@ impl RuntimeProvider for ConnectedUdpRuntime {
         server_addr: SocketAddr,
     ) -> Pin<Box<dyn Send + Future<Output = io::Result<Self::Udp>>>> {
         let socket_trouble = Arc::clone(&self.socket_trouble);
+        let check = socket_trouble.check_for(server_addr);
         Box::pin(async move {
             let opened = async {
                 let socket = tokio::net::UdpSocket::bind(local_addr).await?;
@@ -319,6 +380,8 @@ impl RuntimeProvider for ConnectedUdpRuntime {
             match opened.await {
                 Ok(socket) => Ok(ConnectedUdpSocket {
                     socket,
+                    server: server_addr,
+                    check,
                     socket_trouble,
                 }),
                 Err(error) => {
@@ -333,6 +396,8 @@ impl RuntimeProvider for ConnectedUdpRuntime {
 /// A UDP socket connected to its name server, for [`ConnectedUdpRuntime`].
 struct ConnectedUdpSocket {
     socket: tokio::net::UdpSocket,
+    server: SocketAddr,
+    check: Arc<ClosedPortCheck>,
     socket_trouble: Arc<SocketTrouble>,
 }
 
@@ -361,13 +426,26 @@ impl DnsUdpSocket for ConnectedUdpSocket {
         Self: 'future,
     {
         Box::pin(async move {
-            let received = self.socket.recv_from(buf).await;
-            if let Err(error) = &received
-                && error.kind() == io::ErrorKind::ConnectionRefused
-            {
-                self.socket_trouble.refusals.fetch_add(1, Ordering::Relaxed);
+            loop {
+                match self.socket.recv_from(buf).await {
+                    // A datagram queued between bind and connect may come from anyone.
+                    Ok((_, from)) if !same_peer(from, self.server) => {}
+                    Ok(received) => {
+                        self.check.note_answer();
+                        return Ok(received);
+                    }
+                    // An ICMP error is a hint: the query waits for its answer (hickory
+                    // applies its timeout around this) unless the port is confirmed closed.
+                    Err(error) if is_icmp_hint(&error) => {
+                        if self.check.confirm_closed().await {
+                            self.socket_trouble.refusals.fetch_add(1, Ordering::Relaxed);
+                            return Err(error);
+                        }
+                        tracing::debug!(%error, "ICMP error not confirmed: still waiting");
+                    }
+                    Err(error) => return Err(error),
+                }
             }
-            received
         })
     }
 
@@ -377,7 +455,14 @@ impl DnsUdpSocket for ConnectedUdpSocket {
         buf: &[u8],
         target: SocketAddr,
     ) -> Poll<io::Result<usize>> {
-        DnsUdpSocket::poll_send_to(&self.socket, cx, buf, target)
+        match DnsUdpSocket::poll_send_to(&self.socket, cx, buf, target) {
+            // A pending ICMP error (forged or not) is reported by the next send, and cleared:
+            // it is no verdict on this query, so the send is tried once more.
+            Poll::Ready(Err(error)) if is_icmp_hint(&error) => {
+                DnsUdpSocket::poll_send_to(&self.socket, cx, buf, target)
+            }
+            other => other,
+        }
     }
 }
 

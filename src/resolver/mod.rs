@@ -9,6 +9,7 @@
 //! | [`PooledUdpResolver`](pooled::PooledUdpResolver) | `resolver/pooled/` | a fast resolver for bulk checks: pooled UDP sockets |
 //! | [`AnswerCache`](cache::AnswerCache) | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | [`AnyResolver`](any::AnyResolver) | `resolver/any.rs` | either built-in resolver, chosen at run time |
+//! | closed-port check (internal) | `resolver/icmp.rs` | ICMP errors are hints: a closed port is believed only when TCP confirms it |
 
 #[cfg(all(feature = "hickory", feature = "pooled"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "hickory", feature = "pooled"))))]
@@ -19,6 +20,8 @@ pub mod cache;
 #[cfg(feature = "hickory")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hickory")))]
 pub mod hickory;
+#[cfg(any(feature = "hickory", feature = "pooled"))]
+pub(crate) mod icmp;
 mod options;
 #[cfg(feature = "pooled")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pooled")))]
@@ -77,6 +80,12 @@ impl<T> Answer<T> {
             Answer::NoRecords { .. } => true,
         }
     }
+}
+
+/// A TTL as a cache may use it: values with the top bit set count as 0 (RFC 2181 §8).
+#[cfg(any(feature = "hickory", feature = "pooled"))]
+pub(crate) fn clamp_ttl(ttl: u32) -> u32 {
+    if ttl >= 1 << 31 { 0 } else { ttl }
 }
 
 /// The DNS lookups a list check needs. Implement it to plug in another DNS backend.

@@ -7,14 +7,18 @@
 mod support;
 
 mod cache_and_rdns;
+mod cache_sharing;
 mod checker;
 mod config_options;
 mod faults;
 mod faults_rbldnsd;
+mod hostile_network;
 mod hosts;
 mod interop_rbldnsd;
 mod mail;
 mod properties;
+mod reply_properties;
+mod runtimes;
 mod secrets;
 mod smtp;
 mod stats;

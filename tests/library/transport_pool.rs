@@ -16,18 +16,18 @@ use hickory_proto::rr::{Name, RData, Record};
 use tokio::net::UdpSocket;
 
 /// What a raw server sends back for one query: any number of datagrams.
-type Respond = dyn Fn(&Message) -> Vec<Message> + Send + Sync;
+pub(crate) type Respond = dyn Fn(&Message) -> Vec<Message> + Send + Sync;
 
 /// A UDP server on 127.0.0.1 that answers with whatever `respond` makes, and records the
 /// source address and question name of every query.
-struct RawServer {
-    addr: SocketAddr,
+pub(crate) struct RawServer {
+    pub(crate) addr: SocketAddr,
     seen: Arc<Mutex<Vec<(SocketAddr, String)>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl RawServer {
-    async fn start(respond: Box<Respond>) -> RawServer {
+    pub(crate) async fn start(respond: Box<Respond>) -> RawServer {
         let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
         let addr = socket.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));

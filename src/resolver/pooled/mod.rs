@@ -1,6 +1,11 @@
 //! A fast DNS transport for bulk lookups: UDP queries multiplexed over a small pool of
 //! long-lived sockets.
+//!
+//! `pool.rs` holds the sockets, their pending queries and receive tasks; `wire.rs` writes
+//! queries and reads answers; `health.rs` remembers which servers answer and backs off those
+//! that stopped.
 
+mod health;
 mod pool;
 mod wire;
 
@@ -9,7 +14,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -18,49 +23,110 @@ use crate::resolver::{
     Answer, DnsResolver, LookupError, LookupErrorKind, NameServer, ResolverBuildError,
     ResolverOptions,
 };
-use pool::{Counters, PendingQuery, Rotation, ServerPool};
+use health::Standing;
+use pool::{Counters, PendingQuery, Question, Rotation, ServerPool};
 use wire::{MAX_QUERY, Reply, TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_TXT, WireName};
 
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod bench_support {
-    //! Entry points for this crate's own benchmarks. Not part of the public API.
+    //! Entry points for this crate's own benchmarks, fuzz targets and property tests. Not part
+    //! of the public API. No function here panics, whatever the input.
 
     use std::net::Ipv4Addr;
 
     use super::wire::{self, MAX_QUERY, Reply, WireName};
-    use crate::resolver::{Answer, LookupError};
+    use crate::resolver::{Answer, LookupError, LookupErrorKind};
 
-    /// Encodes an A query for `name` into a fresh buffer (benchmarks build their answers on it).
-    pub fn encode_a_query(id: u16, name: &str) -> Vec<u8> {
+    /// Encodes a query of type `qtype` for `name` into a fresh buffer; `None` if `name` is
+    /// not a plain DNS name.
+    pub fn encode_query(id: u16, name: &str, qtype: u16) -> Option<Vec<u8>> {
         let mut buffer = [0u8; MAX_QUERY];
-        let len = wire::encode_query(
-            &mut buffer,
-            id,
-            &WireName::from_ascii(name).expect("valid name"),
-            wire::TYPE_A,
-        );
-        buffer[..len].to_vec()
+        let len = wire::encode_query(&mut buffer, id, &WireName::from_ascii(name).ok()?, qtype);
+        Some(buffer[..len].to_vec())
     }
 
-    /// Matches a response to `query` and reads its A records, as the receive path does.
-    pub fn decode_a_response(
-        query: &[u8],
-        response: &[u8],
-    ) -> Option<Result<Answer<Ipv4Addr>, LookupError>> {
-        let question = &query[12..query.len() - 11];
-        if wire::response_id(response)? != u16::from_be_bytes([query[0], query[1]])
+    /// Encodes an A query for `name` (benchmarks build their answers on it).
+    pub fn encode_a_query(id: u16, name: &str) -> Option<Vec<u8>> {
+        encode_query(id, name, wire::TYPE_A)
+    }
+
+    /// Matches a response to `query` (as [`encode_query`] wrote it) and reads it, as the
+    /// receive path does: `None` when its ID or question is not the query's.
+    fn decode(query: &[u8], response: &[u8]) -> Option<Result<Reply, LookupError>> {
+        let question = query.get(12..query.len().checked_sub(11)?)?;
+        let qtype = u16::from_be_bytes(
+            question
+                .get(question.len().checked_sub(4)?..)?
+                .get(..2)?
+                .try_into()
+                .ok()?,
+        );
+        if wire::response_id(response)? != u16::from_be_bytes([*query.first()?, *query.get(1)?])
             || !wire::question_matches(response, question, true)
         {
             return None;
         }
-        Some(
-            match wire::parse_response(response, question.len(), wire::TYPE_A) {
-                Ok(Reply::A(answer)) => Ok(answer),
-                Ok(_) => Err(LookupError::new(crate::LookupErrorKind::Protocol)),
-                Err(error) => Err(error),
-            },
-        )
+        Some(wire::parse_response(response, question.len(), qtype))
+    }
+
+    /// Matches a response to an A `query` and reads its A records, as the receive path does.
+    pub fn decode_a_response(
+        query: &[u8],
+        response: &[u8],
+    ) -> Option<Result<Answer<Ipv4Addr>, LookupError>> {
+        Some(match decode(query, response)? {
+            Ok(Reply::A(answer)) => Ok(answer),
+            Ok(_) => Err(LookupError::new(LookupErrorKind::Protocol)),
+            Err(error) => Err(error),
+        })
+    }
+
+    /// Matches a response to `query` of any type and reads it, records as text; a truncated
+    /// answer is a protocol error here.
+    pub fn decode_response(
+        query: &[u8],
+        response: &[u8],
+    ) -> Option<Result<Answer<String>, LookupError>> {
+        fn text<T: ToString>(answer: Answer<T>) -> Answer<String> {
+            match answer {
+                Answer::Records { records, ttl } => Answer::Records {
+                    records: records.iter().map(T::to_string).collect(),
+                    ttl,
+                },
+                Answer::NoRecords {
+                    nxdomain,
+                    negative_ttl,
+                } => Answer::NoRecords {
+                    nxdomain,
+                    negative_ttl,
+                },
+            }
+        }
+        Some(match decode(query, response)? {
+            Ok(Reply::A(answer)) => Ok(text(answer)),
+            Ok(Reply::Aaaa(answer)) => Ok(text(answer)),
+            Ok(Reply::Txt(answer) | Reply::Ptr(answer)) => Ok(answer),
+            Ok(Reply::Mx(Answer::Records { records, ttl })) => Ok(Answer::Records {
+                records: records
+                    .iter()
+                    .map(|mx| format!("{} {}", mx.preference, mx.exchange))
+                    .collect(),
+                ttl,
+            }),
+            Ok(Reply::Mx(Answer::NoRecords {
+                nxdomain,
+                negative_ttl,
+            })) => Ok(Answer::NoRecords {
+                nxdomain,
+                negative_ttl,
+            }),
+            Ok(Reply::Truncated) => Err(LookupError::with_detail(
+                LookupErrorKind::Protocol,
+                "truncated",
+            )),
+            Err(error) => Err(error),
+        })
     }
 }
 
@@ -91,7 +157,8 @@ pub mod bench_support {
 ///   replaced by fresh ones after a number of queries or a time
 ///   ([`rotate_after_queries`](PooledUdpResolverBuilder::rotate_after_queries),
 ///   [`rotate_after`](PooledUdpResolverBuilder::rotate_after));
-/// - sockets are connected, so the kernel drops datagrams from any other address and port;
+/// - sockets are connected, so the kernel drops datagrams from any other address and port
+///   (and a datagram queued before the socket was connected is dropped by its source);
 /// - an answer is accepted only if its ID *and* its question (name, type and class) match a
 ///   query in flight;
 /// - with [0x20 encoding](PooledUdpResolverBuilder::case_randomization) (on by default) the
@@ -110,16 +177,29 @@ pub mod bench_support {
 ///   to the server like any other: list zones are never special-use names.
 /// - Each attempt waits [`timeout`](PooledUdpResolverBuilder::timeout); a timeout is retried
 ///   [`retries`](PooledUdpResolverBuilder::retries) times, each time on the next name server.
+///   With several servers, each is asked at least once before a query fails.
+/// - Each server has a health record: its smoothed round-trip time, and a back-off after it
+///   stopped answering (1 s, doubling up to a minute) during which queries ask the other
+///   servers first; when the back-off ends, one query at a time probes it again. With one
+///   dead server out of two, a scan pays a few timeouts, not one per query.
+/// - Every kind of trouble with one server moves the query on to the next: a timeout, a
+///   confirmed closed port, the per-socket cap, a failed TCP fallback, a malformed answer, and
+///   SERVFAIL, REFUSED or another error code (returned as such once every server gave one).
 /// - A truncated answer (TC) is asked again over TCP, once, on a new connection.
-/// - An ICMP port unreachable from a server (ECONNREFUSED) fails the queries waiting for it at
-///   once with [`LookupErrorKind::Network`]; with other servers configured, the query moves on
-///   to the next one.
+/// - An ICMP error (port unreachable: ECONNREFUSED) is only a hint, since anyone can forge
+///   one: it fails nothing by itself. It starts a check of the server: if a TCP connection to
+///   it is refused too, a UDP query from a fresh socket is refused too, and no UDP answer came
+///   from it within the timeout, its port is taken as closed, and the queries waiting on that socket fail at once with
+///   [`LookupErrorKind::Network`] (moving on to the next server, if any). Otherwise they wait
+///   for their answer until their own timeout. A send that fails is tried once more.
 /// - Running out of file descriptors or ports (EMFILE, ENFILE, ...) is
 ///   [`LookupErrorKind::LocalResource`].
-/// - SERVFAIL, REFUSED and other response codes are answers from the server, and are returned
-///   as errors of their kind without asking another server.
-/// - Sockets and their receive tasks are opened on first use, on the Tokio runtime of the
-///   lookup, and closed when the resolver (all its clones) is dropped.
+/// - Sockets are opened on first use and closed when the resolver (all its clones) is
+///   dropped. Each Tokio runtime that uses the resolver gets sockets of its own
+///   ([`sockets_per_server`](PooledUdpResolverBuilder::sockets_per_server) per server),
+///   read by a receive task on that runtime: any number of runtimes can share a resolver, and
+///   one that is idle or shut down starves no other. The sockets of a runtime that is gone are
+///   closed when the next runtime first uses the resolver.
 ///
 /// # Examples
 ///
@@ -159,6 +239,35 @@ struct Shared {
     counters: Arc<Counters>,
 }
 
+impl Shared {
+    /// The servers a query asks, in order: the servers that are up in their configured order
+    /// (rotated for round robin), then those backed off. A backed-off server whose back-off
+    /// has ended is asked first by one query at a time (a probe).
+    fn server_order(&self) -> Vec<(usize, Standing)> {
+        let count = self.servers.len();
+        let first = if self.round_robin && count > 1 {
+            self.next_server.fetch_add(1, Ordering::Relaxed)
+        } else {
+            0
+        };
+        let mut order: Vec<(usize, Standing)> = (0..count)
+            .map(|offset| {
+                let index = (first + offset) % count;
+                (index, self.servers[index].health.standing(self.timeout))
+            })
+            .collect();
+        if count > 1 {
+            // A stable sort: probes first, then servers that are up, then the others.
+            order.sort_by_key(|&(_, standing)| match standing {
+                Standing::Probe => 0,
+                Standing::Up => 1,
+                Standing::Down => 2,
+            });
+        }
+        order
+    }
+}
+
 impl Drop for Shared {
     fn drop(&mut self) {
         for server in &self.servers {
@@ -171,12 +280,12 @@ impl fmt::Debug for PooledUdpResolver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PooledUdpResolver")
             .field(
-                "servers",
+                "servers (address, smoothed RTT, backed off)",
                 &self
                     .inner
                     .servers
                     .iter()
-                    .map(|s| s.addr)
+                    .map(|s| (s.addr, s.health.srtt(), s.health.is_down()))
                     .collect::<Vec<_>>(),
             )
             .field("timeout", &self.inner.timeout)
@@ -246,50 +355,111 @@ impl PooledUdpResolver {
     async fn query(&self, name: &str, qtype: u16) -> Result<Reply, LookupError> {
         let inner = &*self.inner;
         let name = WireName::from_ascii(name)?;
-        let servers = inner.servers.len();
-        let first = if inner.round_robin {
-            inner.next_server.fetch_add(1, Ordering::Relaxed)
+        // One server, the usual case: no order to work out (and nothing to allocate).
+        let many;
+        let order: &[(usize, Standing)] = if inner.servers.len() == 1 {
+            &[(0, Standing::Up)]
         } else {
-            0
+            many = inner.server_order();
+            &many
         };
+        // Each server is asked at least once when the others fail; timeouts are retried
+        // `retries` times in all.
+        let tries = (inner.retries + 1).max(order.len());
         let mut last_error = LookupError::new(LookupErrorKind::Timeout);
-        for attempt in 0..=inner.retries {
-            let server = &inner.servers[(first + attempt) % servers];
+        for attempt in 0..tries {
+            let (index, standing) = order[attempt % order.len()];
+            let standing = if attempt < order.len() {
+                standing
+            } else {
+                Standing::Up
+            };
+            let server = &inner.servers[index];
             let sent = if inner.case_randomization {
                 name.with_random_case(rand::random)
             } else {
                 name.clone()
             };
-            let result =
-                tokio::time::timeout(inner.timeout, self.udp_exchange(server, &sent, qtype)).await;
-            let error = match result {
-                Ok(Ok(Reply::Truncated)) => {
-                    inner.counters.tcp_fallbacks.fetch_add(1, Ordering::Relaxed);
-                    match tokio::time::timeout(
-                        inner.timeout,
-                        tcp_exchange(server.addr, &sent, qtype, inner.case_randomization),
-                    )
-                    .await
-                    {
-                        Ok(result) => return result,
-                        Err(_) => LookupError::new(LookupErrorKind::Timeout),
-                    }
-                }
-                Ok(Ok(reply)) => return Ok(reply),
-                Ok(Err(error)) => error,
-                Err(_) => LookupError::new(LookupErrorKind::Timeout),
+            let error = match self.exchange(server, &sent, qtype, standing).await {
+                Ok(reply) => return Ok(reply),
+                Err(error) => error,
             };
             match error.kind() {
-                LookupErrorKind::Timeout => {
-                    inner.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                // The server is alive, but cannot or will not answer: another one may.
+                LookupErrorKind::ServFail
+                | LookupErrorKind::Refused
+                | LookupErrorKind::ResponseCode(_)
+                    if attempt + 1 >= order.len() =>
+                {
+                    return Err(error);
                 }
-                // Nothing listens at that server: another one may, the same one will not.
-                LookupErrorKind::Network if servers > 1 => {}
-                _ => return Err(error),
+                // No runtime: the same everywhere.
+                LookupErrorKind::Config => return Err(error),
+                // A timeout, a closed port, the socket cap, a malformed answer, TCP trouble:
+                // per server, or at least worth another try elsewhere.
+                _ => {}
             }
             last_error = error;
         }
         Err(last_error)
+    }
+
+    /// One attempt at one server: UDP, then TCP if the answer was truncated. The UDP leg
+    /// updates the server's health record; `standing` is how this query uses the server.
+    async fn exchange(
+        &self,
+        server: &ServerPool,
+        name: &WireName,
+        qtype: u16,
+        standing: Standing,
+    ) -> Result<Reply, LookupError> {
+        let inner = &*self.inner;
+        // One query in eight, about, measures the round trip: reading the clock is a good
+        // share of what a query costs, and a smoothed RTT needs no more.
+        let started = inner
+            .counters
+            .queries_sent
+            .load(Ordering::Relaxed)
+            .is_multiple_of(8)
+            .then(Instant::now);
+        let rtt = || started.map(|started| started.elapsed());
+        let udp = tokio::time::timeout(inner.timeout, self.udp_exchange(server, name, qtype));
+        let reply = match udp.await {
+            Err(_) => {
+                inner.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                server.health.failed(standing);
+                return Err(LookupError::new(LookupErrorKind::Timeout));
+            }
+            Ok(Err(error)) => {
+                match error.kind() {
+                    // A closed port (confirmed), an unreachable host.
+                    LookupErrorKind::Network => server.health.failed(standing),
+                    // An answer, if not a good one: the server is alive.
+                    LookupErrorKind::ServFail
+                    | LookupErrorKind::Refused
+                    | LookupErrorKind::ResponseCode(_)
+                    | LookupErrorKind::Protocol => server.health.answered(rtt()),
+                    _ => {}
+                }
+                return Err(error);
+            }
+            Ok(Ok(reply)) => {
+                server.health.answered(rtt());
+                reply
+            }
+        };
+        if reply != Reply::Truncated {
+            return Ok(reply);
+        }
+        // Trouble over TCP (a UDP-only server refuses it) says nothing of the UDP service.
+        inner.counters.tcp_fallbacks.fetch_add(1, Ordering::Relaxed);
+        let tcp = tcp_exchange(server.addr, name, qtype, inner.case_randomization);
+        tokio::time::timeout(inner.timeout, tcp)
+            .await
+            .unwrap_or_else(|_| {
+                inner.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                Err(LookupError::new(LookupErrorKind::Timeout))
+            })
     }
 
     async fn udp_exchange(
@@ -303,13 +473,13 @@ impl PooledUdpResolver {
         // Encode with a placeholder ID to get the question; the real ID is set once reserved.
         let len = wire::encode_query(&mut buffer, 0, name, qtype);
         let question_len = name.as_bytes().len() + 4;
-        let pending: PendingQuery = server.register(
-            &buffer[12..12 + question_len],
+        let question = Question {
+            question: &buffer[12..12 + question_len],
             qtype,
-            inner.rotation,
-            inner.case_randomization,
-            &inner.counters,
-        )?;
+            rotation: inner.rotation,
+            case_exact: inner.case_randomization,
+        };
+        let pending: PendingQuery = server.register(&question, &inner.counters)?;
         buffer[0..2].copy_from_slice(&pending.id.to_be_bytes());
         pending.send(&buffer[..len]).await?;
         pending.await
@@ -503,7 +673,7 @@ impl PooledUdpResolverBuilder {
     }
 
     /// Builds the resolver. Reads `/etc/resolv.conf` if no name server was given. Opens no
-    /// socket: that happens on first use, on the Tokio runtime of the lookup.
+    /// socket: that happens on first use.
     pub fn build(self) -> Result<PooledUdpResolver, ResolverBuildError> {
         self.build_from(Path::new("/etc/resolv.conf"))
     }
@@ -537,7 +707,7 @@ impl PooledUdpResolverBuilder {
             inner: Arc::new(Shared {
                 servers: servers
                     .iter()
-                    .map(|server| ServerPool::new(server.addr(), self.sockets_per_server))
+                    .map(|server| ServerPool::new(server.addr(), self.sockets_per_server, timeout))
                     .collect(),
                 timeout,
                 retries,

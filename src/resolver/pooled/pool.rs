@@ -11,14 +11,16 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket as StdUdpSocket};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use tokio::net::UdpSocket;
 use tokio::task::AbortHandle;
 
+use super::health::Health;
 use super::wire::{self, MAX_QUESTION, Reply};
+use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint, same_peer};
 use crate::resolver::{LookupError, LookupErrorKind};
 
 /// Most queries one socket keeps in flight: well below the 65,536 IDs, so that a random free
@@ -55,42 +57,92 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// One name server and its sockets.
+/// One name server, its sockets and its health record.
+///
+/// Each Tokio runtime that uses the resolver gets sockets of its own, read by a receive task
+/// on that runtime. So the answers to a lookup are read by its own runtime, without a wake-up
+/// across threads (what keeps a current-thread runtime as fast as dnsperf), and a runtime that
+/// is idle or shut down starves no other: its sockets serve only its own lookups.
 pub(crate) struct ServerPool {
     pub(crate) addr: SocketAddr,
+    pub(crate) health: Health,
+    check: Arc<ClosedPortCheck>,
+    sockets: usize,
+    by_runtime: RwLock<Vec<(tokio::runtime::Id, Arc<Sockets>)>>,
+}
+
+/// The sockets of one runtime to one name server.
+struct Sockets {
     cells: Box<[Mutex<Option<Arc<PooledSocket>>>]>,
     next: AtomicUsize,
 }
 
-impl ServerPool {
-    pub(crate) fn new(addr: SocketAddr, sockets: usize) -> Self {
-        ServerPool {
-            addr,
-            cells: (0..sockets.max(1)).map(|_| Mutex::new(None)).collect(),
+impl Sockets {
+    fn new(count: usize) -> Self {
+        Sockets {
+            cells: (0..count.max(1)).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
         }
     }
 
-    /// Reserves a slot for `question` on the next socket in turn, opening or rotating that
-    /// socket first when needed. Returns the socket, slot and ID.
-    pub(crate) fn register(
+    /// Whether the runtime of these sockets is gone: some were opened, and every receive
+    /// task has ended.
+    fn runtime_gone(&self) -> bool {
+        let mut opened = false;
+        for cell in self.cells.iter() {
+            if let Some(socket) = lock(cell).as_ref() {
+                if socket.is_alive() {
+                    return false;
+                }
+                opened = true;
+            }
+        }
+        opened
+    }
+
+    fn shut_down(&self) {
+        for cell in self.cells.iter() {
+            if let Some(socket) = lock(cell).take() {
+                socket.retire();
+            }
+        }
+    }
+}
+
+/// A query to register: its question section, type, and how sockets are kept.
+pub(crate) struct Question<'a> {
+    pub(crate) question: &'a [u8],
+    pub(crate) qtype: u16,
+    pub(crate) rotation: Rotation,
+    pub(crate) case_exact: bool,
+}
+
+impl Sockets {
+    /// Reserves a slot on the next socket in turn, opening or rotating it first when needed.
+    fn register(
         &self,
-        question: &[u8],
-        qtype: u16,
-        rotation: Rotation,
-        case_exact: bool,
+        server: &ServerPool,
+        runtime: &tokio::runtime::Handle,
+        query: &Question<'_>,
         counters: &Arc<Counters>,
     ) -> Result<PendingQuery, LookupError> {
+        let cells = &self.cells;
         let first = self.next.fetch_add(1, Ordering::Relaxed);
         let mut last_error = None;
-        for offset in 0..self.cells.len() {
-            let cell = &self.cells[(first + offset) % self.cells.len()];
+        for offset in 0..cells.len() {
+            let cell = &cells[(first + offset) % cells.len()];
             // The cell stays locked while the slot is taken, so that a socket retired by
             // another lookup in between cannot receive a new query.
             let mut current = lock(cell);
             let fresh = match current.as_ref() {
-                Some(socket) if !socket.needs_rotation(rotation) => None,
-                _ => match PooledSocket::open(self.addr, case_exact, Arc::clone(counters)) {
+                Some(socket) if !socket.needs_rotation(query.rotation) => None,
+                _ => match PooledSocket::open(
+                    runtime,
+                    server.addr,
+                    Arc::clone(&server.check),
+                    query.case_exact,
+                    Arc::clone(counters),
+                ) {
                     Ok(socket) => Some(socket),
                     // Rotation is a precaution: if no new socket can be had, keep the old one.
                     Err(_) if current.as_ref().is_some_and(|s| s.is_alive()) => None,
@@ -102,8 +154,10 @@ impl ServerPool {
             {
                 old.retire();
             }
-            let socket = current.as_ref().expect("a socket was just put in place");
-            match socket.reserve(question, qtype) {
+            let Some(socket) = current.as_ref() else {
+                continue;
+            };
+            match socket.reserve(query.question, query.qtype) {
                 Ok((slot, id)) => {
                     return Ok(PendingQuery {
                         socket: Arc::clone(socket),
@@ -117,13 +171,65 @@ impl ServerPool {
         }
         Err(last_error.unwrap_or_else(|| LookupError::new(LookupErrorKind::LocalResource)))
     }
+}
+
+impl ServerPool {
+    /// A pool of `sockets` sockets per runtime to `addr`; `timeout` is the query timeout (a
+    /// UDP answer that recent proves the server's port open, whatever ICMP says).
+    pub(crate) fn new(addr: SocketAddr, sockets: usize, timeout: Duration) -> Self {
+        ServerPool {
+            addr,
+            health: Health::default(),
+            check: Arc::new(ClosedPortCheck::new(addr, timeout)),
+            sockets: sockets.max(1),
+            by_runtime: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// Adds the sockets of the runtime `runtime`, on its first lookup. Sockets of runtimes
+    /// that are gone are closed then.
+    fn add_runtime(&self, runtime: tokio::runtime::Id) -> Arc<Sockets> {
+        let mut all = self.by_runtime.write().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, sockets)) = all.iter().find(|(id, _)| *id == runtime) {
+            return Arc::clone(sockets);
+        }
+        all.retain(|(_, sockets)| {
+            let gone = sockets.runtime_gone();
+            if gone {
+                sockets.shut_down();
+            }
+            !gone
+        });
+        let sockets = Arc::new(Sockets::new(self.sockets));
+        all.push((runtime, Arc::clone(&sockets)));
+        sockets
+    }
+
+    /// Reserves a slot for `question` on the next socket in turn of the lookup's runtime,
+    /// opening or rotating that socket first when needed. Returns the socket, slot and ID.
+    pub(crate) fn register(
+        &self,
+        question: &Question<'_>,
+        counters: &Arc<Counters>,
+    ) -> Result<PendingQuery, LookupError> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| LookupError::with_detail(LookupErrorKind::Config, "no Tokio runtime"))?;
+        let id = runtime.id();
+        {
+            let all = self.by_runtime.read().unwrap_or_else(|p| p.into_inner());
+            if let Some((_, sockets)) = all.iter().find(|(known, _)| *known == id) {
+                return sockets.register(self, &runtime, question, counters);
+            }
+        }
+        self.add_runtime(id)
+            .register(self, &runtime, question, counters)
+    }
 
     /// Stops every socket's receive task (the resolver is being dropped: nothing waits).
     pub(crate) fn shut_down(&self) {
-        for cell in self.cells.iter() {
-            if let Some(socket) = lock(cell).take() {
-                socket.retire();
-            }
+        let all = self.by_runtime.read().unwrap_or_else(|p| p.into_inner());
+        for (_, sockets) in all.iter() {
+            sockets.shut_down();
         }
     }
 }
@@ -131,6 +237,10 @@ impl ServerPool {
 /// A connected UDP socket, its pending queries and its receive task.
 pub(crate) struct PooledSocket {
     socket: UdpSocket,
+    server: SocketAddr,
+    check: Arc<ClosedPortCheck>,
+    /// A closed-port check started by an ICMP error is running.
+    checking: AtomicBool,
     table: Mutex<Table>,
     opened: Instant,
     queries: AtomicU32,
@@ -166,15 +276,15 @@ enum SlotState {
 
 impl PooledSocket {
     /// Binds a socket to port 0 (the OS picks a random ephemeral port), connects it to the
-    /// server and starts its receive task. Connecting makes the kernel drop datagrams from any
-    /// other address, and report ICMP port unreachable as ECONNREFUSED.
+    /// server and starts its receive task on `runtime`. Connecting makes the kernel drop
+    /// datagrams from any other address, and report ICMP port unreachable as ECONNREFUSED.
     fn open(
+        runtime: &tokio::runtime::Handle,
         server: SocketAddr,
+        check: Arc<ClosedPortCheck>,
         case_exact: bool,
         counters: Arc<Counters>,
     ) -> Result<Arc<Self>, LookupError> {
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| LookupError::with_detail(LookupErrorKind::Config, "no Tokio runtime"))?;
         let local: SocketAddr = match server {
             SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
             SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
@@ -193,6 +303,9 @@ impl PooledSocket {
         counters.sockets_opened.fetch_add(1, Ordering::Relaxed);
         let pooled = Arc::new(PooledSocket {
             socket,
+            server,
+            check,
+            checking: AtomicBool::new(false),
             table: Mutex::new(Table {
                 by_id: HashMap::default(),
                 slots: Vec::new(),
@@ -305,7 +418,9 @@ impl PooledSocket {
         };
         let slot = &mut table.slots[index as usize];
         let question = &slot.question[..slot.question_len];
-        if !wire::question_matches(packet, question, self.case_exact) {
+        if !matches!(slot.state, SlotState::Waiting)
+            || !wire::question_matches(packet, question, self.case_exact)
+        {
             let counter = if wire::question_matches_ignoring_case(packet, question) {
                 &self.counters.replies_case_mismatch
             } else {
@@ -319,6 +434,7 @@ impl PooledSocket {
         let waker = slot.waker.take();
         table.by_id.remove(&id);
         drop(table);
+        self.check.note_answer();
         self.counters
             .answers_accepted
             .fetch_add(1, Ordering::Relaxed);
@@ -327,8 +443,28 @@ impl PooledSocket {
         }
     }
 
-    /// Completes every pending query with `error` (the server is unreachable: every query on
-    /// this connected socket went to it).
+    /// After a receive or send error that may come from ICMP: starts a closed-port check,
+    /// unless one runs. The pending queries keep waiting for their answers; only a confirmed
+    /// closed port fails them.
+    fn icmp_hint(self: &Arc<Self>, error: &std::io::Error) {
+        tracing::debug!(%error, "error on pooled DNS socket: checking the server");
+        if self.checking.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let socket = Arc::clone(self);
+        tokio::spawn(async move {
+            if socket.check.confirm_closed().await {
+                socket.fail_all(&LookupError::with_detail(
+                    LookupErrorKind::Network,
+                    "connection refused: nothing answers on the name server's port",
+                ));
+            }
+            socket.checking.store(false, Ordering::Release);
+        });
+    }
+
+    /// Completes every pending query with `error` (the server's port is confirmed closed:
+    /// every query on this connected socket went to it).
     fn fail_all(&self, error: &LookupError) {
         let mut wakers = Vec::new();
         let mut table = lock(&self.table);
@@ -372,12 +508,22 @@ pub(crate) struct PendingQuery {
 }
 
 impl PendingQuery {
-    /// Sends the encoded query on the socket.
+    /// Sends the encoded query on the socket. A failed send is tried once more: a pending
+    /// ICMP error (which anyone can forge) is reported, and cleared, by the next send on the
+    /// socket, whichever query makes it. A second failure fails this query only.
     pub(crate) async fn send(&self, query: &[u8]) -> Result<(), LookupError> {
         self.socket
             .counters
             .queries_sent
             .fetch_add(1, Ordering::Relaxed);
+        let error = match self.socket.socket.send(query).await {
+            Ok(_) => return Ok(()),
+            Err(error) => error,
+        };
+        tracing::debug!(%error, "send on pooled DNS socket failed: trying once more");
+        if is_icmp_hint(&error) {
+            self.socket.icmp_hint(&error);
+        }
         match self.socket.socket.send(query).await {
             Ok(_) => Ok(()),
             Err(error) => Err(LookupError::from_io(&error)),
@@ -434,15 +580,24 @@ impl Drop for PendingQuery {
 async fn receive_loop(socket: Arc<PooledSocket>) {
     let mut buffer = vec![0u8; RECEIVE_BUFFER];
     loop {
-        match socket.socket.recv(&mut buffer).await {
-            Ok(len) => socket.dispatch(&buffer[..len]),
+        match socket.socket.recv_from(&mut buffer).await {
+            Ok((len, from)) if same_peer(from, socket.server) => socket.dispatch(&buffer[..len]),
+            // Queued between bind and connect, before any query was sent: from anyone.
+            Ok(_) => {
+                socket
+                    .counters
+                    .replies_unmatched
+                    .fetch_add(1, Ordering::Relaxed);
+            }
             Err(error) => {
-                // On a connected UDP socket, an ICMP error from the server's host (port
-                // unreachable: nothing listens there) is reported here. Every pending query on
-                // this socket went to that server: fail them now rather than at their timeout.
-                let error = LookupError::from_io(&error);
-                tracing::debug!(%error, "receive error on pooled DNS socket");
-                socket.fail_all(&error);
+                // On a connected UDP socket, an ICMP error quoting the socket's ports is
+                // reported here. Anyone can send one: it is a hint to check the server, and
+                // fails nothing by itself.
+                if is_icmp_hint(&error) {
+                    socket.icmp_hint(&error);
+                } else {
+                    tracing::debug!(%error, "receive error on pooled DNS socket");
+                }
                 tokio::task::yield_now().await;
             }
         }

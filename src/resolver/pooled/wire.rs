@@ -6,13 +6,14 @@
 //! bounds-checked reads. Unit tests cross-check both directions against hickory-proto's full
 //! [`Message`](hickory_proto::op::Message) codec.
 
+use std::cell::OnceCell;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use hickory_proto::op::{Header, MessageType, OpCode};
 use hickory_proto::rr::Name;
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
-use crate::resolver::{Answer, LookupError, LookupErrorKind};
+use crate::resolver::{Answer, LookupError, LookupErrorKind, clamp_ttl};
 
 /// The longest name in wire form (RFC 1035 §2.3.4).
 pub(crate) const MAX_NAME: usize = 255;
@@ -25,6 +26,7 @@ pub(crate) const MAX_QUERY: usize = 12 + MAX_QUESTION + 11;
 pub(crate) const EDNS_PAYLOAD: u16 = 1232;
 
 pub(crate) const TYPE_A: u16 = 1;
+pub(crate) const TYPE_CNAME: u16 = 5;
 pub(crate) const TYPE_SOA: u16 = 6;
 pub(crate) const TYPE_PTR: u16 = 12;
 pub(crate) const TYPE_MX: u16 = 15;
@@ -168,7 +170,7 @@ pub(crate) fn response_id(packet: &[u8]) -> Option<u16> {
 /// With `case_exact`, the name must match octet for octet (0x20 encoding); otherwise letters
 /// are compared without regard to case. Type and class are always compared exactly.
 pub(crate) fn question_matches(packet: &[u8], question: &[u8], case_exact: bool) -> bool {
-    if packet.len() < 12 + question.len() || packet[4..6] != [0, 1] {
+    if question.len() < 5 || packet.len() < 12 + question.len() || packet[4..6] != [0, 1] {
         return false;
     }
     let echoed = &packet[12..12 + question.len()];
@@ -216,14 +218,20 @@ pub(crate) enum Reply {
 ///   (the EDNS extended code included);
 /// - NOERROR or NXDOMAIN without answer records: [`Answer::NoRecords`], with the negative TTL
 ///   `min(SOA TTL, SOA MINIMUM)` of the first SOA in the authority section;
-/// - otherwise the answer records of the type asked, class IN, with their smallest TTL; none
-///   of that type (a CNAME without its target, say) is NODATA without a negative TTL.
+/// - otherwise the answer records of the type asked, class IN, owned by the question name or
+///   by a name in its CNAME chain, with their smallest TTL; none of that type (a CNAME without
+///   its target, records owned by other names only) is NODATA without a negative TTL, as on
+///   the stock path;
+/// - TTLs of 2^31 or more count as 0 (RFC 2181 §8).
 pub(crate) fn parse_response(
     packet: &[u8],
     question_len: usize,
     qtype: u16,
 ) -> Result<Reply, LookupError> {
     let malformed = || LookupError::with_detail(LookupErrorKind::Protocol, "malformed answer");
+    if question_len < 5 || packet.len() < 12 + question_len {
+        return Err(malformed());
+    }
     let header = Header::read(&mut BinDecoder::new(packet)).map_err(|_| malformed())?;
     if header.metadata.message_type != MessageType::Response
         || header.metadata.op_code != OpCode::Query
@@ -234,7 +242,9 @@ pub(crate) fn parse_response(
         return Ok(Reply::Truncated);
     }
     let counts = header.counts;
-    let mut at = 12 + question_len;
+    let answers_start = 12 + question_len;
+    let chain = Chain::new(packet, answers_start, counts.answers);
+    let mut at = answers_start;
 
     // Walk the answer section, keeping the records asked for.
     let mut a_records = Vec::new();
@@ -247,6 +257,9 @@ pub(crate) fn parse_response(
         let record = read_record(packet, at).ok_or_else(malformed)?;
         at = record.end;
         if record.rtype != qtype || record.class != CLASS_IN {
+            continue;
+        }
+        if !chain.owns(record.owner).ok_or_else(malformed)? {
             continue;
         }
         match qtype {
@@ -283,7 +296,7 @@ pub(crate) fn parse_response(
             }
             _ => return Err(malformed()),
         }
-        ttl = ttl.min(record.ttl);
+        ttl = ttl.min(clamp_ttl(record.ttl));
     }
     let authority_start = at;
     for _ in 0..counts.authorities {
@@ -358,12 +371,13 @@ pub(crate) fn parse_response(
 }
 
 /// The negative TTL of a response: `min(TTL, MINIMUM)` of the first SOA in the authority
-/// section (RFC 2308 §5).
+/// section (RFC 2308 §5) whose owner is the question name or an ancestor of it: an SOA of
+/// another zone says nothing about this name.
 fn negative_ttl(packet: &[u8], mut at: usize, count: u16) -> Option<u32> {
     for _ in 0..count {
         let record = read_record(packet, at)?;
         at = record.end;
-        if record.rtype == TYPE_SOA {
+        if record.rtype == TYPE_SOA && owns_question(packet, record.owner)? {
             // MNAME and RNAME (either may be compressed), then five 32-bit fields, MINIMUM last.
             let data_start = record.end - record.data.len();
             let after_names = skip_name(packet, skip_name(packet, data_start)?)?;
@@ -371,14 +385,171 @@ fn negative_ttl(packet: &[u8], mut at: usize, count: u16) -> Option<u32> {
                 return None;
             }
             let minimum = u32::from_be_bytes(packet[record.end - 4..record.end].try_into().ok()?);
-            return Some(record.ttl.min(minimum));
+            return Some(clamp_ttl(record.ttl).min(clamp_ttl(minimum)));
         }
     }
     None
 }
 
+/// Whether the name at `owner` is the question name or an ancestor of it. The common case, a
+/// compression pointer to a label of the question name, costs no decoding.
+fn owns_question(packet: &[u8], owner: usize) -> Option<bool> {
+    if let [high, low] = *packet.get(owner..owner + 2)?
+        && high & 0xC0 == 0xC0
+    {
+        let target = usize::from(u16::from_be_bytes([high & 0x3F, low]));
+        let mut label = 12;
+        while let Some(&len) = packet.get(label) {
+            if label == target {
+                return Some(true);
+            }
+            if len == 0 || len & 0xC0 != 0 {
+                break;
+            }
+            label += 1 + usize::from(len);
+        }
+    }
+    let qname = OwnedName::at(packet, 12)?;
+    Some(qname.is_at_or_below(&OwnedName::at(packet, owner)?))
+}
+
+/// A name read from a packet, compression resolved, in lowercase wire form.
+pub(crate) struct OwnedName {
+    bytes: [u8; MAX_NAME],
+    len: usize,
+}
+
+impl OwnedName {
+    /// Reads the name at `at`. Compression pointers must point backwards (no loops); the name
+    /// must fit in 255 octets.
+    fn at(packet: &[u8], mut at: usize) -> Option<OwnedName> {
+        let mut name = OwnedName {
+            bytes: [0; MAX_NAME],
+            len: 0,
+        };
+        let mut lowest = at;
+        loop {
+            let len = *packet.get(at)?;
+            match len & 0xC0 {
+                0x00 if len == 0 => {
+                    *name.bytes.get_mut(name.len)? = 0;
+                    name.len += 1;
+                    return Some(name);
+                }
+                0x00 => {
+                    let label = packet.get(at..at + 1 + usize::from(len))?;
+                    let out = name.bytes.get_mut(name.len..name.len + label.len())?;
+                    out.copy_from_slice(label);
+                    out.make_ascii_lowercase();
+                    name.len += label.len();
+                    at += label.len();
+                }
+                0xC0 => {
+                    let target =
+                        usize::from(u16::from_be_bytes([len, *packet.get(at + 1)?]) & 0x3FFF);
+                    if target >= lowest {
+                        return None;
+                    }
+                    lowest = target;
+                    at = target;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// Whether this name is `ancestor` or below it.
+    fn is_at_or_below(&self, ancestor: &OwnedName) -> bool {
+        let mut at = 0;
+        while at < self.len {
+            if self.bytes[at..self.len] == *ancestor.as_bytes() {
+                return true;
+            }
+            at += 1 + usize::from(self.bytes[at]);
+        }
+        false
+    }
+}
+
+/// The question name and the names its CNAME chain leads to, within one answer section. Read
+/// only when a record is not owned by a pointer to the question name (the common case).
+struct Chain<'a> {
+    packet: &'a [u8],
+    answers_start: usize,
+    answers: u16,
+    names: OnceCell<Option<Vec<OwnedName>>>,
+}
+
+/// The longest CNAME chain followed.
+const MAX_CHAIN: usize = 16;
+
+impl<'a> Chain<'a> {
+    fn new(packet: &'a [u8], answers_start: usize, answers: u16) -> Self {
+        Chain {
+            packet,
+            answers_start,
+            answers,
+            names: OnceCell::new(),
+        }
+    }
+
+    /// Whether the name at `owner` is in the chain; `None` if a name cannot be read.
+    fn owns(&self, owner: usize) -> Option<bool> {
+        if self.packet.get(owner..owner + 2) == Some(&[0xC0, 12]) {
+            return Some(true);
+        }
+        let names = self.names.get_or_init(|| self.follow()).as_ref()?;
+        let name = OwnedName::at(self.packet, owner)?;
+        Some(
+            names
+                .iter()
+                .any(|known| known.as_bytes() == name.as_bytes()),
+        )
+    }
+
+    /// The question name, then the CNAME targets it leads to, in any order of the records.
+    fn follow(&self) -> Option<Vec<OwnedName>> {
+        let packet = self.packet;
+        let mut names = vec![OwnedName::at(packet, 12)?];
+        let contains = |names: &[OwnedName], name: &OwnedName| {
+            names
+                .iter()
+                .any(|known| known.as_bytes() == name.as_bytes())
+        };
+        let mut cnames = Vec::new();
+        let mut at = self.answers_start;
+        for _ in 0..self.answers {
+            let record = read_record(packet, at)?;
+            at = record.end;
+            if record.rtype == TYPE_CNAME && record.class == CLASS_IN {
+                cnames.push((record.owner, record.end - record.data.len()));
+            }
+        }
+        let mut grew = true;
+        while grew && names.len() <= MAX_CHAIN {
+            grew = false;
+            for &(owner, target) in &cnames {
+                if contains(&names, &OwnedName::at(packet, owner)?) {
+                    let target = OwnedName::at(packet, target)?;
+                    if !contains(&names, &target) {
+                        names.push(target);
+                        grew = true;
+                    }
+                }
+            }
+        }
+        Some(names)
+    }
+}
+
 /// One resource record, as found in a packet.
 struct RawRecord<'a> {
+    /// Offset of the owner name.
+    owner: usize,
     rtype: u16,
     class: u16,
     ttl: u32,
@@ -387,8 +558,8 @@ struct RawRecord<'a> {
     end: usize,
 }
 
-fn read_record(packet: &[u8], at: usize) -> Option<RawRecord<'_>> {
-    let at = skip_name(packet, at)?;
+fn read_record(packet: &[u8], owner: usize) -> Option<RawRecord<'_>> {
+    let at = skip_name(packet, owner)?;
     let fixed = packet.get(at..at + 10)?;
     let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
     let class = u16::from_be_bytes([fixed[2], fixed[3]]);
@@ -396,6 +567,7 @@ fn read_record(packet: &[u8], at: usize) -> Option<RawRecord<'_>> {
     let len = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
     let data = packet.get(at + 10..at + 10 + len)?;
     Some(RawRecord {
+        owner,
         rtype,
         class,
         ttl,
@@ -559,8 +731,8 @@ mod tests {
 
     fn soa(zone: &str, ttl: u32, minimum: u32) -> Record {
         let soa = SOA::new(
-            owner(&format!("ns.{zone}")),
-            owner(&format!("h.{zone}")),
+            owner(&format!("ns.{}", zone.trim_start_matches('.'))),
+            owner(&format!("h.{}", zone.trim_start_matches('.'))),
             1,
             2,
             3,
@@ -749,6 +921,154 @@ mod tests {
                 negative_ttl: None
             })
         );
+    }
+
+    #[test]
+    fn answers_belong_to_the_question() {
+        let qname = "2.0.0.127.bl.test.";
+        let qa = query(7, qname, TYPE_A);
+        let a = |owner_name: &str, ip: [u8; 4], ttl| {
+            Record::from_rdata(
+                owner(owner_name),
+                ttl,
+                RData::A(A::from(Ipv4Addr::from(ip))),
+            )
+        };
+        let cname = |from: &str, to: &str| {
+            Record::from_rdata(owner(from), 60, RData::CNAME(CNAME(owner(to))))
+        };
+        // Only another name's record: no records for the question.
+        let other = respond(
+            &qa,
+            ResponseCode::NoError,
+            vec![a("3.0.0.127.bl.test.", [127, 0, 0, 2], 60)],
+            vec![],
+        );
+        assert_eq!(
+            parse(&other, &qa, TYPE_A).unwrap(),
+            Reply::A(Answer::NoRecords {
+                nxdomain: false,
+                negative_ttl: None
+            })
+        );
+        // Mixed: only the question's own records count; the owner is matched in any case.
+        let mixed = respond(
+            &qa,
+            ResponseCode::NoError,
+            vec![
+                a("evil.test.", [127, 0, 0, 4], 1),
+                a("2.0.0.127.BL.test.", [127, 0, 0, 2], 60),
+            ],
+            vec![],
+        );
+        assert_eq!(
+            parse(&mixed, &qa, TYPE_A).unwrap(),
+            Reply::A(Answer::Records {
+                records: vec![Ipv4Addr::new(127, 0, 0, 2)],
+                ttl: 60
+            })
+        );
+        // A CNAME chain, written out of order: its end's records count, strays do not.
+        let chained = respond(
+            &qa,
+            ResponseCode::NoError,
+            vec![
+                a("target.test.", [127, 0, 0, 3], 30),
+                cname("alias.test.", "target.test."),
+                cname(qname, "alias.test."),
+                a("stray.test.", [127, 0, 0, 9], 30),
+            ],
+            vec![],
+        );
+        assert_eq!(
+            parse(&chained, &qa, TYPE_A).unwrap(),
+            Reply::A(Answer::Records {
+                records: vec![Ipv4Addr::new(127, 0, 0, 3)],
+                ttl: 30
+            })
+        );
+        // TTLs with the top bit set count as 0 (RFC 2181 §8).
+        let huge = respond(
+            &qa,
+            ResponseCode::NoError,
+            vec![a(qname, [127, 0, 0, 2], 1 << 31)],
+            vec![],
+        );
+        assert_eq!(
+            parse(&huge, &qa, TYPE_A).unwrap(),
+            Reply::A(Answer::Records {
+                records: vec![Ipv4Addr::new(127, 0, 0, 2)],
+                ttl: 0
+            })
+        );
+    }
+
+    #[test]
+    fn the_negative_ttl_comes_only_from_an_soa_of_the_questions_zone() {
+        let qa = query(7, "2.0.0.127.bl.test.", TYPE_A);
+        let nx = |authority: Vec<Record>| {
+            let packet = respond(&qa, ResponseCode::NXDomain, vec![], authority);
+            match parse(&packet, &qa, TYPE_A).unwrap() {
+                Reply::A(Answer::NoRecords { negative_ttl, .. }) => negative_ttl,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(nx(vec![soa("bl.test.", 90, 30)]), Some(30));
+        assert_eq!(nx(vec![soa("test.", 90, 30)]), Some(30), "an ancestor");
+        assert_eq!(nx(vec![soa(".", 90, 30)]), Some(30), "the root");
+        assert_eq!(
+            nx(vec![soa("2.0.0.127.bl.test.", 90, 30)]),
+            Some(30),
+            "the name itself"
+        );
+        assert_eq!(nx(vec![soa("other.test.", 90, 30)]), None, "another zone");
+        assert_eq!(
+            nx(vec![soa("0.127.bl.test.evil.", 90, 30)]),
+            None,
+            "a lookalike"
+        );
+        assert_eq!(
+            nx(vec![soa("x.2.0.0.127.bl.test.", 90, 30)]),
+            None,
+            "below the name"
+        );
+        assert_eq!(
+            nx(vec![soa("other.test.", 9, 9), soa("bl.test.", 90, 30)]),
+            Some(30)
+        );
+        assert_eq!(
+            nx(vec![soa("bl.test.", 1 << 31, 30)]),
+            Some(0),
+            "TTL ≥ 2^31 is 0"
+        );
+        assert_eq!(
+            nx(vec![soa("bl.test.", 90, u32::MAX)]),
+            Some(0),
+            "MINIMUM ≥ 2^31 is 0"
+        );
+        assert_eq!(
+            nx(vec![soa("bl.test.", (1 << 31) - 1, (1 << 31) - 1)]),
+            Some((1 << 31) - 1)
+        );
+    }
+
+    #[test]
+    fn short_and_looping_input_is_an_error_not_a_panic() {
+        assert!(!question_matches(&[0x80; 40], &[], true));
+        assert!(!question_matches(&[0x80; 40], &[0, 0, 1], false));
+        assert!(parse_response(&[0x80; 11], 5, TYPE_A).is_err());
+        assert!(parse_response(&[0x80; 20], 0, TYPE_A).is_err());
+        // An answer owned by a compression pointer to itself.
+        let a = Record::from_rdata(owner("a."), 60, RData::A(A::new(127, 0, 0, 2)));
+        let mut looping = respond(
+            &query(1, "a.", TYPE_A),
+            ResponseCode::NoError,
+            vec![a],
+            vec![],
+        );
+        assert_eq!(looping[19..21], [0xC0, 12], "the owner, compressed");
+        looping[20] = 19;
+        assert!(parse_response(&looping, 7, TYPE_A).is_err());
     }
 
     #[test]
