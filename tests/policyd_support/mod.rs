@@ -1,5 +1,6 @@
 //! Running the `dnsbl-policyd` example as a real process, and talking Postfix's policy
-//! protocol to it. Shared by `tests/policyd.rs` and `tests/postfix_e2e.rs`.
+//! protocol to it. Shared by the policyd, milter and Postfix end-to-end tests of
+//! `tests/tools/`; the Postfix instance itself is `tests/support/postfix.rs`.
 //!
 //! The server is started on `127.0.0.1:0` (or a Unix socket) and the address it bound is
 //! read from its log, so that no port is guessed. Its stderr is collected for the tests
@@ -20,7 +21,6 @@ use tokio::sync::Notify;
 pub use crate::support::build_example;
 
 pub mod milter;
-pub mod postfix;
 
 /// How long a test waits for the server to do anything.
 pub const PATIENCE: Duration = Duration::from_secs(30);
