@@ -58,12 +58,12 @@ use std::time::Duration;
 use check::{Context, check_job};
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
-use common::{ListOptions, Transport, init_logging};
+use common::{CheckOptions, ListOptions, Transport, init_logging};
 use dnsbl_check::hosts::HostSource;
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::smtp::ProbeConfig;
 use dnsbl_check::summary::Summary;
-use dnsbl_check::{Checker, Config, TxtLookup, Zone};
+use dnsbl_check::{Config, Zone};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use input::{BadInput, Job, Rules};
@@ -103,22 +103,13 @@ struct Cli {
     #[arg(long, value_enum, default_value_t = Transport::Pooled)]
     transport: Transport,
 
-    /// Most DNS queries in flight at once [default: 100].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    concurrency: Option<u32>,
-
-    /// Do not fetch TXT reasons.
-    #[arg(long)]
-    no_txt: bool,
+    #[command(flatten)]
+    check: CheckOptions,
 
     /// Also check forward-confirmed reverse DNS of address targets (PTR names confirmed by
     /// their A/AAAA records).
     #[arg(long)]
     rdns: bool,
-
-    /// Do not probe the lists' RFC 5782 test points before trusting them.
-    #[arg(long)]
-    no_health_check: bool,
 
     /// No progress bar and no summary lines.
     #[arg(short, long)]
@@ -239,7 +230,7 @@ fn usage_unknown(message: &str) -> ! {
 
 /// Builds the checker on `resolver`, starts logging, and runs the checks.
 fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, String> {
-    let checker = setup_checker(cli, config, resolver)?;
+    let checker = cli.check.checker(&cli.lists, config, resolver)?;
     let keyed_zones = checker
         .lists()
         .map(|list| list.zone().clone())
@@ -297,26 +288,6 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
     };
     let receiver = input::spawn_feeder(specs, input, rules, bad.clone());
     Ok(runtime.block_on(run(cli, context, receiver, total, bad)))
-}
-
-fn setup_checker(
-    cli: &Cli,
-    config: &Config,
-    resolver: AnyResolver,
-) -> Result<Checker<AnyResolver>, String> {
-    let mut builder = cli.lists.checker_builder(config, TxtLookup::WhenListed)?;
-    if let Some(concurrency) = cli.concurrency {
-        builder = builder.max_queries_in_flight(concurrency as usize);
-    }
-    if cli.no_txt {
-        builder = builder.fetch_txt(false);
-    }
-    if cli.no_health_check {
-        builder = builder.health_checks(false);
-    }
-    builder
-        .build_with(resolver)
-        .map_err(|error| error.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------
