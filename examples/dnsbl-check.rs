@@ -205,6 +205,16 @@ fn main() -> ExitCode {
     if cli.list_presets {
         return output::list_presets(cli.format);
     }
+    if cli.format == Format::Nagios && (cli.watch.watch.is_some() || cli.watch.history.is_some()) {
+        // A status line is one check's verdict; watch mode and its history are event streams.
+        Cli::command()
+            .error(
+                ErrorKind::ArgumentConflict,
+                "--format nagios is one check's status line; \
+                 with --watch or --history use --format text or --format json",
+            )
+            .exit();
+    }
     if cli.watch.history.is_some() {
         return watch::history(&cli.watch, cli.format == Format::Json);
     }

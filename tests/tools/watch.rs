@@ -349,6 +349,36 @@ async fn a_corrupt_state_file_is_refused_and_left_alone() {
     }
 }
 
+#[tokio::test]
+async fn nagios_format_is_refused_in_watch_mode() {
+    let (_dir, state) = state_file();
+    for args in [
+        &["--watch", "1", "--zone", ZONE, "192.0.2.1"][..],
+        &["--history"][..],
+    ] {
+        let output = Command::new(crate::cli::binary())
+            .args([
+                "--nameserver",
+                "127.0.0.1:9",
+                "--format",
+                "nagios",
+                "--state",
+            ])
+            .arg(&state)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("--format nagios"), "{stderr}");
+        assert!(stderr.contains("Usage:"), "{stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+        assert!(!state.exists(), "nothing was started");
+    }
+}
+
 /// What the test webhook receiver got: per delivery id, the events.
 type Received = Arc<Mutex<Vec<(String, Vec<Value>)>>>;
 
