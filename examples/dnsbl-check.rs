@@ -58,7 +58,7 @@ use std::time::Duration;
 use check::{Context, check_job};
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
-use common::{CheckOptions, ListOptions, Transport, init_logging};
+use common::{ListOptions, LookupOptions, Transport, init_logging};
 use dnsbl_check::hosts::HostSource;
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::smtp::ProbeConfig;
@@ -104,7 +104,7 @@ struct Cli {
     transport: Transport,
 
     #[command(flatten)]
-    check: CheckOptions,
+    check: LookupOptions,
 
     /// Also check forward-confirmed reverse DNS of address targets (PTR names confirmed by
     /// their A/AAAA records).

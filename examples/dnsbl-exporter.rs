@@ -43,7 +43,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
-use common::{CheckOptions, ListOptions, Transport, init_logging};
+use common::{ListOptions, LookupOptions, Transport, init_logging};
 use dnsbl_check::hosts::{self, HostSource};
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::target::DomainName;
@@ -117,7 +117,7 @@ struct Cli {
     transport: Transport,
 
     #[command(flatten)]
-    check: CheckOptions,
+    check: LookupOptions,
 
     /// More logging (RUST_LOG overrides the default filter).
     #[arg(short, long, action = clap::ArgAction::Count)]

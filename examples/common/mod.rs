@@ -41,7 +41,7 @@ pub const RETRIES: usize = 2;
 /// How the checking tools (`dnsbl-check`, `dnsbl-exporter`) check: how many queries at once,
 /// TXT reasons, health probes. Flattened into their command lines.
 #[derive(Debug, clap::Args)]
-pub struct CheckOptions {
+pub struct LookupOptions {
     /// Most DNS queries in flight at once [default: 100].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub concurrency: Option<u32>,
@@ -56,7 +56,7 @@ pub struct CheckOptions {
 }
 
 #[allow(dead_code)] // the mail filters check with settings of their own
-impl CheckOptions {
+impl LookupOptions {
     /// `builder` with these options applied over what it had.
     pub fn apply(&self, mut builder: CheckerBuilder) -> CheckerBuilder {
         if let Some(concurrency) = self.concurrency {
