@@ -231,15 +231,20 @@ impl PolicyClient {
     /// Sends a request and returns the action (the text after `action=`), checking that the
     /// answer is exactly one `action=` line and an empty line.
     pub async fn ask(&mut self, attributes: &[(&str, &str)]) -> String {
+        self.send_request(attributes).await;
+        self.answer()
+            .await
+            .unwrap_or_else(|| panic!("connection closed instead of answering {attributes:?}"))
+    }
+
+    /// Sends a request without waiting for the answer.
+    pub async fn send_request(&mut self, attributes: &[(&str, &str)]) {
         let mut request = String::new();
         for (name, value) in attributes {
             request.push_str(&format!("{name}={value}\n"));
         }
         request.push('\n');
         self.send(request.as_bytes()).await;
-        self.answer()
-            .await
-            .unwrap_or_else(|| panic!("connection closed instead of answering {attributes:?}"))
     }
 
     /// Sends raw bytes.
