@@ -225,9 +225,7 @@ fn main() -> ExitCode {
     exit.unwrap_or_else(|message| match cli.format {
         Format::Nagios => usage_unknown(&message),
         // Clap's usage errors exit with status 2, as all setup errors should.
-        _ => Cli::command()
-            .error(ErrorKind::InvalidValue, message)
-            .exit(),
+        _ => common::usage_error::<Cli>(message),
     })
 }
 

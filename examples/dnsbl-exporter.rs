@@ -41,8 +41,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use clap::error::ErrorKind;
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use common::{ListOptions, LookupOptions, Transport, init_logging};
 use dnsbl_check::hosts::{self, HostSource};
 use dnsbl_check::resolver::any::AnyResolver;
@@ -147,9 +146,7 @@ fn main() -> ExitCode {
     });
     match exit {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => Cli::command()
-            .error(ErrorKind::InvalidValue, message)
-            .exit(),
+        Err(message) => common::usage_error::<Cli>(message),
     }
 }
 

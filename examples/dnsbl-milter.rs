@@ -49,10 +49,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::error::ErrorKind;
-use clap::{CommandFactory, Parser};
-use common::{ListOptions, init_logging};
-use dnsbl_check::Zone;
+use clap::Parser;
+use common::ListOptions;
 use dnsbl_check::mail::milter::{
     ClientAddress, Command, MAX_PACKET, MilterError, Options, Response, actions, protocol,
     read_packet,
@@ -145,13 +143,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let (milter, health_interval) = match milter(&cli) {
         Ok(built) => built,
-        // Clap's usage errors exit with status 2, as all setup errors should.
-        Err(message) => Cli::command()
-            .error(ErrorKind::InvalidValue, message)
-            .exit(),
+        Err(message) => common::usage_error::<Cli>(message),
     };
     let milter = Arc::new(milter);
-    init_tracing(cli.verbose, cli.quiet, milter.filter.keyed_zones().to_vec());
+    server::init_tracing(
+        "dnsbl_milter",
+        cli.verbose,
+        cli.quiet,
+        milter.filter.keyed_zones().to_vec(),
+    );
     server::block_on(run(&cli, milter, health_interval))
 }
 
@@ -464,16 +464,4 @@ fn log(session: &Session, stage: &str, e: &Evaluation, response: &Response, star
         ms,
         "decision"
     );
-}
-
-/// Logs to stderr: info by default, warnings only with `-q`, debug and trace with `-v`, `-vv`;
-/// RUST_LOG overrides. The DQS key is scrubbed from every line, whoever wrote it.
-fn init_tracing(verbose: u8, quiet: bool, keyed_zones: Vec<Zone>) {
-    let default = match (quiet, verbose) {
-        (true, _) => "warn",
-        (false, 0) => "warn,dnsbl_milter=info",
-        (false, 1) => "info,dnsbl_milter=debug,dnsbl_check=debug",
-        (false, _) => "debug,dnsbl_milter=trace,dnsbl_check=trace",
-    };
-    init_logging(default, keyed_zones);
 }

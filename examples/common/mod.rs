@@ -87,6 +87,14 @@ impl LookupOptions {
     }
 }
 
+/// Ends the program with a setup error (bad config file, lists, resolver) shown as `C`'s
+/// usage errors are: on stderr with the usage line, exit status 2.
+pub fn usage_error<C: clap::CommandFactory>(message: String) -> ! {
+    C::command()
+        .error(clap::error::ErrorKind::InvalidValue, message)
+        .exit()
+}
+
 /// The options that choose the lists and the resolver.
 // Not `Debug`: it holds the DQS key, which must never be printed.
 #[derive(clap::Args)]

@@ -16,7 +16,7 @@ use dnsbl_check::config::parse_seconds;
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::resolver::cache::AnswerCache;
 use dnsbl_check::resolver::cache::CacheConfig;
-use dnsbl_check::{Checker, ListHealth, TxtLookup};
+use dnsbl_check::{Checker, ListHealth, TxtLookup, Zone};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
@@ -434,4 +434,17 @@ pub async fn watch_health(checker: Checker<Resolver>, interval: Duration) {
             }
         }
     }
+}
+
+/// Logs to stderr: info by default, warnings only with `-q`, debug and trace with `-v`, `-vv`;
+/// RUST_LOG overrides. `program` is the server's log target (`dnsbl_policyd`). The DQS key
+/// is scrubbed from every line, whoever wrote it.
+pub fn init_tracing(program: &str, verbose: u8, quiet: bool, keyed_zones: Vec<Zone>) {
+    let default = match (quiet, verbose) {
+        (true, _) => "warn".to_owned(),
+        (false, 0) => format!("warn,{program}=info"),
+        (false, 1) => format!("info,{program}=debug,dnsbl_check=debug"),
+        (false, _) => format!("debug,{program}=trace,dnsbl_check=trace"),
+    };
+    crate::common::init_logging(&default, keyed_zones);
 }
