@@ -44,6 +44,17 @@ impl Run {
             .collect()
     }
 
+    /// The targets reported, sorted.
+    pub(crate) fn targets(&self) -> Vec<String> {
+        let mut targets: Vec<String> = self
+            .json()
+            .iter()
+            .map(|report| report["target"].as_str().unwrap().to_owned())
+            .collect();
+        targets.sort();
+        targets
+    }
+
     /// The JSON report of `target`.
     pub(crate) fn report(&self, target: &str) -> Value {
         self.json()
@@ -558,12 +569,7 @@ async fn stdin_input_skips_comments_and_blank_lines() {
     )
     .await;
     assert_eq!(out.code, 1, "{out:?}");
-    let mut targets: Vec<String> = out
-        .json()
-        .iter()
-        .map(|report| report["target"].as_str().unwrap().to_owned())
-        .collect();
-    targets.sort();
+    let targets = out.targets();
     assert_eq!(
         targets,
         ["192.0.2.1", "192.0.2.2", "192.0.2.4", "192.0.2.5"]
@@ -671,12 +677,7 @@ async fn garbage_input_never_panics() {
     .await;
     assert_eq!(out.code, 2, "{out:?}");
     // `::` is an address (the unspecified one): asked like any other.
-    let mut targets: Vec<String> = out
-        .json()
-        .iter()
-        .map(|report| report["target"].as_str().unwrap().to_owned())
-        .collect();
-    targets.sort();
+    let targets = out.targets();
     assert_eq!(targets, ["192.0.2.7", "::"], "{out:?}");
     assert!(out.stderr.contains("line 2: line too long"), "{out:?}");
 }
