@@ -178,20 +178,15 @@ fn milter(cli: &Cli) -> Result<(Milter, Duration), String> {
 }
 
 async fn run(cli: &Cli, milter: Arc<Milter>, health_interval: Duration) -> Result<(), String> {
-    server::log_lists(milter.filter.checker());
-    let health = tokio::spawn(server::watch_health(
-        milter.filter.checker().clone(),
+    server::serve_with_health(
+        milter.filter.checker(),
         health_interval,
-    ));
-    let served = server::serve_until_stopped(
         &cli.listen,
         cli.socket_mode,
         cli.max_connections,
         |connection, peer, stopping| serve(connection, peer, milter.clone(), stopping),
     )
-    .await;
-    health.abort();
-    served
+    .await
 }
 
 /// What one connection knows: the SMTP session, and the message in progress.

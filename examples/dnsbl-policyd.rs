@@ -214,7 +214,6 @@ async fn run(
     filter: Arc<SessionFilter<Resolver>>,
     health_interval: Duration,
 ) -> Result<(), String> {
-    server::log_lists(filter.checker());
     let policy = filter.policy();
     if policy.checks_domains() && !filter.checks_domain_lists() {
         warn!("domain checks are on, but no domain list is configured");
@@ -222,20 +221,16 @@ async fn run(
     if filter.checks_ip_lists() && !policy.checks_domains() && !cli.require_fcrdns {
         debug!("checking client addresses only");
     }
-    let health = tokio::spawn(server::watch_health(
-        filter.checker().clone(),
-        health_interval,
-    ));
     let idle = cli.idle_timeout;
-    let served = server::serve_until_stopped(
+    server::serve_with_health(
+        filter.checker(),
+        health_interval,
         &cli.listen,
         cli.socket_mode,
         cli.max_connections,
         |connection, peer, stopping| serve(connection, peer, filter.clone(), stopping, idle),
     )
-    .await;
-    health.abort();
-    served
+    .await
 }
 
 /// What one request was answered, and what to log about it.

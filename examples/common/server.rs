@@ -288,6 +288,27 @@ fn bind_unix(path: &Path, mode: u32) -> io::Result<UnixListener> {
     Ok(listener)
 }
 
+/// Logs the lists, probes their health every `health_interval` in the background, and serves
+/// connections until stopped ([`serve_until_stopped`]).
+pub async fn serve_with_health<F, Fut>(
+    checker: &Checker<Resolver>,
+    health_interval: Duration,
+    listen: &Listen,
+    mode: u32,
+    max_connections: u32,
+    serve: F,
+) -> Result<(), String>
+where
+    F: Fn(Connection, String, watch::Receiver<bool>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    log_lists(checker);
+    let health = tokio::spawn(watch_health(checker.clone(), health_interval));
+    let served = serve_until_stopped(listen, mode, max_connections, serve).await;
+    health.abort();
+    served
+}
+
 /// Serves connections until SIGTERM or SIGINT, with `serve` called once per connection (with
 /// the peer's name and a flag that turns true at shutdown), at most `max_connections` at
 /// once. At shutdown: stop accepting, give the connections [`SHUTDOWN_GRACE`] (or until a
@@ -385,7 +406,7 @@ async fn accept(
 }
 
 /// Logs the lists, by name and public zone.
-pub fn log_lists(checker: &Checker<Resolver>) {
+fn log_lists(checker: &Checker<Resolver>) {
     let lists: Vec<String> = checker
         .lists()
         .map(|list| {
@@ -401,7 +422,7 @@ pub fn log_lists(checker: &Checker<Resolver>) {
 }
 
 /// Probes every list's test points every `interval`, and logs the lists that are not fit.
-pub async fn watch_health(checker: Checker<Resolver>, interval: Duration) {
+async fn watch_health(checker: Checker<Resolver>, interval: Duration) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
