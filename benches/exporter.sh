@@ -13,6 +13,7 @@
 # release mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/lib.sh
 
 ROUNDS=2
 NAMED=1000
@@ -32,23 +33,9 @@ while [ $# -gt 0 ]; do
 done
 
 RBLDNSD=${RBLDNSD:-/usr/sbin/rbldnsd}
-for tool in "$RBLDNSD" curl python3; do
-    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
-done
+need "$RBLDNSD" curl python3
 
-WORK=$(mktemp -d /tmp/dnsbl-exporter-bench.XXXXXX)
-chmod 755 "$WORK"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+bench_workdir dnsbl-exporter-bench
 
 cargo build --release --example dnsbl-exporter 2>&1 | tail -1
 EXPORTER=target/release/examples/dnsbl-exporter
@@ -67,7 +54,7 @@ for n in range(1, 5):
                 f.write(f"10.1.{i // 256}.{i % 256}\n")
 EOF
 chmod 644 "$WORK"/*.zone
-DNS_PORT=$(free_port)
+DNS_PORT=$(free_port udp)
 "$RBLDNSD" -n -u nobody -b "127.0.0.1/$DNS_PORT" -r "$WORK" -t 60 \
     bl1.test:ip4set:bl1.zone bl2.test:ip4set:bl2.zone \
     bl3.test:ip4set:bl3.zone bl4.test:ip4set:bl4.zone >"$WORK/rbldnsd.log" 2>&1 &

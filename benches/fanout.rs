@@ -10,13 +10,14 @@
 //!
 //! `cargo bench --bench fanout` prints p50 and p99 for both transports and two delays.
 
+#[path = "common/round_trip.rs"]
+mod round_trip;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};
 
-use dnsbl_check::resolver::pooled::PooledUdpResolver;
-use dnsbl_check::{Checker, DnsList, DnsResolver, HickoryResolver, ListKind, NameServer};
+use dnsbl_check::{Checker, DnsList, DnsResolver, ListKind};
 use support::{Behaviour, TestDns};
 
 const LISTS: usize = 10;
@@ -26,25 +27,11 @@ const SAMPLES: usize = 200;
 async fn main() {
     // `cargo bench` passes `--bench`; nothing else is taken.
     println!("fan-out: one check against {LISTS} lists vs one list, {SAMPLES} samples each");
-    println!(
-        "{:<8} {:>6} {:>22} {:>22} {:>14}",
-        "transport", "rtt", "1 list p50 / p99", "10 lists p50 / p99", "ratio p50/p99"
-    );
-    for delay_ms in [2u64, 10] {
+    round_trip::print_header("1 list p50 / p99", "10 lists p50 / p99");
+    for delay_ms in round_trip::DELAYS_MS {
         let dns = server(Duration::from_millis(delay_ms)).await;
-        let server = NameServer::new(dns.addr);
-        let timeout = Duration::from_secs(2);
-        let hickory = HickoryResolver::builder()
-            .name_server(server)
-            .timeout(timeout)
-            .build()
-            .expect("resolver");
+        let (hickory, pooled) = round_trip::resolvers(dns.addr);
         measure("hickory", delay_ms, hickory).await;
-        let pooled = PooledUdpResolver::builder()
-            .name_server(server)
-            .timeout(timeout)
-            .build()
-            .expect("resolver");
         measure("pooled", delay_ms, pooled).await;
     }
 }
@@ -72,18 +59,7 @@ async fn measure<R: DnsResolver + Clone>(name: &str, delay_ms: u64, resolver: R)
     // Distinct targets, so that nothing could be answered from a cache.
     let single = samples(&one, 0).await;
     let fanned = samples(&all, 1).await;
-    let (p50_1, p99_1) = percentiles(single);
-    let (p50_n, p99_n) = percentiles(fanned);
-    println!(
-        "{name:<8} {:>4}ms {:>10.2} / {:>6.2} ms {:>10.2} / {:>6.2} ms {:>6.2} / {:>5.2}",
-        delay_ms,
-        ms(p50_1),
-        ms(p99_1),
-        ms(p50_n),
-        ms(p99_n),
-        p50_n.as_secs_f64() / p50_1.as_secs_f64(),
-        p99_n.as_secs_f64() / p99_1.as_secs_f64(),
-    );
+    round_trip::print_row(name, delay_ms, single, fanned);
 }
 
 fn checker<R: DnsResolver>(resolver: R, lists: usize) -> Checker<R> {
@@ -109,14 +85,4 @@ async fn samples<R: DnsResolver>(checker: &Checker<R>, second_octet: u8) -> Vec<
         assert!(report.listed && !report.has_trouble(), "{report:?}");
     }
     times
-}
-
-fn percentiles(mut times: Vec<Duration>) -> (Duration, Duration) {
-    times.sort();
-    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
-    (at(0.50), at(0.99))
-}
-
-fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
 }

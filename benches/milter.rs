@@ -8,6 +8,8 @@
 //!
 //! `cargo bench --bench milter` prints p50 and p99 for both transports and two delays.
 
+#[path = "common/round_trip.rs"]
+mod round_trip;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -15,8 +17,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use dnsbl_check::mail::{MessageReader, SessionFacts, SessionFilter, SessionPolicy, Verdict};
-use dnsbl_check::resolver::pooled::PooledUdpResolver;
-use dnsbl_check::{Checker, DnsList, DnsResolver, HickoryResolver, ListKind, NameServer, Target};
+use dnsbl_check::{Checker, DnsList, DnsResolver, ListKind, Target};
 use support::{Behaviour, TestDns};
 
 const DOMAINS: usize = 50;
@@ -28,25 +29,11 @@ async fn main() {
     println!(
         "end of message: {DOMAINS} domains read and judged vs one lookup, {SAMPLES} samples each"
     );
-    println!(
-        "{:<8} {:>6} {:>22} {:>22} {:>14}",
-        "transport", "rtt", "1 lookup p50 / p99", "message p50 / p99", "ratio p50/p99"
-    );
-    for delay_ms in [2u64, 10] {
+    round_trip::print_header("1 lookup p50 / p99", "message p50 / p99");
+    for delay_ms in round_trip::DELAYS_MS {
         let dns = server(Duration::from_millis(delay_ms)).await;
-        let server = NameServer::new(dns.addr);
-        let timeout = Duration::from_secs(2);
-        let hickory = HickoryResolver::builder()
-            .name_server(server)
-            .timeout(timeout)
-            .build()
-            .expect("resolver");
+        let (hickory, pooled) = round_trip::resolvers(dns.addr);
         measure("hickory", delay_ms, hickory).await;
-        let pooled = PooledUdpResolver::builder()
-            .name_server(server)
-            .timeout(timeout)
-            .build()
-            .expect("resolver");
         measure("pooled", delay_ms, pooled).await;
     }
 }
@@ -113,26 +100,5 @@ async fn measure<R: DnsResolver + Clone>(name: &str, delay_ms: u64, resolver: R)
         assert_eq!(evaluation.listed.len(), DOMAINS, "{evaluation:?}");
         assert!(matches!(evaluation.verdict, Verdict::Tag(_)));
     }
-    let (p50_1, p99_1) = percentiles(single);
-    let (p50_n, p99_n) = percentiles(judged);
-    println!(
-        "{name:<8} {:>4}ms {:>10.2} / {:>6.2} ms {:>10.2} / {:>6.2} ms {:>6.2} / {:>5.2}",
-        delay_ms,
-        ms(p50_1),
-        ms(p99_1),
-        ms(p50_n),
-        ms(p99_n),
-        p50_n.as_secs_f64() / p50_1.as_secs_f64(),
-        p99_n.as_secs_f64() / p99_1.as_secs_f64(),
-    );
-}
-
-fn percentiles(mut times: Vec<Duration>) -> (Duration, Duration) {
-    times.sort();
-    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
-    (at(0.50), at(0.99))
-}
-
-fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
+    round_trip::print_row(name, delay_ms, single, judged);
 }

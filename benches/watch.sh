@@ -11,6 +11,7 @@
 # Needs rbldnsd and python3. Traffic goes only to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/lib.sh
 
 ROUNDS=3
 PREFIX=16
@@ -25,23 +26,9 @@ done
 NET=10.0.0.0/$PREFIX
 TARGETS=$((1 << (32 - PREFIX)))
 RBLDNSD=${RBLDNSD:-/usr/sbin/rbldnsd}
-for tool in "$RBLDNSD" python3; do
-    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
-done
+need "$RBLDNSD" python3
 
-WORK=$(mktemp -d /tmp/dnsbl-watch-bench.XXXXXX)
-chmod 755 "$WORK"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+bench_workdir dnsbl-watch-bench
 
 echo "--- data: $NET ($TARGETS addresses) on 4 lists, 1% of them listed on each"
 python3 - "$WORK" "$PREFIX" <<'PY'
@@ -57,7 +44,7 @@ for k in range(4):
 PY
 chmod 644 "$WORK"/*
 
-PORT=$(free_port)
+PORT=$(free_port udp)
 USER_ARGS=()
 [ "$(id -u)" = 0 ] && USER_ARGS=(-u nobody)
 ZONES=()
@@ -85,6 +72,8 @@ BULK=$(python3 -c "print(f'{$end - $start:.2f}')")
 echo "bulk scan: ${BULK} s, $(wc -l <"$WORK/bulk.json") reports, peak RSS $(( $(tail -1 "$WORK/bulk.rss") / 1024 )) MiB"
 
 echo "--- watch: $ROUNDS rounds (the first is the baseline)"
+# Made here: the watcher opens it only once it runs, and the loop below reads it at once.
+: >"$WORK/watch.err"
 "$CLI" "${COMMON[@]}" --watch 1 --state "$WORK/state.db" --format json -v "$NET" \
     >"$WORK/events.json" 2>"$WORK/watch.err" &
 WATCH=$!

@@ -58,12 +58,12 @@ use std::time::Duration;
 use check::{Context, check_job};
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
-use common::{ListOptions, Transport, init_logging};
+use common::{ListOptions, LookupOptions, Transport, init_logging};
 use dnsbl_check::hosts::HostSource;
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::smtp::ProbeConfig;
 use dnsbl_check::summary::Summary;
-use dnsbl_check::{Checker, Config, TxtLookup, Zone};
+use dnsbl_check::{Config, Zone};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use input::{BadInput, Job, Rules};
@@ -103,22 +103,13 @@ struct Cli {
     #[arg(long, value_enum, default_value_t = Transport::Pooled)]
     transport: Transport,
 
-    /// Most DNS queries in flight at once [default: 100].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    concurrency: Option<u32>,
-
-    /// Do not fetch TXT reasons.
-    #[arg(long)]
-    no_txt: bool,
+    #[command(flatten)]
+    check: LookupOptions,
 
     /// Also check forward-confirmed reverse DNS of address targets (PTR names confirmed by
     /// their A/AAAA records).
     #[arg(long)]
     rdns: bool,
-
-    /// Do not probe the lists' RFC 5782 test points before trusting them.
-    #[arg(long)]
-    no_health_check: bool,
 
     /// No progress bar and no summary lines.
     #[arg(short, long)]
@@ -214,6 +205,16 @@ fn main() -> ExitCode {
     if cli.list_presets {
         return output::list_presets(cli.format);
     }
+    if cli.format == Format::Nagios && (cli.watch.watch.is_some() || cli.watch.history.is_some()) {
+        // A status line is one check's verdict; watch mode and its history are event streams.
+        Cli::command()
+            .error(
+                ErrorKind::ArgumentConflict,
+                "--format nagios is one check's status line; \
+                 with --watch or --history use --format text or --format json",
+            )
+            .exit();
+    }
     if cli.watch.history.is_some() {
         return watch::history(&cli.watch, cli.format == Format::Json);
     }
@@ -224,9 +225,7 @@ fn main() -> ExitCode {
     exit.unwrap_or_else(|message| match cli.format {
         Format::Nagios => usage_unknown(&message),
         // Clap's usage errors exit with status 2, as all setup errors should.
-        _ => Cli::command()
-            .error(ErrorKind::InvalidValue, message)
-            .exit(),
+        _ => common::usage_error::<Cli>(message),
     })
 }
 
@@ -239,7 +238,7 @@ fn usage_unknown(message: &str) -> ! {
 
 /// Builds the checker on `resolver`, starts logging, and runs the checks.
 fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, String> {
-    let checker = setup_checker(cli, config, resolver)?;
+    let checker = cli.check.checker(&cli.lists, config, resolver)?;
     let keyed_zones = checker
         .lists()
         .map(|list| list.zone().clone())
@@ -297,26 +296,6 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
     };
     let receiver = input::spawn_feeder(specs, input, rules, bad.clone());
     Ok(runtime.block_on(run(cli, context, receiver, total, bad)))
-}
-
-fn setup_checker(
-    cli: &Cli,
-    config: &Config,
-    resolver: AnyResolver,
-) -> Result<Checker<AnyResolver>, String> {
-    let mut builder = cli.lists.checker_builder(config, TxtLookup::WhenListed)?;
-    if let Some(concurrency) = cli.concurrency {
-        builder = builder.max_queries_in_flight(concurrency as usize);
-    }
-    if cli.no_txt {
-        builder = builder.fetch_txt(false);
-    }
-    if cli.no_health_check {
-        builder = builder.health_checks(false);
-    }
-    builder
-        .build_with(resolver)
-        .map_err(|error| error.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -41,13 +41,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use clap::error::ErrorKind;
-use clap::{CommandFactory, Parser};
-use common::{ListOptions, Transport, init_logging};
+use clap::Parser;
+use common::{ListOptions, LookupOptions, Transport, init_logging};
 use dnsbl_check::hosts::{self, HostSource};
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::target::DomainName;
-use dnsbl_check::{Checker, Config, Report, Target, TargetSpec, Zone};
+use dnsbl_check::{Checker, Report, Target, TargetSpec, Zone};
 use futures::StreamExt;
 use tokio::sync::Semaphore;
 
@@ -116,17 +115,8 @@ struct Cli {
     #[arg(long, value_enum, default_value_t = Transport::Pooled)]
     transport: Transport,
 
-    /// Most DNS queries in flight at once during a round [default: 100].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    concurrency: Option<u32>,
-
-    /// Do not fetch TXT reasons (they never appear in the metrics anyway; only in logs).
-    #[arg(long)]
-    no_txt: bool,
-
-    /// Do not probe the lists' RFC 5782 test points before trusting them.
-    #[arg(long)]
-    no_health_check: bool,
+    #[command(flatten)]
+    check: LookupOptions,
 
     /// More logging (RUST_LOG overrides the default filter).
     #[arg(short, long, action = clap::ArgAction::Count)]
@@ -156,9 +146,7 @@ fn main() -> ExitCode {
     });
     match exit {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => Cli::command()
-            .error(ErrorKind::InvalidValue, message)
-            .exit(),
+        Err(message) => common::usage_error::<Cli>(message),
     }
 }
 
@@ -166,7 +154,7 @@ fn main() -> ExitCode {
 fn setup(cli: &Cli) -> Result<(Checker<AnyResolver>, Watched), String> {
     let config = cli.lists.config()?;
     let resolver = cli.lists.resolver(&config, cli.transport)?;
-    let checker = build_checker(cli, &config, resolver)?;
+    let checker = cli.check.checker(&cli.lists, &config, resolver)?;
     let keyed_zones = checker
         .lists()
         .map(|list| list.zone().clone())
@@ -180,28 +168,6 @@ fn setup(cli: &Cli) -> Result<(Checker<AnyResolver>, Watched), String> {
     init_logging(filter, keyed_zones);
     let watched = watched_targets(cli)?;
     Ok((checker, watched))
-}
-
-fn build_checker(
-    cli: &Cli,
-    config: &Config,
-    resolver: AnyResolver,
-) -> Result<Checker<AnyResolver>, String> {
-    let mut builder = cli
-        .lists
-        .checker_builder(config, dnsbl_check::TxtLookup::WhenListed)?;
-    if let Some(concurrency) = cli.concurrency {
-        builder = builder.max_queries_in_flight(concurrency as usize);
-    }
-    if cli.no_txt {
-        builder = builder.fetch_txt(false);
-    }
-    if cli.no_health_check {
-        builder = builder.health_checks(false);
-    }
-    builder
-        .build_with(resolver)
-        .map_err(|error| error.to_string())
 }
 
 /// The targets: arguments, then `--input`, then `--mx` / `--resolve` domains.

@@ -49,10 +49,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::error::ErrorKind;
-use clap::{CommandFactory, Parser};
-use common::{ListOptions, init_logging};
-use dnsbl_check::Zone;
+use clap::Parser;
+use common::ListOptions;
 use dnsbl_check::mail::milter::{
     ClientAddress, Command, MAX_PACKET, MilterError, Options, Response, actions, protocol,
     read_packet,
@@ -145,13 +143,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let (milter, health_interval) = match milter(&cli) {
         Ok(built) => built,
-        // Clap's usage errors exit with status 2, as all setup errors should.
-        Err(message) => Cli::command()
-            .error(ErrorKind::InvalidValue, message)
-            .exit(),
+        Err(message) => common::usage_error::<Cli>(message),
     };
     let milter = Arc::new(milter);
-    init_tracing(cli.verbose, cli.quiet, milter.filter.keyed_zones().to_vec());
+    server::init_tracing(
+        "dnsbl_milter",
+        cli.verbose,
+        cli.quiet,
+        milter.filter.keyed_zones().to_vec(),
+    );
     server::block_on(run(&cli, milter, health_interval))
 }
 
@@ -178,20 +178,15 @@ fn milter(cli: &Cli) -> Result<(Milter, Duration), String> {
 }
 
 async fn run(cli: &Cli, milter: Arc<Milter>, health_interval: Duration) -> Result<(), String> {
-    server::log_lists(milter.filter.checker());
-    let health = tokio::spawn(server::watch_health(
-        milter.filter.checker().clone(),
+    server::serve_with_health(
+        milter.filter.checker(),
         health_interval,
-    ));
-    let served = server::serve_until_stopped(
         &cli.listen,
         cli.socket_mode,
         cli.max_connections,
         |connection, peer, stopping| serve(connection, peer, milter.clone(), stopping),
     )
-    .await;
-    health.abort();
-    served
+    .await
 }
 
 /// What one connection knows: the SMTP session, and the message in progress.
@@ -464,16 +459,4 @@ fn log(session: &Session, stage: &str, e: &Evaluation, response: &Response, star
         ms,
         "decision"
     );
-}
-
-/// Logs to stderr: info by default, warnings only with `-q`, debug and trace with `-v`, `-vv`;
-/// RUST_LOG overrides. The DQS key is scrubbed from every line, whoever wrote it.
-fn init_tracing(verbose: u8, quiet: bool, keyed_zones: Vec<Zone>) {
-    let default = match (quiet, verbose) {
-        (true, _) => "warn",
-        (false, 0) => "warn,dnsbl_milter=info",
-        (false, 1) => "info,dnsbl_milter=debug,dnsbl_check=debug",
-        (false, _) => "debug,dnsbl_milter=trace,dnsbl_check=trace",
-    };
-    init_logging(default, keyed_zones);
 }

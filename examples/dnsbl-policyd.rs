@@ -93,10 +93,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::error::ErrorKind;
-use clap::{CommandFactory, Parser};
-use common::{ListOptions, init_logging};
-use dnsbl_check::Zone;
+use clap::Parser;
+use common::ListOptions;
 use dnsbl_check::mail::postfix_policy::{PolicyReader, PolicyRequest, reply};
 use dnsbl_check::mail::{Evaluation, SessionFilter, SessionPolicy, Verdict, one_line};
 use server::{CheckOptions, Connection, Listen, Resolver, parse_listen, parse_mode};
@@ -181,13 +179,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let (filter, health_interval) = match filter(&cli) {
         Ok(built) => built,
-        // Clap's usage errors exit with status 2, as all setup errors should.
-        Err(message) => Cli::command()
-            .error(ErrorKind::InvalidValue, message)
-            .exit(),
+        Err(message) => common::usage_error::<Cli>(message),
     };
     let filter = Arc::new(filter);
-    init_tracing(cli.verbose, cli.quiet, filter.keyed_zones().to_vec());
+    server::init_tracing(
+        "dnsbl_policyd",
+        cli.verbose,
+        cli.quiet,
+        filter.keyed_zones().to_vec(),
+    );
     server::block_on(run(&cli, filter, health_interval))
 }
 
@@ -214,7 +214,6 @@ async fn run(
     filter: Arc<SessionFilter<Resolver>>,
     health_interval: Duration,
 ) -> Result<(), String> {
-    server::log_lists(filter.checker());
     let policy = filter.policy();
     if policy.checks_domains() && !filter.checks_domain_lists() {
         warn!("domain checks are on, but no domain list is configured");
@@ -222,20 +221,16 @@ async fn run(
     if filter.checks_ip_lists() && !policy.checks_domains() && !cli.require_fcrdns {
         debug!("checking client addresses only");
     }
-    let health = tokio::spawn(server::watch_health(
-        filter.checker().clone(),
-        health_interval,
-    ));
     let idle = cli.idle_timeout;
-    let served = server::serve_until_stopped(
+    server::serve_with_health(
+        filter.checker(),
+        health_interval,
         &cli.listen,
         cli.socket_mode,
         cli.max_connections,
         |connection, peer, stopping| serve(connection, peer, filter.clone(), stopping, idle),
     )
-    .await;
-    health.abort();
-    served
+    .await
 }
 
 /// What one request was answered, and what to log about it.
@@ -382,16 +377,4 @@ async fn serve(
             return;
         }
     }
-}
-
-/// Logs to stderr: info by default, warnings only with `-q`, debug and trace with `-v`, `-vv`;
-/// RUST_LOG overrides. The DQS key is scrubbed from every line, whoever wrote it.
-fn init_tracing(verbose: u8, quiet: bool, keyed_zones: Vec<Zone>) {
-    let default = match (quiet, verbose) {
-        (true, _) => "warn",
-        (false, 0) => "warn,dnsbl_policyd=info",
-        (false, 1) => "info,dnsbl_policyd=debug,dnsbl_check=debug",
-        (false, _) => "debug,dnsbl_policyd=trace,dnsbl_check=trace",
-    };
-    init_logging(default, keyed_zones);
 }

@@ -22,7 +22,7 @@
 //! | [`AnyResolver`](resolver::any::AnyResolver) | `resolver/any.rs` | either resolver, chosen at run time |
 //! | [`AnswerCache`](resolver::cache::AnswerCache) | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | [`Checker`] | `checker.rs` | concurrent checks, streams, deadlines, list health |
-//! | [`Report`], [`Outcome`] | `outcome.rs` | the results |
+//! | [`Report`], [`Outcome`], [`OutcomeKind`] | `outcome.rs` | the results; the one word for each kind of outcome (metrics, JSON, watch state) |
 //! | [`ListHealth`] | `health.rs` | RFC 5782 test-point probes |
 //! | [`ListStats`] | `stats.rs` | per-list statistics: outcome counts, latency histogram, health |
 //! | [`forward_confirmed_reverse_dns`] | `rdns.rs` | FCrDNS: PTR names confirmed by A/AAAA |
@@ -111,7 +111,7 @@ pub use config::Config;
 pub use filter::CodeFilter;
 pub use health::ListHealth;
 pub use list::{DnsList, ListKind};
-pub use outcome::{ListResult, Listing, Outcome, Report};
+pub use outcome::{ListResult, Listing, Outcome, OutcomeKind, Report};
 pub use query::TxtLookup;
 pub use rdns::{ReverseDns, forward_confirmed_reverse_dns};
 #[cfg(feature = "hickory")]

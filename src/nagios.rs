@@ -1,4 +1,4 @@
-//! Monitoring-plugin states (Nagios, Icinga, Naemon, Sensu): a run's [`Summary`] judged
+//! Monitoring-plugin states (Nagios, Icinga, Naemon, Sensu): a run's [`Summary`](crate::summary::Summary) judged
 //! against thresholds.
 //!
 //! The rules:
@@ -13,7 +13,7 @@
 //!   below it; they are still counted in the status line and the perfdata.
 //!
 //! Listings are (target, list) pairs listed by a list of positive weight
-//! ([`Summary::listings`]).
+//! ([`Summary::listings`](crate::summary::Summary::listings)).
 //!
 //! # Examples
 //!

@@ -7,7 +7,7 @@ use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
 use crate::list::DnsList;
-use crate::resolver::LookupError;
+use crate::resolver::{LookupError, LookupErrorKind};
 use crate::target::Target;
 use crate::zone::Zone;
 
@@ -90,6 +90,12 @@ impl Outcome {
         }
     }
 
+    /// The kind of this outcome, as counted and watched; `None` for a list that does not take
+    /// this kind of target. See [`OutcomeKind::of`].
+    pub fn kind(&self) -> Option<OutcomeKind> {
+        OutcomeKind::of(self)
+    }
+
     /// A short human-readable explanation of trouble (`None` for listed and not listed).
     pub fn detail(&self) -> Option<String> {
         match self {
@@ -99,6 +105,149 @@ impl Outcome {
             Outcome::Invalid(invalid) => Some(invalid.to_string()),
             Outcome::Skipped(reason) => Some(reason.to_string()),
         }
+    }
+}
+
+/// What one check against one list came to, as one word: the outcome, with failed lookups
+/// told apart by their kind of failure.
+///
+/// This is the one vocabulary for kinds of outcome: the statistics count checks by it
+/// ([`stats`](crate::stats)), and watch mode names trouble with it (`monitor::PairStatus`).
+/// Its words ([`OutcomeKind::as_str`]) are metric labels, JSON values and state-file words,
+/// so they never change.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::{LookupError, LookupErrorKind, Outcome, OutcomeKind};
+///
+/// let timeout = Outcome::Failed(LookupError::new(LookupErrorKind::Timeout));
+/// assert_eq!(OutcomeKind::of(&timeout), Some(OutcomeKind::Timeout));
+/// assert_eq!(OutcomeKind::Timeout.as_str(), "timeout");
+/// assert_eq!(OutcomeKind::parse("timeout"), Some(OutcomeKind::Timeout));
+/// assert!(OutcomeKind::Timeout.is_trouble());
+/// assert!(!OutcomeKind::of(&Outcome::NotListed).unwrap().is_trouble());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum OutcomeKind {
+    /// The list lists the target.
+    Listed,
+    /// The list does not list the target.
+    NotListed,
+    /// No answer in time (after retries), or the check's deadline passed.
+    Timeout,
+    /// The server answered SERVFAIL.
+    ServFail,
+    /// The server answered REFUSED.
+    Refused,
+    /// The server answered with another error code (FORMERR, NOTIMP, ...).
+    ResponseCode,
+    /// The network failed: unreachable, connection refused or reset.
+    Network,
+    /// This machine ran out of sockets, file descriptors or ports.
+    LocalResource,
+    /// The reply could not be parsed, or did not fit the question.
+    Protocol,
+    /// The resolver could not be used: misconfigured, or it does not make this kind of lookup.
+    Config,
+    /// The list answered with an operator code (rate limited, query refused, ...).
+    ListError,
+    /// The answer was outside 127.0.0.0/8: not a DNS list answer.
+    Invalid,
+    /// The list was skipped because it failed its health check.
+    Unhealthy,
+}
+
+impl OutcomeKind {
+    /// Every kind, in the order of the variants.
+    pub const ALL: [OutcomeKind; 13] = [
+        OutcomeKind::Listed,
+        OutcomeKind::NotListed,
+        OutcomeKind::Timeout,
+        OutcomeKind::ServFail,
+        OutcomeKind::Refused,
+        OutcomeKind::ResponseCode,
+        OutcomeKind::Network,
+        OutcomeKind::LocalResource,
+        OutcomeKind::Protocol,
+        OutcomeKind::Config,
+        OutcomeKind::ListError,
+        OutcomeKind::Invalid,
+        OutcomeKind::Unhealthy,
+    ];
+
+    /// The kind of an outcome; `None` for a list that does not take this kind of target
+    /// (there was nothing to ask, so there is nothing to count or watch).
+    pub fn of(outcome: &Outcome) -> Option<OutcomeKind> {
+        Some(match outcome {
+            Outcome::Listed(_) => OutcomeKind::Listed,
+            Outcome::NotListed => OutcomeKind::NotListed,
+            Outcome::Failed(error) => match error.kind() {
+                LookupErrorKind::Timeout => OutcomeKind::Timeout,
+                LookupErrorKind::ServFail => OutcomeKind::ServFail,
+                LookupErrorKind::Refused => OutcomeKind::Refused,
+                LookupErrorKind::ResponseCode(_) => OutcomeKind::ResponseCode,
+                LookupErrorKind::Network => OutcomeKind::Network,
+                LookupErrorKind::LocalResource => OutcomeKind::LocalResource,
+                LookupErrorKind::Protocol => OutcomeKind::Protocol,
+                // A resolver that does not make the lookup a list needs is a setup problem with
+                // the same remedy as a misconfigured one (use another resolver), not trouble of
+                // the list: it is counted as `config`, which keeps the words metrics and state
+                // files already use. The match names every kind, so a kind added later must be
+                // placed here on purpose.
+                LookupErrorKind::Config | LookupErrorKind::Unsupported => OutcomeKind::Config,
+            },
+            Outcome::ListError(_) => OutcomeKind::ListError,
+            Outcome::Invalid(_) => OutcomeKind::Invalid,
+            Outcome::Skipped(SkipReason::Unhealthy(_)) => OutcomeKind::Unhealthy,
+            Outcome::Skipped(SkipReason::NotApplicable(_)) => return None,
+        })
+    }
+
+    /// A short snake_case word, used as metric label, in JSON and in watch mode's state file:
+    /// `listed`, `not_listed`, `timeout`, `servfail`, `refused`, `response_code`, `network`,
+    /// `local_resource`, `protocol`, `config`, `list_error`, `invalid`, `unhealthy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeKind::Listed => "listed",
+            OutcomeKind::NotListed => "not_listed",
+            OutcomeKind::Timeout => "timeout",
+            OutcomeKind::ServFail => "servfail",
+            OutcomeKind::Refused => "refused",
+            OutcomeKind::ResponseCode => "response_code",
+            OutcomeKind::Network => "network",
+            OutcomeKind::LocalResource => "local_resource",
+            OutcomeKind::Protocol => "protocol",
+            OutcomeKind::Config => "config",
+            OutcomeKind::ListError => "list_error",
+            OutcomeKind::Invalid => "invalid",
+            OutcomeKind::Unhealthy => "unhealthy",
+        }
+    }
+
+    /// The kind named by [`OutcomeKind::as_str`]; `None` for any other word.
+    pub fn parse(word: &str) -> Option<OutcomeKind> {
+        OutcomeKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == word)
+    }
+
+    /// Whether this is trouble: neither a listing nor a clean answer.
+    pub fn is_trouble(self) -> bool {
+        !matches!(self, OutcomeKind::Listed | OutcomeKind::NotListed)
+    }
+}
+
+impl fmt::Display for OutcomeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for OutcomeKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 

@@ -14,8 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::health::ListHealth;
-use crate::outcome::{Outcome, SkipReason};
-use crate::resolver::LookupErrorKind;
+pub use crate::outcome::OutcomeKind;
 use crate::zone::Zone;
 
 /// The upper bounds, in seconds, of the latency histogram's buckets: 1 ms to 10 s, which
@@ -27,132 +26,6 @@ pub const LATENCY_BUCKETS: [f64; 13] = [
 
 /// Buckets including the unbounded last one.
 const BUCKETS: usize = LATENCY_BUCKETS.len() + 1;
-
-/// What one check against one list came to, as counted in the statistics: the outcome,
-/// with failed lookups told apart by their kind of failure.
-///
-/// # Examples
-///
-/// ```
-/// use dnsbl_check::stats::OutcomeKind;
-/// use dnsbl_check::{LookupError, LookupErrorKind, Outcome};
-///
-/// let timeout = Outcome::Failed(LookupError::new(LookupErrorKind::Timeout));
-/// assert_eq!(OutcomeKind::of(&timeout), Some(OutcomeKind::Timeout));
-/// assert_eq!(OutcomeKind::Timeout.as_str(), "timeout");
-/// assert!(OutcomeKind::Timeout.is_trouble());
-/// assert!(!OutcomeKind::of(&Outcome::NotListed).unwrap().is_trouble());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum OutcomeKind {
-    /// The list lists the target.
-    Listed,
-    /// The list does not list the target.
-    NotListed,
-    /// No answer in time (after retries), or the check's deadline passed.
-    Timeout,
-    /// The server answered SERVFAIL.
-    ServFail,
-    /// The server answered REFUSED.
-    Refused,
-    /// The server answered with another error code (FORMERR, NOTIMP, ...).
-    ResponseCode,
-    /// The network failed: unreachable, connection refused or reset.
-    Network,
-    /// This machine ran out of sockets, file descriptors or ports.
-    LocalResource,
-    /// The reply could not be parsed, or did not fit the question.
-    Protocol,
-    /// The resolver could not be used at all.
-    Config,
-    /// The list answered with an operator code (rate limited, query refused, ...).
-    ListError,
-    /// The answer was outside 127.0.0.0/8: not a DNS list answer.
-    Invalid,
-    /// The list was skipped because it failed its health check.
-    Unhealthy,
-}
-
-impl OutcomeKind {
-    /// Every kind, in the order of the variants.
-    pub const ALL: [OutcomeKind; 13] = [
-        OutcomeKind::Listed,
-        OutcomeKind::NotListed,
-        OutcomeKind::Timeout,
-        OutcomeKind::ServFail,
-        OutcomeKind::Refused,
-        OutcomeKind::ResponseCode,
-        OutcomeKind::Network,
-        OutcomeKind::LocalResource,
-        OutcomeKind::Protocol,
-        OutcomeKind::Config,
-        OutcomeKind::ListError,
-        OutcomeKind::Invalid,
-        OutcomeKind::Unhealthy,
-    ];
-
-    /// The kind of an outcome; `None` for a list that does not take this kind of target
-    /// (there was nothing to ask, so nothing is counted).
-    pub fn of(outcome: &Outcome) -> Option<OutcomeKind> {
-        Some(match outcome {
-            Outcome::Listed(_) => OutcomeKind::Listed,
-            Outcome::NotListed => OutcomeKind::NotListed,
-            Outcome::Failed(error) => match error.kind() {
-                LookupErrorKind::Timeout => OutcomeKind::Timeout,
-                LookupErrorKind::ServFail => OutcomeKind::ServFail,
-                LookupErrorKind::Refused => OutcomeKind::Refused,
-                LookupErrorKind::ResponseCode(_) => OutcomeKind::ResponseCode,
-                LookupErrorKind::Network => OutcomeKind::Network,
-                LookupErrorKind::LocalResource => OutcomeKind::LocalResource,
-                LookupErrorKind::Protocol => OutcomeKind::Protocol,
-                // Config, Unsupported, and kinds added later: the resolver could not be used.
-                _ => OutcomeKind::Config,
-            },
-            Outcome::ListError(_) => OutcomeKind::ListError,
-            Outcome::Invalid(_) => OutcomeKind::Invalid,
-            Outcome::Skipped(SkipReason::Unhealthy(_)) => OutcomeKind::Unhealthy,
-            Outcome::Skipped(SkipReason::NotApplicable(_)) => return None,
-        })
-    }
-
-    /// A short snake_case name, fit for a metric label: `listed`, `not_listed`, `timeout`,
-    /// `servfail`, `refused`, `response_code`, `network`, `local_resource`, `protocol`,
-    /// `config`, `list_error`, `invalid`, `unhealthy` (the trouble words are those of
-    /// [`TroubleKind`](crate::monitor::TroubleKind)).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OutcomeKind::Listed => "listed",
-            OutcomeKind::NotListed => "not_listed",
-            OutcomeKind::Timeout => "timeout",
-            OutcomeKind::ServFail => "servfail",
-            OutcomeKind::Refused => "refused",
-            OutcomeKind::ResponseCode => "response_code",
-            OutcomeKind::Network => "network",
-            OutcomeKind::LocalResource => "local_resource",
-            OutcomeKind::Protocol => "protocol",
-            OutcomeKind::Config => "config",
-            OutcomeKind::ListError => "list_error",
-            OutcomeKind::Invalid => "invalid",
-            OutcomeKind::Unhealthy => "unhealthy",
-        }
-    }
-
-    /// Whether this is trouble: neither a listing nor a clean answer.
-    pub fn is_trouble(self) -> bool {
-        !matches!(self, OutcomeKind::Listed | OutcomeKind::NotListed)
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl std::fmt::Display for OutcomeKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// One list's statistics since the checker was built.
 ///
@@ -193,7 +66,7 @@ pub struct OutcomeCounts([u64; OutcomeKind::ALL.len()]);
 impl OutcomeCounts {
     /// The count of one kind.
     pub fn get(&self, kind: OutcomeKind) -> u64 {
-        self.0[kind.index()]
+        self.0[kind as usize]
     }
 
     /// Every kind with its count (zeros included), in the order of [`OutcomeKind::ALL`].
@@ -269,7 +142,7 @@ pub(crate) struct StatsCell {
 impl StatsCell {
     /// Counts one check, and its query's latency if a query was sent.
     pub(crate) fn record(&self, kind: OutcomeKind, latency: Option<Duration>) {
-        self.outcomes[kind.index()].fetch_add(1, Ordering::Relaxed);
+        self.outcomes[kind as usize].fetch_add(1, Ordering::Relaxed);
         if let Some(latency) = latency {
             let seconds = latency.as_secs_f64();
             let bucket = LATENCY_BUCKETS
@@ -299,18 +172,39 @@ impl StatsCell {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{InvalidAnswer, OperatorError, Unhealthy};
-    use crate::resolver::LookupError;
+    use crate::outcome::{InvalidAnswer, OperatorError, Outcome, SkipReason, Unhealthy};
+    use crate::resolver::{LookupError, LookupErrorKind};
 
     #[test]
     fn every_kind_has_its_own_slot_and_name() {
         for (index, kind) in OutcomeKind::ALL.iter().enumerate() {
-            assert_eq!(kind.index(), index);
+            assert_eq!(*kind as usize, index);
         }
-        let mut names: Vec<&str> = OutcomeKind::ALL.iter().map(|kind| kind.as_str()).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), OutcomeKind::ALL.len());
+        let names: Vec<&str> = OutcomeKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        // Metric labels, JSON values and state-file words: these must never change.
+        assert_eq!(
+            names,
+            [
+                "listed",
+                "not_listed",
+                "timeout",
+                "servfail",
+                "refused",
+                "response_code",
+                "network",
+                "local_resource",
+                "protocol",
+                "config",
+                "list_error",
+                "invalid",
+                "unhealthy",
+            ]
+        );
+        for kind in OutcomeKind::ALL {
+            assert_eq!(OutcomeKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{kind}\""));
+        }
+        assert_eq!(OutcomeKind::parse("nonsense"), None);
     }
 
     #[test]
@@ -318,6 +212,17 @@ mod tests {
         let failed = |kind| Outcome::Failed(LookupError::new(kind));
         let cases = [
             (Outcome::NotListed, Some(OutcomeKind::NotListed)),
+            (failed(LookupErrorKind::Timeout), Some(OutcomeKind::Timeout)),
+            (failed(LookupErrorKind::Network), Some(OutcomeKind::Network)),
+            (
+                failed(LookupErrorKind::Protocol),
+                Some(OutcomeKind::Protocol),
+            ),
+            (failed(LookupErrorKind::Config), Some(OutcomeKind::Config)),
+            (
+                failed(LookupErrorKind::Unsupported),
+                Some(OutcomeKind::Config),
+            ),
             (
                 failed(LookupErrorKind::ServFail),
                 Some(OutcomeKind::ServFail),
@@ -350,10 +255,11 @@ mod tests {
         ];
         for (outcome, kind) in cases {
             assert_eq!(OutcomeKind::of(&outcome), kind, "{outcome:?}");
-            // Watch mode names trouble with the same words.
-            if let Some(trouble) = crate::monitor::TroubleKind::of(&outcome) {
-                assert_eq!(trouble.as_str(), kind.unwrap().as_str(), "{outcome:?}");
-            }
+            assert_eq!(
+                kind.is_some_and(OutcomeKind::is_trouble),
+                outcome.is_trouble(),
+                "{outcome:?}"
+            );
         }
     }
 

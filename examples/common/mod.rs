@@ -1,5 +1,5 @@
-//! What the `dnsbl-check` and `dnsbl-policyd` examples share: the options that choose the
-//! lists and the resolver, config files, and keeping DQS keys out of logs.
+//! What the example tools share: the options that choose the lists and the resolver, how the
+//! checking tools check, config files, and keeping DQS keys out of logs.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -37,6 +37,63 @@ impl From<Transport> for any::Transport {
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Retries after a timeout, per query, unless the config says otherwise.
 pub const RETRIES: usize = 2;
+
+/// How the checking tools (`dnsbl-check`, `dnsbl-exporter`) check: how many queries at once,
+/// TXT reasons, health probes. Flattened into their command lines.
+#[derive(Debug, clap::Args)]
+pub struct LookupOptions {
+    /// Most DNS queries in flight at once [default: 100].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub concurrency: Option<u32>,
+
+    /// Do not fetch TXT reasons.
+    #[arg(long)]
+    pub no_txt: bool,
+
+    /// Do not probe the lists' RFC 5782 test points before trusting them.
+    #[arg(long)]
+    pub no_health_check: bool,
+}
+
+#[allow(dead_code)] // the mail filters check with settings of their own
+impl LookupOptions {
+    /// `builder` with these options applied over what it had.
+    pub fn apply(&self, mut builder: CheckerBuilder) -> CheckerBuilder {
+        if let Some(concurrency) = self.concurrency {
+            builder = builder.max_queries_in_flight(concurrency as usize);
+        }
+        if self.no_txt {
+            builder = builder.fetch_txt(false);
+        }
+        if self.no_health_check {
+            builder = builder.health_checks(false);
+        }
+        builder
+    }
+
+    /// The checker of a checking tool: `lists`' lists and settings
+    /// ([`ListOptions::checker_builder`], TXT only for listings), then these options, on
+    /// `resolver`.
+    pub fn checker(
+        &self,
+        lists: &ListOptions,
+        config: &Config,
+        resolver: AnyResolver,
+    ) -> Result<Checker<AnyResolver>, String> {
+        let builder = lists.checker_builder(config, TxtLookup::WhenListed)?;
+        self.apply(builder)
+            .build_with(resolver)
+            .map_err(|error| error.to_string())
+    }
+}
+
+/// Ends the program with a setup error (bad config file, lists, resolver) shown as `C`'s
+/// usage errors are: on stderr with the usage line, exit status 2.
+pub fn usage_error<C: clap::CommandFactory>(message: String) -> ! {
+    C::command()
+        .error(clap::error::ErrorKind::InvalidValue, message)
+        .exit()
+}
 
 /// The options that choose the lists and the resolver.
 // Not `Debug`: it holds the DQS key, which must never be printed.

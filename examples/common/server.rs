@@ -16,7 +16,7 @@ use dnsbl_check::config::parse_seconds;
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::resolver::cache::AnswerCache;
 use dnsbl_check::resolver::cache::CacheConfig;
-use dnsbl_check::{Checker, ListHealth, TxtLookup};
+use dnsbl_check::{Checker, ListHealth, TxtLookup, Zone};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
@@ -288,6 +288,27 @@ fn bind_unix(path: &Path, mode: u32) -> io::Result<UnixListener> {
     Ok(listener)
 }
 
+/// Logs the lists, probes their health every `health_interval` in the background, and serves
+/// connections until stopped ([`serve_until_stopped`]).
+pub async fn serve_with_health<F, Fut>(
+    checker: &Checker<Resolver>,
+    health_interval: Duration,
+    listen: &Listen,
+    mode: u32,
+    max_connections: u32,
+    serve: F,
+) -> Result<(), String>
+where
+    F: Fn(Connection, String, watch::Receiver<bool>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    log_lists(checker);
+    let health = tokio::spawn(watch_health(checker.clone(), health_interval));
+    let served = serve_until_stopped(listen, mode, max_connections, serve).await;
+    health.abort();
+    served
+}
+
 /// Serves connections until SIGTERM or SIGINT, with `serve` called once per connection (with
 /// the peer's name and a flag that turns true at shutdown), at most `max_connections` at
 /// once. At shutdown: stop accepting, give the connections [`SHUTDOWN_GRACE`] (or until a
@@ -385,7 +406,7 @@ async fn accept(
 }
 
 /// Logs the lists, by name and public zone.
-pub fn log_lists(checker: &Checker<Resolver>) {
+fn log_lists(checker: &Checker<Resolver>) {
     let lists: Vec<String> = checker
         .lists()
         .map(|list| {
@@ -401,7 +422,7 @@ pub fn log_lists(checker: &Checker<Resolver>) {
 }
 
 /// Probes every list's test points every `interval`, and logs the lists that are not fit.
-pub async fn watch_health(checker: Checker<Resolver>, interval: Duration) {
+async fn watch_health(checker: Checker<Resolver>, interval: Duration) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -434,4 +455,17 @@ pub async fn watch_health(checker: Checker<Resolver>, interval: Duration) {
             }
         }
     }
+}
+
+/// Logs to stderr: info by default, warnings only with `-q`, debug and trace with `-v`, `-vv`;
+/// RUST_LOG overrides. `program` is the server's log target (`dnsbl_policyd`). The DQS key
+/// is scrubbed from every line, whoever wrote it.
+pub fn init_tracing(program: &str, verbose: u8, quiet: bool, keyed_zones: Vec<Zone>) {
+    let default = match (quiet, verbose) {
+        (true, _) => "warn".to_owned(),
+        (false, 0) => format!("warn,{program}=info"),
+        (false, 1) => format!("info,{program}=debug,dnsbl_check=debug"),
+        (false, _) => format!("debug,{program}=trace,dnsbl_check=trace"),
+    };
+    crate::common::init_logging(&default, keyed_zones);
 }

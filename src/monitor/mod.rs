@@ -2,7 +2,7 @@
 //!
 //! | piece | file | what it does |
 //! |---|---|---|
-//! | [`PairStatus`], [`TroubleKind`] | `status.rs` | the compact status of one (target, list) pair |
+//! | [`PairStatus`] | `status.rs` | the compact status of one (target, list) pair; trouble is named by [`OutcomeKind`](crate::OutcomeKind) |
 //! | [`Tracker`], [`Event`] | `tracker.rs` | diffs rounds, confirms changes over N rounds, makes events |
 //! | [`Watcher`], [`Round`] | `round.rs` | runs one round of checks over addresses, networks, domains |
 //! | [`rfc3339`] | `time.rs` | event timestamps |
@@ -27,7 +27,7 @@ mod tracker;
 #[cfg(feature = "monitor")]
 pub use delivery::{Delivery, DeliveryOutcome, deliver_pending};
 pub use round::{Round, SpecCounts, Watcher};
-pub use status::{PairStatus, TroubleKind};
+pub use status::PairStatus;
 #[cfg(feature = "monitor")]
 pub use store::{PendingDelivery, StateStore, StoreError};
 pub use time::rfc3339;

@@ -6,8 +6,7 @@ use std::net::Ipv4Addr;
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
-use crate::outcome::{Outcome, SkipReason};
-use crate::resolver::LookupErrorKind;
+use crate::outcome::{Outcome, OutcomeKind, SkipReason};
 
 /// What one list last said about one target, reduced to what a change is judged by.
 ///
@@ -22,13 +21,13 @@ use crate::resolver::LookupErrorKind;
 /// # Examples
 ///
 /// ```
-/// use dnsbl_check::Outcome;
-/// use dnsbl_check::monitor::{PairStatus, TroubleKind};
+/// use dnsbl_check::monitor::PairStatus;
+/// use dnsbl_check::{Outcome, OutcomeKind};
 ///
 /// assert_eq!(PairStatus::from_outcome(&Outcome::NotListed), Some(PairStatus::NotListed));
-/// let trouble = PairStatus::Trouble(TroubleKind::Timeout);
+/// let trouble = PairStatus::Trouble(OutcomeKind::Timeout);
 /// assert_eq!(trouble.to_string(), "trouble (timeout)");
-/// assert!(trouble.same_kind_as(&PairStatus::Trouble(TroubleKind::Refused)));
+/// assert!(trouble.same_kind_as(&PairStatus::Trouble(OutcomeKind::Refused)));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -37,8 +36,10 @@ pub enum PairStatus {
     NotListed,
     /// The list lists the target with these codes (sorted, each once).
     Listed(Box<[Ipv4Addr]>),
-    /// The list could not say: the lookup failed, or its answer was unusable.
-    Trouble(TroubleKind),
+    /// The list could not say: the lookup failed, or its answer was unusable. The kind is
+    /// always a trouble kind ([`OutcomeKind::is_trouble`]); its word is the one the
+    /// statistics count it under.
+    Trouble(OutcomeKind),
 }
 
 impl PairStatus {
@@ -49,7 +50,7 @@ impl PairStatus {
             Outcome::Listed(listing) => PairStatus::listed(listing.codes.iter().copied()),
             Outcome::NotListed => PairStatus::NotListed,
             Outcome::Skipped(SkipReason::NotApplicable(_)) => return None,
-            other => PairStatus::Trouble(TroubleKind::of(other)?),
+            other => PairStatus::Trouble(OutcomeKind::of(other)?),
         })
     }
 
@@ -117,7 +118,9 @@ impl PairStatus {
                 let codes: Result<Vec<Ipv4Addr>, _> = codes.split(',').map(str::parse).collect();
                 Some(PairStatus::listed(codes.ok()?))
             }
-            Some(("trouble", kind)) => TroubleKind::parse(kind).map(PairStatus::Trouble),
+            Some(("trouble", kind)) => OutcomeKind::parse(kind)
+                .filter(|kind| kind.is_trouble())
+                .map(PairStatus::Trouble),
             _ => None,
         }
     }
@@ -153,126 +156,24 @@ impl Serialize for PairStatus {
     }
 }
 
-/// The kind of trouble a list gave for a target.
-///
-/// # Examples
-///
-/// ```
-/// use dnsbl_check::monitor::TroubleKind;
-///
-/// assert_eq!(TroubleKind::ServFail.as_str(), "servfail");
-/// assert_eq!(TroubleKind::parse("servfail"), Some(TroubleKind::ServFail));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TroubleKind {
-    /// No answer in time.
-    Timeout,
-    /// SERVFAIL.
-    ServFail,
-    /// REFUSED.
-    Refused,
-    /// Another DNS error code.
-    ResponseCode,
-    /// Unreachable, refused or reset.
-    Network,
-    /// This machine ran out of sockets, descriptors or ports.
-    LocalResource,
-    /// An unparsable or mismatched reply.
-    Protocol,
-    /// The resolver could not be used.
-    Config,
-    /// The list answered with an operator error code.
-    ListError,
-    /// The answer was outside 127.0.0.0/8.
-    Invalid,
-    /// The list failed its health check and was not asked.
-    Unhealthy,
-}
-
-const TROUBLE_KINDS: [TroubleKind; 11] = [
-    TroubleKind::Timeout,
-    TroubleKind::ServFail,
-    TroubleKind::Refused,
-    TroubleKind::ResponseCode,
-    TroubleKind::Network,
-    TroubleKind::LocalResource,
-    TroubleKind::Protocol,
-    TroubleKind::Config,
-    TroubleKind::ListError,
-    TroubleKind::Invalid,
-    TroubleKind::Unhealthy,
-];
-
-impl TroubleKind {
-    /// The kind of trouble an outcome is, `None` if it is no trouble.
-    pub fn of(outcome: &Outcome) -> Option<Self> {
-        Some(match outcome {
-            Outcome::Listed(_) | Outcome::NotListed => return None,
-            Outcome::Skipped(SkipReason::NotApplicable(_)) => return None,
-            Outcome::Skipped(_) => TroubleKind::Unhealthy,
-            Outcome::ListError(_) => TroubleKind::ListError,
-            Outcome::Invalid(_) => TroubleKind::Invalid,
-            Outcome::Failed(error) => match error.kind() {
-                LookupErrorKind::Timeout => TroubleKind::Timeout,
-                LookupErrorKind::ServFail => TroubleKind::ServFail,
-                LookupErrorKind::Refused => TroubleKind::Refused,
-                LookupErrorKind::ResponseCode(_) => TroubleKind::ResponseCode,
-                LookupErrorKind::Network => TroubleKind::Network,
-                LookupErrorKind::LocalResource => TroubleKind::LocalResource,
-                LookupErrorKind::Protocol => TroubleKind::Protocol,
-                _ => TroubleKind::Config,
-            },
-        })
-    }
-
-    /// The name used in JSON and in the state file.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TroubleKind::Timeout => "timeout",
-            TroubleKind::ServFail => "servfail",
-            TroubleKind::Refused => "refused",
-            TroubleKind::ResponseCode => "response_code",
-            TroubleKind::Network => "network",
-            TroubleKind::LocalResource => "local_resource",
-            TroubleKind::Protocol => "protocol",
-            TroubleKind::Config => "config",
-            TroubleKind::ListError => "list_error",
-            TroubleKind::Invalid => "invalid",
-            TroubleKind::Unhealthy => "unhealthy",
-        }
-    }
-
-    /// The kind named by [`TroubleKind::as_str`].
-    pub fn parse(name: &str) -> Option<Self> {
-        TROUBLE_KINDS.into_iter().find(|kind| kind.as_str() == name)
-    }
-}
-
-impl Serialize for TroubleKind {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl fmt::Display for TroubleKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn trouble_kind_names_round_trip() {
-        for kind in TROUBLE_KINDS {
-            assert_eq!(TroubleKind::parse(kind.as_str()), Some(kind));
-            let json = serde_json::to_string(&kind).unwrap();
-            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+    fn every_trouble_kind_round_trips_through_the_state_file() {
+        for kind in OutcomeKind::ALL
+            .into_iter()
+            .filter(|kind| kind.is_trouble())
+        {
+            let status = PairStatus::Trouble(kind);
+            assert_eq!(status.encode(), format!("trouble:{}", kind.as_str()));
+            assert_eq!(PairStatus::decode(&status.encode()), Some(status.clone()));
+            assert_eq!(
+                serde_json::to_value(&status).unwrap()["trouble"],
+                serde_json::json!(kind.as_str())
+            );
         }
-        assert_eq!(TroubleKind::parse("nonsense"), None);
     }
 
     #[test]
@@ -281,7 +182,7 @@ mod tests {
             PairStatus::NotListed,
             PairStatus::listed(["127.0.0.2".parse().unwrap()]),
             PairStatus::listed(["127.0.0.2".parse().unwrap(), "127.0.0.9".parse().unwrap()]),
-            PairStatus::Trouble(TroubleKind::ListError),
+            PairStatus::Trouble(OutcomeKind::ListError),
         ] {
             assert_eq!(PairStatus::decode(&status.encode()), Some(status));
         }
@@ -291,6 +192,8 @@ mod tests {
             "listed:1.2.3",
             "trouble:",
             "trouble:x",
+            "trouble:listed",
+            "trouble:not_listed",
             "clean",
             "x:y",
         ] {

@@ -140,8 +140,9 @@ pub struct StateStore {
 impl StateStore {
     /// Opens the state file at `path` for watching, creating it if it does not exist.
     ///
-    /// An existing file is validated first (see the [module](self) notes); a file that fails
-    /// is left untouched.
+    /// An existing file is validated first: its header must say it is an SQLite database made
+    /// by this crate, and SQLite's `quick_check` and the schema version must pass on a
+    /// read-only connection. A file that fails is a [`StoreError`] and is left untouched.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let is_new = match std::fs::metadata(path) {
             Ok(meta) => meta.is_file() && meta.len() == 0,

@@ -724,7 +724,7 @@ mod tests {
         assert_eq!(json[1]["detail"], "timeout");
         assert_eq!(
             tracker.status(&target, "bl.example"),
-            Some(&PairStatus::Trouble(super::super::TroubleKind::Timeout))
+            Some(&PairStatus::Trouble(crate::OutcomeKind::Timeout))
         );
         assert_eq!(tracker.len(), 1);
     }

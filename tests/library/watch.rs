@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use dnsbl_check::hosts::HostSource;
-use dnsbl_check::monitor::{
-    EventKind, PairStatus, StateStore, TrackerConfig, TroubleKind, Watcher,
-};
+use dnsbl_check::monitor::{EventKind, PairStatus, StateStore, TrackerConfig, Watcher};
 use dnsbl_check::{Checker, DnsList, HickoryResolver, ListKind, Target};
 
 use crate::support::{Behaviour, TestDns, resolver_at};
@@ -148,7 +146,7 @@ async fn counts_per_spec_and_list() {
     let refused: Target = "192.0.2.3".parse().unwrap();
     assert_eq!(
         watcher.tracker().status(&refused, ZONE),
-        Some(&PairStatus::Trouble(TroubleKind::Refused))
+        Some(&PairStatus::Trouble(dnsbl_check::OutcomeKind::Refused))
     );
     assert_eq!(watcher.tracker().statuses().count(), 5);
 }

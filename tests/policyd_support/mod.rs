@@ -1,5 +1,6 @@
 //! Running the `dnsbl-policyd` example as a real process, and talking Postfix's policy
-//! protocol to it. Shared by `tests/policyd.rs` and `tests/postfix_e2e.rs`.
+//! protocol to it. Shared by the policyd, milter and Postfix end-to-end tests of
+//! `tests/tools/`; the Postfix instance itself is `tests/support/postfix.rs`.
 //!
 //! The server is started on `127.0.0.1:0` (or a Unix socket) and the address it bound is
 //! read from its log, so that no port is guessed. Its stderr is collected for the tests
@@ -20,7 +21,6 @@ use tokio::sync::Notify;
 pub use crate::support::build_example;
 
 pub mod milter;
-pub mod postfix;
 
 /// How long a test waits for the server to do anything.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -231,15 +231,20 @@ impl PolicyClient {
     /// Sends a request and returns the action (the text after `action=`), checking that the
     /// answer is exactly one `action=` line and an empty line.
     pub async fn ask(&mut self, attributes: &[(&str, &str)]) -> String {
+        self.send_request(attributes).await;
+        self.answer()
+            .await
+            .unwrap_or_else(|| panic!("connection closed instead of answering {attributes:?}"))
+    }
+
+    /// Sends a request without waiting for the answer.
+    pub async fn send_request(&mut self, attributes: &[(&str, &str)]) {
         let mut request = String::new();
         for (name, value) in attributes {
             request.push_str(&format!("{name}={value}\n"));
         }
         request.push('\n');
         self.send(request.as_bytes()).await;
-        self.answer()
-            .await
-            .unwrap_or_else(|| panic!("connection closed instead of answering {attributes:?}"))
     }
 
     /// Sends raw bytes.

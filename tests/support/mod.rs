@@ -176,6 +176,19 @@ impl TestDns {
             .collect()
     }
 
+    /// Waits until a query for `name` (as received, with its trailing dot) has arrived;
+    /// panics after 10 s.
+    pub async fn wait_for_query(&self, name: &str) {
+        let asked = async {
+            while !self.queries().iter().any(|(asked, _)| asked == name) {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), asked)
+            .await
+            .unwrap_or_else(|_| panic!("{name} was never asked"));
+    }
+
     /// Number of queries seen (UDP and TCP).
     pub fn query_count(&self) -> usize {
         self.log().len()

@@ -44,6 +44,17 @@ impl Run {
             .collect()
     }
 
+    /// The targets reported, sorted.
+    pub(crate) fn targets(&self) -> Vec<String> {
+        let mut targets: Vec<String> = self
+            .json()
+            .iter()
+            .map(|report| report["target"].as_str().unwrap().to_owned())
+            .collect();
+        targets.sort();
+        targets
+    }
+
     /// The JSON report of `target`.
     pub(crate) fn report(&self, target: &str) -> Value {
         self.json()
@@ -101,6 +112,12 @@ pub(crate) fn server_args(dns: &TestDns) -> Vec<String> {
         "--timeout".into(),
         "2".into(),
     ]
+}
+
+/// Runs `dnsbl-check` against `dns` (see [`server_args`]) with `args`.
+pub(crate) async fn run_on(dns: &TestDns, args: &[&str]) -> Run {
+    let server = server_args(dns);
+    run(&with_server(&server, args)).await
 }
 
 /// `server_args` followed by `args`.
@@ -231,12 +248,7 @@ async fn listed_ipv4_from_a_config_list_has_categories_and_reason() {
 #[tokio::test]
 async fn not_listed_exits_zero() {
     let dns = bl_server().await;
-    let server = server_args(&dns);
-    let out = run(&with_server(
-        &server,
-        &["--zone", BL, "--format", "json", "192.0.2.99"],
-    ))
-    .await;
+    let out = run_on(&dns, &["--zone", BL, "--format", "json", "192.0.2.99"]).await;
     assert_eq!(out.code, 0, "{out:?}");
     let report = out.report("192.0.2.99");
     assert_eq!(report["listed"], false);
@@ -248,7 +260,7 @@ async fn not_listed_exits_zero() {
     assert!(result.get("ttl").is_none() && result.get("detail").is_none());
     assert!(out.stderr.is_empty(), "{out:?}");
 
-    let text = run(&with_server(&server, &["--zone", BL, "192.0.2.99"])).await;
+    let text = run_on(&dns, &["--zone", BL, "192.0.2.99"]).await;
     assert_eq!(text.code, 0);
     assert_eq!(
         text.stdout,
@@ -324,8 +336,7 @@ async fn every_kind_of_trouble_has_its_status_and_exits_two() {
 #[tokio::test]
 async fn trouble_in_text_is_shown_with_its_detail() {
     let dns = trouble_server().await;
-    let server = server_args(&dns);
-    let out = run(&with_server(&server, &["--zone", BL, "192.0.2.21"])).await;
+    let out = run_on(&dns, &["--zone", BL, "192.0.2.21"]).await;
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(
         out.stdout,
@@ -340,11 +351,10 @@ async fn a_list_that_lists_everything_is_skipped_as_unhealthy() {
         .wildcard_a("all.test", &["127.0.0.2"], 60)
         .start()
         .await;
-    let server = server_args(&dns);
-    let out = run(&with_server(
-        &server,
+    let out = run_on(
+        &dns,
         &["--zone", "all.test", "--format", "json", "192.0.2.1"],
-    ))
+    )
     .await;
     assert_eq!(out.code, 2, "{out:?}");
     let report = out.report("192.0.2.1");
@@ -357,10 +367,10 @@ async fn a_list_that_lists_everything_is_skipped_as_unhealthy() {
     );
 
     // Without the health check the list is believed: that is what the flag is for.
-    let out = run(&with_server(
-        &server,
+    let out = run_on(
+        &dns,
         &["--zone", "all.test", "--no-health-check", "192.0.2.1"],
-    ))
+    )
     .await;
     assert_eq!(out.code, 1, "{out:?}");
     let asked: Vec<String> = dns.queries().into_iter().map(|(name, _)| name).collect();
@@ -421,9 +431,8 @@ async fn ipv6_targets_use_nibble_names() {
         .a(name, &["127.0.0.3"], 60)
         .start()
         .await;
-    let server = server_args(&dns);
-    let out = run(&with_server(
-        &server,
+    let out = run_on(
+        &dns,
         &[
             "--zone",
             BL,
@@ -432,7 +441,7 @@ async fn ipv6_targets_use_nibble_names() {
             "2001:db8::1",
             "2001:db8::2",
         ],
-    ))
+    )
     .await;
     assert_eq!(out.code, 1, "{out:?}");
     assert_eq!(out.report("2001:db8::1")["results"][0]["status"], "listed");
@@ -445,12 +454,7 @@ async fn ipv6_targets_use_nibble_names() {
 #[tokio::test]
 async fn cidr_blocks_expand_to_every_address() {
     let dns = bl_server().await;
-    let server = server_args(&dns);
-    let out = run(&with_server(
-        &server,
-        &["--zone", BL, "--format", "json", "192.0.2.0/28"],
-    ))
-    .await;
+    let out = run_on(&dns, &["--zone", BL, "--format", "json", "192.0.2.0/28"]).await;
     assert_eq!(out.code, 1, "192.0.2.1 is listed: {out:?}");
     let mut targets: Vec<String> = out
         .json()
@@ -472,7 +476,7 @@ async fn cidr_blocks_expand_to_every_address() {
     assert_eq!(listed[0]["target"], "192.0.2.1");
 
     // Text mode ends a bulk run with a summary line, then a line per network and list.
-    let out = run(&with_server(&server, &["--zone", BL, "192.0.2.0/30"])).await;
+    let out = run_on(&dns, &["--zone", BL, "192.0.2.0/30"]).await;
     assert_eq!(out.stdout.matches(": not listed").count(), 3, "{out:?}");
     let last: Vec<&str> = out.stdout.lines().rev().take(2).collect();
     assert_eq!(
@@ -483,7 +487,7 @@ async fn cidr_blocks_expand_to_every_address() {
         ]
     );
     // --quiet drops it.
-    let out = run(&with_server(&server, &["--zone", BL, "-q", "192.0.2.0/30"])).await;
+    let out = run_on(&dns, &["--zone", BL, "-q", "192.0.2.0/30"]).await;
     assert!(!out.stdout.contains("summary"), "{out:?}");
 }
 
@@ -494,9 +498,8 @@ async fn domains_go_to_domain_lists_and_addresses_to_ip_lists() {
         .txt("example.com.dbl.test", &["spam domain"], 60)
         .start()
         .await;
-    let server = server_args(&dns);
-    let out = run(&with_server(
-        &server,
+    let out = run_on(
+        &dns,
         &[
             "--zone",
             BL,
@@ -508,7 +511,7 @@ async fn domains_go_to_domain_lists_and_addresses_to_ip_lists() {
             "example.org",
             "192.0.2.1",
         ],
-    ))
+    )
     .await;
     assert_eq!(out.code, 1, "{out:?}");
     let own = |target: &str| statuses(&out.report(target));
@@ -529,8 +532,8 @@ async fn domains_go_to_domain_lists_and_addresses_to_ip_lists() {
     assert!(!asked.iter().any(|name| name.contains("192.dbl.test")));
 
     // Clean targets of both kinds: the inapplicable lists are no trouble, so exit 0.
-    let out = run(&with_server(
-        &server,
+    let out = run_on(
+        &dns,
         &[
             "--zone",
             BL,
@@ -539,7 +542,7 @@ async fn domains_go_to_domain_lists_and_addresses_to_ip_lists() {
             "example.org",
             "192.0.2.7",
         ],
-    ))
+    )
     .await;
     assert_eq!(out.code, 0, "{out:?}");
     assert!(!out.stdout.contains("skipped"), "{out:?}");
@@ -548,8 +551,7 @@ async fn domains_go_to_domain_lists_and_addresses_to_ip_lists() {
 #[tokio::test]
 async fn a_target_no_list_takes_is_reported_and_exits_two() {
     let dns = bl_server().await;
-    let server = server_args(&dns);
-    let out = run(&with_server(&server, &["--zone", BL, "example.com"])).await;
+    let out = run_on(&dns, &["--zone", BL, "example.com"]).await;
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stdout.contains("no configured list takes"), "{out:?}");
 }
@@ -567,12 +569,7 @@ async fn stdin_input_skips_comments_and_blank_lines() {
     )
     .await;
     assert_eq!(out.code, 1, "{out:?}");
-    let mut targets: Vec<String> = out
-        .json()
-        .iter()
-        .map(|report| report["target"].as_str().unwrap().to_owned())
-        .collect();
-    targets.sort();
+    let targets = out.targets();
     assert_eq!(
         targets,
         ["192.0.2.1", "192.0.2.2", "192.0.2.4", "192.0.2.5"]
@@ -583,11 +580,10 @@ async fn stdin_input_skips_comments_and_blank_lines() {
 #[tokio::test]
 async fn input_file_and_arguments_together() {
     let dns = bl_server().await;
-    let server = server_args(&dns);
     let file = write_config("192.0.2.2\n192.0.2.3\n");
     let path = file.path().to_str().unwrap();
-    let out = run(&with_server(
-        &server,
+    let out = run_on(
+        &dns,
         &[
             "--zone",
             BL,
@@ -597,16 +593,12 @@ async fn input_file_and_arguments_together() {
             path,
             "192.0.2.1",
         ],
-    ))
+    )
     .await;
     assert_eq!(out.code, 1, "{out:?}");
     assert_eq!(out.json().len(), 3);
 
-    let missing = run(&with_server(
-        &server,
-        &["--zone", BL, "--input", "/nonexistent/targets.txt"],
-    ))
-    .await;
+    let missing = run_on(&dns, &["--zone", BL, "--input", "/nonexistent/targets.txt"]).await;
     assert_eq!(missing.code, 2);
     assert!(
         missing.stderr.contains("/nonexistent/targets.txt"),
@@ -618,8 +610,8 @@ async fn input_file_and_arguments_together() {
 async fn bad_targets_are_named_and_the_rest_still_checked() {
     let dns = bl_server().await;
     let server = server_args(&dns);
-    let out = run(&with_server(
-        &server,
+    let out = run_on(
+        &dns,
         &[
             "--zone",
             BL,
@@ -629,7 +621,7 @@ async fn bad_targets_are_named_and_the_rest_still_checked() {
             "999.1.1.1",
             "not a host!!",
         ],
-    ))
+    )
     .await;
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(out.json().len(), 1);
@@ -685,12 +677,7 @@ async fn garbage_input_never_panics() {
     .await;
     assert_eq!(out.code, 2, "{out:?}");
     // `::` is an address (the unspecified one): asked like any other.
-    let mut targets: Vec<String> = out
-        .json()
-        .iter()
-        .map(|report| report["target"].as_str().unwrap().to_owned())
-        .collect();
-    targets.sort();
+    let targets = out.targets();
     assert_eq!(targets, ["192.0.2.7", "::"], "{out:?}");
     assert!(out.stderr.contains("line 2: line too long"), "{out:?}");
 }
@@ -857,9 +844,8 @@ async fn dqs_key_is_used_but_never_printed() {
 #[tokio::test]
 async fn dqs_key_switches_the_default_spamhaus_presets() {
     let dns = dqs_server().await;
-    let server = server_args(&dns);
-    let out = run(&with_server(
-        &server,
+    let out = run_on(
+        &dns,
         &[
             "--dqs-key",
             KEY,
@@ -869,7 +855,7 @@ async fn dqs_key_switches_the_default_spamhaus_presets() {
             "json",
             "192.0.2.1",
         ],
-    ))
+    )
     .await;
     assert_eq!(out.code, 1, "{out:?}");
     assert_eq!(
@@ -1063,20 +1049,12 @@ async fn rdns_shows_forward_confirmed_reverse_dns() {
     assert_eq!(out.report("192.0.2.2")["rdns"]["status"], "not_confirmed");
     assert_eq!(out.report("192.0.2.3")["rdns"]["status"], "no_ptr");
 
-    let out = run(&with_server(
-        &server,
-        &["--zone", BL, "--rdns", "192.0.2.4"],
-    ))
-    .await;
+    let out = run_on(&dns, &["--zone", BL, "--rdns", "192.0.2.4"]).await;
     assert_eq!(out.code, 2, "a failed reverse lookup is trouble: {out:?}");
     assert!(out.stdout.contains("rdns"), "{out:?}");
     assert!(out.stdout.contains("lookup failed: SERVFAIL"), "{out:?}");
 
-    let out = run(&with_server(
-        &server,
-        &["--zone", BL, "--rdns", "192.0.2.1"],
-    ))
-    .await;
+    let out = run_on(&dns, &["--zone", BL, "--rdns", "192.0.2.1"]).await;
     assert!(
         out.stdout.contains("confirmed: mail.example.test"),
         "{out:?}"
@@ -1084,11 +1062,7 @@ async fn rdns_shows_forward_confirmed_reverse_dns() {
 
     // Without the flag, no reverse lookups at all.
     let before = dns.queries().len();
-    let out = run(&with_server(
-        &server,
-        &["--zone", BL, "--format", "json", "192.0.2.1"],
-    ))
-    .await;
+    let out = run_on(&dns, &["--zone", BL, "--format", "json", "192.0.2.1"]).await;
     assert!(out.report("192.0.2.1").get("rdns").is_none());
     assert!(
         !dns.queries()[before..].iter().any(|(_, t)| t == "PTR"),

@@ -4,7 +4,8 @@
 use serde_json::Value;
 
 use crate::cli::{
-    BL, DBL, healthy_domain_zone, healthy_ip_zone, run, server_args, with_server, write_config,
+    BL, DBL, healthy_domain_zone, healthy_ip_zone, run, run_on, server_args, with_server,
+    write_config,
 };
 use crate::support::smtp::{Script, closed_relay, open_relay, responder};
 use crate::support::{Behaviour, TestDns};
@@ -95,11 +96,7 @@ async fn mx_checks_each_mail_server_with_its_reverse_dns() {
     assert!(derived[1]["results"][0].get("lookup_url").is_none());
 
     // Text: the servers under their domain, addresses without confirmed rDNS flagged.
-    let out = run(&with_server(
-        &server,
-        &["--config", config, "--mx", "example.test"],
-    ))
-    .await;
+    let out = run_on(&dns, &["--config", config, "--mx", "example.test"]).await;
     assert_eq!(out.code, 1, "{out:?}");
     let text = &out.stdout;
     let domain = text.find("example.test: not listed").expect(text);
@@ -226,11 +223,7 @@ async fn smtp_check_finds_an_open_relay_and_a_closed_one() {
         .local_addr()
         .unwrap();
     let target = closed.to_string();
-    let out = run(&with_server(
-        &server,
-        &["--zone", BL, "--smtp-check", &target],
-    ))
-    .await;
+    let out = run_on(&dns, &["--zone", BL, "--smtp-check", &target]).await;
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stdout.contains("cannot connect"), "{out:?}");
 }
@@ -273,11 +266,7 @@ smtpd_recipient_restrictions =
             assert_eq!(smtp["relay"]["code"], 554, "{smtp}");
         }
         // Text: the banner names another host than the PTR.
-        let out = run(&with_server(
-            &server,
-            &["--zone", BL, "--smtp-check", &target],
-        ))
-        .await;
+        let out = run_on(&dns, &["--zone", BL, "--smtp-check", &target]).await;
         assert!(out.stdout.contains("does not name the PTR host"), "{out:?}");
     }
     // Nothing was ever queued: the probe sends no DATA.

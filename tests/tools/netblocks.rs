@@ -1,18 +1,14 @@
 //! `dnsbl-check` on netblocks and as a monitoring plugin: `--only`, the per-network summary,
 //! `--max-targets`, and `--format nagios` in every state.
 
-use crate::cli::{BL, bl_server, run, run_with, server_args, with_server};
+use crate::cli::{BL, bl_server, run, run_on, run_with, server_args, with_server};
 use crate::support::{Behaviour, TestDns};
 
 #[tokio::test]
 async fn only_listed_and_per_network_lines() {
     let dns = bl_server().await;
     let server = server_args(&dns);
-    let out = run(&with_server(
-        &server,
-        &["--zone", BL, "--only", "listed", "192.0.2.0/28"],
-    ))
-    .await;
+    let out = run_on(&dns, &["--zone", BL, "--only", "listed", "192.0.2.0/28"]).await;
     assert_eq!(out.code, 1, "{out:?}");
     let blocks: Vec<&str> = out
         .stdout
@@ -50,12 +46,7 @@ async fn only_listed_and_per_network_lines() {
         .on("3.2.0.192.bl.test", "A", Behaviour::ServFail)
         .start()
         .await;
-    let server = server_args(&dns);
-    let out = run(&with_server(
-        &server,
-        &["--zone", BL, "--only", "trouble", "192.0.2.0/29"],
-    ))
-    .await;
+    let out = run_on(&dns, &["--zone", BL, "--only", "trouble", "192.0.2.0/29"]).await;
     assert_eq!(out.code, 2, "{out:?}");
     let blocks: Vec<&str> = out
         .stdout
@@ -76,7 +67,7 @@ async fn networks_beyond_max_targets_are_refused_before_any_query() {
     let dns = bl_server().await;
     let server = server_args(&dns);
     for target in ["0.0.0.0/0", "::/0", "10.0.0.0/15"] {
-        let out = run(&with_server(&server, &["--zone", BL, "192.0.2.1", target])).await;
+        let out = run_on(&dns, &["--zone", BL, "192.0.2.1", target]).await;
         assert_eq!(out.code, 2, "{out:?}");
         assert!(out.stderr.contains("--max-targets"), "{out:?}");
         assert!(out.stdout.is_empty(), "{out:?}");
@@ -85,7 +76,7 @@ async fn networks_beyond_max_targets_are_refused_before_any_query() {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), "192.0.2.1\n# a typo follows\n10.0.0.0/8\n").unwrap();
     let path = file.path().to_str().unwrap();
-    let out = run(&with_server(&server, &["--zone", BL, "--input", path])).await;
+    let out = run_on(&dns, &["--zone", BL, "--input", path]).await;
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr.contains("line 3") && out.stderr.contains("--max-targets"),

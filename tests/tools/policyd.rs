@@ -689,25 +689,9 @@ async fn sigterm_finishes_the_request_in_flight_then_exits_zero() {
     assert_eq!(idle.ask(&client_request("198.51.100.7")).await, "DUNNO");
 
     let mut busy = server.connect().await;
-    let request: String = client_request("192.0.2.1")
-        .iter()
-        .map(|(name, value)| format!("{name}={value}\n"))
-        .collect::<String>()
-        + "\n";
-    busy.send(request.as_bytes()).await;
+    busy.send_request(&client_request("192.0.2.1")).await;
     // The request is in flight once its slow query has reached the DNS server.
-    let asked = async {
-        while !dns
-            .queries()
-            .iter()
-            .any(|(name, _)| name == &format!("{slow}."))
-        {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), asked)
-        .await
-        .expect("the slow query was never sent");
+    dns.wait_for_query(&format!("{slow}.")).await;
 
     server.signal("TERM");
     server.wait_for_log("shutting down").await.unwrap();
@@ -747,24 +731,8 @@ async fn a_second_signal_stops_waiting_for_requests_in_flight() {
     let mut server =
         Policyd::start(&["--nameserver", &address, "--timeout", "20", "--zone", BL]).await;
     let mut busy = server.connect().await;
-    let request: String = client_request("192.0.2.1")
-        .iter()
-        .map(|(name, value)| format!("{name}={value}\n"))
-        .collect::<String>()
-        + "\n";
-    busy.send(request.as_bytes()).await;
-    let asked = async {
-        while !dns
-            .queries()
-            .iter()
-            .any(|(name, _)| name == &format!("{stuck}."))
-        {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), asked)
-        .await
-        .expect("the query was never sent");
+    busy.send_request(&client_request("192.0.2.1")).await;
+    dns.wait_for_query(&format!("{stuck}.")).await;
 
     server.signal("INT");
     server

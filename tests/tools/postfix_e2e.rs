@@ -11,8 +11,8 @@
 use crate::milter::html_message_text;
 use crate::policyd_support::Policyd;
 use crate::policyd_support::milter::start_milter;
-use crate::policyd_support::postfix::Postfix;
 use crate::support::TestDns;
+use crate::support::postfix::Postfix;
 
 const BL: &str = "bl.test";
 const DBL: &str = "dbl.test";
@@ -29,7 +29,7 @@ async fn postfix_rejects_listed_clients_and_accepts_clean_ones() {
         .await;
     let address = dns.addr.to_string();
     let policyd = Policyd::start(&["--nameserver", &address, "--zone", BL]).await;
-    let postfix = Postfix::start(policyd.port()).await;
+    let postfix = Postfix::with_policy(policyd.port()).await;
 
     let listed = postfix.send_from("192.0.2.55").await;
     let transcript = String::from_utf8_lossy(&listed.stdout);
@@ -93,7 +93,7 @@ async fn milter_and_postfix(dns: &TestDns, option: &str) -> (Policyd, Postfix) {
         option,
     ];
     let milter = start_milter(&args).await;
-    let postfix = Postfix::start_with_milter(milter.port()).await;
+    let postfix = Postfix::with_milter(milter.port()).await;
     (milter, postfix)
 }
 

@@ -322,6 +322,19 @@ async fn baseline_listings_are_reported_when_asked() {
     assert_eq!(watch.stop(libc::SIGTERM).await, (0, vec![]));
 }
 
+/// Runs `dnsbl-check --state STATE ARGS` to its end, naming a loopback name server that
+/// nothing may ask.
+async fn run_on_state(state: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(crate::cli::binary())
+        .args(["--nameserver", "127.0.0.1:9", "--state"])
+        .arg(state)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_corrupt_state_file_is_refused_and_left_alone() {
     let (_dir, state) = state_file();
@@ -333,19 +346,29 @@ async fn a_corrupt_state_file_is_refused_and_left_alone() {
         &["--watch", "1", "--zone", ZONE, "192.0.2.1"][..],
         &["--history"][..],
     ] {
-        let output = Command::new(crate::cli::binary())
-            .args(["--nameserver", "127.0.0.1:9", "--state"])
-            .arg(&state)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .unwrap();
+        let output = run_on_state(&state, args).await;
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains(&state.display().to_string()), "{stderr}");
         assert!(output.stdout.is_empty());
         assert_eq!(std::fs::read(&state).unwrap(), garbage);
+    }
+}
+
+#[tokio::test]
+async fn nagios_format_is_refused_in_watch_mode() {
+    let (_dir, state) = state_file();
+    for args in [
+        &["--watch", "1", "--zone", ZONE, "192.0.2.1"][..],
+        &["--history"][..],
+    ] {
+        let output = run_on_state(&state, &[&["--format", "nagios"], args].concat()).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("--format nagios"), "{stderr}");
+        assert!(stderr.contains("Usage:"), "{stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+        assert!(!state.exists(), "nothing was started");
     }
 }
 
