@@ -30,8 +30,8 @@
 //! | [`hosts`] | `hosts.rs` | mail-server targets: a domain's MX hosts or own addresses |
 //! | [`summary`] | `summary.rs` | a run's counts: per list, per scanned network, listings |
 //! | [`nagios`] | `nagios.rs` | monitoring-plugin states and perfdata from those counts |
-//! | [`smtp`] | `smtp.rs` | an SMTP probe: open relay, banner name, STARTTLS |
-//! | [`mail`] (feature `mail`) | `mail/` | mail filters: session verdicts, Postfix policy and milter codecs, message reading |
+//! | `smtp` (feature `monitor`) | `smtp.rs` | an SMTP probe: open relay, banner name, STARTTLS |
+//! | `mail` (feature `mail`) | `mail/` | mail filters: session verdicts, Postfix policy and milter codecs, message reading |
 //!
 //! The root holds what most programs use; the rest (error details, builders, the other
 //! resolvers) lives under its module path.
