@@ -240,10 +240,15 @@ async fn run(cli: &Cli, checker: Checker<AnyResolver>, watched: Watched) -> Resu
     });
     tracing::info!(listen = %cli.listen, "serving /metrics and /probe");
     let rounds = state::run_rounds(checker, watched, cli.interval, shared);
+    // The exporter keeps no state: SIGTERM (systemd, Kubernetes) and SIGINT stop it at once,
+    // with exit status 0.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|error| format!("cannot handle SIGTERM: {error}"))?;
     tokio::select! {
         () = http::serve(listener, exporter) => {}
         () = rounds => {}
         _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
+        _ = terminate.recv() => tracing::info!("terminated; stopping"),
     }
     Ok(())
 }

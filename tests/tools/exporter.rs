@@ -238,6 +238,43 @@ async fn metrics_come_from_the_last_round_and_send_no_query() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_the_exporter_with_status_0() {
+    let dns = crate::support::every_kind_of_answer(TestDns::builder())
+        .start()
+        .await;
+    let address = dns.addr.to_string();
+    let (mut exporter, _addr, _page) = exporter_after_first_round(&[
+        "--nameserver",
+        &address,
+        "--zone",
+        "bl.test",
+        "--interval",
+        "3600",
+        "192.0.2.1",
+    ])
+    .await;
+    let pid = exporter.0.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = exporter.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still running 10 s after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn mail_domains_are_expanded_every_round_and_their_trouble_shown() {
     let dns = crate::support::every_kind_of_answer(TestDns::builder())
         .zone("example.test")
