@@ -10,6 +10,7 @@
 //! | `dnsbl_listing_info` | target, list, code, category | the codes of a listing |
 //! | `dnsbl_network_{checked,listed,trouble}_addresses` | network, list | a network's address counts |
 //! | `dnsbl_target_info` | target, domain, source, host | where a checked address came from |
+//! | `dnsbl_target_rdns` | target, domain, host, status | the address's forward-confirmed reverse DNS |
 //! | `dnsbl_host_lookup_trouble` | domain, source, kind | a domain's hosts could not all be found |
 //! | `dnsbl_list_health` | list, state | 1 for the list's current RFC 5782 health state |
 //! | `dnsbl_list_checks_total` | list, outcome | checks by outcome, since start |
@@ -69,6 +70,8 @@ pub struct HostAddress {
     pub domain: String,
     pub source: &'static str,
     pub host: String,
+    /// Forward-confirmed reverse DNS: `confirmed`, `not_confirmed`, `no_ptr` or `failed`.
+    pub rdns: &'static str,
 }
 
 /// A domain whose hosts could not all be found.
@@ -294,7 +297,7 @@ fn networks(encoder: &mut DescriptorEncoder, networks: &[NetworkCounts]) -> Resu
     Ok(())
 }
 
-/// `dnsbl_target_info` and `dnsbl_host_lookup_trouble`.
+/// `dnsbl_target_info`, `dnsbl_target_rdns` and `dnsbl_host_lookup_trouble`.
 fn hosts(
     encoder: &mut DescriptorEncoder,
     hosts: &[HostAddress],
@@ -311,6 +314,20 @@ fn hosts(
             ("host", &*host.host),
         ];
         info.encode_info(&labels)?;
+    }
+    // Receivers refuse mail from an address whose PTR does not lead back to it: worth an
+    // alert of its own, even while no list has it.
+    let help = "1 for an address checked for a domain, labelled with its forward-confirmed \
+                reverse DNS status: confirmed, not_confirmed, no_ptr or failed.";
+    let mut rdns = family(encoder, "dnsbl_target_rdns", help, MetricType::Gauge)?;
+    for host in hosts {
+        let labels = [
+            ("target", &*host.target),
+            ("domain", &*host.domain),
+            ("host", &*host.host),
+            ("status", host.rdns),
+        ];
+        rdns.encode_family(&labels)?.encode_gauge(&1)?;
     }
     let help = "1 when a domain's hosts or addresses could not all be looked up.";
     let mut family = family(

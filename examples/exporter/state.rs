@@ -218,6 +218,7 @@ pub fn host_rows(expansions: &[hosts::Expansion]) -> (Vec<HostAddress>, Vec<Host
                 domain: expansion.domain.to_string(),
                 source: source(expansion.source),
                 host: found.host.to_string(),
+                rdns: found.rdns.status(),
             });
         }
         for problem in &expansion.trouble {

@@ -281,6 +281,8 @@ async fn mail_domains_are_expanded_every_round_and_their_trouble_shown() {
         .mx("example.test", &[(10, "mx1.example.test")], 60)
         .a("mx1.example.test", &["192.0.2.10"], 60)
         .a("www.example.test", &["192.0.2.1"], 60)
+        .zone("2.0.192.in-addr.arpa")
+        .ptr("10.2.0.192.in-addr.arpa", &["mx1.example.test."], 60)
         .zone("broken.test")
         .on("broken.test", "MX", Behaviour::ServFail)
         .start()
@@ -306,6 +308,8 @@ async fn mail_domains_are_expanded_every_round_and_their_trouble_shown() {
         r#"dnsbl_target_info{target="192.0.2.1",domain="www.example.test",source="resolve",host="www.example.test"} 1"#,
         r#"dnsbl_listed{target="192.0.2.1",list="bl.test"} 0"#,
         r#"dnsbl_host_lookup_trouble{domain="broken.test",source="mx",kind="servfail"} 1"#,
+        r#"dnsbl_target_rdns{target="192.0.2.10",domain="example.test",host="mx1.example.test",status="confirmed"} 1"#,
+        r#"dnsbl_target_rdns{target="192.0.2.1",domain="www.example.test",host="www.example.test",status="no_ptr"} 1"#,
         "dnsbl_last_round_targets 2",
     ] {
         assert!(has_line(&page, line), "{line} missing from:\n{page}");
