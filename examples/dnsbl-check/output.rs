@@ -210,6 +210,11 @@ fn write_block(
         .iter()
         .filter(|r| r.outcome.is_trouble())
         .count();
+    let answered = report
+        .results
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Listed(_) | Outcome::NotListed))
+        .count();
     let verdict = if report.listed {
         colour.paint(Colour::RED, &format!("LISTED ({score})"))
     } else if report.results.is_empty() {
@@ -217,6 +222,11 @@ fn write_block(
             Colour::YELLOW,
             "not checked: no configured list takes this target",
         )
+    } else if answered == 0 && troubled > 0 {
+        // Trouble is never "clean": with no answer at all there is nothing to call it.
+        let lists = if troubled == 1 { "list" } else { "lists" };
+        let text = format!("unknown: no list answered ({troubled} {lists} gave trouble)");
+        colour.paint(Colour::YELLOW, &text)
     } else if troubled > 0 {
         let lists = if troubled == 1 { "list" } else { "lists" };
         let text = format!("not listed ({score}; incomplete: {troubled} {lists} gave trouble)");

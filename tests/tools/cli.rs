@@ -340,8 +340,24 @@ async fn trouble_in_text_is_shown_with_its_detail() {
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(
         out.stdout,
-        "192.0.2.21: not listed (score 0; incomplete: 1 list gave trouble)\n  \
+        "192.0.2.21: unknown: no list answered (1 list gave trouble)\n  \
          failed     bl.test  SERVFAIL\n"
+    );
+}
+
+#[tokio::test]
+async fn a_target_some_lists_answered_for_is_not_listed_but_incomplete() {
+    let dns = healthy_ip_zone(healthy_ip_zone(TestDns::builder(), BL), "ok.test")
+        .on("21.2.0.192.bl.test", "A", Behaviour::ServFail)
+        .start()
+        .await;
+    let out = run_on(&dns, &["--zone", BL, "--zone", "ok.test", "192.0.2.21"]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stdout
+            .starts_with("192.0.2.21: not listed (score 0; incomplete: 1 list gave trouble)\n"),
+        "{}",
+        out.stdout
     );
 }
 
