@@ -1,4 +1,4 @@
-//! What the pooled resolver remembers about each name server: whether it answers, how fast,
+//! What both transports remember about each name server: whether it answers, how fast,
 //! and when to try it again after it stopped answering.
 //!
 //! A server that times out (or whose port is confirmed closed) is backed off: for the next
@@ -51,6 +51,19 @@ pub(crate) enum Standing {
     Probe,
     /// Backed off: ask it only when every other server failed.
     Down,
+}
+
+impl Standing {
+    /// Where a server of this standing comes in the order a query asks servers: probes first,
+    /// then servers that are up, then those backed off.
+    #[cfg(feature = "hickory")]
+    pub(crate) fn rank(self) -> u8 {
+        match self {
+            Standing::Probe => 0,
+            Standing::Up => 1,
+            Standing::Down => 2,
+        }
+    }
 }
 
 impl Health {
