@@ -144,7 +144,9 @@ impl HickoryResolverBuilder {
         self
     }
 
-    /// How many times to ask again after a timeout (default: the system's, or 2).
+    /// How many times to ask again after a timeout (default: the system's, or 2). With
+    /// several name servers each retry goes to the next one, and every server is asked at
+    /// least once whatever this says.
     pub fn retries(mut self, retries: usize) -> Self {
         self.options.retries = Some(retries);
         self
