@@ -66,6 +66,27 @@ impl Standing {
     }
 }
 
+/// The tries of one query over servers in `order` (from [`Health::standing`], best first):
+/// each server at least once, `retries` tries after the first in all, going round the order
+/// again; a server asked again is asked as [`Standing::Up`] (it is no probe twice). Each try
+/// comes with its number, from 0.
+#[cfg(feature = "hickory")]
+pub(crate) fn tries(
+    order: &[(usize, Standing)],
+    retries: usize,
+) -> impl Iterator<Item = (usize, usize, Standing)> + '_ {
+    let count = (retries + 1).max(order.len());
+    (0..count).map(move |attempt| {
+        let (index, standing) = order[attempt % order.len()];
+        let standing = if attempt < order.len() {
+            standing
+        } else {
+            Standing::Up
+        };
+        (attempt, index, standing)
+    })
+}
+
 impl Health {
     fn now_ms(&self) -> u64 {
         self.epoch.elapsed().as_millis() as u64
@@ -178,5 +199,23 @@ mod tests {
         assert_eq!(health.standing(expiry), Standing::Up);
         assert_eq!(health.srtt(), Some(Duration::from_millis(4)));
         assert!(!health.is_down());
+    }
+
+    #[cfg(feature = "hickory")]
+    #[test]
+    fn every_server_is_tried_once_and_retries_go_round() {
+        let order = [(1, Standing::Probe), (0, Standing::Up)];
+        let once: Vec<_> = tries(&order, 0).collect();
+        assert_eq!(once, [(0, 1, Standing::Probe), (1, 0, Standing::Up)]);
+        let more: Vec<_> = tries(&order, 3).collect();
+        assert_eq!(
+            more,
+            [
+                (0, 1, Standing::Probe),
+                (1, 0, Standing::Up),
+                (2, 1, Standing::Up),
+                (3, 0, Standing::Up)
+            ]
+        );
     }
 }

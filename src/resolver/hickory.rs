@@ -21,7 +21,7 @@ use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use hickory_resolver::system_conf::read_system_conf;
 
-use crate::resolver::health::{Health, Standing};
+use crate::resolver::health::{self, Health, Standing};
 use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint, same_peer};
 use crate::resolver::{
     Answer, DnsResolver, LookupError, LookupErrorKind, NameServer, ResolverBuildError,
@@ -302,17 +302,8 @@ impl HickoryResolver {
             .collect();
         // Stable: servers of the same standing keep their configured order.
         order.sort_by_key(|&(_, standing)| standing.rank());
-        // Each server is asked at least once when the others fail; `retries` tries after the
-        // first in all.
-        let tries = (self.retries + 1).max(order.len());
         let mut last_error = LookupError::new(LookupErrorKind::Timeout);
-        for attempt in 0..tries {
-            let (index, standing) = order[attempt % order.len()];
-            let standing = if attempt < order.len() {
-                standing
-            } else {
-                Standing::Up
-            };
+        for (attempt, index, standing) in health::tries(&order, self.retries) {
             let upstream = &self.upstreams[index];
             let started = Instant::now();
             let error = match self.ask(&upstream.resolver, name, record_type).await {
