@@ -9,17 +9,19 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hickory_resolver::Resolver;
-use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::{
     DnsUdpSocket, RuntimeProvider, TokioHandle, TokioRuntimeProvider, TokioTime,
 };
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
+use hickory_resolver::system_conf::read_system_conf;
 
+use crate::resolver::health::{self, Health, Standing};
 use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint, same_peer};
 use crate::resolver::{
     Answer, DnsResolver, LookupError, LookupErrorKind, NameServer, ResolverBuildError,
@@ -34,6 +36,18 @@ use crate::resolver::{
 /// - Each query has its own UDP socket (so its own random source port), connected to the name
 ///   server, so that a closed port fails the lookup at once instead of after the timeout.
 /// - Names are always sent as given (absolute), so no search domain is ever appended.
+/// - Each attempt waits [`timeout`](HickoryResolverBuilder::timeout). With one name server, a
+///   timeout is asked again [`retries`](HickoryResolverBuilder::retries) times.
+/// - With several name servers, each has a health record: its smoothed round-trip time, and a
+///   back-off after it stopped answering (1 s, doubling up to a minute) during which queries
+///   ask the other servers first; when the back-off ends, one query at a time probes it
+///   again. With one dead server out of two, a scan pays a few timeouts, not one per query.
+/// - With several name servers, every kind of trouble with one server moves the query on to
+///   the next: a timeout, a confirmed closed port, a socket that could not be opened, a
+///   malformed answer, and SERVFAIL, REFUSED or another error code (returned as such once
+///   every server gave one). NXDOMAIN and NOERROR answers are final. Each server is asked at
+///   least once before a query fails; `retries` counts the tries after the first, each on the
+///   next server in turn.
 ///
 /// # Examples
 ///
@@ -53,14 +67,35 @@ use crate::resolver::{
 /// ```
 #[derive(Clone)]
 pub struct HickoryResolver {
-    inner: Resolver<ConnectedUdpRuntime>,
+    /// One hickory resolver with every name server when there is at most one; otherwise one
+    /// per name server, in configured order, so that this resolver chooses whom to ask.
+    upstreams: Arc<[Upstream]>,
+    /// How long a probe of a backed-off server may run: the timeout of one attempt.
+    timeout: Duration,
+    /// Tries after the first, with several name servers (one server: hickory's own retries).
+    retries: usize,
     /// What went wrong with sockets, which hickory's errors do not say.
     socket_trouble: Arc<SocketTrouble>,
 }
 
+/// One of [`HickoryResolver`]'s hickory resolvers and the health of its name server.
+struct Upstream {
+    resolver: Resolver<ConnectedUdpRuntime>,
+    health: Health,
+}
+
 impl fmt::Debug for HickoryResolver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HickoryResolver").finish_non_exhaustive()
+        f.debug_struct("HickoryResolver")
+            .field(
+                "servers (smoothed RTT, backed off)",
+                &self
+                    .upstreams
+                    .iter()
+                    .map(|u| (u.health.srtt(), u.health.is_down()))
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
     }
 }
 
@@ -109,7 +144,9 @@ impl HickoryResolverBuilder {
         self
     }
 
-    /// How many times to ask again after a timeout (default: the system's, or 2).
+    /// How many times to ask again after a timeout (default: the system's, or 2). With
+    /// several name servers each retry goes to the next one, and every server is asked at
+    /// least once whatever this says.
     pub fn retries(mut self, retries: usize) -> Self {
         self.options.retries = Some(retries);
         self
@@ -129,8 +166,8 @@ impl HickoryResolverBuilder {
             tokio: TokioRuntimeProvider::default(),
             socket_trouble: Arc::clone(&socket_trouble),
         };
-        let mut builder = if self.options.uses_system_configuration() {
-            Resolver::builder(provider).map_err(system_config_error)?
+        let (config, mut options) = if self.options.uses_system_configuration() {
+            read_system_conf().map_err(system_config_error)?
         } else {
             let servers = self
                 .options
@@ -145,9 +182,11 @@ impl HickoryResolverBuilder {
                     NameServerConfig::new(server.addr().ip(), true, vec![udp, tcp])
                 })
                 .collect();
-            Resolver::builder_with_config(ResolverConfig::from_name_servers(servers), provider)
+            (
+                ResolverConfig::from_name_servers(servers),
+                ResolverOpts::default(),
+            )
         };
-        let options = builder.options_mut();
         // The checker caches with list-aware TTL rules; a second cache here would only hide
         // what the name server says.
         options.cache_size = 0;
@@ -167,10 +206,45 @@ impl HickoryResolverBuilder {
         if let Some(retries) = self.options.retries {
             options.attempts = retries;
         }
-        let inner = builder.build().map_err(system_config_error)?;
+        let timeout = options.timeout;
+        let retries = options.attempts;
+        let (domain, search, servers) = config.into_parts();
+        let upstreams: Vec<Upstream> = if servers.len() <= 1 {
+            let config = ResolverConfig::from_parts(domain, search, servers);
+            vec![Upstream::build(config, options, provider)?]
+        } else {
+            // One resolver per server, each tried once: this resolver retries, on the next
+            // server, and remembers which servers answer.
+            options.attempts = 0;
+            servers
+                .into_iter()
+                .map(|server| {
+                    let config =
+                        ResolverConfig::from_parts(domain.clone(), search.clone(), vec![server]);
+                    Upstream::build(config, options.clone(), provider.clone())
+                })
+                .collect::<Result<_, _>>()?
+        };
         Ok(HickoryResolver {
-            inner,
+            upstreams: upstreams.into(),
+            timeout,
+            retries,
             socket_trouble,
+        })
+    }
+}
+
+impl Upstream {
+    fn build(
+        config: ResolverConfig,
+        options: ResolverOpts,
+        provider: ConnectedUdpRuntime,
+    ) -> Result<Self, ResolverBuildError> {
+        let mut builder = Resolver::builder_with_config(config, provider);
+        *builder.options_mut() = options;
+        Ok(Upstream {
+            resolver: builder.build().map_err(system_config_error)?,
+            health: Health::default(),
         })
     }
 }
@@ -206,16 +280,87 @@ impl HickoryResolver {
         })?;
         // Absolute, always: a relative name could be completed with a search domain.
         name.set_fqdn(true);
+        match &*self.upstreams {
+            // One server (or the system's, when it names at most one): hickory asks and retries.
+            [only] => self.ask(&only.resolver, &name, record_type).await,
+            _ => self.ask_in_health_order(&name, record_type).await,
+        }
+    }
+
+    /// Asks the name servers one after another, in health order, until one gives an answer
+    /// (records, NXDOMAIN or NOERROR without records), and keeps their health records.
+    async fn ask_in_health_order(
+        &self,
+        name: &Name,
+        record_type: RecordType,
+    ) -> Result<Option<(Vec<RData>, u32)>, NoRecordsOr> {
+        let mut order: Vec<(usize, Standing)> = self
+            .upstreams
+            .iter()
+            .enumerate()
+            .map(|(index, upstream)| (index, upstream.health.standing(self.timeout)))
+            .collect();
+        // Stable: servers of the same standing keep their configured order.
+        order.sort_by_key(|&(_, standing)| standing.rank());
+        let mut last_error = LookupError::new(LookupErrorKind::Timeout);
+        for (attempt, index, standing) in health::tries(&order, self.retries) {
+            let upstream = &self.upstreams[index];
+            let started = Instant::now();
+            let error = match self.ask(&upstream.resolver, name, record_type).await {
+                Err(NoRecordsOr::Error(error)) => error,
+                answer => {
+                    upstream.health.answered(Some(started.elapsed()));
+                    return answer;
+                }
+            };
+            match error.kind() {
+                // No answer: a timeout, a confirmed closed port, an unreachable host.
+                LookupErrorKind::Timeout | LookupErrorKind::Network => {
+                    upstream.health.failed(standing);
+                }
+                // An answer, if not a good one: the server is alive.
+                LookupErrorKind::ServFail
+                | LookupErrorKind::Refused
+                | LookupErrorKind::ResponseCode(_)
+                | LookupErrorKind::Protocol => upstream.health.answered(Some(started.elapsed())),
+                _ => {}
+            }
+            match error.kind() {
+                // The server is alive, but cannot or will not answer: another one may. Once
+                // every server said so, that is the answer.
+                LookupErrorKind::ServFail
+                | LookupErrorKind::Refused
+                | LookupErrorKind::ResponseCode(_)
+                    if attempt + 1 >= order.len() =>
+                {
+                    return Err(NoRecordsOr::Error(error));
+                }
+                // No runtime: the same everywhere.
+                LookupErrorKind::Config => return Err(NoRecordsOr::Error(error)),
+                _ => {}
+            }
+            last_error = error;
+        }
+        Err(NoRecordsOr::Error(last_error))
+    }
+
+    /// One lookup through one hickory resolver, its answer sorted out.
+    async fn ask(
+        &self,
+        resolver: &Resolver<ConnectedUdpRuntime>,
+        name: &Name,
+        record_type: RecordType,
+    ) -> Result<Option<(Vec<RData>, u32)>, NoRecordsOr> {
         let trouble_before = self.socket_trouble.snapshot();
-        match self.inner.lookup(name.clone(), record_type).await {
-            Ok(lookup) => Ok(own_records(&name, lookup.answers(), record_type)),
+        match resolver.lookup(name.clone(), record_type).await {
+            Ok(lookup) => Ok(own_records(name, lookup.answers(), record_type)),
             Err(NetError::Dns(DnsError::NoRecordsFound(no_records))) => {
                 Err(NoRecordsOr::NoRecords {
                     nxdomain: no_records.response_code == ResponseCode::NXDomain,
                     negative_ttl: no_records
                         .soa
                         .as_deref()
-                        .filter(|soa| soa.name.zone_of(&name))
+                        .filter(|soa| soa.name.zone_of(name))
                         .map(|soa| clamp_ttl(soa.ttl).min(clamp_ttl(soa.data.minimum))),
                 })
             }

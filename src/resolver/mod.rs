@@ -9,6 +9,7 @@
 //! | [`PooledUdpResolver`](pooled::PooledUdpResolver) | `resolver/pooled/` | a fast resolver for bulk checks: pooled UDP sockets |
 //! | [`AnswerCache`](cache::AnswerCache) | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | [`AnyResolver`](any::AnyResolver) | `resolver/any.rs` | either built-in resolver, chosen at run time |
+//! | server health (internal) | `resolver/health.rs` | per name server: smoothed RTT and back-off, so both transports ask servers that answer first |
 //! | closed-port check (internal) | `resolver/icmp.rs` | ICMP errors are hints: a closed port is believed only when TCP confirms it |
 
 #[cfg(all(feature = "hickory", feature = "pooled"))]
@@ -17,6 +18,8 @@ pub mod any;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod cache;
+#[cfg(any(feature = "hickory", feature = "pooled"))]
+pub(crate) mod health;
 #[cfg(feature = "hickory")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hickory")))]
 pub mod hickory;

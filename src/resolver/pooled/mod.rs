@@ -2,10 +2,9 @@
 //! long-lived sockets.
 //!
 //! `pool.rs` holds the sockets, their pending queries and receive tasks; `wire.rs` writes
-//! queries and reads answers; `health.rs` remembers which servers answer and backs off those
-//! that stopped.
+//! queries and reads answers; `resolver/health.rs` (shared with the stock transport)
+//! remembers which servers answer and backs off those that stopped.
 
-mod health;
 mod pool;
 mod wire;
 
@@ -19,11 +18,11 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::resolver::health::Standing;
 use crate::resolver::{
     Answer, DnsResolver, LookupError, LookupErrorKind, NameServer, ResolverBuildError,
     ResolverOptions,
 };
-use health::Standing;
 use pool::{Counters, PendingQuery, Question, Rotation, ServerPool};
 use wire::{MAX_QUERY, Reply, TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_TXT, WireName};
 

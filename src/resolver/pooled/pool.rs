@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::task::AbortHandle;
 
-use super::health::Health;
 use super::wire::{self, MAX_QUESTION, Reply};
+use crate::resolver::health::Health;
 use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint, same_peer};
 use crate::resolver::{LookupError, LookupErrorKind};
 

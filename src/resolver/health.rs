@@ -1,4 +1,4 @@
-//! What the pooled resolver remembers about each name server: whether it answers, how fast,
+//! What both transports remember about each name server: whether it answers, how fast,
 //! and when to try it again after it stopped answering.
 //!
 //! A server that times out (or whose port is confirmed closed) is backed off: for the next
@@ -51,6 +51,40 @@ pub(crate) enum Standing {
     Probe,
     /// Backed off: ask it only when every other server failed.
     Down,
+}
+
+impl Standing {
+    /// Where a server of this standing comes in the order a query asks servers: probes first,
+    /// then servers that are up, then those backed off.
+    #[cfg(feature = "hickory")]
+    pub(crate) fn rank(self) -> u8 {
+        match self {
+            Standing::Probe => 0,
+            Standing::Up => 1,
+            Standing::Down => 2,
+        }
+    }
+}
+
+/// The tries of one query over servers in `order` (from [`Health::standing`], best first):
+/// each server at least once, `retries` tries after the first in all, going round the order
+/// again; a server asked again is asked as [`Standing::Up`] (it is no probe twice). Each try
+/// comes with its number, from 0.
+#[cfg(feature = "hickory")]
+pub(crate) fn tries(
+    order: &[(usize, Standing)],
+    retries: usize,
+) -> impl Iterator<Item = (usize, usize, Standing)> + '_ {
+    let count = (retries + 1).max(order.len());
+    (0..count).map(move |attempt| {
+        let (index, standing) = order[attempt % order.len()];
+        let standing = if attempt < order.len() {
+            standing
+        } else {
+            Standing::Up
+        };
+        (attempt, index, standing)
+    })
 }
 
 impl Health {
@@ -165,5 +199,23 @@ mod tests {
         assert_eq!(health.standing(expiry), Standing::Up);
         assert_eq!(health.srtt(), Some(Duration::from_millis(4)));
         assert!(!health.is_down());
+    }
+
+    #[cfg(feature = "hickory")]
+    #[test]
+    fn every_server_is_tried_once_and_retries_go_round() {
+        let order = [(1, Standing::Probe), (0, Standing::Up)];
+        let once: Vec<_> = tries(&order, 0).collect();
+        assert_eq!(once, [(0, 1, Standing::Probe), (1, 0, Standing::Up)]);
+        let more: Vec<_> = tries(&order, 3).collect();
+        assert_eq!(
+            more,
+            [
+                (0, 1, Standing::Probe),
+                (1, 0, Standing::Up),
+                (2, 1, Standing::Up),
+                (3, 0, Standing::Up)
+            ]
+        );
     }
 }
