@@ -340,7 +340,9 @@ async fn run(
         for checked in batch {
             for one in std::iter::once(&checked).chain(&checked.derived) {
                 summary.add(&one.report, one.network, one.other_trouble());
-                plugin.add(one);
+                if cli.format == Format::Nagios {
+                    plugin.add(one); // its details are written only in that format
+                }
                 open_relays += u64::from(one.open_relay());
             }
             progress.inc(1);
