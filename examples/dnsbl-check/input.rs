@@ -266,7 +266,12 @@ fn send(sender: &mpsc::Sender<Job>, spec: Spec) -> bool {
             network,
             smtp_port: spec.smtp_port,
         };
-        sender.blocking_send(job).is_ok()
+        // Blocking (parking the thread) only when the read-ahead is full.
+        match sender.try_send(job) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(job)) => sender.blocking_send(job).is_ok(),
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
     })
 }
 
