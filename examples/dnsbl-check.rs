@@ -316,6 +316,7 @@ async fn run(
         ProgressBar::hidden()
     };
     bad.progress = progress.clone();
+    let bar_shown = !progress.is_hidden();
 
     let jobs = futures::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|job| (job, receiver))
@@ -345,7 +346,9 @@ async fn run(
                 }
                 open_relays += u64::from(one.open_relay());
             }
-            progress.inc(1);
+            if bar_shown {
+                progress.inc(1);
+            }
             output.write_report(&checked);
             if output.stopped() {
                 break 'reports; // nobody reads the rest: stop checking
