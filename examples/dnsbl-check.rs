@@ -316,6 +316,7 @@ async fn run(
         ProgressBar::hidden()
     };
     bad.progress = progress.clone();
+    let bar_shown = !progress.is_hidden();
 
     let jobs = futures::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|job| (job, receiver))
@@ -340,10 +341,14 @@ async fn run(
         for checked in batch {
             for one in std::iter::once(&checked).chain(&checked.derived) {
                 summary.add(&one.report, one.network, one.other_trouble());
-                plugin.add(one);
+                if cli.format == Format::Nagios {
+                    plugin.add(one); // its details are written only in that format
+                }
                 open_relays += u64::from(one.open_relay());
             }
-            progress.inc(1);
+            if bar_shown {
+                progress.inc(1);
+            }
             output.write_report(&checked);
             if output.stopped() {
                 break 'reports; // nobody reads the rest: stop checking

@@ -18,7 +18,8 @@ pub struct Context {
     pub smtp_port: u16,
 }
 
-/// One target's results, with what else was checked about it.
+/// One target's results, with what else was checked about it. The rarely present parts are
+/// boxed: a bulk run moves many of these through its queues.
 #[derive(serde::Serialize)]
 pub struct Checked {
     #[serde(flatten)]
@@ -31,10 +32,10 @@ pub struct Checked {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rdns: Option<ReverseDns>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub smtp: Option<SmtpReport>,
+    pub smtp: Option<Box<SmtpReport>>,
     /// For a domain with --mx or --resolve: what it expanded to.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mail_servers: Option<MailServers>,
+    pub mail_servers: Option<Box<MailServers>>,
     #[serde(skip)]
     pub network: Option<ipnet::IpNet>,
     /// The reports of the addresses found for this domain, in preference order.
@@ -108,7 +109,9 @@ pub async fn check_job(context: &Context, job: Job) -> Checked {
         .or(job.smtp_port.map(|_| HostSource::Resolve));
     match (&job.target, source) {
         (Target::Domain(domain), Some(source)) => {
-            let expansion = expand(resolver, domain, source).await;
+            // The rarer steps are boxed: their state would otherwise enlarge every check's
+            // future, which is moved (copied) as it is queued and polled.
+            let expansion = Box::pin(expand(resolver, domain, source)).await;
             // The SMTP port for the addresses found: MX hosts always, a named host's too.
             let smtp_port = match (source, job.smtp_port) {
                 (_, Some(port)) => Some(port),
@@ -119,19 +122,21 @@ pub async fn check_job(context: &Context, job: Job) -> Checked {
                 .addresses
                 .iter()
                 .map(|found| check_derived(context, found, smtp_port));
-            checked.derived = futures::future::join_all(derived).await;
-            checked.mail_servers = Some(mail_servers(expansion));
+            checked.derived = Box::pin(futures::future::join_all(derived)).await;
+            checked.mail_servers = Some(Box::new(mail_servers(expansion)));
         }
         (Target::Ip(addr), _) => {
             // A single address given with --smtp-check is a mail server; a network's are not
             // probed: that would be a port scan.
             let smtp = context.smtp.as_ref().filter(|_| job.network.is_none());
             if context.rdns || smtp.is_some() {
-                checked.rdns = Some(forward_confirmed_reverse_dns(resolver, *addr).await);
+                checked.rdns = Some(Box::pin(forward_confirmed_reverse_dns(resolver, *addr)).await);
             }
             if let Some(config) = smtp {
                 let port = job.smtp_port.unwrap_or(context.smtp_port);
-                checked.smtp = Some(probe((*addr, port).into(), config).await);
+                checked.smtp = Some(Box::new(
+                    Box::pin(probe((*addr, port).into(), config)).await,
+                ));
             }
         }
         _ => {}
@@ -149,7 +154,7 @@ async fn check_derived(
     checked.host = Some(found.host.clone());
     checked.rdns = Some(found.rdns.clone());
     if let (Some(config), Some(port)) = (&context.smtp, smtp_port) {
-        checked.smtp = Some(probe((found.addr, port).into(), config).await);
+        checked.smtp = Some(Box::new(probe((found.addr, port).into(), config).await));
     }
     checked
 }

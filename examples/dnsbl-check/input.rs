@@ -103,13 +103,26 @@ pub fn open_input(path: &Path, rules: Rules) -> Result<Input, String> {
             .map_err(|error| format!("cannot open {}: {error}", path.display()))
     };
     let name = path.display().to_string();
+    let unreadable = |error: io::Error| format!("cannot read {name}: {error}");
+    // A file without a '/' anywhere holds no network: one pass over its bytes suffices.
+    if !contains_byte(&mut BufReader::new(open()?), b'/').map_err(unreadable)? {
+        return Ok(Input {
+            name,
+            reader: Box::new(BufReader::new(open()?)),
+        });
+    }
     let mut scan = Input {
         name: name.clone(),
         reader: Box::new(BufReader::new(open()?)),
     };
     let mut oversized = None;
-    for_each_line(&mut scan, |number, text| {
+    // Only a line with a '/' can hold a network: the others are not even decoded.
+    for_each_raw_line(&mut scan, |number, line| {
+        let text = line
+            .filter(|line| line.contains(&b'/'))
+            .map(String::from_utf8_lossy);
         let network = text
+            .as_deref()
             .and_then(strip_comment)
             .filter(|target| target.contains('/'));
         match network.map(|target| rules.parse(target)) {
@@ -120,13 +133,28 @@ pub fn open_input(path: &Path, rules: Rules) -> Result<Input, String> {
             _ => true,
         }
     })
-    .map_err(|error| format!("cannot read {name}: {error}"))?;
+    .map_err(unreadable)?;
     match oversized {
         Some(message) => Err(message),
         None => Ok(Input {
             name,
             reader: Box::new(BufReader::new(open()?)),
         }),
+    }
+}
+
+/// Whether `byte` occurs anywhere in what `reader` gives.
+fn contains_byte(reader: &mut impl BufRead, byte: u8) -> io::Result<bool> {
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(false);
+        }
+        if buffer.contains(&byte) {
+            return Ok(true);
+        }
+        let read = buffer.len();
+        reader.consume(read);
     }
 }
 
@@ -238,7 +266,12 @@ fn send(sender: &mpsc::Sender<Job>, spec: Spec) -> bool {
             network,
             smtp_port: spec.smtp_port,
         };
-        sender.blocking_send(job).is_ok()
+        // Blocking (parking the thread) only when the read-ahead is full.
+        match sender.try_send(job) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(job)) => sender.blocking_send(job).is_ok(),
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
     })
 }
 
@@ -247,6 +280,16 @@ fn send(sender: &mpsc::Sender<Job>, spec: Spec) -> bool {
 fn for_each_line(
     input: &mut Input,
     mut each: impl FnMut(u64, Option<&str>) -> bool,
+) -> io::Result<()> {
+    for_each_raw_line(input, |number, line| {
+        each(number, line.map(String::from_utf8_lossy).as_deref())
+    })
+}
+
+/// [`for_each_line`] with each line's bytes as read, not yet decoded.
+fn for_each_raw_line(
+    input: &mut Input,
+    mut each: impl FnMut(u64, Option<&[u8]>) -> bool,
 ) -> io::Result<()> {
     let mut line = Vec::new();
     for number in 1u64.. {
@@ -261,7 +304,7 @@ fn for_each_line(
             skip_rest_of_line(&mut input.reader)?;
             each(number, None)
         } else {
-            each(number, Some(&String::from_utf8_lossy(&line)))
+            each(number, Some(&line))
         };
         if !keep_going {
             return Ok(());

@@ -36,27 +36,31 @@ impl Plugin {
     pub fn add(&mut self, checked: &Checked) {
         let report = &checked.report;
         for (result, listing) in report.listings().filter(|(result, _)| result.weight > 0) {
-            let codes: Vec<String> = listing.codes.iter().map(ToString::to_string).collect();
-            let mut line = format!(
-                "{} listed on {}: {}",
-                report.target,
-                crate::output::label(result),
-                codes.join(", ")
-            );
-            if let Some(url) = &result.lookup_url {
-                line.push_str(&format!(" {url}"));
-            }
-            self.detail(line);
+            self.detail(|| {
+                let codes: Vec<String> = listing.codes.iter().map(ToString::to_string).collect();
+                let mut line = format!(
+                    "{} listed on {}: {}",
+                    report.target,
+                    crate::output::label(result),
+                    codes.join(", ")
+                );
+                if let Some(url) = &result.lookup_url {
+                    line.push_str(&format!(" {url}"));
+                }
+                line
+            });
         }
         if checked.open_relay() {
             self.open_relays += 1;
-            self.detail(format!("{} is an open relay", report.target));
+            self.detail(|| format!("{} is an open relay", report.target));
         }
     }
 
-    fn detail(&mut self, line: String) {
+    /// Keeps a detail line while there is room, else only counts it: the line is formatted
+    /// only when kept, so a bulk run pays nothing for the listings beyond the first few.
+    fn detail(&mut self, line: impl FnOnce() -> String) {
         if self.details.len() < MAX_DETAILS {
-            self.details.push(line);
+            self.details.push(line());
         } else {
             self.more += 1;
         }

@@ -41,7 +41,8 @@ pub struct Output {
     format: Format,
     only: Only,
     colour: Colour,
-    progress: ProgressBar,
+    /// The progress bar, if one is drawn (a hidden one needs no suspending).
+    progress: Option<ProgressBar>,
     /// Flush whenever no further report is ready: JSON Lines consumers, or a person watching,
     /// see each report as soon as it completes, without a write per report in bulk runs.
     flush_when_idle: bool,
@@ -58,7 +59,7 @@ impl Output {
             format,
             only,
             colour: Colour::new(terminal),
-            progress,
+            progress: (!progress.is_hidden()).then_some(progress),
             flush_when_idle: terminal || format == Format::Json,
             stopped: false,
             failed: false,
@@ -72,19 +73,20 @@ impl Output {
             return;
         }
         let (format, colour, only) = (self.format, self.colour, self.only);
-        // Suspend the bar so that its line and ours do not mix on a shared terminal.
-        let progress = self.progress.clone();
-        progress.suspend(|| {
-            self.attempt(|out| match format {
-                // Each line on its own: a server's line names its domain (`via`).
-                Format::Json => std::iter::once(checked)
-                    .chain(&checked.derived)
-                    .filter(|c| only.shows(c))
-                    .try_for_each(|c| write_json(out, c)),
-                Format::Text => write_text(out, checked, colour, only),
-                Format::Nagios => Ok(()),
-            })
-        });
+        let write = |out: &mut BufWriter<StdoutLock<'static>>| match format {
+            // Each line on its own: a server's line names its domain (`via`).
+            Format::Json => std::iter::once(checked)
+                .chain(&checked.derived)
+                .filter(|c| only.shows(c))
+                .try_for_each(|c| write_json(out, c)),
+            Format::Text => write_text(out, checked, colour, only),
+            Format::Nagios => Ok(()),
+        };
+        match self.progress.clone() {
+            // Suspend the bar so that its line and ours do not mix on a shared terminal.
+            Some(progress) => progress.suspend(|| self.attempt(write)),
+            None => self.attempt(write),
+        }
     }
 
     /// Called when no further report is ready yet.
