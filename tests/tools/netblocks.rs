@@ -54,7 +54,7 @@ async fn only_listed_and_per_network_lines() {
         .filter(|l| l.starts_with("192."))
         .collect();
     assert_eq!(blocks.len(), 1, "{out:?}");
-    assert!(blocks[0].starts_with("192.0.2.3: not listed"), "{out:?}");
+    assert!(blocks[0].starts_with("192.0.2.3: unknown"), "{out:?}");
     assert!(
         out.stdout
             .contains("network 192.0.2.0/29 bl.test: 8 checked, 0 listed, 1 trouble"),
