@@ -304,7 +304,7 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
 async fn run(
     cli: &Cli,
     context: Context,
-    receiver: tokio::sync::mpsc::Receiver<Job>,
+    receiver: tokio::sync::mpsc::Receiver<Vec<Job>>,
     total: Option<u64>,
     mut bad: BadInput,
 ) -> ExitCode {
@@ -319,8 +319,9 @@ async fn run(
     let bar_shown = !progress.is_hidden();
 
     let jobs = futures::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|job| (job, receiver))
-    });
+        receiver.recv().await.map(|batch| (batch, receiver))
+    })
+    .flat_map(futures::stream::iter);
     let in_flight = context.checker.targets_in_flight();
     let context = &context;
     let checked = jobs

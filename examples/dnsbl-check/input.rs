@@ -13,6 +13,9 @@ use tokio::sync::mpsc;
 
 /// Targets read ahead of the checks. Small and bounded, so that memory stays flat.
 const READ_AHEAD: usize = 1024;
+/// Targets sent to the checks at once, when that many are at hand without waiting: one
+/// channel message (and at most one wake-up of either side) per batch, not per target.
+const BATCH: usize = 256;
 /// Input lines longer than this are rejected rather than buffered (no target is this long).
 const MAX_LINE: u64 = 4096;
 
@@ -86,17 +89,29 @@ fn server_with_port(text: &str) -> Option<(Target, u16)> {
 /// Where targets are read from, opened up front so that a missing file is a usage error.
 pub struct Input {
     name: String,
-    reader: Box<dyn BufRead + Send>,
+    reader: BufReader<Box<dyn Read + Send>>,
+}
+
+impl Input {
+    fn new(name: String, source: impl Read + Send + 'static) -> Self {
+        let source: Box<dyn Read + Send> = Box::new(source);
+        Input {
+            name,
+            reader: BufReader::new(source),
+        }
+    }
+
+    /// Whether a whole line is already read in, so that the next one needs no waiting.
+    fn line_buffered(&self) -> bool {
+        self.reader.buffer().contains(&b'\n')
+    }
 }
 
 /// Opens `--input`. A file (not stdin) is read once first for networks beyond
 /// `--max-targets`, so that one is refused before any query is sent.
 pub fn open_input(path: &Path, rules: Rules) -> Result<Input, String> {
     if path.as_os_str() == "-" {
-        return Ok(Input {
-            name: "stdin".into(),
-            reader: Box::new(BufReader::new(io::stdin())),
-        });
+        return Ok(Input::new("stdin".into(), io::stdin()));
     }
     let open = || {
         std::fs::File::open(path)
@@ -106,18 +121,12 @@ pub fn open_input(path: &Path, rules: Rules) -> Result<Input, String> {
     let unreadable = |error: io::Error| format!("cannot read {name}: {error}");
     // A file without a '/' anywhere holds no network: one pass over its bytes suffices.
     if !contains_byte(&mut BufReader::new(open()?), b'/').map_err(unreadable)? {
-        return Ok(Input {
-            name,
-            reader: Box::new(BufReader::new(open()?)),
-        });
+        return Ok(Input::new(name, open()?));
     }
-    let mut scan = Input {
-        name: name.clone(),
-        reader: Box::new(BufReader::new(open()?)),
-    };
+    let mut scan = Input::new(name.clone(), open()?);
     let mut oversized = None;
     // Only a line with a '/' can hold a network: the others are not even decoded.
-    for_each_raw_line(&mut scan, |number, line| {
+    for_each_raw_line(&mut scan, |number, line, _| {
         let text = line
             .filter(|line| line.contains(&b'/'))
             .map(String::from_utf8_lossy);
@@ -136,10 +145,7 @@ pub fn open_input(path: &Path, rules: Rules) -> Result<Input, String> {
     .map_err(unreadable)?;
     match oversized {
         Some(message) => Err(message),
-        None => Ok(Input {
-            name,
-            reader: Box::new(BufReader::new(open()?)),
-        }),
+        None => Ok(Input::new(name, open()?)),
     }
 }
 
@@ -214,82 +220,111 @@ pub fn total_targets(specs: &[Spec], input: bool) -> Option<u64> {
 
 /// Starts a thread that expands `specs` and reads `input`, sending jobs as the checks take
 /// them. A plain thread, because reading stdin blocks; the channel bounds the read-ahead.
+/// Jobs go in batches of what is at hand: a line whose successor is not read in yet (typed on
+/// a terminal, or from a slow pipe) is sent at once, not held for more.
 pub fn spawn_feeder(
     specs: Vec<Spec>,
     input: Option<Input>,
     rules: Rules,
     bad: BadInput,
-) -> mpsc::Receiver<Job> {
-    let (sender, receiver) = mpsc::channel(READ_AHEAD);
+) -> mpsc::Receiver<Vec<Job>> {
+    let (sender, receiver) = mpsc::channel(READ_AHEAD / BATCH);
     std::thread::spawn(move || {
+        let mut feed = Feed {
+            sender,
+            batch: Vec::with_capacity(BATCH),
+        };
         for spec in specs {
-            if !send(&sender, spec) {
+            if !feed.add(spec) {
                 return; // the checks stopped (output closed)
             }
         }
+        if !feed.flush() {
+            return;
+        }
         if let Some(mut input) = input {
             let name = input.name.clone();
-            let read = for_each_line(&mut input, |number, text| {
-                let Some(text) = text else {
-                    bad.report(&format!("{name} line {number}: line too long"));
-                    return true;
-                };
-                let Some(target) = strip_comment(text) else {
-                    return true;
-                };
-                match rules.parse(target) {
-                    Ok(spec) => send(&sender, spec),
-                    Err(error) => {
-                        bad.report(&format!("{name} line {number}: {error}"));
-                        // Only stdin gets here with an oversized network: stop reading.
-                        !error.contains("--max-targets")
+            let read = for_each_line(&mut input, |number, text, more| {
+                let keep_going = match text.map(strip_comment) {
+                    None => {
+                        bad.report(&format!("{name} line {number}: line too long"));
+                        true
                     }
-                }
+                    Some(None) => true,
+                    Some(Some(target)) => match rules.parse(target) {
+                        Ok(spec) => feed.add(spec),
+                        Err(error) => {
+                            bad.report(&format!("{name} line {number}: {error}"));
+                            // Only stdin gets here with an oversized network: stop reading.
+                            !error.contains("--max-targets")
+                        }
+                    },
+                };
+                // Reading on would wait: what is at hand goes to the checks first.
+                keep_going && (more || feed.flush())
             });
             if let Err(error) = read {
                 bad.report(&format!("cannot read {name}: {error}"));
             }
         }
+        feed.flush();
     });
     receiver
 }
 
-/// Sends every target of `spec`; false once the checks stopped taking them.
-fn send(sender: &mpsc::Sender<Job>, spec: Spec) -> bool {
-    let network = match &spec.spec {
-        TargetSpec::Network(net) => Some(*net),
-        _ => None,
-    };
-    spec.spec.into_iter().all(|target| {
-        let job = Job {
-            target,
-            network,
-            smtp_port: spec.smtp_port,
-        };
-        // Blocking (parking the thread) only when the read-ahead is full.
-        match sender.try_send(job) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(job)) => sender.blocking_send(job).is_ok(),
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
-    })
+/// Jobs on their way to the checks, sent [`BATCH`] at a time.
+struct Feed {
+    sender: mpsc::Sender<Vec<Job>>,
+    batch: Vec<Job>,
 }
 
-/// Calls `each` with every line (number, text) until it returns false. A line over
-/// [`MAX_LINE`] is skipped, and given as `None`.
+impl Feed {
+    /// Adds every target of `spec`; false once the checks stopped taking them.
+    fn add(&mut self, spec: Spec) -> bool {
+        let network = match &spec.spec {
+            TargetSpec::Network(net) => Some(*net),
+            _ => None,
+        };
+        spec.spec.into_iter().all(|target| {
+            self.batch.push(Job {
+                target,
+                network,
+                smtp_port: spec.smtp_port,
+            });
+            self.batch.len() < BATCH || self.flush()
+        })
+    }
+
+    /// Sends the jobs gathered so far; false once the checks stopped taking them.
+    fn flush(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return !self.sender.is_closed();
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        // Blocking (parking the thread) only when the read-ahead is full.
+        match self.sender.try_send(batch) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(batch)) => self.sender.blocking_send(batch).is_ok(),
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// Calls `each` with every line (number, text, whether the next line is read in already)
+/// until it returns false. A line over [`MAX_LINE`] is skipped, and given as `None`.
 fn for_each_line(
     input: &mut Input,
-    mut each: impl FnMut(u64, Option<&str>) -> bool,
+    mut each: impl FnMut(u64, Option<&str>, bool) -> bool,
 ) -> io::Result<()> {
-    for_each_raw_line(input, |number, line| {
-        each(number, line.map(String::from_utf8_lossy).as_deref())
+    for_each_raw_line(input, |number, line, more| {
+        each(number, line.map(String::from_utf8_lossy).as_deref(), more)
     })
 }
 
 /// [`for_each_line`] with each line's bytes as read, not yet decoded.
 fn for_each_raw_line(
     input: &mut Input,
-    mut each: impl FnMut(u64, Option<&[u8]>) -> bool,
+    mut each: impl FnMut(u64, Option<&[u8]>, bool) -> bool,
 ) -> io::Result<()> {
     let mut line = Vec::new();
     for number in 1u64.. {
@@ -302,9 +337,9 @@ fn for_each_raw_line(
         }
         let keep_going = if !line.ends_with(b"\n") && line.len() as u64 == MAX_LINE {
             skip_rest_of_line(&mut input.reader)?;
-            each(number, None)
+            each(number, None, input.line_buffered())
         } else {
-            each(number, Some(&line))
+            each(number, Some(&line), input.line_buffered())
         };
         if !keep_going {
             return Ok(());

@@ -593,6 +593,51 @@ async fn stdin_input_skips_comments_and_blank_lines() {
     assert!(out.stderr.is_empty(), "{out:?}");
 }
 
+/// A line typed on stdin is answered before the next line comes: targets are never held back
+/// waiting for more input.
+#[tokio::test]
+async fn stdin_line_is_answered_before_the_next_line() {
+    use tokio::io::AsyncBufReadExt;
+    let dns = bl_server().await;
+    let server = server_args(&dns);
+    let mut child = Command::new(binary())
+        .args(with_server(
+            &server,
+            &["--zone", BL, "--format", "json", "--input", "-"],
+        ))
+        .env_remove("SPAMHAUS_DQS_KEY")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn dnsbl-check");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    for target in ["192.0.2.1", "192.0.2.2"] {
+        stdin
+            .write_all(format!("{target}\n").as_bytes())
+            .await
+            .unwrap();
+        stdin.flush().await.unwrap();
+        // stdin stays open: the report must come without more input or end of input.
+        let line = tokio::time::timeout(Duration::from_secs(20), stdout.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("no report for {target} while stdin stays open"))
+            .unwrap()
+            .expect("a report line");
+        let report: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(report["target"], target, "{line}");
+    }
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("exits at end of input")
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "192.0.2.1 is listed");
+}
+
 #[tokio::test]
 async fn input_file_and_arguments_together() {
     let dns = bl_server().await;
