@@ -24,8 +24,8 @@ use hickory_resolver::system_conf::read_system_conf;
 use crate::resolver::health::{self, Health, Standing};
 use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint, same_peer};
 use crate::resolver::{
-    Answer, DnsResolver, LookupError, LookupErrorKind, NameServer, ResolverBuildError,
-    ResolverOptions, clamp_ttl,
+    Answer, DnsResolver, LookupError, LookupErrorKind, ResolverBuildError, ResolverOptions,
+    clamp_ttl,
 };
 
 /// The default [`DnsResolver`]: hickory-resolver, tuned for DNS list lookups.
@@ -120,37 +120,7 @@ pub struct HickoryResolverBuilder {
 }
 
 impl HickoryResolverBuilder {
-    /// Takes these name servers, timeout and retries, replacing any given before.
-    pub fn options(mut self, options: ResolverOptions) -> Self {
-        self.options = options;
-        self
-    }
-
-    /// Sends queries to this server instead of the system's. Repeat for several.
-    pub fn name_server(mut self, server: NameServer) -> Self {
-        self.options.name_servers.push(server);
-        self
-    }
-
-    /// Sends queries to these servers instead of the system's.
-    pub fn name_servers(mut self, servers: impl IntoIterator<Item = NameServer>) -> Self {
-        self.options.name_servers.extend(servers);
-        self
-    }
-
-    /// How long to wait for one answer (default: the system's, or 5 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.options.timeout = Some(timeout);
-        self
-    }
-
-    /// How many times to ask again after a timeout (default: the system's, or 2). With
-    /// several name servers each retry goes to the next one, and every server is asked at
-    /// least once whatever this says.
-    pub fn retries(mut self, retries: usize) -> Self {
-        self.options.retries = Some(retries);
-        self
-    }
+    crate::resolver::options::option_setters!();
 
     /// Randomises the case of query names and drops answers that do not echo it (0x20
     /// encoding), as a defence against spoofed answers. Only for servers that preserve case.

@@ -187,6 +187,52 @@ impl ResolverOptions {
     }
 }
 
+/// The setters every resolver builder shares, written once: each writes into the builder's
+/// `options: ResolverOptions` field through [`ResolverOptions`]' own methods. A builder adds
+/// what is particular to its transport; its type documentation says how it uses several
+/// name servers and the retries.
+#[cfg(any(feature = "hickory", feature = "pooled"))]
+macro_rules! option_setters {
+    () => {
+        /// Takes these name servers, timeout and retries, replacing any given before.
+        pub fn options(mut self, options: $crate::resolver::ResolverOptions) -> Self {
+            self.options = options;
+            self
+        }
+
+        /// Sends queries to this server instead of the system's. Repeat for several.
+        pub fn name_server(mut self, server: $crate::resolver::NameServer) -> Self {
+            self.options = self.options.name_server(server);
+            self
+        }
+
+        /// Sends queries to these servers instead of the system's.
+        pub fn name_servers(
+            mut self,
+            servers: impl IntoIterator<Item = $crate::resolver::NameServer>,
+        ) -> Self {
+            self.options = self.options.name_servers(servers);
+            self
+        }
+
+        /// How long to wait for one answer (default: the system's, or 5 s).
+        pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.options = self.options.timeout(timeout);
+            self
+        }
+
+        /// How many times to ask again after a timeout (default: the system's, or 2). With
+        /// several name servers each retry goes to the next one, and every server is asked
+        /// at least once whatever this says.
+        pub fn retries(mut self, retries: usize) -> Self {
+            self.options = self.options.retries(retries);
+            self
+        }
+    };
+}
+#[cfg(any(feature = "hickory", feature = "pooled"))]
+pub(crate) use option_setters;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -577,6 +577,8 @@ impl DnsResolver for PooledUdpResolver {
 /// unless name servers are given (then 5 s and 2 retries, like the stock resolver, see
 /// [`ResolverOptions`]); 8 sockets
 /// per server; a socket replaced after 10,000 queries or 30 seconds; 0x20 encoding on.
+/// Several name servers are tried in order of their health (see
+/// [`round_robin`](Self::round_robin) to spread queries over them instead).
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct PooledUdpResolverBuilder {
@@ -603,37 +605,7 @@ impl Default for PooledUdpResolverBuilder {
 }
 
 impl PooledUdpResolverBuilder {
-    /// Takes these name servers, timeout and retries, replacing any given before.
-    pub fn options(mut self, options: ResolverOptions) -> Self {
-        self.options = options;
-        self
-    }
-
-    /// Sends queries to this server instead of the system's. Repeat for several: they are
-    /// tried in order (see [`round_robin`](Self::round_robin)).
-    pub fn name_server(mut self, server: NameServer) -> Self {
-        self.options.name_servers.push(server);
-        self
-    }
-
-    /// Sends queries to these servers instead of the system's.
-    pub fn name_servers(mut self, servers: impl IntoIterator<Item = NameServer>) -> Self {
-        self.options.name_servers.extend(servers);
-        self
-    }
-
-    /// How long to wait for one answer (default: the system's, or 5 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.options.timeout = Some(timeout);
-        self
-    }
-
-    /// How many times to ask again after a timeout (default: the system's, or 2). Each retry
-    /// goes to the next name server.
-    pub fn retries(mut self, retries: usize) -> Self {
-        self.options.retries = Some(retries);
-        self
-    }
+    crate::resolver::options::option_setters!();
 
     /// Spreads queries over all name servers in turn, instead of asking the first and moving on
     /// to the next only on failure (default: resolv.conf's `options rotate`, or off).
