@@ -56,7 +56,6 @@ pub(crate) enum Standing {
 impl Standing {
     /// Where a server of this standing comes in the order a query asks servers: probes first,
     /// then servers that are up, then those backed off.
-    #[cfg(feature = "hickory")]
     pub(crate) fn rank(self) -> u8 {
         match self {
             Standing::Probe => 0,
@@ -70,7 +69,6 @@ impl Standing {
 /// each server at least once, `retries` tries after the first in all, going round the order
 /// again; a server asked again is asked as [`Standing::Up`] (it is no probe twice). Each try
 /// comes with its number, from 0.
-#[cfg(feature = "hickory")]
 pub(crate) fn tries(
     order: &[(usize, Standing)],
     retries: usize,
@@ -201,7 +199,6 @@ mod tests {
         assert!(!health.is_down());
     }
 
-    #[cfg(feature = "hickory")]
     #[test]
     fn every_server_is_tried_once_and_retries_go_round() {
         let order = [(1, Standing::Probe), (0, Standing::Up)];

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::resolver::health::Standing;
+use crate::resolver::health::{self, Standing};
 use crate::resolver::{
     Answer, DnsResolver, LookupError, LookupErrorKind, NameServer, ResolverBuildError,
     ResolverOptions,
@@ -257,11 +257,7 @@ impl Shared {
             .collect();
         if count > 1 {
             // A stable sort: probes first, then servers that are up, then the others.
-            order.sort_by_key(|&(_, standing)| match standing {
-                Standing::Probe => 0,
-                Standing::Up => 1,
-                Standing::Down => 2,
-            });
+            order.sort_by_key(|&(_, standing)| standing.rank());
         }
         order
     }
@@ -364,15 +360,8 @@ impl PooledUdpResolver {
         };
         // Each server is asked at least once when the others fail; timeouts are retried
         // `retries` times in all.
-        let tries = (inner.retries + 1).max(order.len());
         let mut last_error = LookupError::new(LookupErrorKind::Timeout);
-        for attempt in 0..tries {
-            let (index, standing) = order[attempt % order.len()];
-            let standing = if attempt < order.len() {
-                standing
-            } else {
-                Standing::Up
-            };
+        for (attempt, index, standing) in health::tries(order, inner.retries) {
             let server = &inner.servers[index];
             let sent = if inner.case_randomization {
                 name.with_random_case(rand::random)
