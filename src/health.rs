@@ -1,15 +1,13 @@
 //! List health: probing the RFC 5782 test points before a list is trusted.
 
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use crate::list::{DnsList, ListKind};
+use crate::list::{DnsList, TestPoint, TestPoints};
 use crate::outcome::{Outcome, Unhealthy};
 use crate::query::{TxtLookup, query_list};
 use crate::resolver::{DnsResolver, LookupError};
-use crate::target::Target;
 use crate::zone::QueryName;
 
 /// What the last probe of a list's test points showed.
@@ -184,29 +182,21 @@ fn log_health(list: &DnsList, before: &ListHealth, after: &ListHealth) {
     }
 }
 
-/// The test points of a list: (must be listed, must not be listed).
+/// The test points of a list's first family: (must be listed, must not be listed).
 fn test_points(list: &DnsList) -> (QueryName, QueryName) {
     let zone = list.zone();
-    match list.kind() {
-        ListKind::Domain => (
-            zone.label_query_name("test"),
-            zone.label_query_name("invalid"),
-        ),
-        ListKind::Ipv6 => (
-            zone.ipv6_nibble_query_name(Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0x7f00, 2)),
-            zone.ipv6_nibble_query_name(Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0x7f00, 1)),
-        ),
-        _ => {
-            let name = |addr: Ipv4Addr| {
-                zone.query_name(&Target::from(addr))
-                    .expect("a zone always has room for an IPv4 query name")
-            };
-            (
-                name(Ipv4Addr::new(127, 0, 0, 2)),
-                name(Ipv4Addr::new(127, 0, 0, 1)),
-            )
-        }
-    }
+    let family = list.kind().families()[0];
+    let points = list.test_points();
+    let rfc = TestPoints::rfc5782(family);
+    let name = |own: Option<&TestPoint>, rfc: Option<&TestPoint>| {
+        own.and_then(|point| point.query_name(zone).ok())
+            .or_else(|| rfc.and_then(|point| point.query_name(zone).ok()))
+            .expect("a zone always has room for an RFC 5782 test point")
+    };
+    (
+        name(points.listed_for(family), rfc.listed_for(family)),
+        name(points.not_listed_for(family), rfc.not_listed_for(family)),
+    )
 }
 
 /// Asks both test points at once and judges the list.
@@ -244,7 +234,10 @@ fn judge(positive: Outcome, negative: Outcome) -> ListHealth {
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
     use super::*;
+    use crate::list::ListKind;
     use crate::outcome::{InvalidAnswer, Listing, OperatorError};
     use crate::resolver::LookupErrorKind;
 
