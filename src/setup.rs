@@ -28,14 +28,13 @@
 //! ```
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use crate::list::{DnsList, ListKind};
 use crate::outcome::Outcome;
 use crate::query::{TxtLookup, query_list};
 use crate::resolver::{DnsResolver, LookupErrorKind, NameServer};
-use crate::target::Target;
 use crate::zone::QueryName;
 
 /// Spamhaus's code for a query that came through a public or open resolver.
@@ -377,9 +376,14 @@ impl Diagnosis {
             .iter()
             .filter_map(|note| note.public)
             .collect();
-        let mut line = if failing.is_empty() {
+        let mut line = if failing.is_empty() && !self.has_warnings() {
             format!(
                 "OK: all {} lists answer their test points",
+                self.lists.len()
+            )
+        } else if failing.is_empty() {
+            format!(
+                "WARNING: all {} lists can be used, with the remarks above",
                 self.lists.len()
             )
         } else {
@@ -467,39 +471,31 @@ struct ProbePoint {
     ipv6: bool,
 }
 
-/// The RFC 5782 test points of `list`: both address families for a list of both.
+/// The test points `list` publishes (its own, or RFC 5782's), for each family it holds.
 fn probe_points(list: &DnsList) -> Vec<ProbePoint> {
-    let zone = list.zone();
-    let point = |label: &str, name: QueryName, must_be_listed| ProbePoint {
-        label: label.to_owned(),
-        ipv6: label.contains(':'),
-        name,
-        must_be_listed,
-    };
-    let v4 = |last: u8| {
-        zone.query_name(&Target::from(Ipv4Addr::new(127, 0, 0, last)))
-            .expect("a zone always has room for an IPv4 query name")
-    };
-    let v6 =
-        |last: u16| zone.ipv6_nibble_query_name(Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0x7f00, last));
-    let mut points = Vec::new();
-    match list.kind() {
-        ListKind::Domain => {
-            points.push(point("test", zone.label_query_name("test"), true));
-            points.push(point("invalid", zone.label_query_name("invalid"), false));
-        }
-        kind => {
-            if kind != ListKind::Ipv6 {
-                points.push(point("127.0.0.2", v4(2), true));
-                points.push(point("127.0.0.1", v4(1), false));
-            }
-            if kind != ListKind::Ipv4 {
-                points.push(point("::ffff:7f00:2", v6(2), true));
-                points.push(point("::ffff:7f00:1", v6(1), false));
-            }
+    let points = list.test_points();
+    let mut probes = Vec::new();
+    for &family in list.kind().families() {
+        let signed = [
+            (points.listed_for(family), true),
+            (points.not_listed_for(family), false),
+        ];
+        for (point, must_be_listed) in signed {
+            let Some(point) = point else { continue };
+            // A test point too long for the zone cannot be asked: it is left out, and the
+            // list judged on the others.
+            let Ok(name) = point.query_name(list.zone()) else {
+                continue;
+            };
+            probes.push(ProbePoint {
+                label: point.to_string(),
+                name,
+                must_be_listed,
+                ipv6: family == ListKind::Ipv6,
+            });
         }
     }
-    points
+    probes
 }
 
 /// The most telling trouble first: operator codes and rewritten answers say what is wrong
@@ -574,6 +570,8 @@ fn judge(keyed: bool, points: &[PointAnswer]) -> ListVerdict {
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
     use super::*;
     use crate::outcome::{InvalidAnswer, Listing, OperatorError};
     use crate::resolver::LookupError;
@@ -700,6 +698,11 @@ mod tests {
             lists: vec![list(ListVerdict::Works)],
         };
         assert_eq!(public.exit_code(), 1);
+        assert!(
+            public.summary().starts_with("WARNING"),
+            "{}",
+            public.summary()
+        );
         assert!(public.summary().contains("Google Public DNS"));
         let blind = Diagnosis {
             resolvers: vec![local],

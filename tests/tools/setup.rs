@@ -186,6 +186,33 @@ async fn a_keyed_zone_that_refuses_means_the_key_does_not_cover_it() {
 }
 
 #[tokio::test]
+async fn a_list_without_test_points_is_unverified_not_proven() {
+    let dns = TestDns::builder()
+        .zone("private.test")
+        .a("2.2.0.192.private.test", &["127.0.0.2"], 60)
+        .start()
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("lists.toml");
+    std::fs::write(
+        &config,
+        "[[list]]\nname = \"private\"\nzone = \"private.test\"\nkind = \"ipv4\"\n\
+         test_points = \"none\"\n",
+    )
+    .unwrap();
+    let args = ["--check-setup", "--config", config.to_str().unwrap()];
+    let run = run_on(&dns, &[&args[..], &["--format", "json"]].concat()).await;
+    let found = diagnosis(&run);
+    assert_eq!(verdict(&found, "private"), "unverified", "{run:?}");
+    // Nothing asked, nothing proven: a warning, not "OK".
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        found["summary"].as_str().unwrap().starts_with("WARNING"),
+        "{found}"
+    );
+}
+
+#[tokio::test]
 #[ignore = "needs rbldnsd"]
 async fn rbldnsd_test_points_work_for_ip4set_and_dnset() {
     let rbl = Rbldnsd::start(&[
