@@ -609,3 +609,69 @@ async fn sigterm_mid_round_saves_what_was_checked_and_exits_zero() {
         "a partial round was saved: {saved} pairs"
     );
 }
+
+/// A zone on the in-process server with 192.0.2.1 listed, and its healthy test point.
+async fn listing_dns() -> crate::support::TestDns {
+    crate::support::TestDns::builder()
+        .zone(ZONE)
+        .a("2.0.0.127.watch.test", &["127.0.0.2"], 60)
+        .a("1.2.0.192.watch.test", &["127.0.0.2"], 60)
+        .start()
+        .await
+}
+
+/// Polls `child` until it exits; panics after [`EVENT_WAIT`].
+async fn exit_code(child: &mut Child) -> Option<i32> {
+    tokio::time::timeout(EVENT_WAIT, child.wait())
+        .await
+        .expect("exited in time")
+        .unwrap()
+        .code()
+}
+
+#[tokio::test]
+async fn a_second_watcher_on_the_same_state_is_refused_naming_the_holder() {
+    let dns = listing_dns().await;
+    let (_dir, state) = state_file();
+    let server = dns.addr.to_string();
+    let args = ["--nameserver", &server, "--zone", ZONE, "192.0.2.1"];
+    let first = Watch::spawn(&state, &args);
+    let pid = first.child.id().expect("running");
+    wait_for_baseline(&state, 1).await;
+
+    let mut second = Watch::spawn(&state, &args);
+    assert_eq!(exit_code(&mut second.child).await, Some(2));
+    // The stderr reader finishes once the pipe closes.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stderr = second.stderr();
+    assert!(stderr.contains(&state.display().to_string()), "{stderr}");
+    assert!(stderr.contains("in use by another watcher"), "{stderr}");
+    assert!(stderr.contains(&format!("pid {pid} on host ")), "{stderr}");
+    assert!(
+        second.lines.recv().await.is_none(),
+        "the second watcher printed events"
+    );
+
+    // The history reads on meanwhile (nothing happened yet: a silent baseline).
+    assert_eq!(run_history(&state, "json", &[]).await, "");
+
+    // A watcher killed outright leaves no lock behind.
+    let mut first = first;
+    first.child.start_kill().unwrap();
+    assert_eq!(
+        exit_code(&mut first.child).await,
+        None,
+        "killed by the signal"
+    );
+    let third = Watch::spawn(&state, &args);
+    let third_pid = third.child.id().expect("running");
+    let deadline = Instant::now() + EVENT_WAIT;
+    let lock = format!("{}.lock", state.display());
+    while !std::fs::read_to_string(&lock)
+        .is_ok_and(|record| record.starts_with(&format!("pid {third_pid}\n")))
+    {
+        assert!(Instant::now() < deadline, "the lock was never taken over");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(third.stop(libc::SIGTERM).await, (0, vec![]));
+}
