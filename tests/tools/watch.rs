@@ -675,3 +675,116 @@ async fn a_second_watcher_on_the_same_state_is_refused_naming_the_holder() {
     }
     assert_eq!(third.stop(libc::SIGTERM).await, (0, vec![]));
 }
+
+/// One request the redirect receiver got: request line, delivery id, body.
+type Request = (String, String, Vec<u8>);
+
+/// A minimal HTTP/1.1 receiver: the first request gets `302 Found` to another path of the
+/// same server, every later one `200 OK`.
+async fn receive_behind_a_redirect(listener: TcpListener, requests: Arc<Mutex<Vec<Request>>>) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            return;
+        };
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 4096];
+        let head_end = loop {
+            let n = stream.read(&mut buffer).await.unwrap_or(0);
+            if n == 0 {
+                break None;
+            }
+            request.extend_from_slice(&buffer[..n]);
+            if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                break Some(end + 4);
+            }
+        };
+        let Some(head_end) = head_end else { continue };
+        let head = String::from_utf8_lossy(&request[..head_end]).into_owned();
+        let lower = head.to_lowercase();
+        let length = header(&lower, "content-length").map_or(0, |v| v.parse().unwrap());
+        while request.len() < head_end + length {
+            let n = stream.read(&mut buffer).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            request.extend_from_slice(&buffer[..n]);
+        }
+        let line = head.lines().next().unwrap_or_default().to_owned();
+        let id = header(&lower, "x-dnsbl-delivery")
+            .unwrap_or_default()
+            .to_owned();
+        let first = {
+            let mut requests = requests.lock().unwrap();
+            requests.push((line, id, request[head_end..].to_vec()));
+            requests.len() == 1
+        };
+        let reply = if first {
+            "HTTP/1.1 302 Found\r\nlocation: /moved\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        } else {
+            "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        };
+        let _ = stream.write_all(reply.as_bytes()).await;
+    }
+}
+
+#[tokio::test]
+async fn a_webhook_that_redirects_is_a_failed_delivery_retried_by_post() {
+    use dnsbl_check::monitor::StateStore;
+    let dns = listing_dns().await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let receiver = tokio::spawn(receive_behind_a_redirect(listener, Arc::clone(&requests)));
+    let (_dir, state) = state_file();
+    let server = dns.addr.to_string();
+    let mut watch = Watch::spawn(
+        &state,
+        &[
+            "--nameserver",
+            &server,
+            "--zone",
+            ZONE,
+            "--report-baseline",
+            "--webhook",
+            &url,
+            "192.0.2.1",
+        ],
+    );
+    let event = watch.event().await;
+    assert_eq!(event["event"], "listed");
+    let deadline = Instant::now() + EVENT_WAIT;
+    while requests.lock().unwrap().len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no second attempt; stderr: {}",
+            watch.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stderr = Arc::clone(&watch.stderr);
+    let (code, _) = watch.stop(libc::SIGTERM).await;
+    assert_eq!(code, 0);
+    receiver.abort();
+    let requests = requests.lock().unwrap().clone();
+    // Every attempt is the POST of the one delivery, to the URL given: the redirect was
+    // never followed (reqwest would have sent a GET without a body to /moved).
+    for (line, id, body) in &requests {
+        assert_eq!(line, "POST /hook HTTP/1.1", "{requests:?}");
+        assert_eq!(id, &requests[0].1);
+        let events: Vec<Value> = serde_json::from_slice(body).unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0]["event"], "listed");
+        assert_eq!(events[0]["target"], "192.0.2.1");
+    }
+    let stderr = stderr.lock().unwrap().clone();
+    assert!(stderr.contains("302"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("redirect to {}", url.trim_end_matches("/hook"))),
+        "{stderr}"
+    );
+    // The 302 counted as a failed attempt, the 200 made the delivery.
+    let store = StateStore::open_read_only(&state).unwrap();
+    assert!(store.pending("webhook").unwrap().is_empty());
+    let id: i64 = requests[0].1.parse().unwrap();
+    assert_eq!(store.attempts(id).unwrap(), Some(2));
+}
