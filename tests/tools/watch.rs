@@ -382,31 +382,10 @@ async fn receive_webhooks(listener: TcpListener, received: Received, mut failure
         let Ok((mut stream, _)) = listener.accept().await else {
             return;
         };
-        let mut request = Vec::new();
-        let mut buffer = [0u8; 4096];
-        let (head_end, length) = loop {
-            let n = stream.read(&mut buffer).await.unwrap_or(0);
-            if n == 0 {
-                break (0, 0);
-            }
-            request.extend_from_slice(&buffer[..n]);
-            if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&request[..end]).to_lowercase();
-                let length = header(&head, "content-length").map_or(0, |v| v.parse().unwrap());
-                break (end + 4, length);
-            }
-        };
-        if head_end == 0 {
+        let Some((head, body)) = read_request(&mut stream).await else {
             continue;
-        }
-        while request.len() < head_end + length {
-            let n = stream.read(&mut buffer).await.unwrap_or(0);
-            if n == 0 {
-                break;
-            }
-            request.extend_from_slice(&buffer[..n]);
-        }
-        let head = String::from_utf8_lossy(&request[..head_end]).to_lowercase();
+        };
+        let head = head.to_lowercase();
         let status = if failures > 0 {
             failures -= 1;
             "500 Internal Server Error"
@@ -414,13 +393,40 @@ async fn receive_webhooks(listener: TcpListener, received: Received, mut failure
             let id = header(&head, "x-dnsbl-delivery")
                 .unwrap_or_default()
                 .to_owned();
-            let events: Vec<Value> = serde_json::from_slice(&request[head_end..]).unwrap();
+            let events: Vec<Value> = serde_json::from_slice(&body).unwrap();
             received.lock().unwrap().push((id, events));
             "200 OK"
         };
         let reply = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
         let _ = stream.write_all(reply.as_bytes()).await;
     }
+}
+
+/// One HTTP/1.1 request from `stream`: its head (up to the blank line) and its body (of
+/// `content-length` bytes); `None` when the client closed first.
+async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<(String, Vec<u8>)> {
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let head_end = loop {
+        let n = stream.read(&mut buffer).await.unwrap_or(0);
+        if n == 0 {
+            return None;
+        }
+        request.extend_from_slice(&buffer[..n]);
+        if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&request[..head_end]).into_owned();
+    let length = header(&head.to_lowercase(), "content-length").map_or(0, |v| v.parse().unwrap());
+    while request.len() < head_end + length {
+        let n = stream.read(&mut buffer).await.unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        request.extend_from_slice(&buffer[..n]);
+    }
+    Some((head, request.split_off(head_end)))
 }
 
 fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
@@ -686,36 +692,17 @@ async fn receive_behind_a_redirect(listener: TcpListener, requests: Arc<Mutex<Ve
         let Ok((mut stream, _)) = listener.accept().await else {
             return;
         };
-        let mut request = Vec::new();
-        let mut buffer = [0u8; 4096];
-        let head_end = loop {
-            let n = stream.read(&mut buffer).await.unwrap_or(0);
-            if n == 0 {
-                break None;
-            }
-            request.extend_from_slice(&buffer[..n]);
-            if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
-                break Some(end + 4);
-            }
+        let Some((head, body)) = read_request(&mut stream).await else {
+            continue;
         };
-        let Some(head_end) = head_end else { continue };
-        let head = String::from_utf8_lossy(&request[..head_end]).into_owned();
         let lower = head.to_lowercase();
-        let length = header(&lower, "content-length").map_or(0, |v| v.parse().unwrap());
-        while request.len() < head_end + length {
-            let n = stream.read(&mut buffer).await.unwrap_or(0);
-            if n == 0 {
-                break;
-            }
-            request.extend_from_slice(&buffer[..n]);
-        }
         let line = head.lines().next().unwrap_or_default().to_owned();
         let id = header(&lower, "x-dnsbl-delivery")
             .unwrap_or_default()
             .to_owned();
         let first = {
             let mut requests = requests.lock().unwrap();
-            requests.push((line, id, request[head_end..].to_vec()));
+            requests.push((line, id, body));
             requests.len() == 1
         };
         let reply = if first {
