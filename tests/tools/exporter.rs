@@ -606,21 +606,29 @@ async fn trickle(addr: SocketAddr, stop: Arc<std::sync::atomic::AtomicBool>) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn trickling_clients_neither_hold_a_connection_nor_starve_scrapes() {
+/// The in-process server with `bl.test`, and an exporter with `extra` options watching
+/// 192.0.2.1 on it (a round an hour), after its first round.
+async fn exporter_on_bl_test(extra: &[&str]) -> (TestDns, Running, SocketAddr) {
     let dns = crate::support::every_kind_of_answer(TestDns::builder())
         .start()
         .await;
-    let (_exporter, addr, _page) = exporter_after_first_round(&[
+    let server = dns.addr.to_string();
+    let args = [
         "--interval",
         "3600",
         "--nameserver",
-        &dns.addr.to_string(),
+        &server,
         "--zone",
         "bl.test",
-        "192.0.2.1",
-    ])
-    .await;
+    ];
+    let (exporter, addr, _page) =
+        exporter_after_first_round(&[&args[..], extra, &["192.0.2.1"]].concat()).await;
+    (dns, exporter, addr)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trickling_clients_neither_hold_a_connection_nor_starve_scrapes() {
+    let (_dns, _exporter, addr) = exporter_on_bl_test(&[]).await;
 
     // A request head trickled a byte every 500 ms is cut off at its deadline (10 s), not
     // kept alive by every byte.
@@ -686,23 +694,8 @@ fn retry_after(head: &str) -> Option<u64> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_probe_flood_gets_429s_and_sends_a_bounded_number_of_queries() {
-    let dns = crate::support::every_kind_of_answer(TestDns::builder())
-        .start()
-        .await;
-    let (_exporter, addr, _page) = exporter_after_first_round(&[
-        "--interval",
-        "3600",
-        "--nameserver",
-        &dns.addr.to_string(),
-        "--zone",
-        "bl.test",
-        "--probe-rate",
-        "1",
-        "--probe-rate-total",
-        "1000",
-        "192.0.2.1",
-    ])
-    .await;
+    let (dns, _exporter, addr) =
+        exporter_on_bl_test(&["--probe-rate", "1", "--probe-rate-total", "1000"]).await;
     let before = dns.query_count();
     let (started, answers) = tokio::task::spawn_blocking(move || {
         let started = Instant::now();
@@ -762,23 +755,8 @@ async fn a_probe_flood_gets_429s_and_sends_a_bounded_number_of_queries() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn many_clients_together_are_held_to_the_total_probe_rate() {
-    let dns = crate::support::every_kind_of_answer(TestDns::builder())
-        .start()
-        .await;
-    let (_exporter, addr, _page) = exporter_after_first_round(&[
-        "--interval",
-        "3600",
-        "--nameserver",
-        &dns.addr.to_string(),
-        "--zone",
-        "bl.test",
-        "--probe-rate",
-        "100",
-        "--probe-rate-total",
-        "1",
-        "192.0.2.1",
-    ])
-    .await;
+    let (_dns, _exporter, addr) =
+        exporter_on_bl_test(&["--probe-rate", "100", "--probe-rate-total", "1"]).await;
     let (seconds, statuses) = tokio::task::spawn_blocking(move || {
         let started = Instant::now();
         let mut statuses = Vec::new();
