@@ -674,7 +674,7 @@ async fn trickling_clients_neither_hold_a_connection_nor_starve_scrapes() {
         let (status, page) = scrape.expect("a scrape under trickling clients");
         assert_eq!(status, 200);
         assert!(page.contains("dnsbl_rounds_total 1"), "{page}");
-        assert!(took < Duration::from_secs(3), "the scrape took {took:?}");
+        assert!(took < Duration::from_secs(5), "the scrape took {took:?}");
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     stop.store(true, Ordering::Relaxed);
