@@ -364,7 +364,7 @@ const MAX_HOST: usize = 255;
 const CLOCK_EVERY: usize = 16 * 1024;
 
 /// Where a host was found, for choosing which to check when there are too many.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Place {
     /// An `href` value, or a URL in plain text or in an HTML part's text: what a reader
     /// clicks.
@@ -525,6 +525,9 @@ fn find_hosts(text: &str, html: bool, found: &mut Found<'_>) {
     let lower = text.to_ascii_lowercase();
     let bytes = lower.as_bytes();
     let mut spans = Spans::default();
+    // Hosts already noted (a bounded number): a host repeated all over a message is
+    // reduced to its domain once.
+    let mut noted = Noted::default();
     let mut in_tag = false;
     let mut at = 0;
     let mut next_clock = CLOCK_EVERY;
@@ -535,6 +538,14 @@ fn find_hosts(text: &str, html: bool, found: &mut Found<'_>) {
                 break;
             }
         }
+        // Only these bytes can begin what is looked for; all others (and the inner bytes of
+        // non-ASCII characters) are stepped over.
+        let byte = bytes[at];
+        if !matches!(byte, b'h' | b'f' | b'w' | b'@' | b'<' | b'>') {
+            at += 1;
+            found.work += 1;
+            continue;
+        }
         let rest = &lower[at..];
         let link = || {
             if !html || !in_tag || after_href(&lower[..at]) {
@@ -543,24 +554,29 @@ fn find_hosts(text: &str, html: bool, found: &mut Found<'_>) {
                 Place::Other
             }
         };
-        let skip = if let Some(after) = ["http://", "https://", "ftp://"]
-            .iter()
-            .find_map(|scheme| rest.strip_prefix(scheme))
+        let scheme = match byte {
+            b'h' if rest.starts_with("http://") => 7,
+            b'h' if rest.starts_with("https://") => 8,
+            b'f' if rest.starts_with("ftp://") => 6,
+            _ => 0,
+        };
+        let skip = if scheme > 0 {
+            let host = spans.url_host(&lower, at + scheme, &mut found.work);
+            noted.note(found, host, link());
+            scheme
+        } else if byte == b'w'
+            && rest.starts_with("www.")
+            && (at == 0 || !is_host_byte(bytes[at - 1]))
         {
-            let start = bytes.len() - after.len();
-            let host = spans.url_host(&lower, start, &mut found.work);
-            found.note_host(host, link());
-            rest.len() - after.len()
-        } else if rest.starts_with("www.") && (at == 0 || !is_host_byte(bytes[at - 1])) {
             let host = spans.url_host(&lower, at, &mut found.work);
-            found.note_host(host, link());
+            noted.note(found, host, link());
             4
         } else {
-            match bytes[at] {
+            match byte {
                 // An e-mail address (mailto: or bare): the domain after the @.
                 b'@' => {
                     let host = short_host(spans.host_chars(&lower, at + 1, &mut found.work));
-                    found.note_host(host, Place::Other);
+                    noted.note(found, host, Place::Other);
                 }
                 b'<' if html => in_tag = true,
                 b'>' if html => in_tag = false,
@@ -570,9 +586,34 @@ fn find_hosts(text: &str, html: bool, found: &mut Found<'_>) {
         };
         at += skip;
         found.work += skip;
-        while at < bytes.len() && !lower.is_char_boundary(at) {
-            at += 1;
+    }
+}
+
+/// The most distinct hosts remembered per text, to skip repeats.
+const MAX_NOTED: usize = 4096;
+
+/// Hosts already noted in one text: the last one, and a bounded number of others.
+#[derive(Default)]
+struct Noted<'t> {
+    last: Option<(&'t str, Place)>,
+    all: HashSet<(&'t str, Place)>,
+}
+
+impl<'t> Noted<'t> {
+    /// Notes `host` unless it was noted before at the same kind of place.
+    fn note(&mut self, found: &mut Found<'_>, host: Option<&'t str>, place: Place) {
+        let Some(host) = host else {
+            return;
+        };
+        let key = (host, place);
+        if self.last == Some(key) || self.all.contains(&key) {
+            return;
         }
+        self.last = Some(key);
+        if self.all.len() < MAX_NOTED {
+            self.all.insert(key);
+        }
+        found.note_host(Some(host), place);
     }
 }
 
