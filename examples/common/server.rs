@@ -321,9 +321,11 @@ pub struct Limits {
 /// The connections being served: who they are from, and since when they wait for input.
 ///
 /// A new connection is accepted first, then given a slot: at a cap (in all, or for its
-/// peer), the connection that has waited longest for input (of all, or of that peer) is
-/// closed to make room. Idle connections can thus never lock out a new one; only when every
-/// connection is in the middle of a decision is the new one closed at once.
+/// peer), an idle connection (of all, or of that peer) is closed to make room: one that has
+/// never sent a request (or milter negotiation) first, the longest idle of those; else the
+/// longest idle of the others, with a warning, since that may cut short a session of the
+/// MTA's. Idle connections can thus never lock out a new one; only when every connection is
+/// in the middle of a decision is the new one closed at once.
 struct Slots {
     limits: Limits,
     inner: Mutex<SlotsInner>,
@@ -340,6 +342,8 @@ struct SlotEntry {
     peer: String,
     /// Since when the connection waits for input; `None` while it is deciding.
     idle_since: Option<Instant>,
+    /// Whether the peer has sent a whole request (or negotiated): an MTA does so at once.
+    proven: bool,
     /// Ends the connection's task.
     abort: Option<AbortHandle>,
 }
@@ -353,18 +357,20 @@ pub struct Slot {
 impl Slot {
     /// The connection waits for input: it may be closed to make room for a new one.
     pub fn idle(&self) {
-        self.set_idle(true);
-    }
-
-    /// The connection is deciding: it is not closed to make room.
-    pub fn busy(&self) {
-        self.set_idle(false);
-    }
-
-    fn set_idle(&self, idle: bool) {
         let mut inner = self.slots.lock();
         if let Some(entry) = inner.entries.get_mut(&self.id) {
-            entry.idle_since = idle.then(Instant::now);
+            entry.idle_since = Some(Instant::now());
+        }
+    }
+
+    /// The connection is deciding: it is not closed to make room. Its peer has sent a whole
+    /// request, as an MTA does at once: from now on it is closed to make room only after
+    /// those that never have.
+    pub fn busy(&self) {
+        let mut inner = self.slots.lock();
+        if let Some(entry) = inner.entries.get_mut(&self.id) {
+            entry.idle_since = None;
+            entry.proven = true;
         }
     }
 }
@@ -387,14 +393,30 @@ impl SlotsInner {
         Some(entry)
     }
 
-    /// The connection (of `peer`, or of anyone) that has waited longest for input.
+    /// The idle connection (of `peer`, or of anyone) to close first: of those never
+    /// proven, else of all, the one that has waited longest for input.
     fn oldest_idle(&self, peer: Option<&str>) -> Option<u64> {
         self.entries
             .iter()
             .filter(|(_, entry)| peer.is_none_or(|peer| entry.peer == peer))
-            .filter_map(|(id, entry)| entry.idle_since.map(|since| (since, *id)))
+            .filter_map(|(id, entry)| entry.idle_since.map(|since| (entry.proven, since, *id)))
             .min()
-            .map(|(_, id)| id)
+            .map(|(_, _, id)| id)
+    }
+
+    /// Closes connection `id` to make room: its task is ended by the caller, outside the
+    /// lock.
+    fn evict(&mut self, id: u64, evicted: &mut Vec<AbortHandle>) {
+        if let Some(entry) = self.remove(id) {
+            if entry.proven {
+                warn!(
+                    peer = %entry.peer,
+                    "at the connection cap: closed an idle connection that had been used; \
+                     the MTA applies its default action to a session cut short"
+                );
+            }
+            evicted.extend(entry.abort);
+        }
     }
 }
 
@@ -428,13 +450,13 @@ impl Slots {
         let mut evicted = Vec::new();
         if inner.per_peer.get(peer).copied().unwrap_or(0) >= self.limits.per_peer {
             match inner.oldest_idle(Some(peer)) {
-                Some(id) => evicted.extend(inner.remove(id).and_then(|e| e.abort)),
+                Some(id) => inner.evict(id, &mut evicted),
                 None => return Admission::Refused("every connection of this peer is busy"),
             }
         }
         if inner.entries.len() >= self.limits.max {
             match inner.oldest_idle(None) {
-                Some(id) => evicted.extend(inner.remove(id).and_then(|e| e.abort)),
+                Some(id) => inner.evict(id, &mut evicted),
                 None => return Admission::Refused("every connection is busy"),
             }
         }
@@ -445,6 +467,7 @@ impl Slots {
             SlotEntry {
                 peer: peer.to_owned(),
                 idle_since: Some(Instant::now()),
+                proven: false,
                 abort: None,
             },
         );

@@ -834,15 +834,39 @@ async fn a_flooding_peer_closes_only_its_own_connections() {
     let Address::Tcp(addr) = server.address else {
         unreachable!()
     };
-    // Postfix's connection, from 127.0.0.1, idle between two requests...
+    // A connection from 127.0.0.1 that has not sent its request yet...
     let mut postfix = server.connect().await;
-    assert_eq!(postfix.ask(&client_request("198.51.100.7")).await, "DUNNO");
     // ... while another peer opens 200 idle connections. At its own cap of 50, each new one
     // closes that peer's longest idle one; the total cap of 100 is never reached, so the
-    // other peer's connection, idle the longest of all, stays open.
+    // first peer's connection, idle the longest of all, stays open.
     let source = "127.0.0.2".parse().unwrap();
     let flood = crate::policyd_support::idle_connections(addr, 200, Some(source)).await;
     // The server accepts them all (and closes the older ones) in well under a second.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        postfix
+            .ask(&client_request("192.0.2.1"))
+            .await
+            .starts_with("REJECT "),
+        "{}",
+        server.logs()
+    );
+    drop(flood);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_in_use_are_closed_last() {
+    let dns = lists_server().await;
+    let server = start(&dns, &["--zone", BL, "--max-connections", "50"]).await;
+    let Address::Tcp(addr) = server.address else {
+        unreachable!()
+    };
+    // Postfix's connection, idle between two requests, the longest idle of all...
+    let mut postfix = server.connect().await;
+    assert_eq!(postfix.ask(&client_request("198.51.100.7")).await, "DUNNO");
+    // ... while 200 connections from the same address never send a request: they make room
+    // for each other, not at the expense of a connection in use.
+    let flood = crate::policyd_support::idle_connections(addr, 200, None).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(
         postfix
