@@ -878,3 +878,18 @@ async fn connections_in_use_are_closed_last() {
     );
     drop(flood);
 }
+
+#[tokio::test]
+async fn a_unix_socket_is_for_its_owner_and_group_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dns = lists_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.sock");
+    let address = dns.addr.to_string();
+    let socket = path.to_str().unwrap();
+    let server =
+        Policyd::start(&["--nameserver", &address, "--zone", BL, "--listen", socket]).await;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o660, "{mode:o}");
+    drop(server);
+}
