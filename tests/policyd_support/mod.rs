@@ -358,7 +358,7 @@ pub fn exists(path: &Path) -> bool {
 
 /// Raises this process's open-file limit to its hard limit (servers started afterwards
 /// inherit it), and returns the new soft limit.
-pub fn raise_fd_limit() -> u64 {
+pub fn raise_fd_limit() -> libc::rlim_t {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -369,7 +369,7 @@ pub fn raise_fd_limit() -> u64 {
         limit.rlim_cur = limit.rlim_max;
         assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
     }
-    limit.rlim_cur as u64
+    limit.rlim_cur
 }
 
 /// `count` connections to `address` that send nothing (from `source`, or the default
