@@ -86,14 +86,7 @@ async fn judge<R: DnsResolver>(
 }
 
 async fn worst_case<R: DnsResolver + Clone>(name: &str, resolver: R, text: fn(usize) -> String) {
-    let list = DnsList::from_spec("dbl.test", ListKind::Domain)
-        .expect("spec")
-        .with_txt(false);
-    let checker = Checker::builder()
-        .list(list)
-        .health_checks(false)
-        .build_with(resolver)
-        .expect("checker");
+    let checker = domain_checker(resolver);
     let filter = SessionFilter::new(checker, SessionPolicy::default().tag_only(true));
     let reader = MessageReader::default();
     let mut normal = Vec::with_capacity(WORST_SAMPLES);
@@ -136,15 +129,20 @@ fn message(sample: usize) -> String {
     format!("Subject: many links\r\nMIME-Version: 1.0\r\nContent-Type: text/html\r\n\r\n{html}")
 }
 
-async fn measure<R: DnsResolver + Clone>(name: &str, delay_ms: u64, resolver: R) {
+/// A checker asking `dbl.test` (no TXT, no health probes) through `resolver`.
+fn domain_checker<R: DnsResolver + Clone>(resolver: R) -> Checker<R> {
     let list = DnsList::from_spec("dbl.test", ListKind::Domain)
         .expect("spec")
         .with_txt(false);
-    let checker = Checker::builder()
+    Checker::builder()
         .list(list)
         .health_checks(false)
         .build_with(resolver)
-        .expect("checker");
+        .expect("checker")
+}
+
+async fn measure<R: DnsResolver + Clone>(name: &str, delay_ms: u64, resolver: R) {
+    let checker = domain_checker(resolver);
     // Tag only: every domain is listed, and every one is looked up and named.
     let filter = SessionFilter::new(checker.clone(), SessionPolicy::default().tag_only(true));
     let reader = MessageReader::default().max_domains(DOMAINS);
