@@ -362,6 +362,8 @@ async fn serve(
             }
         };
         let bytes: Vec<u8> = responses.iter().flat_map(Response::to_bytes).collect();
+        // Sending waits on the MTA: one that does not read may be closed to make room.
+        slot.idle();
         if !bytes.is_empty() {
             let written = tokio::time::timeout(milter.idle, writer.write_all(&bytes)).await;
             if !matches!(written, Ok(Ok(()))) {

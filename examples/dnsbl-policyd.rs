@@ -382,6 +382,9 @@ async fn serve(
             }
         }
         let answer = reply(&decision.action);
+        // Sending waits on the client: a client that does not read its answers may be
+        // closed to make room, like one that sends nothing.
+        slot.idle();
         let written = tokio::time::timeout(idle, async {
             writer.write_all(answer.as_bytes()).await?;
             writer.flush().await
