@@ -487,8 +487,14 @@ fn frame(code: u8, data: &[u8]) -> Vec<u8> {
     packet
 }
 
+/// The most buffer capacity a connection keeps between packets.
+const KEEP_CAPACITY: usize = 16 * 1024;
+
 /// Reads one packet (command byte and data) into `packet`, refusing lengths above `max`
 /// before reading them. `Ok(false)` when the input ends between packets.
+///
+/// `packet` grows with the data received, not with the length announced, and keeps at
+/// most 16 KiB of capacity from one packet to the next.
 ///
 /// # Examples
 ///
@@ -526,13 +532,14 @@ pub async fn read_packet<R: AsyncRead + Unpin>(
     if length > max {
         return Err(MilterError::TooLong(length, max));
     }
+    // The buffer grows as the data arrives, never ahead of it: a peer that announces a
+    // large packet and sends nothing costs nothing. What a large packet left is given back.
     packet.clear();
-    packet.resize(length, 0);
-    match reader.read_exact(packet).await {
-        Ok(_) => Ok(true),
-        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
-            Err(MilterError::Truncated)
-        }
+    packet.shrink_to(KEEP_CAPACITY);
+    let mut data = reader.take(length as u64);
+    match data.read_to_end(packet).await {
+        Ok(read) if read == length => Ok(true),
+        Ok(_) => Err(MilterError::Truncated),
         Err(error) => Err(MilterError::Io(error)),
     }
 }
@@ -782,6 +789,54 @@ mod tests {
             read_packet(&mut empty, &mut packet, 255).await,
             Err(MilterError::Empty)
         ));
+    }
+
+    #[tokio::test]
+    async fn the_buffer_grows_with_the_data_not_the_announced_length() {
+        // Many peers announce the largest packet and send one byte of it: together they
+        // hold about what they sent, not what they announced.
+        let mut held = 0;
+        let mut peers = Vec::new();
+        for _ in 0..100 {
+            let (mut mta, mut filter) = tokio::io::duplex(1024);
+            let announced = u32::try_from(MAX_PACKET).unwrap().to_be_bytes();
+            tokio::io::AsyncWriteExt::write_all(&mut mta, &announced)
+                .await
+                .unwrap();
+            tokio::io::AsyncWriteExt::write_all(&mut mta, b"B")
+                .await
+                .unwrap();
+            let mut packet = Vec::new();
+            let read = read_packet(&mut filter, &mut packet, MAX_PACKET);
+            let waited = tokio::time::timeout(std::time::Duration::from_millis(5), read).await;
+            assert!(waited.is_err(), "no packet can be read yet");
+            held += packet.capacity();
+            peers.push((mta, filter, packet));
+        }
+        assert!(
+            held <= 100 * 1024,
+            "{held} bytes held for 100 bytes received"
+        );
+
+        // A whole large packet is read, and its buffer given back at the next one.
+        let mut input = frame(b'B', &vec![b'x'; MAX_PACKET - 1]);
+        input.extend_from_slice(&Command::Quit.to_bytes());
+        let mut input = &input[..];
+        let mut packet = Vec::new();
+        assert!(
+            read_packet(&mut input, &mut packet, MAX_PACKET)
+                .await
+                .unwrap()
+        );
+        assert_eq!(packet.len(), MAX_PACKET);
+        assert!(packet.capacity() <= 2 * MAX_PACKET);
+        assert!(
+            read_packet(&mut input, &mut packet, MAX_PACKET)
+                .await
+                .unwrap()
+        );
+        assert_eq!(Command::parse(&packet).unwrap(), Command::Quit);
+        assert!(packet.capacity() <= KEEP_CAPACITY, "{}", packet.capacity());
     }
 
     proptest::proptest! {

@@ -125,6 +125,10 @@ pub struct SessionFacts {
     pub domains: Vec<DomainName>,
     /// IP addresses found in the message's URLs, checked on the IP lists.
     pub addresses: Vec<IpAddr>,
+    /// Why part of the message was not checked (`more than 200 domains or addresses`,
+    /// `message cut at 1048576 bytes`): empty when all of it was. See
+    /// [`SessionPolicy::unchecked_is_suspicious`].
+    pub unchecked: Vec<String>,
 }
 
 impl SessionFacts {
@@ -137,7 +141,10 @@ impl SessionFacts {
     }
 
     fn has_message_facts(&self) -> bool {
-        !self.hops.is_empty() || !self.domains.is_empty() || !self.addresses.is_empty()
+        !self.hops.is_empty()
+            || !self.domains.is_empty()
+            || !self.addresses.is_empty()
+            || !self.unchecked.is_empty()
     }
 }
 
@@ -165,6 +172,7 @@ pub struct SessionPolicy {
     check_client_name: bool,
     check_sender_domain: bool,
     check_local: bool,
+    unchecked_is_suspicious: bool,
     trusted_networks: Vec<IpNet>,
     fcrdns_deadline: Duration,
 }
@@ -179,6 +187,7 @@ impl Default for SessionPolicy {
             check_client_name: false,
             check_sender_domain: false,
             check_local: false,
+            unchecked_is_suspicious: false,
             trusted_networks: Vec::new(),
             fcrdns_deadline: Duration::from_secs(10),
         }
@@ -225,6 +234,22 @@ impl SessionPolicy {
     /// Check loopback, private, link-local and unspecified clients too (see [`is_local`]).
     pub fn check_local(mut self, on: bool) -> Self {
         self.check_local = on;
+        self
+    }
+
+    /// Treat a message not checked in full ([`SessionFacts::unchecked`]: more domains than
+    /// the cap, a message cut at the size limit) as listed: reject (or tag) it. Off by
+    /// default: what was read is judged, and [`Evaluation::unchecked`] says what was not.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::mail::SessionPolicy;
+    ///
+    /// let policy = SessionPolicy::default().unchecked_is_suspicious(true);
+    /// ```
+    pub fn unchecked_is_suspicious(mut self, on: bool) -> Self {
+        self.unchecked_is_suspicious = on;
         self
     }
 
@@ -279,6 +304,9 @@ pub struct Evaluation {
     pub fcrdns: Option<&'static str>,
     /// Why less than usual was checked.
     pub note: Option<&'static str>,
+    /// What of the message was not checked (from [`SessionFacts::unchecked`]): a verdict
+    /// that is not a reject says nothing about it.
+    pub unchecked: Vec<String>,
 }
 
 impl Evaluation {
@@ -290,6 +318,7 @@ impl Evaluation {
             trouble: Vec::new(),
             fcrdns: None,
             note: None,
+            unchecked: Vec::new(),
         }
     }
 }
@@ -415,6 +444,7 @@ impl<R: DnsResolver> SessionFilter<R> {
             _ => None,
         };
         evaluation.note = skip_client;
+        evaluation.unchecked.clone_from(&facts.unchecked);
         if skip_client.is_some() && !facts.has_message_facts() {
             return evaluation;
         }
@@ -482,6 +512,14 @@ impl<R: DnsResolver> SessionFilter<R> {
             }
         }
 
+        if self.policy.unchecked_is_suspicious && !facts.unchecked.is_empty() {
+            let why = one_line(&facts.unchecked.join("; "), MAX_REASON);
+            rejections.push(format!(
+                "Service unavailable; message not fully checked: {why}"
+            ));
+            tags.push(format!("message not fully checked: {why}"));
+        }
+
         evaluation.verdict = if self.policy.tag_only && !tags.is_empty() {
             Verdict::Tag(self.shown(&tags.join("; ")))
         } else if let Some(first) = rejections.into_iter().next() {
@@ -498,8 +536,10 @@ impl<R: DnsResolver> SessionFilter<R> {
     /// domain, Received hops, message addresses, message domains.
     fn targets(&self, facts: &SessionFacts, with_client: bool) -> Vec<(Role, Target)> {
         let mut targets: Vec<(Role, Target)> = Vec::new();
+        // Hundreds of message domains: each is looked up once, in constant time.
+        let mut known = std::collections::HashSet::new();
         let mut push = |role: Role, target: Target| {
-            if !targets.iter().any(|(_, known)| *known == target) {
+            if known.insert(target.clone()) {
                 targets.push((role, target));
             }
         };
