@@ -63,7 +63,7 @@ use dnsbl_check::hosts::HostSource;
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::smtp::ProbeConfig;
 use dnsbl_check::summary::Summary;
-use dnsbl_check::{Config, Zone};
+use dnsbl_check::{Config, ListHealth, Zone};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use input::{BadInput, Job, Rules};
@@ -295,7 +295,8 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
         smtp_port: cli.smtp_port,
     };
     let receiver = input::spawn_feeder(specs, input, rules, bad.clone());
-    Ok(runtime.block_on(run(cli, context, receiver, total, bad)))
+    let resolver = output::describe_resolver(&cli.lists.resolver_options(config).name_servers);
+    Ok(runtime.block_on(run(cli, context, receiver, total, bad, &resolver)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -307,6 +308,7 @@ async fn run(
     receiver: tokio::sync::mpsc::Receiver<Vec<Job>>,
     total: Option<u64>,
     mut bad: BadInput,
+    resolver: &str,
 ) -> ExitCode {
     let bulk = cli.input.is_some() || total.is_some_and(|total| total > 1);
     let show_bar = bulk && !cli.quiet && cli.verbose == 0 && cli.format != Format::Nagios;
@@ -317,6 +319,20 @@ async fn run(
     };
     bad.progress = progress.clone();
     let bar_shown = !progress.is_hidden();
+
+    // The lists' health first, so that a list that cannot be trusted is said plainly, once,
+    // before any result: its results will be trouble.
+    let warned: Vec<(String, ListHealth)> = context
+        .checker
+        .refresh_health()
+        .await
+        .into_iter()
+        .filter_map(|(list, health)| {
+            let line = output::health_warning(list, &health, resolver)?;
+            progress.suspend(|| warn(&line));
+            Some((list.name().to_owned(), health))
+        })
+        .collect();
 
     let jobs = futures::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|batch| (batch, receiver))
@@ -358,6 +374,28 @@ async fn run(
         output.idle();
     }
     progress.finish_and_clear();
+    // A long run is proven again at its end: a list whose resolver went blind midway has read
+    // "not listed" since, so the run cannot end clean.
+    let mut blind_at_end = false;
+    if bulk && !output.stopped() {
+        for (list, health) in context.checker.reprobe_health().await {
+            if !health.is_untrusted() {
+                continue;
+            }
+            blind_at_end = true;
+            plugin.untrusted(list.name());
+            let known = warned
+                .iter()
+                .any(|(name, was)| name == list.name() && *was == health);
+            if let Some(line) = output::health_warning(list, &health, resolver).filter(|_| !known) {
+                warn(&format!(
+                    "at the end of the run, {}; earlier \"not listed\" results of this list \
+                     may be wrong",
+                    line.trim_start_matches("warning: ")
+                ));
+            }
+        }
+    }
     let exit = match cli.format {
         Format::Nagios => {
             let (text, status) = plugin.render(&summary, bad.seen());
@@ -365,7 +403,7 @@ async fn run(
             ExitCode::from(status.exit_code())
         }
         _ if summary.listed_targets > 0 || open_relays > 0 => ExitCode::from(1),
-        _ if summary.incomplete > 0 || bad.seen() => ExitCode::from(2),
+        _ if summary.incomplete > 0 || bad.seen() || blind_at_end => ExitCode::from(2),
         _ => ExitCode::SUCCESS,
     };
     if cli.format == Format::Text

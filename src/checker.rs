@@ -343,6 +343,34 @@ impl<R: DnsResolver> Checker<R> {
         .await
     }
 
+    /// Probes every list's test points now, however fresh their health, and returns it: for
+    /// the end of a long run, to find out whether the lists were still seen to work when it
+    /// ended (a resolver that went blind midway makes the run's later "not listed" answers
+    /// worthless). Lists whose probes are off stay [`ListHealth::Unchecked`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn run(checker: dnsbl_check::Checker) {
+    /// // ... a long scan ...
+    /// for (list, health) in checker.reprobe_health().await {
+    ///     if health.is_untrusted() {
+    ///         eprintln!("{} can no longer be trusted: {health}", list.name());
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub async fn reprobe_health(&self) -> Vec<(&DnsList, ListHealth)> {
+        let inner = &*self.inner;
+        futures::future::join_all(inner.lists.iter().map(|(list, cell, _)| async move {
+            (
+                list,
+                cell.refresh(&inner.resolver, list, &inner.health).await,
+            )
+        }))
+        .await
+    }
+
     /// Checks `target` again against the lists named in `lists` (by [`DnsList::name`]), after
     /// probing their test points now, whatever the health interval: for confirming a change to
     /// "not listed" before announcing it. A list whose positive test point is no longer listed
