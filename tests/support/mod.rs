@@ -66,6 +66,7 @@
 #[cfg(unix)] // rbldnsd only exists on Unix; the harness uses Unix file modes
 pub mod postfix;
 pub mod rbldnsd;
+pub mod relay;
 pub mod smtp;
 pub mod unbound;
 
