@@ -37,6 +37,11 @@
 //! target's verdict is "listed" or an open relay was found; 2 when nothing is listed but a
 //! check gave trouble, some input was bad, or the command line was wrong. With
 //! `--format nagios`: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+//!
+//! A list is trusted only once its positive test point (127.0.0.2, or the operator's own) was
+//! seen listed; a list that cannot be trusted is named on one line on stderr, before the
+//! results, and its answers are trouble. A run over many targets probes the lists again at its
+//! end.
 
 #[path = "dnsbl-check/check.rs"]
 mod check;
@@ -79,8 +84,9 @@ const READY_BATCH: usize = 256;
     name = "dnsbl-check",
     version,
     after_help = "Exit status: 0 nothing listed and every list answered; 1 some target listed \
-                  or an open relay found; 2 trouble, bad input or usage error. With --format \
-                  nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
+                  or an open relay found; 2 trouble (including a list whose test point is not \
+                  listed: your resolver cannot see it), bad input or usage error. With \
+                  --format nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
 )]
 struct Cli {
     /// IPv4/IPv6 addresses, CIDR networks (every address is checked) or domain names.
