@@ -333,8 +333,27 @@ async fn ask<R: DnsResolver>(
 }
 
 /// What the probe of one family saw: (its positive test point and what it answered, what its
-/// negative one answered).
-type FamilySeen = (ListKind, Option<(TestPoint, Seen)>, Option<Seen>);
+/// negative one answered, whether the positive one was answered from IPv4 data).
+type FamilySeen = (ListKind, Option<(TestPoint, Seen)>, Option<Seen>, bool);
+
+/// The 6to4 image (`2002:AABB:CCDD::`) of the IPv4 address an IPv4-mapped test point carries.
+///
+/// rbldnsd's `ip4set` answers IPv6 names of IPv4-mapped (`::ffff:a.b.c.d`) and 6to4
+/// (`2002:aabb:ccdd::/48`) addresses from its IPv4 data, and NXDOMAIN to every other IPv6 name
+/// (verified with rbldnsd 1.0pre): it lists `::ffff:7f00:2` without serving IPv6 at all. A list
+/// that holds IPv6 data lists its IPv6 test point, but not the 6to4 image of 127.0.0.2; a list
+/// that lists both answers IPv6 names from IPv4 data, and its IPv6 test point proves nothing.
+fn six_to_four_image(point: &TestPoint) -> Option<TestPoint> {
+    let TestPoint::Ipv6(addr) = point else {
+        return None;
+    };
+    let [a, b, c, d] = addr.to_ipv4_mapped()?.octets();
+    let high = u16::from_be_bytes([a, b]);
+    let low = u16::from_be_bytes([c, d]);
+    Some(TestPoint::Ipv6(std::net::Ipv6Addr::new(
+        0x2002, high, low, 0, 0, 0, 0, 0,
+    )))
+}
 
 /// Asks every test point of every family the list holds at once, and judges the list.
 pub(crate) async fn probe<R: DnsResolver>(resolver: &R, list: &DnsList) -> ListHealth {
@@ -345,12 +364,14 @@ pub(crate) async fn probe<R: DnsResolver>(resolver: &R, list: &DnsList) -> ListH
         async move {
             let positive = points.listed_for(family);
             let negative = points.not_listed_for(family);
-            let (pos, neg) = futures::join!(
+            let image = positive.and_then(six_to_four_image);
+            let (pos, neg, image) = futures::join!(
                 ask(resolver, list, positive, true),
                 ask(resolver, list, negative, false),
+                ask(resolver, list, image.as_ref(), true),
             );
             let pos = positive.cloned().zip(pos);
-            (family, pos, neg)
+            (family, pos, neg, image == Some(Seen::Listed))
         }
     }))
     .await;
@@ -362,7 +383,7 @@ pub(crate) async fn probe<R: DnsResolver>(resolver: &R, list: &DnsList) -> ListH
 /// family's positive test point (not listed: the list is not trusted), then the other
 /// families' (not listed: that family is not served).
 fn judge(seen: &[FamilySeen]) -> ListHealth {
-    for (_, pos, neg) in seen {
+    for (_, pos, neg, _) in seen {
         for answer in [neg.as_ref(), pos.as_ref().map(|(_, seen)| seen)]
             .into_iter()
             .flatten()
@@ -372,10 +393,10 @@ fn judge(seen: &[FamilySeen]) -> ListHealth {
             }
         }
     }
-    if seen.iter().any(|(_, _, neg)| *neg == Some(Seen::Listed)) {
+    if seen.iter().any(|(_, _, neg, _)| *neg == Some(Seen::Listed)) {
         return ListHealth::Unhealthy(Unhealthy::ListsEverything);
     }
-    for (_, pos, neg) in seen {
+    for (_, pos, neg, _) in seen {
         for answer in [neg.as_ref(), pos.as_ref().map(|(_, seen)| seen)]
             .into_iter()
             .flatten()
@@ -398,20 +419,37 @@ fn judge(seen: &[FamilySeen]) -> ListHealth {
         }
         Some(_) => {}
     }
-    for (family, pos, _) in others {
-        let (test_point, seen) = match pos {
-            Some((_, Seen::Listed)) => continue,
-            Some((point, Seen::Absent(what))) => (point.to_string(), (*what).to_owned()),
-            Some((point, _)) => (point.to_string(), "no answer".to_owned()),
-            None => ("(none named)".to_owned(), "no test point to ask".to_owned()),
-        };
-        return ListHealth::FamilyNotServed(Unhealthy::FamilyNotServed {
-            family: family_name(*family),
-            test_point,
-            seen,
-        });
+    if let Some(why) = not_served(first) {
+        return ListHealth::Unhealthy(why);
     }
-    ListHealth::Healthy
+    match others.iter().find_map(not_served) {
+        Some(why) => ListHealth::FamilyNotServed(why),
+        None => ListHealth::Healthy,
+    }
+}
+
+/// Why a family is not served, if its positive test point does not prove it.
+fn not_served((family, pos, _, from_ipv4): &FamilySeen) -> Option<Unhealthy> {
+    let (test_point, seen) = match pos {
+        Some((point, Seen::Listed)) if *from_ipv4 => (
+            point.to_string(),
+            format!(
+                "listed only from the list's IPv4 data: its 6to4 image {} is listed too",
+                six_to_four_image(point)
+                    .map(|image| image.to_string())
+                    .unwrap_or_default()
+            ),
+        ),
+        Some((_, Seen::Listed)) => return None,
+        Some((point, Seen::Absent(what))) => (point.to_string(), format!("not listed ({what})")),
+        Some((point, _)) => (point.to_string(), "no answer".to_owned()),
+        None => ("(none named)".to_owned(), "no test point to ask".to_owned()),
+    };
+    Some(Unhealthy::FamilyNotServed {
+        family: family_name(*family),
+        test_point,
+        seen,
+    })
 }
 
 #[cfg(test)]
@@ -426,7 +464,12 @@ mod tests {
     }
 
     fn v4(pos: Seen, neg: Seen) -> FamilySeen {
-        (ListKind::Ipv4, Some((point("127.0.0.2"), pos)), Some(neg))
+        (
+            ListKind::Ipv4,
+            Some((point("127.0.0.2"), pos)),
+            Some(neg),
+            false,
+        )
     }
 
     fn v6(pos: Seen, neg: Seen) -> FamilySeen {
@@ -434,6 +477,7 @@ mod tests {
             ListKind::Ipv6,
             Some((point("::ffff:7f00:2"), pos)),
             Some(neg),
+            false,
         )
     }
 
@@ -495,7 +539,22 @@ mod tests {
                 ListHealth::FamilyNotServed(Unhealthy::FamilyNotServed {
                     family: "IPv6",
                     test_point: "::ffff:7f00:2".into(),
-                    seen: "NXDOMAIN".into(),
+                    seen: "not listed (NXDOMAIN)".into(),
+                }),
+            ),
+            // rbldnsd's ip4set: the IPv6 test point answered from IPv4 data.
+            (
+                vec![v4(Seen::Listed, nx.clone()), {
+                    let mut v6 = v6(Seen::Listed, nx.clone());
+                    v6.3 = true;
+                    v6
+                }],
+                ListHealth::FamilyNotServed(Unhealthy::FamilyNotServed {
+                    family: "IPv6",
+                    test_point: "::ffff:7f00:2".into(),
+                    seen: "listed only from the list's IPv4 data: its 6to4 image 2002:7f00:2:: \
+                           is listed too"
+                        .into(),
                 }),
             ),
             (
@@ -504,11 +563,11 @@ mod tests {
             ),
             // No positive test point published: used unproven.
             (
-                vec![(ListKind::Ipv4, None, Some(nx.clone()))],
+                vec![(ListKind::Ipv4, None, Some(nx.clone()), false)],
                 ListHealth::TestPointMissing,
             ),
             (
-                vec![(ListKind::Ipv4, None, None)],
+                vec![(ListKind::Ipv4, None, None, false)],
                 ListHealth::TestPointMissing,
             ),
         ];
@@ -525,7 +584,7 @@ mod tests {
         let why = Unhealthy::FamilyNotServed {
             family: "IPv6",
             test_point: "::ffff:7f00:2".into(),
-            seen: "NXDOMAIN".into(),
+            seen: "not listed (NXDOMAIN)".into(),
         };
         let health = ListHealth::FamilyNotServed(why.clone());
         assert!(health.is_untrusted());

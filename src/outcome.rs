@@ -343,7 +343,8 @@ pub enum Unhealthy {
         family: &'static str,
         /// The test point of that family, as written.
         test_point: String,
-        /// What came back instead.
+        /// What it showed: `not listed (NXDOMAIN)`, or listed only from the list's IPv4 data
+        /// (rbldnsd's `ip4set` answers IPv4-mapped names so, and no other IPv6 name).
         seen: String,
     },
 }
@@ -364,7 +365,7 @@ impl fmt::Display for Unhealthy {
                 seen,
             } => write!(
                 f,
-                "does not serve {family}: its test point {test_point} is not listed ({seen})"
+                "does not serve {family}: its test point {test_point} is {seen}"
             ),
         }
     }

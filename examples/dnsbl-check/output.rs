@@ -471,9 +471,14 @@ pub fn health_warning(list: &DnsList, health: &ListHealth, resolver: &str) -> Op
             family,
             test_point,
             seen,
+        })
+        | ListHealth::Unhealthy(Unhealthy::FamilyNotServed {
+            family,
+            test_point,
+            seen,
         }) => format!(
-            "warning: {name}: does not serve {family} (its test point {test_point} is not \
-             listed: {seen}): its {family} answers are reported as trouble, never \"not listed\""
+            "warning: {name}: does not serve {family} (its test point {test_point} is {seen}): \
+             its {family} answers are reported as trouble, never \"not listed\""
         ),
         ListHealth::Unhealthy(Unhealthy::ListsEverything) => format!(
             "warning: {name}: it lists its negative test point, so it answers \"listed\" to \

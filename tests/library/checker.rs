@@ -341,9 +341,9 @@ async fn operator_codes_and_invalid_answers_at_the_test_points_apply_to_every_ta
         assert_eq!(report.results[1].outcome.status(), "invalid");
         assert!(!report.listed);
     }
-    // Only the probes were sent (two test points of each family, for each list): targets
-    // were answered from the probe result.
-    assert_eq!(dns.query_count(), 8, "{:?}", dns.queries());
+    // Only the probes were sent (two test points of each family and the IPv6 point's 6to4
+    // image, for each list): targets were answered from the probe result.
+    assert_eq!(dns.query_count(), 10, "{:?}", dns.queries());
 }
 
 #[tokio::test]
@@ -505,7 +505,7 @@ async fn each_address_family_is_proven_by_its_own_test_point() {
     let why = Unhealthy::FamilyNotServed {
         family: "IPv6",
         test_point: "::ffff:7f00:2".into(),
-        seen: "NXDOMAIN".into(),
+        seen: "not listed (NXDOMAIN)".into(),
     };
     let v6 = check(&ip, "2001:db8::1").await;
     assert_eq!(
@@ -527,6 +527,34 @@ async fn each_address_family_is_proven_by_its_own_test_point() {
             .applies()
     );
     assert_eq!(checker4.health()[0].1, ListHealth::Healthy);
+
+    // The IPv6 test point answered from IPv4 data, as rbldnsd's ip4set does: it lists the
+    // 6to4 image of 127.0.0.2 as well, and no native IPv6 name.
+    let mapping = TestDns::builder()
+        .zone(ZONE)
+        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .a(&ipv6_test_point(ZONE), &["127.0.0.2"], 60)
+        .a(
+            &format!("{}2.0.0.0.0.0.f.7.2.0.0.2.{ZONE}", "0.".repeat(20)),
+            &["127.0.0.2"],
+            60,
+        )
+        .start()
+        .await;
+    let mapped = checker(&mapping, Checker::builder().list(ip_list(ZONE)));
+    let v6 = check(&mapped, "2001:db8::1").await;
+    assert!(
+        matches!(
+            only(&v6),
+            Outcome::Skipped(SkipReason::Unhealthy(Unhealthy::FamilyNotServed { seen, .. }))
+                if seen.contains("IPv4 data")
+        ),
+        "{v6:?}"
+    );
+    assert_eq!(
+        *only(&check(&mapped, "192.0.2.1").await),
+        Outcome::NotListed
+    );
 
     // With its IPv6 test point listed, IPv6 answers are trusted.
     let both = TestDns::builder()

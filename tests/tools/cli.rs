@@ -1275,3 +1275,43 @@ async fn a_config_list_without_test_points_is_used_as_it_answers() {
     assert_eq!(clean.json()[0]["results"][0]["status"], "not_listed");
     assert!(!clean.stderr.contains("warning"), "{clean:?}");
 }
+
+/// rbldnsd's `ip4set` answers NXDOMAIN to every IPv6 name: an IPv6 target on a `--zone` list
+/// (kind `ip`, both families) served that way is trouble, never `not_listed`; IPv4 targets are
+/// answered as usual.
+#[tokio::test]
+#[ignore = "needs rbldnsd"]
+async fn an_ipv6_target_on_an_ip4set_list_is_not_reported_clean() {
+    use crate::support::rbldnsd::{Rbldnsd, ZoneData};
+    let rbl = Rbldnsd::start(&[(
+        BL,
+        ZoneData::Ip4Set(":127.0.0.2:Listed $\n127.0.0.2\n192.0.2.1\n"),
+    )])
+    .expect("start rbldnsd");
+    let server = rbl.addr.to_string();
+    let args = ["--nameserver", &server, "--timeout", "2", "--zone", BL];
+    let v6 = run(&[&args[..], &["2001:db8::1"]].concat()).await;
+    assert_eq!(v6.code, 2, "{v6:?}");
+    assert!(!v6.stdout.contains("not_listed"), "{v6:?}");
+    assert!(v6.stdout.contains("does not serve IPv6"), "{v6:?}");
+    assert!(
+        v6.stderr.contains("warning: bl.test: does not serve IPv6"),
+        "{v6:?}"
+    );
+    let json = run(&[
+        &args[..],
+        &["--format", "json", "2001:db8::1", "192.0.2.1", "192.0.2.2"],
+    ]
+    .concat())
+    .await;
+    assert_eq!(json.code, 1, "{json:?}");
+    for report in json.json() {
+        let status = report["results"][0]["status"].as_str().unwrap().to_owned();
+        let expected = match report["target"].as_str().unwrap() {
+            "2001:db8::1" => "skipped",
+            "192.0.2.1" => "listed",
+            _ => "not_listed",
+        };
+        assert_eq!(status, expected, "{report}");
+    }
+}
