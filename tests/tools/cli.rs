@@ -1315,3 +1315,55 @@ async fn an_ipv6_target_on_an_ip4set_list_is_not_reported_clean() {
         assert_eq!(status, expected, "{report}");
     }
 }
+
+/// A bulk scan whose resolver goes blind midway: the lists are probed again at the end, and
+/// the run does not end clean.
+#[tokio::test]
+async fn a_bulk_scan_whose_lists_went_blind_midway_does_not_end_clean() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let seeing = healthy_ip_zone(TestDns::builder(), BL).start().await;
+    let blind = TestDns::builder().zone(BL).start().await;
+    let relay = crate::support::relay::SwitchingRelay::start(seeing.addr).await;
+    let mut child = Command::new(binary())
+        .args(["--nameserver", &relay.addr.to_string(), "--timeout", "2"])
+        .args(["--zone", BL, "--format", "json", "--input", "-"])
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn dnsbl-check");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    stdin.write_all(b"192.0.2.1\n192.0.2.2\n").await.unwrap();
+    stdin.flush().await.unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+            .await
+            .expect("reports in time")
+            .unwrap()
+            .expect("a report");
+        seen.push(line);
+    }
+    // Clean while the list was seen to work.
+    assert!(
+        seen.iter().all(|line| line.contains("\"not_listed\"")),
+        "{seen:?}"
+    );
+
+    relay.switch_to(blind.addr);
+    stdin.write_all(b"192.0.2.3\n192.0.2.4\n").await.unwrap();
+    drop(stdin);
+    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the scan ends")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("at the end of the run, bl.test: the test point 127.0.0.2 is not listed"),
+        "{stderr}"
+    );
+}
