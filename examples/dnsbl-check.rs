@@ -264,7 +264,8 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
             cli.max_targets,
             expand,
         );
-        return watch::start(&cli.watch, targets, json, checker);
+        let resolver = output::describe_resolver(&cli.lists.resolver_options(config).name_servers);
+        return watch::start(&cli.watch, targets, json, checker, &resolver);
     }
     let rules = Rules {
         max_targets: cli.max_targets,

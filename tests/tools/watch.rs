@@ -653,9 +653,18 @@ async fn a_list_gone_blind_is_trouble_not_a_delisting() {
         assert_eq!(event["event"], "recovered", "{event}");
     }
     watch.no_event(Duration::from_secs(4)).await;
+    let collected = Arc::clone(&watch.stderr);
     let (code, rest) = watch.stop(libc::SIGTERM).await;
     assert_eq!(code, 0);
     assert!(rest.is_empty(), "{rest:?}");
+    // Said once on stderr, in words (read to its end once the watcher exited).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stderr = collected.lock().unwrap().clone();
+    let said = stderr
+        .lines()
+        .filter(|line| line.contains("warning: watch.test: the test point 127.0.0.2 is not listed"))
+        .count();
+    assert_eq!(said, 1, "{stderr}");
     let history = run_history(&state, "json", &[]).await;
     let kinds: Vec<Value> = history
         .lines()
