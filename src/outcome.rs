@@ -47,7 +47,10 @@ pub enum Outcome {
     ListError(OperatorError),
     /// The answer is not a DNS list answer at all (outside 127.0.0.0/8).
     Invalid(InvalidAnswer),
-    /// The list was not asked.
+    /// The list was not asked: it does not take this kind of target, or it is not trusted
+    /// ([`SkipReason::Unhealthy`]: it lists everything, its positive test point is not listed,
+    /// or it does not serve this address family). An untrusted list is trouble, never "not
+    /// listed".
     Skipped(SkipReason),
 }
 
