@@ -406,26 +406,28 @@ fn judge(seen: &[FamilySeen]) -> ListHealth {
             }
         }
     }
-    let Some((first, others)) = seen.split_first() else {
+    let Some(first) = seen.first() else {
         return ListHealth::TestPointMissing;
     };
-    match &first.1 {
-        None => return ListHealth::TestPointMissing,
-        Some((point, Seen::Absent(what))) => {
-            return ListHealth::Unhealthy(Unhealthy::TestPointNotListed {
-                test_point: point.to_string(),
-                seen: (*what).to_owned(),
-            });
-        }
-        Some(_) => {}
+    if first.1.is_none() {
+        return ListHealth::TestPointMissing;
     }
-    if let Some(why) = not_served(first) {
-        return ListHealth::Unhealthy(why);
+    // Each family on its own: a list is untrusted when no family is proven, and otherwise not
+    // trusted with the families that are not.
+    let mut unproven: Vec<Unhealthy> = seen.iter().filter_map(not_served).collect();
+    if unproven.is_empty() {
+        return ListHealth::Healthy;
     }
-    match others.iter().find_map(not_served) {
-        Some(why) => ListHealth::FamilyNotServed(why),
-        None => ListHealth::Healthy,
+    if unproven.len() < seen.len() {
+        return ListHealth::FamilyNotServed(unproven.swap_remove(0));
     }
+    ListHealth::Unhealthy(match first {
+        (_, Some((point, Seen::Absent(what))), _, _) => Unhealthy::TestPointNotListed {
+            test_point: point.to_string(),
+            seen: (*what).to_owned(),
+        },
+        _ => unproven.swap_remove(0),
+    })
 }
 
 /// Why a family is not served, if its positive test point does not prove it.
@@ -560,6 +562,15 @@ mod tests {
             (
                 vec![v4(nx.clone(), nx.clone()), v6(nx.clone(), nx.clone())],
                 not_listed("NXDOMAIN"),
+            ),
+            // An IPv6 list asked as `ip`: IPv4 is not served.
+            (
+                vec![v4(nx.clone(), nx.clone()), v6(Seen::Listed, nx.clone())],
+                ListHealth::FamilyNotServed(Unhealthy::FamilyNotServed {
+                    family: "IPv4",
+                    test_point: "127.0.0.2".into(),
+                    seen: "not listed (NXDOMAIN)".into(),
+                }),
             ),
             // No positive test point published: used unproven.
             (
