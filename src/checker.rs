@@ -333,14 +333,7 @@ impl<R: DnsResolver> Checker<R> {
     /// A long-lived program can call this at start-up, to log list trouble before the first
     /// check; [`Checker::check`] does it on its own otherwise.
     pub async fn refresh_health(&self) -> Vec<(&DnsList, ListHealth)> {
-        let inner = &*self.inner;
-        futures::future::join_all(inner.lists.iter().map(|(list, cell, _)| async move {
-            (
-                list,
-                cell.current(&inner.resolver, list, &inner.health).await,
-            )
-        }))
-        .await
+        self.probe_lists(|_| true, false).await
     }
 
     /// Probes every list's test points now, however fresh their health, and returns it: for
@@ -361,12 +354,24 @@ impl<R: DnsResolver> Checker<R> {
     /// # }
     /// ```
     pub async fn reprobe_health(&self) -> Vec<(&DnsList, ListHealth)> {
+        self.probe_lists(|_| true, true).await
+    }
+
+    /// The health of the lists `which` picks, probed if stale, or with `now` however fresh.
+    async fn probe_lists(
+        &self,
+        which: impl Fn(&DnsList) -> bool,
+        now: bool,
+    ) -> Vec<(&DnsList, ListHealth)> {
         let inner = &*self.inner;
-        futures::future::join_all(inner.lists.iter().map(|(list, cell, _)| async move {
-            (
-                list,
-                cell.refresh(&inner.resolver, list, &inner.health).await,
-            )
+        let lists = inner.lists.iter().filter(|(list, ..)| which(list));
+        futures::future::join_all(lists.map(|(list, cell, _)| async move {
+            let health = if now {
+                cell.refresh(&inner.resolver, list, &inner.health).await
+            } else {
+                cell.current(&inner.resolver, list, &inner.health).await
+            };
+            (list, health)
         }))
         .await
     }
@@ -421,14 +426,7 @@ impl<R: DnsResolver> Checker<R> {
     pub async fn recheck(&self, target: Target, lists: &[&str]) -> Report {
         let inner = &*self.inner;
         let named = |list: &DnsList| lists.contains(&list.name());
-        futures::future::join_all(
-            inner
-                .lists
-                .iter()
-                .filter(|(list, ..)| named(list))
-                .map(|(list, cell, _)| cell.refresh(&inner.resolver, list, &inner.health)),
-        )
-        .await;
+        self.probe_lists(named, true).await;
         let report = self
             .check_lists(target, |list| (!named(list)).then_some("not rechecked"))
             .await;

@@ -197,23 +197,7 @@ impl HealthCell {
         list: &DnsList,
         policy: &HealthPolicy,
     ) -> ListHealth {
-        if !policy.enabled || !list.health_check() {
-            return ListHealth::Unchecked;
-        }
-        if self.is_fresh(policy, Instant::now()) {
-            return self.get();
-        }
-        let guard = match self.probing.try_lock() {
-            Ok(guard) => guard,
-            Err(_) if !matches!(self.get(), ListHealth::Unchecked) => return self.get(),
-            Err(_) => self.probing.lock().await,
-        };
-        if self.is_fresh(policy, Instant::now()) {
-            return self.get();
-        }
-        let health = self.probe_and_store(resolver, list).await;
-        drop(guard);
-        health
+        self.probed(resolver, list, policy, false).await
     }
 
     /// Probes the list now, however fresh its health, and returns it: for confirming a change
@@ -225,16 +209,32 @@ impl HealthCell {
         list: &DnsList,
         policy: &HealthPolicy,
     ) -> ListHealth {
+        self.probed(resolver, list, policy, true).await
+    }
+
+    /// [`HealthCell::current`], or with `now` [`HealthCell::refresh`].
+    async fn probed<R: DnsResolver>(
+        &self,
+        resolver: &R,
+        list: &DnsList,
+        policy: &HealthPolicy,
+        now: bool,
+    ) -> ListHealth {
         if !policy.enabled || !list.health_check() {
             return ListHealth::Unchecked;
         }
-        let guard = self.probing.lock().await;
-        let health = self.probe_and_store(resolver, list).await;
-        drop(guard);
-        health
-    }
-
-    async fn probe_and_store<R: DnsResolver>(&self, resolver: &R, list: &DnsList) -> ListHealth {
+        let fresh = || !now && self.is_fresh(policy, Instant::now());
+        if fresh() {
+            return self.get();
+        }
+        let guard = match self.probing.try_lock() {
+            Ok(guard) => guard,
+            Err(_) if !now && !matches!(self.get(), ListHealth::Unchecked) => return self.get(),
+            Err(_) => self.probing.lock().await,
+        };
+        if fresh() {
+            return self.get();
+        }
         let health = probe(resolver, list).await;
         log_health(list, &self.get(), &health);
         *self
@@ -242,6 +242,7 @@ impl HealthCell {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) =
             (health.clone(), Some(Instant::now()));
+        drop(guard);
         health
     }
 }
