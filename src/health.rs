@@ -384,28 +384,28 @@ pub(crate) async fn probe<R: DnsResolver>(resolver: &R, list: &DnsList) -> ListH
 /// family's positive test point (not listed: the list is not trusted), then the other
 /// families' (not listed: that family is not served).
 fn judge(seen: &[FamilySeen]) -> ListHealth {
-    for (_, pos, neg, _) in seen {
-        for answer in [neg.as_ref(), pos.as_ref().map(|(_, seen)| seen)]
-            .into_iter()
-            .flatten()
-        {
-            if let Seen::Broken(outcome) = answer {
-                return ListHealth::Broken(outcome.clone());
-            }
-        }
+    // Every answer, negative test points first, family by family.
+    let answers = || {
+        seen.iter().flat_map(|(_, pos, neg, _)| {
+            [neg.as_ref(), pos.as_ref().map(|(_, seen)| seen)]
+                .into_iter()
+                .flatten()
+        })
+    };
+    if let Some(outcome) = answers().find_map(|answer| match answer {
+        Seen::Broken(outcome) => Some(outcome),
+        _ => None,
+    }) {
+        return ListHealth::Broken(outcome.clone());
     }
     if seen.iter().any(|(_, _, neg, _)| *neg == Some(Seen::Listed)) {
         return ListHealth::Unhealthy(Unhealthy::ListsEverything);
     }
-    for (_, pos, neg, _) in seen {
-        for answer in [neg.as_ref(), pos.as_ref().map(|(_, seen)| seen)]
-            .into_iter()
-            .flatten()
-        {
-            if let Seen::Failed(error) = answer {
-                return ListHealth::ProbeFailed(error.clone());
-            }
-        }
+    if let Some(error) = answers().find_map(|answer| match answer {
+        Seen::Failed(error) => Some(error),
+        _ => None,
+    }) {
+        return ListHealth::ProbeFailed(error.clone());
     }
     let Some(first) = seen.first() else {
         return ListHealth::TestPointMissing;
