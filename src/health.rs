@@ -31,9 +31,10 @@ pub enum ListHealth {
     Unchecked,
     /// Every test point answered as it should.
     Healthy,
-    /// The list publishes no positive test point ([`TestPoints::none`], or only negative
-    /// ones), so it cannot be seen to work; its negative test points, if any, answered as they
-    /// should. The list is used as it answers, as its definition says. Logged as a warning.
+    /// The list publishes no positive test point
+    /// ([`TestPoints::none`](crate::list::TestPoints::none), or only negative ones), so it
+    /// cannot be seen to work; its negative test points, if any, answered as they should. The
+    /// list is used as it answers, as its definition says. Logged as a warning.
     TestPointMissing,
     /// The list is not trusted: every target gets [`Outcome::Skipped`] with this reason.
     Unhealthy(Unhealthy),
