@@ -1,7 +1,7 @@
 //! List definitions: zone, kind, which codes count, what they mean, and how much they weigh.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use serde::de::{MapAccess, Visitor};
@@ -9,8 +9,8 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::filter::{CodeFilter, FilterError};
-use crate::target::Target;
-use crate::zone::{Zone, ZoneError};
+use crate::target::{DomainName, Target, TargetError};
+use crate::zone::{QueryName, QueryNameError, Zone, ZoneError};
 
 /// What a list is asked about.
 ///
@@ -55,6 +55,26 @@ impl ListKind {
     pub fn is_ip(self) -> bool {
         !matches!(self, ListKind::Domain)
     }
+
+    /// The families of targets a list of this kind holds, each proven by its own test point:
+    /// [`ListKind::Ip`] is IPv4 and IPv6; every other kind is itself.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::ListKind;
+    ///
+    /// assert_eq!(ListKind::Ip.families(), [ListKind::Ipv4, ListKind::Ipv6]);
+    /// assert_eq!(ListKind::Domain.families(), [ListKind::Domain]);
+    /// ```
+    pub fn families(self) -> &'static [ListKind] {
+        match self {
+            ListKind::Ip => &[ListKind::Ipv4, ListKind::Ipv6],
+            ListKind::Ipv4 => &[ListKind::Ipv4],
+            ListKind::Ipv6 => &[ListKind::Ipv6],
+            ListKind::Domain => &[ListKind::Domain],
+        }
+    }
 }
 
 impl fmt::Display for ListKind {
@@ -65,6 +85,291 @@ impl fmt::Display for ListKind {
             ListKind::Ipv6 => "ipv6",
             ListKind::Domain => "domain",
         })
+    }
+}
+
+/// An entry a list publishes for testing: one it always lists (a positive test point) or one
+/// it never lists (a negative one).
+///
+/// RFC 5782 section 5 defines them: `127.0.0.2` and `127.0.0.1` for IPv4 lists,
+/// `::ffff:7f00:2` and `::ffff:7f00:1` (asked in nibble form, never unwrapped to IPv4) for
+/// IPv6 lists, `test` and `invalid` for domain lists. Some operators publish their own
+/// (Spamhaus DBL: `dbltest.com`).
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::ListKind;
+/// use dnsbl_check::list::TestPoint;
+///
+/// let v6: TestPoint = "::ffff:7f00:2".parse().unwrap();
+/// assert_eq!(v6.family(), ListKind::Ipv6);
+/// assert_eq!(v6.to_string(), "::ffff:7f00:2");
+/// let domain: TestPoint = "dbltest.com".parse().unwrap();
+/// assert_eq!(domain.family(), ListKind::Domain);
+/// assert!("not a name!".parse::<TestPoint>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TestPoint {
+    /// An IPv4 address, asked as reversed octets.
+    Ipv4(Ipv4Addr),
+    /// An IPv6 address, asked as 32 reversed nibbles exactly as written: an IPv4-mapped
+    /// address such as `::ffff:7f00:2` stays an IPv6 name.
+    Ipv6(Ipv6Addr),
+    /// A domain name (or a single label, such as `test`), asked as it is.
+    Domain(DomainName),
+}
+
+impl TestPoint {
+    /// Which family of targets the test point proves: [`ListKind::Ipv4`], [`ListKind::Ipv6`]
+    /// or [`ListKind::Domain`].
+    pub fn family(&self) -> ListKind {
+        match self {
+            TestPoint::Ipv4(_) => ListKind::Ipv4,
+            TestPoint::Ipv6(_) => ListKind::Ipv6,
+            TestPoint::Domain(_) => ListKind::Domain,
+        }
+    }
+
+    /// The absolute name to ask under `zone`.
+    pub(crate) fn query_name(&self, zone: &Zone) -> Result<QueryName, QueryNameError> {
+        match self {
+            TestPoint::Ipv4(addr) => zone.query_name(&Target::from(*addr)),
+            TestPoint::Ipv6(addr) => Ok(zone.ipv6_nibble_query_name(*addr)),
+            TestPoint::Domain(name) => zone.query_name(&Target::Domain(name.clone())),
+        }
+    }
+}
+
+impl fmt::Display for TestPoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TestPoint::Ipv4(addr) => addr.fmt(f),
+            // `::ffff:7f00:2`, as RFC 5782 writes it, rather than `::ffff:127.0.0.2`: it is
+            // asked as an IPv6 name.
+            TestPoint::Ipv6(addr) => match addr.segments() {
+                [0, 0, 0, 0, 0, 0xffff, high, low] => write!(f, "::ffff:{high:x}:{low:x}"),
+                _ => addr.fmt(f),
+            },
+            TestPoint::Domain(name) => name.fmt(f),
+        }
+    }
+}
+
+impl FromStr for TestPoint {
+    type Err = TargetError;
+
+    /// An IP address, or else a domain name.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().parse::<IpAddr>() {
+            Ok(IpAddr::V4(addr)) => Ok(TestPoint::Ipv4(addr)),
+            Ok(IpAddr::V6(addr)) => Ok(TestPoint::Ipv6(addr)),
+            Err(_) => DomainName::new(text).map(TestPoint::Domain),
+        }
+    }
+}
+
+impl Serialize for TestPoint {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// The most test points of each sign a list may name (only the first of each family is asked).
+const MAX_TEST_POINTS: usize = 8;
+
+/// The test points a list publishes: the entries it must list and the ones it must not.
+///
+/// A list is trusted for a family of targets (IPv4, IPv6, domains) only once its positive test
+/// point of that family was seen listed; a list whose negative test point is listed lists
+/// everything. A list of kind [`ListKind::Ip`] is probed for each family separately, since
+/// most lists serve IPv4 only.
+///
+/// A list that names none ([`TestPoints::none`]) cannot be proven to work: it is used as it
+/// answers, with a warning. A list that says nothing gets [`TestPoints::rfc5782`] for its kind.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::list::{TestPoint, TestPoints};
+/// use dnsbl_check::{DnsList, ListKind};
+///
+/// let zen = DnsList::from_spec("zen.spamhaus.org", ListKind::Ip).unwrap();
+/// let points = zen.test_points();
+/// assert_eq!(points, TestPoints::rfc5782(ListKind::Ip));
+/// let positive: Vec<String> = points.listed().iter().map(ToString::to_string).collect();
+/// assert_eq!(positive, ["127.0.0.2", "::ffff:7f00:2"]);
+///
+/// let dbl = DnsList::from_spec("dbl.spamhaus.org", ListKind::Domain)
+///     .unwrap()
+///     .with_test_points(TestPoints::new(
+///         ["dbltest.com".parse().unwrap()],
+///         ["invalid".parse().unwrap()],
+///     ));
+/// let positive = dbl.test_points().listed_for(ListKind::Domain).cloned();
+/// assert_eq!(positive, Some("dbltest.com".parse::<TestPoint>().unwrap()));
+///
+/// let private = DnsList::from_spec("bl.internal.example", ListKind::Ipv4)
+///     .unwrap()
+///     .with_test_points(TestPoints::none());
+/// assert!(private.test_points().is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TestPoints {
+    listed: Vec<TestPoint>,
+    not_listed: Vec<TestPoint>,
+}
+
+impl TestPoints {
+    /// RFC 5782's test points for a list of `kind`: `127.0.0.2`/`127.0.0.1` for IPv4,
+    /// `::ffff:7f00:2`/`::ffff:7f00:1` for IPv6 (both families for [`ListKind::Ip`]),
+    /// `test`/`invalid` for domains.
+    pub fn rfc5782(kind: ListKind) -> Self {
+        let mut points = TestPoints::default();
+        for family in kind.families() {
+            let (listed, not_listed) = match family {
+                ListKind::Ipv6 => (
+                    TestPoint::Ipv6(Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0x7f00, 2)),
+                    TestPoint::Ipv6(Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0x7f00, 1)),
+                ),
+                ListKind::Domain => (
+                    TestPoint::Domain(DomainName::new("test").expect("a valid label")),
+                    TestPoint::Domain(DomainName::new("invalid").expect("a valid label")),
+                ),
+                _ => (
+                    TestPoint::Ipv4(Ipv4Addr::new(127, 0, 0, 2)),
+                    TestPoint::Ipv4(Ipv4Addr::new(127, 0, 0, 1)),
+                ),
+            };
+            points.listed.push(listed);
+            points.not_listed.push(not_listed);
+        }
+        points
+    }
+
+    /// No test points: the list publishes none, so it cannot be proven to work and is used
+    /// as it answers.
+    pub fn none() -> Self {
+        TestPoints::default()
+    }
+
+    /// Test points of your own: the entries the list always lists and the ones it never
+    /// lists. At most 8 of each are kept; only the first of each family is asked.
+    pub fn new(
+        listed: impl IntoIterator<Item = TestPoint>,
+        not_listed: impl IntoIterator<Item = TestPoint>,
+    ) -> Self {
+        TestPoints {
+            listed: listed.into_iter().take(MAX_TEST_POINTS).collect(),
+            not_listed: not_listed.into_iter().take(MAX_TEST_POINTS).collect(),
+        }
+    }
+
+    /// The entries the list must list.
+    pub fn listed(&self) -> &[TestPoint] {
+        &self.listed
+    }
+
+    /// The entries the list must not list.
+    pub fn not_listed(&self) -> &[TestPoint] {
+        &self.not_listed
+    }
+
+    /// Whether the list publishes no test point at all.
+    pub fn is_none(&self) -> bool {
+        self.listed.is_empty() && self.not_listed.is_empty()
+    }
+
+    /// The positive test point that proves `family` ([`TestPoint::family`]), if any.
+    pub fn listed_for(&self, family: ListKind) -> Option<&TestPoint> {
+        self.listed.iter().find(|point| point.family() == family)
+    }
+
+    /// The negative test point of `family`, if any.
+    pub fn not_listed_for(&self, family: ListKind) -> Option<&TestPoint> {
+        self.not_listed
+            .iter()
+            .find(|point| point.family() == family)
+    }
+}
+
+impl Serialize for TestPoints {
+    /// `"none"`, or `{"listed": [...], "not_listed": [...]}` as a config file takes it.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.is_none() {
+            return serializer.serialize_str("none");
+        }
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("listed", &self.listed)?;
+        map.serialize_entry("not_listed", &self.not_listed)?;
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for TestPoints {
+    /// `"none"`, or a table `{ listed = ..., not_listed = ... }` whose values are one test
+    /// point or an array of them (either key may be left out).
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+
+        fn points<E: serde::de::Error>(value: OneOrMany) -> Result<Vec<TestPoint>, E> {
+            let texts = match value {
+                OneOrMany::One(text) => vec![text],
+                OneOrMany::Many(texts) => texts,
+            };
+            if texts.len() > MAX_TEST_POINTS {
+                return Err(E::custom(format_args!(
+                    "at most {MAX_TEST_POINTS} test points of each sign"
+                )));
+            }
+            texts
+                .iter()
+                .map(|text| {
+                    text.parse::<TestPoint>()
+                        .map_err(|error| E::custom(format_args!("invalid test point: {error}")))
+                })
+                .collect()
+        }
+
+        struct PointsVisitor;
+        impl<'de> Visitor<'de> for PointsVisitor {
+            type Value = TestPoints;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("\"none\" or a table with `listed` and `not_listed` test points")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+                match text {
+                    "none" => Ok(TestPoints::none()),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(text), &self)),
+                }
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+                let mut result = TestPoints::default();
+                while let Some(key) = access.next_key::<String>()? {
+                    match key.as_str() {
+                        "listed" => result.listed = points(access.next_value()?)?,
+                        "not_listed" => result.not_listed = points(access.next_value()?)?,
+                        other => {
+                            return Err(serde::de::Error::unknown_field(
+                                other,
+                                &["listed", "not_listed"],
+                            ));
+                        }
+                    }
+                }
+                Ok(result)
+            }
+        }
+        deserializer.deserialize_any(PointsVisitor)
     }
 }
 
@@ -128,6 +433,9 @@ pub struct DnsList {
     lookup_url: Option<String>,
     #[serde(skip_serializing_if = "HopScope::is_default")]
     hops: HopScope,
+    /// `None`: RFC 5782's for the list's kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test_points: Option<TestPoints>,
 }
 
 /// Which Received hops of a message a list is asked about (by mail filters that read them).
@@ -179,6 +487,7 @@ impl DnsList {
             description: String::new(),
             lookup_url: None,
             hops: HopScope::Untrusted,
+            test_points: None,
         }
     }
 
@@ -267,6 +576,37 @@ impl DnsList {
     pub fn with_health_check(mut self, health_check: bool) -> Self {
         self.health_check = health_check;
         self
+    }
+
+    /// The list's test points ([`TestPoints`]), replacing RFC 5782's for its kind; with
+    /// [`TestPoints::none`], the list publishes none and is used unproven.
+    pub fn with_test_points(mut self, test_points: TestPoints) -> Self {
+        self.test_points = Some(test_points);
+        self
+    }
+
+    /// The test points probed before the list is trusted: the ones it was given, or RFC
+    /// 5782's for its kind ([`TestPoints::rfc5782`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::{DnsList, ListKind};
+    ///
+    /// let list = DnsList::from_spec("bl.example.net", ListKind::Ipv4).unwrap();
+    /// let positive = list.test_points().listed_for(ListKind::Ipv4).unwrap().to_string();
+    /// assert_eq!(positive, "127.0.0.2");
+    /// assert!(list.test_points().listed_for(ListKind::Ipv6).is_none());
+    /// ```
+    pub fn test_points(&self) -> TestPoints {
+        self.test_points
+            .clone()
+            .unwrap_or_else(|| TestPoints::rfc5782(self.kind))
+    }
+
+    /// Whether the list was given test points of its own (or none), rather than RFC 5782's.
+    pub fn has_own_test_points(&self) -> bool {
+        self.test_points.is_some()
     }
 
     /// Which Received hops the list is asked about.
@@ -458,6 +798,7 @@ struct DnsListConfig {
     #[serde(default)]
     hops: HopScope,
     lookup_url: Option<String>,
+    test_points: Option<TestPoints>,
 }
 
 /// What is wrong with a list in a configuration file.
@@ -467,6 +808,8 @@ enum ListConfigError {
     Zone(#[from] ZoneError),
     #[error(transparent)]
     LookupUrl(#[from] LookupUrlError),
+    #[error("test point {point} is not of a family a {kind} list holds")]
+    TestPointFamily { point: TestPoint, kind: ListKind },
 }
 
 /// A lookup URL template that is not acceptable ([`DnsList::with_lookup_url`]).
@@ -513,6 +856,16 @@ impl TryFrom<DnsListConfig> for DnsList {
             Some(key) => Zone::with_key(&config.zone, key)?,
             None => config.zone.parse()?,
         };
+        if let Some(points) = &config.test_points {
+            let fits = |point: &&TestPoint| config.kind.families().contains(&point.family());
+            let mut all = points.listed().iter().chain(points.not_listed());
+            if let Some(point) = all.find(|point| !fits(point)) {
+                return Err(ListConfigError::TestPointFamily {
+                    point: point.clone(),
+                    kind: config.kind,
+                });
+            }
+        }
         Ok(DnsList {
             name: config.name.unwrap_or_else(|| zone.public_name().to_owned()),
             zone,
@@ -532,6 +885,7 @@ impl TryFrom<DnsListConfig> for DnsList {
                 None => None,
             },
             hops: config.hops,
+            test_points: config.test_points,
         })
     }
 }
@@ -747,6 +1101,82 @@ mod tests {
         let json = serde_json::to_value(&list).unwrap();
         assert_eq!(json["zone"], "zen.dq.spamhaus.net");
         assert_eq!(json["categories"]["127.0.0.[10..11]"], "PBL");
+    }
+
+    #[test]
+    fn config_lists_name_their_test_points_or_none() {
+        let list: DnsList = toml::from_str("zone = \"bl.example\"\n").unwrap();
+        assert_eq!(list.test_points(), TestPoints::rfc5782(ListKind::Ip));
+        assert!(!list.has_own_test_points());
+
+        let none: DnsList =
+            toml::from_str("zone = \"bl.example\"\ntest_points = \"none\"\n").unwrap();
+        assert!(none.test_points().is_none());
+        assert!(none.has_own_test_points());
+
+        let own: DnsList = toml::from_str(
+            "zone = \"rhs.example\"\nkind = \"domain\"\n\
+             test_points = { listed = \"listed.example\", not_listed = [\"invalid\"] }\n",
+        )
+        .unwrap();
+        let points = own.test_points();
+        assert_eq!(
+            points.listed_for(ListKind::Domain),
+            Some(&"listed.example".parse().unwrap())
+        );
+        assert_eq!(points.not_listed().len(), 1);
+        // The same in JSON, and back.
+        let json = serde_json::to_value(&own).unwrap();
+        assert_eq!(json["test_points"]["listed"][0], "listed.example");
+        let again: DnsList = serde_json::from_value(json).unwrap();
+        assert_eq!(again.test_points(), points);
+        let json = serde_json::to_value(&none).unwrap();
+        assert_eq!(json["test_points"], "none");
+
+        for (bad, problem) in [
+            ("test_points = \"nope\"", "none"),
+            (
+                "test_points = { listed = \"bad name!\" }",
+                "invalid test point",
+            ),
+            ("test_points = { positive = \"127.0.0.2\" }", "positive"),
+            (
+                "kind = \"ipv4\"\ntest_points = { listed = \"test\" }",
+                "ipv4 list",
+            ),
+            (
+                "kind = \"ipv4\"\ntest_points = { listed = \"::ffff:7f00:2\" }",
+                "ipv4 list",
+            ),
+        ] {
+            let text = format!("zone = \"bl.example\"\n{bad}\n");
+            let error = toml::from_str::<DnsList>(&text).unwrap_err();
+            assert!(error.to_string().contains(problem), "{bad}: {error}");
+        }
+        let many: Vec<String> = (0..9).map(|i| format!("\"127.0.0.{i}\"")).collect();
+        let text = format!(
+            "zone = \"bl.example\"\ntest_points = {{ listed = [{}] }}\n",
+            many.join(", ")
+        );
+        assert!(toml::from_str::<DnsList>(&text).is_err());
+    }
+
+    #[test]
+    fn test_point_names() {
+        let zone: Zone = "bl.example".parse().unwrap();
+        let name = |text: &str| {
+            text.parse::<TestPoint>()
+                .unwrap()
+                .query_name(&zone)
+                .unwrap()
+                .as_str()
+                .to_owned()
+        };
+        assert_eq!(name("127.0.0.2"), "2.0.0.127.bl.example.");
+        assert_eq!(name("test"), "test.bl.example.");
+        assert_eq!(name("dbltest.com"), "dbltest.com.bl.example.");
+        // The IPv6 test point stays an IPv6 name: never unwrapped to 127.0.0.2.
+        assert!(name("::ffff:7f00:2").starts_with("2.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0"));
     }
 
     #[test]

@@ -47,7 +47,10 @@ pub enum Outcome {
     ListError(OperatorError),
     /// The answer is not a DNS list answer at all (outside 127.0.0.0/8).
     Invalid(InvalidAnswer),
-    /// The list was not asked.
+    /// The list was not asked: it does not take this kind of target, or it is not trusted
+    /// ([`SkipReason::Unhealthy`]: it lists everything, its positive test point is not listed,
+    /// or it does not serve this address family). An untrusted list is trouble, never "not
+    /// listed".
     Skipped(SkipReason),
 }
 
@@ -319,12 +322,34 @@ impl fmt::Display for SkipReason {
 }
 
 /// Why a list is not trusted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Unhealthy {
     /// It lists the negative test point (127.0.0.1, `::ffff:7f00:1` or `invalid`), so it lists
     /// everything: a dead list answering every query.
     ListsEverything,
+    /// Its positive test point (127.0.0.2, `test`, or the operator's own) is not listed, so the
+    /// list was not seen to work: its "not listed" would mean nothing. Most often the resolver
+    /// is blind to the list (a filtering, captive or sandboxed resolver answering NXDOMAIN to
+    /// everything), the list refuses that resolver, or the list is gone.
+    TestPointNotListed {
+        /// The test point asked, as written (`127.0.0.2`, `dbltest.com`).
+        test_point: String,
+        /// What came back instead (`NXDOMAIN`, `no A record`).
+        seen: String,
+    },
+    /// The list works for one family of targets but not for this one: an `ip` list whose
+    /// IPv6 test point (`::ffff:7f00:2`) is not listed serves IPv4 only, and its "not listed"
+    /// for an IPv6 address would mean nothing.
+    FamilyNotServed {
+        /// The family not served: `IPv4`, `IPv6` or `domains`.
+        family: &'static str,
+        /// The test point of that family, as written.
+        test_point: String,
+        /// What it showed: `not listed (NXDOMAIN)`, or listed only from the list's IPv4 data
+        /// (rbldnsd's `ip4set` answers IPv4-mapped names so, and no other IPv6 name).
+        seen: String,
+    },
 }
 
 impl fmt::Display for Unhealthy {
@@ -333,6 +358,18 @@ impl fmt::Display for Unhealthy {
             Unhealthy::ListsEverything => {
                 f.write_str("lists 127.0.0.1: list answers for everything")
             }
+            Unhealthy::TestPointNotListed { test_point, seen } => write!(
+                f,
+                "the test point {test_point} is not listed ({seen}): the list cannot be seen to work"
+            ),
+            Unhealthy::FamilyNotServed {
+                family,
+                test_point,
+                seen,
+            } => write!(
+                f,
+                "does not serve {family}: its test point {test_point} is {seen}"
+            ),
         }
     }
 }

@@ -29,7 +29,7 @@
 //! [`default_lists`] is the default set; [`with_dqs_key`] keys any Spamhaus list.
 
 use crate::filter::CodeFilter;
-use crate::list::{DnsList, ListKind};
+use crate::list::{DnsList, ListKind, TestPoints};
 use crate::zone::{Zone, ZoneError};
 
 /// One preset of the catalog.
@@ -59,6 +59,19 @@ pub struct Preset {
     categories: &'static [(&'static str, &'static str)],
     error_codes: &'static [(&'static str, &'static str)],
     health_check: bool,
+    test_points: PresetTestPoints,
+}
+
+/// The test points an operator publishes (see [`DnsList::test_points`]).
+#[derive(Debug, Clone, Copy)]
+enum PresetTestPoints {
+    /// RFC 5782's for the list's kind: 127.0.0.2 listed and 127.0.0.1 not; for IPv6,
+    /// `::ffff:7f00:2` and `::ffff:7f00:1`; for domains, `test` and `invalid`.
+    Rfc5782,
+    /// A domain list's own positive test point, with RFC 5782's `invalid` as the negative.
+    Domain(&'static str),
+    /// The operator publishes none.
+    None,
 }
 
 impl Preset {
@@ -80,7 +93,14 @@ impl Preset {
         for (code, meaning) in self.error_codes {
             list = list.with_error_code(parse(code), *meaning);
         }
-        list
+        match self.test_points {
+            PresetTestPoints::Rfc5782 => list,
+            PresetTestPoints::Domain(listed) => list.with_test_points(TestPoints::new(
+                [listed.parse().expect("preset test points are valid")],
+                TestPoints::rfc5782(ListKind::Domain).not_listed().to_vec(),
+            )),
+            PresetTestPoints::None => list.with_test_points(TestPoints::none()),
+        }
     }
 }
 
@@ -90,6 +110,17 @@ impl Preset {
 /// IPv6 queries (those presets are IPv4-only for that reason); whether they and dnswl serve
 /// TXT reasons; the meaning of Spamhaus's 127.255.255.250 and .251 (DQS key errors in several
 /// independent implementations).
+///
+/// Test points: the IP lists carry RFC 5782's (127.0.0.2 listed, 127.0.0.1 not; for the
+/// lists of both families, ZEN and dnswl, also `::ffff:7f00:2` and `::ffff:7f00:1`). That the
+/// IPv4 lists publish 127.0.0.2 is the operators' practice; that ZEN and dnswl list the IPv6
+/// point is RFC 5782's rule, not confirmed on their pages: where they do not, or where their
+/// servers answer it from IPv4 data (as rbldnsd's `ip4set` does, listing the 6to4 image of
+/// 127.0.0.2 too), IPv6 targets get "does not serve IPv6", never "not listed". The domain lists' positive test points are
+/// the operators' own: `dbltest.com` (Spamhaus DBL), `test.surbl.org` (SURBL),
+/// `test.uribl.com` (URIBL), from the operators' documentation as summarised in other mail
+/// filters' configurations; their negative one is RFC 5782's `invalid`, not confirmed with
+/// the operators. Spamhaus documents no test point for ZRD.
 const CHECKED: &str = "2026-11-29";
 
 /// When the lookup/delisting URLs ([`Preset::lookup_url`]) were last checked against the
@@ -232,6 +263,7 @@ static CATALOG: &[Preset] = &[
         categories: ZEN_CATEGORIES,
         error_codes: SPAMHAUS_KEY_CODES,
         health_check: true,
+        test_points: PresetTestPoints::Rfc5782,
     },
     Preset {
         name: "spamhaus-zen-dqs",
@@ -248,6 +280,7 @@ static CATALOG: &[Preset] = &[
         categories: ZEN_CATEGORIES,
         error_codes: SPAMHAUS_KEY_CODES,
         health_check: true,
+        test_points: PresetTestPoints::Rfc5782,
     },
     Preset {
         name: "spamhaus-dbl",
@@ -265,6 +298,7 @@ static CATALOG: &[Preset] = &[
         categories: DBL_CATEGORIES,
         error_codes: DBL_ERRORS,
         health_check: true,
+        test_points: PresetTestPoints::Domain("dbltest.com"),
     },
     Preset {
         name: "spamhaus-dbl-dqs",
@@ -281,6 +315,7 @@ static CATALOG: &[Preset] = &[
         categories: DBL_CATEGORIES,
         error_codes: DBL_ERRORS,
         health_check: true,
+        test_points: PresetTestPoints::Domain("dbltest.com"),
     },
     Preset {
         name: "spamhaus-zrd",
@@ -302,6 +337,7 @@ static CATALOG: &[Preset] = &[
         error_codes: ZRD_ERRORS,
         // Spamhaus documents no test point for ZRD.
         health_check: false,
+        test_points: PresetTestPoints::None,
     },
     Preset {
         name: "spamcop",
@@ -318,6 +354,7 @@ static CATALOG: &[Preset] = &[
         categories: &[("127.0.0.2", "reported spam source")],
         error_codes: &[],
         health_check: true,
+        test_points: PresetTestPoints::Rfc5782,
     },
     Preset {
         name: "barracuda",
@@ -334,6 +371,7 @@ static CATALOG: &[Preset] = &[
         categories: &[("127.0.0.2", "poor reputation")],
         error_codes: &[],
         health_check: true,
+        test_points: PresetTestPoints::Rfc5782,
     },
     Preset {
         name: "psbl",
@@ -350,6 +388,7 @@ static CATALOG: &[Preset] = &[
         categories: &[("127.0.0.2", "spam trap hit")],
         error_codes: &[],
         health_check: true,
+        test_points: PresetTestPoints::Rfc5782,
     },
     Preset {
         name: "mailspike",
@@ -371,6 +410,7 @@ static CATALOG: &[Preset] = &[
         ],
         error_codes: &[],
         health_check: true,
+        test_points: PresetTestPoints::Rfc5782,
     },
     Preset {
         name: "uceprotect-1",
@@ -387,6 +427,7 @@ static CATALOG: &[Preset] = &[
         categories: &[("127.0.0.2", "spam source")],
         error_codes: &[],
         health_check: true,
+        test_points: PresetTestPoints::Rfc5782,
     },
     Preset {
         name: "dronebl",
@@ -404,6 +445,7 @@ static CATALOG: &[Preset] = &[
         categories: DRONEBL_CATEGORIES,
         error_codes: &[],
         health_check: true,
+        test_points: PresetTestPoints::Rfc5782,
     },
     Preset {
         name: "dnswl",
@@ -425,6 +467,7 @@ static CATALOG: &[Preset] = &[
             "query limit exceeded (resolver blocked)",
         )],
         health_check: true,
+        test_points: PresetTestPoints::Rfc5782,
     },
     Preset {
         name: "surbl-multi",
@@ -442,6 +485,7 @@ static CATALOG: &[Preset] = &[
         categories: SURBL_CATEGORIES,
         error_codes: &[("127.0.0.1", "query refused (resolver over quota)")],
         health_check: true,
+        test_points: PresetTestPoints::Domain("test.surbl.org"),
     },
     Preset {
         name: "uribl-multi",
@@ -459,6 +503,7 @@ static CATALOG: &[Preset] = &[
         categories: URIBL_CATEGORIES,
         error_codes: &[("127.0.0.1", "query refused (resolver blocked)")],
         health_check: true,
+        test_points: PresetTestPoints::Domain("test.uribl.com"),
     },
 ];
 
@@ -566,6 +611,46 @@ mod tests {
             };
             assert!(!preset.lookup_url.contains(wrong), "{}", preset.name);
         }
+    }
+
+    #[test]
+    fn presets_carry_their_operators_test_points() {
+        let shown = |name: &str| {
+            let points = find(name).unwrap().list().test_points();
+            let text = |points: &[crate::list::TestPoint]| -> Vec<String> {
+                points.iter().map(ToString::to_string).collect()
+            };
+            (text(points.listed()), text(points.not_listed()))
+        };
+        let both = (
+            vec!["127.0.0.2".to_owned(), "::ffff:7f00:2".to_owned()],
+            vec!["127.0.0.1".to_owned(), "::ffff:7f00:1".to_owned()],
+        );
+        let v4 = (vec!["127.0.0.2".to_owned()], vec!["127.0.0.1".to_owned()]);
+        assert_eq!(shown("spamhaus-zen"), both);
+        assert_eq!(shown("dnswl"), both);
+        for name in ["spamcop", "psbl", "mailspike", "barracuda", "dronebl"] {
+            assert_eq!(shown(name), v4, "{name}");
+        }
+        for (name, positive) in [
+            ("spamhaus-dbl", "dbltest.com"),
+            ("spamhaus-dbl-dqs", "dbltest.com"),
+            ("surbl-multi", "test.surbl.org"),
+            ("uribl-multi", "test.uribl.com"),
+        ] {
+            assert_eq!(
+                shown(name),
+                (vec![positive.to_owned()], vec!["invalid".to_owned()]),
+                "{name}"
+            );
+        }
+        assert!(find("spamhaus-zrd").unwrap().list().test_points().is_none());
+        // Keying a list keeps its test points.
+        let keyed = list("spamhaus-dbl", Some("abcdefghijklmnopqrstuvwxyz")).unwrap();
+        assert_eq!(
+            keyed.test_points(),
+            find("spamhaus-dbl").unwrap().list().test_points()
+        );
     }
 
     #[test]

@@ -172,13 +172,6 @@ impl Zone {
         self.write_query_name(&reverse_ipv6(addr), &mut name);
         QueryName(name)
     }
-
-    /// The query name for a domain-list test point (`test`, `invalid`).
-    pub(crate) fn label_query_name(&self, label: &str) -> QueryName {
-        let mut name = String::new();
-        self.write_query_name(label, &mut name);
-        QueryName(name)
-    }
 }
 
 impl fmt::Display for Zone {

@@ -17,7 +17,7 @@ use dnsbl_check::config::parse_seconds;
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::resolver::cache::AnswerCache;
 use dnsbl_check::resolver::cache::CacheConfig;
-use dnsbl_check::{Checker, ListHealth, TxtLookup, Zone};
+use dnsbl_check::{Checker, TxtLookup, Zone};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
@@ -619,7 +619,10 @@ fn log_lists(checker: &Checker<Resolver>) {
     info!(lists = %lists.join(", "), "lists");
 }
 
-/// Probes every list's test points every `interval`, and logs the lists that are not fit.
+/// Probes every list's test points every `interval`. The library logs each change of a
+/// list's health once: at error level for a list it no longer trusts (its answers become
+/// trouble: never a DUNNO on its word), warn for a list used unproven or a failed probe, info
+/// for a recovery.
 async fn watch_health(checker: Checker<Resolver>, interval: Duration) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -627,30 +630,7 @@ async fn watch_health(checker: Checker<Resolver>, interval: Duration) {
         ticks.tick().await;
         for (list, health) in checker.refresh_health().await {
             let zone = list.zone().public_name();
-            match health {
-                ListHealth::Healthy | ListHealth::Unchecked => {
-                    debug!(list = list.name(), zone, "list healthy")
-                }
-                ListHealth::Unhealthy(why) => {
-                    warn!(list = list.name(), zone, %why, "list unhealthy: skipped, not trusted")
-                }
-                ListHealth::Broken(outcome) => warn!(
-                    list = list.name(),
-                    zone,
-                    status = outcome.status(),
-                    detail = ?outcome.detail().unwrap_or_default(),
-                    "list broken: its test points get {} answers",
-                    outcome.status()
-                ),
-                ListHealth::ProbeFailed(error) => {
-                    warn!(list = list.name(), zone, %error, "list health probe failed")
-                }
-                ListHealth::TestPointMissing => warn!(
-                    list = list.name(),
-                    zone, "list does not list its test point 127.0.0.2 (or 'test'): used anyway"
-                ),
-                other => warn!(list = list.name(), zone, health = %other, "list health"),
-            }
+            debug!(list = list.name(), zone, %health, untrusted = health.is_untrusted(), "list health");
         }
     }
 }

@@ -18,6 +18,8 @@ pub struct Plugin {
     details: Vec<String>,
     more: usize,
     open_relays: u64,
+    /// Lists found untrusted when probed again at the end of the run.
+    untrusted: Vec<String>,
 }
 
 impl Plugin {
@@ -28,6 +30,15 @@ impl Plugin {
             details: Vec::new(),
             more: 0,
             open_relays: 0,
+            untrusted: Vec::new(),
+        }
+    }
+
+    /// Notes a list found untrusted at the end of the run: its "not listed" results since it
+    /// went blind cannot be told from real ones, so the run is not OK.
+    pub fn untrusted(&mut self, list: &str) {
+        if !self.untrusted.iter().any(|known| known == list) {
+            self.untrusted.push(list.to_owned());
         }
     }
 
@@ -68,17 +79,23 @@ impl Plugin {
 
     /// The plugin output and its state.
     pub fn render(&self, summary: &Summary, bad_input: bool) -> (String, Status) {
-        let trouble = summary.incomplete > 0 || summary.lists_in_trouble() > 0;
+        let trouble =
+            summary.incomplete > 0 || summary.lists_in_trouble() > 0 || !self.untrusted.is_empty();
         let mut status = self.thresholds.status(summary.listings, trouble, bad_input);
         if self.open_relays > 0 && !bad_input {
             status = Status::Critical;
         }
-        let troubled: Vec<&str> = summary
+        let mut troubled: Vec<&str> = summary
             .lists
             .iter()
             .filter(|(_, counts)| counts.trouble > 0)
             .map(|(name, _)| name.as_str())
             .collect();
+        for list in &self.untrusted {
+            if !troubled.contains(&list.as_str()) {
+                troubled.push(list);
+            }
+        }
         let mut text = format!(
             "{} listing{} of {} target{} on {} list{}",
             summary.listings,

@@ -24,7 +24,7 @@ use dnsbl_check::monitor::{
     Delivery, Event, StateStore, TrackerConfig, Watcher, deliver_pending, rfc3339,
 };
 use dnsbl_check::resolver::any::AnyResolver;
-use dnsbl_check::{Checker, Target, TargetSpec};
+use dnsbl_check::{Checker, ListHealth, Target, TargetSpec};
 use tokio::io::AsyncWriteExt;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
@@ -105,13 +105,14 @@ pub fn start(
     targets: Targets,
     json: bool,
     checker: Checker<AnyResolver>,
+    resolver: &str,
 ) -> Result<ExitCode, String> {
     // One thread, as for a bulk scan: the checks and the transport's receive tasks share it.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|error| format!("cannot start the async runtime: {error}"))?;
-    Ok(runtime.block_on(run(options, targets, json, checker)))
+    Ok(runtime.block_on(run(options, targets, json, checker, resolver)))
 }
 
 async fn run(
@@ -119,6 +120,7 @@ async fn run(
     (arguments, input, max_targets, expand): Targets<'_>,
     json: bool,
     checker: Checker<AnyResolver>,
+    resolver: &str,
 ) -> ExitCode {
     let Some(interval) = options.watch.map(Duration::from_secs) else {
         return ExitCode::SUCCESS;
@@ -149,8 +151,20 @@ async fn run(
         Err(error) => return fail(&format!("cannot catch signals: {error}")),
     };
     let mut sinks = Sinks::new(options);
+    // The health each list was last warned about: a list that cannot be trusted is said once
+    // per change on stderr (stdout carries events only).
+    let mut warned: Vec<Option<ListHealth>> = vec![None; watcher.checker().lists().count()];
     loop {
         let round = watcher.run_round_until(shutdown.wait()).await;
+        for ((list, health), last) in watcher.checker().health().into_iter().zip(&mut warned) {
+            if last.as_ref() == Some(&health) {
+                continue;
+            }
+            if let Some(line) = crate::output::health_warning(list, &health, resolver) {
+                let _ = writeln!(io::stderr().lock(), "dnsbl-check: {line}");
+            }
+            *last = Some(health);
+        }
         let names = sinks.names();
         let saving = std::time::Instant::now();
         if let Err(error) = store.save_round(watcher.tracker_mut(), &round.events, &names) {

@@ -830,3 +830,59 @@ async fn a_probe_of_a_domain_with_hundreds_of_mail_servers_is_bounded() {
     let queries = dns.query_count() - before;
     assert!(queries <= 1 + 20 + 2 * 16 + 4, "{queries} queries");
 }
+
+/// The resolver goes blind after the first round (NXDOMAIN for everything, the test point
+/// too): a listing never drops to `dnsbl_listed 0`; the list's trouble shows instead.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resolver_gone_blind_never_turns_a_listing_into_0() {
+    let seeing = crate::cli::healthy_ip_zone(TestDns::builder(), "bl.test")
+        .a("1.2.0.192.bl.test", &["127.0.0.2"], 60)
+        .start()
+        .await;
+    let blind = TestDns::builder().zone("bl.test").start().await;
+    let relay = crate::support::relay::SwitchingRelay::start(seeing.addr).await;
+    let (_exporter, addr, page) = exporter_after_first_round(&[
+        "--interval",
+        "1",
+        "--nameserver",
+        &relay.addr.to_string(),
+        "--timeout",
+        "1",
+        "--zone",
+        "bl.test",
+        "192.0.2.1",
+    ])
+    .await;
+    let listed = r#"dnsbl_listed{target="192.0.2.1",list="bl.test"}"#;
+    assert!(has_line(&page, &format!("{listed} 1")), "{page}");
+
+    relay.switch_to(blind.addr);
+    let pages = tokio::task::spawn_blocking(move || {
+        let mut pages = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !pages
+            .iter()
+            .any(|page: &String| page.contains("\ndnsbl_rounds_total 5\n"))
+        {
+            assert!(Instant::now() < deadline, "no fifth round: {pages:?}");
+            if let Ok((200, page)) = get(addr, "/metrics") {
+                pages.push(page);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        pages
+    })
+    .await
+    .unwrap();
+    for page in &pages {
+        assert!(!has_line(page, &format!("{listed} 0")), "{page}");
+    }
+    let last = pages.last().unwrap();
+    assert!(
+        has_line(
+            last,
+            r#"dnsbl_check_trouble{target="192.0.2.1",list="bl.test",kind="unhealthy"} 1"#
+        ),
+        "{last}"
+    );
+}

@@ -20,11 +20,13 @@ const KEY: &str = "secretkeyabcdefghijklmnopq";
 /// The nibble query name of 2001:db8::1, without the zone.
 const V6_NIBBLES: &str = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2";
 
-/// An IP list zone that passes its RFC 5782 health check: 127.0.0.2 listed, 127.0.0.1 not.
+/// An IP list zone that passes its RFC 5782 health check for both families: 127.0.0.2 and
+/// `::ffff:7f00:2` listed, 127.0.0.1 and `::ffff:7f00:1` not.
 fn healthy_ip_zone(builder: TestDnsBuilder, zone: &str) -> TestDnsBuilder {
     builder
         .zone(zone)
         .a(&format!("2.0.0.127.{zone}"), &["127.0.0.2"], 60)
+        .a(&crate::support::ipv6_test_point(zone), &["127.0.0.2"], 60)
 }
 
 /// A domain list zone that passes its health check: `test` listed, `invalid` not.
@@ -161,10 +163,10 @@ async fn failing_and_dead_lists_fail_open_or_closed() {
         decision.contains("trouble=\"198.51.100.7 fail.test: "),
         "{decision}"
     );
-    let dead = open.wait_for_log("list unhealthy").await.unwrap();
+    let dead = open.wait_for_log("list not trusted").await.unwrap();
     assert!(
-        dead.contains("WARN") && dead.contains("all.test"),
-        "the dead list is logged at warn level: {dead}"
+        dead.contains("ERROR") && dead.contains("all.test"),
+        "the dead list is logged at error level: {dead}"
     );
 }
 

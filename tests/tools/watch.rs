@@ -775,3 +775,72 @@ async fn a_webhook_that_redirects_is_a_failed_delivery_retried_by_post() {
     let id: i64 = requests[0].1.parse().unwrap();
     assert_eq!(store.attempts(id).unwrap(), Some(2));
 }
+
+/// The list goes blind after the baseline (every name NXDOMAIN, its test point too, as
+/// through a filtering resolver): the listing is not announced as delisted but as trouble,
+/// and no second `listed` comes when sight returns.
+#[tokio::test]
+#[ignore = "needs rbldnsd"]
+async fn a_list_gone_blind_is_trouble_not_a_delisting() {
+    let rbl =
+        Rbldnsd::start_reloading(&[(ZONE, ZoneData::Ip4Set(&zone("127.0.0.2", &["192.0.2.1"])))])
+            .expect("start rbldnsd");
+    let (_dir, state) = state_file();
+    let config = crate::cli::write_config("health_interval = 2\n");
+    let config = config.path().to_str().unwrap().to_owned();
+    let mut watch = Watch::start(&rbl, &state, &["--confirm", "2", "--config", &config]);
+    wait_for_baseline(&state, 4).await;
+
+    // Nothing at all, the test point included.
+    rewrite(&rbl, ":127.0.0.2:Listed $\n").await;
+    let mut trouble = Vec::new();
+    for _ in 0..4 {
+        let event = watch.event().await;
+        assert_eq!(event["event"], "trouble", "{event}");
+        assert!(
+            event["detail"]
+                .as_str()
+                .unwrap()
+                .contains("test point 127.0.0.2 is not listed"),
+            "{event}"
+        );
+        trouble.push(event["target"].as_str().unwrap().to_owned());
+    }
+    trouble.sort();
+    assert_eq!(
+        trouble,
+        ["192.0.2.0", "192.0.2.1", "192.0.2.2", "192.0.2.3"]
+    );
+
+    // Sight returns with the same listing: recoveries, and nothing else.
+    rewrite(&rbl, &zone("127.0.0.2", &["192.0.2.1"])).await;
+    for _ in 0..4 {
+        let event = watch.event().await;
+        assert_eq!(event["event"], "recovered", "{event}");
+    }
+    watch.no_event(Duration::from_secs(4)).await;
+    let collected = Arc::clone(&watch.stderr);
+    let (code, rest) = watch.stop(libc::SIGTERM).await;
+    assert_eq!(code, 0);
+    assert!(rest.is_empty(), "{rest:?}");
+    // Said once on stderr, in words (read to its end once the watcher exited).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stderr = collected.lock().unwrap().clone();
+    let said = stderr
+        .lines()
+        .filter(|line| line.contains("warning: watch.test: the test point 127.0.0.2 is not listed"))
+        .count();
+    assert_eq!(said, 1, "{stderr}");
+    let history = run_history(&state, "json", &[]).await;
+    let kinds: Vec<Value> = history
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap()["event"].clone())
+        .collect();
+    assert_eq!(kinds.len(), 8, "{history}");
+    assert!(
+        kinds
+            .iter()
+            .all(|kind| kind == "trouble" || kind == "recovered"),
+        "{history}"
+    );
+}
