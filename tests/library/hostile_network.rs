@@ -498,3 +498,53 @@ async fn a_record_of_another_class_fails_alike_on_both_transports() {
         }
     }
 }
+
+/// A CNAME out of the zone without the record it points to (a dangling chain): no answer, so
+/// NODATA on both transports alike, and the check reads it as `no_data` trouble, never as
+/// "not listed". The server answers so for every name but the positive test point, the
+/// negative one included.
+#[tokio::test]
+async fn a_dangling_cname_is_nodata_alike_and_never_clean() {
+    use dnsbl_check::{Checker, DnsList, ListKind, Outcome};
+    use hickory_proto::rr::rdata::CNAME;
+    let server = RawServer::start(Box::new(|query: &Message| {
+        let mut response = Message::response(query.metadata.id, OpCode::Query);
+        response.add_query(query.queries[0].clone());
+        let qname = query.queries[0].name().clone();
+        if !qname.to_ascii().starts_with("2.0.0.127.") {
+            let target = Name::from_ascii("elsewhere.example.").unwrap();
+            response.add_answer(Record::from_rdata(qname, 60, RData::CNAME(CNAME(target))));
+        } else {
+            response.add_answer(Record::from_rdata(
+                qname,
+                60,
+                RData::A(A::new(127, 0, 0, 2)),
+            ));
+        }
+        vec![response]
+    }))
+    .await;
+    for resolver in both_transports(&[server.addr], Duration::from_secs(2), 0) {
+        let answer = resolver.lookup_a(QNAME).await;
+        assert!(
+            matches!(
+                answer,
+                Ok(Answer::NoRecords {
+                    nxdomain: false,
+                    ..
+                })
+            ),
+            "{resolver:?}: {answer:?}"
+        );
+        let checker = Checker::builder()
+            .list(DnsList::from_spec("bl.test", ListKind::Ipv4).unwrap())
+            .build_with(resolver)
+            .unwrap();
+        let report = checker.check("10.0.0.2".parse().unwrap()).await;
+        assert_eq!(report.results[0].outcome, Outcome::NoData, "{report:?}");
+        assert!(report.has_trouble());
+        // NODATA at the negative test point (127.0.0.1) is not a listing: the list is judged
+        // by its positive point, healthy here, and its targets' NODATA stays trouble.
+        assert_eq!(checker.stats()[0].health, dnsbl_check::ListHealth::Healthy);
+    }
+}

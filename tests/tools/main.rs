@@ -13,6 +13,7 @@ mod policyd_support;
 
 mod cli;
 mod exporter;
+mod false_clean;
 mod mail_servers;
 mod milter;
 mod netblocks;
