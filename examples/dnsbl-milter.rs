@@ -338,11 +338,18 @@ async fn handle(
                 .client
                 .map_or_else(|| "-".to_owned(), |ip| ip.to_string());
             session.client_tag = None;
-            let Some(client) = session.client else {
-                return Ok(Some(vec![Response::Continue]));
+            // An address the MTA does not know, or sent unreadable, is a client that cannot be
+            // checked: trouble (a tempfail with --fail-closed), answered, never a dropped
+            // connection (which milter_default_action = accept would turn into acceptance).
+            let facts = match (session.client, &address) {
+                (Some(client), _) => SessionFacts::client(client),
+                (None, ClientAddress::Unknown) => SessionFacts::unreadable_client("unknown"),
+                (None, ClientAddress::Unreadable(text)) => SessionFacts::unreadable_client(text),
+                // A local (Unix socket) client: not checked, like any local client.
+                (None, _) => return Ok(Some(vec![Response::Continue])),
             };
             let started = Instant::now();
-            let evaluation = milter.filter.evaluate(&SessionFacts::client(client)).await;
+            let evaluation = milter.filter.evaluate(&facts).await;
             let response = match &evaluation.verdict {
                 Verdict::Tag(text) => {
                     session.client_tag = Some(text.clone());

@@ -19,4 +19,5 @@ mod milter;
 mod netblocks;
 mod policyd;
 mod postfix_e2e;
+mod unreadable_clients;
 mod watch;
