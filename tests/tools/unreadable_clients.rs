@@ -129,3 +129,52 @@ async fn the_milter_answers_a_connect_it_cannot_read() {
         open.logs()
     );
 }
+
+/// What Postfix really sends for a client whose address it does not know (XCLIENT
+/// `ADDR=[UNAVAILABLE]`): `client_address=unknown` to a policy server, the unknown family to
+/// a milter. With --fail-closed both defer the client instead of letting it through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs postfix"]
+async fn postfix_defers_a_client_whose_address_it_does_not_know_when_failing_closed() {
+    use crate::support::postfix::Postfix;
+    let dns = lists_server().await;
+    let address = dns.addr.to_string();
+
+    let policyd = Policyd::start(&args(&address, &["--fail-closed"])).await;
+    let postfix = Postfix::with_policy(policyd.port()).await;
+    let out = postfix.send_from("[UNAVAILABLE]").await;
+    let transcript = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        transcript.contains(
+            "450 4.7.1 <a@example.test>: Recipient address rejected: \
+             Service temporarily unavailable; client address not known"
+        ),
+        "{transcript}\n{}",
+        postfix.maillog()
+    );
+    let warning = policyd
+        .wait_for_log("client address unreadable")
+        .await
+        .unwrap();
+    assert!(warning.contains(r#"client="unknown""#), "{warning}");
+    drop(postfix);
+
+    let milter = start_milter(&args(&address, &["--fail-closed"])).await;
+    let postfix = Postfix::with_milter(milter.port()).await;
+    let out = postfix.send_from("[UNAVAILABLE]").await;
+    let transcript = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        transcript.contains("451 4.7.1 Service temporarily unavailable; client address not known"),
+        "{transcript}\n{}\n{}",
+        postfix.maillog(),
+        milter.logs()
+    );
+    assert!(
+        milter
+            .wait_for_log("client address unreadable")
+            .await
+            .is_some(),
+        "{}",
+        milter.logs()
+    );
+}
