@@ -32,10 +32,15 @@
 //!   zen.spamhaus.org (SBL)` header.
 //! - Nothing listed, but a lookup failed: accept (fail-open), or with `--fail-closed`
 //!   `451 4.7.1 Service temporarily unavailable; DNS list lookups failed`.
+//! - A connect whose address the MTA does not know (the unknown family, as Postfix sends for
+//!   XCLIENT `ADDR=[UNAVAILABLE]`) or sent unreadable: the client cannot be checked, so a
+//!   warning names it, and the answer is continue, or with `--fail-closed` `451 4.7.1
+//!   Service temporarily unavailable; client address not known`. Never a closed connection,
+//!   which the MTA's `milter_default_action = accept` would turn into acceptance.
 //!
 //! # Robustness
 //!
-//! Packets above 256 KiB, malformed packets and unknown commands close their connection (the
+//! Packets above 256 KiB, other malformed packets and unknown commands close their connection (the
 //! MTA then applies its `milter_default_action`); other connections are not affected. At
 //! most `--max-message-size` bytes of a message are read for domains. SIGTERM or SIGINT:
 //! stop accepting, let every connection finish the message it is in, close, exit 0.
