@@ -59,12 +59,7 @@ pub(crate) async fn query_list<R: DnsResolver>(
         // names only, this way too.
         Ok(Answer::NoRecords {
             nxdomain: false, ..
-        }) => {
-            return match list.nodata() {
-                NoDataPolicy::NotListed => Outcome::NotListed,
-                _ => Outcome::NoData,
-            };
-        }
+        }) => return nodata(list),
         Ok(Answer::Records { records, ttl }) => match classify(list, records, ttl) {
             Outcome::Listed(listing) => listing,
             other => return other,
@@ -111,10 +106,7 @@ pub(crate) fn classify(list: &DnsList, codes: Vec<Ipv4Addr>, ttl: u32) -> Outcom
     }
     if codes.is_empty() {
         // An answer without records is NODATA, however a resolver chose to report it.
-        return match list.nodata() {
-            NoDataPolicy::NotListed => Outcome::NotListed,
-            _ => Outcome::NoData,
-        };
+        return nodata(list);
     }
     let (counted, not_counted): (Vec<Ipv4Addr>, Vec<Ipv4Addr>) =
         codes.into_iter().partition(|code| list.counts(*code));
@@ -122,6 +114,15 @@ pub(crate) fn classify(list: &DnsList, codes: Vec<Ipv4Addr>, ttl: u32) -> Outcom
         return Outcome::NotCounted(listing(list, not_counted, ttl));
     }
     Outcome::Listed(listing(list, counted, ttl))
+}
+
+/// What a NODATA answer means for `list`: trouble, unless it is configured to read it as
+/// "not listed".
+fn nodata(list: &DnsList) -> Outcome {
+    match list.nodata() {
+        NoDataPolicy::NotListed => Outcome::NotListed,
+        _ => Outcome::NoData,
+    }
 }
 
 /// A listing of `codes`, with their categories.
