@@ -155,3 +155,56 @@ async fn a_listing_on_a_list_of_weight_zero_is_reported_but_not_counted() {
         "{nagios:?}"
     );
 }
+
+/// Watch mode reads its `--input` up front: a BOM before a comment on the first line (as
+/// Windows editors save files) is dropped, not taken for a bad target that stops the watcher,
+/// and a CIDR after a BOM is still a network.
+#[tokio::test]
+async fn watch_mode_drops_a_leading_bom_from_its_target_file() {
+    use std::process::Stdio;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let dns = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        ("comment", "\u{FEFF}# watched\n192.0.2.1\n"),
+        ("network", "\u{FEFF}192.0.2.0/31\n"),
+    ] {
+        let input = dir.path().join(format!("{name}.txt"));
+        std::fs::write(&input, text).unwrap();
+        let state = dir.path().join(format!("{name}.state"));
+        let mut child = tokio::process::Command::new(crate::cli::binary())
+            .args(["--nameserver", &dns.addr.to_string(), "--timeout", "2"])
+            .args([
+                "--watch",
+                "1",
+                "--format",
+                "json",
+                "--report-baseline",
+                "--zone",
+                BL,
+            ])
+            .arg("--state")
+            .arg(&state)
+            .arg("--input")
+            .arg(&input)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("no event in time")
+            .unwrap();
+        let Some(first) = first else {
+            let out = child.wait_with_output().await.unwrap();
+            panic!("{name}: no event: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        let event: serde_json::Value = serde_json::from_str(&first).unwrap();
+        assert_eq!(event["event"], "listed", "{name}: {first}");
+        assert_eq!(event["target"], "192.0.2.1", "{name}: {first}");
+        child.kill().await.unwrap();
+    }
+}
