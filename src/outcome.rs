@@ -63,6 +63,10 @@ pub enum Outcome {
     /// answers NODATA has not said "not listed", so this is trouble, never clean. A list known
     /// to answer NODATA for unlisted names can be configured to read it as not listed
     /// ([`NoDataPolicy::NotListed`](crate::list::NoDataPolicy::NotListed)).
+    ///
+    /// At the negative test point of a health probe (127.0.0.1), NODATA is not a listing: the
+    /// list is judged by its positive test point as before, and its targets' NODATA stays
+    /// trouble.
     NoData,
 }
 

@@ -663,7 +663,12 @@ fn domain_target(name: &str) -> Option<Target> {
     {
         return None;
     }
-    Target::domain(name).ok()
+    // Parsed as any target, so that a name that is an address once IDNA has deleted or folded
+    // its invisible or fullwidth characters (`１９２.0.2.1`) is left out like an address.
+    match name.parse::<Target>() {
+        Ok(target @ Target::Domain(_)) => Some(target),
+        _ => None,
+    }
 }
 
 /// Notes a report's listings and trouble.
@@ -764,7 +769,17 @@ mod tests {
     #[test]
     fn domains_worth_asking_about() {
         assert!(domain_target("mail.example.com.").is_some());
-        for skipped in ["unknown", "[192.0.2.1]", "192.0.2.1", "localhost", ""] {
+        for skipped in [
+            "unknown",
+            "[192.0.2.1]",
+            "192.0.2.1",
+            "localhost",
+            "",
+            // Addresses once IDNA has folded or deleted a character; a bad dotted quad.
+            "１９２.０.２.１",
+            "192.0.2.1\u{200B}",
+            "999.1.1.1",
+        ] {
             assert!(domain_target(skipped).is_none(), "{skipped}");
         }
     }
