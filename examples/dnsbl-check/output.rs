@@ -109,10 +109,24 @@ impl Output {
         } else {
             trouble.join(", ")
         };
+        // Answers that are not in any score, but never passed over in silence.
+        let mut uncounted = String::new();
+        if summary.weightless_listings > 0 {
+            uncounted.push_str(&format!(
+                "; listings on lists of weight 0: {}",
+                summary.weightless_listings
+            ));
+        }
+        if summary.not_counted > 0 {
+            uncounted.push_str(&format!(
+                "; answers with codes not counted: {}",
+                summary.not_counted
+            ));
+        }
         self.attempt(|out| {
             writeln!(
                 out,
-                "summary: {} checked, {} listed, {} incomplete; list trouble: {trouble}",
+                "summary: {} checked, {} listed, {} incomplete; list trouble: {trouble}{uncounted}",
                 summary.targets, summary.listed_targets, summary.incomplete
             )?;
             for network in &summary.networks {

@@ -137,6 +137,19 @@ async fn a_listing_on_a_list_of_weight_zero_is_reported_but_not_counted() {
         "{text:?}"
     );
 
+    // In a scan's summary line too.
+    let scan = run_on(&dns, &["--zone", zone, "192.0.2.0/31"]).await;
+    assert_eq!(scan.code, 0, "{scan:?}");
+    assert!(
+        scan.stdout.contains("; listings on lists of weight 0: 1"),
+        "{scan:?}"
+    );
+    let scan = run_on(&dns, &["--zone", "bl.test=127.0.0.2", "192.0.2.2/31"]).await;
+    assert!(
+        scan.stdout.contains("; answers with codes not counted: 1"),
+        "{scan:?}"
+    );
+
     let nagios = run_on(&dns, &["--zone", zone, "--format", "nagios", "192.0.2.1"]).await;
     assert_eq!(nagios.code, 0, "{nagios:?}");
     assert!(nagios.stdout.starts_with("DNSBL OK"), "{nagios:?}");
