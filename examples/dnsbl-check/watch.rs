@@ -387,11 +387,36 @@ impl Webhook {
     const SINK: &'static str = "webhook";
 
     fn new(url: String) -> Self {
+        // No redirects: reqwest would follow a 301/302/303 by turning the POST into a GET
+        // without a body, and the final 200 would mark the delivery made with the events
+        // lost. A 3xx is a failed delivery, retried like any other, until the URL is fixed.
         let client = reqwest::Client::builder()
             .timeout(DELIVERY_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .ok();
         Webhook { url, client }
+    }
+}
+
+/// Where a redirect points, for the log, without what may be secret: a webhook URL often
+/// carries a token in its path or query, so only the scheme, host and port are shown, and
+/// whether the path and query are those of `--webhook`.
+fn redirect_target(webhook: &str, location: Option<&str>) -> String {
+    let Some(location) = location else {
+        return "no Location".to_owned();
+    };
+    let Ok(base) = reqwest::Url::parse(webhook) else {
+        return "an unreadable Location".to_owned();
+    };
+    let Ok(target) = base.join(location) else {
+        return "an unreadable Location".to_owned();
+    };
+    let origin = target.origin().ascii_serialization();
+    if target.path() == base.path() && target.query() == base.query() {
+        format!("{origin} with the same path")
+    } else {
+        format!("{origin} with another path (not shown: it may hold a token)")
     }
 }
 
@@ -414,6 +439,13 @@ impl Delivery for Webhook {
         let status = response.status();
         if status.is_success() {
             Ok(())
+        } else if status.is_redirection() {
+            let location = response.headers().get(reqwest::header::LOCATION);
+            let target = redirect_target(&self.url, location.and_then(|v| v.to_str().ok()));
+            Err(format!(
+                "HTTP status {status}, a redirect to {target}: webhooks follow no redirects; \
+                 give --webhook the URL it points to"
+            ))
         } else {
             Err(format!("HTTP status {status}"))
         }
