@@ -198,8 +198,13 @@ fn watched_targets(cli: &Cli) -> Result<Watched, String> {
     if let Some(path) = &cli.input {
         let file = std::fs::File::open(path)
             .map_err(|error| format!("cannot open {}: {error}", path.display()))?;
-        for line in std::io::BufReader::new(file).lines() {
+        for (number, line) in std::io::BufReader::new(file).lines().enumerate() {
             let line = line.map_err(|error| format!("{}: {error}", path.display()))?;
+            // A byte-order mark, as Windows editors save UTF-8, is no part of the first target.
+            let line = match number {
+                0 => line.strip_prefix('\u{FEFF}').unwrap_or(&line),
+                _ => &line,
+            };
             let line = line.split('#').next().unwrap_or("").trim();
             if !line.is_empty() {
                 texts.push(line.to_owned());

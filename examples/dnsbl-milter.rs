@@ -34,10 +34,15 @@
 //!   zen.spamhaus.org (SBL)` header.
 //! - Nothing listed, but a lookup failed: accept (fail-open), or with `--fail-closed`
 //!   `451 4.7.1 Service temporarily unavailable; DNS list lookups failed`.
+//! - A connect whose address the MTA does not know (the unknown family, as Postfix sends for
+//!   XCLIENT `ADDR=[UNAVAILABLE]`) or sent unreadable: the client cannot be checked, so a
+//!   warning names it, and the answer is continue, or with `--fail-closed` `451 4.7.1
+//!   Service temporarily unavailable; client address not known`. Never a closed connection,
+//!   which the MTA's `milter_default_action = accept` would turn into acceptance.
 //!
 //! # Robustness
 //!
-//! Packets above 256 KiB, malformed packets and unknown commands close their connection (the
+//! Packets above 256 KiB, other malformed packets and unknown commands close their connection (the
 //! MTA then applies its `milter_default_action`); other connections are not affected; a
 //! packet's buffer grows as its data arrives. At most `--max-message-size` bytes of a
 //! message are read for domains, in linear time, on a blocking thread, within
@@ -411,11 +416,18 @@ async fn handle(
                 .client
                 .map_or_else(|| "-".to_owned(), |ip| ip.to_string());
             session.client_tag = None;
-            let Some(client) = session.client else {
-                return Ok(Some(vec![Response::Continue]));
+            // An address the MTA does not know, or sent unreadable, is a client that cannot be
+            // checked: trouble (a tempfail with --fail-closed), answered, never a dropped
+            // connection (which milter_default_action = accept would turn into acceptance).
+            let facts = match (session.client, &address) {
+                (Some(client), _) => SessionFacts::client(client),
+                (None, ClientAddress::Unknown) => SessionFacts::unreadable_client("unknown"),
+                (None, ClientAddress::Unreadable(text)) => SessionFacts::unreadable_client(text),
+                // A local (Unix socket) client: not checked, like any local client.
+                (None, _) => return Ok(Some(vec![Response::Continue])),
             };
             let started = Instant::now();
-            let evaluation = milter.filter.evaluate(&SessionFacts::client(client)).await;
+            let evaluation = milter.filter.evaluate(&facts).await;
             let response = match &evaluation.verdict {
                 Verdict::Tag(text) => {
                     session.client_tag = Some(text.clone());

@@ -28,8 +28,11 @@
 //!
 //! - `client_address` against the IP lists (`--zone`, IP presets). Loopback, private
 //!   (RFC 1918, `fc00::/7`), link-local and unspecified clients are not checked at all (the
-//!   answer is `DUNNO`) unless `--check-local` is given. `client_address=unknown` is not
-//!   checked against IP lists.
+//!   answer is `DUNNO`) unless `--check-local` is given. A `client_address` that is not an
+//!   address (Postfix's `unknown` for a client whose address it does not know, or anything
+//!   unreadable: `[192.0.2.1]`, `192.0.2.1%eth0`, an empty value) cannot be checked: that
+//!   is trouble, logged as a warning naming the text (sanitised), answered `DUNNO`, or
+//!   `DEFER_IF_PERMIT` with `--fail-closed`.
 //! - With `--check-helo`, `--check-client-name`, `--check-sender-domain` (or `--check-domains`
 //!   for all three): `helo_name`, `client_name` (not `unknown`) and the domain of `sender`
 //!   (not for the null sender) against the domain lists. Address literals and names without

@@ -46,11 +46,17 @@ impl Plugin {
     /// one by one).
     pub fn add(&mut self, checked: &Checked) {
         let report = &checked.report;
-        for (result, listing) in report.listings().filter(|(result, _)| result.weight > 0) {
+        for (result, listing) in report.listings().filter(|(result, _)| result.weight >= 0) {
             self.detail(|| {
                 let codes: Vec<String> = listing.codes.iter().map(ToString::to_string).collect();
+                // A list of weight 0 is named too, as what it is: information, not counted.
+                let how = if result.weight == 0 {
+                    " (weight 0: not counted)"
+                } else {
+                    ""
+                };
                 let mut line = format!(
-                    "{} listed on {}: {}",
+                    "{} listed on {}{how}: {}",
                     report.target,
                     crate::output::label(result),
                     codes.join(", ")
@@ -117,6 +123,20 @@ impl Plugin {
         } else if summary.incomplete > 0 {
             text.push_str(&format!("; {} incomplete", summary.incomplete));
         }
+        if summary.weightless_listings > 0 {
+            text.push_str(&format!(
+                "; {} listing{} on lists of weight 0",
+                summary.weightless_listings,
+                plural(summary.weightless_listings)
+            ));
+        }
+        if summary.not_counted > 0 {
+            text.push_str(&format!(
+                "; {} answer{} with codes not counted",
+                summary.not_counted,
+                plural(summary.not_counted)
+            ));
+        }
         if bad_input {
             text.push_str("; bad input");
         }
@@ -138,6 +158,20 @@ impl Plugin {
                 None,
             ),
             perfdata("time", &seconds, "s", None, None),
+            perfdata(
+                "weightless_listings",
+                &summary.weightless_listings.to_string(),
+                "",
+                None,
+                None,
+            ),
+            perfdata(
+                "not_counted",
+                &summary.not_counted.to_string(),
+                "",
+                None,
+                None,
+            ),
         ];
         // '|' separates perfdata: never let a list name or target write one.
         let mut out = format!(

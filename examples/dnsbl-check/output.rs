@@ -110,10 +110,24 @@ impl Output {
         } else {
             trouble.join(", ")
         };
+        // Answers that are not in any score, but never passed over in silence.
+        let mut uncounted = String::new();
+        if summary.weightless_listings > 0 {
+            uncounted.push_str(&format!(
+                "; listings on lists of weight 0: {}",
+                summary.weightless_listings
+            ));
+        }
+        if summary.not_counted > 0 {
+            uncounted.push_str(&format!(
+                "; answers with codes not counted: {}",
+                summary.not_counted
+            ));
+        }
         self.attempt(|out| {
             writeln!(
                 out,
-                "summary: {} checked, {} listed, {} incomplete; list trouble: {trouble}",
+                "summary: {} checked, {} listed, {} incomplete; list trouble: {trouble}{uncounted}",
                 summary.targets, summary.listed_targets, summary.incomplete
             )?;
             for network in &summary.networks {
@@ -216,7 +230,21 @@ fn write_block(
     let answered = report
         .results
         .iter()
-        .filter(|r| matches!(r.outcome, Outcome::Listed(_) | Outcome::NotListed))
+        .filter(|r| {
+            matches!(
+                r.outcome,
+                Outcome::Listed(_) | Outcome::NotListed | Outcome::NotCounted(_)
+            )
+        })
+        .count();
+    // Listings that are not in the score (weight 0) and codes a filter does not count: not
+    // the verdict, but never passed over in silence.
+    let uncounted = report
+        .results
+        .iter()
+        .filter(|r| {
+            matches!(r.outcome, Outcome::NotCounted(_)) || (r.outcome.is_listed() && r.weight == 0)
+        })
         .count();
     let verdict = if report.listed {
         colour.paint(Colour::RED, &format!("LISTED ({score})"))
@@ -233,6 +261,10 @@ fn write_block(
     } else if troubled > 0 {
         let lists = if troubled == 1 { "list" } else { "lists" };
         let text = format!("not listed ({score}; incomplete: {troubled} {lists} gave trouble)");
+        colour.paint(Colour::YELLOW, &text)
+    } else if uncounted > 0 {
+        let answers = if uncounted == 1 { "answer" } else { "answers" };
+        let text = format!("not listed ({score}; {uncounted} {answers} not counted)");
         colour.paint(Colour::YELLOW, &text)
     } else {
         colour.paint(Colour::GREEN, &format!("not listed ({score})"))
@@ -327,13 +359,14 @@ fn write_result(
     let status = match &result.outcome {
         // A listing on an allowlist (negative weight) is good news.
         Outcome::Listed(_) if result.weight < 0 => colour.paint(Colour::GREEN, &status),
+        Outcome::Listed(_) if result.weight == 0 => colour.paint(Colour::YELLOW, &status),
         Outcome::Listed(_) => colour.paint(Colour::RED, &status),
         Outcome::NotListed => colour.paint(Colour::GREEN, &status),
         _ => colour.paint(Colour::YELLOW, &status),
     };
     let mut line = format!("{indent}  {status} {:<width$}", label(result));
     match &result.outcome {
-        Outcome::Listed(listing) => {
+        Outcome::Listed(listing) | Outcome::NotCounted(listing) => {
             let codes: Vec<String> = listing.codes.iter().map(ToString::to_string).collect();
             line.push_str(&format!("  {}", codes.join(", ")));
             if !listing.categories.is_empty() {
@@ -347,6 +380,11 @@ fn write_result(
             // Checked when configured: printable ASCII only.
             if let Some(url) = &result.lookup_url {
                 line.push_str(&format!("  lookup/delist: {url}"));
+            }
+            if let Outcome::NotCounted(_) = &result.outcome {
+                line.push_str("  (not counted by the list's filter)");
+            } else if result.weight == 0 {
+                line.push_str("  (weight 0: not in the score)");
             }
         }
         other => {

@@ -252,6 +252,11 @@ fn targets(
         };
         for (number, line) in reader.lines().enumerate() {
             let line = line.map_err(|error| format!("cannot read {name}: {error}"))?;
+            // A byte-order mark, as Windows editors save UTF-8, is no part of the first target.
+            let line = match number {
+                0 => line.strip_prefix('\u{FEFF}').unwrap_or(&line),
+                _ => &line,
+            };
             if line.len() > MAX_LINE {
                 return Err(format!("{name} line {}: line too long", number + 1));
             }

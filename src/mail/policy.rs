@@ -26,6 +26,10 @@ const MAX_REASON: usize = 200;
 const MAX_TEXT: usize = 400;
 /// The text of a tempfail.
 const TEMPFAIL_TEXT: &str = "Service temporarily unavailable; DNS list lookups failed";
+/// The tempfail text for a client whose address could not be read.
+const UNREADABLE_CLIENT_TEXT: &str = "Service temporarily unavailable; client address not known";
+/// How much of an unreadable client address is kept, to log.
+const MAX_CLIENT_TEXT: usize = 64;
 
 /// What a filter does with a session or message.
 ///
@@ -113,6 +117,12 @@ impl Hop {
 pub struct SessionFacts {
     /// The connecting client's address; `None` when unknown.
     pub client: Option<IpAddr>,
+    /// The client address as the MTA gave it, when it could not be read as an address
+    /// (`[192.0.2.1]`, `192.0.2.1%eth0`, an empty text, Postfix's `unknown`, a milter
+    /// connect of the unknown family), sanitised: printable ASCII on one line, at most 64
+    /// characters. The client could not be checked, so this is trouble: logged as a warning,
+    /// and a tempfail when the policy fails closed. See [`SessionFacts::unreadable_client`].
+    pub unreadable_client: Option<String>,
     /// The HELO/EHLO name.
     pub helo: Option<String>,
     /// The envelope sender (`local@domain`; empty for the null sender).
@@ -136,6 +146,24 @@ impl SessionFacts {
     pub fn client(addr: IpAddr) -> Self {
         SessionFacts {
             client: Some(addr),
+            ..SessionFacts::default()
+        }
+    }
+
+    /// Facts about a client whose address the MTA gave as `text`, which is not an address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::mail::SessionFacts;
+    ///
+    /// let facts = SessionFacts::unreadable_client("[192.0.2.1]\n");
+    /// assert_eq!(facts.client, None);
+    /// assert_eq!(facts.unreadable_client.as_deref(), Some("[192.0.2.1]"));
+    /// ```
+    pub fn unreadable_client(text: &str) -> Self {
+        SessionFacts {
+            unreadable_client: Some(one_line(text, MAX_CLIENT_TEXT)),
             ..SessionFacts::default()
         }
     }
@@ -479,6 +507,18 @@ impl<R: DnsResolver> SessionFilter<R> {
         let mut rejections = Vec::new();
         let mut tags = Vec::new();
         let mut trouble = false;
+        // A client address that could not be read is a client that was not checked: never
+        // passed over in silence, and a tempfail when failing closed.
+        let unreadable = match (client, &facts.unreadable_client) {
+            (None, Some(text)) => {
+                tracing::warn!(client = ?text, "client address unreadable: client not checked");
+                evaluation
+                    .trouble
+                    .push(format!("client address unreadable: {text:?}"));
+                true
+            }
+            _ => false,
+        };
         for ((role, _), report) in targets.iter().zip(&reports) {
             note_results(&mut evaluation, report);
             trouble |= report.has_trouble();
@@ -524,6 +564,8 @@ impl<R: DnsResolver> SessionFilter<R> {
             Verdict::Tag(self.shown(&tags.join("; ")))
         } else if let Some(first) = rejections.into_iter().next() {
             Verdict::Reject(self.shown(&first))
+        } else if unreadable && self.policy.fail_closed {
+            Verdict::Tempfail(UNREADABLE_CLIENT_TEXT.into())
         } else if trouble && self.policy.fail_closed {
             Verdict::Tempfail(TEMPFAIL_TEXT.into())
         } else {
@@ -661,7 +703,12 @@ fn domain_target(name: &str) -> Option<Target> {
     {
         return None;
     }
-    Target::domain(name).ok()
+    // Parsed as any target, so that a name that is an address once IDNA has deleted or folded
+    // its invisible or fullwidth characters (`１９２.0.2.1`) is left out like an address.
+    match name.parse::<Target>() {
+        Ok(target @ Target::Domain(_)) => Some(target),
+        _ => None,
+    }
 }
 
 /// Notes a report's listings and trouble.
@@ -762,7 +809,17 @@ mod tests {
     #[test]
     fn domains_worth_asking_about() {
         assert!(domain_target("mail.example.com.").is_some());
-        for skipped in ["unknown", "[192.0.2.1]", "192.0.2.1", "localhost", ""] {
+        for skipped in [
+            "unknown",
+            "[192.0.2.1]",
+            "192.0.2.1",
+            "localhost",
+            "",
+            // Addresses once IDNA has folded or deleted a character; a bad dotted quad.
+            "１９２.０.２.１",
+            "192.0.2.1\u{200B}",
+            "999.1.1.1",
+        ] {
             assert!(domain_target(skipped).is_none(), "{skipped}");
         }
     }

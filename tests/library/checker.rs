@@ -96,15 +96,15 @@ async fn every_kind_of_answer_gets_its_own_outcome() {
         Checker::builder().list(ip_list("bl.test=127.0.0.[2..11]")),
     );
     let cases: &[(&str, &str)] = &[
-        ("192.0.2.1", "not_listed"),  // NXDOMAIN
-        ("192.0.2.18", "not_listed"), // NOERROR, no A record
-        ("192.0.2.19", "not_listed"), // a code outside the filter
-        ("192.0.2.12", "list_error"), // 127.255.255.254
-        ("192.0.2.13", "list_error"), // 127.255.255.255
-        ("192.0.2.14", "invalid"),    // outside 127/8
-        ("192.0.2.15", "failed"),     // SERVFAIL
-        ("192.0.2.16", "failed"),     // no answer at all
-        ("192.0.2.17", "failed"),     // REFUSED
+        ("192.0.2.1", "not_listed"),   // NXDOMAIN
+        ("192.0.2.18", "no_data"),     // NOERROR, no A record: not how a list says so
+        ("192.0.2.19", "not_counted"), // a code outside the filter: shown, not counted
+        ("192.0.2.12", "list_error"),  // 127.255.255.254
+        ("192.0.2.13", "list_error"),  // 127.255.255.255
+        ("192.0.2.14", "invalid"),     // outside 127/8
+        ("192.0.2.15", "failed"),      // SERVFAIL
+        ("192.0.2.16", "failed"),      // no answer at all
+        ("192.0.2.17", "failed"),      // REFUSED
     ];
     for (target, status) in cases {
         let report = check(&checker, target).await;
@@ -875,9 +875,10 @@ async fn txt_is_asked_when_listed_with_the_a_query_or_never() {
             panic!("{txt:?}: {listed:?}")
         };
         assert_eq!(!listing.reasons.is_empty(), reasons, "{txt:?}");
-        // 192.0.2.18 has a TXT record but no A record: not listed, and its TXT never shown.
+        // 192.0.2.18 has a TXT record but no A record: NODATA, not a listing, and its TXT
+        // never shown.
         let clean = check(&checker, "192.0.2.18").await;
-        assert_eq!(*only(&clean), Outcome::NotListed, "{txt:?}");
+        assert_eq!(*only(&clean), Outcome::NoData, "{txt:?}");
         assert_eq!(
             txt_queries(&dns, "10.2.0.192.bl.test."),
             listed_txt_queries,

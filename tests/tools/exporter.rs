@@ -886,3 +886,135 @@ async fn a_resolver_gone_blind_never_turns_a_listing_into_0() {
         "{last}"
     );
 }
+
+/// A UDP relay to `upstream` that, once `refuse` is set, answers every query REFUSED itself.
+async fn refusing_relay(
+    upstream: SocketAddr,
+    refuse: Arc<std::sync::atomic::AtomicBool>,
+) -> SocketAddr {
+    use tokio::net::UdpSocket;
+    let front = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let addr = front.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_535];
+        loop {
+            let Ok((len, client)) = front.recv_from(&mut buf).await else {
+                continue;
+            };
+            let query = buf[..len].to_vec();
+            if len < 12 {
+                continue;
+            }
+            if refuse.load(Ordering::SeqCst) {
+                // The query echoed back as a response (QR set), RCODE 5 (REFUSED).
+                let mut response = query;
+                response[2] |= 0x80;
+                response[3] = (response[3] & 0xF0) | 5;
+                let _ = front.send_to(&response, client).await;
+                continue;
+            }
+            let front = Arc::clone(&front);
+            tokio::spawn(async move {
+                let back = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                back.connect(upstream).await.unwrap();
+                let _ = back.send(&query).await;
+                let mut answer = vec![0u8; 65_535];
+                if let Ok(Ok(len)) =
+                    tokio::time::timeout(Duration::from_secs(2), back.recv(&mut answer)).await
+                {
+                    let _ = front.send_to(&answer[..len], client).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// A listed target whose check starts failing (REFUSED) keeps `dnsbl_listed 1`, marked stale,
+/// beside its trouble: a failing check is never a delisting. The same for a listed address of
+/// a watched network.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listed_target_whose_check_fails_stays_listed_and_is_marked_stale() {
+    let dns = TestDns::builder()
+        .zone("bl.test")
+        .a("2.0.0.127.bl.test", &["127.0.0.2"], 1)
+        .a("20.2.0.192.bl.test", &["127.0.0.2"], 1)
+        .a("1.100.51.198.bl.test", &["127.0.0.2"], 1)
+        .start()
+        .await;
+    let refuse = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let relay = refusing_relay(dns.addr, Arc::clone(&refuse)).await;
+    let args: Vec<String> = [
+        "--interval",
+        "1",
+        "--nameserver",
+        &relay.to_string(),
+        "--timeout",
+        "0.5",
+        "--zone",
+        "bl.test",
+        "192.0.2.20",
+        "198.51.100.0/30",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let wait_for = |addr: SocketAddr, lines: &'static [&'static str]| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok((200, page)) = get(addr, "/metrics")
+                && lines.iter().all(|line| has_line(&page, line))
+            {
+                return page;
+            }
+            assert!(Instant::now() < deadline, "never showed {lines:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let (exporter, addr) = start_exporter(&args);
+    let page = tokio::task::spawn_blocking(move || {
+        wait_for(
+            addr,
+            &[
+                r#"dnsbl_listed{target="192.0.2.20",list="bl.test"} 1"#,
+                r#"dnsbl_listed_stale{target="192.0.2.20",list="bl.test"} 0"#,
+                r#"dnsbl_listed{target="198.51.100.1",list="bl.test"} 1"#,
+            ],
+        );
+        refuse.store(true, Ordering::SeqCst);
+        wait_for(
+            addr,
+            &[
+                r#"dnsbl_check_trouble{target="192.0.2.20",list="bl.test",kind="refused"} 1"#,
+                r#"dnsbl_check_trouble{target="198.51.100.1",list="bl.test",kind="refused"} 1"#,
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    drop(exporter);
+    for line in [
+        r#"dnsbl_listed{target="192.0.2.20",list="bl.test"} 1"#,
+        r#"dnsbl_listed_stale{target="192.0.2.20",list="bl.test"} 1"#,
+        r#"dnsbl_listed{target="198.51.100.1",list="bl.test"} 1"#,
+        r#"dnsbl_listed_stale{target="198.51.100.1",list="bl.test"} 1"#,
+    ] {
+        assert!(has_line(&page, line), "{line} missing from:\n{page}");
+    }
+}
+
+/// `--input` with a byte-order mark (as Windows editors save files) before a comment on the
+/// first line: the mark is dropped, the targets watched.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_input_file_with_a_byte_order_mark_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("targets.txt");
+    std::fs::write(&input, "\u{FEFF}# watched\n192.0.2.10\n").unwrap();
+    let (_dns, _exporter, addr) = exporter_on_bl_test(&["--input", input.to_str().unwrap()]).await;
+    let (_, page) = tokio::task::spawn_blocking(move || get(addr, "/metrics"))
+        .await
+        .unwrap()
+        .unwrap();
+    let line = r#"dnsbl_listed{target="192.0.2.10",list="bl.test"} 1"#;
+    assert!(has_line(&page, line), "{line} missing from:\n{page}");
+}

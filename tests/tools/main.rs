@@ -13,9 +13,11 @@ mod policyd_support;
 
 mod cli;
 mod exporter;
+mod false_clean;
 mod mail_servers;
 mod milter;
 mod netblocks;
 mod policyd;
 mod postfix_e2e;
+mod unreadable_clients;
 mod watch;

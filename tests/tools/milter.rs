@@ -232,13 +232,12 @@ async fn bad_packets_close_only_their_connection() {
     let dns = lists_server().await;
     let milter = start(&dns, &["--zone", BL]).await;
     let mut steady = Mta::connect(&milter).await;
-    let garbage: [&[u8]; 5] = [
+    // (A connect packet without its address is answered: see unreadable_clients.rs.)
+    let garbage: [&[u8]; 4] = [
         // A length of 2 GiB: refused before anything is allocated.
         &[0x7f, 0xff, 0xff, 0xff, b'B'],
         // An unknown command.
         &[0, 0, 0, 1, b'Z'],
-        // A connect packet without its address.
-        &[0, 0, 0, 3, b'C', b'x', 0],
         // An empty packet.
         &[0, 0, 0, 0],
         // A packet cut short by the end of the connection.
