@@ -38,6 +38,11 @@
 //! target's verdict is "listed" or an open relay was found; 2 when nothing is listed but a
 //! check gave trouble, some input was bad, or the command line was wrong. With
 //! `--format nagios`: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+//!
+//! A list is trusted only once its positive test point (127.0.0.2, or the operator's own) was
+//! seen listed; a list that cannot be trusted is named on one line on stderr, before the
+//! results, and its answers are trouble. A run over many targets probes the lists again at its
+//! end.
 
 #[path = "dnsbl-check/check.rs"]
 mod check;
@@ -66,7 +71,7 @@ use dnsbl_check::hosts::HostSource;
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::smtp::ProbeConfig;
 use dnsbl_check::summary::Summary;
-use dnsbl_check::{Config, Zone};
+use dnsbl_check::{Config, ListHealth, Zone};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use input::{BadInput, Job, Rules};
@@ -82,8 +87,9 @@ const READY_BATCH: usize = 256;
     name = "dnsbl-check",
     version,
     after_help = "Exit status: 0 nothing listed and every list answered; 1 some target listed \
-                  or an open relay found; 2 trouble, bad input or usage error. With --format \
-                  nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
+                  or an open relay found; 2 trouble (including a list whose test point is not \
+                  listed: your resolver cannot see it), bad input or usage error. With \
+                  --format nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
 )]
 struct Cli {
     /// IPv4/IPv6 addresses, CIDR networks (every address is checked) or domain names.
@@ -271,7 +277,8 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
             cli.max_targets,
             expand,
         );
-        return watch::start(&cli.watch, targets, json, checker);
+        let resolver = output::describe_resolver(&cli.lists.resolver_options(config).name_servers);
+        return watch::start(&cli.watch, targets, json, checker, &resolver);
     }
     let rules = Rules {
         max_targets: cli.max_targets,
@@ -308,7 +315,8 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
         smtp_port: cli.smtp_port,
     };
     let receiver = input::spawn_feeder(specs, input, rules, bad.clone());
-    Ok(runtime.block_on(run(cli, context, receiver, total, bad)))
+    let resolver = output::describe_resolver(&cli.lists.resolver_options(config).name_servers);
+    Ok(runtime.block_on(run(cli, context, receiver, total, bad, &resolver)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,6 +328,7 @@ async fn run(
     receiver: tokio::sync::mpsc::Receiver<Vec<Job>>,
     total: Option<u64>,
     mut bad: BadInput,
+    resolver: &str,
 ) -> ExitCode {
     let bulk = cli.input.is_some() || total.is_some_and(|total| total > 1);
     let show_bar = bulk && !cli.quiet && cli.verbose == 0 && cli.format != Format::Nagios;
@@ -330,6 +339,20 @@ async fn run(
     };
     bad.progress = progress.clone();
     let bar_shown = !progress.is_hidden();
+
+    // The lists' health first, so that a list that cannot be trusted is said plainly, once,
+    // before any result: its results will be trouble.
+    let warned: Vec<(String, ListHealth)> = context
+        .checker
+        .refresh_health()
+        .await
+        .into_iter()
+        .filter_map(|(list, health)| {
+            let line = output::health_warning(list, &health, resolver)?;
+            progress.suspend(|| warn(&line));
+            Some((list.name().to_owned(), health))
+        })
+        .collect();
 
     let jobs = futures::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|batch| (batch, receiver))
@@ -371,6 +394,28 @@ async fn run(
         output.idle();
     }
     progress.finish_and_clear();
+    // A long run is proven again at its end: a list whose resolver went blind midway has read
+    // "not listed" since, so the run cannot end clean.
+    let mut blind_at_end = false;
+    if bulk && !output.stopped() {
+        for (list, health) in context.checker.reprobe_health().await {
+            if !health.is_untrusted() {
+                continue;
+            }
+            blind_at_end = true;
+            plugin.untrusted(list.name());
+            let known = warned
+                .iter()
+                .any(|(name, was)| name == list.name() && *was == health);
+            if let Some(line) = output::health_warning(list, &health, resolver).filter(|_| !known) {
+                warn(&format!(
+                    "at the end of the run, {}; earlier \"not listed\" results of this list \
+                     may be wrong",
+                    line.trim_start_matches("warning: ")
+                ));
+            }
+        }
+    }
     let exit = match cli.format {
         Format::Nagios => {
             let (text, status) = plugin.render(&summary, bad.seen());
@@ -378,7 +423,7 @@ async fn run(
             ExitCode::from(status.exit_code())
         }
         _ if summary.listed_targets > 0 || open_relays > 0 => ExitCode::from(1),
-        _ if summary.incomplete > 0 || bad.seen() => ExitCode::from(2),
+        _ if summary.incomplete > 0 || bad.seen() || blind_at_end => ExitCode::from(2),
         _ => ExitCode::SUCCESS,
     };
     if cli.format == Format::Text

@@ -16,8 +16,11 @@
 //!   often does not burn the lists' rate limits.
 //! - `GET /probe?target=ADDRESS|DOMAIN`: checks one target now, in the style of
 //!   blackbox_exporter, and returns only its series; `&source=mx` (or `resolve`) checks a
-//!   domain's mail servers (or own addresses) too. Answers are cached for `--probe-cache`
-//!   seconds, at most `--max-probes` run at once, and a bad target gets HTTP 400.
+//!   domain's mail servers (or own addresses) too, at most [`MAX_PROBE_ADDRESSES`] of them.
+//!   Answers are cached for `--probe-cache` seconds; a probe that is not in the cache takes a
+//!   token of its client's rate (`--probe-rate`) and of the total (`--probe-rate-total`), or
+//!   gets HTTP 429 with `Retry-After`; at most `--max-probes` run at once, and a bad target
+//!   gets HTTP 400.
 //!
 //! Targets are addresses, CIDR networks (a network publishes counts per list, and series
 //! for its listed addresses only) and domain names (checked against domain lists). `--mx
@@ -31,11 +34,13 @@ mod common;
 mod exposition;
 #[path = "exporter/http.rs"]
 mod http;
+#[path = "exporter/limit.rs"]
+mod limit;
 #[path = "exporter/state.rs"]
 mod state;
 
 use std::io::BufRead;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -64,6 +69,12 @@ const MAX_NETWORK_ADDRESSES: u128 = 1 << 16;
 const PROBE_WAIT: Duration = Duration::from_secs(10);
 /// Probe pages kept in the cache at most.
 const PROBE_CACHE_ENTRIES: u64 = 10_000;
+/// A `source=mx` or `source=resolve` probe checks at most this many of the domain's
+/// addresses (the first, in MX preference order), so that one probe of a hostile domain
+/// costs at most about 200 lookups for the addresses and their reverse DNS, plus 16 checks.
+/// A domain with more is shown as `kind="too_many_addresses"` host trouble, and the probe
+/// fails: the addresses left out were not checked.
+const MAX_PROBE_ADDRESSES: usize = 16;
 
 /// A Prometheus exporter for DNS blocklist listings.
 // Not `Debug`: the struct holds the DQS key, which must never be printed.
@@ -97,6 +108,17 @@ struct Cli {
     /// Seconds a /probe answer is served from the cache.
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = dnsbl_check::config::parse_seconds)]
     probe_cache: Duration,
+
+    /// Probes a second one client may start (its /64 for IPv6), with a burst of ten seconds'
+    /// worth; past it, HTTP 429 with Retry-After. Probes answered from the cache are free.
+    #[arg(long, value_name = "N", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    probe_rate: u32,
+
+    /// Probes a second all clients together may start, with a burst of ten seconds' worth.
+    #[arg(long, value_name = "N", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    probe_rate_total: u32,
 
     /// Most /probe checks running at once; more wait, then get HTTP 503.
     #[arg(long, value_name = "N", default_value_t = 8,
@@ -176,8 +198,13 @@ fn watched_targets(cli: &Cli) -> Result<Watched, String> {
     if let Some(path) = &cli.input {
         let file = std::fs::File::open(path)
             .map_err(|error| format!("cannot open {}: {error}", path.display()))?;
-        for line in std::io::BufReader::new(file).lines() {
+        for (number, line) in std::io::BufReader::new(file).lines().enumerate() {
             let line = line.map_err(|error| format!("{}: {error}", path.display()))?;
+            // A byte-order mark, as Windows editors save UTF-8, is no part of the first target.
+            let line = match number {
+                0 => line.strip_prefix('\u{FEFF}').unwrap_or(&line),
+                _ => &line,
+            };
             let line = line.split('#').next().unwrap_or("").trim();
             if !line.is_empty() {
                 texts.push(line.to_owned());
@@ -233,6 +260,10 @@ async fn run(cli: &Cli, checker: Checker<AnyResolver>, watched: Watched) -> Resu
             started: SystemTime::now(),
         },
         probes: Arc::new(Semaphore::new(cli.max_probes as usize)),
+        limits: limit::ProbeLimits::new(
+            limit::Rate::per_second(cli.probe_rate),
+            limit::Rate::per_second(cli.probe_rate_total),
+        ),
         probe_cache: moka::future::Cache::builder()
             .max_capacity(PROBE_CACHE_ENTRIES)
             .time_to_live(cli.probe_cache)
@@ -260,6 +291,7 @@ struct Exporter {
     shared: Arc<Shared>,
     schedule: Schedule,
     probes: Arc<Semaphore>,
+    limits: limit::ProbeLimits,
     probe_cache: moka::future::Cache<(Target, Option<HostSource>), Arc<String>>,
 }
 
@@ -268,8 +300,20 @@ impl http::Exporter for Exporter {
         exposition::metrics(self.shared.snapshot(), self.checker.stats(), self.schedule)
     }
 
-    async fn probe(&self, target: String, source: Option<String>) -> Result<String, ProbeError> {
+    async fn probe(
+        &self,
+        client: IpAddr,
+        target: String,
+        source: Option<String>,
+    ) -> Result<String, ProbeError> {
         let key = probe_key(&target, source.as_deref()).map_err(ProbeError::BadTarget)?;
+        if let Some(page) = self.probe_cache.get(&key).await {
+            return Ok(String::clone(&page)); // costs the lists nothing: no token taken
+        }
+        self.limits
+            .take(client)
+            .await
+            .map_err(ProbeError::RateLimited)?;
         let page = self
             .probe_cache
             .try_get_with(key.clone(), async {
@@ -284,6 +328,7 @@ impl http::Exporter for Exporter {
             .map_err(|error: Arc<ProbeError>| match &*error {
                 ProbeError::BadTarget(text) => ProbeError::BadTarget(text.clone()),
                 ProbeError::Busy => ProbeError::Busy,
+                ProbeError::RateLimited(wait) => ProbeError::RateLimited(*wait),
             })?;
         Ok(String::clone(&page))
     }
@@ -295,8 +340,12 @@ impl Exporter {
         let started = Instant::now();
         let mut targets = vec![target.clone()];
         let mut expansion = None;
+        let mut left_out = 0;
         if let (Some(source), Target::Domain(domain)) = (source, &target) {
-            let found = hosts::expand(self.checker.resolver(), domain, source).await;
+            let resolver = self.checker.resolver();
+            let found;
+            (found, left_out) =
+                hosts::expand_at_most(resolver, domain, source, MAX_PROBE_ADDRESSES).await;
             targets.extend(found.addresses.iter().map(|host| Target::ip(host.addr)));
             expansion = Some(found);
         }
@@ -306,7 +355,18 @@ impl Exporter {
             .iter()
             .flat_map(|report| state::report_pairs(&self.checker, report))
             .collect();
-        let (hosts, trouble) = state::host_rows(expansion.as_slice());
+        let (hosts, mut trouble) = state::host_rows(expansion.as_slice());
+        if let (Some(expansion), true) = (&expansion, left_out > 0) {
+            trouble.push(exposition::HostTrouble {
+                domain: expansion.domain.to_string(),
+                source: if expansion.source == HostSource::Mx {
+                    "mx"
+                } else {
+                    "resolve"
+                },
+                kind: "too_many_addresses",
+            });
+        }
         exposition::probe(pairs, hosts, trouble, started.elapsed())
     }
 }

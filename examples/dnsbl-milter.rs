@@ -21,7 +21,9 @@
 //!   external one), the addresses of URLs with address literals on the IP lists, and the
 //!   registrable domains of the URLs and e-mail addresses in the text and HTML parts (after
 //!   base64, quoted-printable and charset decoding) on the domain lists: at most
-//!   `--max-domains` of them, skipping big senders and `--skip-domain`s.
+//!   `--max-domains` (200) of them, links (`href` values, URLs in the text) chosen before
+//!   other domains (e-mail addresses, `src` values), skipping big senders and
+//!   `--skip-domain`s.
 //!
 //! # Answers
 //!
@@ -32,13 +34,31 @@
 //!   zen.spamhaus.org (SBL)` header.
 //! - Nothing listed, but a lookup failed: accept (fail-open), or with `--fail-closed`
 //!   `451 4.7.1 Service temporarily unavailable; DNS list lookups failed`.
+//! - A connect whose address the MTA does not know (the unknown family, as Postfix sends for
+//!   XCLIENT `ADDR=[UNAVAILABLE]`) or sent unreadable: the client cannot be checked, so a
+//!   warning names it, and the answer is continue, or with `--fail-closed` `451 4.7.1
+//!   Service temporarily unavailable; client address not known`. Never a closed connection,
+//!   which the MTA's `milter_default_action = accept` would turn into acceptance.
 //!
 //! # Robustness
 //!
-//! Packets above 256 KiB, malformed packets and unknown commands close their connection (the
-//! MTA then applies its `milter_default_action`); other connections are not affected. At
-//! most `--max-message-size` bytes of a message are read for domains. SIGTERM or SIGINT:
-//! stop accepting, let every connection finish the message it is in, close, exit 0.
+//! Packets above 256 KiB, other malformed packets and unknown commands close their connection (the
+//! MTA then applies its `milter_default_action`); other connections are not affected; a
+//! packet's buffer grows as its data arrives. At most `--max-message-size` bytes of a
+//! message are read for domains, in linear time, on a blocking thread, within
+//! `--read-budget` (2 s). A message not checked in full (more domains than the cap, cut at
+//! the size limit, past the budget) is judged on what was read: a warning is logged, and in
+//! tag mode an `X-DNSBL-Unchecked:` header names what was left out; with
+//! `--unchecked-suspicious` it is refused (or tagged) as if listed.
+//!
+//! Connections are accepted first and then given a slot: at `--max-connections` (1024), or
+//! at `--max-connections-per-peer` (512) for one peer, the connection that has waited
+//! longest for the MTA is closed to make room. A connection must negotiate within 30 s
+//! (Postfix's `milter_connect_timeout`) and is closed after `--idle-timeout` (330 s) without
+//! a command. A Unix socket is created with mode 660 (`--socket-mode`).
+//!
+//! SIGTERM or SIGINT: stop accepting, let every connection finish the message it is in,
+//! close, exit 0.
 
 mod common;
 #[path = "common/server.rs"]
@@ -56,10 +76,11 @@ use dnsbl_check::mail::milter::{
     read_packet,
 };
 use dnsbl_check::mail::{
-    Evaluation, MessageReader, SessionFacts, SessionFilter, SessionPolicy, Verdict,
+    Evaluation, MessageReader, MessageTargets, SessionFacts, SessionFilter, SessionPolicy, Verdict,
+    one_line,
 };
 use ipnet::IpNet;
-use server::{CheckOptions, Connection, Listen, Resolver, parse_listen, parse_mode};
+use server::{CheckOptions, Connection, Listen, Resolver, Slot, parse_listen, parse_mode};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
@@ -74,8 +95,9 @@ struct Cli {
     #[arg(long, value_name = "ADDR:PORT|PATH", default_value = "127.0.0.1:10041", value_parser = parse_listen)]
     listen: Listen,
 
-    /// Permissions of a Unix socket, in octal.
-    #[arg(long, value_name = "OCTAL", default_value = "666", value_parser = parse_mode)]
+    /// Permissions of a Unix socket, in octal: owner and group only by default (run the
+    /// milter in Postfix's group, or as postfix).
+    #[arg(long, value_name = "OCTAL", default_value = "660", value_parser = parse_mode)]
     socket_mode: u32,
 
     #[command(flatten)]
@@ -101,9 +123,19 @@ struct Cli {
     #[arg(long = "trusted-network", value_name = "CIDR")]
     trusted_networks: Vec<IpNet>,
 
-    /// The most distinct domains of one message asked about.
+    /// The most distinct domains of one message asked about (links first), and apart the
+    /// most URL addresses.
     #[arg(long, value_name = "N", default_value_t = dnsbl_check::mail::DEFAULT_MAX_DOMAINS)]
     max_domains: usize,
+
+    /// Treat a message not checked in full (more domains than --max-domains, cut at
+    /// --max-message-size, or past --read-budget) as listed: reject it (or tag it).
+    #[arg(long)]
+    unchecked_suspicious: bool,
+
+    /// Seconds reading one message for hops and domains may take.
+    #[arg(long, value_name = "SECS", default_value = "2", value_parser = dnsbl_check::config::parse_seconds)]
+    read_budget: Duration,
 
     /// A domain never asked about (your own). Repeatable.
     #[arg(long = "skip-domain", value_name = "DOMAIN")]
@@ -113,13 +145,26 @@ struct Cli {
     #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
     max_message_size: usize,
 
-    /// Seconds a connection may stay idle before it is closed.
-    #[arg(long, value_name = "SECS", default_value = "900", value_parser = dnsbl_check::config::parse_seconds)]
+    /// Seconds a connection may wait for the MTA's next command before it is closed.
+    // Postfix sends a command for every SMTP event of a session; between two of them it
+    // waits for its SMTP client, for at most smtpd_timeout (300 s by default). A little more
+    // lets Postfix end its sessions first. (milter_command_timeout, 30 s, and
+    // milter_content_timeout, 300 s, are how long Postfix waits for our replies, not for
+    // its own next command.)
+    #[arg(long, value_name = "SECS", default_value = "330", value_parser = dnsbl_check::config::parse_seconds)]
     idle_timeout: Duration,
 
-    /// The most connections served at once; more wait to be accepted.
+    /// The most connections served at once. At the cap, the connection idle the longest is
+    /// closed to make room for a new one.
+    // Postfix opens one milter connection per SMTP session (default_process_limit: 100
+    // smtpd processes), and one per cleanup process for non-SMTP mail.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
+
+    /// The most connections served at once from one peer (an IP address, or a user on a
+    /// Unix socket); at the cap, that peer's connection idle the longest is closed.
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections_per_peer: u32,
 
     /// Log warnings and errors only.
     #[arg(short, long, conflicts_with = "verbose")]
@@ -130,12 +175,18 @@ struct Cli {
     verbose: u8,
 }
 
+/// How long a new connection may take to send its negotiation: Postfix sends it at once
+/// after connecting, and gives up itself after milter_connect_timeout (30 s by default).
+const NEGOTIATION_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What every connection shares.
 struct Milter {
     filter: SessionFilter<Resolver>,
     reader: MessageReader,
     tag_only: bool,
+    max_domains: usize,
     max_message_size: usize,
+    read_budget: Duration,
     idle: Duration,
 }
 
@@ -161,17 +212,21 @@ fn milter(cli: &Cli) -> Result<(Milter, Duration), String> {
         .tag_only(cli.tag_only)
         .fail_closed(cli.fail_closed)
         .check_local(cli.check_local)
+        .unchecked_is_suspicious(cli.unchecked_suspicious)
         .fcrdns_deadline(setup.deadline)
         .trusted_networks(cli.trusted_networks.iter().copied());
     let reader = MessageReader::default()
         .trusted_networks(cli.trusted_networks.iter().copied())
         .max_domains(cli.max_domains)
+        .time_budget(Some(cli.read_budget))
         .skip_domains(cli.skip_domains.iter().map(String::as_str));
     let milter = Milter {
         filter: SessionFilter::new(setup.checker, policy),
         reader,
         tag_only: cli.tag_only,
+        max_domains: cli.max_domains,
         max_message_size: cli.max_message_size,
+        read_budget: cli.read_budget,
         idle: cli.idle_timeout,
     };
     Ok((milter, setup.health_interval))
@@ -183,8 +238,11 @@ async fn run(cli: &Cli, milter: Arc<Milter>, health_interval: Duration) -> Resul
         health_interval,
         &cli.listen,
         cli.socket_mode,
-        cli.max_connections,
-        |connection, peer, stopping| serve(connection, peer, milter.clone(), stopping),
+        server::Limits {
+            max: cli.max_connections as usize,
+            per_peer: cli.max_connections_per_peer as usize,
+        },
+        |connection, peer, slot, stopping| serve(connection, peer, slot, milter.clone(), stopping),
     )
     .await
 }
@@ -192,6 +250,8 @@ async fn run(cli: &Cli, milter: Arc<Milter>, health_interval: Duration) -> Resul
 /// What one connection knows: the SMTP session, and the message in progress.
 #[derive(Default)]
 struct Session {
+    /// Whether the negotiation is done.
+    negotiated: bool,
     /// What was agreed: which commands get no reply.
     protocol: u32,
     client: Option<IpAddr>,
@@ -202,23 +262,28 @@ struct Session {
     /// Between MAIL (or the first header) and the end of the message or an abort.
     in_message: bool,
     message: Vec<u8>,
+    /// Whether the message was longer than what was kept of it.
+    cut: bool,
 }
 
 impl Session {
     fn start_message(&mut self) {
         self.in_message = true;
         self.message.clear();
+        self.cut = false;
     }
 
     fn end_message(&mut self) {
         self.in_message = false;
         self.message = Vec::new();
+        self.cut = false;
     }
 
     /// Appends to the message, up to `max` bytes.
     fn append(&mut self, bytes: &[u8], max: usize) {
         self.in_message = true;
         let room = max.saturating_sub(self.message.len());
+        self.cut |= bytes.len() > room;
         self.message
             .extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
@@ -248,6 +313,7 @@ const WANTED_PROTOCOL: u32 = protocol::NO_RCPT
 async fn serve(
     connection: Connection,
     peer: String,
+    slot: Slot,
     milter: Arc<Milter>,
     mut stopping: watch::Receiver<bool>,
 ) {
@@ -255,8 +321,16 @@ async fn serve(
     let mut session = Session::default();
     let mut packet = Vec::new();
     loop {
+        // While it waits for the MTA, the connection may be closed to make room for a new
+        // one; while it decides, it is not.
+        slot.idle();
+        let wait = if session.negotiated {
+            milter.idle
+        } else {
+            NEGOTIATION_TIMEOUT
+        };
         let read = read_packet(&mut reader, &mut packet, MAX_PACKET);
-        let read = tokio::time::timeout(milter.idle, read);
+        let read = tokio::time::timeout(wait, read);
         let read = if session.in_message {
             // A message in progress is finished, shutdown or not.
             read.await
@@ -283,6 +357,7 @@ async fn serve(
                 return;
             }
         };
+        slot.busy();
         let responses = match handle(&milter, &mut session, command).await {
             Ok(Some(responses)) => responses,
             Ok(None) => return,
@@ -292,6 +367,8 @@ async fn serve(
             }
         };
         let bytes: Vec<u8> = responses.iter().flat_map(Response::to_bytes).collect();
+        // Sending waits on the MTA: one that does not read may be closed to make room.
+        slot.idle();
         if !bytes.is_empty() {
             let written = tokio::time::timeout(milter.idle, writer.write_all(&bytes)).await;
             if !matches!(written, Ok(Ok(()))) {
@@ -308,7 +385,7 @@ async fn serve(
 /// Answers one command: the responses to send (none for commands without replies); `None`
 /// when the MTA quits.
 async fn handle(
-    milter: &Milter,
+    milter: &Arc<Milter>,
     session: &mut Session,
     command: Command,
 ) -> Result<Option<Vec<Response>>, MilterError> {
@@ -321,6 +398,7 @@ async fn handle(
             };
             let agreed = offer.agree(&Options::new(wanted_actions, WANTED_PROTOCOL))?;
             session.protocol = agreed.protocol;
+            session.negotiated = true;
             Some(Response::Negotiate(agreed))
         }
         Command::Macros { pairs, .. } => {
@@ -338,11 +416,18 @@ async fn handle(
                 .client
                 .map_or_else(|| "-".to_owned(), |ip| ip.to_string());
             session.client_tag = None;
-            let Some(client) = session.client else {
-                return Ok(Some(vec![Response::Continue]));
+            // An address the MTA does not know, or sent unreadable, is a client that cannot be
+            // checked: trouble (a tempfail with --fail-closed), answered, never a dropped
+            // connection (which milter_default_action = accept would turn into acceptance).
+            let facts = match (session.client, &address) {
+                (Some(client), _) => SessionFacts::client(client),
+                (None, ClientAddress::Unknown) => SessionFacts::unreadable_client("unknown"),
+                (None, ClientAddress::Unreadable(text)) => SessionFacts::unreadable_client(text),
+                // A local (Unix socket) client: not checked, like any local client.
+                (None, _) => return Ok(Some(vec![Response::Continue])),
             };
             let started = Instant::now();
-            let evaluation = milter.filter.evaluate(&SessionFacts::client(client)).await;
+            let evaluation = milter.filter.evaluate(&facts).await;
             let response = match &evaluation.verdict {
                 Verdict::Tag(text) => {
                     session.client_tag = Some(text.clone());
@@ -386,6 +471,7 @@ async fn handle(
         }
         Command::QuitNewConnection => {
             *session = Session {
+                negotiated: session.negotiated,
                 protocol: session.protocol,
                 ..Session::default()
             };
@@ -398,13 +484,44 @@ async fn handle(
 }
 
 /// Judges the message: its untrusted hops and its domains.
-async fn end_of_message(milter: &Milter, session: &Session) -> Vec<Response> {
+///
+/// The message is read on a blocking thread, within `--read-budget`: reading is CPU work,
+/// and one large message must never hold up another connection's verdict. What could not
+/// be checked (more domains than the cap, a message cut at the size limit, a reading past
+/// its budget) is logged as a warning and, in tag mode, named in an `X-DNSBL-Unchecked`
+/// header; with `--unchecked-suspicious` it counts as a listing.
+async fn end_of_message(milter: &Arc<Milter>, session: &mut Session) -> Vec<Response> {
     let started = Instant::now();
-    let targets = milter.reader.read(&session.message, session.client);
+    let message = std::mem::take(&mut session.message);
+    let client = session.client;
+    let reading = Arc::clone(milter);
+    let read = tokio::task::spawn_blocking(move || reading.reader.read(&message, client));
+    let mut unchecked = Vec::new();
+    let targets = match read.await {
+        Ok(targets) => targets,
+        Err(error) => {
+            warn!(queue_id = %session.queue_id, %error, "the message could not be read");
+            unchecked.push("the message could not be read".to_owned());
+            MessageTargets::default()
+        }
+    };
+    if targets.capped {
+        unchecked.push(format!(
+            "more than {} domains or addresses",
+            milter.max_domains
+        ));
+    }
+    if session.cut {
+        unchecked.push(format!("message cut at {} bytes", milter.max_message_size));
+    }
+    if targets.cut {
+        unchecked.push(format!("reading stopped after {:?}", milter.read_budget));
+    }
     let mut facts = SessionFacts::default();
     facts.hops = targets.hops;
     facts.domains = targets.domains;
     facts.addresses = targets.addresses;
+    facts.unchecked = unchecked;
     let evaluation = milter.filter.evaluate(&facts).await;
     let mut tags: Vec<String> = session.client_tag.iter().cloned().collect();
     let last = match &evaluation.verdict {
@@ -415,14 +532,21 @@ async fn end_of_message(milter: &Milter, session: &Session) -> Vec<Response> {
         verdict => verdict_response(verdict),
     };
     log(session, "message", &evaluation, &last, started);
-    if targets.capped {
-        debug!(queue_id = %session.queue_id, "more domains than --max-domains: the rest not checked");
+    let unchecked = one_line(&evaluation.unchecked.join("; "), 400);
+    if !unchecked.is_empty() {
+        warn!(queue_id = %session.queue_id, client = %session.client_text, unchecked = ?unchecked, "message not fully checked");
     }
     let mut responses: Vec<Response> = Vec::new();
     if last == Response::Continue && !tags.is_empty() {
         responses.push(Response::AddHeader {
             name: "X-DNSBL".into(),
             value: tags.join("; "),
+        });
+    }
+    if last == Response::Continue && milter.tag_only && !unchecked.is_empty() {
+        responses.push(Response::AddHeader {
+            name: "X-DNSBL-Unchecked".into(),
+            value: unchecked,
         });
     }
     responses.push(last);

@@ -28,8 +28,11 @@
 //!
 //! - `client_address` against the IP lists (`--zone`, IP presets). Loopback, private
 //!   (RFC 1918, `fc00::/7`), link-local and unspecified clients are not checked at all (the
-//!   answer is `DUNNO`) unless `--check-local` is given. `client_address=unknown` is not
-//!   checked against IP lists.
+//!   answer is `DUNNO`) unless `--check-local` is given. A `client_address` that is not an
+//!   address (Postfix's `unknown` for a client whose address it does not know, or anything
+//!   unreadable: `[192.0.2.1]`, `192.0.2.1%eth0`, an empty value) cannot be checked: that
+//!   is trouble, logged as a warning naming the text (sanitised), answered `DUNNO`, or
+//!   `DEFER_IF_PERMIT` with `--fail-closed`.
 //! - With `--check-helo`, `--check-client-name`, `--check-sender-domain` (or `--check-domains`
 //!   for all three): `helo_name`, `client_name` (not `unknown`) and the domain of `sender`
 //!   (not for the null sender) against the domain lists. Address literals and names without
@@ -69,8 +72,13 @@
 //! request) is logged and its connection closed without an answer: the request cannot be
 //! trusted to be what the client meant, and Postfix treats a lost policy connection as a
 //! temporary failure (it retries, then answers 451 4.3.5). Other connections are not
-//! affected. A connection idle for `--idle-timeout` (default 600 s, longer than Postfix's
-//! `smtpd_policy_service_max_idle` of 300 s, so that Postfix closes first) is closed.
+//! affected. A connection idle for `--idle-timeout` (default 330 s, a little longer than
+//! Postfix's `smtpd_policy_service_max_idle` of 300 s, so that Postfix closes first) is
+//! closed. Connections are accepted first and then given a slot: at `--max-connections`
+//! (512), or at `--max-connections-per-peer` (256) for one peer (an address, or a user on a
+//! Unix socket), the connection that has waited longest for a request is closed to make
+//! room, so idle connections cannot lock Postfix out. A Unix socket is created with mode 660
+//! (`--socket-mode`).
 //!
 //! One checker, with a TTL-aware answer cache (`--cache-size`, `--cache-min-ttl`,
 //! `--cache-max-ttl`), serves every connection. A background task probes each list's
@@ -97,7 +105,7 @@ use clap::Parser;
 use common::ListOptions;
 use dnsbl_check::mail::postfix_policy::{PolicyReader, PolicyRequest, reply};
 use dnsbl_check::mail::{Evaluation, SessionFilter, SessionPolicy, Verdict, one_line};
-use server::{CheckOptions, Connection, Listen, Resolver, parse_listen, parse_mode};
+use server::{CheckOptions, Connection, Listen, Resolver, Slot, parse_listen, parse_mode};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
@@ -115,9 +123,10 @@ struct Cli {
     #[arg(long, value_name = "ADDR:PORT|PATH", default_value = "127.0.0.1:10040", value_parser = parse_listen)]
     listen: Listen,
 
-    /// Permissions of a Unix socket, in octal (the directory should restrict access, as
+    /// Permissions of a Unix socket, in octal: owner and group only by default (run the
+    /// server in Postfix's group, or as postfix; the directory should restrict access too, as
     /// Postfix's private/ does).
-    #[arg(long, value_name = "OCTAL", default_value = "666", value_parser = parse_mode)]
+    #[arg(long, value_name = "OCTAL", default_value = "660", value_parser = parse_mode)]
     socket_mode: u32,
 
     #[command(flatten)]
@@ -158,13 +167,24 @@ struct Cli {
     #[arg(long)]
     check_local: bool,
 
-    /// Seconds a connection may stay idle before it is closed.
-    #[arg(long, value_name = "SECS", default_value = "600", value_parser = dnsbl_check::config::parse_seconds)]
+    /// Seconds a connection may wait for a request before it is closed.
+    // Postfix closes an idle policy connection itself after smtpd_policy_service_max_idle
+    // (300 s by default), and any connection after smtpd_policy_service_max_ttl (1000 s).
+    // A little more than 300 s lets Postfix close first, as it expects to, and frees the
+    // slot of a peer that is not Postfix soon after.
+    #[arg(long, value_name = "SECS", default_value = "330", value_parser = dnsbl_check::config::parse_seconds)]
     idle_timeout: Duration,
 
-    /// The most connections served at once; more wait to be accepted.
+    /// The most connections served at once. At the cap, the connection idle the longest is
+    /// closed to make room for a new one.
+    // Postfix holds one policy connection per smtpd process (default_process_limit: 100).
     #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
+
+    /// The most connections served at once from one peer (an IP address, or a user on a
+    /// Unix socket); at the cap, that peer's connection idle the longest is closed.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections_per_peer: u32,
 
     /// Log warnings and errors only.
     #[arg(short, long, conflicts_with = "verbose")]
@@ -227,8 +247,13 @@ async fn run(
         health_interval,
         &cli.listen,
         cli.socket_mode,
-        cli.max_connections,
-        |connection, peer, stopping| serve(connection, peer, filter.clone(), stopping, idle),
+        server::Limits {
+            max: cli.max_connections as usize,
+            per_peer: cli.max_connections_per_peer as usize,
+        },
+        |connection, peer, slot, stopping| {
+            serve(connection, peer, slot, filter.clone(), stopping, idle)
+        },
     )
     .await
 }
@@ -304,6 +329,7 @@ async fn decide(
 async fn serve(
     connection: Connection,
     peer: String,
+    slot: Slot,
     filter: Arc<SessionFilter<Resolver>>,
     mut stopping: watch::Receiver<bool>,
     idle: Duration,
@@ -316,7 +342,9 @@ async fn serve(
     loop {
         // Shutdown and the idle timeout end the wait for a request's first line. Once a
         // request has begun, it is read to its end (within the idle timeout), so that
-        // shutdown never cuts a request in half.
+        // shutdown never cuts a request in half. While it waits for input, the connection
+        // may be closed to make room for a new one.
+        slot.idle();
         let first = tokio::select! {
             biased;
             read = tokio::time::timeout(idle, reader.wait_for_request()) => read,
@@ -335,6 +363,7 @@ async fn serve(
             Ok(Err(error)) => Err(error.to_string()),
         };
         let started = Instant::now();
+        slot.busy();
         let decided = match request {
             Ok(request) => decide(&filter, &request).await.map(|d| (d, request)),
             Err(problem) => Err(problem),
@@ -356,6 +385,9 @@ async fn serve(
             }
         }
         let answer = reply(&decision.action);
+        // Sending waits on the client: a client that does not read its answers may be
+        // closed to make room, like one that sends nothing.
+        slot.idle();
         let written = tokio::time::timeout(idle, async {
             writer.write_all(answer.as_bytes()).await?;
             writer.flush().await

@@ -180,6 +180,10 @@ impl CheckerBuilder {
     }
 
     /// Whether to probe lists' test points before trusting them (default true).
+    ///
+    /// Off, every list is trusted unprobed: a resolver that answers NXDOMAIN to everything
+    /// (a filtering or captive resolver, one a list refuses) then reads as "not listed" for
+    /// every target. Turn probes off only for lists you know work through this resolver.
     pub fn health_checks(mut self, enabled: bool) -> Self {
         self.health.enabled = enabled;
         self
@@ -329,14 +333,106 @@ impl<R: DnsResolver> Checker<R> {
     /// A long-lived program can call this at start-up, to log list trouble before the first
     /// check; [`Checker::check`] does it on its own otherwise.
     pub async fn refresh_health(&self) -> Vec<(&DnsList, ListHealth)> {
+        self.probe_lists(|_| true, false).await
+    }
+
+    /// Probes every list's test points now, however fresh their health, and returns it: for
+    /// the end of a long run, to find out whether the lists were still seen to work when it
+    /// ended (a resolver that went blind midway makes the run's later "not listed" answers
+    /// worthless). Lists whose probes are off stay [`ListHealth::Unchecked`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn run(checker: dnsbl_check::Checker) {
+    /// // ... a long scan ...
+    /// for (list, health) in checker.reprobe_health().await {
+    ///     if health.is_untrusted() {
+    ///         eprintln!("{} can no longer be trusted: {health}", list.name());
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub async fn reprobe_health(&self) -> Vec<(&DnsList, ListHealth)> {
+        self.probe_lists(|_| true, true).await
+    }
+
+    /// The health of the lists `which` picks, probed if stale, or with `now` however fresh.
+    async fn probe_lists(
+        &self,
+        which: impl Fn(&DnsList) -> bool,
+        now: bool,
+    ) -> Vec<(&DnsList, ListHealth)> {
         let inner = &*self.inner;
-        futures::future::join_all(inner.lists.iter().map(|(list, cell, _)| async move {
-            (
-                list,
-                cell.current(&inner.resolver, list, &inner.health).await,
-            )
+        let lists = inner.lists.iter().filter(|(list, ..)| which(list));
+        futures::future::join_all(lists.map(|(list, cell, _)| async move {
+            let health = if now {
+                cell.refresh(&inner.resolver, list, &inner.health).await
+            } else {
+                cell.current(&inner.resolver, list, &inner.health).await
+            };
+            (list, health)
         }))
         .await
+    }
+
+    /// Checks `target` again against the lists named in `lists` (by [`DnsList::name`]), after
+    /// probing their test points now, whatever the health interval: for confirming a change to
+    /// "not listed" before announcing it. A list whose positive test point is no longer listed
+    /// gives trouble ([`Unhealthy::TestPointNotListed`](crate::outcome::Unhealthy)), never
+    /// "not listed": a resolver that went blind does not read as a delisting.
+    ///
+    /// The report holds the named lists only, in the checker's order; its verdict is theirs.
+    /// With health checks off ([`CheckerBuilder::health_checks`]) the lists are asked again
+    /// without a probe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use dnsbl_check::{Answer, Checker, DnsList, DnsResolver, ListKind, LookupError, Outcome};
+    ///
+    /// /// A list that lists 192.0.2.1 and its test point, until the resolver goes blind.
+    /// struct Resolver(AtomicBool);
+    ///
+    /// impl DnsResolver for Resolver {
+    ///     async fn lookup_a(&self, name: &str) -> Result<Answer<Ipv4Addr>, LookupError> {
+    ///         let listed = ["2.0.0.127.bl.example.", "1.2.0.192.bl.example."];
+    ///         Ok(if !self.0.load(Ordering::Relaxed) && listed.contains(&name) {
+    ///             Answer::Records { records: vec![Ipv4Addr::new(127, 0, 0, 2)], ttl: 60 }
+    ///         } else {
+    ///             Answer::NoRecords { nxdomain: true, negative_ttl: Some(60) }
+    ///         })
+    ///     }
+    ///     async fn lookup_txt(&self, _name: &str) -> Result<Answer<String>, LookupError> {
+    ///         Ok(Answer::NoRecords { nxdomain: true, negative_ttl: None })
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = DnsList::from_spec("bl.example", ListKind::Ipv4)?;
+    /// let checker = Checker::builder().list(list).build_with(Resolver(AtomicBool::new(false)))?;
+    /// let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    /// let target: dnsbl_check::Target = "192.0.2.1".parse()?;
+    /// assert!(runtime.block_on(checker.check(target.clone())).listed);
+    ///
+    /// checker.resolver().0.store(true, Ordering::Relaxed); // the resolver goes blind
+    /// let again = runtime.block_on(checker.recheck(target, &["bl.example"]));
+    /// assert!(again.results[0].outcome.is_trouble(), "not a delisting");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn recheck(&self, target: Target, lists: &[&str]) -> Report {
+        let inner = &*self.inner;
+        let named = |list: &DnsList| lists.contains(&list.name());
+        self.probe_lists(named, true).await;
+        let report = self
+            .check_lists(target, |list| (!named(list)).then_some("not rechecked"))
+            .await;
+        let mut results = report.results;
+        results.retain(|result| lists.contains(&result.list.as_str()));
+        Report::new(report.target, results, inner.threshold)
     }
 
     /// Checks one target against every list, all lists at once.
@@ -348,7 +444,6 @@ impl<R: DnsResolver> Checker<R> {
 
     /// Checks one target against the lists that `skip` returns `None` for; the others get
     /// [`SkipReason::NotApplicable`] with `skip`'s reason, and no query.
-    #[cfg_attr(not(feature = "mail"), allow(dead_code))]
     pub(crate) async fn check_lists(
         &self,
         target: Target,
@@ -403,10 +498,10 @@ impl<R: DnsResolver> Checker<R> {
         // When the query was sent, for the latency statistics.
         let mut sent = None;
         let work = async {
-            match health.current(&inner.resolver, list, &inner.health).await {
-                ListHealth::Unhealthy(why) => Outcome::Skipped(SkipReason::Unhealthy(why)),
-                ListHealth::Broken(outcome) => outcome,
-                _ => {
+            let health = health.current(&inner.resolver, list, &inner.health).await;
+            match health.outcome_for(target) {
+                Some(outcome) => outcome,
+                None => {
                     sent = Some(Instant::now());
                     query_list(&inner.resolver, list, name.as_str(), inner.txt_lookup).await
                 }

@@ -260,12 +260,69 @@ pub async fn expand<R: DnsResolver>(
     domain: &DomainName,
     source: HostSource,
 ) -> Expansion {
+    expand_at_most(resolver, domain, source, usize::MAX).await.0
+}
+
+/// Like [`expand`], but keeps only the first `max_addresses` addresses (in preference order)
+/// and looks up the reverse DNS of those only; returns the expansion and how many more
+/// addresses were found and left out.
+///
+/// For a service that expands domains others name (an exporter's `/probe`): [`expand`]'s own
+/// limits let a hostile domain cost a few thousand queries (10 MX hosts of 32 addresses, each
+/// with its reverse DNS), this at most `1 + 2 × 10 + 11 × max_addresses`. An expansion that
+/// left addresses out is not the whole answer: say so, and never read the missing addresses
+/// as clean.
+///
+/// # Examples
+///
+/// ```
+/// use std::net::{Ipv4Addr, Ipv6Addr};
+/// use dnsbl_check::hosts::{HostSource, expand_at_most};
+/// use dnsbl_check::resolver::MailExchanger;
+/// use dnsbl_check::{Answer, DnsResolver, LookupError};
+///
+/// /// Every name has the same three addresses, and nothing else.
+/// struct Three;
+///
+/// impl DnsResolver for Three {
+///     async fn lookup_a(&self, _: &str) -> Result<Answer<Ipv4Addr>, LookupError> {
+///         let records = (1..=3).map(|i| Ipv4Addr::new(192, 0, 2, i)).collect();
+///         Ok(Answer::Records { records, ttl: 60 })
+///     }
+///     async fn lookup_txt(&self, _: &str) -> Result<Answer<String>, LookupError> {
+///         Ok(Answer::NoRecords { nxdomain: false, negative_ttl: None })
+///     }
+///     async fn lookup_aaaa(&self, _: &str) -> Result<Answer<Ipv6Addr>, LookupError> {
+///         Ok(Answer::NoRecords { nxdomain: false, negative_ttl: None })
+///     }
+///     async fn lookup_ptr(&self, _: &str) -> Result<Answer<String>, LookupError> {
+///         Ok(Answer::NoRecords { nxdomain: true, negative_ttl: None })
+///     }
+///     async fn lookup_mx(&self, _: &str) -> Result<Answer<MailExchanger>, LookupError> {
+///         Ok(Answer::NoRecords { nxdomain: false, negative_ttl: None })
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (servers, left_out) =
+///     expand_at_most(&Three, &"example.org".parse().unwrap(), HostSource::Resolve, 2).await;
+/// assert_eq!(servers.addresses.len(), 2);
+/// assert_eq!(left_out, 1);
+/// # }
+/// ```
+pub async fn expand_at_most<R: DnsResolver>(
+    resolver: &R,
+    domain: &DomainName,
+    source: HostSource,
+    max_addresses: usize,
+) -> (Expansion, usize) {
     let mut expansion = Expansion::new(domain.clone(), source);
     let hosts = match source {
         HostSource::Resolve => vec![(domain.clone(), None)],
         HostSource::Mx => match mail_hosts(resolver, &mut expansion).await {
             Some(hosts) => hosts,
-            None => return expansion,
+            None => return (expansion, 0),
         },
     };
     let found =
@@ -280,6 +337,8 @@ pub async fn expand<R: DnsResolver>(
             }
         }
     }
+    let left_out = pending.len().saturating_sub(max_addresses);
+    pending.truncate(max_addresses);
     let rdns = futures::future::join_all(
         pending
             .iter()
@@ -297,7 +356,7 @@ pub async fn expand<R: DnsResolver>(
             rdns,
         })
         .collect();
-    expansion
+    (expansion, left_out)
 }
 
 /// The MX hosts of the domain, in preference order, or `None` when there is nothing to

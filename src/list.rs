@@ -436,6 +436,45 @@ pub struct DnsList {
     /// `None`: RFC 5782's for the list's kind.
     #[serde(skip_serializing_if = "Option::is_none")]
     test_points: Option<TestPoints>,
+    #[serde(skip_serializing_if = "NoDataPolicy::is_default")]
+    nodata: NoDataPolicy,
+}
+
+/// How a list's NODATA answer (NOERROR without an A record) is read.
+///
+/// RFC 5782 §2.1 says a list answers "not listed" with NXDOMAIN. NODATA is what a filtering
+/// or sinkholing resolver in front of the list may answer instead, for every name but the
+/// ones it knows; read as "not listed", it would pass every target as clean. So it is trouble
+/// ([`Outcome::NoData`](crate::Outcome::NoData)) unless the list is known to answer NODATA
+/// for unlisted names. In a config file: `nodata = "trouble"` (the default) or
+/// `nodata = "not-listed"`.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::list::NoDataPolicy;
+/// use dnsbl_check::{DnsList, ListKind};
+///
+/// let list = DnsList::from_spec("bl.example", ListKind::Ip).unwrap();
+/// assert_eq!(list.nodata(), NoDataPolicy::Trouble);
+/// let lenient = list.with_nodata(NoDataPolicy::NotListed);
+/// assert_eq!(lenient.nodata(), NoDataPolicy::NotListed);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum NoDataPolicy {
+    /// NODATA is trouble of its own kind, `no_data` (the default).
+    #[default]
+    Trouble,
+    /// NODATA means "not listed", as NXDOMAIN does: for a list known to answer so.
+    NotListed,
+}
+
+impl NoDataPolicy {
+    fn is_default(&self) -> bool {
+        *self == NoDataPolicy::default()
+    }
 }
 
 /// Which Received hops of a message a list is asked about (by mail filters that read them).
@@ -488,6 +527,7 @@ impl DnsList {
             lookup_url: None,
             hops: HopScope::Untrusted,
             test_points: None,
+            nodata: NoDataPolicy::Trouble,
         }
     }
 
@@ -618,6 +658,17 @@ impl DnsList {
     /// Which Received hops the list is asked about.
     pub fn hops(&self) -> HopScope {
         self.hops
+    }
+
+    /// How the list's NODATA answers are read (see [`NoDataPolicy`]).
+    pub fn with_nodata(mut self, nodata: NoDataPolicy) -> Self {
+        self.nodata = nodata;
+        self
+    }
+
+    /// How the list's NODATA answers are read.
+    pub fn nodata(&self) -> NoDataPolicy {
+        self.nodata
     }
 
     /// A one-line description of what the list is.
@@ -799,6 +850,8 @@ struct DnsListConfig {
     hops: HopScope,
     lookup_url: Option<String>,
     test_points: Option<TestPoints>,
+    #[serde(default)]
+    nodata: NoDataPolicy,
 }
 
 /// What is wrong with a list in a configuration file.
@@ -886,6 +939,7 @@ impl TryFrom<DnsListConfig> for DnsList {
             },
             hops: config.hops,
             test_points: config.test_points,
+            nodata: config.nodata,
         })
     }
 }

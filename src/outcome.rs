@@ -15,7 +15,8 @@ use crate::zone::Zone;
 ///
 /// Only [`Outcome::Listed`] is a listing. Every kind of trouble has its own variant, so that
 /// trouble is never taken for "listed" (rejecting good mail) or for "not listed" (letting spam
-/// through).
+/// through). An answer the list's filter does not count is neither: it is
+/// [`Outcome::NotCounted`], kept out of the verdict and the score but shown with its codes.
 ///
 /// # Examples
 ///
@@ -39,7 +40,9 @@ use crate::zone::Zone;
 pub enum Outcome {
     /// The list lists the target.
     Listed(Listing),
-    /// The list does not list the target (NXDOMAIN, or no A record, or no code that counts).
+    /// The list does not list the target: NXDOMAIN (RFC 5782 §2.1), or NOERROR without an A
+    /// record for a list configured to read NODATA so
+    /// ([`NoDataPolicy::NotListed`](crate::list::NoDataPolicy::NotListed)).
     NotListed,
     /// The lookup failed: timeout, SERVFAIL, REFUSED, network or local trouble.
     Failed(LookupError),
@@ -47,8 +50,27 @@ pub enum Outcome {
     ListError(OperatorError),
     /// The answer is not a DNS list answer at all (outside 127.0.0.0/8).
     Invalid(InvalidAnswer),
-    /// The list was not asked.
+    /// The list was not asked: it does not take this kind of target, or it is not trusted
+    /// ([`SkipReason::Unhealthy`]: it lists everything, its positive test point is not listed,
+    /// or it does not serve this address family). An untrusted list is trouble, never "not
+    /// listed".
     Skipped(SkipReason),
+    /// The list answered with codes in 127.0.0.0/8 that its filter does not count (Spamhaus
+    /// DBL's 127.0.1.102–106 for abused legitimate host names under the `spamhaus-dbl`
+    /// preset's filter, URIBL grey or red on a black-only filter). Not a listing and not in
+    /// the score, not trouble either; the codes and their categories are kept so that the
+    /// answer stays visible. Its `reasons` are empty: TXT is not fetched for it.
+    NotCounted(Listing),
+    /// NOERROR without an A record (NODATA), or a CNAME chain that ends without one. RFC 5782
+    /// says "not listed" is NXDOMAIN; a list (or a filtering resolver in front of it) that
+    /// answers NODATA has not said "not listed", so this is trouble, never clean. A list known
+    /// to answer NODATA for unlisted names can be configured to read it as not listed
+    /// ([`NoDataPolicy::NotListed`](crate::list::NoDataPolicy::NotListed)).
+    ///
+    /// At the negative test point of a health probe (127.0.0.1), NODATA is not a listing: the
+    /// list is judged by its positive test point as before, and its targets' NODATA stays
+    /// trouble.
+    NoData,
 }
 
 impl Outcome {
@@ -68,24 +90,29 @@ impl Outcome {
     ///
     /// A list skipped because it does not hold this kind of target (an IPv6 address on an
     /// IPv4-only list) is not trouble: there was nothing to ask. A list skipped as unhealthy is.
+    /// An answer the filter does not count ([`Outcome::NotCounted`]) is not trouble either;
+    /// NODATA ([`Outcome::NoData`]) is.
     pub fn is_trouble(&self) -> bool {
         !matches!(
             self,
             Outcome::Listed(_)
                 | Outcome::NotListed
+                | Outcome::NotCounted(_)
                 | Outcome::Skipped(SkipReason::NotApplicable(_))
         )
     }
 
-    /// The status word used in serialised results: `listed`, `not_listed`, `failed`,
-    /// `list_error`, `invalid` or `skipped`.
+    /// The status word used in serialised results: `listed`, `not_listed`, `not_counted`,
+    /// `failed`, `list_error`, `invalid`, `no_data` or `skipped`.
     pub fn status(&self) -> &'static str {
         match self {
             Outcome::Listed(_) => "listed",
             Outcome::NotListed => "not_listed",
+            Outcome::NotCounted(_) => "not_counted",
             Outcome::Failed(_) => "failed",
             Outcome::ListError(_) => "list_error",
             Outcome::Invalid(_) => "invalid",
+            Outcome::NoData => "no_data",
             Outcome::Skipped(_) => "skipped",
         }
     }
@@ -96,10 +123,18 @@ impl Outcome {
         OutcomeKind::of(self)
     }
 
-    /// A short human-readable explanation of trouble (`None` for listed and not listed).
+    /// A short human-readable explanation of trouble, or of codes not counted (`None` for
+    /// listed and not listed).
     pub fn detail(&self) -> Option<String> {
         match self {
             Outcome::Listed(_) | Outcome::NotListed => None,
+            Outcome::NotCounted(_) => {
+                Some("answered with codes the list's filter does not count".to_owned())
+            }
+            Outcome::NoData => Some(
+                "NOERROR without an A record (NODATA): not how a list says \"not listed\""
+                    .to_owned(),
+            ),
             Outcome::Failed(error) => Some(error.to_string()),
             Outcome::ListError(error) => Some(error.meaning.clone()),
             Outcome::Invalid(invalid) => Some(invalid.to_string()),
@@ -157,11 +192,16 @@ pub enum OutcomeKind {
     Invalid,
     /// The list was skipped because it failed its health check.
     Unhealthy,
+    /// The list answered with codes its filter does not count ([`Outcome::NotCounted`]): not
+    /// a listing, not trouble.
+    NotCounted,
+    /// NOERROR without an A record ([`Outcome::NoData`]): trouble.
+    NoData,
 }
 
 impl OutcomeKind {
     /// Every kind, in the order of the variants.
-    pub const ALL: [OutcomeKind; 13] = [
+    pub const ALL: [OutcomeKind; 15] = [
         OutcomeKind::Listed,
         OutcomeKind::NotListed,
         OutcomeKind::Timeout,
@@ -175,6 +215,8 @@ impl OutcomeKind {
         OutcomeKind::ListError,
         OutcomeKind::Invalid,
         OutcomeKind::Unhealthy,
+        OutcomeKind::NotCounted,
+        OutcomeKind::NoData,
     ];
 
     /// The kind of an outcome; `None` for a list that does not take this kind of target
@@ -200,6 +242,8 @@ impl OutcomeKind {
             },
             Outcome::ListError(_) => OutcomeKind::ListError,
             Outcome::Invalid(_) => OutcomeKind::Invalid,
+            Outcome::NotCounted(_) => OutcomeKind::NotCounted,
+            Outcome::NoData => OutcomeKind::NoData,
             Outcome::Skipped(SkipReason::Unhealthy(_)) => OutcomeKind::Unhealthy,
             Outcome::Skipped(SkipReason::NotApplicable(_)) => return None,
         })
@@ -207,7 +251,8 @@ impl OutcomeKind {
 
     /// A short snake_case word, used as metric label, in JSON and in watch mode's state file:
     /// `listed`, `not_listed`, `timeout`, `servfail`, `refused`, `response_code`, `network`,
-    /// `local_resource`, `protocol`, `config`, `list_error`, `invalid`, `unhealthy`.
+    /// `local_resource`, `protocol`, `config`, `list_error`, `invalid`, `unhealthy`,
+    /// `not_counted`, `no_data`.
     pub fn as_str(self) -> &'static str {
         match self {
             OutcomeKind::Listed => "listed",
@@ -223,6 +268,8 @@ impl OutcomeKind {
             OutcomeKind::ListError => "list_error",
             OutcomeKind::Invalid => "invalid",
             OutcomeKind::Unhealthy => "unhealthy",
+            OutcomeKind::NotCounted => "not_counted",
+            OutcomeKind::NoData => "no_data",
         }
     }
 
@@ -233,9 +280,13 @@ impl OutcomeKind {
             .find(|kind| kind.as_str() == word)
     }
 
-    /// Whether this is trouble: neither a listing nor a clean answer.
+    /// Whether this is trouble: neither a listing nor a clean answer (codes the filter does
+    /// not count are not trouble).
     pub fn is_trouble(self) -> bool {
-        !matches!(self, OutcomeKind::Listed | OutcomeKind::NotListed)
+        !matches!(
+            self,
+            OutcomeKind::Listed | OutcomeKind::NotListed | OutcomeKind::NotCounted
+        )
     }
 }
 
@@ -319,12 +370,34 @@ impl fmt::Display for SkipReason {
 }
 
 /// Why a list is not trusted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Unhealthy {
     /// It lists the negative test point (127.0.0.1, `::ffff:7f00:1` or `invalid`), so it lists
     /// everything: a dead list answering every query.
     ListsEverything,
+    /// Its positive test point (127.0.0.2, `test`, or the operator's own) is not listed, so the
+    /// list was not seen to work: its "not listed" would mean nothing. Most often the resolver
+    /// is blind to the list (a filtering, captive or sandboxed resolver answering NXDOMAIN to
+    /// everything), the list refuses that resolver, or the list is gone.
+    TestPointNotListed {
+        /// The test point asked, as written (`127.0.0.2`, `dbltest.com`).
+        test_point: String,
+        /// What came back instead (`NXDOMAIN`, `no A record`).
+        seen: String,
+    },
+    /// The list works for one family of targets but not for this one: an `ip` list whose
+    /// IPv6 test point (`::ffff:7f00:2`) is not listed serves IPv4 only, and its "not listed"
+    /// for an IPv6 address would mean nothing.
+    FamilyNotServed {
+        /// The family not served: `IPv4`, `IPv6` or `domains`.
+        family: &'static str,
+        /// The test point of that family, as written.
+        test_point: String,
+        /// What it showed: `not listed (NXDOMAIN)`, or listed only from the list's IPv4 data
+        /// (rbldnsd's `ip4set` answers IPv4-mapped names so, and no other IPv6 name).
+        seen: String,
+    },
 }
 
 impl fmt::Display for Unhealthy {
@@ -333,6 +406,18 @@ impl fmt::Display for Unhealthy {
             Unhealthy::ListsEverything => {
                 f.write_str("lists 127.0.0.1: list answers for everything")
             }
+            Unhealthy::TestPointNotListed { test_point, seen } => write!(
+                f,
+                "the test point {test_point} is not listed ({seen}): the list cannot be seen to work"
+            ),
+            Unhealthy::FamilyNotServed {
+                family,
+                test_point,
+                seen,
+            } => write!(
+                f,
+                "does not serve {family}: its test point {test_point} is {seen}"
+            ),
         }
     }
 }
@@ -368,13 +453,15 @@ impl ListResult {
 
 impl Serialize for ListResult {
     /// The flat form used in JSON output:
-    /// `{"list", "zone", "status", "codes", "categories", "reasons", "ttl"?, "detail"?,
-    /// "lookup_url"?}`.
+    /// `{"list", "zone", "weight", "status", "codes", "categories", "reasons", "ttl"?,
+    /// "error_kind"?, "detail"?, "lookup_url"?}`. A listing on a list of weight 0 shows as
+    /// `"status": "listed"` with `"weight": 0`: reported, but not in the score; codes a filter
+    /// does not count show as `"status": "not_counted"` with their codes and categories.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let empty_codes: &[Ipv4Addr] = &[];
         let empty_text: &[String] = &[];
         let (codes, categories, reasons, ttl) = match &self.outcome {
-            Outcome::Listed(listing) => (
+            Outcome::Listed(listing) | Outcome::NotCounted(listing) => (
                 &listing.codes[..],
                 &listing.categories[..],
                 &listing.reasons[..],
@@ -385,9 +472,10 @@ impl Serialize for ListResult {
             _ => (empty_codes, empty_text, empty_text, None),
         };
         let detail = self.outcome.detail();
-        let mut state = serializer.serialize_struct("ListResult", 10)?;
+        let mut state = serializer.serialize_struct("ListResult", 11)?;
         state.serialize_field("list", &self.list)?;
         state.serialize_field("zone", &self.zone)?;
+        state.serialize_field("weight", &self.weight)?;
         state.serialize_field("status", self.outcome.status())?;
         state.serialize_field("codes", codes)?;
         state.serialize_field("categories", categories)?;

@@ -114,8 +114,9 @@ impl Preset {
 /// Test points: the IP lists carry RFC 5782's (127.0.0.2 listed, 127.0.0.1 not; for the
 /// lists of both families, ZEN and dnswl, also `::ffff:7f00:2` and `::ffff:7f00:1`). That the
 /// IPv4 lists publish 127.0.0.2 is the operators' practice; that ZEN and dnswl list the IPv6
-/// point is RFC 5782's rule, not confirmed on their pages: where they do not, IPv6 targets
-/// get "does not serve IPv6", never "not listed". The domain lists' positive test points are
+/// point is RFC 5782's rule, not confirmed on their pages: where they do not, or where their
+/// servers answer it from IPv4 data (as rbldnsd's `ip4set` does, listing the 6to4 image of
+/// 127.0.0.2 too), IPv6 targets get "does not serve IPv6", never "not listed". The domain lists' positive test points are
 /// the operators' own: `dbltest.com` (Spamhaus DBL), `test.surbl.org` (SURBL),
 /// `test.uribl.com` (URIBL), from the operators' documentation as summarised in other mail
 /// filters' configurations; their negative one is RFC 5782's `invalid`, not confirmed with

@@ -2,7 +2,7 @@
 
 use std::net::Ipv4Addr;
 
-use crate::list::DnsList;
+use crate::list::{DnsList, NoDataPolicy};
 use crate::outcome::{InvalidAnswer, Listing, OperatorError, Outcome};
 use crate::resolver::{Answer, DnsResolver};
 
@@ -53,7 +53,13 @@ pub(crate) async fn query_list<R: DnsResolver>(
     };
     let mut listing = match a {
         Err(error) => return Outcome::Failed(error),
-        Ok(Answer::NoRecords { .. }) => return Outcome::NotListed,
+        Ok(Answer::NoRecords { nxdomain: true, .. }) => return Outcome::NotListed,
+        // NOERROR without an A record: RFC 5782 §2.1 says "not listed" is NXDOMAIN. Both
+        // transports report a CNAME chain that ends without an answer, and records of other
+        // names only, this way too.
+        Ok(Answer::NoRecords {
+            nxdomain: false, ..
+        }) => return nodata(list),
         Ok(Answer::Records { records, ttl }) => match classify(list, records, ttl) {
             Outcome::Listed(listing) => listing,
             other => return other,
@@ -80,7 +86,9 @@ pub(crate) async fn query_list<R: DnsResolver>(
 ///    of its records can be trusted, including ones that look like listings;
 /// 2. otherwise any operator code makes it [`Outcome::ListError`]: the operator says it did
 ///    not evaluate the query properly, so the other codes are not a considered answer either;
-/// 3. otherwise the codes the list's filter accepts are the listing; none means not listed.
+/// 3. otherwise the codes the list's filter accepts are the listing; when it accepts none,
+///    the answer is [`Outcome::NotCounted`], with every code received: not a listing, but not
+///    hidden either.
 ///
 /// Neither 1 nor 2 is ever a listing, so a broken answer cannot reject mail; and neither is
 /// "not listed", so it cannot pass mail as clean without saying so.
@@ -96,13 +104,29 @@ pub(crate) fn classify(list: &DnsList, codes: Vec<Ipv4Addr>, ttl: u32) -> Outcom
             .collect();
         return Outcome::ListError(OperatorError { codes, meaning });
     }
-    let codes: Vec<Ipv4Addr> = codes
-        .into_iter()
-        .filter(|code| list.counts(*code))
-        .collect();
     if codes.is_empty() {
-        return Outcome::NotListed;
+        // An answer without records is NODATA, however a resolver chose to report it.
+        return nodata(list);
     }
+    let (counted, not_counted): (Vec<Ipv4Addr>, Vec<Ipv4Addr>) =
+        codes.into_iter().partition(|code| list.counts(*code));
+    if counted.is_empty() {
+        return Outcome::NotCounted(listing(list, not_counted, ttl));
+    }
+    Outcome::Listed(listing(list, counted, ttl))
+}
+
+/// What a NODATA answer means for `list`: trouble, unless it is configured to read it as
+/// "not listed".
+fn nodata(list: &DnsList) -> Outcome {
+    match list.nodata() {
+        NoDataPolicy::NotListed => Outcome::NotListed,
+        _ => Outcome::NoData,
+    }
+}
+
+/// A listing of `codes`, with their categories.
+fn listing(list: &DnsList, codes: Vec<Ipv4Addr>, ttl: u32) -> Listing {
     let mut categories: Vec<String> = Vec::new();
     for code in &codes {
         for category in list.categories_of(*code) {
@@ -111,12 +135,12 @@ pub(crate) fn classify(list: &DnsList, codes: Vec<Ipv4Addr>, ttl: u32) -> Outcom
             }
         }
     }
-    Outcome::Listed(Listing {
+    Listing {
         codes,
         categories,
         reasons: Vec::new(),
         ttl,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -145,7 +169,7 @@ mod tests {
             (&["127.0.0.4", "127.0.0.2"], "listed", &["XBL", "SBL"]),
             (&["127.0.0.10", "127.0.0.11"], "listed", &["PBL"]),
             (&["127.0.0.3"], "listed", &[]),
-            (&["127.0.0.12"], "not_listed", &[]),
+            (&["127.0.0.12"], "not_counted", &[]),
             (&["127.255.255.254"], "list_error", &[]),
             (&["127.0.0.2", "127.255.255.255"], "list_error", &[]),
             (&["127.0.1.255"], "list_error", &[]),
@@ -172,6 +196,67 @@ mod tests {
             error.meaning,
             "query refused: too many queries (rate limited)"
         );
+    }
+
+    #[test]
+    fn codes_the_filter_does_not_count_stay_visible() {
+        let dbl = DnsList::from_spec("dbl.example=127.0.1.[2..99]", ListKind::Domain)
+            .unwrap()
+            .with_category("127.0.1.[102..106]".parse().unwrap(), "abused legit");
+        let Outcome::NotCounted(shown) = classify(&dbl, codes(&["127.0.1.102"]), 30) else {
+            panic!("expected codes not counted");
+        };
+        assert_eq!(shown.codes, codes(&["127.0.1.102"]));
+        assert_eq!(shown.categories, ["abused legit"]);
+        assert!(!Outcome::NotCounted(shown.clone()).is_trouble());
+        assert!(!Outcome::NotCounted(shown).is_listed());
+        // A counted code beside it is a listing of the counted code alone.
+        let Outcome::Listed(listing) = classify(&dbl, codes(&["127.0.1.102", "127.0.1.2"]), 30)
+        else {
+            panic!("expected a listing");
+        };
+        assert_eq!(listing.codes, codes(&["127.0.1.2"]));
+    }
+
+    /// A resolver answering NODATA for every name but 2.0.0.127, which is NXDOMAIN.
+    struct NoData;
+
+    impl DnsResolver for NoData {
+        async fn lookup_a(
+            &self,
+            name: &str,
+        ) -> Result<Answer<Ipv4Addr>, crate::resolver::LookupError> {
+            Ok(Answer::NoRecords {
+                nxdomain: name.starts_with("2.0.0.127."),
+                negative_ttl: Some(60),
+            })
+        }
+
+        async fn lookup_txt(
+            &self,
+            _name: &str,
+        ) -> Result<Answer<String>, crate::resolver::LookupError> {
+            Ok(Answer::NoRecords {
+                nxdomain: false,
+                negative_ttl: None,
+            })
+        }
+    }
+
+    #[test]
+    fn nodata_is_trouble_unless_the_list_says_otherwise() {
+        let run = |list: &DnsList, name: &str| {
+            futures::executor::block_on(query_list(&NoData, list, name, TxtLookup::WhenListed))
+        };
+        let strict = zen();
+        assert_eq!(run(&strict, "1.2.0.192.zen.example."), Outcome::NoData);
+        assert!(Outcome::NoData.is_trouble());
+        assert_eq!(run(&strict, "2.0.0.127.zen.example."), Outcome::NotListed);
+        let lenient = zen().with_nodata(NoDataPolicy::NotListed);
+        assert_eq!(run(&lenient, "1.2.0.192.zen.example."), Outcome::NotListed);
+        // An answer without records, however reported, reads the same.
+        assert_eq!(classify(&strict, Vec::new(), 60), Outcome::NoData);
+        assert_eq!(classify(&lenient, Vec::new(), 60), Outcome::NotListed);
     }
 
     #[test]

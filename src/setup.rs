@@ -185,6 +185,31 @@ impl ResolverNote {
     }
 }
 
+/// What a test point is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PointRole {
+    /// The list must list it (`127.0.0.2`, `test`, `dbltest.com`).
+    Positive,
+    /// The list must not list it (`127.0.0.1`, `invalid`).
+    Negative,
+    /// The 6to4 image (`2002:7f00:2::`) of the IPv6 test point `::ffff:7f00:2`: a list that
+    /// lists it answers IPv6 names from its IPv4 data (rbldnsd's `ip4set` does), so its IPv6
+    /// test point proves nothing about IPv6.
+    Ipv4Image,
+}
+
+impl PointRole {
+    /// A few words for output: `must be listed`, `must not be listed`, `6to4 image`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PointRole::Positive => "must be listed",
+            PointRole::Negative => "must not be listed",
+            PointRole::Ipv4Image => "6to4 image",
+        }
+    }
+}
+
 /// One test point asked, and what came back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -192,8 +217,8 @@ pub struct PointAnswer {
     /// The test point as it is written in the list's documentation (`127.0.0.2`,
     /// `::ffff:7f00:2`, `test`, `dbltest.com`).
     pub point: String,
-    /// Whether the list must list it (a positive test point) or must not (a negative one).
-    pub must_be_listed: bool,
+    /// What it is asked for.
+    pub role: PointRole,
     /// Whether it is an IPv6 test point (of a list that takes both address families).
     pub ipv6: bool,
     /// The answer, read as any target's would be.
@@ -209,8 +234,9 @@ pub enum ListVerdict {
     /// Every positive test point is listed and no negative one is: the list works.
     Works,
     /// A list of both address families whose IPv4 test points answer as they should, but
-    /// whose IPv6 test point is not listed: it works for IPv4 only, and IPv6 targets get
-    /// trouble on it. Declare it IPv4-only (`kind = "ipv4"`).
+    /// whose IPv6 test point is not listed, or is listed only from IPv4 data (its 6to4 image
+    /// is listed too, as rbldnsd's `ip4set` answers): it works for IPv4 only, and IPv6
+    /// targets get trouble on it. Declare it IPv4-only (`kind = "ipv4"`).
     Ipv4Only,
     /// The list declares no test points, so nothing could be proven; it answered without
     /// error.
@@ -277,8 +303,9 @@ impl fmt::Display for ListVerdict {
         match self {
             ListVerdict::Works => f.write_str("works: the test points answer as they should"),
             ListVerdict::Ipv4Only => f.write_str(
-                "IPv4 only: the IPv6 test point is not listed, so IPv6 targets get trouble on \
-                 this list; declare it IPv4-only",
+                "IPv4 only: the IPv6 test point is not listed, or only from IPv4 data (its 6to4 \
+                 image is listed too), so IPv6 targets get trouble on this list; declare it \
+                 IPv4-only",
             ),
             ListVerdict::Unverified => f.write_str(
                 "unverified: the list publishes no test points, so its answers cannot be proven",
@@ -446,7 +473,7 @@ async fn diagnose_list<R: DnsResolver>(resolver: &R, list: &DnsList) -> ListDiag
         let outcome = query_list(resolver, list, point.name.as_str(), TxtLookup::Off).await;
         PointAnswer {
             point: point.label,
-            must_be_listed: point.must_be_listed,
+            role: point.role,
             ipv6: point.ipv6,
             outcome,
             elapsed: started.elapsed(),
@@ -467,7 +494,7 @@ async fn diagnose_list<R: DnsResolver>(resolver: &R, list: &DnsList) -> ListDiag
 struct ProbePoint {
     label: String,
     name: QueryName,
-    must_be_listed: bool,
+    role: PointRole,
     ipv6: bool,
 }
 
@@ -476,11 +503,16 @@ fn probe_points(list: &DnsList) -> Vec<ProbePoint> {
     let points = list.test_points();
     let mut probes = Vec::new();
     for &family in list.kind().families() {
-        let signed = [
-            (points.listed_for(family), true),
-            (points.not_listed_for(family), false),
+        let positive = points.listed_for(family);
+        // The 6to4 image of an IPv4-mapped IPv6 test point: listed too, the list answers IPv6
+        // names from IPv4 data (as rbldnsd's ip4set does), and holds no IPv6 data.
+        let image = positive.and_then(crate::health::six_to_four_image);
+        let roles = [
+            (positive, PointRole::Positive),
+            (points.not_listed_for(family), PointRole::Negative),
+            (image.as_ref(), PointRole::Ipv4Image),
         ];
-        for (point, must_be_listed) in signed {
+        for (point, role) in roles {
             let Some(point) = point else { continue };
             // A test point too long for the zone cannot be asked: it is left out, and the
             // list judged on the others.
@@ -490,7 +522,7 @@ fn probe_points(list: &DnsList) -> Vec<ProbePoint> {
             probes.push(ProbePoint {
                 label: point.to_string(),
                 name,
-                must_be_listed,
+                role,
                 ipv6: family == ListKind::Ipv6,
             });
         }
@@ -522,7 +554,7 @@ fn judge(keyed: bool, points: &[PointAnswer]) -> ListVerdict {
     }
     if points
         .iter()
-        .any(|answer| !answer.must_be_listed && answer.outcome.is_listed())
+        .any(|answer| answer.role == PointRole::Negative && answer.outcome.is_listed())
     {
         return ListVerdict::ListsEverything;
     }
@@ -539,33 +571,47 @@ fn judge(keyed: bool, points: &[PointAnswer]) -> ListVerdict {
             };
         }
     }
+    let positive = |answer: &&PointAnswer| answer.role == PointRole::Positive;
     let missing = |ipv6: bool| {
-        points.iter().find(|answer| {
-            answer.ipv6 == ipv6 && answer.must_be_listed && !answer.outcome.is_listed()
-        })
+        points
+            .iter()
+            .filter(positive)
+            .find(|answer| answer.ipv6 == ipv6 && !seen_listed(&answer.outcome))
     };
     if let Some(missing) = missing(false) {
         return ListVerdict::Blind {
             point: missing.point.clone(),
         };
     }
+    let proven_v4 = points.iter().filter(positive).any(|answer| !answer.ipv6);
+    let from_ipv4_data = points
+        .iter()
+        .any(|answer| answer.role == PointRole::Ipv4Image && seen_listed(&answer.outcome));
     if let Some(missing) = missing(true) {
-        let proven_v4 = points
-            .iter()
-            .any(|answer| !answer.ipv6 && answer.must_be_listed);
-        return if proven_v4 {
-            ListVerdict::Ipv4Only
-        } else {
-            ListVerdict::Blind {
+        if !proven_v4 {
+            return ListVerdict::Blind {
                 point: missing.point.clone(),
-            }
-        };
+            };
+        }
+        return ListVerdict::Ipv4Only;
     }
-    if points.iter().any(|answer| answer.must_be_listed) {
+    if from_ipv4_data && proven_v4 {
+        return ListVerdict::Ipv4Only;
+    }
+    if points
+        .iter()
+        .any(|answer| answer.role == PointRole::Positive)
+    {
         ListVerdict::Works
     } else {
         ListVerdict::Unverified
     }
+}
+
+/// Whether a test point was seen listed: a listing, or codes the list's filter does not
+/// count (dnswl answers its test point with a code its preset's filter leaves out).
+fn seen_listed(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Listed(_) | Outcome::NotCounted(_))
 }
 
 #[cfg(test)]
@@ -577,9 +623,14 @@ mod tests {
     use crate::resolver::LookupError;
 
     fn answer(point: &str, must_be_listed: bool, outcome: Outcome) -> PointAnswer {
+        let role = match (point.starts_with("2002:"), must_be_listed) {
+            (true, _) => PointRole::Ipv4Image,
+            (false, true) => PointRole::Positive,
+            (false, false) => PointRole::Negative,
+        };
         PointAnswer {
             point: point.into(),
-            must_be_listed,
+            role,
             ipv6: point.contains(':'),
             outcome,
             elapsed: Duration::ZERO,

@@ -198,6 +198,8 @@ mod tests {
                 "list_error",
                 "invalid",
                 "unhealthy",
+                "not_counted",
+                "no_data",
             ]
         );
         for kind in OutcomeKind::ALL {

@@ -95,6 +95,12 @@ pub struct Summary {
     /// (target, list) pairs listed by a list of positive weight: what monitoring thresholds
     /// count. An allowlist's listing is good news, and not counted.
     pub listings: u64,
+    /// (target, list) pairs listed by a list of weight 0: reported, not counted in
+    /// [`Summary::listings`] nor in any score.
+    pub weightless_listings: u64,
+    /// (target, list) pairs whose list answered only codes its filter does not count
+    /// ([`Outcome::NotCounted`](crate::Outcome::NotCounted)).
+    pub not_counted: u64,
     /// Targets whose check is incomplete: a list gave trouble, no list took the target, or
     /// another check of it (reverse DNS, mail servers) failed.
     pub incomplete: u64,
@@ -134,6 +140,12 @@ impl Summary {
             let listed = result.outcome.is_listed();
             if listed && result.weight > 0 {
                 self.listings += 1;
+            }
+            if listed && result.weight == 0 {
+                self.weightless_listings += 1;
+            }
+            if let crate::Outcome::NotCounted(_) = result.outcome {
+                self.not_counted += 1;
             }
             let trouble = result.outcome.is_trouble();
             count(&mut self.lists, &result.list, listed, trouble);
@@ -270,5 +282,32 @@ mod tests {
         let a = &summary.lists[0].1;
         assert_eq!((a.checked, a.listed, a.trouble), (3, 1, 0));
         assert!(!summary.is_clean());
+    }
+
+    #[test]
+    fn weightless_listings_and_codes_not_counted_are_counted_apart() {
+        let mut summary = Summary::new(["info.test", "dbl.test"]);
+        let not_counted = Outcome::NotCounted(Listing {
+            codes: vec!["127.0.1.102".parse().unwrap()],
+            categories: vec![],
+            reasons: vec![],
+            ttl: 60,
+        });
+        summary.add(
+            &report(
+                "192.0.2.1",
+                vec![
+                    result("info.test", 0, listed()),
+                    result("dbl.test", 1, not_counted),
+                ],
+            ),
+            None,
+            false,
+        );
+        assert_eq!(summary.listings, 0);
+        assert_eq!(summary.listed_targets, 0);
+        assert_eq!(summary.weightless_listings, 1);
+        assert_eq!(summary.not_counted, 1);
+        assert_eq!(summary.incomplete, 0, "neither is trouble");
     }
 }

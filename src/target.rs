@@ -84,6 +84,22 @@ impl FromStr for Target {
     /// Text that looks like a dotted-quad IPv4 address but is not a valid one (`999.1.1.1`) is
     /// rejected rather than taken as a domain name, because that is almost always a typing
     /// error, not a host.
+    ///
+    /// The test for an address is made again after IDNA normalisation: IDNA deletes invisible
+    /// characters (U+200B, U+2060, a soft hyphen, a byte-order mark) and folds fullwidth digits
+    /// and dots, so `１９２.0.2.1` or `192.0.2.1` followed by a zero-width space normalise to
+    /// `192.0.2.1`. Such text is checked as that address (it is what the text shows), never as
+    /// a domain of that name, which every IP list would skip and every domain list would call
+    /// clean. Text that normalises to an invalid dotted quad is refused like `999.1.1.1`.
+    ///
+    /// ```
+    /// use dnsbl_check::Target;
+    ///
+    /// let fullwidth: Target = "１９２.0.2.1".parse().unwrap();
+    /// assert_eq!(fullwidth, Target::Ip("192.0.2.1".parse().unwrap()));
+    /// let hidden: Target = "192.0.2.1\u{200B}".parse().unwrap();
+    /// assert!(hidden.is_ip());
+    /// ```
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let trimmed = text.trim();
         if let Ok(addr) = trimmed.parse::<IpAddr>() {
@@ -101,7 +117,16 @@ impl FromStr for Target {
         if looks_like_ipv4(unrooted) {
             return Err(TargetError::new(text, "not a valid IPv4 address"));
         }
-        Target::domain(trimmed).map_err(|error| TargetError::new(text, error.problem))
+        let name =
+            DomainName::new(trimmed).map_err(|error| TargetError::new(text, error.problem))?;
+        // IDNA deletes and folds characters: what was not an address may have become one.
+        if let Ok(addr) = name.as_str().parse::<Ipv4Addr>() {
+            return Ok(Target::from(addr));
+        }
+        if looks_like_ipv4(name.as_str()) {
+            return Err(TargetError::new(text, "not a valid IPv4 address"));
+        }
+        Ok(Target::Domain(name))
     }
 }
 
@@ -424,11 +449,25 @@ mod tests {
             (".", Err("empty domain name")),
             ("a..b", Err("empty label")),
             ("-a.com", Err("label starts or ends with a hyphen")),
+            // Invisible or fullwidth characters that IDNA deletes or folds: the address.
+            ("\u{FEFF}192.0.2.1", Ok("192.0.2.1")),
+            ("192.0.2.1\u{200B}", Ok("192.0.2.1")),
+            ("\u{2060}192.0.2.1", Ok("192.0.2.1")),
+            ("192.0\u{AD}.2.1", Ok("192.0.2.1")),
+            ("１９２.０.２.１", Ok("192.0.2.1")),
+            ("192。0。2。1", Ok("192.0.2.1")),
+            ("１９２.0.2.1.", Ok("192.0.2.1")),
+            ("９９９.1.1.1", Err("not a valid IPv4 address")),
+            ("1.2.3.4\u{200B}.5", Ok("1.2.3.4.5")),
         ];
         for (input, expected) in cases {
             let got = input.parse::<Target>();
             match (expected, got) {
-                (Ok(want), Ok(target)) => assert_eq!(target.to_string(), *want, "{input}"),
+                (Ok(want), Ok(target)) => {
+                    assert_eq!(target.to_string(), *want, "{input}");
+                    // An address is an address target, never a domain that prints the same.
+                    assert_eq!(target.is_ip(), want.parse::<IpAddr>().is_ok(), "{input}");
+                }
                 (Err(want), Err(error)) => assert_eq!(error.problem(), *want, "{input}"),
                 (expected, got) => panic!("{input}: expected {expected:?}, got {got:?}"),
             }

@@ -50,7 +50,8 @@ pub struct LookupOptions {
     #[arg(long)]
     pub no_txt: bool,
 
-    /// Do not probe the lists' RFC 5782 test points before trusting them.
+    /// Do not probe the lists' test points: trust every list unprobed. A resolver that cannot
+    /// see a list (filtering, refused, unreachable) then reads "not listed" for every target.
     #[arg(long)]
     pub no_health_check: bool,
 }

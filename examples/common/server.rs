@@ -2,26 +2,27 @@
 //! or a Unix socket, a bounded number of connections, graceful shutdown on SIGTERM/SIGINT,
 //! and the background probe of the lists' health.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use dnsbl_check::config::parse_seconds;
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::resolver::cache::AnswerCache;
 use dnsbl_check::resolver::cache::CacheConfig;
-use dnsbl_check::{Checker, ListHealth, TxtLookup, Zone};
+use dnsbl_check::{Checker, TxtLookup, Zone};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
-use tokio::task::JoinSet;
+use tokio::sync::watch;
+use tokio::task::{AbortHandle, JoinSet};
 use tracing::{debug, info, warn};
 
 use crate::common::{ListOptions, Transport};
@@ -166,6 +167,13 @@ enum Listener {
     Unix(UnixListener, PathBuf),
 }
 
+/// Who is at the other end: `key` counts towards the per-peer cap (an IP address, or a
+/// user id on a Unix socket), `name` is logged.
+struct Peer {
+    key: String,
+    name: String,
+}
+
 /// An accepted connection, on either kind of socket.
 pub enum Connection {
     Tcp(TcpStream),
@@ -194,17 +202,29 @@ impl Listener {
         }
     }
 
-    /// A connection and the name of its peer.
-    async fn accept(&self) -> io::Result<(Connection, String)> {
+    /// A connection and its peer.
+    async fn accept(&self) -> io::Result<(Connection, Peer)> {
         match self {
             Listener::Tcp(listener) => {
                 let (stream, peer) = listener.accept().await?;
                 // Replies are small and awaited one at a time: send them at once.
                 let _ = stream.set_nodelay(true);
-                Ok((Connection::Tcp(stream), peer.to_string()))
+                let peer = Peer {
+                    key: peer.ip().to_string(),
+                    name: peer.to_string(),
+                };
+                Ok((Connection::Tcp(stream), peer))
             }
             Listener::Unix(listener, _) => {
-                Ok((Connection::Unix(listener.accept().await?.0), "unix".into()))
+                let stream = listener.accept().await?.0;
+                let key = stream
+                    .peer_cred()
+                    .map_or_else(|_| "unix".to_owned(), |cred| format!("uid {}", cred.uid()));
+                let peer = Peer {
+                    name: format!("unix ({key})"),
+                    key,
+                };
+                Ok((Connection::Unix(stream), peer))
             }
         }
     }
@@ -288,6 +308,185 @@ fn bind_unix(path: &Path, mode: u32) -> io::Result<UnixListener> {
     Ok(listener)
 }
 
+/// How many connections are served, in all and per peer.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The most connections at once.
+    pub max: usize,
+    /// The most connections at once from one peer (an IP address, or a user on a Unix
+    /// socket).
+    pub per_peer: usize,
+}
+
+/// The connections being served: who they are from, and since when they wait for input.
+///
+/// A new connection is accepted first, then given a slot: at a cap (in all, or for its
+/// peer), an idle connection (of all, or of that peer) is closed to make room: one that has
+/// never sent a request (or milter negotiation) first, the longest idle of those; else the
+/// longest idle of the others, with a warning, since that may cut short a session of the
+/// MTA's. Idle connections can thus never lock out a new one; only when every connection is
+/// in the middle of a decision is the new one closed at once.
+struct Slots {
+    limits: Limits,
+    inner: Mutex<SlotsInner>,
+}
+
+#[derive(Default)]
+struct SlotsInner {
+    next_id: u64,
+    entries: HashMap<u64, SlotEntry>,
+    per_peer: HashMap<String, usize>,
+}
+
+struct SlotEntry {
+    peer: String,
+    /// Since when the connection waits for input; `None` while it is deciding.
+    idle_since: Option<Instant>,
+    /// Whether the peer has sent a whole request (or negotiated): an MTA does so at once.
+    proven: bool,
+    /// Ends the connection's task.
+    abort: Option<AbortHandle>,
+}
+
+/// One connection's slot: dropped when the connection ends.
+pub struct Slot {
+    id: u64,
+    slots: Arc<Slots>,
+}
+
+impl Slot {
+    /// The connection waits for input: it may be closed to make room for a new one.
+    pub fn idle(&self) {
+        let mut inner = self.slots.lock();
+        if let Some(entry) = inner.entries.get_mut(&self.id) {
+            entry.idle_since = Some(Instant::now());
+        }
+    }
+
+    /// The connection is deciding: it is not closed to make room. Its peer has sent a whole
+    /// request, as an MTA does at once: from now on it is closed to make room only after
+    /// those that never have.
+    pub fn busy(&self) {
+        let mut inner = self.slots.lock();
+        if let Some(entry) = inner.entries.get_mut(&self.id) {
+            entry.idle_since = None;
+            entry.proven = true;
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.slots.lock().remove(self.id);
+    }
+}
+
+impl SlotsInner {
+    fn remove(&mut self, id: u64) -> Option<SlotEntry> {
+        let entry = self.entries.remove(&id)?;
+        if let Some(count) = self.per_peer.get_mut(&entry.peer) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_peer.remove(&entry.peer);
+            }
+        }
+        Some(entry)
+    }
+
+    /// The idle connection (of `peer`, or of anyone) to close first: of those never
+    /// proven, else of all, the one that has waited longest for input.
+    fn oldest_idle(&self, peer: Option<&str>) -> Option<u64> {
+        self.entries
+            .iter()
+            .filter(|(_, entry)| peer.is_none_or(|peer| entry.peer == peer))
+            .filter_map(|(id, entry)| entry.idle_since.map(|since| (entry.proven, since, *id)))
+            .min()
+            .map(|(_, _, id)| id)
+    }
+
+    /// Closes connection `id` to make room: its task is ended by the caller, outside the
+    /// lock.
+    fn evict(&mut self, id: u64, evicted: &mut Vec<AbortHandle>) {
+        if let Some(entry) = self.remove(id) {
+            if entry.proven {
+                warn!(
+                    peer = %entry.peer,
+                    "at the connection cap: closed an idle connection that had been used; \
+                     the MTA applies its default action to a session cut short"
+                );
+            }
+            evicted.extend(entry.abort);
+        }
+    }
+}
+
+/// What [`Slots::admit`] decided.
+enum Admission {
+    /// Served, in this slot; the connections in `evicted` are to be closed.
+    Admitted(Slot, Vec<AbortHandle>),
+    /// Not served: every connection in the way is deciding.
+    Refused(&'static str),
+}
+
+impl Slots {
+    fn new(limits: Limits) -> Arc<Self> {
+        Arc::new(Slots {
+            limits,
+            inner: Mutex::new(SlotsInner::default()),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotsInner> {
+        // A panic elsewhere while holding the lock leaves the map consistent enough.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A slot for a new connection from `peer`, making room by closing the longest idle
+    /// connections (of that peer at its cap, else of anyone at the total cap).
+    fn admit(self: &Arc<Self>, peer: &str) -> Admission {
+        let mut inner = self.lock();
+        let mut evicted = Vec::new();
+        if inner.per_peer.get(peer).copied().unwrap_or(0) >= self.limits.per_peer {
+            match inner.oldest_idle(Some(peer)) {
+                Some(id) => inner.evict(id, &mut evicted),
+                None => return Admission::Refused("every connection of this peer is busy"),
+            }
+        }
+        if inner.entries.len() >= self.limits.max {
+            match inner.oldest_idle(None) {
+                Some(id) => inner.evict(id, &mut evicted),
+                None => return Admission::Refused("every connection is busy"),
+            }
+        }
+        let id = inner.next_id;
+        inner.next_id += 1;
+        inner.entries.insert(
+            id,
+            SlotEntry {
+                peer: peer.to_owned(),
+                idle_since: Some(Instant::now()),
+                proven: false,
+                abort: None,
+            },
+        );
+        *inner.per_peer.entry(peer.to_owned()).or_default() += 1;
+        let slot = Slot {
+            id,
+            slots: Arc::clone(self),
+        };
+        Admission::Admitted(slot, evicted)
+    }
+
+    /// Notes how to end the task serving slot `id`.
+    fn set_abort(&self, id: u64, abort: AbortHandle) {
+        if let Some(entry) = self.lock().entries.get_mut(&id) {
+            entry.abort = Some(abort);
+        }
+    }
+}
+
 /// Logs the lists, probes their health every `health_interval` in the background, and serves
 /// connections until stopped ([`serve_until_stopped`]).
 pub async fn serve_with_health<F, Fut>(
@@ -295,32 +494,33 @@ pub async fn serve_with_health<F, Fut>(
     health_interval: Duration,
     listen: &Listen,
     mode: u32,
-    max_connections: u32,
+    limits: Limits,
     serve: F,
 ) -> Result<(), String>
 where
-    F: Fn(Connection, String, watch::Receiver<bool>) -> Fut,
+    F: Fn(Connection, String, Slot, watch::Receiver<bool>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     log_lists(checker);
     let health = tokio::spawn(watch_health(checker.clone(), health_interval));
-    let served = serve_until_stopped(listen, mode, max_connections, serve).await;
+    let served = serve_until_stopped(listen, mode, limits, serve).await;
     health.abort();
     served
 }
 
 /// Serves connections until SIGTERM or SIGINT, with `serve` called once per connection (with
-/// the peer's name and a flag that turns true at shutdown), at most `max_connections` at
-/// once. At shutdown: stop accepting, give the connections [`SHUTDOWN_GRACE`] (or until a
-/// second signal) to finish what they are doing, then close them.
+/// the peer's name, its [`Slot`] and a flag that turns true at shutdown), within `limits`
+/// (see [`Slots`]: at a cap, the longest idle connection is closed for the new one). At
+/// shutdown: stop accepting, give the connections [`SHUTDOWN_GRACE`] (or until a second
+/// signal) to finish what they are doing, then close them.
 pub async fn serve_until_stopped<F, Fut>(
     listen: &Listen,
     mode: u32,
-    max_connections: u32,
+    limits: Limits,
     serve: F,
 ) -> Result<(), String>
 where
-    F: Fn(Connection, String, watch::Receiver<bool>) -> Fut,
+    F: Fn(Connection, String, Slot, watch::Receiver<bool>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     // Signal handlers first: a SIGTERM right after start-up must shut down gracefully too.
@@ -332,7 +532,7 @@ where
     info!(address = %listener.address(), "listening");
 
     let (stop, stopping) = watch::channel(false);
-    let permits = Arc::new(Semaphore::new(max_connections as usize));
+    let slots = Slots::new(limits);
     let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -345,16 +545,27 @@ where
                 info!("SIGINT: shutting down");
                 break;
             }
-            accepted = accept(&listener, &permits) => accepted,
+            accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((connection, peer, permit)) => {
-                let served = serve(connection, peer, stopping.clone());
-                connections.spawn(async move {
-                    served.await;
-                    drop(permit);
-                });
-            }
+            Ok((connection, peer)) => match slots.admit(&peer.key) {
+                Admission::Admitted(slot, evicted) => {
+                    if !evicted.is_empty() {
+                        debug!(peer = %peer.name, closed = evicted.len(), "at the connection cap: closed the longest idle");
+                    }
+                    for abort in evicted {
+                        abort.abort();
+                    }
+                    let id = slot.id;
+                    let served = serve(connection, peer.name, slot, stopping.clone());
+                    let abort = connections.spawn(served);
+                    slots.set_abort(id, abort);
+                }
+                Admission::Refused(why) => {
+                    warn!(peer = %peer.name, why, "at the connection cap: new connection closed");
+                    drop(connection);
+                }
+            },
             Err(error) => {
                 // Out of file descriptors, or a connection reset before it was accepted:
                 // keep serving, but do not spin.
@@ -392,19 +603,6 @@ where
     Ok(())
 }
 
-/// Waits for room for one more connection, then accepts it.
-async fn accept(
-    listener: &Listener,
-    permits: &Arc<Semaphore>,
-) -> io::Result<(Connection, String, OwnedSemaphorePermit)> {
-    let permit = Arc::clone(permits)
-        .acquire_owned()
-        .await
-        .expect("the semaphore is never closed");
-    let (connection, peer) = listener.accept().await?;
-    Ok((connection, peer, permit))
-}
-
 /// Logs the lists, by name and public zone.
 fn log_lists(checker: &Checker<Resolver>) {
     let lists: Vec<String> = checker
@@ -421,7 +619,10 @@ fn log_lists(checker: &Checker<Resolver>) {
     info!(lists = %lists.join(", "), "lists");
 }
 
-/// Probes every list's test points every `interval`, and logs the lists that are not fit.
+/// Probes every list's test points every `interval`. The library logs each change of a
+/// list's health once: at error level for a list it no longer trusts (its answers become
+/// trouble: never a DUNNO on its word), warn for a list used unproven or a failed probe, info
+/// for a recovery.
 async fn watch_health(checker: Checker<Resolver>, interval: Duration) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -429,30 +630,7 @@ async fn watch_health(checker: Checker<Resolver>, interval: Duration) {
         ticks.tick().await;
         for (list, health) in checker.refresh_health().await {
             let zone = list.zone().public_name();
-            match health {
-                ListHealth::Healthy | ListHealth::Unchecked => {
-                    debug!(list = list.name(), zone, "list healthy")
-                }
-                ListHealth::Unhealthy(why) => {
-                    warn!(list = list.name(), zone, %why, "list unhealthy: skipped, not trusted")
-                }
-                ListHealth::Broken(outcome) => warn!(
-                    list = list.name(),
-                    zone,
-                    status = outcome.status(),
-                    detail = ?outcome.detail().unwrap_or_default(),
-                    "list broken: its test points get {} answers",
-                    outcome.status()
-                ),
-                ListHealth::ProbeFailed(error) => {
-                    warn!(list = list.name(), zone, %error, "list health probe failed")
-                }
-                ListHealth::TestPointMissing => warn!(
-                    list = list.name(),
-                    zone, "list does not list its test point 127.0.0.2 (or 'test'): used anyway"
-                ),
-                other => warn!(list = list.name(), zone, health = %other, "list health"),
-            }
+            debug!(list = list.name(), zone, %health, untrusted = health.is_untrusted(), "list health");
         }
     }
 }

@@ -335,6 +335,10 @@ fn for_each_raw_line(
         if read == 0 {
             return Ok(());
         }
+        // A byte-order mark, as Windows editors save UTF-8, is no part of the first target.
+        if number == 1 && line.starts_with(UTF8_BOM) {
+            line.drain(..UTF8_BOM.len());
+        }
         let keep_going = if !line.ends_with(b"\n") && line.len() as u64 == MAX_LINE {
             skip_rest_of_line(&mut input.reader)?;
             each(number, None, input.line_buffered())
@@ -347,6 +351,9 @@ fn for_each_raw_line(
     }
     Ok(())
 }
+
+/// The UTF-8 encoding of U+FEFF, the byte-order mark.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 fn skip_rest_of_line(reader: &mut dyn BufRead) -> io::Result<()> {
     loop {

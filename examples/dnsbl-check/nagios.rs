@@ -18,6 +18,8 @@ pub struct Plugin {
     details: Vec<String>,
     more: usize,
     open_relays: u64,
+    /// Lists found untrusted when probed again at the end of the run.
+    untrusted: Vec<String>,
 }
 
 impl Plugin {
@@ -28,6 +30,15 @@ impl Plugin {
             details: Vec::new(),
             more: 0,
             open_relays: 0,
+            untrusted: Vec::new(),
+        }
+    }
+
+    /// Notes a list found untrusted at the end of the run: its "not listed" results since it
+    /// went blind cannot be told from real ones, so the run is not OK.
+    pub fn untrusted(&mut self, list: &str) {
+        if !self.untrusted.iter().any(|known| known == list) {
+            self.untrusted.push(list.to_owned());
         }
     }
 
@@ -35,11 +46,17 @@ impl Plugin {
     /// one by one).
     pub fn add(&mut self, checked: &Checked) {
         let report = &checked.report;
-        for (result, listing) in report.listings().filter(|(result, _)| result.weight > 0) {
+        for (result, listing) in report.listings().filter(|(result, _)| result.weight >= 0) {
             self.detail(|| {
                 let codes: Vec<String> = listing.codes.iter().map(ToString::to_string).collect();
+                // A list of weight 0 is named too, as what it is: information, not counted.
+                let how = if result.weight == 0 {
+                    " (weight 0: not counted)"
+                } else {
+                    ""
+                };
                 let mut line = format!(
-                    "{} listed on {}: {}",
+                    "{} listed on {}{how}: {}",
                     report.target,
                     crate::output::label(result),
                     codes.join(", ")
@@ -68,17 +85,23 @@ impl Plugin {
 
     /// The plugin output and its state.
     pub fn render(&self, summary: &Summary, bad_input: bool) -> (String, Status) {
-        let trouble = summary.incomplete > 0 || summary.lists_in_trouble() > 0;
+        let trouble =
+            summary.incomplete > 0 || summary.lists_in_trouble() > 0 || !self.untrusted.is_empty();
         let mut status = self.thresholds.status(summary.listings, trouble, bad_input);
         if self.open_relays > 0 && !bad_input {
             status = Status::Critical;
         }
-        let troubled: Vec<&str> = summary
+        let mut troubled: Vec<&str> = summary
             .lists
             .iter()
             .filter(|(_, counts)| counts.trouble > 0)
             .map(|(name, _)| name.as_str())
             .collect();
+        for list in &self.untrusted {
+            if !troubled.contains(&list.as_str()) {
+                troubled.push(list);
+            }
+        }
         let mut text = format!(
             "{} listing{} of {} target{} on {} list{}",
             summary.listings,
@@ -99,6 +122,20 @@ impl Plugin {
             text.push_str(&format!("; trouble: {}", troubled.join(", ")));
         } else if summary.incomplete > 0 {
             text.push_str(&format!("; {} incomplete", summary.incomplete));
+        }
+        if summary.weightless_listings > 0 {
+            text.push_str(&format!(
+                "; {} listing{} on lists of weight 0",
+                summary.weightless_listings,
+                plural(summary.weightless_listings)
+            ));
+        }
+        if summary.not_counted > 0 {
+            text.push_str(&format!(
+                "; {} answer{} with codes not counted",
+                summary.not_counted,
+                plural(summary.not_counted)
+            ));
         }
         if bad_input {
             text.push_str("; bad input");
@@ -121,6 +158,20 @@ impl Plugin {
                 None,
             ),
             perfdata("time", &seconds, "s", None, None),
+            perfdata(
+                "weightless_listings",
+                &summary.weightless_listings.to_string(),
+                "",
+                None,
+                None,
+            ),
+            perfdata(
+                "not_counted",
+                &summary.not_counted.to_string(),
+                "",
+                None,
+                None,
+            ),
         ];
         // '|' separates perfdata: never let a list name or target write one.
         let mut out = format!(

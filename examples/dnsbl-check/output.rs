@@ -3,9 +3,10 @@
 use std::io::{self, BufWriter, IsTerminal, StdoutLock, Write};
 
 use clap::ValueEnum;
+use dnsbl_check::outcome::Unhealthy;
 use dnsbl_check::smtp::{BannerName, Relay};
 use dnsbl_check::summary::Summary;
-use dnsbl_check::{ListResult, Outcome, ReverseDns, presets};
+use dnsbl_check::{DnsList, ListHealth, ListResult, Outcome, ReverseDns, presets};
 use indicatif::ProgressBar;
 
 use crate::Format;
@@ -109,10 +110,24 @@ impl Output {
         } else {
             trouble.join(", ")
         };
+        // Answers that are not in any score, but never passed over in silence.
+        let mut uncounted = String::new();
+        if summary.weightless_listings > 0 {
+            uncounted.push_str(&format!(
+                "; listings on lists of weight 0: {}",
+                summary.weightless_listings
+            ));
+        }
+        if summary.not_counted > 0 {
+            uncounted.push_str(&format!(
+                "; answers with codes not counted: {}",
+                summary.not_counted
+            ));
+        }
         self.attempt(|out| {
             writeln!(
                 out,
-                "summary: {} checked, {} listed, {} incomplete; list trouble: {trouble}",
+                "summary: {} checked, {} listed, {} incomplete; list trouble: {trouble}{uncounted}",
                 summary.targets, summary.listed_targets, summary.incomplete
             )?;
             for network in &summary.networks {
@@ -215,7 +230,21 @@ fn write_block(
     let answered = report
         .results
         .iter()
-        .filter(|r| matches!(r.outcome, Outcome::Listed(_) | Outcome::NotListed))
+        .filter(|r| {
+            matches!(
+                r.outcome,
+                Outcome::Listed(_) | Outcome::NotListed | Outcome::NotCounted(_)
+            )
+        })
+        .count();
+    // Listings that are not in the score (weight 0) and codes a filter does not count: not
+    // the verdict, but never passed over in silence.
+    let uncounted = report
+        .results
+        .iter()
+        .filter(|r| {
+            matches!(r.outcome, Outcome::NotCounted(_)) || (r.outcome.is_listed() && r.weight == 0)
+        })
         .count();
     let verdict = if report.listed {
         colour.paint(Colour::RED, &format!("LISTED ({score})"))
@@ -232,6 +261,10 @@ fn write_block(
     } else if troubled > 0 {
         let lists = if troubled == 1 { "list" } else { "lists" };
         let text = format!("not listed ({score}; incomplete: {troubled} {lists} gave trouble)");
+        colour.paint(Colour::YELLOW, &text)
+    } else if uncounted > 0 {
+        let answers = if uncounted == 1 { "answer" } else { "answers" };
+        let text = format!("not listed ({score}; {uncounted} {answers} not counted)");
         colour.paint(Colour::YELLOW, &text)
     } else {
         colour.paint(Colour::GREEN, &format!("not listed ({score})"))
@@ -326,13 +359,14 @@ fn write_result(
     let status = match &result.outcome {
         // A listing on an allowlist (negative weight) is good news.
         Outcome::Listed(_) if result.weight < 0 => colour.paint(Colour::GREEN, &status),
+        Outcome::Listed(_) if result.weight == 0 => colour.paint(Colour::YELLOW, &status),
         Outcome::Listed(_) => colour.paint(Colour::RED, &status),
         Outcome::NotListed => colour.paint(Colour::GREEN, &status),
         _ => colour.paint(Colour::YELLOW, &status),
     };
     let mut line = format!("{indent}  {status} {:<width$}", label(result));
     match &result.outcome {
-        Outcome::Listed(listing) => {
+        Outcome::Listed(listing) | Outcome::NotCounted(listing) => {
             let codes: Vec<String> = listing.codes.iter().map(ToString::to_string).collect();
             line.push_str(&format!("  {}", codes.join(", ")));
             if !listing.categories.is_empty() {
@@ -346,6 +380,11 @@ fn write_result(
             // Checked when configured: printable ASCII only.
             if let Some(url) = &result.lookup_url {
                 line.push_str(&format!("  lookup/delist: {url}"));
+            }
+            if let Outcome::NotCounted(_) = &result.outcome {
+                line.push_str("  (not counted by the list's filter)");
+            } else if result.weight == 0 {
+                line.push_str("  (weight 0: not in the score)");
             }
         }
         other => {
@@ -453,4 +492,52 @@ fn write_preset_json(out: &mut impl Write, preset: &presets::Preset) -> io::Resu
     let mut line = serde_json::to_vec(&entry).map_err(io::Error::other)?;
     line.push(b'\n');
     out.write_all(&line)
+}
+
+/// One warning line for a list that cannot be trusted (with some or all targets), saying why
+/// and what to try; `None` for a list that is used. `resolver` names the resolver asked.
+pub fn health_warning(list: &DnsList, health: &ListHealth, resolver: &str) -> Option<String> {
+    let name = list.name();
+    let unused = "its answers are reported as trouble, never \"not listed\"";
+    Some(match health {
+        ListHealth::Unhealthy(Unhealthy::TestPointNotListed { test_point, seen }) => format!(
+            "warning: {name}: the test point {test_point} is not listed ({seen}): your resolver \
+             ({resolver}) may be filtering, blocked by the list, or unable to reach it; \
+             {unused}; try --nameserver or --check-setup"
+        ),
+        ListHealth::FamilyNotServed(Unhealthy::FamilyNotServed {
+            family,
+            test_point,
+            seen,
+        })
+        | ListHealth::Unhealthy(Unhealthy::FamilyNotServed {
+            family,
+            test_point,
+            seen,
+        }) => format!(
+            "warning: {name}: does not serve {family} (its test point {test_point} is {seen}): \
+             its {family} answers are reported as trouble, never \"not listed\""
+        ),
+        ListHealth::Unhealthy(Unhealthy::ListsEverything) => format!(
+            "warning: {name}: it lists its negative test point, so it answers \"listed\" to \
+             everything (a dead list?); {unused}"
+        ),
+        ListHealth::Broken(outcome) => format!(
+            "warning: {name}: its test point answered {} ({}): the list refuses your resolver \
+             ({resolver}) or cannot be used as configured; {unused}; try --nameserver or --check-setup",
+            outcome.status(),
+            outcome.detail().unwrap_or_default()
+        ),
+        other if other.is_untrusted() => format!("warning: {name}: {other}; {unused}"),
+        _ => return None,
+    })
+}
+
+/// How the resolver asked is named in warnings: its addresses, or the system's.
+pub fn describe_resolver(servers: &[dnsbl_check::NameServer]) -> String {
+    if servers.is_empty() {
+        return "the system's, from /etc/resolv.conf".to_owned();
+    }
+    let servers: Vec<String> = servers.iter().map(ToString::to_string).collect();
+    servers.join(", ")
 }

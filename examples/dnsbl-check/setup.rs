@@ -86,16 +86,11 @@ fn write_list_text(out: &mut impl Write, list: &ListDiagnosis) -> io::Result<()>
         list.list, list.zone, list.verdict
     )?;
     for point in &list.points {
-        let expected = if point.must_be_listed {
-            "must be listed"
-        } else {
-            "must not be listed"
-        };
         writeln!(
             out,
             "    {:<15} {:<20} {}  {} ms",
             point.point,
-            expected,
+            point.role.as_str(),
             answer_text(&point.outcome),
             point.elapsed.as_millis()
         )?;
@@ -141,7 +136,7 @@ fn write_json(out: &mut impl Write, diagnosis: &Diagnosis) -> io::Result<()> {
                 .map(|point| {
                     serde_json::json!({
                         "point": point.point,
-                        "must_be_listed": point.must_be_listed,
+                        "role": point.role.as_str(),
                         "status": point.outcome.status(),
                         "answer": answer_text(&point.outcome),
                         "ms": point.elapsed.as_secs_f64() * 1000.0,

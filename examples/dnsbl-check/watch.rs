@@ -24,7 +24,7 @@ use dnsbl_check::monitor::{
     Delivery, Event, StateStore, TrackerConfig, Watcher, deliver_pending, rfc3339,
 };
 use dnsbl_check::resolver::any::AnyResolver;
-use dnsbl_check::{Checker, Target, TargetSpec};
+use dnsbl_check::{Checker, ListHealth, Target, TargetSpec};
 use tokio::io::AsyncWriteExt;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
@@ -105,13 +105,14 @@ pub fn start(
     targets: Targets,
     json: bool,
     checker: Checker<AnyResolver>,
+    resolver: &str,
 ) -> Result<ExitCode, String> {
     // One thread, as for a bulk scan: the checks and the transport's receive tasks share it.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|error| format!("cannot start the async runtime: {error}"))?;
-    Ok(runtime.block_on(run(options, targets, json, checker)))
+    Ok(runtime.block_on(run(options, targets, json, checker, resolver)))
 }
 
 async fn run(
@@ -119,6 +120,7 @@ async fn run(
     (arguments, input, max_targets, expand): Targets<'_>,
     json: bool,
     checker: Checker<AnyResolver>,
+    resolver: &str,
 ) -> ExitCode {
     let Some(interval) = options.watch.map(Duration::from_secs) else {
         return ExitCode::SUCCESS;
@@ -149,8 +151,20 @@ async fn run(
         Err(error) => return fail(&format!("cannot catch signals: {error}")),
     };
     let mut sinks = Sinks::new(options);
+    // The health each list was last warned about: a list that cannot be trusted is said once
+    // per change on stderr (stdout carries events only).
+    let mut warned: Vec<Option<ListHealth>> = vec![None; watcher.checker().lists().count()];
     loop {
         let round = watcher.run_round_until(shutdown.wait()).await;
+        for ((list, health), last) in watcher.checker().health().into_iter().zip(&mut warned) {
+            if last.as_ref() == Some(&health) {
+                continue;
+            }
+            if let Some(line) = crate::output::health_warning(list, &health, resolver) {
+                let _ = writeln!(io::stderr().lock(), "dnsbl-check: {line}");
+            }
+            *last = Some(health);
+        }
         let names = sinks.names();
         let saving = std::time::Instant::now();
         if let Err(error) = store.save_round(watcher.tracker_mut(), &round.events, &names) {
@@ -238,6 +252,11 @@ fn targets(
         };
         for (number, line) in reader.lines().enumerate() {
             let line = line.map_err(|error| format!("cannot read {name}: {error}"))?;
+            // A byte-order mark, as Windows editors save UTF-8, is no part of the first target.
+            let line = match number {
+                0 => line.strip_prefix('\u{FEFF}').unwrap_or(&line),
+                _ => &line,
+            };
             if line.len() > MAX_LINE {
                 return Err(format!("{name} line {}: line too long", number + 1));
             }
@@ -382,11 +401,36 @@ impl Webhook {
     const SINK: &'static str = "webhook";
 
     fn new(url: String) -> Self {
+        // No redirects: reqwest would follow a 301/302/303 by turning the POST into a GET
+        // without a body, and the final 200 would mark the delivery made with the events
+        // lost. A 3xx is a failed delivery, retried like any other, until the URL is fixed.
         let client = reqwest::Client::builder()
             .timeout(DELIVERY_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .ok();
         Webhook { url, client }
+    }
+}
+
+/// Where a redirect points, for the log, without what may be secret: a webhook URL often
+/// carries a token in its path or query, so only the scheme, host and port are shown, and
+/// whether the path and query are those of `--webhook`.
+fn redirect_target(webhook: &str, location: Option<&str>) -> String {
+    let Some(location) = location else {
+        return "no Location".to_owned();
+    };
+    let Ok(base) = reqwest::Url::parse(webhook) else {
+        return "an unreadable Location".to_owned();
+    };
+    let Ok(target) = base.join(location) else {
+        return "an unreadable Location".to_owned();
+    };
+    let origin = target.origin().ascii_serialization();
+    if target.path() == base.path() && target.query() == base.query() {
+        format!("{origin} with the same path")
+    } else {
+        format!("{origin} with another path (not shown: it may hold a token)")
     }
 }
 
@@ -409,6 +453,13 @@ impl Delivery for Webhook {
         let status = response.status();
         if status.is_success() {
             Ok(())
+        } else if status.is_redirection() {
+            let location = response.headers().get(reqwest::header::LOCATION);
+            let target = redirect_target(&self.url, location.and_then(|v| v.to_str().ok()));
+            Err(format!(
+                "HTTP status {status}, a redirect to {target}: webhooks follow no redirects; \
+                 give --webhook the URL it points to"
+            ))
         } else {
             Err(format!("HTTP status {status}"))
         }

@@ -5,9 +5,11 @@
 //!
 //! | series | labels | what it says |
 //! |---|---|---|
-//! | `dnsbl_listed` | target, list | 1 listed, 0 not listed; only for lists that answered |
+//! | `dnsbl_listed` | target, list | 1 listed, 0 not listed; while the list gives trouble, the last answer it gave (stale) |
+//! | `dnsbl_listed_stale` | target, list | 1: `dnsbl_listed` is the last answer, kept while the check fails; 0: this round's |
 //! | `dnsbl_check_trouble` | target, list, kind | 1: the list gave no answer for the target |
 //! | `dnsbl_listing_info` | target, list, code, category | the codes of a listing |
+//! | `dnsbl_not_counted_info` | target, list, code, category | `/probe` only: codes the list answered that its filter does not count (`dnsbl_listed` is 0) |
 //! | `dnsbl_network_{checked,listed,trouble}_addresses` | network, list | a network's address counts |
 //! | `dnsbl_target_info` | target, domain, source, host | where a checked address came from |
 //! | `dnsbl_target_rdns` | target, domain, host, status | the address's forward-confirmed reverse DNS |
@@ -41,6 +43,8 @@ pub enum Status {
     Listed(Vec<(Ipv4Addr, Vec<String>)>),
     /// Not listed.
     NotListed,
+    /// Not listed: the list answered only codes its filter does not count, shown apart.
+    NotCounted(Vec<(Ipv4Addr, Vec<String>)>),
     /// No answer: the kind of trouble ([`OutcomeKind::as_str`]).
     Trouble(&'static str),
 }
@@ -51,6 +55,10 @@ pub struct Pair {
     pub target: Arc<str>,
     pub list: Arc<str>,
     pub status: Status,
+    /// For a pair in trouble: whether the list listed the target the last time it answered,
+    /// if it ever did. Shown as a stale `dnsbl_listed`, so that a failing check never turns
+    /// a listing into no listing (and resolves its alert).
+    pub last_listed: Option<bool>,
 }
 
 /// A network target's addresses, per list.
@@ -210,18 +218,41 @@ fn family<'a>(
     encoder.encode_descriptor(name, help, None, kind)
 }
 
-/// `dnsbl_listed`, `dnsbl_check_trouble` and `dnsbl_listing_info`.
+/// Whether a pair's `dnsbl_listed` is 1 or 0, and whether that is stale (the last answer,
+/// kept while the check fails); `None`: no answer known, no series.
+fn listed_value(pair: &Pair) -> Option<(i64, bool)> {
+    match (&pair.status, pair.last_listed) {
+        (Status::Listed(_), _) => Some((1, false)),
+        (Status::NotListed | Status::NotCounted(_), _) => Some((0, false)),
+        (Status::Trouble(_), Some(listed)) => Some((i64::from(listed), true)),
+        (Status::Trouble(_), None) => None,
+    }
+}
+
+/// `dnsbl_listed`, `dnsbl_listed_stale`, `dnsbl_check_trouble`, `dnsbl_listing_info` and
+/// `dnsbl_not_counted_info`.
 fn pairs(encoder: &mut DescriptorEncoder, pairs: &[Pair]) -> Result<(), Error> {
-    let help = "Whether the list lists the target (1) or not (0), for lists that answered.";
+    let help = "Whether the list lists the target (1) or not (0): its last answer, kept while \
+                the check fails (see dnsbl_listed_stale).";
     let mut listed = family(encoder, "dnsbl_listed", help, MetricType::Gauge)?;
     for pair in pairs {
-        let value = match pair.status {
-            Status::Listed(_) => 1,
-            Status::NotListed => 0,
-            Status::Trouble(_) => continue,
+        let Some((value, _)) = listed_value(pair) else {
+            continue;
         };
         let labels = [("target", &*pair.target), ("list", &*pair.list)];
         listed.encode_family(&labels)?.encode_gauge(&value)?;
+    }
+    let help = "1 when dnsbl_listed is the list's last answer, kept while the check fails; 0 \
+                when it is this round's.";
+    let mut stale = family(encoder, "dnsbl_listed_stale", help, MetricType::Gauge)?;
+    for pair in pairs {
+        let Some((_, is_stale)) = listed_value(pair) else {
+            continue;
+        };
+        let labels = [("target", &*pair.target), ("list", &*pair.list)];
+        stale
+            .encode_family(&labels)?
+            .encode_gauge(&i64::from(is_stale))?;
     }
     let help = "1 when the list gave no answer for the target, by kind of trouble.";
     let mut trouble = family(encoder, "dnsbl_check_trouble", help, MetricType::Gauge)?;
@@ -236,9 +267,42 @@ fn pairs(encoder: &mut DescriptorEncoder, pairs: &[Pair]) -> Result<(), Error> {
         }
     }
     let help = "The codes of a listing, each with its category (empty if the list names none).";
-    let mut info = family(encoder, "dnsbl_listing", help, MetricType::Info)?;
+    codes_info(
+        encoder,
+        "dnsbl_listing",
+        help,
+        pairs,
+        |status| match status {
+            Status::Listed(codes) => Some(codes),
+            _ => None,
+        },
+    )?;
+    let help = "Codes the list answered that its filter does not count: not a listing.";
+    codes_info(
+        encoder,
+        "dnsbl_not_counted",
+        help,
+        pairs,
+        |status| match status {
+            Status::NotCounted(codes) => Some(codes),
+            _ => None,
+        },
+    )
+}
+
+type Codes = [(Ipv4Addr, Vec<String>)];
+
+/// An info family of codes and their categories, for the pairs `codes_of` picks.
+fn codes_info(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    pairs: &[Pair],
+    codes_of: impl Fn(&Status) -> Option<&Codes>,
+) -> Result<(), Error> {
+    let mut info = family(encoder, name, help, MetricType::Info)?;
     for pair in pairs {
-        let Status::Listed(codes) = &pair.status else {
+        let Some(codes) = codes_of(&pair.status) else {
             continue;
         };
         for (code, categories) in codes {
@@ -434,7 +498,64 @@ mod tests {
             target: target.into(),
             list: list.into(),
             status,
+            last_listed: None,
         }
+    }
+
+    #[test]
+    fn a_failing_check_keeps_the_last_answer_marked_stale() {
+        let mut failing = pair("192.0.2.1", "a", Status::Trouble("refused"));
+        failing.last_listed = Some(true);
+        let never_answered = pair("192.0.2.2", "a", Status::Trouble("timeout"));
+        let fresh = pair("192.0.2.3", "a", Status::NotListed);
+        let snapshot = Snapshot {
+            pairs: vec![failing, never_answered, fresh],
+            ..Snapshot::default()
+        };
+        let schedule = Schedule {
+            interval: Duration::from_secs(60),
+            started: SystemTime::UNIX_EPOCH,
+        };
+        let page = metrics(Arc::new(snapshot), Vec::new(), schedule);
+        for line in [
+            "dnsbl_listed{target=\"192.0.2.1\",list=\"a\"} 1",
+            "dnsbl_listed_stale{target=\"192.0.2.1\",list=\"a\"} 1",
+            "dnsbl_check_trouble{target=\"192.0.2.1\",list=\"a\",kind=\"refused\"} 1",
+            "dnsbl_listed{target=\"192.0.2.3\",list=\"a\"} 0",
+            "dnsbl_listed_stale{target=\"192.0.2.3\",list=\"a\"} 0",
+        ] {
+            assert!(page.lines().any(|l| l == line), "{line} not in\n{page}");
+        }
+        assert!(
+            !page.contains("dnsbl_listed{target=\"192.0.2.2\""),
+            "no answer ever: no series\n{page}"
+        );
+    }
+
+    #[test]
+    fn codes_not_counted_show_apart_from_listings() {
+        let codes = vec![(
+            "127.0.1.102".parse().unwrap(),
+            vec!["abused legit".to_owned()],
+        )];
+        let page = probe(
+            vec![pair("example.com", "dbl", Status::NotCounted(codes))],
+            Vec::new(),
+            Vec::new(),
+            Duration::ZERO,
+        );
+        assert!(
+            page.contains("dnsbl_listed{target=\"example.com\",list=\"dbl\"} 0"),
+            "{page}"
+        );
+        assert!(
+            page.contains(
+                "dnsbl_not_counted_info{target=\"example.com\",list=\"dbl\",code=\"127.0.1.102\",category=\"abused legit\"} 1"
+            ),
+            "{page}"
+        );
+        assert!(!page.contains("dnsbl_listing_info{"), "{page}");
+        assert!(page.contains("probe_success 1"), "{page}");
     }
 
     #[test]

@@ -1,33 +1,47 @@
 //! The exporter's HTTP side: a small HTTP/1.1 server (hyper) that treats every request as
 //! hostile. It bounds connections, header size, header read time, connection lifetime and the
 //! query string, answers only GET and HEAD, and never panics on what a client sends.
+//!
+//! Slow clients cannot starve it. Every connection is accepted at once; when there are
+//! [`MAX_CONNECTIONS`], the one that has waited longest for a client's request is closed to
+//! make room (a connection whose request is being answered is never closed), and when every
+//! one is busy answering, the newcomer gets a short 503. A request head must be complete
+//! [`HEAD_DEADLINE`] after the connection was accepted or its last answer given, however
+//! the bytes trickle in.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
 
-/// Connections served at once; further clients wait in the listen backlog.
+/// Connections kept open at once: past this, the one waiting longest for a request is closed.
 const MAX_CONNECTIONS: usize = 256;
-/// How long a client may take to send a request's headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// From accepting a connection, or from answering its last request, to the end of the next
+/// request's head. A total: bytes trickling in do not extend it.
+const HEAD_DEADLINE: Duration = Duration::from_secs(10);
 /// The most a connection may live, however busy: a client cannot hold one forever.
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(300);
 /// hyper's read buffer, which bounds the request line and headers (its minimum).
 const MAX_HEADER_BYTES: usize = 8192;
 /// The longest query string taken.
 const MAX_QUERY_BYTES: usize = 1024;
+/// The answer to a connection that finds every slot busy answering a request.
+const FULL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\n\
+    content-length: 0\r\nconnection: close\r\n\r\n";
 
 /// The Prometheus text format's content type.
 pub const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -38,9 +52,10 @@ pub trait Exporter: Send + Sync + 'static {
     fn metrics(&self) -> String;
 
     /// The `/probe` page for `target=`, and `source=` if given, as they are in the query
-    /// string (untrusted).
+    /// string (untrusted), asked by `client`.
     fn probe(
         &self,
+        client: IpAddr,
         target: String,
         source: Option<String>,
     ) -> impl Future<Output = Result<String, ProbeError>> + Send;
@@ -53,17 +68,66 @@ pub enum ProbeError {
     BadTarget(String),
     /// Too many probes are running: HTTP 503.
     Busy,
+    /// The client, or all clients together, asked for too many probes: HTTP 429, with
+    /// `Retry-After` this long (rounded up to whole seconds).
+    RateLimited(Duration),
+}
+
+/// One open connection, as the server sees it.
+struct Slot {
+    /// Since when it has waited for the client's next request head; `None` while a request
+    /// is being answered.
+    waiting_since: watch::Sender<Option<Instant>>,
+    /// Closes it, to make room for a newer one.
+    close: Notify,
+}
+
+/// The open connections.
+#[derive(Default)]
+struct Connections {
+    slots: Mutex<(u64, HashMap<u64, Arc<Slot>>)>,
+}
+
+impl Connections {
+    /// Registers a new connection, making room if needed; `None` when every slot is busy
+    /// answering a request.
+    fn admit(&self) -> Option<(u64, Arc<Slot>)> {
+        let mut guard = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let (next, slots) = &mut *guard;
+        if slots.len() >= MAX_CONNECTIONS {
+            // The longest waiting: an idle keep-alive connection, or a client trickling its
+            // request. A linear scan, of at most MAX_CONNECTIONS slots.
+            let oldest = slots
+                .iter()
+                .filter_map(|(id, slot)| Some((*id, (*slot.waiting_since.borrow())?)))
+                .min_by_key(|(_, since)| *since)
+                .map(|(id, _)| id)?;
+            if let Some(slot) = slots.remove(&oldest) {
+                slot.close.notify_one();
+            }
+        }
+        let id = *next;
+        *next += 1;
+        let slot = Arc::new(Slot {
+            waiting_since: watch::Sender::new(Some(Instant::now())),
+            close: Notify::new(),
+        });
+        slots.insert(id, Arc::clone(&slot));
+        Some((id, slot))
+    }
+
+    fn remove(&self, id: u64) {
+        let mut guard = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        guard.1.remove(&id);
+    }
 }
 
 /// Serves `exporter` on `listener` until the task is dropped.
 pub async fn serve<E: Exporter>(listener: TcpListener, exporter: Arc<E>) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let connections = Arc::new(Connections::default());
     loop {
-        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
-            return;
-        };
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
             Err(error) => {
                 // Out of descriptors, or a connection reset before it was accepted: go on
                 // after a pause rather than spinning.
@@ -72,25 +136,85 @@ pub async fn serve<E: Exporter>(listener: TcpListener, exporter: Arc<E>) {
                 continue;
             }
         };
+        let Some((id, slot)) = connections.admit() else {
+            // Every slot is answering a request: say so, without waiting for the client.
+            let _ = stream.try_write(FULL);
+            continue;
+        };
+        let connections = Arc::clone(&connections);
         let exporter = Arc::clone(&exporter);
         tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                let exporter = Arc::clone(&exporter);
-                async move { Ok::<_, Infallible>(respond(&*exporter, &request).await) }
-            });
-            let connection = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
-                .max_buf_size(MAX_HEADER_BYTES)
-                .serve_connection(TokioIo::new(stream), service);
-            let _ = tokio::time::timeout(CONNECTION_LIFETIME, connection).await;
-            drop(permit);
+            serve_connection(stream, peer.ip(), &slot, exporter).await;
+            connections.remove(id);
         });
     }
 }
 
+/// Serves one connection until the client closes it, its head deadline passes, it is closed
+/// to make room, or its lifetime ends.
+async fn serve_connection<E: Exporter>(
+    stream: TcpStream,
+    client: IpAddr,
+    slot: &Arc<Slot>,
+    exporter: Arc<E>,
+) {
+    let service = {
+        let slot = Arc::clone(slot);
+        service_fn(move |request| {
+            // The head is in: the deadline stops until the answer is given.
+            slot.waiting_since.send_replace(None);
+            let slot = Arc::clone(&slot);
+            let exporter = Arc::clone(&exporter);
+            async move {
+                let response = respond(&*exporter, client, &request).await;
+                slot.waiting_since.send_replace(Some(Instant::now()));
+                Ok::<_, Infallible>(response)
+            }
+        })
+    };
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEAD_DEADLINE)
+        .max_buf_size(MAX_HEADER_BYTES)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        _ = connection => {}
+        () = head_deadline(slot.waiting_since.subscribe()) => {}
+        () = slot.close.notified() => {}
+        () = tokio::time::sleep(CONNECTION_LIFETIME) => {}
+    }
+}
+
+/// Ends when the connection has waited [`HEAD_DEADLINE`] for a request head. hyper's own
+/// header timeout (also set) runs from when hyper starts reading each head and is not
+/// extended by trickled bytes (hyper 1.x, `proto/h1/conn.rs`); this one runs from the
+/// accept or the last answer, is what the eviction order reads, and does not depend on
+/// hyper's internals.
+async fn head_deadline(mut waiting_since: watch::Receiver<Option<Instant>>) {
+    loop {
+        let since = *waiting_since.borrow_and_update();
+        match since {
+            Some(since) => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(since + HEAD_DEADLINE) => return,
+                    changed = waiting_since.changed() => if changed.is_err() { return },
+                }
+            }
+            None => {
+                if waiting_since.changed().await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
 /// Routes one request.
-async fn respond<E: Exporter>(exporter: &E, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+async fn respond<E: Exporter>(
+    exporter: &E,
+    client: IpAddr,
+    request: &Request<Incoming>,
+) -> Response<Full<Bytes>> {
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         return text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
     }
@@ -109,7 +233,7 @@ async fn respond<E: Exporter>(exporter: &E, request: &Request<Incoming>) -> Resp
                         return text(StatusCode::BAD_REQUEST, &format!("{error}\n"));
                     }
                 };
-            match exporter.probe(target, source).await {
+            match exporter.probe(client, target, source).await {
                 Ok(body) => page(body),
                 Err(ProbeError::BadTarget(error)) => {
                     text(StatusCode::BAD_REQUEST, &format!("{error}\n"))
@@ -118,6 +242,18 @@ async fn respond<E: Exporter>(exporter: &E, request: &Request<Incoming>) -> Resp
                     StatusCode::SERVICE_UNAVAILABLE,
                     "too many probes at once; try again\n",
                 ),
+                Err(ProbeError::RateLimited(wait)) => {
+                    let mut response = text(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "too many probes; try again later\n",
+                    );
+                    // Whole seconds, rounded up: at least 1.
+                    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                    response
+                        .headers_mut()
+                        .insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+                    response
+                }
             }
         }
         "/" => text(

@@ -2,7 +2,7 @@
 //! [`Watcher`]), each turned into a [`Snapshot`] that pages are written from.
 
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -60,6 +60,7 @@ pub async fn run_rounds(
     };
     let mut watcher = Watcher::new(checker.clone(), watched.specs.clone(), config.clone());
     let mut derived: Vec<IpAddr> = Vec::new();
+    let mut last_answers = LastAnswers::default();
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut rounds = 0;
@@ -84,7 +85,15 @@ pub async fn run_rounds(
             tracing::info!("{event}");
         }
         rounds += 1;
-        let snapshot = snapshot(&watcher, &watched, &derived, &round, &expansions, rounds);
+        let snapshot = snapshot(
+            &watcher,
+            &watched,
+            &derived,
+            &round,
+            &expansions,
+            rounds,
+            &mut last_answers,
+        );
         tracing::debug!(
             targets = round.checked,
             seconds = round.elapsed.as_secs_f64(),
@@ -118,6 +127,42 @@ fn derived_addresses(expansions: &[hosts::Expansion]) -> Vec<IpAddr> {
     addresses
 }
 
+/// The last answer (listed or not) of every pair shown, so that a pair whose check fails keeps
+/// its last known `dnsbl_listed`, marked stale, instead of losing the series (which would
+/// read as a delisting and resolve its alert).
+///
+/// Only the pairs of the last snapshot are kept, so it is as bounded as the pages are.
+#[derive(Debug, Default)]
+struct LastAnswers(HashMap<(Arc<str>, Arc<str>), bool>);
+
+impl LastAnswers {
+    fn listed(&self, target: &str, list: &str) -> Option<bool> {
+        // A tuple of `Arc<str>` cannot be looked up by `(&str, &str)`: build the key.
+        self.0.get(&(target.into(), list.into())).copied()
+    }
+
+    /// Notes this round's answers and gives each pair in trouble the last answer known for
+    /// it; forgets the pairs no longer shown.
+    fn carry(&mut self, pairs: &mut [Pair]) {
+        let mut next = HashMap::with_capacity(pairs.len());
+        for pair in pairs {
+            let key = (Arc::clone(&pair.target), Arc::clone(&pair.list));
+            let listed = match pair.status {
+                Status::Listed(_) => Some(true),
+                Status::NotListed | Status::NotCounted(_) => Some(false),
+                Status::Trouble(_) => {
+                    pair.last_listed = self.0.get(&key).copied();
+                    pair.last_listed
+                }
+            };
+            if let Some(listed) = listed {
+                next.insert(key, listed);
+            }
+        }
+        self.0 = next;
+    }
+}
+
 /// Builds what the pages show from the watcher's statuses after `round`.
 fn snapshot(
     watcher: &Watcher<AnyResolver>,
@@ -126,6 +171,7 @@ fn snapshot(
     round: &Round,
     expansions: &[hosts::Expansion],
     rounds: u64,
+    last_answers: &mut LastAnswers,
 ) -> Snapshot {
     let checker = watcher.checker();
     let lists = Lists::of(checker);
@@ -157,7 +203,16 @@ fn snapshot(
     let mut listed_in_networks: Vec<Vec<(&Target, &str, &PairStatus)>> =
         vec![Vec::new(); networks.len()];
     for (target, list, status) in tracker.statuses() {
-        if !matches!(status, PairStatus::Listed(_)) || named_set.contains(target) {
+        if named_set.contains(target) {
+            continue;
+        }
+        // A listed address whose check now fails stays, with its last answer (stale).
+        let shown = match status {
+            PairStatus::Listed(_) => true,
+            PairStatus::Trouble(_) => last_answers.listed(&target.to_string(), list) == Some(true),
+            _ => false,
+        };
+        if !shown {
             continue;
         }
         let Target::Ip(addr) = target else { continue };
@@ -189,6 +244,7 @@ fn snapshot(
         })
         .collect();
 
+    last_answers.carry(&mut pairs);
     let (hosts, host_trouble) = host_rows(expansions);
     Snapshot {
         pairs,
@@ -258,27 +314,32 @@ impl Lists {
         }
     }
 
+    /// Each code with the categories the list at `index` gives it.
+    fn categorised(
+        &self,
+        index: Option<usize>,
+        codes: &[Ipv4Addr],
+    ) -> Vec<(Ipv4Addr, Vec<String>)> {
+        let definition = index.and_then(|i| self.checker.lists().nth(i));
+        codes
+            .iter()
+            .map(|&code| {
+                let categories = definition.map_or_else(Vec::new, |list| {
+                    list.categories_of(code)
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect()
+                });
+                (code, categories)
+            })
+            .collect()
+    }
+
     fn pair(&self, target: &Arc<str>, list: &str, status: &PairStatus) -> Pair {
         let index = self.by_name.get(list).copied();
         let list_name = index.map_or_else(|| list.into(), |i| Arc::clone(&self.names[i]));
         let status = match status {
-            PairStatus::Listed(codes) => {
-                let definition = index.and_then(|i| self.checker.lists().nth(i));
-                Status::Listed(
-                    codes
-                        .iter()
-                        .map(|&code| {
-                            let categories = definition.map_or_else(Vec::new, |list| {
-                                list.categories_of(code)
-                                    .into_iter()
-                                    .map(str::to_owned)
-                                    .collect()
-                            });
-                            (code, categories)
-                        })
-                        .collect(),
-                )
-            }
+            PairStatus::Listed(codes) => Status::Listed(self.categorised(index, codes)),
             PairStatus::NotListed => Status::NotListed,
             PairStatus::Trouble(kind) => Status::Trouble(kind.as_str()),
             _ => Status::Trouble("unknown"),
@@ -287,6 +348,7 @@ impl Lists {
             target: Arc::clone(target),
             list: list_name,
             status,
+            last_listed: None,
         }
     }
 }
@@ -300,7 +362,13 @@ pub fn report_pairs(checker: &Checker<AnyResolver>, report: &Report) -> Vec<Pair
         .iter()
         .filter_map(|result| {
             let status = PairStatus::from_outcome(&result.outcome)?;
-            Some(lists.pair(&target, &result.list, &status))
+            let mut pair = lists.pair(&target, &result.list, &status);
+            // Watch statuses fold codes not counted into "not listed"; a probe shows them.
+            if let Outcome::NotCounted(shown) = &result.outcome {
+                let index = lists.by_name.get(&*result.list).copied();
+                pair.status = Status::NotCounted(lists.categorised(index, &shown.codes));
+            }
+            Some(pair)
         })
         .collect()
 }

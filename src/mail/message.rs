@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
 
@@ -14,8 +15,15 @@ use crate::mail::policy::{Hop, is_local};
 use crate::target::{DomainName, unmap_ipv4};
 
 /// The most distinct domains (and, apart, the most URL addresses) taken from one message
-/// unless a reader says otherwise.
-pub const DEFAULT_MAX_DOMAINS: usize = 20;
+/// unless a reader says otherwise. High enough that decoys cannot hide a listed domain behind
+/// them cheaply: a domain's query costs one round trip the first time and nothing while it is
+/// cached, and every domain of a message is asked at once.
+pub const DEFAULT_MAX_DOMAINS: usize = 200;
+/// How long reading one message may take unless a reader says otherwise. The reading is
+/// linear in the message's size (well under this for the largest message a milter reads);
+/// the budget is a last bound, after which what was read is used and the reading is marked
+/// [cut](MessageTargets::cut).
+pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(2);
 /// The most untrusted Received hops taken from one message, the newest first (Postfix bounces
 /// mail with more than 50 Received headers; a hostile message may carry them all).
 pub const MAX_HOPS: usize = 10;
@@ -62,13 +70,23 @@ pub const DEFAULT_SKIP_DOMAINS: &[&str] = &[
 pub struct MessageTargets {
     /// The untrusted Received hops, newest first.
     pub hops: Vec<Hop>,
-    /// Registrable domains of URLs and e-mail addresses, in order of appearance, at most the
-    /// cap.
+    /// Distinct registrable domains of URLs and e-mail addresses, at most the cap: first
+    /// those of links (`href` values, and URLs in plain text or in an HTML part's text), in
+    /// order of appearance, then the others (e-mail addresses, URLs in other HTML
+    /// attributes), so that decoys of one kind cannot push out a link.
     pub domains: Vec<DomainName>,
-    /// IP addresses of URLs with address literals (not local ones), at most the cap.
+    /// The first host name seen under each of [`domains`](Self::domains), in the same order
+    /// (`www.shop.example.co.uk` for `example.co.uk`), lowercase, at most 255 bytes.
+    pub hosts: Vec<String>,
+    /// Distinct IP addresses of URLs with address literals (not local ones), at most the
+    /// cap.
     pub addresses: Vec<IpAddr>,
-    /// Whether more domains or addresses were found than the cap let through.
+    /// Whether more distinct domains or addresses were found than the cap let through: the
+    /// rest was not checked.
     pub capped: bool,
+    /// Whether the reading stopped before the end of the message (the time budget ran
+    /// out): what follows was not read.
+    pub cut: bool,
 }
 
 /// Reads messages: which networks are ours, how many domains to take, which to skip.
@@ -87,6 +105,7 @@ pub struct MessageTargets {
 pub struct MessageReader {
     trusted: Vec<IpNet>,
     max_domains: usize,
+    time_budget: Option<Duration>,
     skip: HashSet<String>,
 }
 
@@ -95,6 +114,7 @@ impl Default for MessageReader {
         MessageReader {
             trusted: Vec::new(),
             max_domains: DEFAULT_MAX_DOMAINS,
+            time_budget: Some(DEFAULT_TIME_BUDGET),
             skip: DEFAULT_SKIP_DOMAINS
                 .iter()
                 .map(|d| (*d).to_owned())
@@ -112,9 +132,28 @@ impl MessageReader {
     }
 
     /// The most distinct domains taken from one message, and apart the most URL addresses
-    /// (default 20).
+    /// ([`DEFAULT_MAX_DOMAINS`]).
     pub fn max_domains(mut self, max: usize) -> Self {
         self.max_domains = max;
+        self
+    }
+
+    /// How long reading one message may take ([`DEFAULT_TIME_BUDGET`]; `None`: no limit).
+    /// Past it, the text not yet scanned is left out, and the targets say they are
+    /// [cut](MessageTargets::cut).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use dnsbl_check::mail::MessageReader;
+    ///
+    /// let message = format!("Subject: x\r\n\r\n{}", "http://a.example/ ".repeat(10_000));
+    /// let reader = MessageReader::default().time_budget(Some(Duration::ZERO));
+    /// assert!(reader.read(message.as_bytes(), None).cut);
+    /// ```
+    pub fn time_budget(mut self, budget: Option<Duration>) -> Self {
+        self.time_budget = budget;
         self
     }
 
@@ -131,7 +170,13 @@ impl MessageReader {
 
     /// Reads a whole message (headers and body, CRLF or LF line ends), received from a client
     /// at `client` (whose address is not repeated among the hops).
+    ///
+    /// The work is linear in the message's length (hosts are at most 255 bytes, and no text
+    /// is scanned twice over), memory is bounded by the cap, and the time by the budget.
+    /// It is CPU work: an async server should run it off its worker threads
+    /// (`tokio::task::spawn_blocking`), so that one message never delays another's verdict.
     pub fn read(&self, message: &[u8], client: Option<IpAddr>) -> MessageTargets {
+        let started = Instant::now();
         let Some(parsed) = mail_parser::MessageParser::default().parse(message) else {
             return MessageTargets::default();
         };
@@ -144,32 +189,17 @@ impl MessageReader {
             hops: self.untrusted_hops(received.iter().map(String::as_str), client),
             ..MessageTargets::default()
         };
-        let mut found = Found::default();
+        let deadline = self.time_budget.map(|budget| started + budget);
+        let mut found = Found::new(self, deadline);
         for part in &parsed.parts {
+            if found.cut || found.out_of_time() {
+                break;
+            }
             if let Some(text) = part.text_contents() {
-                find_hosts(text, &mut found);
+                find_hosts(text, part.is_text_html(), &mut found);
             }
         }
-        for domain in found.domains {
-            if self.skip.contains(domain.as_str()) || targets.domains.contains(&domain) {
-                continue;
-            }
-            if targets.domains.len() == self.max_domains {
-                targets.capped = true;
-                break;
-            }
-            targets.domains.push(domain);
-        }
-        for addr in found.addresses {
-            if is_local(addr) || targets.addresses.contains(&addr) {
-                continue;
-            }
-            if targets.addresses.len() == self.max_domains {
-                targets.capped = true;
-                break;
-            }
-            targets.addresses.push(addr);
-        }
+        found.into_targets(&mut targets);
         targets
     }
 
@@ -327,78 +357,369 @@ fn address_token(word: &str) -> Option<IpAddr> {
     inner.parse().ok()
 }
 
-/// Hosts found in text, in order.
-#[derive(Default)]
-struct Found {
-    domains: Vec<DomainName>,
-    addresses: Vec<IpAddr>,
+/// The longest host name taken from a URL or an e-mail address: a DNS name is at most 255
+/// octets (RFC 1035 §2.3.4); a longer run of host characters is no name.
+const MAX_HOST: usize = 255;
+/// How many bytes of text are scanned between two looks at the clock.
+const CLOCK_EVERY: usize = 16 * 1024;
+
+/// Where a host was found, for choosing which to check when there are too many.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Place {
+    /// An `href` value, or a URL in plain text or in an HTML part's text: what a reader
+    /// clicks.
+    Link,
+    /// Anything else: e-mail addresses, and URLs in other HTML attributes (`src`, ...).
+    Other,
+}
+
+/// Distinct items found in text, in order of appearance, at most `max` kept (the rest is
+/// only counted as "more").
+struct Distinct<T> {
+    items: Vec<T>,
+    seen: HashSet<T>,
+    max: usize,
+    more: bool,
+}
+
+impl<T: Clone + Eq + std::hash::Hash> Distinct<T> {
+    fn new(max: usize) -> Self {
+        Distinct {
+            items: Vec::new(),
+            seen: HashSet::new(),
+            max,
+            more: false,
+        }
+    }
+
+    /// Notes `item`; `true` if it is new and was kept.
+    fn note(&mut self, item: &T) -> bool {
+        if self.seen.contains(item) {
+            return false;
+        }
+        if self.items.len() == self.max {
+            self.more = true;
+            return false;
+        }
+        self.seen.insert(item.clone());
+        self.items.push(item.clone());
+        true
+    }
+}
+
+/// Hosts found in text: distinct registrable domains (links and others apart), each with
+/// the first host name seen under it, and distinct URL addresses; every set bounded by the
+/// reader's cap, so that memory stays bounded whatever the message.
+struct Found<'r> {
+    reader: &'r MessageReader,
+    links: Distinct<DomainName>,
+    others: Distinct<DomainName>,
+    hosts: std::collections::HashMap<DomainName, String>,
+    addresses: Distinct<IpAddr>,
+    /// The reading stops at this instant (the time budget).
+    deadline: Option<Instant>,
+    /// The budget ran out before the end of the text.
+    cut: bool,
+    /// Bytes looked at, counting every rescan: the work of the extraction, which stays
+    /// linear in the text's length.
+    work: usize,
+}
+
+impl<'r> Found<'r> {
+    fn new(reader: &'r MessageReader, deadline: Option<Instant>) -> Self {
+        let max = reader.max_domains;
+        Found {
+            reader,
+            links: Distinct::new(max),
+            others: Distinct::new(max),
+            hosts: std::collections::HashMap::new(),
+            addresses: Distinct::new(max),
+            deadline,
+            cut: false,
+            work: 0,
+        }
+    }
+
+    /// Notes the host of a URL or address, found at `place`.
+    fn note_host(&mut self, host: Option<&str>, place: Place) {
+        let Some(host) = host.filter(|host| !host.is_empty()) else {
+            return;
+        };
+        self.work += host.len();
+        if let Some(addr) = address_token(host) {
+            let addr = unmap_ipv4(addr);
+            if !is_local(addr) {
+                self.addresses.note(&addr);
+            }
+            return;
+        }
+        let Some(domain) = registrable_domain(host) else {
+            return;
+        };
+        if self.reader.skip.contains(domain.as_str()) {
+            return;
+        }
+        let kept = match place {
+            Place::Link => self.links.note(&domain),
+            Place::Other => self.others.note(&domain),
+        };
+        if kept && !self.hosts.contains_key(&domain) {
+            let host = host.trim_end_matches('.').to_owned();
+            self.hosts.insert(domain, host);
+        }
+    }
+
+    /// Whether the time budget has run out (looked at only every [`CLOCK_EVERY`] bytes).
+    fn out_of_time(&mut self) -> bool {
+        if self
+            .deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+        {
+            self.cut = true;
+        }
+        self.cut
+    }
+
+    /// The domains to check: links first, then the others, at most the cap; and whether
+    /// more were found than that.
+    fn into_targets(self, targets: &mut MessageTargets) {
+        let max = self.reader.max_domains;
+        let Found {
+            links,
+            others,
+            mut hosts,
+            addresses,
+            cut,
+            ..
+        } = self;
+        let mut capped = links.more || others.more || addresses.more;
+        for domain in links
+            .items
+            .into_iter()
+            .chain(others.items.into_iter().filter(|d| !links.seen.contains(d)))
+        {
+            if targets.domains.len() == max {
+                capped = true;
+                break;
+            }
+            targets
+                .hosts
+                .push(hosts.remove(&domain).unwrap_or_else(|| domain.to_string()));
+            targets.domains.push(domain);
+        }
+        targets.addresses = addresses.items;
+        targets.capped = capped;
+        targets.cut |= cut;
+    }
 }
 
 /// Finds URLs (`http://`, `https://`, `ftp://`, `www.`), `mailto:` and bare e-mail addresses
 /// in `text` (plain or HTML: `href` values are URLs like any other), and notes each host's
 /// registrable domain, or its address for address literals.
-fn find_hosts(text: &str, found: &mut Found) {
+///
+/// Linear in the length of `text`: every byte is stepped over once, the end of a URL's
+/// authority is found once for all the URLs that share it, and a host is at most
+/// [`MAX_HOST`] bytes long.
+fn find_hosts(text: &str, html: bool, found: &mut Found<'_>) {
     // HTML writes `&` in URLs as `&amp;`; the host ends before either.
     let lower = text.to_ascii_lowercase();
     let bytes = lower.as_bytes();
+    let mut spans = Spans::default();
+    // Hosts already noted (a bounded number): a host repeated all over a message is
+    // reduced to its domain once.
+    let mut noted = Noted::default();
+    let mut in_tag = false;
     let mut at = 0;
+    let mut next_clock = CLOCK_EVERY;
     while at < bytes.len() {
+        if at >= next_clock {
+            next_clock = at + CLOCK_EVERY;
+            if found.out_of_time() {
+                break;
+            }
+        }
+        // Only these bytes can begin what is looked for; all others (and the inner bytes of
+        // non-ASCII characters) are stepped over.
+        let byte = bytes[at];
+        if !matches!(byte, b'h' | b'f' | b'w' | b'@' | b'<' | b'>') {
+            at += 1;
+            found.work += 1;
+            continue;
+        }
         let rest = &lower[at..];
-        let skip = if let Some(after) = ["http://", "https://", "ftp://"]
-            .iter()
-            .find_map(|scheme| rest.strip_prefix(scheme))
+        let link = || {
+            if !html || !in_tag || after_href(&lower[..at]) {
+                Place::Link
+            } else {
+                Place::Other
+            }
+        };
+        let scheme = match byte {
+            b'h' if rest.starts_with("http://") => 7,
+            b'h' if rest.starts_with("https://") => 8,
+            b'f' if rest.starts_with("ftp://") => 6,
+            _ => 0,
+        };
+        let skip = if scheme > 0 {
+            let host = spans.url_host(&lower, at + scheme, &mut found.work);
+            noted.note(found, host, link());
+            scheme
+        } else if byte == b'w'
+            && rest.starts_with("www.")
+            && (at == 0 || !is_host_byte(bytes[at - 1]))
         {
-            note_host(url_host(after), found);
-            rest.len() - after.len()
-        } else if rest.starts_with("www.") && (at == 0 || !is_host_byte(bytes[at - 1])) {
-            note_host(url_host(rest), found);
+            let host = spans.url_host(&lower, at, &mut found.work);
+            noted.note(found, host, link());
             4
-        } else if bytes[at] == b'@' {
-            // An e-mail address (mailto: or bare): the domain after the @.
-            note_host(host_chars(&rest[1..]), found);
-            1
         } else {
+            match byte {
+                // An e-mail address (mailto: or bare): the domain after the @.
+                b'@' => {
+                    let host = short_host(spans.host_chars(&lower, at + 1, &mut found.work));
+                    noted.note(found, host, Place::Other);
+                }
+                b'<' if html => in_tag = true,
+                b'>' if html => in_tag = false,
+                _ => {}
+            }
             1
         };
         at += skip;
-        while at < bytes.len() && !lower.is_char_boundary(at) {
-            at += 1;
+        found.work += skip;
+    }
+}
+
+/// The most distinct hosts remembered per text, to skip repeats.
+const MAX_NOTED: usize = 4096;
+
+/// Hosts already noted in one text: the last one, and a bounded number of others.
+#[derive(Default)]
+struct Noted<'t> {
+    last: Option<(&'t str, Place)>,
+    all: HashSet<(&'t str, Place)>,
+}
+
+impl<'t> Noted<'t> {
+    /// Notes `host` unless it was noted before at the same kind of place.
+    fn note(&mut self, found: &mut Found<'_>, host: Option<&'t str>, place: Place) {
+        let Some(host) = host else {
+            return;
+        };
+        let key = (host, place);
+        if self.last == Some(key) || self.all.contains(&key) {
+            return;
         }
+        self.last = Some(key);
+        if self.all.len() < MAX_NOTED {
+            self.all.insert(key);
+        }
+        found.note_host(Some(host), place);
     }
 }
 
-/// The host of a URL after its scheme: without user info, port, path, query or fragment.
-fn url_host(after_scheme: &str) -> &str {
-    let end = after_scheme
-        .find(|c: char| c.is_whitespace() || "/?#\"'<>\\".contains(c))
-        .unwrap_or(after_scheme.len());
-    let authority = &after_scheme[..end];
-    let host = authority.rsplit('@').next().unwrap_or(authority);
-    if host.starts_with('[') {
-        return host.split_inclusive(']').next().unwrap_or(host);
+/// Whether the text before a URL ends with an `href=` (quoted or not).
+fn after_href(before: &str) -> bool {
+    // Only the last few bytes matter: the attribute name, `=`, spaces and a quote.
+    let mut start = before.len().saturating_sub(32);
+    while !before.is_char_boundary(start) {
+        start += 1;
     }
-    host_chars(host)
+    let tail = before[start..]
+        .trim_end_matches(['"', '\''])
+        .trim_end()
+        .strip_suffix('=')
+        .map(str::trim_end);
+    tail.is_some_and(|tail| tail.ends_with("href"))
 }
 
-/// The longest prefix that can be a host name (letters, digits, `-`, `.`, `_`, and any
-/// non-ASCII for internationalised names).
-fn host_chars(text: &str) -> &str {
-    let end = text
-        .find(|c: char| c.is_ascii() && !is_host_byte(c as u8))
-        .unwrap_or(text.len());
-    &text[..end]
+/// Where the spans a host may take end, found once and shared: the scan stays linear
+/// however many URLs and addresses start inside one span (`www.a,www.a,...` is one
+/// authority; `www.aaaa...` one run of host characters).
+#[derive(Default)]
+struct Spans {
+    /// The authority last found (user info, host, port: up to the next white space or one
+    /// of `/?#"'<>\`): where it was asked for, its end, and its last `@`.
+    authority: (usize, usize, Option<usize>),
+    /// The run of host characters last found: where it was asked for, and its end.
+    run: (usize, usize),
+}
+
+impl Spans {
+    /// The host of the URL whose authority starts at `start` in `lower` (after its scheme):
+    /// without user info, port, path, query or fragment.
+    fn url_host<'t>(&mut self, lower: &'t str, start: usize, work: &mut usize) -> Option<&'t str> {
+        let (from, end, _) = self.authority;
+        if !(from..end).contains(&start) {
+            let mut span = (start, lower.len(), None);
+            for (offset, c) in lower[start..].char_indices() {
+                *work += 1;
+                if c.is_whitespace() || "/?#\"'<>\\".contains(c) {
+                    span.1 = start + offset;
+                    break;
+                }
+                if c == '@' {
+                    span.2 = Some(start + offset);
+                }
+            }
+            self.authority = span;
+        }
+        let (_, end, last_at) = self.authority;
+        // The user info ends at the last @ of the authority, if it is inside this URL's.
+        let host_start = match last_at {
+            Some(at) if at >= start => at + 1,
+            _ => start,
+        };
+        if lower[host_start..end].starts_with('[') {
+            // An address literal: up to its `]`, within the longest literal there is.
+            let window_end = floor_char_boundary(lower, (host_start + 64).min(end));
+            let window = &lower[host_start..window_end];
+            *work += window.len();
+            return window.split_inclusive(']').next();
+        }
+        let host = self.host_chars(lower, host_start, work);
+        short_host(&host[..host.len().min(end - host_start)])
+    }
+
+    /// The longest run that can be a host name at `start` (letters, digits, `-`, `.`, `_`,
+    /// and any non-ASCII for internationalised names).
+    fn host_chars<'t>(&mut self, lower: &'t str, start: usize, work: &mut usize) -> &'t str {
+        let (from, end) = self.run;
+        if !(from..end).contains(&start) {
+            let mut run_end = lower.len();
+            for (offset, c) in lower[start..].char_indices() {
+                if start + offset == from && from < end {
+                    // The run found before: this one ends where that one does.
+                    run_end = end;
+                    break;
+                }
+                *work += 1;
+                if c.is_ascii() && !is_host_byte(c as u8) {
+                    run_end = start + offset;
+                    break;
+                }
+            }
+            self.run = (start, run_end);
+        }
+        &lower[start..self.run.1]
+    }
+}
+
+/// `host`, unless it is longer than [`MAX_HOST`].
+fn short_host(host: &str) -> Option<&str> {
+    (host.len() <= MAX_HOST).then_some(host)
+}
+
+/// The largest char boundary of `text` at or below `at`.
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 fn is_host_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_')
-}
-
-fn note_host(host: &str, found: &mut Found) {
-    if let Some(addr) = address_token(host) {
-        found.addresses.push(unmap_ipv4(addr));
-    } else if let Some(domain) = registrable_domain(host) {
-        found.domains.push(domain);
-    }
 }
 
 /// The registrable domain of a host name (one label under its public suffix, by the
@@ -591,7 +912,7 @@ mod tests {
             (
                 "plain text, www, e-mail, co.uk, private suffix",
                 "Subject: x\r\n\r\nGo to http://a.b.example.com/path, www.shop.example.co.uk or write to Sales@Deals.Example.NET.\r\nhttps://someone.github.io/x\r\n".into(),
-                vec!["example.com", "example.co.uk", "example.net", "someone.github.io"],
+                vec!["example.com", "example.co.uk", "someone.github.io", "example.net"],
                 vec![],
             ),
             (
@@ -633,7 +954,9 @@ mod tests {
             MessageReader::default().untrusted_hops(received.iter().map(String::as_str), None);
         assert_eq!(hops.len(), MAX_HOPS);
         assert_eq!(hops[0].addr, ip("192.0.2.1"));
-        let body: String = (1..=60).map(|i| format!("http://192.0.2.{i}/ ")).collect();
+        let body: String = (1..=250)
+            .map(|i| format!("http://192.0.{}.{}/ ", i / 200, i % 200 + 1))
+            .collect();
         let targets =
             MessageReader::default().read(format!("Subject: x\r\n\r\n{body}").as_bytes(), None);
         assert_eq!(targets.addresses.len(), DEFAULT_MAX_DOMAINS);
@@ -650,9 +973,15 @@ mod tests {
             message.extend_from_slice(&bytes);
             message.extend_from_slice(b"\r\n\r\nhttp://");
             message.extend_from_slice(&bytes);
-            let _ = MessageReader::default().read(&message, None);
-            let mut found = Found::default();
-            find_hosts(&text, &mut found);
+            let reader = MessageReader::default().max_domains(3);
+            let targets = reader.read(&message, None);
+            proptest::prop_assert!(targets.domains.len() <= 3 && targets.addresses.len() <= 3);
+            proptest::prop_assert_eq!(targets.domains.len(), targets.hosts.len());
+            for html in [false, true] {
+                let mut found = Found::new(&reader, None);
+                find_hosts(&text, html, &mut found);
+                proptest::prop_assert!(found.work <= WORK_PER_BYTE * text.len() + 16);
+            }
         }
     }
 
@@ -665,5 +994,122 @@ mod tests {
         assert_eq!(domains.len(), 5);
         assert_eq!(domains[0], "example0.com");
         assert!(capped);
+    }
+
+    /// Bytes looked at per byte of text, at most, whatever the text.
+    const WORK_PER_BYTE: usize = 8;
+
+    /// The work of finding the hosts in `text`.
+    fn work(text: &str, html: bool) -> usize {
+        let reader = MessageReader::default();
+        let mut found = Found::new(&reader, None);
+        find_hosts(text, html, &mut found);
+        found.work
+    }
+
+    #[test]
+    fn host_finding_is_linear_in_the_text() {
+        // Texts that made an earlier scan quadratic (every `www.` scanned to the next
+        // delimiter), and others built to make a scan look far ahead again and again.
+        let long_host = format!("www.{}", "a".repeat(300));
+        let patterns: [&str; 10] = [
+            "www.a,",
+            "http://a",
+            "https://a@",
+            "http://[",
+            "@aaaaaaaa",
+            "a@b.",
+            "<a href=\"http://x.example,",
+            "www.\u{e9}",
+            "ftp://www.",
+            &long_host,
+        ];
+        for pattern in patterns {
+            for html in [false, true] {
+                let n = 64 * 1024 / pattern.len();
+                let small = work(&pattern.repeat(n), html);
+                let large = work(&pattern.repeat(2 * n), html);
+                let bytes = pattern.len() * 2 * n;
+                assert!(
+                    large <= WORK_PER_BYTE * bytes,
+                    "{pattern:?}: {large} steps for {bytes} bytes"
+                );
+                // Doubling the text at most about doubles the work.
+                assert!(
+                    large <= small * 2 + small / 10 + 64,
+                    "{pattern:?}: {small} steps, then {large} for twice the text"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn hosts_are_at_most_255_bytes() {
+        let name = format!("{}.example", "a".repeat(240));
+        let host = |text: &str| {
+            let url = format!("{text}/x");
+            Spans::default()
+                .url_host(&url, 0, &mut 0)
+                .map(str::to_owned)
+        };
+        assert_eq!(host(&name), Some(name.clone()));
+        assert_eq!(host(&"a".repeat(256)), None);
+        assert_eq!(host(&"a".repeat(255)).map(|h| h.len()), Some(255));
+        let url = format!("u@{name}:80/");
+        assert_eq!(
+            Spans::default().url_host(&url, 0, &mut 0),
+            Some(name.as_str())
+        );
+        let (domains, _, _) = read(&format!(
+            "Subject: x\r\n\r\nhttp://{}.example/ http://ok.example/\r\n",
+            "b".repeat(300)
+        ));
+        assert_eq!(domains, ["ok.example"]);
+    }
+
+    #[test]
+    fn links_come_before_other_domains() {
+        // Five addresses and an image before the link; a cap of five keeps the link.
+        let addresses: String = (0..5).map(|i| format!("user@mail{i}.example ")).collect();
+        let html = format!(
+            "<p>{addresses}<img src=\"http://img.example/p.png\"> \
+             <a href=\"https://www.spam.example/x\">http://visible.example/</a></p>"
+        );
+        let message = format!("Subject: x\r\nContent-Type: text/html\r\n\r\n{html}\r\n");
+        let targets = MessageReader::default()
+            .max_domains(5)
+            .read(message.as_bytes(), None);
+        let domains: Vec<String> = targets.domains.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            domains,
+            [
+                "spam.example",
+                "visible.example",
+                "mail0.example",
+                "mail1.example",
+                "mail2.example"
+            ]
+        );
+        assert_eq!(targets.hosts[0], "www.spam.example");
+        assert!(targets.capped);
+        // Nothing capped when everything fits.
+        let targets = MessageReader::default().read(message.as_bytes(), None);
+        assert_eq!(targets.domains.len(), 8);
+        assert_eq!(targets.domains[7].as_str(), "img.example");
+        assert!(!targets.capped && !targets.cut);
+    }
+
+    #[test]
+    fn a_spent_budget_cuts_the_reading() {
+        let body = "http://a.example/ ".repeat(5_000);
+        let message = format!("Subject: x\r\n\r\n{body}http://late.example/\r\n");
+        let cut = MessageReader::default()
+            .time_budget(Some(Duration::ZERO))
+            .read(message.as_bytes(), None);
+        assert!(cut.cut);
+        assert!(!cut.domains.iter().any(|d| d.as_str() == "late.example"));
+        let whole = MessageReader::default().read(message.as_bytes(), None);
+        assert!(!whole.cut);
+        assert_eq!(whole.domains.len(), 2);
     }
 }

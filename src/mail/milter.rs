@@ -185,6 +185,11 @@ pub enum ClientAddress {
     Unix(String),
     /// The MTA does not know (`U` family).
     Unknown,
+    /// The MTA sent an address that cannot be read (`192.0.2.1%eth0`, an unknown family, a
+    /// cut packet): the text it sent, sanitised (printable ASCII on one line, at most 64
+    /// characters). The client cannot be checked: a filter treats it as trouble rather than
+    /// dropping the connection, which the MTA's default action would turn into acceptance.
+    Unreadable(String),
 }
 
 /// One command from the MTA.
@@ -263,7 +268,7 @@ impl Command {
                     .collect();
                 Command::Macros { stage, pairs }
             }
-            b'C' => connect(data).ok_or(MilterError::Malformed("connect"))?,
+            b'C' => connect(data),
             b'H' => Command::Helo(one_string(data).ok_or(MilterError::Malformed("helo"))?),
             b'M' => Command::Mail(args(data).ok_or(MilterError::Malformed("mail"))?),
             b'R' => Command::Rcpt(args(data).ok_or(MilterError::Malformed("rcpt"))?),
@@ -318,6 +323,7 @@ impl Command {
                     ClientAddress::Ip(IpAddr::V6(ip), port) => (b'6', *port, ip.to_string()),
                     ClientAddress::Unix(path) => (b'L', 0, path.clone()),
                     ClientAddress::Unknown => (b'U', 0, String::new()),
+                    ClientAddress::Unreadable(text) => (b'4', 0, text.clone()),
                 };
                 data.push(family);
                 if family != b'U' {
@@ -487,8 +493,14 @@ fn frame(code: u8, data: &[u8]) -> Vec<u8> {
     packet
 }
 
+/// The most buffer capacity a connection keeps between packets.
+const KEEP_CAPACITY: usize = 16 * 1024;
+
 /// Reads one packet (command byte and data) into `packet`, refusing lengths above `max`
 /// before reading them. `Ok(false)` when the input ends between packets.
+///
+/// `packet` grows with the data received, not with the length announced, and keeps at
+/// most 16 KiB of capacity from one packet to the next.
 ///
 /// # Examples
 ///
@@ -526,13 +538,14 @@ pub async fn read_packet<R: AsyncRead + Unpin>(
     if length > max {
         return Err(MilterError::TooLong(length, max));
     }
+    // The buffer grows as the data arrives, never ahead of it: a peer that announces a
+    // large packet and sends nothing costs nothing. What a large packet left is given back.
     packet.clear();
-    packet.resize(length, 0);
-    match reader.read_exact(packet).await {
-        Ok(_) => Ok(true),
-        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
-            Err(MilterError::Truncated)
-        }
+    packet.shrink_to(KEEP_CAPACITY);
+    let mut data = reader.take(length as u64);
+    match data.read_to_end(packet).await {
+        Ok(read) if read == length => Ok(true),
+        Ok(_) => Err(MilterError::Truncated),
         Err(error) => Err(MilterError::Io(error)),
     }
 }
@@ -577,10 +590,34 @@ fn args(data: &[u8]) -> Option<Vec<String>> {
 }
 
 /// `C`: hostname, family byte, then (for `4`, `6` and `L`) a port and an address string.
-fn connect(data: &[u8]) -> Option<Command> {
-    let (hostname, rest) = c_string(data)?;
+///
+/// Every connect is read: one whose address cannot be read (a bad address, an unknown family,
+/// a cut packet) is a connect from [`ClientAddress::Unreadable`], so that the filter can
+/// answer it (a tempfail when failing closed) instead of dropping the connection.
+fn connect(data: &[u8]) -> Command {
+    let (hostname, rest) = c_string(data).unwrap_or((data, &[]));
+    let address = connect_address(rest).unwrap_or_else(|| {
+        // The address part as sent, minus the family byte, port and NUL where present.
+        let text = match rest {
+            [b'4' | b'6' | b'L', _, _, text @ ..] => text,
+            text => text,
+        };
+        let text = lossy(text.strip_suffix(b"\0").unwrap_or(text));
+        ClientAddress::Unreadable(crate::mail::one_line(&text, MAX_ADDRESS_TEXT))
+    });
+    Command::Connect {
+        hostname: lossy(hostname),
+        address,
+    }
+}
+
+/// How much of an unreadable connect address is kept.
+const MAX_ADDRESS_TEXT: usize = 64;
+
+/// The family byte and what follows it; `None` when that cannot be read.
+fn connect_address(rest: &[u8]) -> Option<ClientAddress> {
     let (&family, rest) = rest.split_first()?;
-    let address = match family {
+    Some(match family {
         b'U' => ClientAddress::Unknown,
         b'4' | b'6' | b'L' => {
             let port = u16::from_be_bytes(rest.get(..2)?.try_into().ok()?);
@@ -594,10 +631,6 @@ fn connect(data: &[u8]) -> Option<Command> {
             }
         }
         _ => return None,
-    };
-    Some(Command::Connect {
-        hostname: lossy(hostname),
-        address,
     })
 }
 
@@ -692,10 +725,6 @@ mod tests {
         for bytes in [
             &b""[..],
             b"O\x00\x00\x00\x06",
-            b"Cname",
-            b"Cname\x004\x00",
-            b"Cname\x004\x00\x19not an address\x00",
-            b"Cname\x00X",
             b"Hno nul",
             b"Ha\x00b\x00",
             b"M",
@@ -706,6 +735,51 @@ mod tests {
         ] {
             assert!(Command::parse(bytes).is_err(), "{bytes:?}");
         }
+    }
+
+    #[test]
+    fn a_connect_whose_address_cannot_be_read_is_still_a_connect() {
+        let unreadable = |text: &str| ClientAddress::Unreadable(text.to_owned());
+        for (bytes, hostname, address) in [
+            (&b"Cname"[..], "name", unreadable("")),
+            (b"Cname\x004\x00", "name", unreadable("4")),
+            (
+                b"Cname\x004\x00\x19not an address\x00",
+                "name",
+                unreadable("not an address"),
+            ),
+            (
+                b"Cname\x004\x00\x19192.0.2.1%eth0\x00",
+                "name",
+                unreadable("192.0.2.1%eth0"),
+            ),
+            (b"Cname\x004\x00\x19\x00", "name", unreadable("")),
+            (b"Cname\x00X", "name", unreadable("X")),
+            (
+                b"Cname\x006\x00\x19[2001:db8::1]\x1b[31m\x00",
+                "name",
+                unreadable("[2001:db8::1] [31m"),
+            ),
+        ] {
+            let command = Command::parse(bytes).unwrap();
+            assert_eq!(
+                command,
+                Command::Connect {
+                    hostname: hostname.into(),
+                    address
+                },
+                "{bytes:?}"
+            );
+        }
+        let long = [&b"Cname\x004\x00\x19"[..], &[b'9'; 5000], b"\x00"].concat();
+        let Command::Connect {
+            address: ClientAddress::Unreadable(text),
+            ..
+        } = Command::parse(&long).unwrap()
+        else {
+            panic!("not an unreadable connect")
+        };
+        assert!(text.len() <= 67, "{}", text.len());
     }
 
     #[test]
@@ -782,6 +856,54 @@ mod tests {
             read_packet(&mut empty, &mut packet, 255).await,
             Err(MilterError::Empty)
         ));
+    }
+
+    #[tokio::test]
+    async fn the_buffer_grows_with_the_data_not_the_announced_length() {
+        // Many peers announce the largest packet and send one byte of it: together they
+        // hold about what they sent, not what they announced.
+        let mut held = 0;
+        let mut peers = Vec::new();
+        for _ in 0..100 {
+            let (mut mta, mut filter) = tokio::io::duplex(1024);
+            let announced = u32::try_from(MAX_PACKET).unwrap().to_be_bytes();
+            tokio::io::AsyncWriteExt::write_all(&mut mta, &announced)
+                .await
+                .unwrap();
+            tokio::io::AsyncWriteExt::write_all(&mut mta, b"B")
+                .await
+                .unwrap();
+            let mut packet = Vec::new();
+            let read = read_packet(&mut filter, &mut packet, MAX_PACKET);
+            let waited = tokio::time::timeout(std::time::Duration::from_millis(5), read).await;
+            assert!(waited.is_err(), "no packet can be read yet");
+            held += packet.capacity();
+            peers.push((mta, filter, packet));
+        }
+        assert!(
+            held <= 100 * 1024,
+            "{held} bytes held for 100 bytes received"
+        );
+
+        // A whole large packet is read, and its buffer given back at the next one.
+        let mut input = frame(b'B', &vec![b'x'; MAX_PACKET - 1]);
+        input.extend_from_slice(&Command::Quit.to_bytes());
+        let mut input = &input[..];
+        let mut packet = Vec::new();
+        assert!(
+            read_packet(&mut input, &mut packet, MAX_PACKET)
+                .await
+                .unwrap()
+        );
+        assert_eq!(packet.len(), MAX_PACKET);
+        assert!(packet.capacity() <= 2 * MAX_PACKET);
+        assert!(
+            read_packet(&mut input, &mut packet, MAX_PACKET)
+                .await
+                .unwrap()
+        );
+        assert_eq!(Command::parse(&packet).unwrap(), Command::Quit);
+        assert!(packet.capacity() <= KEEP_CAPACITY, "{}", packet.capacity());
     }
 
     proptest::proptest! {

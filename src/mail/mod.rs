@@ -35,8 +35,8 @@ pub mod postfix_policy;
 mod text;
 
 pub use message::{
-    DEFAULT_MAX_DOMAINS, DEFAULT_SKIP_DOMAINS, MAX_HOPS, MessageReader, MessageTargets,
-    received_from, registrable_domain,
+    DEFAULT_MAX_DOMAINS, DEFAULT_SKIP_DOMAINS, DEFAULT_TIME_BUDGET, MAX_HOPS, MessageReader,
+    MessageTargets, received_from, registrable_domain,
 };
 pub use policy::{Evaluation, Hop, SessionFacts, SessionFilter, SessionPolicy, Verdict, is_local};
 pub use text::one_line;

@@ -26,6 +26,10 @@ const MAX_REASON: usize = 200;
 const MAX_TEXT: usize = 400;
 /// The text of a tempfail.
 const TEMPFAIL_TEXT: &str = "Service temporarily unavailable; DNS list lookups failed";
+/// The tempfail text for a client whose address could not be read.
+const UNREADABLE_CLIENT_TEXT: &str = "Service temporarily unavailable; client address not known";
+/// How much of an unreadable client address is kept, to log.
+const MAX_CLIENT_TEXT: usize = 64;
 
 /// What a filter does with a session or message.
 ///
@@ -113,6 +117,12 @@ impl Hop {
 pub struct SessionFacts {
     /// The connecting client's address; `None` when unknown.
     pub client: Option<IpAddr>,
+    /// The client address as the MTA gave it, when it could not be read as an address
+    /// (`[192.0.2.1]`, `192.0.2.1%eth0`, an empty text, Postfix's `unknown`, a milter
+    /// connect of the unknown family), sanitised: printable ASCII on one line, at most 64
+    /// characters. The client could not be checked, so this is trouble: logged as a warning,
+    /// and a tempfail when the policy fails closed. See [`SessionFacts::unreadable_client`].
+    pub unreadable_client: Option<String>,
     /// The HELO/EHLO name.
     pub helo: Option<String>,
     /// The envelope sender (`local@domain`; empty for the null sender).
@@ -125,6 +135,10 @@ pub struct SessionFacts {
     pub domains: Vec<DomainName>,
     /// IP addresses found in the message's URLs, checked on the IP lists.
     pub addresses: Vec<IpAddr>,
+    /// Why part of the message was not checked (`more than 200 domains or addresses`,
+    /// `message cut at 1048576 bytes`): empty when all of it was. See
+    /// [`SessionPolicy::unchecked_is_suspicious`].
+    pub unchecked: Vec<String>,
 }
 
 impl SessionFacts {
@@ -136,8 +150,29 @@ impl SessionFacts {
         }
     }
 
+    /// Facts about a client whose address the MTA gave as `text`, which is not an address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::mail::SessionFacts;
+    ///
+    /// let facts = SessionFacts::unreadable_client("[192.0.2.1]\n");
+    /// assert_eq!(facts.client, None);
+    /// assert_eq!(facts.unreadable_client.as_deref(), Some("[192.0.2.1]"));
+    /// ```
+    pub fn unreadable_client(text: &str) -> Self {
+        SessionFacts {
+            unreadable_client: Some(one_line(text, MAX_CLIENT_TEXT)),
+            ..SessionFacts::default()
+        }
+    }
+
     fn has_message_facts(&self) -> bool {
-        !self.hops.is_empty() || !self.domains.is_empty() || !self.addresses.is_empty()
+        !self.hops.is_empty()
+            || !self.domains.is_empty()
+            || !self.addresses.is_empty()
+            || !self.unchecked.is_empty()
     }
 }
 
@@ -165,6 +200,7 @@ pub struct SessionPolicy {
     check_client_name: bool,
     check_sender_domain: bool,
     check_local: bool,
+    unchecked_is_suspicious: bool,
     trusted_networks: Vec<IpNet>,
     fcrdns_deadline: Duration,
 }
@@ -179,6 +215,7 @@ impl Default for SessionPolicy {
             check_client_name: false,
             check_sender_domain: false,
             check_local: false,
+            unchecked_is_suspicious: false,
             trusted_networks: Vec::new(),
             fcrdns_deadline: Duration::from_secs(10),
         }
@@ -225,6 +262,22 @@ impl SessionPolicy {
     /// Check loopback, private, link-local and unspecified clients too (see [`is_local`]).
     pub fn check_local(mut self, on: bool) -> Self {
         self.check_local = on;
+        self
+    }
+
+    /// Treat a message not checked in full ([`SessionFacts::unchecked`]: more domains than
+    /// the cap, a message cut at the size limit) as listed: reject (or tag) it. Off by
+    /// default: what was read is judged, and [`Evaluation::unchecked`] says what was not.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::mail::SessionPolicy;
+    ///
+    /// let policy = SessionPolicy::default().unchecked_is_suspicious(true);
+    /// ```
+    pub fn unchecked_is_suspicious(mut self, on: bool) -> Self {
+        self.unchecked_is_suspicious = on;
         self
     }
 
@@ -279,6 +332,9 @@ pub struct Evaluation {
     pub fcrdns: Option<&'static str>,
     /// Why less than usual was checked.
     pub note: Option<&'static str>,
+    /// What of the message was not checked (from [`SessionFacts::unchecked`]): a verdict
+    /// that is not a reject says nothing about it.
+    pub unchecked: Vec<String>,
 }
 
 impl Evaluation {
@@ -290,6 +346,7 @@ impl Evaluation {
             trouble: Vec::new(),
             fcrdns: None,
             note: None,
+            unchecked: Vec::new(),
         }
     }
 }
@@ -415,6 +472,7 @@ impl<R: DnsResolver> SessionFilter<R> {
             _ => None,
         };
         evaluation.note = skip_client;
+        evaluation.unchecked.clone_from(&facts.unchecked);
         if skip_client.is_some() && !facts.has_message_facts() {
             return evaluation;
         }
@@ -449,6 +507,18 @@ impl<R: DnsResolver> SessionFilter<R> {
         let mut rejections = Vec::new();
         let mut tags = Vec::new();
         let mut trouble = false;
+        // A client address that could not be read is a client that was not checked: never
+        // passed over in silence, and a tempfail when failing closed.
+        let unreadable = match (client, &facts.unreadable_client) {
+            (None, Some(text)) => {
+                tracing::warn!(client = ?text, "client address unreadable: client not checked");
+                evaluation
+                    .trouble
+                    .push(format!("client address unreadable: {text:?}"));
+                true
+            }
+            _ => false,
+        };
         for ((role, _), report) in targets.iter().zip(&reports) {
             note_results(&mut evaluation, report);
             trouble |= report.has_trouble();
@@ -482,10 +552,20 @@ impl<R: DnsResolver> SessionFilter<R> {
             }
         }
 
+        if self.policy.unchecked_is_suspicious && !facts.unchecked.is_empty() {
+            let why = one_line(&facts.unchecked.join("; "), MAX_REASON);
+            rejections.push(format!(
+                "Service unavailable; message not fully checked: {why}"
+            ));
+            tags.push(format!("message not fully checked: {why}"));
+        }
+
         evaluation.verdict = if self.policy.tag_only && !tags.is_empty() {
             Verdict::Tag(self.shown(&tags.join("; ")))
         } else if let Some(first) = rejections.into_iter().next() {
             Verdict::Reject(self.shown(&first))
+        } else if unreadable && self.policy.fail_closed {
+            Verdict::Tempfail(UNREADABLE_CLIENT_TEXT.into())
         } else if trouble && self.policy.fail_closed {
             Verdict::Tempfail(TEMPFAIL_TEXT.into())
         } else {
@@ -498,8 +578,10 @@ impl<R: DnsResolver> SessionFilter<R> {
     /// domain, Received hops, message addresses, message domains.
     fn targets(&self, facts: &SessionFacts, with_client: bool) -> Vec<(Role, Target)> {
         let mut targets: Vec<(Role, Target)> = Vec::new();
+        // Hundreds of message domains: each is looked up once, in constant time.
+        let mut known = std::collections::HashSet::new();
         let mut push = |role: Role, target: Target| {
-            if !targets.iter().any(|(_, known)| *known == target) {
+            if known.insert(target.clone()) {
                 targets.push((role, target));
             }
         };
@@ -621,7 +703,12 @@ fn domain_target(name: &str) -> Option<Target> {
     {
         return None;
     }
-    Target::domain(name).ok()
+    // Parsed as any target, so that a name that is an address once IDNA has deleted or folded
+    // its invisible or fullwidth characters (`１９２.0.2.1`) is left out like an address.
+    match name.parse::<Target>() {
+        Ok(target @ Target::Domain(_)) => Some(target),
+        _ => None,
+    }
 }
 
 /// Notes a report's listings and trouble.
@@ -722,7 +809,17 @@ mod tests {
     #[test]
     fn domains_worth_asking_about() {
         assert!(domain_target("mail.example.com.").is_some());
-        for skipped in ["unknown", "[192.0.2.1]", "192.0.2.1", "localhost", ""] {
+        for skipped in [
+            "unknown",
+            "[192.0.2.1]",
+            "192.0.2.1",
+            "localhost",
+            "",
+            // Addresses once IDNA has folded or deleted a character; a bad dotted quad.
+            "１９２.０.２.１",
+            "192.0.2.1\u{200B}",
+            "999.1.1.1",
+        ] {
             assert!(domain_target(skipped).is_none(), "{skipped}");
         }
     }

@@ -135,11 +135,34 @@ impl PolicyRequest {
     }
 
     /// The client, HELO name, verified client name and sender of the request. A
-    /// `client_address` of `unknown` (or anything else not an address) is no client address;
-    /// a `client_name` of `unknown` is no name.
+    /// `client_address` that is not an address is no client address: Postfix sends
+    /// `unknown` when it does not know the client's address (an XCLIENT `ADDR=[UNAVAILABLE]`,
+    /// a peer it could not read), and anything else unreadable (`[192.0.2.1]`, an empty text)
+    /// is a client that cannot be checked either. Both are kept, sanitised, as
+    /// [`SessionFacts::unreadable_client`]: trouble for the filter, never a clean client. A
+    /// `client_name` of `unknown` is no name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::mail::postfix_policy::PolicyRequest;
+    ///
+    /// let mut request = PolicyRequest::default();
+    /// request.push("client_address", "192.0.2.1%eth0");
+    /// let facts = request.session_facts();
+    /// assert_eq!(facts.client, None);
+    /// assert_eq!(facts.unreadable_client.as_deref(), Some("192.0.2.1%eth0"));
+    /// ```
     pub fn session_facts(&self) -> SessionFacts {
+        let address = self.get("client_address");
+        let client = address.and_then(parse_client_address);
+        let unreadable = match (client, address) {
+            (None, Some(text)) => SessionFacts::unreadable_client(text).unreadable_client,
+            _ => None,
+        };
         SessionFacts {
-            client: self.get("client_address").and_then(parse_client_address),
+            client,
+            unreadable_client: unreadable,
             helo: self.get("helo_name").map(str::to_owned),
             sender: self.get("sender").map(str::to_owned),
             client_name: self
@@ -358,5 +381,23 @@ mod tests {
         assert_eq!(facts.sender.as_deref(), Some(""));
         request.push("client_address", "unknown");
         assert_eq!(request.session_facts().client, None);
+        assert_eq!(
+            request.session_facts().unreadable_client.as_deref(),
+            Some("unknown")
+        );
+        for (sent, kept) in [
+            ("[192.0.2.1]", "[192.0.2.1]"),
+            ("192.0.2.1%eth0", "192.0.2.1%eth0"),
+            ("", ""),
+            ("192.0.2.1\u{7}\u{202E}x", "192.0.2.1 ?x"),
+        ] {
+            request.push("client_address", sent);
+            let facts = request.session_facts();
+            assert_eq!(facts.client, None, "{sent:?}");
+            assert_eq!(facts.unreadable_client.as_deref(), Some(kept), "{sent:?}");
+        }
+        request.push("client_address", &"9".repeat(10_000));
+        let long = request.session_facts().unreadable_client.unwrap();
+        assert!(long.len() <= 64 + 3, "{}", long.len());
     }
 }

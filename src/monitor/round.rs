@@ -9,7 +9,7 @@ use ipnet::IpNet;
 
 use crate::checker::Checker;
 use crate::hosts::{DerivedAddress, HostSource, HostTrouble, expand};
-use crate::outcome::ListResult;
+use crate::outcome::{ListResult, Report};
 use crate::resolver::DnsResolver;
 use crate::target::{Target, TargetSpec};
 
@@ -229,6 +229,7 @@ impl<R: DnsResolver> Watcher<R> {
             checked += 1;
             let first = events.len();
             let origin = index.find(&report.target);
+            let report = self.confirm_delistings(report).await;
             for (list_index, result) in report.results.iter().enumerate() {
                 self.tracker
                     .observe(&report.target, result, &at, &mut events);
@@ -254,6 +255,29 @@ impl<R: DnsResolver> Watcher<R> {
             complete,
             host_trouble,
         }
+    }
+
+    /// Checks again, together with a fresh probe of the list's test points, every pair of
+    /// `report` that would confirm a delisting ([`Tracker::would_delist`]), and puts the
+    /// second answer in its place: a "not listed" from a list that is no longer seen to work
+    /// (a resolver gone blind) becomes trouble, and no delisting is announced.
+    async fn confirm_delistings(&self, mut report: Report) -> Report {
+        let doubtful: Vec<&str> = report
+            .results
+            .iter()
+            .filter(|result| self.tracker.would_delist(&report.target, result))
+            .map(|result| result.list.as_str())
+            .collect();
+        if doubtful.is_empty() {
+            return report;
+        }
+        let again = self.checker.recheck(report.target.clone(), &doubtful).await;
+        for result in again.results {
+            if let Some(slot) = report.results.iter_mut().find(|r| r.list == result.list) {
+                *slot = result;
+            }
+        }
+        report
     }
 
     /// Looks up the addresses of every watched domain, if asked to: each with the index of

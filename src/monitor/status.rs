@@ -48,7 +48,10 @@ impl PairStatus {
     pub fn from_outcome(outcome: &Outcome) -> Option<Self> {
         Some(match outcome {
             Outcome::Listed(listing) => PairStatus::listed(listing.codes.iter().copied()),
-            Outcome::NotListed => PairStatus::NotListed,
+            // Codes the list's filter does not count are not a listing: watch mode follows
+            // the verdict, so not_counted <-> not_listed is no change event (the codes show
+            // in the check's own output and metrics).
+            Outcome::NotListed | Outcome::NotCounted(_) => PairStatus::NotListed,
             Outcome::Skipped(SkipReason::NotApplicable(_)) => return None,
             other => PairStatus::Trouble(OutcomeKind::of(other)?),
         })
@@ -199,6 +202,25 @@ mod tests {
         ] {
             assert_eq!(PairStatus::decode(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn not_counted_watches_as_not_listed_and_no_data_as_trouble() {
+        let not_counted = Outcome::NotCounted(crate::Listing {
+            codes: vec!["127.0.1.102".parse().unwrap()],
+            categories: vec!["abused legit spam".to_owned()],
+            reasons: Vec::new(),
+            ttl: 60,
+        });
+        assert_eq!(
+            PairStatus::from_outcome(&not_counted),
+            Some(PairStatus::NotListed)
+        );
+        let no_data = PairStatus::from_outcome(&Outcome::NoData).unwrap();
+        assert_eq!(no_data, PairStatus::Trouble(OutcomeKind::NoData));
+        assert_eq!(no_data.encode(), "trouble:no_data");
+        assert_eq!(PairStatus::decode("trouble:no_data"), Some(no_data));
+        assert_eq!(PairStatus::decode("trouble:not_counted"), None);
     }
 
     #[test]

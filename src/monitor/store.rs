@@ -5,6 +5,10 @@
 //! SQLite database made by this crate, and SQLite's `quick_check` and the schema version
 //! must pass on a read-only connection. Anything else is a [`StoreError`] naming the file,
 //! and the file is left exactly as it was.
+//!
+//! One watcher at a time: [`StateStore::open`] takes an exclusive lock on the file (see
+//! [`WriterLock`]), and a second watcher gets [`StoreError::Locked`], naming the holder.
+//! Readers (`--history`, [`StateStore::open_read_only`]) take no lock.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -89,6 +93,21 @@ pub enum StoreError {
         /// What is wrong with it.
         problem: String,
     },
+    /// Another watcher holds the state file: two writers would each report the same change
+    /// and queue its deliveries twice.
+    #[error(
+        "state file {path} is in use by another watcher ({holder}); lock file {lock}",
+        lock = lock.display()
+    )]
+    Locked {
+        /// The state file.
+        path: PathBuf,
+        /// The lock file beside it.
+        lock: PathBuf,
+        /// Who holds it, as recorded in the lock file: `pid 1234 on host mail, since
+        /// 2026-03-01T12:00:00Z`, or `holder unknown`.
+        holder: String,
+    },
     /// SQLite failed.
     #[error("state file {path}: {source}")]
     Sqlite {
@@ -135,6 +154,8 @@ pub struct PendingDelivery {
 pub struct StateStore {
     connection: Connection,
     path: PathBuf,
+    /// Held for as long as the store is open for writing; `None` in memory and read-only.
+    _lock: Option<WriterLock>,
 }
 
 impl StateStore {
@@ -143,7 +164,30 @@ impl StateStore {
     /// An existing file is validated first: its header must say it is an SQLite database made
     /// by this crate, and SQLite's `quick_check` and the schema version must pass on a
     /// read-only connection. A file that fails is a [`StoreError`] and is left untouched.
+    ///
+    /// The store holds an exclusive lock on the file until it is dropped: while another
+    /// store (in this or another process) has it open, this is [`StoreError::Locked`],
+    /// naming the holder.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::monitor::{StateStore, StoreError};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("state.db");
+    /// let watcher = StateStore::open(&path).unwrap();
+    /// let second = StateStore::open(&path).unwrap_err();
+    /// assert!(matches!(second, StoreError::Locked { .. }));
+    /// assert!(second.to_string().contains(&format!("pid {}", std::process::id())));
+    /// assert!(StateStore::open_read_only(&path).is_ok()); // readers take no lock
+    /// drop(watcher);
+    /// assert!(StateStore::open(&path).is_ok());
+    /// ```
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        // First the lock, so that what follows (is the file new? is it sound?) is not raced
+        // by another watcher creating or changing it.
+        let lock = WriterLock::take(path)?;
         let is_new = match std::fs::metadata(path) {
             Ok(meta) => meta.is_file() && meta.len() == 0,
             Err(error) if error.kind() == io::ErrorKind::NotFound => true,
@@ -156,6 +200,7 @@ impl StateStore {
         let store = StateStore {
             connection,
             path: path.to_owned(),
+            _lock: lock,
         };
         store.configure()?;
         if is_new {
@@ -168,7 +213,11 @@ impl StateStore {
     pub fn in_memory() -> Result<Self, StoreError> {
         let path = PathBuf::from(":memory:");
         let connection = Connection::open_in_memory().map_err(|e| sqlite_error(&path, e))?;
-        let store = StateStore { connection, path };
+        let store = StateStore {
+            connection,
+            path,
+            _lock: None,
+        };
         store.create_schema()?;
         Ok(store)
     }
@@ -184,6 +233,7 @@ impl StateStore {
         Ok(StateStore {
             connection,
             path: path.to_owned(),
+            _lock: None,
         })
     }
 
@@ -419,6 +469,106 @@ impl StateStore {
     }
 }
 
+/// The writer's lock on a state file: an exclusive `flock(2)` on a file beside it
+/// (`state.db.lock`), which records who holds it (pid, host, since when).
+///
+/// Why an OS lock, and not a holder row with a lease in the database itself: a lease must be
+/// refreshed while rounds run (a round of a /16 takes minutes), and the holder of a lease
+/// that died blocks every successor until the lease runs out, or until a liveness check
+/// that pid reuse and other hosts defeat. The kernel drops an `flock` the moment the last
+/// descriptor of its holder closes, however the process ends (SIGKILL, a crash, the OOM
+/// killer), so a stale lock never blocks anyone; the lock file it leaves behind is simply
+/// taken over. The descriptor is close-on-exec, so `--exec` commands do not inherit the
+/// lock.
+///
+/// Why a file beside the database, not the database file: SQLite takes its own (`fcntl`)
+/// locks on that file, and on NFS Linux emulates `flock` with `fcntl` locks, so the two
+/// would collide. The lock file is never removed: removing it would let a third process
+/// lock a new file while the holder still locks the old one.
+///
+/// Without `flock` (non-Unix systems) there is no lock; keep to one watcher per file there.
+#[derive(Debug)]
+struct WriterLock {
+    _file: File,
+}
+
+impl WriterLock {
+    /// Takes the lock of the state file `path`, or says who holds it.
+    #[cfg(unix)]
+    fn take(path: &Path) -> Result<Option<Self>, StoreError> {
+        use rustix::fs::{FlockOperation, flock};
+        use std::io::{Seek, Write};
+
+        let lock = lock_of(path);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false) // it may hold the holder's record, to be read below
+            .open(&lock)
+            .map_err(|e| io_error(&lock, e))?;
+        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::WOULDBLOCK) => {
+                return Err(StoreError::Locked {
+                    path: path.to_owned(),
+                    holder: read_holder(&mut file),
+                    lock,
+                });
+            }
+            Err(error) => return Err(io_error(&lock, error.into())),
+        }
+        let host = rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned();
+        let since = super::time::rfc3339(std::time::SystemTime::now());
+        let record = format!("pid {}\nhost {host}\nsince {since}\n", std::process::id());
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| file.write_all(record.as_bytes()))
+            .map_err(|e| io_error(&lock, e))?;
+        Ok(Some(WriterLock { _file: file }))
+    }
+
+    #[cfg(not(unix))]
+    fn take(_path: &Path) -> Result<Option<Self>, StoreError> {
+        Ok(None)
+    }
+}
+
+/// The lock file of the state file at `path`.
+fn lock_of(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// The holder recorded in a lock file, for a message: `pid 1234 on host mail, since
+/// 2026-03-01T12:00:00Z`. The file is read bounded, and what it says is checked: anyone who
+/// can write beside the state file can write in it.
+#[cfg_attr(not(unix), allow(dead_code))]
+fn read_holder(file: &mut File) -> String {
+    let mut buffer = [0u8; 512];
+    let read = read_up_to(file, &mut buffer).unwrap_or(0);
+    let text = String::from_utf8_lossy(&buffer[..read]);
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .filter(|value| {
+                !value.is_empty()
+                    && value.len() <= 255
+                    && value.bytes().all(|b| b.is_ascii_graphic())
+            })
+    };
+    let pid = field("pid").and_then(|pid| pid.parse::<u32>().ok());
+    match (pid, field("host"), field("since")) {
+        (Some(pid), Some(host), Some(since)) => format!("pid {pid} on host {host}, since {since}"),
+        (Some(pid), _, _) => format!("pid {pid}"),
+        _ => "holder unknown".to_owned(),
+    }
+}
+
 /// Checks that `path` is a sound state file without writing to it: the header first (by
 /// reading the bytes), then SQLite's own checks on a read-only connection.
 fn validate(path: &Path) -> Result<(), StoreError> {
@@ -633,6 +783,73 @@ mod tests {
         drop(store);
         let whole = std::fs::read(&path).unwrap();
         assert_rejected_untouched(&path, &whole[..whole.len() / 2]);
+    }
+
+    #[test]
+    fn one_writer_at_a_time_and_readers_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let mut first = StateStore::open(&path).unwrap();
+        let mut tracker = first.load(config()).unwrap();
+        round(&mut first, &mut tracker, false, "t1");
+        round(&mut first, &mut tracker, true, "t2");
+        round(&mut first, &mut tracker, true, "t3");
+        let error = StateStore::open(&path).unwrap_err();
+        let message = error.to_string();
+        let StoreError::Locked { lock, holder, .. } = &error else {
+            panic!("{error:?}");
+        };
+        assert_eq!(lock, &lock_of(&path));
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        let pid = format!("pid {} on host ", std::process::id());
+        assert!(holder.starts_with(&pid), "{holder}");
+        assert!(holder.contains(", since 20"), "{holder}");
+        // The history reads on while the writer runs, and sees its rounds.
+        let reader = StateStore::open_read_only(&path).unwrap();
+        assert_eq!(reader.history(&[]).unwrap().len(), 2);
+        drop(first);
+        let _second = StateStore::open(&path).unwrap();
+    }
+
+    #[test]
+    fn a_lock_file_left_by_a_dead_holder_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        // A record that no process holds the lock of: its holder is gone.
+        std::fs::write(
+            lock_of(&path),
+            "pid 4000000\nhost old\nsince 2020-01-01T00:00:00Z\n",
+        )
+        .unwrap();
+        let store = StateStore::open(&path).unwrap();
+        let record = std::fs::read_to_string(lock_of(&path)).unwrap();
+        assert!(
+            record.starts_with(&format!("pid {}\n", std::process::id())),
+            "{record}"
+        );
+        drop(store);
+    }
+
+    #[test]
+    fn a_hostile_lock_record_is_not_repeated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        for (record, expected) in [
+            ("pid 12\nhost a\x1b[2Jb\nsince x\n", "pid 12"),
+            ("garbage", "holder unknown"),
+            ("", "holder unknown"),
+            (
+                "pid 7\nhost mail\nsince 2026-01-01T00:00:00Z\n",
+                "pid 7 on host mail, since 2026-01-01T00:00:00Z",
+            ),
+        ] {
+            std::fs::write(&path, record).unwrap();
+            let mut file = File::open(&path).unwrap();
+            assert_eq!(read_holder(&mut file), expected, "{record:?}");
+        }
+        let long = format!("pid 1\nhost {}\nsince y\n", "h".repeat(10_000));
+        std::fs::write(&path, long).unwrap();
+        assert_eq!(read_holder(&mut File::open(&path).unwrap()), "pid 1");
     }
 
     #[test]

@@ -396,6 +396,70 @@ impl Tracker {
         }
     }
 
+    /// Whether taking `result` into account would confirm a delisting now: the pair's last
+    /// answer was a listing, `result` says "not listed", and enough rounds agree (this one
+    /// included). Before believing it, a watcher checks the pair again together with a fresh
+    /// probe of the list's test points ([`Checker::recheck`](crate::Checker::recheck)): a
+    /// resolver that went blind must read as trouble, not as a delisting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::monitor::{Tracker, TrackerConfig};
+    /// use dnsbl_check::{Answer, Checker, DnsList, DnsResolver, ListKind, LookupError, Target};
+    /// # use std::net::Ipv4Addr;
+    /// # struct Table(bool);
+    /// # impl DnsResolver for Table {
+    /// #     async fn lookup_a(&self, _: &str) -> Result<Answer<Ipv4Addr>, LookupError> {
+    /// #         Ok(if self.0 {
+    /// #             Answer::Records { records: vec![Ipv4Addr::new(127, 0, 0, 2)], ttl: 60 }
+    /// #         } else {
+    /// #             Answer::NoRecords { nxdomain: true, negative_ttl: None }
+    /// #         })
+    /// #     }
+    /// #     async fn lookup_txt(&self, _: &str) -> Result<Answer<String>, LookupError> {
+    /// #         Ok(Answer::NoRecords { nxdomain: true, negative_ttl: None })
+    /// #     }
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    /// # let check = |listed: bool| {
+    /// #     let list = DnsList::from_spec("bl.example", ListKind::Ip).unwrap();
+    /// #     let checker = Checker::builder().list(list).health_checks(false)
+    /// #         .build_with(Table(listed)).unwrap();
+    /// #     rt.block_on(checker.check("192.0.2.1".parse().unwrap())).results.remove(0)
+    /// # };
+    /// let target: Target = "192.0.2.1".parse()?;
+    /// let mut tracker = Tracker::new(TrackerConfig { confirm: 1, ..TrackerConfig::default() });
+    /// let mut events = Vec::new();
+    /// tracker.observe(&target, &check(true), "t1", &mut events); // baseline: listed
+    /// assert!(tracker.would_delist(&target, &check(false)));
+    /// assert!(!tracker.would_delist(&target, &check(true)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn would_delist(&self, target: &Target, result: &ListResult) -> bool {
+        if result.outcome != Outcome::NotListed {
+            return false;
+        }
+        let Some(index) = self.lists.iter().position(|name| **name == *result.list) else {
+            return false;
+        };
+        let Some(Some(state)) = self.pairs.get(target).and_then(|lists| lists.get(index)) else {
+            return false;
+        };
+        let was_listed = match &state.status {
+            PairStatus::Listed(_) => true,
+            PairStatus::Trouble(_) => matches!(state.last_answer, Some(PairStatus::Listed(_))),
+            PairStatus::NotListed => false,
+        };
+        let rounds = match &state.pending {
+            Some(PairStatus::NotListed) => state.count + 1,
+            _ => 1,
+        };
+        was_listed && rounds >= self.config.confirm.max(1)
+    }
+
     /// The pairs changed since the last call, for a store to write.
     #[cfg_attr(not(feature = "monitor"), allow(dead_code))]
     pub(crate) fn take_dirty(&mut self) -> Vec<(Target, u16)> {

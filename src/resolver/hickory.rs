@@ -701,6 +701,12 @@ fn map_error(error: NetError) -> NoRecordsOr {
             LookupErrorKind::Protocol,
             "answer truncated even over TCP",
         )),
+        // hickory-resolver rejects a whole response holding a record of another class than
+        // the question's; the pooled transport reads it alike.
+        NetError::ForeignClassRecord { .. } => NoRecordsOr::Error(LookupError::with_detail(
+            LookupErrorKind::Protocol,
+            crate::resolver::FOREIGN_CLASS,
+        )),
         NetError::Proto(_) => NoRecordsOr::Error(LookupError::with_detail(
             LookupErrorKind::Protocol,
             "malformed answer",

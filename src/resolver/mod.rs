@@ -85,6 +85,11 @@ impl<T> Answer<T> {
     }
 }
 
+/// The detail of the error for a response holding a record of a class other than IN: the same
+/// on both transports.
+#[cfg(any(feature = "hickory", feature = "pooled"))]
+pub(crate) const FOREIGN_CLASS: &str = "record of a class other than IN in the response";
+
 /// A TTL as a cache may use it: values with the top bit set count as 0 (RFC 2181 §8).
 #[cfg(any(feature = "hickory", feature = "pooled"))]
 pub(crate) fn clamp_ttl(ttl: u32) -> u32 {

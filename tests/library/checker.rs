@@ -3,11 +3,14 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use crate::support::{Behaviour, TestDns};
+use crate::support::{Behaviour, TestDns, ipv6_test_point};
+use dnsbl_check::list::TestPoints;
 use dnsbl_check::outcome::{SkipReason, Unhealthy};
+use std::net::Ipv4Addr;
+
 use dnsbl_check::{
-    Checker, CheckerBuilder, DnsList, HickoryResolver, ListHealth, ListKind, LookupErrorKind,
-    NameServer, Outcome, Report, Target,
+    Answer, Checker, CheckerBuilder, DnsList, DnsResolver, HickoryResolver, ListHealth, ListKind,
+    LookupError, LookupErrorKind, NameServer, Outcome, Report, Target,
 };
 use futures::StreamExt;
 
@@ -93,15 +96,15 @@ async fn every_kind_of_answer_gets_its_own_outcome() {
         Checker::builder().list(ip_list("bl.test=127.0.0.[2..11]")),
     );
     let cases: &[(&str, &str)] = &[
-        ("192.0.2.1", "not_listed"),  // NXDOMAIN
-        ("192.0.2.18", "not_listed"), // NOERROR, no A record
-        ("192.0.2.19", "not_listed"), // a code outside the filter
-        ("192.0.2.12", "list_error"), // 127.255.255.254
-        ("192.0.2.13", "list_error"), // 127.255.255.255
-        ("192.0.2.14", "invalid"),    // outside 127/8
-        ("192.0.2.15", "failed"),     // SERVFAIL
-        ("192.0.2.16", "failed"),     // no answer at all
-        ("192.0.2.17", "failed"),     // REFUSED
+        ("192.0.2.1", "not_listed"),   // NXDOMAIN
+        ("192.0.2.18", "no_data"),     // NOERROR, no A record: not how a list says so
+        ("192.0.2.19", "not_counted"), // a code outside the filter: shown, not counted
+        ("192.0.2.12", "list_error"),  // 127.255.255.254
+        ("192.0.2.13", "list_error"),  // 127.255.255.255
+        ("192.0.2.14", "invalid"),     // outside 127/8
+        ("192.0.2.15", "failed"),      // SERVFAIL
+        ("192.0.2.16", "failed"),      // no answer at all
+        ("192.0.2.17", "failed"),      // REFUSED
     ];
     for (target, status) in cases {
         let report = check(&checker, target).await;
@@ -138,6 +141,7 @@ async fn ipv6_and_mapped_addresses_use_the_right_names() {
     let dns = TestDns::builder()
         .zone(ZONE)
         .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .a(&ipv6_test_point(ZONE), &["127.0.0.2"], 60)
         .a(v6_name, &["127.0.0.3"], 60)
         .a("10.2.0.192.bl.test", &["127.0.0.2"], 60)
         .start()
@@ -280,6 +284,7 @@ async fn a_list_that_lists_everything_is_skipped_as_unhealthy() {
     let dns = TestDns::builder()
         .zone("good.test")
         .a("2.0.0.127.good.test", &["127.0.0.2"], 60)
+        .a(&ipv6_test_point("good.test"), &["127.0.0.2"], 60)
         .wildcard_a("dead.test", &["127.0.0.2"], 60)
         .start()
         .await;
@@ -336,12 +341,13 @@ async fn operator_codes_and_invalid_answers_at_the_test_points_apply_to_every_ta
         assert_eq!(report.results[1].outcome.status(), "invalid");
         assert!(!report.listed);
     }
-    // Only the four probes were sent: targets were answered from the probe result.
-    assert_eq!(dns.query_count(), 4, "{:?}", dns.queries());
+    // Only the probes were sent (two test points of each family and the IPv6 point's 6to4
+    // image, for each list): targets were answered from the probe result.
+    assert_eq!(dns.query_count(), 10, "{:?}", dns.queries());
 }
 
 #[tokio::test]
-async fn a_missing_positive_test_point_is_only_a_warning() {
+async fn a_missing_positive_test_point_makes_the_list_untrusted() {
     let dns = TestDns::builder()
         .zone(ZONE)
         .a("10.2.0.192.bl.test", &["127.0.0.2"], 60)
@@ -351,8 +357,307 @@ async fn a_missing_positive_test_point_is_only_a_warning() {
         &dns,
         Checker::builder().list(ip_list(ZONE)).fetch_txt(false),
     );
-    assert!(check(&checker, "192.0.2.10").await.listed);
-    assert_eq!(checker.health()[0].1, ListHealth::TestPointMissing);
+    let why = Unhealthy::TestPointNotListed {
+        test_point: "127.0.0.2".into(),
+        seen: "NXDOMAIN".into(),
+    };
+    for target in ["192.0.2.10", "192.0.2.1", "2001:db8::1"] {
+        let report = check(&checker, target).await;
+        assert_eq!(
+            *only(&report),
+            Outcome::Skipped(SkipReason::Unhealthy(why.clone())),
+            "{target}"
+        );
+        assert!(report.has_trouble() && !report.listed, "{report:?}");
+    }
+    assert_eq!(checker.health()[0].1, ListHealth::Unhealthy(why));
+    let json = serde_json::to_value(check(&checker, "192.0.2.1").await).unwrap();
+    assert_eq!(json["results"][0]["status"], "skipped");
+    assert_eq!(
+        json["results"][0]["detail"],
+        "the test point 127.0.0.2 is not listed (NXDOMAIN): the list cannot be seen to work"
+    );
+    // The targets were never asked: an answer of an unproven list means nothing.
+    assert!(
+        !dns.queries().iter().any(|(n, _)| n.contains(".2.0.192.")),
+        "{:?}",
+        dns.queries()
+    );
+}
+
+/// A resolver that answers NXDOMAIN to everything (a filtering, captive or sandboxed one),
+/// with an SOA in its answers or without: no list reads "not listed".
+#[tokio::test]
+async fn a_resolver_blind_to_the_lists_gives_trouble_never_not_listed() {
+    let with_soa = TestDns::builder().zone(ZONE).start().await;
+    let without_soa = TestDns::builder()
+        .zone(ZONE)
+        .on(&format!("*.{ZONE}"), "*", Behaviour::NxDomain)
+        .start()
+        .await;
+    for dns in [&with_soa, &without_soa] {
+        let checker = checker(
+            dns,
+            Checker::builder()
+                .list(ip_list(ZONE))
+                .list(DnsList::from_spec(ZONE, ListKind::Domain).unwrap()),
+        );
+        for target in ["127.0.0.2", "192.0.2.1", "2001:db8::1", "example.com"] {
+            let report = check(&checker, target).await;
+            report
+                .results
+                .iter()
+                .filter(|r| r.outcome.applies())
+                .for_each(|result| {
+                    assert!(
+                        matches!(
+                            &result.outcome,
+                            Outcome::Skipped(SkipReason::Unhealthy(
+                                Unhealthy::TestPointNotListed { .. }
+                            ))
+                        ),
+                        "{target}: {result:?}"
+                    );
+                });
+            assert!(report.has_trouble(), "{report:?}");
+        }
+        let health = checker.health();
+        assert!(
+            health.iter().all(|(_, health)| health.is_untrusted()),
+            "{health:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_list_that_publishes_no_test_points_is_used_as_it_answers() {
+    let dns = TestDns::builder()
+        .zone(ZONE)
+        .a("10.2.0.192.bl.test", &["127.0.0.2"], 60)
+        .start()
+        .await;
+    let list = ip_list(ZONE).with_test_points(TestPoints::none());
+    let unproven = checker(&dns, Checker::builder().list(list).fetch_txt(false));
+    assert!(check(&unproven, "192.0.2.10").await.listed);
+    assert_eq!(
+        *only(&check(&unproven, "192.0.2.1").await),
+        Outcome::NotListed
+    );
+    assert_eq!(unproven.health()[0].1, ListHealth::TestPointMissing);
+    // Nothing to probe: only the targets were asked.
+    assert_eq!(dns.query_count(), 2, "{:?}", dns.queries());
+
+    // The same, declared in a config file.
+    let config: dnsbl_check::Config =
+        toml::from_str("[[list]]\nzone = \"bl.test\"\ntest_points = \"none\"\n").unwrap();
+    let from_file = checker(
+        &dns,
+        config.apply_to_checker(Checker::builder().lists(config.lists(None).unwrap())),
+    );
+    assert!(check(&from_file, "192.0.2.10").await.listed);
+    assert_eq!(
+        *only(&check(&from_file, "192.0.2.1").await),
+        Outcome::NotListed
+    );
+}
+
+#[tokio::test]
+async fn operators_own_test_points_are_asked() {
+    let dns = TestDns::builder()
+        .zone("dbl.test")
+        .a("dbltest.com.dbl.test", &["127.0.1.2"], 60)
+        .a("spam.example.dbl.test", &["127.0.1.2"], 60)
+        .start()
+        .await;
+    let own = DnsList::from_spec("dbl.test", ListKind::Domain)
+        .unwrap()
+        .with_test_points(TestPoints::new(
+            ["dbltest.com".parse().unwrap()],
+            ["invalid".parse().unwrap()],
+        ));
+    let with_own = checker(&dns, Checker::builder().list(own).fetch_txt(false));
+    assert!(check(&with_own, "spam.example").await.listed);
+    assert_eq!(
+        *only(&check(&with_own, "ham.example").await),
+        Outcome::NotListed
+    );
+    assert_eq!(with_own.health()[0].1, ListHealth::Healthy);
+    // RFC 5782's `test` alone would not have proven this list.
+    let rfc = DnsList::from_spec("dbl.test", ListKind::Domain).unwrap();
+    let with_rfc = checker(&dns, Checker::builder().list(rfc).fetch_txt(false));
+    assert!(only(&check(&with_rfc, "ham.example").await).is_trouble());
+}
+
+#[tokio::test]
+async fn each_address_family_is_proven_by_its_own_test_point() {
+    // IPv4 test point only: an `ip` list that serves IPv4 alone.
+    let v4_only = TestDns::builder()
+        .zone(ZONE)
+        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .start()
+        .await;
+    let ip = checker(&v4_only, Checker::builder().list(ip_list(ZONE)));
+    assert_eq!(*only(&check(&ip, "192.0.2.1").await), Outcome::NotListed);
+    assert_eq!(
+        *only(&check(&ip, "::ffff:192.0.2.1").await),
+        Outcome::NotListed
+    );
+    let why = Unhealthy::FamilyNotServed {
+        family: "IPv6",
+        test_point: "::ffff:7f00:2".into(),
+        seen: "not listed (NXDOMAIN)".into(),
+    };
+    let v6 = check(&ip, "2001:db8::1").await;
+    assert_eq!(
+        *only(&v6),
+        Outcome::Skipped(SkipReason::Unhealthy(why.clone()))
+    );
+    assert!(v6.has_trouble());
+    assert_eq!(ip.health()[0].1, ListHealth::FamilyNotServed(why));
+    // An IPv4 list is not asked about IPv6 at all.
+    let ipv4 = DnsList::from_spec(ZONE, ListKind::Ipv4).unwrap();
+    let checker4 = checker(&v4_only, Checker::builder().list(ipv4));
+    assert_eq!(
+        *only(&check(&checker4, "192.0.2.1").await),
+        Outcome::NotListed
+    );
+    assert!(
+        !check(&checker4, "2001:db8::1").await.results[0]
+            .outcome
+            .applies()
+    );
+    assert_eq!(checker4.health()[0].1, ListHealth::Healthy);
+
+    // The IPv6 test point answered from IPv4 data, as rbldnsd's ip4set does: it lists the
+    // 6to4 image of 127.0.0.2 as well, and no native IPv6 name.
+    let mapping = TestDns::builder()
+        .zone(ZONE)
+        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .a(&ipv6_test_point(ZONE), &["127.0.0.2"], 60)
+        .a(
+            &format!("{}2.0.0.0.0.0.f.7.2.0.0.2.{ZONE}", "0.".repeat(20)),
+            &["127.0.0.2"],
+            60,
+        )
+        .start()
+        .await;
+    let mapped = checker(&mapping, Checker::builder().list(ip_list(ZONE)));
+    let v6 = check(&mapped, "2001:db8::1").await;
+    assert!(
+        matches!(
+            only(&v6),
+            Outcome::Skipped(SkipReason::Unhealthy(Unhealthy::FamilyNotServed { seen, .. }))
+                if seen.contains("IPv4 data")
+        ),
+        "{v6:?}"
+    );
+    assert_eq!(
+        *only(&check(&mapped, "192.0.2.1").await),
+        Outcome::NotListed
+    );
+
+    // With its IPv6 test point listed, IPv6 answers are trusted.
+    let both = TestDns::builder()
+        .zone(ZONE)
+        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .a(&ipv6_test_point(ZONE), &["127.0.0.2"], 60)
+        .start()
+        .await;
+    let proven = checker(&both, Checker::builder().list(ip_list(ZONE)));
+    assert_eq!(
+        *only(&check(&proven, "2001:db8::1").await),
+        Outcome::NotListed
+    );
+    assert_eq!(proven.health()[0].1, ListHealth::Healthy);
+}
+
+/// A resolver that goes blind on demand: it asks `seeing` until [`Switchable::go_blind`],
+/// then `blind`. For tests of a resolver that stops seeing the lists mid-run.
+pub(crate) struct Switchable {
+    seeing: HickoryResolver,
+    blind: HickoryResolver,
+    is_blind: std::sync::atomic::AtomicBool,
+}
+
+impl Switchable {
+    pub(crate) fn new(seeing: &TestDns, blind: &TestDns) -> Self {
+        Switchable {
+            seeing: resolver(seeing, Duration::from_millis(500)),
+            blind: resolver(blind, Duration::from_millis(500)),
+            is_blind: false.into(),
+        }
+    }
+
+    pub(crate) fn set_blind(&self, blind: bool) {
+        self.is_blind
+            .store(blind, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn now(&self) -> &HickoryResolver {
+        if self.is_blind.load(std::sync::atomic::Ordering::SeqCst) {
+            &self.blind
+        } else {
+            &self.seeing
+        }
+    }
+}
+
+impl DnsResolver for Switchable {
+    async fn lookup_a(&self, name: &str) -> Result<Answer<Ipv4Addr>, LookupError> {
+        self.now().lookup_a(name).await
+    }
+
+    async fn lookup_txt(&self, name: &str) -> Result<Answer<String>, LookupError> {
+        self.now().lookup_txt(name).await
+    }
+}
+
+/// A listing that disappears is confirmed against the test point: a resolver gone blind
+/// gives trouble, never a delisting.
+#[tokio::test]
+async fn recheck_probes_the_test_point_again_before_any_not_listed() {
+    let seeing = TestDns::builder()
+        .zone(ZONE)
+        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .a("10.2.0.192.bl.test", &["127.0.0.2"], 60)
+        .start()
+        .await;
+    let blind = TestDns::builder().zone(ZONE).start().await;
+    let list = DnsList::from_spec(ZONE, ListKind::Ipv4).unwrap();
+    let checker = Checker::builder()
+        .list(list)
+        .fetch_txt(false)
+        .build_with(Switchable::new(&seeing, &blind))
+        .unwrap();
+    let target: Target = "192.0.2.10".parse().unwrap();
+    assert!(checker.check(target.clone()).await.listed);
+    assert_eq!(checker.health()[0].1, ListHealth::Healthy);
+
+    // The resolver goes blind; the health is still fresh, so a plain check reads clean.
+    checker.resolver().set_blind(true);
+    let plain = checker.check(target.clone()).await;
+    assert_eq!(plain.results[0].outcome, Outcome::NotListed);
+    let again = checker.recheck(target.clone(), &[ZONE]).await;
+    assert!(
+        matches!(
+            &again.results[0].outcome,
+            Outcome::Skipped(SkipReason::Unhealthy(Unhealthy::TestPointNotListed { .. }))
+        ),
+        "{again:?}"
+    );
+    assert!(
+        blind
+            .queries()
+            .iter()
+            .any(|(n, _)| n == "2.0.0.127.bl.test."),
+        "the test point was asked again: {:?}",
+        blind.queries()
+    );
+    // Sight returns: the recheck confirms the listing.
+    checker.resolver().set_blind(false);
+    assert!(checker.recheck(target.clone(), &[ZONE]).await.listed);
+    // Lists not named are left out of the report.
+    assert!(checker.recheck(target, &[]).await.results.is_empty());
 }
 
 #[tokio::test]
@@ -570,9 +875,10 @@ async fn txt_is_asked_when_listed_with_the_a_query_or_never() {
             panic!("{txt:?}: {listed:?}")
         };
         assert_eq!(!listing.reasons.is_empty(), reasons, "{txt:?}");
-        // 192.0.2.18 has a TXT record but no A record: not listed, and its TXT never shown.
+        // 192.0.2.18 has a TXT record but no A record: NODATA, not a listing, and its TXT
+        // never shown.
         let clean = check(&checker, "192.0.2.18").await;
-        assert_eq!(*only(&clean), Outcome::NotListed, "{txt:?}");
+        assert_eq!(*only(&clean), Outcome::NoData, "{txt:?}");
         assert_eq!(
             txt_queries(&dns, "10.2.0.192.bl.test."),
             listed_txt_queries,

@@ -457,3 +457,94 @@ async fn negative_ttls_come_from_the_zones_soa_and_huge_ttls_are_zero() {
         );
     }
 }
+
+/// A record of another class (CH) in an answer to an IN question: hickory-resolver rejects
+/// such a response whole, and the pooled transport reads it alike, as a protocol error, with
+/// or without an IN record beside it: never "not listed", and the same on both transports.
+#[tokio::test]
+async fn a_record_of_another_class_fails_alike_on_both_transports() {
+    use hickory_proto::rr::DNSClass;
+    let server = |with_in: bool, section: u8| {
+        RawServer::start(Box::new(move |query: &Message| {
+            let mut response = Message::response(query.metadata.id, OpCode::Query);
+            response.add_query(query.queries[0].clone());
+            let qname = query.queries[0].name().clone();
+            let mut chaos = Record::from_rdata(qname.clone(), 60, RData::A(A::new(127, 0, 0, 4)));
+            chaos.dns_class = DNSClass::CH;
+            match section {
+                0 => response.add_answer(chaos),
+                _ => response.add_additional(chaos),
+            };
+            if with_in {
+                response.add_answer(Record::from_rdata(
+                    qname,
+                    60,
+                    RData::A(A::new(127, 0, 0, 2)),
+                ));
+            }
+            vec![response]
+        }))
+    };
+    for (with_in, section) in [(false, 0), (true, 0), (true, 1)] {
+        let server = server(with_in, section).await;
+        for resolver in both_transports(&[server.addr], Duration::from_secs(2), 0) {
+            let error = resolver.lookup_a(QNAME).await.unwrap_err();
+            assert_eq!(error.kind(), LookupErrorKind::Protocol, "{resolver:?}");
+            assert_eq!(
+                error.to_string(),
+                "protocol error: record of a class other than IN in the response",
+                "{resolver:?}"
+            );
+        }
+    }
+}
+
+/// A CNAME out of the zone without the record it points to (a dangling chain): no answer, so
+/// NODATA on both transports alike, and the check reads it as `no_data` trouble, never as
+/// "not listed". The server answers so for every name but the positive test point, the
+/// negative one included.
+#[tokio::test]
+async fn a_dangling_cname_is_nodata_alike_and_never_clean() {
+    use dnsbl_check::{Checker, DnsList, ListKind, Outcome};
+    use hickory_proto::rr::rdata::CNAME;
+    let server = RawServer::start(Box::new(|query: &Message| {
+        let mut response = Message::response(query.metadata.id, OpCode::Query);
+        response.add_query(query.queries[0].clone());
+        let qname = query.queries[0].name().clone();
+        if !qname.to_ascii().starts_with("2.0.0.127.") {
+            let target = Name::from_ascii("elsewhere.example.").unwrap();
+            response.add_answer(Record::from_rdata(qname, 60, RData::CNAME(CNAME(target))));
+        } else {
+            response.add_answer(Record::from_rdata(
+                qname,
+                60,
+                RData::A(A::new(127, 0, 0, 2)),
+            ));
+        }
+        vec![response]
+    }))
+    .await;
+    for resolver in both_transports(&[server.addr], Duration::from_secs(2), 0) {
+        let answer = resolver.lookup_a(QNAME).await;
+        assert!(
+            matches!(
+                answer,
+                Ok(Answer::NoRecords {
+                    nxdomain: false,
+                    ..
+                })
+            ),
+            "{resolver:?}: {answer:?}"
+        );
+        let checker = Checker::builder()
+            .list(DnsList::from_spec("bl.test", ListKind::Ipv4).unwrap())
+            .build_with(resolver)
+            .unwrap();
+        let report = checker.check("10.0.0.2".parse().unwrap()).await;
+        assert_eq!(report.results[0].outcome, Outcome::NoData, "{report:?}");
+        assert!(report.has_trouble());
+        // NODATA at the negative test point (127.0.0.1) is not a listing: the list is judged
+        // by its positive point, healthy here, and its targets' NODATA stays trouble.
+        assert_eq!(checker.stats()[0].health, dnsbl_check::ListHealth::Healthy);
+    }
+}

@@ -250,14 +250,35 @@ fn the_command_line_tool_against_rbldnsd() {
             .find(|r| r["target"] == "www.spam.example")
             .unwrap();
         assert_eq!(spam["results"][0]["reasons"][0], "Spam domain spam.example");
-        assert!(
-            reports
-                .iter()
-                .all(|r| r["results"].as_array().unwrap().iter().all(|result| {
-                    ["listed", "not_listed"].contains(&result["status"].as_str().unwrap())
-                })),
-            "{transport}: {stdout}"
-        );
+        // `--zone` lists hold both families, each proven by its own test point: the IPv4
+        // set does not serve IPv6 (it lists `::ffff:7f00:2` only from its IPv4 data), the
+        // IPv6 trie does not serve IPv4. Those pairs are trouble, never "not listed".
+        for report in &reports {
+            let target = report["target"].as_str().unwrap();
+            for result in report["results"].as_array().unwrap() {
+                let status = result["status"].as_str().unwrap();
+                let unserved = match result["list"].as_str().unwrap() {
+                    "bl.test" => target.contains(':'),
+                    "v6.test" => !target.contains(':'),
+                    _ => false,
+                };
+                if unserved {
+                    assert_eq!(status, "skipped", "{transport}: {target}: {result}");
+                    assert!(
+                        result["detail"]
+                            .as_str()
+                            .unwrap()
+                            .contains("does not serve IPv"),
+                        "{transport}: {target}: {result}"
+                    );
+                } else {
+                    assert!(
+                        ["listed", "not_listed"].contains(&status),
+                        "{transport}: {target}: {result}"
+                    );
+                }
+            }
+        }
     }
 
     // Nothing listed and every list answered: exit 0, in text.

@@ -177,3 +177,71 @@ fn a_config_says_which_hops_a_list_applies_to() {
     assert_eq!(list.hops(), HopScope::Untrusted);
     assert!(toml::from_str::<DnsList>("zone = \"bl.test\"\nhops = \"first\"").is_err());
 }
+
+#[tokio::test]
+async fn decoy_links_and_addresses_do_not_hide_a_listed_domain() {
+    let dns = server().await;
+    let filter = filter(
+        &dns,
+        vec![list("dbl.test", ListKind::Domain)],
+        SessionPolicy::default(),
+    );
+    // Two hundred e-mail addresses and forty links to harmless domains, then the listed
+    // one: links are checked before addresses, and forty are far below the cap.
+    let mut html = String::new();
+    for i in 0..200 {
+        html.push_str(&format!("<p>sales@shop{i}.example</p>\r\n"));
+    }
+    for i in 0..40 {
+        html.push_str(&format!(
+            "<a href=\"http://www.decoy{i}.example/\">{i}</a>\r\n"
+        ));
+    }
+    html.push_str("<a href=\"http://www.spam.example/\">x</a>\r\n");
+    let message = format!("Subject: x\r\nContent-Type: text/html\r\n\r\n{html}");
+    let targets = MessageReader::default().read(message.as_bytes(), None);
+    assert!(targets.capped, "more than 200 domains in all");
+    let mut facts = SessionFacts::default();
+    facts.domains = targets.domains;
+    let evaluation = filter.evaluate(&facts).await;
+    assert_eq!(
+        evaluation.verdict,
+        Verdict::Reject(
+            "Service unavailable; domain spam.example in the message blocked using dbl.test".into()
+        )
+    );
+}
+
+#[tokio::test]
+async fn unchecked_messages_are_suspicious_on_request() {
+    let dns = server().await;
+    let lists = || vec![list("dbl.test", ListKind::Domain)];
+    let mut facts = SessionFacts::default();
+    facts.unchecked = vec!["message cut at 100 bytes".into()];
+    let lenient = filter(&dns, lists(), SessionPolicy::default());
+    let evaluation = lenient.evaluate(&facts).await;
+    assert_eq!(evaluation.verdict, Verdict::Accept);
+    assert_eq!(evaluation.unchecked, ["message cut at 100 bytes"]);
+    let strict = filter(
+        &dns,
+        lists(),
+        SessionPolicy::default().unchecked_is_suspicious(true),
+    );
+    assert_eq!(
+        strict.evaluate(&facts).await.verdict,
+        Verdict::Reject(
+            "Service unavailable; message not fully checked: message cut at 100 bytes".into()
+        )
+    );
+    let tagging = filter(
+        &dns,
+        lists(),
+        SessionPolicy::default()
+            .unchecked_is_suspicious(true)
+            .tag_only(true),
+    );
+    assert_eq!(
+        tagging.evaluate(&facts).await.verdict,
+        Verdict::Tag("message not fully checked: message cut at 100 bytes".into())
+    );
+}

@@ -70,6 +70,30 @@ proptest! {
         prop_assert_eq!(target.to_string().parse::<Target>().unwrap(), target);
     }
 
+    /// An address with invisible characters (BOM, zero-width space, word joiner, soft hyphen)
+    /// slipped in anywhere, or with fullwidth digits and dots, is that address: never a domain
+    /// that prints the same (which every IP list would skip).
+    #[test]
+    fn hidden_or_fullwidth_characters_never_make_an_address_a_domain(
+        addr in any::<Ipv4Addr>(),
+        hidden in prop::sample::select(vec!['\u{FEFF}', '\u{200B}', '\u{2060}', '\u{AD}']),
+        at in any::<prop::sample::Index>(),
+        fullwidth in any::<bool>(),
+    ) {
+        let text = addr.to_string();
+        let mut chars: Vec<char> = text
+            .chars()
+            .map(|c| match (fullwidth, c) {
+                (true, '0'..='9') => char::from_u32(c as u32 - '0' as u32 + 0xFF10).unwrap(),
+                (true, '.') => '\u{FF0E}',
+                _ => c,
+            })
+            .collect();
+        chars.insert(at.index(chars.len() + 1), hidden);
+        let text: String = chars.into_iter().collect();
+        prop_assert_eq!(text.parse::<Target>(), Ok(Target::from(addr)), "{:?}", text);
+    }
+
     /// IPv6 (not IPv4-mapped): all 32 nibbles, and they read back into the same address.
     #[test]
     fn ipv6_names_round_trip(bits in any::<u128>()) {

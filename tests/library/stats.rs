@@ -27,7 +27,7 @@ async fn counts_match_what_was_asked() {
         (10, 2, OutcomeKind::Listed),
         (11, 1, OutcomeKind::Listed),
         (1, 3, OutcomeKind::NotListed),
-        (18, 1, OutcomeKind::NotListed),
+        (18, 1, OutcomeKind::NoData),
         (12, 2, OutcomeKind::ListError),
         (14, 1, OutcomeKind::Invalid),
         (15, 1, OutcomeKind::ServFail),
@@ -57,7 +57,7 @@ async fn counts_match_what_was_asked() {
         assert_eq!(bl.outcomes.get(kind), expected, "{kind}");
     }
     assert_eq!(bl.outcomes.total(), checks);
-    assert_eq!(bl.outcomes.trouble(), 7);
+    assert_eq!(bl.outcomes.trouble(), 8);
     // Every check sent a query; the silent one took at least the timeout.
     assert_eq!(bl.latency.count(), checks);
     assert!(bl.latency.sum() >= Duration::from_millis(300), "{bl:?}");

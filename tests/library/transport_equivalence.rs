@@ -118,8 +118,8 @@ const TARGETS: &[&str] = &[
     "192.0.2.15", // SERVFAIL
     "192.0.2.16", // no answer: timeout
     "192.0.2.17", // REFUSED
-    "192.0.2.18", // NODATA
-    "192.0.2.19", // code outside the filter
+    "192.0.2.18", // NODATA: trouble of its own kind
+    "192.0.2.19", // code outside the filter: shown, not counted
     "192.0.2.20", // truncated, then TCP
     "192.0.2.21", // large TXT set: truncated, then TCP
     "192.0.2.22", // slow answer
@@ -167,6 +167,8 @@ async fn checks_give_identical_reports() {
             "list_error",
             "invalid",
             "skipped",
+            "no_data",
+            "not_counted",
         ] {
             assert!(statuses.contains(status), "no {status} in {statuses:?}");
         }
@@ -236,5 +238,45 @@ async fn raw_lookups_are_identical_negative_ttls_included() {
             negative_ttl: Some(45)
         }),
         "NODATA"
+    );
+}
+
+/// NODATA stays NODATA through the answer cache, fresh and cached alike: `no_data` trouble,
+/// never "not listed"; NXDOMAIN stays "not listed".
+#[tokio::test]
+async fn nodata_is_trouble_through_the_cache_too() {
+    use dnsbl_check::Outcome;
+    use dnsbl_check::resolver::cache::{AnswerCache, CacheConfig};
+    let dns = server().await;
+    for resolver in [
+        AnswerCache::new(
+            dnsbl_check::resolver::any::AnyResolver::from(hickory(&dns)),
+            CacheConfig::default(),
+        ),
+        AnswerCache::new(
+            dnsbl_check::resolver::any::AnyResolver::from(pooled(&dns)),
+            CacheConfig::default(),
+        ),
+    ] {
+        let checker = Checker::builder()
+            .lists(lists())
+            .build_with(resolver)
+            .unwrap();
+        for _ in 0..2 {
+            let report = checker.check("192.0.2.18".parse().unwrap()).await;
+            assert_eq!(report.results[0].outcome, Outcome::NoData, "{report:?}");
+            let report = checker.check("192.0.2.1".parse().unwrap()).await;
+            assert_eq!(report.results[0].outcome, Outcome::NotListed, "{report:?}");
+        }
+    }
+    let asked = dns
+        .queries()
+        .iter()
+        // The pooled transport randomises the case of its query names.
+        .filter(|(name, kind)| name.eq_ignore_ascii_case("18.2.0.192.bl.test.") && kind == "A")
+        .count();
+    assert_eq!(
+        asked, 2,
+        "once per resolver: the second check came from the cache"
     );
 }

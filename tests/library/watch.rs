@@ -227,3 +227,56 @@ async fn watched_domains_bring_their_mail_servers() {
     assert_eq!(counts, [("example.test", 1, 1), ("192.0.2.26", 1, 0)]);
     assert_eq!(watcher.tracker().len(), 2);
 }
+
+/// A resolver that goes blind after the baseline: the listing is not announced as delisted,
+/// the pair becomes trouble, and no second `listed` comes when sight returns.
+#[tokio::test]
+async fn a_resolver_gone_blind_is_trouble_not_a_delisting() {
+    let seeing = moment(&["1.2.0.192"], false).await;
+    let blind = TestDns::builder().zone(ZONE).zone(DBL).start().await;
+    let checker = Checker::builder()
+        .list(DnsList::from_spec(ZONE, ListKind::Ipv4).unwrap())
+        // Fresh for the blind rounds below, stale once sight returns.
+        .health_interval(Duration::from_millis(1500))
+        .build_with(crate::checker::Switchable::new(&seeing, &blind))
+        .unwrap();
+    let specs = vec!["192.0.2.1".parse().unwrap()];
+    let mut watcher = Watcher::new(checker, specs, TrackerConfig::default());
+    assert_eq!(
+        events(&mut watcher).await,
+        [],
+        "the baseline: listed, silent"
+    );
+
+    // Blind while the health probed at the baseline is still fresh: the checks read "not
+    // listed", but the round that would confirm it probes the test point again.
+    watcher.checker().resolver().set_blind(true);
+    let mut blind_rounds = Vec::new();
+    for _ in 0..3 {
+        blind_rounds.push(events(&mut watcher).await);
+    }
+    assert_eq!(blind_rounds, [vec![], vec![], vec![EventKind::Trouble]]);
+    let target: Target = "192.0.2.1".parse().unwrap();
+    assert!(matches!(
+        watcher.tracker().status(&target, ZONE),
+        Some(PairStatus::Trouble(_))
+    ));
+
+    // Sight returns: the listing it had is no change.
+    watcher.checker().resolver().set_blind(false);
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let mut seeing_rounds = Vec::new();
+    for _ in 0..2 {
+        seeing_rounds.push(events(&mut watcher).await);
+    }
+    assert_eq!(seeing_rounds, [vec![], vec![EventKind::Recovered]]);
+    assert_eq!(
+        watcher.tracker().status(&target, ZONE),
+        Some(&PairStatus::listed(["127.0.0.2".parse().unwrap()]))
+    );
+}
+
+async fn events<R: dnsbl_check::DnsResolver>(watcher: &mut Watcher<R>) -> Vec<EventKind> {
+    let round = watcher.run_round().await;
+    round.events.iter().map(|event| event.event).collect()
+}

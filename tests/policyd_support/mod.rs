@@ -355,3 +355,37 @@ pub fn with<'a>(
 pub fn exists(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok()
 }
+
+/// Raises this process's open-file limit to its hard limit (servers started afterwards
+/// inherit it), and returns the new soft limit.
+pub fn raise_fd_limit() -> libc::rlim_t {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write a valid, initialised struct.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        limit.rlim_cur = limit.rlim_max;
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+    }
+    limit.rlim_cur
+}
+
+/// `count` connections to `address` that send nothing (from `source`, or the default
+/// loopback address), kept open until dropped.
+pub async fn idle_connections(
+    address: std::net::SocketAddr,
+    count: usize,
+    source: Option<std::net::IpAddr>,
+) -> Vec<TcpStream> {
+    let mut streams = Vec::with_capacity(count);
+    for _ in 0..count {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        if let Some(source) = source {
+            socket.bind((source, 0).into()).unwrap();
+        }
+        streams.push(socket.connect(address).await.unwrap());
+    }
+    streams
+}

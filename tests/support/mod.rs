@@ -66,6 +66,7 @@
 #[cfg(unix)] // rbldnsd only exists on Unix; the harness uses Unix file modes
 pub mod postfix;
 pub mod rbldnsd;
+pub mod relay;
 pub mod smtp;
 pub mod unbound;
 
@@ -877,7 +878,13 @@ pub fn failure_kind(outcome: &dnsbl_check::Outcome) -> dnsbl_check::LookupErrorK
     }
 }
 
-/// `bl.test` with healthy IPv4 test points and one entry per kind of answer, under
+/// The name of RFC 5782's positive IPv6 test point, `::ffff:7f00:2` in nibble form, under
+/// `zone`: an `ip` list is trusted with IPv6 targets only when it lists this.
+pub fn ipv6_test_point(zone: &str) -> String {
+    format!("2.0.0.0.0.0.f.7.f.f.f.f.{}{zone}", "0.".repeat(20))
+}
+
+/// `bl.test` with healthy IPv4 and IPv6 test points and one entry per kind of answer, under
 /// 192.0.2.0/24: .10 listed with two TXT records (the first of two strings), .11 three codes,
 /// .12 and .13 operator codes, .14 outside 127/8, .15 SERVFAIL, .16 silent, .17 REFUSED,
 /// .18 a TXT record but no A record, .19 a code outside 127.0.0.[2..11].
@@ -885,6 +892,7 @@ pub fn every_kind_of_answer(builder: TestDnsBuilder) -> TestDnsBuilder {
     builder
         .zone("bl.test")
         .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .a(&ipv6_test_point("bl.test"), &["127.0.0.2"], 60)
         .a("10.2.0.192.bl.test", &["127.0.0.2"], 120)
         .txt(
             "10.2.0.192.bl.test",

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::support::{Behaviour, TestDns, TestDnsBuilder};
+use crate::support::{Behaviour, TestDns, TestDnsBuilder, ipv6_test_point};
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
@@ -129,11 +129,13 @@ pub(crate) fn with_server<'a>(server: &'a [String], args: &[&'a str]) -> Vec<&'a
         .collect()
 }
 
-/// An IP list zone that passes its RFC 5782 health check: 127.0.0.2 listed, 127.0.0.1 not.
+/// An IP list zone that passes its RFC 5782 health check for both families: 127.0.0.2 and
+/// `::ffff:7f00:2` listed, 127.0.0.1 and `::ffff:7f00:1` not.
 pub(crate) fn healthy_ip_zone(builder: TestDnsBuilder, zone: &str) -> TestDnsBuilder {
     builder
         .zone(zone)
         .a(&format!("2.0.0.127.{zone}"), &["127.0.0.2"], 60)
+        .a(&ipv6_test_point(zone), &["127.0.0.2"], 60)
 }
 
 /// A domain list zone that passes its health check: `test` listed, `invalid` not.
@@ -1159,4 +1161,209 @@ async fn both_transports_print_the_same_reports() {
         outputs.push(lines);
     }
     assert_eq!(outputs[0], outputs[1]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A resolver that cannot see the lists.
+
+/// A resolver that answers NXDOMAIN to everything (a filtering, captive or sandboxed one),
+/// with an SOA or without: no `not_listed`, exit 2, and the reason said without `-v`.
+#[tokio::test]
+async fn a_resolver_blind_to_the_lists_never_reads_clean() {
+    let with_soa = TestDns::builder().zone(BL).zone(DBL).start().await;
+    let without_soa = TestDns::builder()
+        .zone(BL)
+        .on(&format!("*.{BL}"), "*", Behaviour::NxDomain)
+        .zone(DBL)
+        .on(&format!("*.{DBL}"), "*", Behaviour::NxDomain)
+        .start()
+        .await;
+    for dns in [&with_soa, &without_soa] {
+        for (target, args) in [
+            ("127.0.0.2", vec!["--zone", BL]),
+            ("192.0.2.1", vec!["--zone", BL]),
+            ("2001:db8::1", vec!["--zone", BL]),
+            ("example.com", vec!["--domain-zone", DBL]),
+        ] {
+            let args = [&args[..], &[target]].concat();
+            let text = run_on(dns, &args).await;
+            assert_eq!(text.code, 2, "{target}: {text:?}");
+            assert!(!text.stdout.contains("not_listed"), "{text:?}");
+            let warnings: Vec<&str> = text
+                .stderr
+                .lines()
+                .filter(|line| line.contains("warning:"))
+                .collect();
+            assert_eq!(warnings.len(), 1, "one line per list: {text:?}");
+            assert!(
+                warnings[0].contains("is not listed (NXDOMAIN): your resolver")
+                    && warnings[0].contains(&dns.addr.to_string())
+                    && warnings[0].contains("--nameserver"),
+                "{text:?}"
+            );
+            let json = run_on(dns, &[&["--format", "json"], &args[..]].concat()).await;
+            assert_eq!(json.code, 2, "{json:?}");
+            let report = &json.json()[0];
+            let result = &report["results"][0];
+            assert_eq!(result["status"], "skipped", "{json:?}");
+            assert!(
+                result["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("is not listed (NXDOMAIN)"),
+                "{json:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_list_that_serves_ipv4_only_gives_trouble_for_ipv6_and_says_so_once() {
+    let dns = TestDns::builder()
+        .zone(BL)
+        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .start()
+        .await;
+    let v4 = run_on(&dns, &["--zone", BL, "192.0.2.1"]).await;
+    assert_eq!(v4.code, 0, "{v4:?}");
+    let both = run_on(
+        &dns,
+        &[
+            "--format",
+            "json",
+            "--zone",
+            BL,
+            "2001:db8::1",
+            "2001:db8::2",
+            "192.0.2.1",
+        ],
+    )
+    .await;
+    assert_eq!(both.code, 2, "{both:?}");
+    for report in both.json() {
+        let status = report["results"][0]["status"].as_str().unwrap().to_owned();
+        let v6 = report["target"].as_str().unwrap().contains(':');
+        assert_eq!(
+            status,
+            if v6 { "skipped" } else { "not_listed" },
+            "{report}"
+        );
+    }
+    let said: Vec<&str> = both
+        .stderr
+        .lines()
+        .filter(|line| line.contains("does not serve IPv6"))
+        .collect();
+    assert_eq!(said.len(), 1, "{both:?}");
+}
+
+#[tokio::test]
+async fn a_config_list_without_test_points_is_used_as_it_answers() {
+    let dns = TestDns::builder()
+        .zone(BL)
+        .a("1.2.0.192.bl.test", &["127.0.0.2"], 60)
+        .start()
+        .await;
+    let config = write_config(
+        "[[list]]\nname = \"private\"\nzone = \"bl.test\"\nkind = \"ipv4\"\ntest_points = \"none\"\n",
+    );
+    let path = config.path().to_str().unwrap();
+    let listed = run_on(&dns, &["--config", path, "--no-txt", "192.0.2.1"]).await;
+    assert_eq!(listed.code, 1, "{listed:?}");
+    let clean = run_on(&dns, &["--config", path, "--format", "json", "192.0.2.2"]).await;
+    assert_eq!(clean.code, 0, "{clean:?}");
+    assert_eq!(clean.json()[0]["results"][0]["status"], "not_listed");
+    assert!(!clean.stderr.contains("warning"), "{clean:?}");
+}
+
+/// rbldnsd's `ip4set` answers NXDOMAIN to every IPv6 name: an IPv6 target on a `--zone` list
+/// (kind `ip`, both families) served that way is trouble, never `not_listed`; IPv4 targets are
+/// answered as usual.
+#[tokio::test]
+#[ignore = "needs rbldnsd"]
+async fn an_ipv6_target_on_an_ip4set_list_is_not_reported_clean() {
+    use crate::support::rbldnsd::{Rbldnsd, ZoneData};
+    let rbl = Rbldnsd::start(&[(
+        BL,
+        ZoneData::Ip4Set(":127.0.0.2:Listed $\n127.0.0.2\n192.0.2.1\n"),
+    )])
+    .expect("start rbldnsd");
+    let server = rbl.addr.to_string();
+    let args = ["--nameserver", &server, "--timeout", "2", "--zone", BL];
+    let v6 = run(&[&args[..], &["2001:db8::1"]].concat()).await;
+    assert_eq!(v6.code, 2, "{v6:?}");
+    assert!(!v6.stdout.contains("not_listed"), "{v6:?}");
+    assert!(v6.stdout.contains("does not serve IPv6"), "{v6:?}");
+    assert!(
+        v6.stderr.contains("warning: bl.test: does not serve IPv6"),
+        "{v6:?}"
+    );
+    let json = run(&[
+        &args[..],
+        &["--format", "json", "2001:db8::1", "192.0.2.1", "192.0.2.2"],
+    ]
+    .concat())
+    .await;
+    assert_eq!(json.code, 1, "{json:?}");
+    for report in json.json() {
+        let status = report["results"][0]["status"].as_str().unwrap().to_owned();
+        let expected = match report["target"].as_str().unwrap() {
+            "2001:db8::1" => "skipped",
+            "192.0.2.1" => "listed",
+            _ => "not_listed",
+        };
+        assert_eq!(status, expected, "{report}");
+    }
+}
+
+/// A bulk scan whose resolver goes blind midway: the lists are probed again at the end, and
+/// the run does not end clean.
+#[tokio::test]
+async fn a_bulk_scan_whose_lists_went_blind_midway_does_not_end_clean() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let seeing = healthy_ip_zone(TestDns::builder(), BL).start().await;
+    let blind = TestDns::builder().zone(BL).start().await;
+    let relay = crate::support::relay::SwitchingRelay::start(seeing.addr).await;
+    let mut child = Command::new(binary())
+        .args(["--nameserver", &relay.addr.to_string(), "--timeout", "2"])
+        .args(["--zone", BL, "--format", "json", "--input", "-"])
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn dnsbl-check");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    stdin.write_all(b"192.0.2.1\n192.0.2.2\n").await.unwrap();
+    stdin.flush().await.unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+            .await
+            .expect("reports in time")
+            .unwrap()
+            .expect("a report");
+        seen.push(line);
+    }
+    // Clean while the list was seen to work.
+    assert!(
+        seen.iter().all(|line| line.contains("\"not_listed\"")),
+        "{seen:?}"
+    );
+
+    relay.switch_to(blind.addr);
+    stdin.write_all(b"192.0.2.3\n192.0.2.4\n").await.unwrap();
+    drop(stdin);
+    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the scan ends")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("at the end of the run, bl.test: the test point 127.0.0.2 is not listed"),
+        "{stderr}"
+    );
 }

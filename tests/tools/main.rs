@@ -13,10 +13,12 @@ mod policyd_support;
 
 mod cli;
 mod exporter;
+mod false_clean;
 mod mail_servers;
 mod milter;
 mod netblocks;
 mod policyd;
 mod postfix_e2e;
 mod setup;
+mod unreadable_clients;
 mod watch;

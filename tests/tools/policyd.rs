@@ -20,11 +20,13 @@ const KEY: &str = "secretkeyabcdefghijklmnopq";
 /// The nibble query name of 2001:db8::1, without the zone.
 const V6_NIBBLES: &str = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2";
 
-/// An IP list zone that passes its RFC 5782 health check: 127.0.0.2 listed, 127.0.0.1 not.
+/// An IP list zone that passes its RFC 5782 health check for both families: 127.0.0.2 and
+/// `::ffff:7f00:2` listed, 127.0.0.1 and `::ffff:7f00:1` not.
 fn healthy_ip_zone(builder: TestDnsBuilder, zone: &str) -> TestDnsBuilder {
     builder
         .zone(zone)
         .a(&format!("2.0.0.127.{zone}"), &["127.0.0.2"], 60)
+        .a(&crate::support::ipv6_test_point(zone), &["127.0.0.2"], 60)
 }
 
 /// A domain list zone that passes its health check: `test` listed, `invalid` not.
@@ -161,10 +163,10 @@ async fn failing_and_dead_lists_fail_open_or_closed() {
         decision.contains("trouble=\"198.51.100.7 fail.test: "),
         "{decision}"
     );
-    let dead = open.wait_for_log("list unhealthy").await.unwrap();
+    let dead = open.wait_for_log("list not trusted").await.unwrap();
     assert!(
-        dead.contains("WARN") && dead.contains("all.test"),
-        "the dead list is logged at warn level: {dead}"
+        dead.contains("ERROR") && dead.contains("all.test"),
+        "the dead list is logged at error level: {dead}"
     );
 }
 
@@ -791,4 +793,106 @@ async fn listens_on_a_unix_socket_replacing_a_stale_one() {
     };
     assert!(logs.contains("not a socket"), "{logs}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_do_not_lock_out_postfix() {
+    crate::policyd_support::raise_fd_limit();
+    let dns = lists_server().await;
+    let server = start(&dns, &["--zone", BL]).await;
+    let Address::Tcp(addr) = server.address else {
+        unreachable!()
+    };
+    // 1,100 connections that never send a request: more than --max-connections (512).
+    let idle = crate::policyd_support::idle_connections(addr, 1100, None).await;
+    let started = std::time::Instant::now();
+    let action = tokio::time::timeout(Duration::from_secs(3), async {
+        server
+            .connect()
+            .await
+            .ask(&client_request("192.0.2.1"))
+            .await
+    })
+    .await
+    .expect("an answer within 3 s");
+    assert!(
+        action.starts_with("REJECT Service unavailable; client [192.0.2.1] blocked using bl.test"),
+        "{action} after {:?}",
+        started.elapsed()
+    );
+    drop(idle);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_peer_closes_only_its_own_connections() {
+    let dns = lists_server().await;
+    let limits = [
+        "--max-connections",
+        "100",
+        "--max-connections-per-peer",
+        "50",
+    ];
+    let server = start(&dns, &[&["--zone", BL][..], &limits].concat()).await;
+    let Address::Tcp(addr) = server.address else {
+        unreachable!()
+    };
+    // A connection from 127.0.0.1 that has not sent its request yet...
+    let mut postfix = server.connect().await;
+    // ... while another peer opens 200 idle connections. At its own cap of 50, each new one
+    // closes that peer's longest idle one; the total cap of 100 is never reached, so the
+    // first peer's connection, idle the longest of all, stays open.
+    let source = "127.0.0.2".parse().unwrap();
+    still_answered_after_a_flood(&server, addr, Some(source), &mut postfix).await;
+}
+
+/// Opens 200 idle connections to `server` from `source`, then checks that `postfix`'s
+/// connection is still answered.
+async fn still_answered_after_a_flood(
+    server: &Policyd,
+    addr: std::net::SocketAddr,
+    source: Option<std::net::IpAddr>,
+    postfix: &mut crate::policyd_support::PolicyClient,
+) {
+    let flood = crate::policyd_support::idle_connections(addr, 200, source).await;
+    // The server accepts them all (and closes the older ones) in well under a second.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        postfix
+            .ask(&client_request("192.0.2.1"))
+            .await
+            .starts_with("REJECT "),
+        "{}",
+        server.logs()
+    );
+    drop(flood);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_in_use_are_closed_last() {
+    let dns = lists_server().await;
+    let server = start(&dns, &["--zone", BL, "--max-connections", "50"]).await;
+    let Address::Tcp(addr) = server.address else {
+        unreachable!()
+    };
+    // Postfix's connection, idle between two requests, the longest idle of all...
+    let mut postfix = server.connect().await;
+    assert_eq!(postfix.ask(&client_request("198.51.100.7")).await, "DUNNO");
+    // ... while 200 connections from the same address never send a request: they make room
+    // for each other, not at the expense of a connection in use.
+    still_answered_after_a_flood(&server, addr, None, &mut postfix).await;
+}
+
+#[tokio::test]
+async fn a_unix_socket_is_for_its_owner_and_group_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dns = lists_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.sock");
+    let address = dns.addr.to_string();
+    let socket = path.to_str().unwrap();
+    let server =
+        Policyd::start(&["--nameserver", &address, "--zone", BL, "--listen", socket]).await;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o660, "{mode:o}");
+    drop(server);
 }

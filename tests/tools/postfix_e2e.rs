@@ -194,3 +194,92 @@ async fn postfix_with_a_tag_only_milter_delivers_tagged_mail() {
         "{mailbox}"
     );
 }
+
+/// Sends `message` with swaks from XCLIENT address `client`, from a file of its own (so that
+/// several can be sent at once); the transcript and how long it took.
+async fn swaks_file(
+    postfix: &Postfix,
+    client: &str,
+    message: &str,
+    file: &std::path::Path,
+) -> (String, std::time::Duration) {
+    std::fs::write(file, message).unwrap();
+    let started = std::time::Instant::now();
+    let output = tokio::process::Command::new("swaks")
+        .args(["--timeout", "60", "--server"])
+        .arg(format!("127.0.0.1:{}", postfix.port))
+        .arg("--xclient")
+        .arg(format!("ADDR={client} NAME=client.example.test"))
+        .args(["--ehlo", "client.example.test"])
+        .args(["--to", "a@example.test", "--from", "b@example.test"])
+        .arg("--data")
+        .arg(format!("@{}", file.display()))
+        .output()
+        .await
+        .expect("run swaks");
+    (transcript(&output), started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs postfix"]
+async fn postfix_with_the_milter_judges_worst_case_bodies_and_normal_mail_at_once() {
+    let dns = milter_lists().await;
+    let (milter, postfix) = milter_and_postfix(&dns, "--check-local").await;
+    let dir = tempfile::tempdir().unwrap();
+    // A base64 text part that decodes to 512 KiB of `www.a,` on one line: the body on
+    // which an earlier scan was quadratic (29 s each).
+    let mut encoded = String::new();
+    for line in crate::milter::base64("www.a,".repeat(512 * 1024 / 6).as_bytes())
+        .as_bytes()
+        .chunks(76)
+    {
+        encoded.push_str(std::str::from_utf8(line).unwrap());
+        encoded.push_str("\r\n");
+    }
+    let mut sends = tokio::task::JoinSet::new();
+    let postfix = std::sync::Arc::new(postfix);
+    for i in 0..4 {
+        let message = format!(
+            "From: b@example.test\r\nTo: a@example.test\r\nSubject: worst-case-{i}\r\n\
+             MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{encoded}"
+        );
+        let file = dir.path().join(format!("worst{i}.eml"));
+        let postfix = postfix.clone();
+        sends.spawn(async move { swaks_file(&postfix, "198.51.100.7", &message, &file).await });
+    }
+    // A normal message beside them, linking a listed domain.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let spam = html_message_text("normal-message", "https://www.spam.example/offer");
+    let (normal, took) = swaks_file(
+        &postfix,
+        "198.51.100.8",
+        &spam,
+        &dir.path().join("normal.eml"),
+    )
+    .await;
+    assert!(
+        normal.contains("550 5.7.1 Service unavailable; domain spam.example in the message"),
+        "{normal}\n{}",
+        postfix.maillog()
+    );
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "normal message: {took:?}"
+    );
+    while let Some(done) = sends.join_next().await {
+        let (text, _) = done.unwrap();
+        assert!(text.contains("250 2.0.0 Ok: queued as"), "{text}");
+    }
+    // Each message was judged (read and checked, from its end to the verdict) in < 2 s.
+    let decisions = milter.wait_for_logs("stage=\"message\"", 5).await.unwrap();
+    for decision in &decisions {
+        let ms: f64 = decision
+            .split(" ms=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|ms| ms.parse().ok())
+            .unwrap_or_else(|| panic!("no ms in {decision}"));
+        assert!(ms < 2000.0, "{decision}");
+    }
+}

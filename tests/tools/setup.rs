@@ -44,55 +44,61 @@ async fn a_resolver_that_sees_the_lists_passes() {
         "--domain-zone",
         "dbl.test",
     ];
-    let text = run_on(
-        &dns,
-        &[
-            "--check-setup",
-            "--zone",
-            "bl.test",
-            "--domain-zone",
-            "dbl.test",
-        ],
-    )
-    .await;
-    // `--zone` lists take both families: the IPv6 test point is not served here.
-    assert_eq!(text.code, 1, "{text:?}");
-    assert!(text.stdout.contains("IPv4 only"), "{text:?}");
+    let text = run_on(&dns, &args).await;
+    assert_eq!(text.code, 0, "{text:?}");
+    assert!(
+        text.stdout.lines().last().unwrap().starts_with("OK"),
+        "{text:?}"
+    );
     let json = run_on(&dns, &[&args[..], &["--format", "json"]].concat()).await;
+    assert_eq!(json.code, 0, "{json:?}");
     let found = diagnosis(&json);
-    assert_eq!(verdict(&found, "bl.test"), "ipv4_only");
+    assert_eq!(found["ok"], true);
+    assert_eq!(verdict(&found, "bl.test"), "works");
     assert_eq!(verdict(&found, "dbl.test"), "works");
     assert_eq!(found["resolvers"][0]["server"], dns.addr.to_string());
     assert!(found["resolvers"][0]["public"].is_null());
-    // Every test point was asked, and timed.
+    // Every test point of both families was asked, and timed; the 6to4 image too.
     let points = found["lists"][0]["points"].as_array().unwrap();
-    assert_eq!(points.len(), 4, "{found}");
+    let asked: Vec<&str> = points
+        .iter()
+        .map(|point| point["point"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        asked,
+        [
+            "127.0.0.2",
+            "127.0.0.1",
+            "::ffff:7f00:2",
+            "::ffff:7f00:1",
+            "2002:7f00:2::"
+        ],
+        "{found}"
+    );
     assert!(
         points
             .iter()
             .all(|point| point["ms"].as_f64().unwrap() >= 0.0)
     );
+}
 
-    let v4 = run_on(
-        &dns,
-        &["--check-setup", "--zone", "bl.test", "--format", "json"],
-    )
-    .await;
-    // A list that is IPv4-only by declaration comes through `--config`; with `--zone` and
-    // its IPv6 point served too, everything works:
-    let both = healthy_ip_zone(TestDns::builder(), "bl.test")
-        .a(
-            "2.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.bl.test",
-            &["127.0.0.2"],
-            60,
-        )
+#[tokio::test]
+async fn a_list_without_ipv6_data_is_ipv4_only() {
+    // The IPv4 test point only: `--zone` lists take both families.
+    let dns = TestDns::builder()
+        .zone("bl.test")
+        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
         .start()
         .await;
-    let works = run_on(&both, &["--check-setup", "--zone", "bl.test"]).await;
-    assert_eq!(works.code, 0, "{works:?}\n(first server: {v4:?})");
+    let run = run_on(&dns, &["--check-setup", "--zone", "bl.test"]).await;
+    assert_eq!(run.code, 1, "{run:?}");
     assert!(
-        works.stdout.lines().last().unwrap().starts_with("OK"),
-        "{works:?}"
+        run.stdout.contains("bl.test (bl.test): IPv4 only"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.lines().last().unwrap().starts_with("WARNING"),
+        "{run:?}"
     );
 }
 
@@ -214,7 +220,7 @@ async fn a_list_without_test_points_is_unverified_not_proven() {
 
 #[tokio::test]
 #[ignore = "needs rbldnsd"]
-async fn rbldnsd_test_points_work_for_ip4set_and_dnset() {
+async fn rbldnsd_ip4set_is_ipv4_only_and_dnset_works() {
     let rbl = Rbldnsd::start(&[
         (
             "ip.test",
@@ -250,10 +256,22 @@ async fn rbldnsd_test_points_work_for_ip4set_and_dnset() {
     .await;
     let found = diagnosis(&run);
     // rbldnsd's ip4set answers the IPv4-mapped IPv6 test point (::ffff:7f00:2) from its IPv4
-    // data, so RFC 5782's IPv6 test point is listed: the test point cannot tell an ip4set
-    // from a list that holds IPv6 data.
-    assert_eq!(verdict(&found, "ip.test"), "works", "{run:?}");
+    // data, and the 6to4 image (2002:7f00:2::) too: IPv4 only.
+    assert_eq!(verdict(&found, "ip.test"), "ipv4_only", "{run:?}");
+    let points = &found["lists"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|list| list["list"] == "ip.test")
+        .unwrap()["points"];
+    let image = points
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|point| point["point"] == "2002:7f00:2::")
+        .unwrap_or_else(|| panic!("no 6to4 probe: {points}"));
+    assert_eq!(image["status"], "listed", "{points}");
     assert_eq!(verdict(&found, "v4"), "works", "{run:?}");
     assert_eq!(verdict(&found, "dom.test"), "works", "{run:?}");
-    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.code, 1, "{run:?}");
 }

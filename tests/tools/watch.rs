@@ -382,31 +382,10 @@ async fn receive_webhooks(listener: TcpListener, received: Received, mut failure
         let Ok((mut stream, _)) = listener.accept().await else {
             return;
         };
-        let mut request = Vec::new();
-        let mut buffer = [0u8; 4096];
-        let (head_end, length) = loop {
-            let n = stream.read(&mut buffer).await.unwrap_or(0);
-            if n == 0 {
-                break (0, 0);
-            }
-            request.extend_from_slice(&buffer[..n]);
-            if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&request[..end]).to_lowercase();
-                let length = header(&head, "content-length").map_or(0, |v| v.parse().unwrap());
-                break (end + 4, length);
-            }
-        };
-        if head_end == 0 {
+        let Some((head, body)) = read_request(&mut stream).await else {
             continue;
-        }
-        while request.len() < head_end + length {
-            let n = stream.read(&mut buffer).await.unwrap_or(0);
-            if n == 0 {
-                break;
-            }
-            request.extend_from_slice(&buffer[..n]);
-        }
-        let head = String::from_utf8_lossy(&request[..head_end]).to_lowercase();
+        };
+        let head = head.to_lowercase();
         let status = if failures > 0 {
             failures -= 1;
             "500 Internal Server Error"
@@ -414,13 +393,40 @@ async fn receive_webhooks(listener: TcpListener, received: Received, mut failure
             let id = header(&head, "x-dnsbl-delivery")
                 .unwrap_or_default()
                 .to_owned();
-            let events: Vec<Value> = serde_json::from_slice(&request[head_end..]).unwrap();
+            let events: Vec<Value> = serde_json::from_slice(&body).unwrap();
             received.lock().unwrap().push((id, events));
             "200 OK"
         };
         let reply = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
         let _ = stream.write_all(reply.as_bytes()).await;
     }
+}
+
+/// One HTTP/1.1 request from `stream`: its head (up to the blank line) and its body (of
+/// `content-length` bytes); `None` when the client closed first.
+async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<(String, Vec<u8>)> {
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let head_end = loop {
+        let n = stream.read(&mut buffer).await.unwrap_or(0);
+        if n == 0 {
+            return None;
+        }
+        request.extend_from_slice(&buffer[..n]);
+        if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&request[..head_end]).into_owned();
+    let length = header(&head.to_lowercase(), "content-length").map_or(0, |v| v.parse().unwrap());
+    while request.len() < head_end + length {
+        let n = stream.read(&mut buffer).await.unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        request.extend_from_slice(&buffer[..n]);
+    }
+    Some((head, request.split_off(head_end)))
 }
 
 fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
@@ -607,5 +613,234 @@ async fn sigterm_mid_round_saves_what_was_checked_and_exits_zero() {
     assert!(
         saved > 0 && saved < 256,
         "a partial round was saved: {saved} pairs"
+    );
+}
+
+/// A zone on the in-process server with 192.0.2.1 listed, and its healthy test point.
+async fn listing_dns() -> crate::support::TestDns {
+    crate::support::TestDns::builder()
+        .zone(ZONE)
+        .a("2.0.0.127.watch.test", &["127.0.0.2"], 60)
+        .a("1.2.0.192.watch.test", &["127.0.0.2"], 60)
+        .start()
+        .await
+}
+
+/// Polls `child` until it exits; panics after [`EVENT_WAIT`].
+async fn exit_code(child: &mut Child) -> Option<i32> {
+    tokio::time::timeout(EVENT_WAIT, child.wait())
+        .await
+        .expect("exited in time")
+        .unwrap()
+        .code()
+}
+
+#[tokio::test]
+async fn a_second_watcher_on_the_same_state_is_refused_naming_the_holder() {
+    let dns = listing_dns().await;
+    let (_dir, state) = state_file();
+    let server = dns.addr.to_string();
+    let args = ["--nameserver", &server, "--zone", ZONE, "192.0.2.1"];
+    let first = Watch::spawn(&state, &args);
+    let pid = first.child.id().expect("running");
+    wait_for_baseline(&state, 1).await;
+
+    let mut second = Watch::spawn(&state, &args);
+    assert_eq!(exit_code(&mut second.child).await, Some(2));
+    // The stderr reader finishes once the pipe closes.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stderr = second.stderr();
+    assert!(stderr.contains(&state.display().to_string()), "{stderr}");
+    assert!(stderr.contains("in use by another watcher"), "{stderr}");
+    assert!(stderr.contains(&format!("pid {pid} on host ")), "{stderr}");
+    assert!(
+        second.lines.recv().await.is_none(),
+        "the second watcher printed events"
+    );
+
+    // The history reads on meanwhile (nothing happened yet: a silent baseline).
+    assert_eq!(run_history(&state, "json", &[]).await, "");
+
+    // A watcher killed outright leaves no lock behind.
+    let mut first = first;
+    first.child.start_kill().unwrap();
+    assert_eq!(
+        exit_code(&mut first.child).await,
+        None,
+        "killed by the signal"
+    );
+    let third = Watch::spawn(&state, &args);
+    let third_pid = third.child.id().expect("running");
+    let deadline = Instant::now() + EVENT_WAIT;
+    let lock = format!("{}.lock", state.display());
+    while !std::fs::read_to_string(&lock)
+        .is_ok_and(|record| record.starts_with(&format!("pid {third_pid}\n")))
+    {
+        assert!(Instant::now() < deadline, "the lock was never taken over");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(third.stop(libc::SIGTERM).await, (0, vec![]));
+}
+
+/// One request the redirect receiver got: request line, delivery id, body.
+type Request = (String, String, Vec<u8>);
+
+/// A minimal HTTP/1.1 receiver: the first request gets `302 Found` to another path of the
+/// same server, every later one `200 OK`.
+async fn receive_behind_a_redirect(listener: TcpListener, requests: Arc<Mutex<Vec<Request>>>) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            return;
+        };
+        let Some((head, body)) = read_request(&mut stream).await else {
+            continue;
+        };
+        let lower = head.to_lowercase();
+        let line = head.lines().next().unwrap_or_default().to_owned();
+        let id = header(&lower, "x-dnsbl-delivery")
+            .unwrap_or_default()
+            .to_owned();
+        let first = {
+            let mut requests = requests.lock().unwrap();
+            requests.push((line, id, body));
+            requests.len() == 1
+        };
+        let reply = if first {
+            "HTTP/1.1 302 Found\r\nlocation: /moved\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        } else {
+            "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        };
+        let _ = stream.write_all(reply.as_bytes()).await;
+    }
+}
+
+#[tokio::test]
+async fn a_webhook_that_redirects_is_a_failed_delivery_retried_by_post() {
+    use dnsbl_check::monitor::StateStore;
+    let dns = listing_dns().await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let receiver = tokio::spawn(receive_behind_a_redirect(listener, Arc::clone(&requests)));
+    let (_dir, state) = state_file();
+    let server = dns.addr.to_string();
+    let mut watch = Watch::spawn(
+        &state,
+        &[
+            "--nameserver",
+            &server,
+            "--zone",
+            ZONE,
+            "--report-baseline",
+            "--webhook",
+            &url,
+            "192.0.2.1",
+        ],
+    );
+    let event = watch.event().await;
+    assert_eq!(event["event"], "listed");
+    let deadline = Instant::now() + EVENT_WAIT;
+    while requests.lock().unwrap().len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no second attempt; stderr: {}",
+            watch.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stderr = Arc::clone(&watch.stderr);
+    let (code, _) = watch.stop(libc::SIGTERM).await;
+    assert_eq!(code, 0);
+    receiver.abort();
+    let requests = requests.lock().unwrap().clone();
+    // Every attempt is the POST of the one delivery, to the URL given: the redirect was
+    // never followed (reqwest would have sent a GET without a body to /moved).
+    for (line, id, body) in &requests {
+        assert_eq!(line, "POST /hook HTTP/1.1", "{requests:?}");
+        assert_eq!(id, &requests[0].1);
+        let events: Vec<Value> = serde_json::from_slice(body).unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0]["event"], "listed");
+        assert_eq!(events[0]["target"], "192.0.2.1");
+    }
+    let stderr = stderr.lock().unwrap().clone();
+    assert!(stderr.contains("302"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("redirect to {}", url.trim_end_matches("/hook"))),
+        "{stderr}"
+    );
+    // The 302 counted as a failed attempt, the 200 made the delivery.
+    let store = StateStore::open_read_only(&state).unwrap();
+    assert!(store.pending("webhook").unwrap().is_empty());
+    let id: i64 = requests[0].1.parse().unwrap();
+    assert_eq!(store.attempts(id).unwrap(), Some(2));
+}
+
+/// The list goes blind after the baseline (every name NXDOMAIN, its test point too, as
+/// through a filtering resolver): the listing is not announced as delisted but as trouble,
+/// and no second `listed` comes when sight returns.
+#[tokio::test]
+#[ignore = "needs rbldnsd"]
+async fn a_list_gone_blind_is_trouble_not_a_delisting() {
+    let rbl =
+        Rbldnsd::start_reloading(&[(ZONE, ZoneData::Ip4Set(&zone("127.0.0.2", &["192.0.2.1"])))])
+            .expect("start rbldnsd");
+    let (_dir, state) = state_file();
+    let config = crate::cli::write_config("health_interval = 2\n");
+    let config = config.path().to_str().unwrap().to_owned();
+    let mut watch = Watch::start(&rbl, &state, &["--confirm", "2", "--config", &config]);
+    wait_for_baseline(&state, 4).await;
+
+    // Nothing at all, the test point included.
+    rewrite(&rbl, ":127.0.0.2:Listed $\n").await;
+    let mut trouble = Vec::new();
+    for _ in 0..4 {
+        let event = watch.event().await;
+        assert_eq!(event["event"], "trouble", "{event}");
+        assert!(
+            event["detail"]
+                .as_str()
+                .unwrap()
+                .contains("test point 127.0.0.2 is not listed"),
+            "{event}"
+        );
+        trouble.push(event["target"].as_str().unwrap().to_owned());
+    }
+    trouble.sort();
+    assert_eq!(
+        trouble,
+        ["192.0.2.0", "192.0.2.1", "192.0.2.2", "192.0.2.3"]
+    );
+
+    // Sight returns with the same listing: recoveries, and nothing else.
+    rewrite(&rbl, &zone("127.0.0.2", &["192.0.2.1"])).await;
+    for _ in 0..4 {
+        let event = watch.event().await;
+        assert_eq!(event["event"], "recovered", "{event}");
+    }
+    watch.no_event(Duration::from_secs(4)).await;
+    let collected = Arc::clone(&watch.stderr);
+    let (code, rest) = watch.stop(libc::SIGTERM).await;
+    assert_eq!(code, 0);
+    assert!(rest.is_empty(), "{rest:?}");
+    // Said once on stderr, in words (read to its end once the watcher exited).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stderr = collected.lock().unwrap().clone();
+    let said = stderr
+        .lines()
+        .filter(|line| line.contains("warning: watch.test: the test point 127.0.0.2 is not listed"))
+        .count();
+    assert_eq!(said, 1, "{stderr}");
+    let history = run_history(&state, "json", &[]).await;
+    let kinds: Vec<Value> = history
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap()["event"].clone())
+        .collect();
+    assert_eq!(kinds.len(), 8, "{history}");
+    assert!(
+        kinds
+            .iter()
+            .all(|kind| kind == "trouble" || kind == "recovered"),
+        "{history}"
     );
 }

@@ -218,7 +218,11 @@ pub(crate) enum Reply {
 ///   (the EDNS extended code included);
 /// - NOERROR or NXDOMAIN without answer records: [`Answer::NoRecords`], with the negative TTL
 ///   `min(SOA TTL, SOA MINIMUM)` of the first SOA in the authority section;
-/// - otherwise the answer records of the type asked, class IN, owned by the question name or
+/// - a record of a class other than IN in any section (OPT aside) makes the whole response a
+///   [`LookupErrorKind::Protocol`] error: the question was of class IN, so the server is
+///   answering something else, and hickory-resolver rejects such a response whole
+///   (`ForeignClassRecord`), which the stock path reports alike;
+/// - otherwise the answer records of the type asked, owned by the question name or
 ///   by a name in its CNAME chain, with their smallest TTL; none of that type (a CNAME without
 ///   its target, records owned by other names only) is NODATA without a negative TTL, as on
 ///   the stock path;
@@ -253,9 +257,11 @@ pub(crate) fn parse_response(
     let mut ptr_records = Vec::new();
     let mut mx_records = Vec::new();
     let mut ttl = u32::MAX;
+    let mut foreign_class = false;
     for _ in 0..counts.answers {
         let record = read_record(packet, at).ok_or_else(malformed)?;
         at = record.end;
+        foreign_class |= record.class != CLASS_IN;
         if record.rtype != qtype || record.class != CLASS_IN {
             continue;
         }
@@ -300,7 +306,9 @@ pub(crate) fn parse_response(
     }
     let authority_start = at;
     for _ in 0..counts.authorities {
-        at = read_record(packet, at).ok_or_else(malformed)?.end;
+        let record = read_record(packet, at).ok_or_else(malformed)?;
+        at = record.end;
+        foreign_class |= record.class != CLASS_IN;
     }
     // The EDNS OPT record carries the upper 8 bits of a 12-bit response code.
     let mut rcode = u16::from(header.metadata.response_code.low());
@@ -309,6 +317,9 @@ pub(crate) fn parse_response(
         at = record.end;
         if record.rtype == TYPE_OPT {
             rcode |= u16::from((record.ttl >> 24) as u8) << 4;
+        } else {
+            // OPT's class field is the UDP payload size, not a class.
+            foreign_class |= record.class != CLASS_IN;
         }
     }
 
@@ -317,6 +328,12 @@ pub(crate) fn parse_response(
         RCODE_SERVFAIL => return Err(LookupError::new(LookupErrorKind::ServFail)),
         RCODE_REFUSED => return Err(LookupError::new(LookupErrorKind::Refused)),
         other => return Err(LookupError::new(LookupErrorKind::ResponseCode(other))),
+    }
+    if foreign_class {
+        return Err(LookupError::with_detail(
+            LookupErrorKind::Protocol,
+            crate::resolver::FOREIGN_CLASS,
+        ));
     }
 
     let answer_empty = |nxdomain: bool, negative_ttl: Option<u32>| match qtype {
