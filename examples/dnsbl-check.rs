@@ -10,6 +10,7 @@
 //! SPAMHAUS_DQS_KEY=... dnsbl-check --preset spamhaus-zen 192.0.2.1
 //! dnsbl-check --config lists.toml 192.0.2.1
 //! dnsbl-check --list-presets
+//! dnsbl-check --check-setup                           # can this resolver see the lists?
 //! ```
 //!
 //! (From a checkout: `cargo run --example dnsbl-check -- ARGS`.)
@@ -52,6 +53,8 @@ mod input;
 mod nagios;
 #[path = "dnsbl-check/output.rs"]
 mod output;
+#[path = "dnsbl-check/setup.rs"]
+mod setup;
 #[path = "dnsbl-check/watch.rs"]
 mod watch;
 
@@ -90,7 +93,7 @@ const READY_BATCH: usize = 256;
 )]
 struct Cli {
     /// IPv4/IPv6 addresses, CIDR networks (every address is checked) or domain names.
-    #[arg(value_name = "TARGET", required_unless_present_any = ["input", "list_presets", "history"])]
+    #[arg(value_name = "TARGET", required_unless_present_any = ["input", "list_presets", "history", "check_setup"])]
     targets: Vec<String>,
 
     /// Read targets from FILE, one per line ('-' for stdin); '#' starts a comment.
@@ -103,6 +106,13 @@ struct Cli {
     /// Print the catalog of presets and exit.
     #[arg(long)]
     list_presets: bool,
+
+    /// Diagnose the set-up and exit: the name servers in use (and whether one is a large
+    /// public resolver the lists refuse), each list's test points with their answers and
+    /// round-trip times, and whether a DQS key is accepted. Exit status: 0 every list works,
+    /// 1 a public resolver is in use, 2 some list cannot be trusted.
+    #[arg(long, conflicts_with_all = ["targets", "input", "watch", "history"])]
+    check_setup: bool,
 
     /// How DNS queries travel: a few long-lived UDP sockets (fast, for bulk scans), or
     /// hickory-resolver's stock transport (a new socket per query).
@@ -226,6 +236,9 @@ fn main() -> ExitCode {
     }
     let exit = cli.lists.config().and_then(|config| {
         let resolver = cli.lists.resolver(&config, cli.transport)?;
+        if cli.check_setup {
+            return setup::run(&cli.lists, &config, resolver, cli.format);
+        }
         start(&cli, &config, resolver)
     });
     exit.unwrap_or_else(|message| match cli.format {

@@ -345,7 +345,7 @@ type FamilySeen = (ListKind, Option<(TestPoint, Seen)>, Option<Seen>, bool);
 /// (verified with rbldnsd 1.0pre): it lists `::ffff:7f00:2` without serving IPv6 at all. A list
 /// that holds IPv6 data lists its IPv6 test point, but not the 6to4 image of 127.0.0.2; a list
 /// that lists both answers IPv6 names from IPv4 data, and its IPv6 test point proves nothing.
-fn six_to_four_image(point: &TestPoint) -> Option<TestPoint> {
+pub(crate) fn six_to_four_image(point: &TestPoint) -> Option<TestPoint> {
     let TestPoint::Ipv6(addr) = point else {
         return None;
     };

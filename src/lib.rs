@@ -27,6 +27,7 @@
 //! | [`ListStats`] | `stats.rs` | per-list statistics: outcome counts, latency histogram, health |
 //! | [`forward_confirmed_reverse_dns`] | `rdns.rs` | FCrDNS: PTR names confirmed by A/AAAA |
 //! | [`monitor`] | `monitor/` | watch mode: rounds, pair statuses, confirmed change events |
+//! | [`setup`] | `setup.rs` | a first-run diagnosis: can this resolver see the lists? |
 //! | [`hosts`] | `hosts.rs` | mail-server targets: a domain's MX hosts or own addresses |
 //! | [`summary`] | `summary.rs` | a run's counts: per list, per scanned network, listings |
 //! | [`nagios`] | `nagios.rs` | monitoring-plugin states and perfdata from those counts |
@@ -98,6 +99,7 @@ pub mod presets;
 mod query;
 pub mod rdns;
 pub mod resolver;
+pub mod setup;
 #[cfg(feature = "monitor")]
 #[cfg_attr(docsrs, doc(cfg(feature = "monitor")))]
 pub mod smtp;

@@ -503,7 +503,7 @@ pub fn health_warning(list: &DnsList, health: &ListHealth, resolver: &str) -> Op
         ListHealth::Unhealthy(Unhealthy::TestPointNotListed { test_point, seen }) => format!(
             "warning: {name}: the test point {test_point} is not listed ({seen}): your resolver \
              ({resolver}) may be filtering, blocked by the list, or unable to reach it; \
-             {unused}; try --nameserver"
+             {unused}; try --nameserver or --check-setup"
         ),
         ListHealth::FamilyNotServed(Unhealthy::FamilyNotServed {
             family,
@@ -524,7 +524,7 @@ pub fn health_warning(list: &DnsList, health: &ListHealth, resolver: &str) -> Op
         ),
         ListHealth::Broken(outcome) => format!(
             "warning: {name}: its test point answered {} ({}): the list refuses your resolver \
-             ({resolver}) or cannot be used as configured; {unused}; try --nameserver",
+             ({resolver}) or cannot be used as configured; {unused}; try --nameserver or --check-setup",
             outcome.status(),
             outcome.detail().unwrap_or_default()
         ),
