@@ -487,6 +487,8 @@ async fn child_system_resolver_config() {
         .wildcard_a("corp.example", &["127.0.0.2"], 60)
         .wildcard_a("search.test", &["127.0.0.2"], 60)
         .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        // The IPv6 test point: the IPv6 target below is asked only of a list proven for IPv6.
+        .a(&support::ipv6_test_point("bl.test"), &["127.0.0.2"], 60)
         .a("10.2.0.192.bl.test", &["127.0.0.2"], 60)
         .a(
             "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.test",
