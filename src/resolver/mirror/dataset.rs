@@ -364,11 +364,20 @@ impl Loader {
         self.line = 0;
         self.default = self.global_default;
         let io_error = |error: std::io::Error| {
-            MirrorError::new(MirrorErrorKind::Io, Some(path.to_owned()), None, error.to_string())
+            MirrorError::new(
+                MirrorErrorKind::Io,
+                Some(path.to_owned()),
+                None,
+                error.to_string(),
+            )
         };
         let file = File::open(path).map_err(io_error)?;
         let mut reader = BufReader::with_capacity(1 << 16, file);
-        if reader.fill_buf().map_err(io_error)?.starts_with(&[0x1f, 0x8b]) {
+        if reader
+            .fill_buf()
+            .map_err(io_error)?
+            .starts_with(&[0x1f, 0x8b])
+        {
             return Err(self.error(
                 MirrorErrorKind::Unsupported,
                 "gzip-compressed data: decompress the file first".into(),
@@ -454,8 +463,7 @@ impl Loader {
             self.soa_minimum = Some(minimum);
             return Ok(());
         }
-        if syntax::keyword(line, "ns").is_some() || syntax::keyword(line, "nameserver").is_some()
-        {
+        if syntax::keyword(line, "ns").is_some() || syntax::keyword(line, "nameserver").is_some() {
             // Name servers matter to DNS clients, not to answers about listings.
             return Ok(());
         }

@@ -55,7 +55,7 @@ use std::time::{Duration, SystemTime};
 
 use dataset::{Dataset, Query};
 
-use crate::resolver::{Answer, DnsResolver, LookupError, MailExchanger};
+use crate::resolver::{Answer, DnsResolver, LookupError, LookupErrorKind, MailExchanger};
 
 /// Why zone data could not be used: a bad `zone:type:file` spec, a file that could not be
 /// read, or data this mirror does not reproduce. Each names the file (and line) at fault.
@@ -176,7 +176,10 @@ impl ZoneData {
         files: impl IntoIterator<Item = impl Into<PathBuf>>,
     ) -> Result<ZoneData, MirrorError> {
         let zone = zone.strip_suffix('.').unwrap_or(zone).to_ascii_lowercase();
-        if zone.is_empty() || zone.split('.').any(|label| label.is_empty() || label.len() > 63)
+        if zone.is_empty()
+            || zone
+                .split('.')
+                .any(|label| label.is_empty() || label.len() > 63)
         {
             return Err(MirrorError::spec(format!("invalid zone name {zone:?}")));
         }
@@ -454,10 +457,17 @@ fn load(source: &Source) -> Result<(Dataset, Vec<Option<Stamp>>), MirrorError> {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug)]
 pub struct MirrorResolver<R> {
     shared: Arc<Shared>,
     inner: R,
+}
+
+impl<R> fmt::Debug for MirrorResolver<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MirrorResolver")
+            .field("zones", &self.zones().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Builds a [`MirrorResolver`]: its zone data, and how often the files are looked at.
@@ -668,7 +678,13 @@ impl<R> MirrorResolver<R> {
     }
 
     fn datasets(&self) -> Datasets {
-        Arc::clone(&self.shared.datasets.read().unwrap_or_else(|e| e.into_inner()))
+        Arc::clone(
+            &self
+                .shared
+                .datasets
+                .read()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
     }
 
     /// The zone holding `name` and the name read as rbldnsd reads it; `None` outside the
@@ -738,19 +754,16 @@ impl<R> MirrorResolver<R> {
             if found.negative_ttl.is_none() {
                 found.negative_ttl = dataset.soa_minimum;
             }
-            found.listed |= dataset.find(
-                &query,
-                txt,
-                &mut subject,
-                |value, subject, subst| {
-                    if let Some(item) = record(value, subject, subst)
-                        && !found.records.contains(&item)
-                    {
+            found.listed |= dataset.find(&query, txt, &mut subject, |value, subject, subst| {
+                // rbldnsd gives all records of a type the smallest TTL among them,
+                // counting repeats it leaves out.
+                if let Some(item) = record(value, subject, subst) {
+                    found.ttl = found.ttl.min(dataset.ttl);
+                    if !found.records.contains(&item) {
                         found.records.push(item);
-                        found.ttl = found.ttl.min(dataset.ttl);
                     }
-                },
-            );
+                }
+            });
         }
         Some(found)
     }
@@ -828,8 +841,27 @@ fn ipv6_of(relative: &[u8]) -> Option<u128> {
     Some(address)
 }
 
+/// Whether `name` can be a DNS name at all (labels of 1 to 63 bytes, 253 in all): a name
+/// that cannot be asked over DNS gets the error a DNS resolver gives, not an answer.
+fn check_name(name: &str) -> Result<(), LookupError> {
+    let bare = name.strip_suffix('.').unwrap_or(name);
+    if bare.is_empty()
+        || bare.len() > 253
+        || bare
+            .split('.')
+            .any(|label| label.is_empty() || label.len() > 63)
+    {
+        return Err(LookupError::with_detail(
+            LookupErrorKind::Protocol,
+            "query name is not a valid DNS name",
+        ));
+    }
+    Ok(())
+}
+
 impl<R: DnsResolver> DnsResolver for MirrorResolver<R> {
     async fn lookup_a(&self, name: &str) -> Result<Answer<Ipv4Addr>, LookupError> {
+        check_name(name)?;
         match self.mirrored_a(name) {
             Some(answer) => Ok(answer),
             None => self.inner.lookup_a(name).await,
@@ -837,6 +869,7 @@ impl<R: DnsResolver> DnsResolver for MirrorResolver<R> {
     }
 
     async fn lookup_txt(&self, name: &str) -> Result<Answer<String>, LookupError> {
+        check_name(name)?;
         match self.mirrored_txt(name) {
             Some(answer) => Ok(answer),
             None => self.inner.lookup_txt(name).await,
@@ -844,6 +877,7 @@ impl<R: DnsResolver> DnsResolver for MirrorResolver<R> {
     }
 
     async fn lookup_aaaa(&self, name: &str) -> Result<Answer<Ipv6Addr>, LookupError> {
+        check_name(name)?;
         match self.mirrored_other(name) {
             Some(answer) => Ok(answer),
             None => self.inner.lookup_aaaa(name).await,
@@ -851,6 +885,7 @@ impl<R: DnsResolver> DnsResolver for MirrorResolver<R> {
     }
 
     async fn lookup_ptr(&self, name: &str) -> Result<Answer<String>, LookupError> {
+        check_name(name)?;
         match self.mirrored_other(name) {
             Some(answer) => Ok(answer),
             None => self.inner.lookup_ptr(name).await,
@@ -858,6 +893,7 @@ impl<R: DnsResolver> DnsResolver for MirrorResolver<R> {
     }
 
     async fn lookup_mx(&self, name: &str) -> Result<Answer<MailExchanger>, LookupError> {
+        check_name(name)?;
         match self.mirrored_other(name) {
             Some(answer) => Ok(answer),
             None => self.inner.lookup_mx(name).await,

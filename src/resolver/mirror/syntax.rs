@@ -18,19 +18,29 @@ pub(super) fn is_comment(byte: u8) -> bool {
 
 /// `text` without its leading blanks.
 pub(super) fn skip_space(text: &[u8]) -> &[u8] {
-    let start = text.iter().position(|&b| !is_space(b)).unwrap_or(text.len());
+    let start = text
+        .iter()
+        .position(|&b| !is_space(b))
+        .unwrap_or(text.len());
     &text[start..]
 }
 
 /// `text` without its trailing blanks.
 pub(super) fn trim_end(text: &[u8]) -> &[u8] {
-    let end = text.iter().rposition(|&b| !is_space(b)).map_or(0, |i| i + 1);
+    let end = text
+        .iter()
+        .rposition(|&b| !is_space(b))
+        .map_or(0, |i| i + 1);
     &text[..end]
 }
 
 /// The mask of a prefix of `bits` bits (0..=32).
 pub(super) fn ip4_mask(bits: u32) -> u32 {
-    if bits == 0 { 0 } else { u32::MAX << (32 - bits) }
+    if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits)
+    }
 }
 
 /// One decimal octet (at most 255), and the rest.
@@ -202,7 +212,11 @@ pub(super) fn ip6_cidr(text: &[u8]) -> Option<(u128, u32, &[u8])> {
 
 /// The mask of an IPv6 prefix of `bits` bits (0..=128).
 pub(super) fn ip6_mask(bits: u32) -> u128 {
-    if bits == 0 { 0 } else { u128::MAX << (128 - bits) }
+    if bits == 0 {
+        0
+    } else {
+        u128::MAX << (128 - bits)
+    }
 }
 
 /// An IPv6 address as rbldnsd writes it in TXT records (`ip6atos`): lowercase groups without
@@ -251,7 +265,9 @@ pub(super) fn time(text: &[u8]) -> Option<(u32, &[u8])> {
     }
     let mut value = 0u32;
     for &digit in &text[..digits] {
-        value = value.checked_mul(10)?.checked_add(u32::from(digit - b'0'))?;
+        value = value
+            .checked_mul(10)?
+            .checked_add(u32::from(digit - b'0'))?;
     }
     let mut rest = &text[digits..];
     let multiplier: u32 = match rest.first().map(u8::to_ascii_lowercase) {
@@ -281,7 +297,9 @@ pub(super) fn number(text: &[u8]) -> Option<(u32, &[u8])> {
     }
     let mut value = 0u32;
     for &digit in &text[..digits] {
-        value = value.checked_mul(10)?.checked_add(u32::from(digit - b'0'))?;
+        value = value
+            .checked_mul(10)?
+            .checked_add(u32::from(digit - b'0'))?;
     }
     let rest = &text[digits..];
     match rest.first() {
@@ -404,7 +422,11 @@ pub(super) fn expand(template: &[u8], subject: &[u8], subst: &Substitutions, out
     let (mut text, entry): (&[u8], &[u8]) = if let Some(own) = template.strip_prefix(b"=") {
         (own, own)
     } else if let Some(base) = subst.base.as_deref().filter(|base| !base.is_empty()) {
-        let entry = if template.is_empty() { subject } else { template };
+        let entry = if template.is_empty() {
+            subject
+        } else {
+            template
+        };
         (base, entry)
     } else {
         (template, template)
@@ -464,7 +486,10 @@ mod tests {
         assert_eq!(range("127/24"), r("127.0.0.0", "127.0.0.255"));
         assert_eq!(range("127.0.0.1-255"), r("127.0.0.1", "127.0.0.255"));
         assert_eq!(range("127.16-31"), r("127.16.0.0", "127.31.255.255"));
-        assert_eq!(range("127.16.0-127.31.255"), r("127.16.0.0", "127.31.255.255"));
+        assert_eq!(
+            range("127.16.0-127.31.255"),
+            r("127.16.0.0", "127.31.255.255")
+        );
         assert_eq!(range("127.16/12"), r("127.16.0.0", "127.31.255.255"));
         assert_eq!(range("10.20"), r("10.20.0.0", "10.20.255.255"));
         // A bare number, mixed prefix lengths and backward ranges are not ranges.
@@ -510,7 +535,11 @@ mod tests {
             "This spammer wants some $$.  See http://www.example.com/bl/127.0.0.4"
         );
         assert_eq!(run("undefined $7 kept", "x", &subst), "undefined $7 kept");
-        subst.base = Some(b"See http://www.example.com/bl?$= ($) for details".as_slice().into());
+        subst.base = Some(
+            b"See http://www.example.com/bl?$= ($) for details"
+                .as_slice()
+                .into(),
+        );
         assert_eq!(
             run("r123", "127.0.0.2", &subst),
             "See http://www.example.com/bl?r123 (127.0.0.2) for details"
@@ -520,25 +549,44 @@ mod tests {
             "See http://www.example.com/bl?127.0.0.3 (127.0.0.3) for details"
         );
         assert_eq!(
-            run("=See other blocklists for details about $", "127.0.0.4", &subst),
+            run(
+                "=See other blocklists for details about $",
+                "127.0.0.4",
+                &subst
+            ),
             "See other blocklists for details about 127.0.0.4"
         );
-        assert_eq!(run(&"x".repeat(300), "", &Substitutions::default()).len(), 254);
+        assert_eq!(
+            run(&"x".repeat(300), "", &Substitutions::default()).len(),
+            254
+        );
     }
 
     #[test]
     fn ipv6_is_read_and_written_as_rbldnsd_does() {
         let cidr = |text: &str| ip6_cidr(text.as_bytes()).map(|(a, b, _)| (a, b));
-        assert_eq!(cidr("2001:21ab:c000/36"), Some((0x2001_21ab_c000u128 << 80, 36)));
-        assert_eq!(cidr("2001:21ab:def7:4242"), Some((0x2001_21ab_def7_4242u128 << 64, 64)));
+        assert_eq!(
+            cidr("2001:21ab:c000/36"),
+            Some((0x2001_21ab_c000u128 << 80, 36))
+        );
+        assert_eq!(
+            cidr("2001:21ab:def7:4242"),
+            Some((0x2001_21ab_def7_4242u128 << 64, 64))
+        );
         assert_eq!(cidr("::1"), Some((1, 128)));
-        assert_eq!(cidr("2605:6001:42::/52"), Some((0x2605_6001_0042u128 << 80, 52)));
+        assert_eq!(
+            cidr("2605:6001:42::/52"),
+            Some((0x2605_6001_0042u128 << 80, 52))
+        );
         assert_eq!(cidr("2001"), None);
         assert_eq!(cidr("12345::"), None);
         assert_eq!(cidr("1:2:3:4:5:6:7:8:9").map(|c| c.1), Some(128));
         let text = |address: &str| {
             let mut out = Vec::new();
-            ip6_text(address.parse::<std::net::Ipv6Addr>().unwrap().to_bits(), &mut out);
+            ip6_text(
+                address.parse::<std::net::Ipv6Addr>().unwrap().to_bits(),
+                &mut out,
+            );
             String::from_utf8(out).unwrap()
         };
         assert_eq!(text("::ffff:127.0.0.2"), "::ffff:7f00:2");
