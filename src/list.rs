@@ -128,6 +128,8 @@ pub struct DnsList {
     lookup_url: Option<String>,
     #[serde(skip_serializing_if = "HopScope::is_default")]
     hops: HopScope,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    data: Vec<String>,
 }
 
 /// Which Received hops of a message a list is asked about (by mail filters that read them).
@@ -179,6 +181,7 @@ impl DnsList {
             description: String::new(),
             lookup_url: None,
             hops: HopScope::Untrusted,
+            data: Vec::new(),
         }
     }
 
@@ -278,6 +281,31 @@ impl DnsList {
     /// Which Received hops the list is asked about.
     pub fn hops(&self) -> HopScope {
         self.hops
+    }
+
+    /// Local rbldnsd data files for this list's zone, as `type:file[,file...]` (a config
+    /// file's `data = ["ip4set:/var/lib/rsync/sbl"]`): a program that builds a local mirror
+    /// (`resolver::mirror`, feature `mirror`) answers the zone from them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::{DnsList, ListKind};
+    ///
+    /// let list = DnsList::from_spec("sbl.example", ListKind::Ip)
+    ///     .unwrap()
+    ///     .with_data(["ip4set:/var/lib/rsync/sbl"]);
+    /// assert_eq!(list.data(), ["ip4set:/var/lib/rsync/sbl"]);
+    /// ```
+    pub fn with_data(mut self, data: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.data = data.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The list's local data files (see [`DnsList::with_data`]); empty for a list asked over
+    /// DNS.
+    pub fn data(&self) -> &[String] {
+        &self.data
     }
 
     /// A one-line description of what the list is.
@@ -458,6 +486,9 @@ struct DnsListConfig {
     #[serde(default)]
     hops: HopScope,
     lookup_url: Option<String>,
+    /// Local rbldnsd data files for the zone, `type:file[,file...]` each.
+    #[serde(default)]
+    data: Vec<String>,
 }
 
 /// What is wrong with a list in a configuration file.
@@ -532,6 +563,7 @@ impl TryFrom<DnsListConfig> for DnsList {
                 None => None,
             },
             hops: config.hops,
+            data: config.data,
         })
     }
 }

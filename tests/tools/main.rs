@@ -15,6 +15,7 @@ mod cli;
 mod exporter;
 mod mail_servers;
 mod milter;
+mod mirror;
 mod netblocks;
 mod policyd;
 mod postfix_e2e;

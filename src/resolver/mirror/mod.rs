@@ -55,6 +55,7 @@ use std::time::{Duration, SystemTime};
 
 use dataset::{Dataset, Query};
 
+use crate::DnsList;
 use crate::resolver::{Answer, DnsResolver, LookupError, LookupErrorKind, MailExchanger};
 
 /// Why zone data could not be used: a bad `zone:type:file` spec, a file that could not be
@@ -202,6 +203,62 @@ impl ZoneData {
             )));
         };
         ZoneData::new(zone, format.parse()?, files.split(','))
+    }
+
+    /// The zone data of `lists`: each list's own [`data`](DnsList::data), then `extra` (a
+    /// command line's, say). Data supplies the answers of a zone that a list names; it
+    /// does not define a list, so `extra` data for a zone no list names is refused, and so
+    /// is data for a keyed (DQS) zone, whose queries carry the key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::resolver::mirror::ZoneData;
+    /// use dnsbl_check::{DnsList, ListKind};
+    ///
+    /// let lists = [
+    ///     DnsList::from_spec("sbl.example", ListKind::Ip)
+    ///         .unwrap()
+    ///         .with_data(["ip4set:/var/lib/rsync/sbl"]),
+    ///     DnsList::from_spec("dbl.example", ListKind::Domain).unwrap(),
+    /// ];
+    /// let extra = "dbl.example:dnset:/var/lib/rsync/dbl".parse().unwrap();
+    /// let data = ZoneData::for_lists(&lists, [extra]).unwrap();
+    /// assert_eq!(data.len(), 2);
+    ///
+    /// let stray = "xbl.example:ip4set:/var/lib/rsync/xbl".parse().unwrap();
+    /// assert!(ZoneData::for_lists(&lists, [stray]).is_err());
+    /// ```
+    pub fn for_lists(
+        lists: &[DnsList],
+        extra: impl IntoIterator<Item = ZoneData>,
+    ) -> Result<Vec<ZoneData>, MirrorError> {
+        let mut data = Vec::new();
+        for list in lists {
+            for entry in list.data() {
+                if list.zone().has_key() {
+                    return Err(MirrorError::spec(format!(
+                        "list {}: a keyed zone cannot be answered from local data",
+                        list.name()
+                    )));
+                }
+                data.push(ZoneData::for_zone(list.zone().public_name(), entry)?);
+            }
+        }
+        for entry in extra {
+            let named = lists
+                .iter()
+                .any(|list| !list.zone().has_key() && list.zone().public_name() == entry.zone);
+            if !named {
+                return Err(MirrorError::spec(format!(
+                    "no list has zone {}: zone data answers for a list's zone, it does not \
+                     define a list",
+                    entry.zone
+                )));
+            }
+            data.push(entry);
+        }
+        Ok(data)
     }
 
     /// The zone, lowercase, without a trailing dot.
@@ -460,6 +517,16 @@ fn load(source: &Source) -> Result<(Dataset, Vec<Option<Stamp>>), MirrorError> {
 pub struct MirrorResolver<R> {
     shared: Arc<Shared>,
     inner: R,
+}
+
+/// A clone shares the data (and its reloading) with the original.
+impl<R: Clone> Clone for MirrorResolver<R> {
+    fn clone(&self) -> Self {
+        MirrorResolver {
+            shared: Arc::clone(&self.shared),
+            inner: self.inner.clone(),
+        }
+    }
 }
 
 impl<R> fmt::Debug for MirrorResolver<R> {
@@ -788,7 +855,7 @@ impl<R> MirrorResolver<R> {
 
     /// Whether the mirror has `name`: `Some(listed)` in a mirrored zone, for the record types
     /// rbldnsd does not serve from these datasets (NODATA when listed, else NXDOMAIN).
-    fn mirrored_other<T>(&self, name: &str) -> Option<Answer<T>> {
+    pub(crate) fn mirrored_other<T>(&self, name: &str) -> Option<Answer<T>> {
         self.answer(name, false, |_, _, _| None::<()>)
             .map(|found| Answer::NoRecords {
                 nxdomain: !found.listed,
@@ -843,7 +910,7 @@ fn ipv6_of(relative: &[u8]) -> Option<u128> {
 
 /// Whether `name` can be a DNS name at all (labels of 1 to 63 bytes, 253 in all): a name
 /// that cannot be asked over DNS gets the error a DNS resolver gives, not an answer.
-fn check_name(name: &str) -> Result<(), LookupError> {
+pub(crate) fn check_name(name: &str) -> Result<(), LookupError> {
     let bare = name.strip_suffix('.').unwrap_or(name);
     if bare.is_empty()
         || bare.len() > 253
