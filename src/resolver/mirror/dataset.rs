@@ -101,6 +101,9 @@ const MAX_ENTRIES: usize = 1 << 26;
 /// mirror refuses rather than read differently.
 const MAX_LINE: usize = 32 * 1024 - 1;
 
+/// How many skipped lines of one load are logged one by one; the rest are counted.
+const LOGGED_SKIPS: usize = 10;
+
 /// Value index 0 is an exclusion; real values start at 1.
 const EXCLUDED: u32 = 0;
 
@@ -406,7 +409,10 @@ impl Loader {
                 Ok(()) => {}
                 Err(LineError::Skip(why)) => {
                     self.skipped += 1;
-                    tracing::warn!(file = %path.display(), line = self.line, "{why}: line skipped");
+                    // The first few, as rbldnsd does: a hostile file must not flood the log.
+                    if self.skipped <= LOGGED_SKIPS {
+                        tracing::warn!(file = %path.display(), line = self.line, "{why}: line skipped");
+                    }
                 }
                 Err(LineError::Fatal(kind, detail)) => return Err(self.error(kind, detail)),
             }
@@ -700,6 +706,10 @@ impl Loader {
                 MirrorErrorKind::Unsupported,
                 "domain name with characters other than letters, digits, '-' and '_'".into(),
             )),
+            Ok(_) if self.arena.len() + name.len() > u32::MAX as usize => Err(LineError::Fatal(
+                MirrorErrorKind::TooLarge,
+                "more than 4 GiB of domain names".into(),
+            )),
             Ok(rest) => {
                 let value = if excluded {
                     Ok(EXCLUDED)
@@ -730,6 +740,13 @@ impl Loader {
     }
 
     fn finish(self) -> Result<Dataset, MirrorError> {
+        if self.skipped > LOGGED_SKIPS {
+            tracing::warn!(
+                "{} more lines skipped ({} in all)",
+                self.skipped - LOGGED_SKIPS,
+                self.skipped
+            );
+        }
         let Loader {
             format,
             values,

@@ -410,21 +410,29 @@ struct Shared {
     sources: Vec<Source>,
     datasets: RwLock<Datasets>,
     states: Mutex<Vec<SourceState>>,
+    /// Held while files are looked at and loaded: one reload at a time.
+    reloading: Mutex<()>,
 }
 
 impl Shared {
-    /// Reloads the datasets whose files changed; true if every load succeeded.
+    /// Reloads the datasets whose files changed; true if every dataset's last load
+    /// succeeded. Loads run without holding the status lock, so status stays readable.
     fn reload_changed(&self) -> bool {
-        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let mut all_ok = true;
         for (index, source) in self.sources.iter().enumerate() {
-            let state = &mut states[index];
             let now: Vec<Option<Stamp>> = source.files.iter().map(|f| stamp(f)).collect();
-            if now == state.stamps {
-                all_ok &= state.error.is_none();
-                continue;
+            {
+                let states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+                if now == states[index].stamps {
+                    all_ok &= states[index].error.is_none();
+                    continue;
+                }
             }
-            match load(source) {
+            let loaded = load(source);
+            let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+            let state = &mut states[index];
+            match loaded {
                 Ok((dataset, stamps)) => {
                     tracing::info!(
                         zones = ?source.zones,
@@ -449,7 +457,7 @@ impl Shared {
                             "mirror data not reloaded, the previous data stays in use: {error}"
                         );
                     }
-                    // Tried again when the files change again (or still differ next time).
+                    // Tried again when the files change again.
                     state.stamps = now;
                     state.error = Some(error);
                     all_ok = false;
@@ -643,6 +651,7 @@ impl MirrorBuilder {
             sources,
             datasets: RwLock::new(Arc::new(datasets)),
             states: Mutex::new(states),
+            reloading: Mutex::new(()),
         });
         if let Some(interval) = self.reload_interval {
             watch(Arc::downgrade(&shared), interval);
