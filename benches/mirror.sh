@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# A local mirror against rbldnsd: a 1,000,000-entry ip4set answered in-process by
-# `dnsbl-check --zone-data`, against dnsperf asking rbldnsd (serving the same file) the same
-# names. Also the load time and memory of that file, ours against rbldnsd's.
+# A local mirror against rbldnsd: a 1,000,000-entry ip4set answered in-process, against
+# dnsperf asking rbldnsd (serving the same file) the same names. Three ways in: the tool
+# (`dnsbl-check --zone-data`, a JSON report per target), the library's checker over the mirror
+# (`benches/mirror_scan.rs --mode checker`, listed targets printed), and the mirror's lookups
+# alone (`--mode direct`). Also the load time and memory of that file, ours against rbldnsd's.
 #
 #   benches/mirror.sh [--rounds N] [--entries N] [--targets N]
 #
@@ -74,6 +76,9 @@ echo "expected listed: $EXPECTED"
 
 cargo build --release --example dnsbl-check -q
 CLI=target/release/examples/dnsbl-check
+cargo build --release --bench mirror_scan -q 2>/dev/null || cargo build --release --bench mirror_scan
+SCAN=$(cargo bench --bench mirror_scan --no-run --message-format=json -q 2>/dev/null |
+    python3 -c 'import json,sys; print([j["executable"] for j in map(json.loads, sys.stdin) if j.get("executable") and "/mirror_scan-" in j["executable"]][-1])')
 
 # The resolver behind the mirror: a UDP socket that counts what reaches it and never answers.
 SINK_PORT=$(free_port udp)
@@ -136,20 +141,47 @@ verify() {
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-: >"$WORK/ours.rate"; : >"$WORK/ours.rss"; : >"$WORK/dnsperf.rate"
+: >"$WORK/dnsperf.rate"
+for kind in cli checker direct; do : >"$WORK/$kind.rate"; : >"$WORK/$kind.rss"; done
+
+# The library without the tool: a checker over the mirror (listed targets printed), and the
+# mirror's lookups alone. Both print the listed targets, verified like the tool's.
+library() {
+    /usr/bin/time -v "$SCAN" --mode "$1" --zone "$ZONE" --zone-data "$ZONE:ip4set:$WORK/data" \
+        --input "$WORK/targets.txt" --output "$2" 2>"$2.time"
+    sort "$2" >"$2.sorted"
+    if ! cmp -s "$2.sorted" "$WORK/expected.txt" || ! grep -q "trouble=0" "$2.time"; then
+        echo "WRONG ANSWERS from --mode $1: $(grep targets= "$2.time")" >&2
+        exit 1
+    fi
+}
+
 for round in $(seq 1 "$ROUNDS"); do
     dnsperf -s 127.0.0.1 -p "$RBL_PORT" -d "$WORK/names.txt" -n 1 -q 100 >"$WORK/dnsperf.out" 2>&1
     perf=$(awk '/Queries per second/ {print $4}' "$WORK/dnsperf.out")
     echo "$perf" >>"$WORK/dnsperf.rate"
     start=$(date +%s.%N)
-    ours "$WORK/ours.json"
+    ours "$WORK/cli.json"
     end=$(date +%s.%N)
-    verify "$WORK/ours.json"
-    rate=$(python3 -c "print('%.0f' % ($TARGETS / ($end - $start)))")
-    rss=$(( $(awk '/Maximum resident/ {print $6}' "$WORK/ours.json.time") / 1024 ))
-    echo "$rate" >>"$WORK/ours.rate"; echo "$rss" >>"$WORK/ours.rss"
-    echo "round $round: dnsperf $perf q/s; dnsbl-check --zone-data $rate checks/s, peak RSS $rss MiB, $EXPECTED listed, 0 queries out"
+    verify "$WORK/cli.json"
+    python3 -c "print('%.0f' % ($TARGETS / ($end - $start)))" >>"$WORK/cli.rate"
+    echo $(( $(awk '/Maximum resident/ {print $6}' "$WORK/cli.json.time") / 1024 )) >>"$WORK/cli.rss"
+    for mode in checker direct; do
+        library "$mode" "$WORK/$mode.out"
+        sed -n 's/.* rate=\([0-9]*\).*/\1/p' "$WORK/$mode.out.time" >>"$WORK/$mode.rate"
+        echo $(( $(awk '/Maximum resident/ {print $6}' "$WORK/$mode.out.time") / 1024 )) >>"$WORK/$mode.rss"
+    done
+    echo "round $round: dnsperf $perf q/s;" \
+        "dnsbl-check --zone-data $(tail -1 "$WORK/cli.rate")/s ($(tail -1 "$WORK/cli.rss") MiB);" \
+        "checker $(tail -1 "$WORK/checker.rate")/s ($(tail -1 "$WORK/checker.rss") MiB);" \
+        "lookups $(tail -1 "$WORK/direct.rate")/s ($(tail -1 "$WORK/direct.rss") MiB);" \
+        "$EXPECTED listed; queries out: $(cat "$WORK/sink.count")"
 done
-P=$(median <"$WORK/dnsperf.rate"); O=$(median <"$WORK/ours.rate"); R=$(median <"$WORK/ours.rss")
-echo "--- medians of $ROUNDS: dnsperf $P q/s; ours $O checks/s ($(python3 -c "print('%.2f' % ($O / $P))")x); peak RSS $R MiB"
+P=$(median <"$WORK/dnsperf.rate")
+echo "--- medians of $ROUNDS rounds ($TARGETS targets, $EXPECTED listed each time); dnsperf against rbldnsd: $P q/s"
+for kind in cli checker direct; do
+    O=$(median <"$WORK/$kind.rate"); R=$(median <"$WORK/$kind.rss")
+    echo "$kind: $O checks/s ($(python3 -c "print('%.2f' % ($O / $P))")x dnsperf), peak RSS $R MiB"
+done
+grep -h load_seconds "$WORK/direct.out.time" | tail -1 | sed 's/^/library load of the data: /;s/ targets=.*//'
 echo "--- load: $(uptime)"
