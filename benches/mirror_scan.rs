@@ -49,7 +49,10 @@ struct Args {
 struct Offline;
 
 fn offline() -> LookupError {
-    LookupError::with_detail(LookupErrorKind::Config, "offline: only mirrored zones answer")
+    LookupError::with_detail(
+        LookupErrorKind::Config,
+        "offline: only mirrored zones answer",
+    )
 }
 
 impl DnsResolver for Offline {
@@ -78,9 +81,12 @@ fn main() {
         .expect("zone data");
     let loaded = started.elapsed().as_secs_f64();
     let input = std::io::BufReader::new(std::fs::File::open(&args.input).expect("input"));
-    let targets = input
-        .lines()
-        .map(|line| line.expect("read").trim().parse::<Target>().expect("target"));
+    let targets = input.lines().map(|line| {
+        line.expect("read")
+            .trim()
+            .parse::<Target>()
+            .expect("target")
+    });
     let mut out = BufWriter::new(std::fs::File::create(&args.output).expect("output"));
     let started = Instant::now();
     let (mut count, mut listed, mut trouble) = (0u64, 0u64, 0u64);

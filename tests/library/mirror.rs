@@ -669,7 +669,7 @@ fn random_ip6trie(random: &mut Random, lines: usize, asks: &mut Vec<u128>) -> St
             random_value(random)
         };
         let mark = if excluded { "!" } else { "" };
-        let written = if bits % 16 == 0 && random.below(2) == 0 {
+        let written = if bits.is_multiple_of(16) && random.below(2) == 0 {
             // The short form: only the groups of the prefix.
             let groups: Vec<String> = (0..bits / 16)
                 .map(|i| format!("{:x}", (first >> (112 - 16 * i)) & 0xffff))
