@@ -51,25 +51,11 @@ fn one(kind: &str, text: &str) -> (tempfile::TempDir, MirrorResolver<Nowhere>) {
     (dir, resolver)
 }
 
-/// A records as text, or "NXDOMAIN" / "NODATA".
-fn a(resolver: &MirrorResolver<Nowhere>, name: &str) -> String {
-    match resolver.mirrored_a(&format!("{name}.bl.test.")).unwrap() {
+/// Records sorted and joined with " | ", or "NXDOMAIN" / "NODATA".
+fn show<T: ToString>(answer: Option<Answer<T>>) -> String {
+    match answer.expect("a mirrored zone") {
         Answer::Records { records, .. } => {
             let mut records: Vec<String> = records.iter().map(ToString::to_string).collect();
-            records.sort();
-            records.join(" ")
-        }
-        Answer::NoRecords { nxdomain: true, .. } => "NXDOMAIN".into(),
-        Answer::NoRecords {
-            nxdomain: false, ..
-        } => "NODATA".into(),
-    }
-}
-
-/// TXT records joined with " | ", or "NXDOMAIN" / "NODATA".
-fn txt(resolver: &MirrorResolver<Nowhere>, name: &str) -> String {
-    match resolver.mirrored_txt(&format!("{name}.bl.test.")).unwrap() {
-        Answer::Records { mut records, .. } => {
             records.sort();
             records.join(" | ")
         }
@@ -78,6 +64,16 @@ fn txt(resolver: &MirrorResolver<Nowhere>, name: &str) -> String {
             nxdomain: false, ..
         } => "NODATA".into(),
     }
+}
+
+/// The A records of `name` under bl.test, as [`show`] writes them.
+fn a(resolver: &MirrorResolver<Nowhere>, name: &str) -> String {
+    show(resolver.mirrored_a(&format!("{name}.bl.test."))).replace(" | ", " ")
+}
+
+/// The TXT records of `name` under bl.test, as [`show`] writes them.
+fn txt(resolver: &MirrorResolver<Nowhere>, name: &str) -> String {
+    show(resolver.mirrored_txt(&format!("{name}.bl.test.")))
 }
 
 /// The reversed name of an IPv4 address.

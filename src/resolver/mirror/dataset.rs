@@ -866,23 +866,20 @@ trait Address: Copy + Ord {
     fn previous(self) -> Self;
 }
 
-impl Address for u32 {
-    fn next(self) -> Option<Self> {
-        self.checked_add(1)
-    }
-    fn previous(self) -> Self {
-        self - 1
-    }
+macro_rules! address {
+    ($($type:ty),*) => {$(
+        impl Address for $type {
+            fn next(self) -> Option<Self> {
+                self.checked_add(1)
+            }
+            fn previous(self) -> Self {
+                self - 1
+            }
+        }
+    )*};
 }
 
-impl Address for u128 {
-    fn next(self) -> Option<Self> {
-        self.checked_add(1)
-    }
-    fn previous(self) -> Self {
-        self - 1
-    }
-}
+address!(u32, u128);
 
 /// Turns CIDR blocks (sorted by start, wider first; nested or disjoint, never overlapping
 /// otherwise) into disjoint spans, each with the value of the most specific block over it:

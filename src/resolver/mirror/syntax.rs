@@ -43,20 +43,26 @@ pub(super) fn ip4_mask(bits: u32) -> u32 {
     }
 }
 
-/// One decimal octet (at most 255), and the rest.
-fn octet(text: &[u8]) -> Option<(u32, &[u8])> {
+/// A run of decimal digits worth at most `max`, and the rest; `None` without a digit or
+/// above `max`.
+fn decimal(text: &[u8], max: u32) -> Option<(u32, &[u8])> {
     let digits = text.iter().take_while(|b| b.is_ascii_digit()).count();
     if digits == 0 {
         return None;
     }
     let mut value = 0u32;
     for &digit in &text[..digits] {
-        value = value * 10 + u32::from(digit - b'0');
-        if value > 255 {
-            return None;
-        }
+        value = value
+            .checked_mul(10)?
+            .checked_add(u32::from(digit - b'0'))
+            .filter(|&value| value <= max)?;
     }
     Some((value, &text[digits..]))
+}
+
+/// One decimal octet (at most 255), and the rest.
+fn octet(text: &[u8]) -> Option<(u32, &[u8])> {
+    decimal(text, 255)
 }
 
 /// An IPv4 prefix of 1 to 4 octets (`10`, `10.20`, `10.20.30`, `10.20.30.40`), left-aligned,
@@ -78,18 +84,7 @@ pub(super) fn ip4_prefix(text: &[u8]) -> Option<(u32, u32, &[u8])> {
 
 /// `/bits` after an address: at most `max` bits.
 fn mask_bits(text: &[u8], max: u32) -> Option<(u32, &[u8])> {
-    let digits = text.iter().take_while(|b| b.is_ascii_digit()).count();
-    if digits == 0 {
-        return None;
-    }
-    let mut bits = 0u32;
-    for &digit in &text[..digits] {
-        bits = bits * 10 + u32::from(digit - b'0');
-        if bits > max {
-            return None;
-        }
-    }
-    Some((bits, &text[digits..]))
+    decimal(text, max)
 }
 
 /// An IPv4 CIDR block (`10.20/16`, `10.20.30`, `10.0.0.0/8`; a bare `10` is refused):
@@ -259,17 +254,7 @@ pub(super) fn ip6_text(address: u128, out: &mut Vec<u8>) {
 /// A number of seconds, with an optional unit (`s`, `m`, `h`, `d`, `w`): rbldnsd's
 /// `parse_time`. What follows must be nothing, blanks (skipped) or a colon.
 pub(super) fn time(text: &[u8]) -> Option<(u32, &[u8])> {
-    let digits = text.iter().take_while(|b| b.is_ascii_digit()).count();
-    if digits == 0 {
-        return None;
-    }
-    let mut value = 0u32;
-    for &digit in &text[..digits] {
-        value = value
-            .checked_mul(10)?
-            .checked_add(u32::from(digit - b'0'))?;
-    }
-    let mut rest = &text[digits..];
+    let (mut value, mut rest) = decimal(text, u32::MAX)?;
     let multiplier: u32 = match rest.first().map(u8::to_ascii_lowercase) {
         Some(b'w') => 7 * 24 * 3600,
         Some(b'd') => 24 * 3600,
@@ -291,17 +276,7 @@ pub(super) fn time(text: &[u8]) -> Option<(u32, &[u8])> {
 
 /// An unsigned decimal number followed by nothing or blanks: rbldnsd's `parse_uint32`.
 pub(super) fn number(text: &[u8]) -> Option<(u32, &[u8])> {
-    let digits = text.iter().take_while(|b| b.is_ascii_digit()).count();
-    if digits == 0 {
-        return None;
-    }
-    let mut value = 0u32;
-    for &digit in &text[..digits] {
-        value = value
-            .checked_mul(10)?
-            .checked_add(u32::from(digit - b'0'))?;
-    }
-    let rest = &text[digits..];
+    let (value, rest) = decimal(text, u32::MAX)?;
     match rest.first() {
         None => Some((value, rest)),
         Some(&byte) if is_space(byte) => Some((value, skip_space(rest))),
