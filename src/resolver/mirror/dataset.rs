@@ -133,9 +133,9 @@ pub(super) struct Dataset {
 #[derive(Debug)]
 enum Data {
     /// `(address << 32) | value`, per level: /32, /24, /16, /8.
-    Ip4Set([Vec<u64>; 4]),
-    Ip4Trie(Vec<Span<u32>>),
-    Ip6Trie(Vec<Span<u128>>),
+    Ip4Set([Sorted<u64>; 4]),
+    Ip4Trie(Sorted<Span<u32>>),
+    Ip6Trie(Sorted<Span<u128>>),
     DnSet {
         arena: Vec<u8>,
         plain: Vec<NameEntry>,
@@ -203,8 +203,8 @@ impl Dataset {
                 };
                 for (level, entries) in levels.iter().enumerate() {
                     let key = address & syntax::ip4_mask(32 - 8 * level as u32);
-                    let first = entries.partition_point(|&e| ((e >> 32) as u32) < key);
-                    let mut group = entries[first..]
+                    let first = entries.partition_point(|e| ((e >> 32) as u32) < key);
+                    let mut group = entries.items[first..]
                         .iter()
                         .take_while(|&&e| (e >> 32) as u32 == key)
                         .map(|&e| e as u32)
@@ -275,10 +275,63 @@ impl Dataset {
     }
 }
 
-fn find_span<T: Copy + Ord>(spans: &[Span<T>], address: T) -> Option<u32> {
-    let after = spans.partition_point(|span| span.start <= address);
-    let span = spans[..after].last()?;
+fn find_span<T: Copy + Ord>(spans: &Sorted<Span<T>>, address: T) -> Option<u32> {
+    let after = spans.partition_point(|start| start <= address);
+    let span = spans.items[..after].last()?;
     (address <= span.end && span.value != EXCLUDED).then_some(span.value)
+}
+
+/// What a [`Sorted`] array is ordered by.
+trait Keyed {
+    type Key: Copy + Ord;
+    fn key(&self) -> Self::Key;
+}
+
+impl Keyed for u64 {
+    type Key = u64;
+    fn key(&self) -> u64 {
+        *self
+    }
+}
+
+impl<T: Copy + Ord> Keyed for Span<T> {
+    type Key = T;
+    fn key(&self) -> T {
+        self.start
+    }
+}
+
+/// Every `SAMPLE_STRIDE`-th key of a [`Sorted`] array is kept apart.
+const SAMPLE_STRIDE: usize = 32;
+
+/// A sorted array with every [`SAMPLE_STRIDE`]-th key kept apart: a binary search of the
+/// large array misses the cache at nearly every step, while the small sample (1/32 of the
+/// keys) stays in cache and leaves a block of 32 items to search. Written here because the
+/// layout is this simple and a lookup is most of a mirror's work.
+#[derive(Debug)]
+struct Sorted<T: Keyed> {
+    items: Vec<T>,
+    sample: Vec<T::Key>,
+}
+
+impl<T: Keyed> Sorted<T> {
+    fn new(items: Vec<T>) -> Self {
+        let sample = items.iter().step_by(SAMPLE_STRIDE).map(Keyed::key).collect();
+        Sorted { items, sample }
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The index of the first item whose key does not satisfy `before` (which holds for a
+    /// prefix of the items), as [`slice::partition_point`] gives it.
+    fn partition_point(&self, before: impl Fn(T::Key) -> bool) -> usize {
+        let block = self.sample.partition_point(|&key| before(key));
+        let low = block.saturating_sub(1) * SAMPLE_STRIDE;
+        let high = (block * SAMPLE_STRIDE + 1).min(self.items.len());
+        low + self.items[low..high].partition_point(|item| before(item.key()))
+    }
 }
 
 fn name_of<'a>(arena: &'a [u8], entry: &NameEntry) -> &'a [u8] {
@@ -771,7 +824,7 @@ impl Loader {
                     dedup_groups(level, |e| e >> 32, |e| e as u32);
                     level.shrink_to_fit();
                 }
-                Data::Ip4Set(ip4set)
+                Data::Ip4Set(ip4set.map(Sorted::new))
             }
             Format::Ip4Trie => {
                 trie4.sort_by_key(|&(address, bits, _)| (address, bits));
@@ -783,7 +836,7 @@ impl Loader {
                         (address, address | !syntax::ip4_mask(u32::from(bits)), value)
                     })
                     .collect();
-                Data::Ip4Trie(flatten(blocks))
+                Data::Ip4Trie(Sorted::new(flatten(blocks)))
             }
             Format::Ip6Trie => {
                 trie6.sort_by_key(|&(address, bits, _)| (address, bits));
@@ -794,7 +847,7 @@ impl Loader {
                         (address, address | !syntax::ip6_mask(u32::from(bits)), value)
                     })
                     .collect();
-                Data::Ip6Trie(flatten(blocks))
+                Data::Ip6Trie(Sorted::new(flatten(blocks)))
             }
             Format::DnSet => {
                 for entries in [&mut plain, &mut wild] {
@@ -823,7 +876,7 @@ impl Loader {
             }
         };
         let entries = match &data {
-            Data::Ip4Set(levels) => levels.iter().map(Vec::len).sum(),
+            Data::Ip4Set(levels) => levels.iter().map(Sorted::len).sum(),
             Data::Ip4Trie(spans) => spans.len(),
             Data::Ip6Trie(spans) => spans.len(),
             Data::DnSet { plain, wild, .. } => plain.len() + wild.len(),
@@ -940,6 +993,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_sampled_search_agrees_with_a_plain_one() {
+        for len in [0usize, 1, 2, 31, 32, 33, 64, 65, 1000] {
+            let items: Vec<u64> = (0..len as u64).map(|i| i * 3).collect();
+            let sorted = Sorted::new(items.clone());
+            for target in 0..(len as u64 * 3 + 2) {
+                assert_eq!(
+                    sorted.partition_point(|key| key < target),
+                    items.partition_point(|&key| key < target),
+                    "len {len}, target {target}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn nested_blocks_flatten_to_the_most_specific() {
         // 10.0.0.0/8 = 1, 10.1.0.0/16 = 2 (inside), 10.1.2.0/24 excluded, 11.0.0.0/8 = 3.
         let blocks = vec![
@@ -948,7 +1016,7 @@ mod tests {
             (0x0a01_0200, 0x0a01_02ff, EXCLUDED),
             (0x0b00_0000, 0x0bff_ffff, 3),
         ];
-        let spans = flatten::<u32>(blocks);
+        let spans = Sorted::new(flatten::<u32>(blocks));
         let at = |address: u32| find_span(&spans, address);
         assert_eq!(at(0x0a00_0001), Some(1));
         assert_eq!(at(0x0a01_0001), Some(2));
@@ -959,7 +1027,7 @@ mod tests {
         assert_eq!(at(0x0c00_0000), None);
         assert_eq!(at(0x0900_0000), None);
         // The whole space and its last address.
-        let spans = flatten::<u32>(vec![(0, u32::MAX, 1), (u32::MAX, u32::MAX, 2)]);
+        let spans = Sorted::new(flatten::<u32>(vec![(0, u32::MAX, 1), (u32::MAX, u32::MAX, 2)]));
         assert_eq!(find_span(&spans, u32::MAX), Some(2));
         assert_eq!(find_span(&spans, 0), Some(1));
     }
