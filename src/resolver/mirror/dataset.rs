@@ -316,7 +316,11 @@ struct Sorted<T: Keyed> {
 
 impl<T: Keyed> Sorted<T> {
     fn new(items: Vec<T>) -> Self {
-        let sample = items.iter().step_by(SAMPLE_STRIDE).map(Keyed::key).collect();
+        let sample = items
+            .iter()
+            .step_by(SAMPLE_STRIDE)
+            .map(Keyed::key)
+            .collect();
         Sorted { items, sample }
     }
 
@@ -807,8 +811,8 @@ impl Loader {
             soa_minimum,
             subst,
             mut ip4set,
-            mut trie4,
-            mut trie6,
+            trie4,
+            trie6,
             arena,
             mut plain,
             mut wild,
@@ -826,29 +830,8 @@ impl Loader {
                 }
                 Data::Ip4Set(ip4set.map(Sorted::new))
             }
-            Format::Ip4Trie => {
-                trie4.sort_by_key(|&(address, bits, _)| (address, bits));
-                // A repeated block keeps its first value, as rbldnsd's trie does.
-                trie4.dedup_by_key(|&mut (address, bits, _)| (address, bits));
-                let blocks = trie4
-                    .into_iter()
-                    .map(|(address, bits, value)| {
-                        (address, address | !syntax::ip4_mask(u32::from(bits)), value)
-                    })
-                    .collect();
-                Data::Ip4Trie(Sorted::new(flatten(blocks)))
-            }
-            Format::Ip6Trie => {
-                trie6.sort_by_key(|&(address, bits, _)| (address, bits));
-                trie6.dedup_by_key(|&mut (address, bits, _)| (address, bits));
-                let blocks = trie6
-                    .into_iter()
-                    .map(|(address, bits, value)| {
-                        (address, address | !syntax::ip6_mask(u32::from(bits)), value)
-                    })
-                    .collect();
-                Data::Ip6Trie(Sorted::new(flatten(blocks)))
-            }
+            Format::Ip4Trie => Data::Ip4Trie(trie(trie4, syntax::ip4_mask)),
+            Format::Ip6Trie => Data::Ip6Trie(trie(trie6, syntax::ip6_mask)),
             Format::DnSet => {
                 for entries in [&mut plain, &mut wild] {
                     let name_of = |entry: &NameEntry| name_of(&arena, entry);
@@ -893,6 +876,22 @@ impl Loader {
             skipped_lines: skipped,
         })
     }
+}
+
+/// The spans of a trie's CIDR blocks `(address, bits, value)`: a repeated block keeps its
+/// first value, as rbldnsd's trie does, and the most specific block decides.
+fn trie<T>(mut blocks: Vec<(T, u8, u32)>, mask: fn(u32) -> T) -> Sorted<Span<T>>
+where
+    T: Address + std::ops::BitOr<Output = T> + std::ops::Not<Output = T>,
+{
+    // A stable sort: of equal blocks, the first written stays first.
+    blocks.sort_by_key(|&(address, bits, _)| (address, bits));
+    blocks.dedup_by_key(|&mut (address, bits, _)| (address, bits));
+    let blocks = blocks
+        .into_iter()
+        .map(|(address, bits, value)| (address, address | !mask(u32::from(bits)), value))
+        .collect();
+    Sorted::new(flatten(blocks))
 }
 
 /// Keeps, of each run of sorted items with the same key, the first if its value is an
@@ -1027,7 +1026,10 @@ mod tests {
         assert_eq!(at(0x0c00_0000), None);
         assert_eq!(at(0x0900_0000), None);
         // The whole space and its last address.
-        let spans = Sorted::new(flatten::<u32>(vec![(0, u32::MAX, 1), (u32::MAX, u32::MAX, 2)]));
+        let spans = Sorted::new(flatten::<u32>(vec![
+            (0, u32::MAX, 1),
+            (u32::MAX, u32::MAX, 2),
+        ]));
         assert_eq!(find_span(&spans, u32::MAX), Some(2));
         assert_eq!(find_span(&spans, 0), Some(1));
     }
