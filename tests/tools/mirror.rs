@@ -162,3 +162,75 @@ async fn data_that_cannot_be_read_stops_the_tool_naming_the_file_and_line() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("unsupported dataset type"), "{run:?}");
 }
+
+#[tokio::test]
+async fn the_policy_server_rejects_from_mirrored_data() {
+    let dns = live_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = format!("bl.test:ip4set:{}", mirror_file(dir.path()));
+    let address = dns.addr.to_string();
+    let server = crate::policyd_support::Policyd::start(&[
+        "--nameserver",
+        &address,
+        "--timeout",
+        "2",
+        "--zone",
+        "bl.test",
+        "--zone-data",
+        &data,
+    ])
+    .await;
+    let mut conn = server.connect().await;
+    use crate::policyd_support::client_request;
+    assert_eq!(
+        conn.ask(&client_request("192.0.2.1")).await,
+        "REJECT Service unavailable; client [192.0.2.1] blocked using bl.test; \
+         Mirrored 192.0.2.1"
+    );
+    assert_eq!(conn.ask(&client_request("192.0.2.9")).await, "DUNNO");
+    assert_eq!(conn.ask(&client_request("198.51.100.1")).await, "DUNNO");
+    assert_no_query_for(&dns, "bl.test");
+}
+
+/// Every server tool takes `--zone-data` and refuses data for a zone no list names.
+#[tokio::test]
+async fn the_servers_refuse_zone_data_no_list_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = format!("other.test:ip4set:{}", mirror_file(dir.path()));
+    let binaries = [
+        crate::policyd_support::binary().clone(),
+        crate::policyd_support::milter::milter_binary().clone(),
+        crate::support::build_example("dnsbl-exporter", false),
+    ];
+    for binary in &binaries {
+        let output = tokio::process::Command::new(binary)
+            .args([
+                "--nameserver",
+                "127.0.0.1:9",
+                "--zone",
+                "live.test",
+                "--zone-data",
+                &data,
+            ])
+            .args(["--listen", "127.0.0.1:0"])
+            .env_remove("RUST_LOG")
+            .kill_on_drop(true)
+            .output();
+        let output = tokio::time::timeout(std::time::Duration::from_secs(60), output)
+            .await
+            .expect("exits")
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{}: {stderr}",
+            binary.display()
+        );
+        assert!(
+            stderr.contains("no list has zone other.test"),
+            "{}: {stderr}",
+            binary.display()
+        );
+    }
+}
