@@ -9,7 +9,7 @@
 //! | [`PooledUdpResolver`](pooled::PooledUdpResolver) | `resolver/pooled/` | a fast resolver for bulk checks: pooled UDP sockets |
 //! | [`AnswerCache`](cache::AnswerCache) | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | [`AnyResolver`](any::AnyResolver) | `resolver/any.rs` | either built-in resolver, chosen at run time |
-//! | [`MirrorResolver`](mirror::MirrorResolver) | `resolver/mirror/` | local mirrors: zones answered in-process from rbldnsd data files |
+//! | `mirror::MirrorResolver` (feature `mirror`) | `resolver/mirror/` | local mirrors: zones answered in-process from rbldnsd data files |
 //! | server health (internal) | `resolver/health.rs` | per name server: smoothed RTT and back-off, so both transports ask servers that answer first |
 //! | closed-port check (internal) | `resolver/icmp.rs` | ICMP errors are hints: a closed port is believed only when TCP confirms it |
 
