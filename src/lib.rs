@@ -21,6 +21,7 @@
 //! | [`PooledUdpResolver`](resolver::pooled::PooledUdpResolver) | `resolver/pooled/` | a fast resolver for bulk checks: pooled UDP sockets |
 //! | [`AnyResolver`](resolver::any::AnyResolver) | `resolver/any.rs` | either resolver, chosen at run time |
 //! | [`AnswerCache`](resolver::cache::AnswerCache) | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
+//! | `MirrorResolver` (feature `mirror`) | `resolver/mirror/` | local mirrors: zones answered in-process from rbldnsd data files |
 //! | [`Checker`] | `checker.rs` | concurrent checks, streams, deadlines, list health |
 //! | [`Report`], [`Outcome`], [`OutcomeKind`] | `outcome.rs` | the results; the one word for each kind of outcome (metrics, JSON, watch state) |
 //! | [`ListHealth`] | `health.rs` | RFC 5782 test-point probes |
@@ -47,6 +48,7 @@
 //! | `config` | yes | [`Config`] and [`config::parse_seconds`] | none |
 //! | `mail` | no | `mail`: session verdicts, the Postfix policy and milter protocols, reading messages (Received hops, URL domains) | mail-parser, psl |
 //! | `monitor` | no | [`monitor`]'s SQLite state and delivery outbox, and `smtp`, the SMTP probe | rusqlite (bundled SQLite), serde_json |
+//! | `mirror` | no | `resolver::mirror`: local mirrors, zones answered in-process from rbldnsd data files (ip4set, ip4trie, ip6trie, dnset), reloaded when replaced | none |
 //! | `testing` | no | hooks for this crate's own benchmarks; not a public API | none |
 //!
 //! With `hickory` and `pooled` both on, [`resolver::any`] picks one at run time. With no

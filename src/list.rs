@@ -438,6 +438,8 @@ pub struct DnsList {
     test_points: Option<TestPoints>,
     #[serde(skip_serializing_if = "NoDataPolicy::is_default")]
     nodata: NoDataPolicy,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    data: Vec<String>,
 }
 
 /// How a list's NODATA answer (NOERROR without an A record) is read.
@@ -528,6 +530,7 @@ impl DnsList {
             hops: HopScope::Untrusted,
             test_points: None,
             nodata: NoDataPolicy::Trouble,
+            data: Vec::new(),
         }
     }
 
@@ -669,6 +672,31 @@ impl DnsList {
     /// How the list's NODATA answers are read.
     pub fn nodata(&self) -> NoDataPolicy {
         self.nodata
+    }
+
+    /// Local rbldnsd data files for this list's zone, as `type:file[,file...]` (a config
+    /// file's `data = ["ip4set:/var/lib/rsync/sbl"]`): a program that builds a local mirror
+    /// (`resolver::mirror`, feature `mirror`) answers the zone from them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::{DnsList, ListKind};
+    ///
+    /// let list = DnsList::from_spec("sbl.example", ListKind::Ip)
+    ///     .unwrap()
+    ///     .with_data(["ip4set:/var/lib/rsync/sbl"]);
+    /// assert_eq!(list.data(), ["ip4set:/var/lib/rsync/sbl"]);
+    /// ```
+    pub fn with_data(mut self, data: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.data = data.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The list's local data files (see [`DnsList::with_data`]); empty for a list asked over
+    /// DNS.
+    pub fn data(&self) -> &[String] {
+        &self.data
     }
 
     /// A one-line description of what the list is.
@@ -852,6 +880,9 @@ struct DnsListConfig {
     test_points: Option<TestPoints>,
     #[serde(default)]
     nodata: NoDataPolicy,
+    /// Local rbldnsd data files for the zone, `type:file[,file...]` each.
+    #[serde(default)]
+    data: Vec<String>,
 }
 
 /// What is wrong with a list in a configuration file.
@@ -940,6 +971,7 @@ impl TryFrom<DnsListConfig> for DnsList {
             hops: config.hops,
             test_points: config.test_points,
             nodata: config.nodata,
+            data: config.data,
         })
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use dnsbl_check::config::parse_seconds;
 use dnsbl_check::presets::{self, PresetError};
 use dnsbl_check::resolver::any::{self, AnyResolver};
+use dnsbl_check::resolver::mirror::{MirrorResolver, ZoneData};
 use dnsbl_check::zone::ZoneError;
 use dnsbl_check::{
     Checker, CheckerBuilder, Config, DnsList, ListKind, NameServer, ResolverOptions, TxtLookup,
@@ -137,6 +138,12 @@ pub struct ListOptions {
     /// Score at or above which a target counts as listed [default: 1].
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub threshold: Option<i32>,
+
+    /// Answer a list's zone from local rbldnsd data files (rsync'd mirrors), in rbldnsd's
+    /// syntax: types ip4set, ip4trie, ip6trie, dnset. The zone must be one a list names.
+    /// Repeatable; a zone given again gets another dataset.
+    #[arg(long = "zone-data", value_name = "ZONE:TYPE:FILE[,FILE...]")]
+    pub zone_data: Vec<ZoneData>,
 }
 
 impl ListOptions {
@@ -214,10 +221,22 @@ impl ListOptions {
         options
     }
 
-    /// The resolver for `transport`, with [`ListOptions::resolver_options`].
+    /// The resolver for `transport`, with [`ListOptions::resolver_options`]; in front of it,
+    /// a local mirror of the zones that have data (`--zone-data`, a config list's `data`).
     pub fn resolver(&self, config: &Config, transport: Transport) -> Result<AnyResolver, String> {
-        AnyResolver::build(transport.into(), self.resolver_options(config))
-            .map_err(|error| error.to_string())
+        let resolver = AnyResolver::build(transport.into(), self.resolver_options(config))
+            .map_err(|error| error.to_string())?;
+        let lists = self.lists(config)?;
+        let data = ZoneData::for_lists(&lists, self.zone_data.iter().cloned())
+            .map_err(|error| format!("zone data: {error}"))?;
+        if data.is_empty() {
+            return Ok(resolver);
+        }
+        let mirror = MirrorResolver::builder()
+            .zones_data(data)
+            .build(resolver)
+            .map_err(|error| format!("zone data: {error}"))?;
+        Ok(mirror.into())
     }
 
     /// The overall deadline of one check: `deadline` (a command-line flag), else the config's,

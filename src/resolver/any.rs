@@ -5,6 +5,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use crate::resolver::hickory::HickoryResolver;
+#[cfg(feature = "mirror")]
+use crate::resolver::mirror::MirrorResolver;
 use crate::resolver::pooled::PooledUdpResolver;
 use crate::resolver::{
     Answer, DnsResolver, LookupError, MailExchanger, ResolverBuildError, ResolverOptions,
@@ -42,6 +44,10 @@ pub enum AnyResolver {
     Hickory(Box<HickoryResolver>),
     /// UDP multiplexed over long-lived sockets.
     Pooled(PooledUdpResolver),
+    /// Local mirrors answered in-process, every other name asked through the resolver inside.
+    #[cfg(feature = "mirror")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "mirror")))]
+    Mirror(Box<MirrorResolver<AnyResolver>>),
 }
 
 impl AnyResolver {
@@ -119,39 +125,79 @@ impl From<PooledUdpResolver> for AnyResolver {
     }
 }
 
+#[cfg(feature = "mirror")]
+impl From<MirrorResolver<AnyResolver>> for AnyResolver {
+    fn from(resolver: MirrorResolver<AnyResolver>) -> Self {
+        AnyResolver::Mirror(Box::new(resolver))
+    }
+}
+
+impl AnyResolver {
+    /// The mirrors' answer, if a mirror holds `name`; else the resolver below the mirrors.
+    /// A loop rather than a call through the mirror's own lookup: a future that contains
+    /// itself would have no size.
+    #[cfg(feature = "mirror")]
+    fn below_mirrors<T>(
+        &self,
+        name: &str,
+        mirrored: impl Fn(&MirrorResolver<AnyResolver>) -> Option<Answer<T>>,
+    ) -> Result<Result<Answer<T>, &AnyResolver>, LookupError> {
+        let mut current = self;
+        while let AnyResolver::Mirror(mirror) = current {
+            crate::resolver::mirror::check_name(name)?;
+            if let Some(answer) = mirrored(mirror) {
+                return Ok(Ok(answer));
+            }
+            current = mirror.inner();
+        }
+        Ok(Err(current))
+    }
+}
+
+/// `$resolver.$method(name)` on the resolver below any mirrors, unless a mirror answers.
+macro_rules! dispatch {
+    ($resolver:ident, $name:ident, $method:ident, $mirrored:expr) => {{
+        #[cfg(feature = "mirror")]
+        let $resolver = match $resolver.below_mirrors($name, $mirrored)? {
+            Ok(answer) => return Ok(answer),
+            Err(below) => below,
+        };
+        match $resolver {
+            AnyResolver::Hickory(resolver) => resolver.$method($name).await,
+            AnyResolver::Pooled(resolver) => resolver.$method($name).await,
+            #[cfg(feature = "mirror")]
+            AnyResolver::Mirror(_) => unreachable!("below_mirrors stops below the mirrors"),
+        }
+    }};
+}
+
 impl DnsResolver for AnyResolver {
     async fn lookup_a(&self, name: &str) -> Result<Answer<Ipv4Addr>, LookupError> {
-        match self {
-            AnyResolver::Hickory(resolver) => resolver.lookup_a(name).await,
-            AnyResolver::Pooled(resolver) => resolver.lookup_a(name).await,
-        }
+        let resolver = self;
+        dispatch!(resolver, name, lookup_a, |mirror| mirror.mirrored_a(name))
     }
 
     async fn lookup_txt(&self, name: &str) -> Result<Answer<String>, LookupError> {
-        match self {
-            AnyResolver::Hickory(resolver) => resolver.lookup_txt(name).await,
-            AnyResolver::Pooled(resolver) => resolver.lookup_txt(name).await,
-        }
+        let resolver = self;
+        dispatch!(resolver, name, lookup_txt, |mirror| mirror
+            .mirrored_txt(name))
     }
 
     async fn lookup_aaaa(&self, name: &str) -> Result<Answer<Ipv6Addr>, LookupError> {
-        match self {
-            AnyResolver::Hickory(resolver) => resolver.lookup_aaaa(name).await,
-            AnyResolver::Pooled(resolver) => resolver.lookup_aaaa(name).await,
-        }
+        let resolver = self;
+        dispatch!(resolver, name, lookup_aaaa, |mirror| mirror
+            .mirrored_other(name))
     }
 
     async fn lookup_ptr(&self, name: &str) -> Result<Answer<String>, LookupError> {
-        match self {
-            AnyResolver::Hickory(resolver) => resolver.lookup_ptr(name).await,
-            AnyResolver::Pooled(resolver) => resolver.lookup_ptr(name).await,
-        }
+        let resolver = self;
+        dispatch!(resolver, name, lookup_ptr, |mirror| mirror
+            .mirrored_other(name))
     }
 
     async fn lookup_mx(&self, name: &str) -> Result<Answer<MailExchanger>, LookupError> {
-        match self {
-            AnyResolver::Hickory(resolver) => resolver.lookup_mx(name).await,
-            AnyResolver::Pooled(resolver) => resolver.lookup_mx(name).await,
-        }
+        let resolver = self;
+        dispatch!(resolver, name, lookup_mx, |mirror| mirror
+            .mirrored_other(name))
     }
 }

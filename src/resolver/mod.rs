@@ -9,6 +9,7 @@
 //! | [`PooledUdpResolver`](pooled::PooledUdpResolver) | `resolver/pooled/` | a fast resolver for bulk checks: pooled UDP sockets |
 //! | [`AnswerCache`](cache::AnswerCache) | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | [`AnyResolver`](any::AnyResolver) | `resolver/any.rs` | either built-in resolver, chosen at run time |
+//! | `mirror::MirrorResolver` (feature `mirror`) | `resolver/mirror/` | local mirrors: zones answered in-process from rbldnsd data files |
 //! | server health (internal) | `resolver/health.rs` | per name server: smoothed RTT and back-off, so both transports ask servers that answer first |
 //! | closed-port check (internal) | `resolver/icmp.rs` | ICMP errors are hints: a closed port is believed only when TCP confirms it |
 
@@ -25,6 +26,9 @@ pub(crate) mod health;
 pub mod hickory;
 #[cfg(any(feature = "hickory", feature = "pooled"))]
 pub(crate) mod icmp;
+#[cfg(feature = "mirror")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mirror")))]
+pub mod mirror;
 mod options;
 #[cfg(feature = "pooled")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pooled")))]

@@ -16,6 +16,7 @@ mod hostile_network;
 mod hosts;
 mod interop_rbldnsd;
 mod mail;
+mod mirror;
 mod properties;
 mod reply_properties;
 mod runtimes;

@@ -16,6 +16,7 @@ mod exporter;
 mod false_clean;
 mod mail_servers;
 mod milter;
+mod mirror;
 mod netblocks;
 mod policyd;
 mod postfix_e2e;

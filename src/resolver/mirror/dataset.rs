@@ -1,0 +1,1036 @@
+//! One rbldnsd dataset (`ip4set`, `ip4trie`, `ip6trie` or `dnset`): loading it from its
+//! files, and finding what it lists for a query.
+//!
+//! The layouts are flat sorted arrays searched by binary search, with the `(A, TXT)` values
+//! interned once per dataset: no allocation per entry.
+//!
+//! - `ip4set` keeps rbldnsd's own layout: four arrays of /32, /24, /16 and /8 entries (a
+//!   range is cut into those), and the most specific array holding the address decides, all
+//!   its values for that address together. Matching the layout matches its answers.
+//! - `ip4trie` and `ip6trie` (longest prefix wins, one value) are flattened into disjoint
+//!   ranges, each with the value of the most specific block covering it.
+//! - `dnset` keeps the names in one byte arena, with plain and wildcard entries apart.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use super::syntax::{self, NameError, Substitutions, ValueText};
+use super::{MirrorError, MirrorErrorKind};
+
+/// rbldnsd's dataset types that a mirror reads.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::resolver::mirror::Format;
+///
+/// assert_eq!("ip4set".parse::<Format>().unwrap(), Format::Ip4Set);
+/// assert_eq!(Format::DnSet.to_string(), "dnset");
+/// assert!("generic".parse::<Format>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// IPv4 addresses, prefixes, CIDR blocks and ranges, with exclusions.
+    Ip4Set,
+    /// IPv4 CIDR blocks, the longest matching prefix deciding.
+    Ip4Trie,
+    /// IPv6 CIDR blocks, the longest matching prefix deciding.
+    Ip6Trie,
+    /// Domain names, with `.domain` and `*.domain` wildcards.
+    DnSet,
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Ip4Set => "ip4set",
+            Format::Ip4Trie => "ip4trie",
+            Format::Ip6Trie => "ip6trie",
+            Format::DnSet => "dnset",
+        }
+    }
+
+    /// Whether rbldnsd reads IPv4 addresses out of IPv6 query names for this type
+    /// (`DSTF_IP4REV`): IPv4-mapped `::ffff:a.b.c.d` and 6to4 `2002:a.b.c.d::/48`.
+    pub(super) fn reads_ipv4(self) -> bool {
+        matches!(self, Format::Ip4Set | Format::Ip4Trie)
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = MirrorError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(match text.to_ascii_lowercase().as_str() {
+            "ip4set" => Format::Ip4Set,
+            "ip4trie" => Format::Ip4Trie,
+            "ip6trie" => Format::Ip6Trie,
+            "dnset" => Format::DnSet,
+            _ => {
+                return Err(MirrorError::new(
+                    MirrorErrorKind::Spec,
+                    None,
+                    None,
+                    format!(
+                        "unsupported dataset type {text:?}: expected ip4set, ip4trie, ip6trie \
+                         or dnset"
+                    ),
+                ));
+            }
+        })
+    }
+}
+
+/// rbldnsd's default TTL (35 minutes) when a dataset has no `$TTL`.
+pub(super) const DEFAULT_TTL: u32 = 35 * 60;
+
+/// The most entries one dataset may hold (after ranges are cut into entries): a hostile
+/// file must not take all memory. rbldnsd's largest public feeds are far below this.
+const MAX_ENTRIES: usize = 1 << 26;
+
+/// rbldnsd's longest line (half its 64 KiB read buffer); it cuts longer ones, which this
+/// mirror refuses rather than read differently.
+const MAX_LINE: usize = 32 * 1024 - 1;
+
+/// How many skipped lines of one load are logged one by one; the rest are counted.
+const LOGGED_SKIPS: usize = 10;
+
+/// Value index 0 is an exclusion; real values start at 1.
+const EXCLUDED: u32 = 0;
+
+/// An `(A, TXT template)` pair.
+#[derive(Debug)]
+pub(super) struct Value {
+    pub(super) a: u32,
+    pub(super) txt: Box<[u8]>,
+}
+
+/// A loaded dataset.
+#[derive(Debug)]
+pub(super) struct Dataset {
+    values: Vec<Value>,
+    /// The TTL of its records.
+    pub(super) ttl: u32,
+    /// The MINIMUM field of its first `$SOA`: how long negative answers may be cached.
+    pub(super) soa_minimum: Option<u32>,
+    subst: Substitutions,
+    data: Data,
+    /// Entries held (after ranges were cut into entries).
+    pub(super) entries: usize,
+    /// Lines skipped as rbldnsd skips them (invalid entries, with a warning).
+    pub(super) skipped_lines: usize,
+}
+
+#[derive(Debug)]
+enum Data {
+    /// `(address << 32) | value`, per level: /32, /24, /16, /8.
+    Ip4Set([Sorted<u64>; 4]),
+    Ip4Trie(Sorted<Span<u32>>),
+    Ip6Trie(Sorted<Span<u128>>),
+    DnSet {
+        arena: Vec<u8>,
+        plain: Vec<NameEntry>,
+        wild: Vec<NameEntry>,
+    },
+}
+
+/// Addresses `start..=end` have `value`.
+#[derive(Debug, Clone, Copy)]
+struct Span<T> {
+    start: T,
+    end: T,
+    value: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct NameEntry {
+    offset: u32,
+    len: u8,
+    value: u32,
+}
+
+/// What a query asks about, read from its name as rbldnsd reads it.
+#[derive(Debug, Default)]
+pub(super) struct Query<'a> {
+    /// The name below the zone, lowercase, without the zone or a trailing dot.
+    pub(super) relative: &'a [u8],
+    pub(super) ip4: Option<u32>,
+    pub(super) ip6: Option<u128>,
+}
+
+impl Dataset {
+    /// Reads `files` as one dataset of `format`.
+    pub(super) fn load(format: Format, files: &[PathBuf]) -> Result<Dataset, MirrorError> {
+        let mut loader = Loader::new(format);
+        for file in files {
+            loader.read_file(file)?;
+        }
+        loader.finish()
+    }
+
+    /// Calls `hit` with each value listed for `query` and the text `$` stands for; nothing
+    /// when the dataset does not list it. `want_subject` false skips formatting that text.
+    pub(super) fn find(
+        &self,
+        query: &Query<'_>,
+        want_subject: bool,
+        subject: &mut Vec<u8>,
+        mut hit: impl FnMut(&Value, &[u8], &Substitutions),
+    ) -> bool {
+        use std::io::Write;
+        subject.clear();
+        let mut emit = |values: &mut dyn Iterator<Item = u32>, subject: &[u8]| {
+            let mut any = false;
+            for index in values {
+                any = true;
+                hit(&self.values[index as usize], subject, &self.subst);
+            }
+            any
+        };
+        match &self.data {
+            Data::Ip4Set(levels) => {
+                let Some(address) = query.ip4 else {
+                    return false;
+                };
+                for (level, entries) in levels.iter().enumerate() {
+                    let key = address & syntax::ip4_mask(32 - 8 * level as u32);
+                    let first = entries.partition_point(|e| ((e >> 32) as u32) < key);
+                    let mut group = entries.items[first..]
+                        .iter()
+                        .take_while(|&&e| (e >> 32) as u32 == key)
+                        .map(|&e| e as u32)
+                        .peekable();
+                    match group.peek() {
+                        None => continue,
+                        Some(&EXCLUDED) => return false,
+                        Some(_) => {}
+                    }
+                    if want_subject {
+                        let _ = write!(subject, "{}", std::net::Ipv4Addr::from(address));
+                    }
+                    return emit(&mut group, subject);
+                }
+                false
+            }
+            Data::Ip4Trie(spans) => {
+                let Some(address) = query.ip4 else {
+                    return false;
+                };
+                let Some(value) = find_span(spans, address) else {
+                    return false;
+                };
+                if want_subject {
+                    let _ = write!(subject, "{}", std::net::Ipv4Addr::from(address));
+                }
+                emit(&mut std::iter::once(value), subject)
+            }
+            Data::Ip6Trie(spans) => {
+                let Some(address) = query.ip6 else {
+                    return false;
+                };
+                let Some(value) = find_span(spans, address) else {
+                    return false;
+                };
+                if want_subject {
+                    syntax::ip6_text(address, subject);
+                }
+                emit(&mut std::iter::once(value), subject)
+            }
+            Data::DnSet { arena, plain, wild } => {
+                let name = query.relative;
+                if name.is_empty() {
+                    return false;
+                }
+                let mut group = find_name(arena, plain, name);
+                if group.is_empty() {
+                    // Wildcards: the longest listed parent, at least one label removed.
+                    let mut rest = name;
+                    while let Some(dot) = rest.iter().position(|&b| b == b'.') {
+                        rest = &rest[dot + 1..];
+                        group = find_name(arena, wild, rest);
+                        if !group.is_empty() {
+                            break;
+                        }
+                    }
+                }
+                match group.first() {
+                    None => false,
+                    Some(entry) if entry.value == EXCLUDED => false,
+                    Some(entry) => {
+                        subject.extend_from_slice(name_of(arena, entry));
+                        emit(&mut group.iter().map(|entry| entry.value), subject)
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn find_span<T: Copy + Ord>(spans: &Sorted<Span<T>>, address: T) -> Option<u32> {
+    let after = spans.partition_point(|start| start <= address);
+    let span = spans.items[..after].last()?;
+    (address <= span.end && span.value != EXCLUDED).then_some(span.value)
+}
+
+/// What a [`Sorted`] array is ordered by.
+trait Keyed {
+    type Key: Copy + Ord;
+    fn key(&self) -> Self::Key;
+}
+
+impl Keyed for u64 {
+    type Key = u64;
+    fn key(&self) -> u64 {
+        *self
+    }
+}
+
+impl<T: Copy + Ord> Keyed for Span<T> {
+    type Key = T;
+    fn key(&self) -> T {
+        self.start
+    }
+}
+
+/// Every `SAMPLE_STRIDE`-th key of a [`Sorted`] array is kept apart.
+const SAMPLE_STRIDE: usize = 32;
+
+/// A sorted array with every [`SAMPLE_STRIDE`]-th key kept apart: a binary search of the
+/// large array misses the cache at nearly every step, while the small sample (1/32 of the
+/// keys) stays in cache and leaves a block of 32 items to search. Written here because the
+/// layout is this simple and a lookup is most of a mirror's work.
+#[derive(Debug)]
+struct Sorted<T: Keyed> {
+    items: Vec<T>,
+    sample: Vec<T::Key>,
+}
+
+impl<T: Keyed> Sorted<T> {
+    fn new(items: Vec<T>) -> Self {
+        let sample = items
+            .iter()
+            .step_by(SAMPLE_STRIDE)
+            .map(Keyed::key)
+            .collect();
+        Sorted { items, sample }
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The index of the first item whose key does not satisfy `before` (which holds for a
+    /// prefix of the items), as [`slice::partition_point`] gives it.
+    fn partition_point(&self, before: impl Fn(T::Key) -> bool) -> usize {
+        let block = self.sample.partition_point(|&key| before(key));
+        let low = block.saturating_sub(1) * SAMPLE_STRIDE;
+        let high = (block * SAMPLE_STRIDE + 1).min(self.items.len());
+        low + self.items[low..high].partition_point(|item| before(item.key()))
+    }
+}
+
+fn name_of<'a>(arena: &'a [u8], entry: &NameEntry) -> &'a [u8] {
+    &arena[entry.offset as usize..entry.offset as usize + entry.len as usize]
+}
+
+fn find_name<'e>(arena: &[u8], entries: &'e [NameEntry], name: &[u8]) -> &'e [NameEntry] {
+    let first = entries.partition_point(|entry| name_of(arena, entry) < name);
+    let count = entries[first..]
+        .iter()
+        .take_while(|entry| name_of(arena, entry) == name)
+        .count();
+    &entries[first..first + count]
+}
+
+/// The state of one load: what rbldnsd keeps per dataset (`$TTL`, `$SOA`, substitutions,
+/// `$MAXRANGE4`) and per file (the default value).
+struct Loader {
+    format: Format,
+    values: Vec<Value>,
+    interned: HashMap<Vec<u8>, u32>,
+    key: Vec<u8>,
+    ttl: u32,
+    soa_minimum: Option<u32>,
+    subst: Substitutions,
+    max_range: Option<u32>,
+    default: u32,
+    global_default: u32,
+    entries: usize,
+    skipped: usize,
+    ip4set: [Vec<u64>; 4],
+    trie4: Vec<(u32, u8, u32)>,
+    trie6: Vec<(u128, u8, u32)>,
+    arena: Vec<u8>,
+    plain: Vec<NameEntry>,
+    wild: Vec<NameEntry>,
+    name: Vec<u8>,
+    file: PathBuf,
+    line: usize,
+}
+
+/// What one line did wrong: skipped with a warning (as rbldnsd does), or refused.
+enum LineError {
+    Skip(&'static str),
+    Fatal(MirrorErrorKind, String),
+}
+
+impl Loader {
+    fn new(format: Format) -> Loader {
+        let mut loader = Loader {
+            format,
+            values: vec![Value {
+                a: 0,
+                txt: Box::default(),
+            }],
+            interned: HashMap::new(),
+            key: Vec::new(),
+            ttl: DEFAULT_TTL,
+            soa_minimum: None,
+            subst: Substitutions::default(),
+            max_range: None,
+            default: 0,
+            global_default: 0,
+            entries: 0,
+            skipped: 0,
+            ip4set: Default::default(),
+            trie4: Vec::new(),
+            trie6: Vec::new(),
+            arena: Vec::new(),
+            plain: Vec::new(),
+            wild: Vec::new(),
+            name: Vec::new(),
+            file: PathBuf::new(),
+            line: 0,
+        };
+        loader.global_default = loader.intern(0x7f00_0002, b"");
+        loader
+    }
+
+    fn error(&self, kind: MirrorErrorKind, detail: String) -> MirrorError {
+        MirrorError::new(kind, Some(self.file.clone()), Some(self.line), detail)
+    }
+
+    fn read_file(&mut self, path: &Path) -> Result<(), MirrorError> {
+        self.file = path.to_owned();
+        self.line = 0;
+        self.default = self.global_default;
+        let io_error = |error: std::io::Error| {
+            MirrorError::new(
+                MirrorErrorKind::Io,
+                Some(path.to_owned()),
+                None,
+                error.to_string(),
+            )
+        };
+        let file = File::open(path).map_err(io_error)?;
+        let mut reader = BufReader::with_capacity(1 << 16, file);
+        if reader
+            .fill_buf()
+            .map_err(io_error)?
+            .starts_with(&[0x1f, 0x8b])
+        {
+            return Err(self.error(
+                MirrorErrorKind::Unsupported,
+                "gzip-compressed data: decompress the file first".into(),
+            ));
+        }
+        let mut buffer = Vec::with_capacity(256);
+        loop {
+            buffer.clear();
+            let read = (&mut reader)
+                .take(MAX_LINE as u64 + 2)
+                .read_until(b'\n', &mut buffer)
+                .map_err(io_error)?;
+            if read == 0 {
+                break;
+            }
+            self.line += 1;
+            let line = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
+            if line.len() > MAX_LINE {
+                return Err(self.error(
+                    MirrorErrorKind::Unsupported,
+                    format!("line longer than {MAX_LINE} bytes"),
+                ));
+            }
+            let line = syntax::trim_end(syntax::skip_space(line));
+            match self.line_of(line) {
+                Ok(()) => {}
+                Err(LineError::Skip(why)) => {
+                    self.skipped += 1;
+                    // The first few, as rbldnsd does: a hostile file must not flood the log.
+                    if self.skipped <= LOGGED_SKIPS {
+                        tracing::warn!(file = %path.display(), line = self.line, "{why}: line skipped");
+                    }
+                }
+                Err(LineError::Fatal(kind, detail)) => return Err(self.error(kind, detail)),
+            }
+            if self.entries > MAX_ENTRIES {
+                return Err(self.error(
+                    MirrorErrorKind::TooLarge,
+                    format!("more than {MAX_ENTRIES} entries"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn line_of(&mut self, line: &[u8]) -> Result<(), LineError> {
+        let special = match line {
+            [b'$', rest @ ..] => Some(rest),
+            [b'#' | b';' | b':', b'$', rest @ ..] => Some(rest),
+            _ => None,
+        };
+        if let Some(rest) = special {
+            return self.special(rest);
+        }
+        if line.is_empty() || syntax::is_comment(line[0]) {
+            return Ok(());
+        }
+        match self.format {
+            Format::Ip4Set | Format::Ip4Trie => self.ip4_line(line),
+            Format::Ip6Trie => self.ip6_line(line),
+            Format::DnSet => self.name_line(line),
+        }
+    }
+
+    /// `$SOA`, `$NS`, `$TTL`, `$MAXRANGE4`, `$n`/`$=` (rbldnsd's `ds_special`).
+    fn special(&mut self, line: &[u8]) -> Result<(), LineError> {
+        const INVALID: LineError = LineError::Skip("invalid or unrecognized special entry");
+        if let Some(rest) = syntax::keyword(line, "soa") {
+            if self.soa_minimum.is_some() {
+                return Ok(());
+            }
+            let (_, rest) = syntax::time(rest).ok_or(INVALID)?;
+            let (origin, rest) = syntax::word(rest);
+            let (person, rest) = syntax::word(rest);
+            if origin.is_empty() || person.is_empty() {
+                return Err(INVALID);
+            }
+            let (_, mut rest) = syntax::number(rest).ok_or(INVALID)?;
+            let mut minimum = 0;
+            for _ in 0..4 {
+                (minimum, rest) = syntax::time(rest).ok_or(INVALID)?;
+            }
+            if !rest.is_empty() {
+                return Err(INVALID);
+            }
+            self.soa_minimum = Some(minimum);
+            return Ok(());
+        }
+        if syntax::keyword(line, "ns").is_some() || syntax::keyword(line, "nameserver").is_some() {
+            // Name servers matter to DNS clients, not to answers about listings.
+            return Ok(());
+        }
+        if let Some(rest) = syntax::keyword(line, "ttl") {
+            let (ttl, rest) = syntax::time(rest).ok_or(INVALID)?;
+            if !rest.is_empty() {
+                return Err(INVALID);
+            }
+            self.ttl = if ttl == 0 { DEFAULT_TTL } else { ttl };
+            return Ok(());
+        }
+        if let Some(rest) = syntax::keyword(line, "maxrange4") {
+            let (cidr, rest) = match rest.strip_prefix(b"/") {
+                Some(rest) => (true, rest),
+                None => (false, rest),
+            };
+            let (mut range, rest) = syntax::number(rest).ok_or(INVALID)?;
+            if !rest.is_empty() || range == 0 || (cidr && range > 32) {
+                return Err(INVALID);
+            }
+            if cidr {
+                range = (!syntax::ip4_mask(range)).wrapping_add(1);
+            }
+            match self.max_range {
+                Some(current) if current < range => {
+                    return Err(LineError::Skip("$MAXRANGE4 may not grow"));
+                }
+                _ => self.max_range = Some(range),
+            }
+            return Ok(());
+        }
+        if let [first @ (b'0'..=b'9' | b'='), blank, rest @ ..] = line
+            && syntax::is_space(*blank)
+        {
+            let slot = match first {
+                b'=' => &mut self.subst.base,
+                digit => &mut self.subst.vars[usize::from(digit - b'0')],
+            };
+            if slot.is_some() {
+                return Ok(());
+            }
+            let text = syntax::skip_space(rest);
+            if text.is_empty() {
+                return Err(INVALID);
+            }
+            *slot = Some(text.into());
+            return Ok(());
+        }
+        if syntax::keyword(line, "timestamp").is_some() {
+            return Err(LineError::Fatal(
+                MirrorErrorKind::Unsupported,
+                "$TIMESTAMP is not supported".into(),
+            ));
+        }
+        Err(INVALID)
+    }
+
+    fn intern(&mut self, a: u32, txt: &[u8]) -> u32 {
+        self.key.clear();
+        self.key.extend_from_slice(&a.to_be_bytes());
+        self.key.extend_from_slice(txt);
+        if let Some(&index) = self.interned.get(self.key.as_slice()) {
+            return index;
+        }
+        let index = self.values.len() as u32;
+        self.values.push(Value { a, txt: txt.into() });
+        self.interned.insert(self.key.clone(), index);
+        index
+    }
+
+    /// A `:A:TXT` line setting the default for the rest of the file.
+    fn default_line(&mut self, line: &[u8]) -> Result<(), LineError> {
+        let (a, txt) = syntax::value(line).ok_or(LineError::Skip("invalid A RR"))?;
+        let txt = match txt {
+            ValueText::Given(txt) => txt,
+            ValueText::Default => b"",
+        };
+        self.default = self.intern(a.unwrap_or(0x7f00_0002), txt);
+        Ok(())
+    }
+
+    /// The value of an entry: what follows its key (blanks skipped).
+    fn entry_value(&mut self, rest: &[u8]) -> Result<u32, LineError> {
+        if rest.is_empty() || syntax::is_comment(rest[0]) {
+            return Ok(self.default);
+        }
+        let (a, txt) = syntax::value(rest).ok_or(LineError::Skip("invalid value"))?;
+        let default = &self.values[self.default as usize];
+        let a = a.unwrap_or(default.a);
+        Ok(match txt {
+            ValueText::Given(txt) => self.intern(a, txt),
+            ValueText::Default => {
+                let txt = default.txt.clone();
+                self.intern(a, &txt)
+            }
+        })
+    }
+
+    fn ip4_line(&mut self, line: &[u8]) -> Result<(), LineError> {
+        if line[0] == b':' {
+            return self.default_line(line);
+        }
+        let (excluded, line) = match line.strip_prefix(b"!") {
+            Some(rest) => (true, syntax::skip_space(rest)),
+            None => (false, line),
+        };
+        const INVALID: LineError = LineError::Skip("invalid address");
+        let (first, last, bits, rest) = if self.format == Format::Ip4Set {
+            let (first, last, bits, rest) = syntax::ip4_range(line).ok_or(INVALID)?;
+            if bits == 0 {
+                return Err(INVALID);
+            }
+            (first, last, bits, rest)
+        } else {
+            let (first, bits, rest) = syntax::ip4_cidr(line).ok_or(INVALID)?;
+            (first, first | !syntax::ip4_mask(bits), bits, rest)
+        };
+        if let Some(&next) = rest.first()
+            && !syntax::is_space(next)
+            && !syntax::is_comment(next)
+            && next != b':'
+        {
+            return Err(INVALID);
+        }
+        if first & !syntax::ip4_mask(bits) != 0 {
+            return Err(LineError::Skip("invalid range (non-zero host part)"));
+        }
+        if let Some(max) = self.max_range
+            && max <= last - first
+        {
+            return Err(LineError::Skip("range larger than $MAXRANGE4"));
+        }
+        let value = if excluded {
+            EXCLUDED
+        } else {
+            self.entry_value(syntax::skip_space(rest))?
+        };
+        if self.format == Format::Ip4Trie {
+            self.trie4.push((first, bits as u8, value));
+            self.entries += 1;
+        } else {
+            self.expand_ip4(first, last, value);
+        }
+        Ok(())
+    }
+
+    /// Cuts `first..=last` into /32, /24, /16 and /8 entries as rbldnsd's `ip4set` does.
+    fn expand_ip4(&mut self, mut a: u32, mut b: u32, value: u32) {
+        let mut push = |level: usize, start: u32, count: u32| {
+            let step = 1u64 << (8 * level);
+            let start = u64::from(start);
+            for i in 0..u64::from(count) {
+                let address = (start + i * step) as u32;
+                self.ip4set[level].push((u64::from(address) << 32) | u64::from(value));
+            }
+            self.entries += count as usize;
+        };
+        for level in 0..3usize {
+            let shift = 8 * level as u32;
+            if (a | 255) >= b {
+                if b.wrapping_sub(a) == 255 {
+                    push(level + 1, a << shift, 1);
+                } else {
+                    push(level, a << shift, b.wrapping_sub(a).wrapping_add(1));
+                }
+                return;
+            }
+            if a & 255 != 0 {
+                push(level, a << shift, 256 - (a & 255));
+                a = (a >> 8) + 1;
+            } else {
+                a >>= 8;
+            }
+            if b & 255 != 255 {
+                push(level, (b & !255) << shift, (b & 255) + 1);
+                b = (b >> 8).wrapping_sub(1);
+            } else {
+                b >>= 8;
+            }
+        }
+        push(3, a << 24, b.wrapping_sub(a).wrapping_add(1));
+    }
+
+    fn ip6_line(&mut self, line: &[u8]) -> Result<(), LineError> {
+        if line[0] == b':' && line.get(1) != Some(&b':') {
+            return self.default_line(line);
+        }
+        let (excluded, line) = match line.strip_prefix(b"!") {
+            Some(rest) => (true, syntax::skip_space(rest)),
+            None => (false, line),
+        };
+        const INVALID: LineError = LineError::Skip("invalid address");
+        let (address, bits, rest) = syntax::ip6_cidr(line).ok_or(INVALID)?;
+        if let Some(&next) = rest.first()
+            && !syntax::is_space(next)
+            && !syntax::is_comment(next)
+            && next != b':'
+        {
+            return Err(INVALID);
+        }
+        if address & !syntax::ip6_mask(bits) != 0 {
+            return Err(LineError::Skip("invalid range (non-zero host part)"));
+        }
+        let value = if excluded {
+            EXCLUDED
+        } else {
+            self.entry_value(syntax::skip_space(rest))?
+        };
+        self.trie6.push((address, bits as u8, value));
+        self.entries += 1;
+        Ok(())
+    }
+
+    fn name_line(&mut self, line: &[u8]) -> Result<(), LineError> {
+        if line[0] == b':' {
+            return self.default_line(line);
+        }
+        let (excluded, line) = match line.strip_prefix(b"!") {
+            Some(rest) => (true, syntax::skip_space(rest)),
+            None => (false, line),
+        };
+        let (plain, wild, line) = if let Some(rest) = line.strip_prefix(b"*.") {
+            (false, true, rest)
+        } else if let Some(rest) = line.strip_prefix(b".") {
+            (true, true, rest)
+        } else {
+            (true, false, line)
+        };
+        let mut name = std::mem::take(&mut self.name);
+        let parsed = syntax::domain_name(line, &mut name);
+        let result = match parsed {
+            Err(NameError::Invalid) => Err(LineError::Skip("invalid domain name")),
+            Err(NameError::Unsupported) => Err(LineError::Fatal(
+                MirrorErrorKind::Unsupported,
+                "domain name with characters other than letters, digits, '-' and '_'".into(),
+            )),
+            Ok(_) if self.arena.len() + name.len() > u32::MAX as usize => Err(LineError::Fatal(
+                MirrorErrorKind::TooLarge,
+                "more than 4 GiB of domain names".into(),
+            )),
+            Ok(rest) => {
+                let value = if excluded {
+                    Ok(EXCLUDED)
+                } else {
+                    self.entry_value(rest)
+                };
+                value.map(|value| {
+                    let offset = self.arena.len() as u32;
+                    self.arena.extend_from_slice(&name);
+                    let entry = NameEntry {
+                        offset,
+                        len: name.len() as u8,
+                        value,
+                    };
+                    if plain {
+                        self.plain.push(entry);
+                        self.entries += 1;
+                    }
+                    if wild {
+                        self.wild.push(entry);
+                        self.entries += 1;
+                    }
+                })
+            }
+        };
+        self.name = name;
+        result
+    }
+
+    fn finish(self) -> Result<Dataset, MirrorError> {
+        if self.skipped > LOGGED_SKIPS {
+            tracing::warn!(
+                "{} more lines skipped ({} in all)",
+                self.skipped - LOGGED_SKIPS,
+                self.skipped
+            );
+        }
+        let Loader {
+            format,
+            values,
+            ttl,
+            soa_minimum,
+            subst,
+            mut ip4set,
+            trie4,
+            trie6,
+            arena,
+            mut plain,
+            mut wild,
+            skipped,
+            ..
+        } = self;
+        let data = match format {
+            Format::Ip4Set => {
+                for level in &mut ip4set {
+                    level.sort_unstable();
+                    // An exclusion (value 0, sorted first) hides the address's other values
+                    // at this level; equal values count once.
+                    dedup_groups(level, |e| e >> 32, |e| e as u32);
+                    level.shrink_to_fit();
+                }
+                Data::Ip4Set(ip4set.map(Sorted::new))
+            }
+            Format::Ip4Trie => Data::Ip4Trie(trie(trie4, syntax::ip4_mask)),
+            Format::Ip6Trie => Data::Ip6Trie(trie(trie6, syntax::ip6_mask)),
+            Format::DnSet => {
+                for entries in [&mut plain, &mut wild] {
+                    let name_of = |entry: &NameEntry| name_of(&arena, entry);
+                    entries.sort_unstable_by(|x, y| {
+                        name_of(x).cmp(name_of(y)).then(x.value.cmp(&y.value))
+                    });
+                    let mut kept = 0usize;
+                    for i in 0..entries.len() {
+                        let entry = entries[i];
+                        if kept > 0 {
+                            let last = entries[kept - 1];
+                            if name_of(&last) == name_of(&entry)
+                                && (last.value == EXCLUDED || last.value == entry.value)
+                            {
+                                continue;
+                            }
+                        }
+                        entries[kept] = entry;
+                        kept += 1;
+                    }
+                    entries.truncate(kept);
+                    entries.shrink_to_fit();
+                }
+                Data::DnSet { arena, plain, wild }
+            }
+        };
+        let entries = match &data {
+            Data::Ip4Set(levels) => levels.iter().map(Sorted::len).sum(),
+            Data::Ip4Trie(spans) => spans.len(),
+            Data::Ip6Trie(spans) => spans.len(),
+            Data::DnSet { plain, wild, .. } => plain.len() + wild.len(),
+        };
+        let mut values = values;
+        values.shrink_to_fit();
+        Ok(Dataset {
+            values,
+            ttl,
+            soa_minimum,
+            subst,
+            data,
+            entries,
+            skipped_lines: skipped,
+        })
+    }
+}
+
+/// The spans of a trie's CIDR blocks `(address, bits, value)`: a repeated block keeps its
+/// first value, as rbldnsd's trie does, and the most specific block decides.
+fn trie<T>(mut blocks: Vec<(T, u8, u32)>, mask: fn(u32) -> T) -> Sorted<Span<T>>
+where
+    T: Address + std::ops::BitOr<Output = T> + std::ops::Not<Output = T>,
+{
+    // A stable sort: of equal blocks, the first written stays first.
+    blocks.sort_by_key(|&(address, bits, _)| (address, bits));
+    blocks.dedup_by_key(|&mut (address, bits, _)| (address, bits));
+    let blocks = blocks
+        .into_iter()
+        .map(|(address, bits, value)| (address, address | !mask(u32::from(bits)), value))
+        .collect();
+    Sorted::new(flatten(blocks))
+}
+
+/// Keeps, of each run of sorted items with the same key, the first if its value is an
+/// exclusion, else one of each value.
+fn dedup_groups(items: &mut Vec<u64>, key: impl Fn(u64) -> u64, value: impl Fn(u64) -> u32) {
+    let mut kept = 0usize;
+    for i in 0..items.len() {
+        let item = items[i];
+        if kept > 0 {
+            let last = items[kept - 1];
+            if key(last) == key(item) && (value(last) == EXCLUDED || value(last) == value(item)) {
+                continue;
+            }
+        }
+        items[kept] = item;
+        kept += 1;
+    }
+    items.truncate(kept);
+}
+
+/// Address types of the tries.
+trait Address: Copy + Ord {
+    fn next(self) -> Option<Self>;
+    fn previous(self) -> Self;
+}
+
+macro_rules! address {
+    ($($type:ty),*) => {$(
+        impl Address for $type {
+            fn next(self) -> Option<Self> {
+                self.checked_add(1)
+            }
+            fn previous(self) -> Self {
+                self - 1
+            }
+        }
+    )*};
+}
+
+address!(u32, u128);
+
+/// Turns CIDR blocks (sorted by start, wider first; nested or disjoint, never overlapping
+/// otherwise) into disjoint spans, each with the value of the most specific block over it:
+/// the longest-prefix match of a trie, found by one binary search. At most 2n+1 spans.
+fn flatten<T: Address>(blocks: Vec<(T, T, u32)>) -> Vec<Span<T>> {
+    let mut spans: Vec<Span<T>> = Vec::with_capacity(blocks.len());
+    let mut open: Vec<(T, u32)> = Vec::new();
+    // The first address not yet covered by an emitted span; None past the last address.
+    let mut cursor: Option<T> = None;
+    for (start, end, value) in blocks {
+        while let Some(&(top_end, top_value)) = open.last()
+            && top_end < start
+        {
+            close(&mut spans, &mut cursor, top_end, top_value);
+            open.pop();
+        }
+        if let Some(&(_, top_value)) = open.last()
+            && let Some(from) = cursor
+            && from < start
+        {
+            emit(&mut spans, from, start.previous(), top_value);
+        }
+        cursor = Some(start);
+        open.push((end, value));
+    }
+    while let Some((end, value)) = open.pop() {
+        close(&mut spans, &mut cursor, end, value);
+    }
+    spans.retain(|span| span.value != EXCLUDED);
+    spans.shrink_to_fit();
+    spans
+}
+
+/// Emits what is left of a block ending at `end`, and moves the cursor past it.
+fn close<T: Address>(spans: &mut Vec<Span<T>>, cursor: &mut Option<T>, end: T, value: u32) {
+    if let Some(from) = *cursor
+        && from <= end
+    {
+        emit(spans, from, end, value);
+        *cursor = end.next();
+    }
+}
+
+/// Appends a span, merged into the previous one when it continues it with the same value.
+fn emit<T: Address>(spans: &mut Vec<Span<T>>, start: T, end: T, value: u32) {
+    if let Some(last) = spans.last_mut()
+        && last.value == value
+        && last.end.next() == Some(start)
+    {
+        last.end = end;
+        return;
+    }
+    spans.push(Span { start, end, value });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sampled_search_agrees_with_a_plain_one() {
+        for len in [0usize, 1, 2, 31, 32, 33, 64, 65, 1000] {
+            let items: Vec<u64> = (0..len as u64).map(|i| i * 3).collect();
+            let sorted = Sorted::new(items.clone());
+            for target in 0..(len as u64 * 3 + 2) {
+                assert_eq!(
+                    sorted.partition_point(|key| key < target),
+                    items.partition_point(|&key| key < target),
+                    "len {len}, target {target}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn nested_blocks_flatten_to_the_most_specific() {
+        // 10.0.0.0/8 = 1, 10.1.0.0/16 = 2 (inside), 10.1.2.0/24 excluded, 11.0.0.0/8 = 3.
+        let blocks = vec![
+            (0x0a00_0000, 0x0aff_ffff, 1),
+            (0x0a01_0000, 0x0a01_ffff, 2),
+            (0x0a01_0200, 0x0a01_02ff, EXCLUDED),
+            (0x0b00_0000, 0x0bff_ffff, 3),
+        ];
+        let spans = Sorted::new(flatten::<u32>(blocks));
+        let at = |address: u32| find_span(&spans, address);
+        assert_eq!(at(0x0a00_0001), Some(1));
+        assert_eq!(at(0x0a01_0001), Some(2));
+        assert_eq!(at(0x0a01_0201), None);
+        assert_eq!(at(0x0a01_0301), Some(2));
+        assert_eq!(at(0x0a02_0000), Some(1));
+        assert_eq!(at(0x0b00_0000), Some(3));
+        assert_eq!(at(0x0c00_0000), None);
+        assert_eq!(at(0x0900_0000), None);
+        // The whole space and its last address.
+        let spans = Sorted::new(flatten::<u32>(vec![
+            (0, u32::MAX, 1),
+            (u32::MAX, u32::MAX, 2),
+        ]));
+        assert_eq!(find_span(&spans, u32::MAX), Some(2));
+        assert_eq!(find_span(&spans, 0), Some(1));
+    }
+}

@@ -1,0 +1,236 @@
+//! `--zone-data` and a config list's `data`: zones answered from local rbldnsd data files by
+//! the tools, next to lists asked over DNS.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::cli::{healthy_ip_zone, run_on, write_config};
+use crate::support::TestDns;
+
+/// A list asked over DNS, listing 192.0.2.1 with 127.0.0.3.
+async fn live_server() -> TestDns {
+    healthy_ip_zone(TestDns::builder(), "live.test")
+        .a("1.2.0.192.live.test", &["127.0.0.3"], 60)
+        .start()
+        .await
+}
+
+/// Mirror data for bl.test: the test point, 192.0.2.0/24 but not 192.0.2.9.
+fn mirror_file(dir: &Path) -> String {
+    let path = dir.join("bl");
+    std::fs::write(
+        &path,
+        ":127.0.0.2:Mirrored $\n127.0.0.2\n192.0.2.0/24\n!192.0.2.9\n",
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+fn result<'a>(report: &'a Value, list: &str) -> &'a Value {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|result| result["list"] == list)
+        .unwrap_or_else(|| panic!("no result for {list}: {report}"))
+}
+
+fn assert_no_query_for(dns: &TestDns, zone: &str) {
+    let leaked: Vec<_> = dns
+        .queries()
+        .into_iter()
+        .filter(|(name, _)| name.contains(zone))
+        .collect();
+    assert!(leaked.is_empty(), "mirrored names went out: {leaked:?}");
+}
+
+#[tokio::test]
+async fn zone_data_answers_a_list_from_files_next_to_a_live_list() {
+    let dns = live_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = format!("bl.test:ip4set:{}", mirror_file(dir.path()));
+    let run = run_on(
+        &dns,
+        &[
+            "--zone",
+            "bl.test",
+            "--zone",
+            "live.test",
+            "--zone-data",
+            &data,
+            "--format",
+            "json",
+            "192.0.2.1",
+            "192.0.2.9",
+            "198.51.100.1",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    let listed = run.report("192.0.2.1");
+    assert_eq!(result(&listed, "bl.test")["status"], "listed", "{listed}");
+    assert_eq!(
+        result(&listed, "bl.test")["codes"],
+        serde_json::json!(["127.0.0.2"])
+    );
+    assert_eq!(
+        result(&listed, "bl.test")["reasons"],
+        serde_json::json!(["Mirrored 192.0.2.1"])
+    );
+    assert_eq!(result(&listed, "live.test")["status"], "listed");
+    let excluded = run.report("192.0.2.9");
+    assert_eq!(
+        result(&excluded, "bl.test")["status"],
+        "not_listed",
+        "{excluded}"
+    );
+    let clean = run.report("198.51.100.1");
+    assert_eq!(result(&clean, "bl.test")["status"], "not_listed", "{clean}");
+    assert_eq!(result(&clean, "live.test")["status"], "not_listed");
+    assert_no_query_for(&dns, "bl.test");
+}
+
+#[tokio::test]
+async fn a_config_list_names_its_data() {
+    let dns = live_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&format!(
+        "[[list]]\nzone = \"bl.test\"\ndata = [\"ip4set:{}\"]\n",
+        mirror_file(dir.path())
+    ));
+    let config = config.path().display().to_string();
+    let run = run_on(
+        &dns,
+        &["--config", &config, "--format", "json", "192.0.2.1"],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    let report = run.report("192.0.2.1");
+    assert_eq!(result(&report, "bl.test")["status"], "listed", "{report}");
+    assert_no_query_for(&dns, "bl.test");
+}
+
+#[tokio::test]
+async fn zone_data_for_a_zone_no_list_names_is_refused() {
+    let dns = live_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = format!("other.test:ip4set:{}", mirror_file(dir.path()));
+    let run = run_on(
+        &dns,
+        &["--zone", "live.test", "--zone-data", &data, "192.0.2.1"],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("no list has zone other.test"),
+        "{run:?}"
+    );
+    assert!(run.stdout.is_empty(), "{run:?}");
+}
+
+#[tokio::test]
+async fn data_that_cannot_be_read_stops_the_tool_naming_the_file_and_line() {
+    let dns = live_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bl");
+    std::fs::write(&path, "127.0.0.2\n$TIMESTAMP 2024:01:01\n").unwrap();
+    let data = format!("bl.test:ip4set:{}", path.display());
+    let run = run_on(
+        &dns,
+        &["--zone", "bl.test", "--zone-data", &data, "192.0.2.1"],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!("{}:2:", path.display())),
+        "{run:?}"
+    );
+    let missing = format!("bl.test:ip4set:{}", dir.path().join("missing").display());
+    let run = run_on(
+        &dns,
+        &["--zone", "bl.test", "--zone-data", &missing, "192.0.2.1"],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    let bad_type = format!("bl.test:combined:{}", path.display());
+    let run = run_on(
+        &dns,
+        &["--zone", "bl.test", "--zone-data", &bad_type, "192.0.2.1"],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("unsupported dataset type"), "{run:?}");
+}
+
+#[tokio::test]
+async fn the_policy_server_rejects_from_mirrored_data() {
+    let dns = live_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = format!("bl.test:ip4set:{}", mirror_file(dir.path()));
+    let address = dns.addr.to_string();
+    let server = crate::policyd_support::Policyd::start(&[
+        "--nameserver",
+        &address,
+        "--timeout",
+        "2",
+        "--zone",
+        "bl.test",
+        "--zone-data",
+        &data,
+    ])
+    .await;
+    let mut conn = server.connect().await;
+    use crate::policyd_support::client_request;
+    assert_eq!(
+        conn.ask(&client_request("192.0.2.1")).await,
+        "REJECT Service unavailable; client [192.0.2.1] blocked using bl.test; \
+         Mirrored 192.0.2.1"
+    );
+    assert_eq!(conn.ask(&client_request("192.0.2.9")).await, "DUNNO");
+    assert_eq!(conn.ask(&client_request("198.51.100.1")).await, "DUNNO");
+    assert_no_query_for(&dns, "bl.test");
+}
+
+/// Every server tool takes `--zone-data` and refuses data for a zone no list names.
+#[tokio::test]
+async fn the_servers_refuse_zone_data_no_list_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = format!("other.test:ip4set:{}", mirror_file(dir.path()));
+    let binaries = [
+        crate::policyd_support::binary().clone(),
+        crate::policyd_support::milter::milter_binary().clone(),
+        crate::support::build_example("dnsbl-exporter", false),
+    ];
+    for binary in &binaries {
+        let output = tokio::process::Command::new(binary)
+            .args([
+                "--nameserver",
+                "127.0.0.1:9",
+                "--zone",
+                "live.test",
+                "--zone-data",
+                &data,
+            ])
+            .args(["--listen", "127.0.0.1:0"])
+            .env_remove("RUST_LOG")
+            .kill_on_drop(true)
+            .output();
+        let output = tokio::time::timeout(std::time::Duration::from_secs(60), output)
+            .await
+            .expect("exits")
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{}: {stderr}",
+            binary.display()
+        );
+        assert!(
+            stderr.contains("no list has zone other.test"),
+            "{}: {stderr}",
+            binary.display()
+        );
+    }
+}
