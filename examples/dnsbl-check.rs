@@ -4,6 +4,7 @@
 //! dnsbl-check 192.0.2.1 2001:db8::1 example.com        # the default lists
 //! dnsbl-check --preset spamhaus-zen --zone bl.example.net=127.0.0.2*2 198.51.100.0/24
 //! dnsbl-check --mx --smtp-check example.com            # a domain's mail servers, and why
+//! dnsbl-check --mx --spf example.com                   # every address it receives or sends from
 //! dnsbl-check --only listed 198.51.100.0/20            # a netblock: only what matters
 //! dnsbl-check --format nagios --warning 1 --critical 3 192.0.2.1
 //! dnsbl-check --input targets.txt --format json --nameserver 127.0.0.1:5353
@@ -21,7 +22,8 @@
 //! query is sent. Address targets go to IP lists only, domain targets to domain lists only.
 //! With `--mx` a domain's mail servers (its MX hosts' A and AAAA addresses, or its own
 //! addresses without MX), and with `--resolve` its own addresses, are checked too, with their
-//! forward-confirmed reverse DNS; `--smtp-check` also talks SMTP to each mail server
+//! forward-confirmed reverse DNS; with `--spf` the addresses its SPF record authorizes (its
+//! sending addresses, each with the path that reached it); `--smtp-check` also talks SMTP to each mail server
 //! (addresses given, `ADDRESS:PORT` or `HOST:PORT`, or found with `--mx`) to find an open relay.
 //!
 //! Lists come from `--zone` / `--domain-zone` (Postfix syntax, `zone[=filter][*weight]`),
@@ -132,6 +134,12 @@ struct Cli {
     /// Also check each domain's own A and AAAA addresses, with their reverse DNS.
     #[arg(long, help_heading = "Mail servers")]
     resolve: bool,
+
+    /// Also check the addresses each domain sends from: every network its SPF record
+    /// authorizes (ip4, ip6, a, mx, include, redirect), within RFC 7208's limits. With --mx,
+    /// a domain's whole mail footprint, each address once.
+    #[arg(long, help_heading = "Mail servers")]
+    spf: bool,
 
     /// Talk SMTP to each mail server (addresses given, ADDRESS:PORT, HOST:PORT, or found
     /// with --mx): open relay, banner name, STARTTLS. Never sends DATA.
@@ -252,6 +260,10 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
             (_, true) => Some(HostSource::Resolve),
             _ => None,
         };
+        let expand: Vec<HostSource> = expand
+            .into_iter()
+            .chain(cli.spf.then_some(HostSource::Spf))
+            .collect();
         let targets = (
             &cli.targets[..],
             cli.input.as_deref(),
@@ -287,6 +299,8 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
             (_, true) => Some(HostSource::Resolve),
             _ => None,
         },
+        spf: cli.spf,
+        max_targets: cli.max_targets,
         smtp: cli.smtp_check.then(|| ProbeConfig {
             timeout: Duration::try_from_secs_f64(cli.smtp_timeout)
                 .unwrap_or(Duration::from_secs(10)),

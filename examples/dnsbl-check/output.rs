@@ -175,10 +175,14 @@ fn write_text(
     only: Only,
 ) -> io::Result<()> {
     write_block(out, checked, colour, "")?;
-    if let Some(servers) = &checked.mail_servers {
+    for servers in [&checked.mail_servers, &checked.senders]
+        .into_iter()
+        .flatten()
+    {
         let what = match servers.source {
             dnsbl_check::hosts::HostSource::Mx => "mail servers",
             dnsbl_check::hosts::HostSource::Resolve => "addresses",
+            dnsbl_check::hosts::HostSource::Spf => "sending addresses (SPF)",
         };
         let mut note = format!("  {what} of {}: {}", servers.domain, servers.addresses);
         if servers.null_mx {
@@ -239,6 +243,9 @@ fn write_block(
     match &checked.host {
         Some(host) => writeln!(out, "{indent}{} ({host}): {verdict}", report.target)?,
         None => writeln!(out, "{indent}{}: {verdict}", report.target)?,
+    }
+    if let Some(path) = &checked.path {
+        writeln!(out, "{indent}  via: {path}")?;
     }
     let width = report
         .results

@@ -96,8 +96,9 @@ pub fn history(options: &WatchOptions, json: bool) -> ExitCode {
 }
 
 /// The watched targets as given: the arguments, `--input`, `--max-targets`, and whether to
-/// watch domains' mail servers (`--mx`) or own addresses (`--resolve`) too.
-pub type Targets<'a> = (&'a [String], Option<&'a Path>, u128, Option<HostSource>);
+/// watch domains' mail servers (`--mx`), own addresses (`--resolve`) or SPF senders (`--spf`)
+/// too.
+pub type Targets<'a> = (&'a [String], Option<&'a Path>, u128, Vec<HostSource>);
 
 /// `--watch`: rounds until SIGTERM or SIGINT, on a runtime of its own.
 pub fn start(
@@ -135,7 +136,7 @@ async fn run(
         };
         let tracker = store.load(config).map_err(|error| error.to_string())?;
         let mut watcher = Watcher::with_tracker(checker, specs, tracker);
-        if let Some(source) = expand {
+        for source in expand {
             watcher = watcher.expand_domains(source);
         }
         Ok((store, watcher))

@@ -18,4 +18,5 @@ mod milter;
 mod netblocks;
 mod policyd;
 mod postfix_e2e;
+mod spf;
 mod watch;
