@@ -270,7 +270,10 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
             cli.max_targets,
             expand,
         );
-        return watch::start(&cli.watch, targets, json, checker);
+        // The test-point probes count towards the lists' daily queries too.
+        let health_interval = (!cli.check.no_health_check && config.health_checks != Some(false))
+            .then(|| config.health_interval.unwrap_or(watch::HEALTH_INTERVAL));
+        return watch::start(&cli.watch, targets, json, checker, health_interval);
     }
     let rules = Rules {
         max_targets: cli.max_targets,

@@ -11,6 +11,7 @@ mod support;
 #[path = "../policyd_support/mod.rs"]
 mod policyd_support;
 
+mod budget;
 mod cli;
 mod exporter;
 mod mail_servers;
