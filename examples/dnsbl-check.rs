@@ -155,6 +155,28 @@ struct Cli {
     )]
     smtp_port: u16,
 
+    /// The sender --smtp-check gives in MAIL FROM: a real-looking address foreign to the
+    /// server (a refusal makes the relay test inconclusive).
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        default_value = "relay-probe@example.net",
+        value_parser = parse_mailbox,
+        help_heading = "Mail servers"
+    )]
+    smtp_from: String,
+
+    /// The foreign recipient --smtp-check asks to relay to (never sent a message: the probe
+    /// stops before DATA).
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        default_value = "relay-probe@example.com",
+        value_parser = parse_mailbox,
+        help_heading = "Mail servers"
+    )]
+    smtp_rcpt: String,
+
     /// Seconds each SMTP step may take.
     #[arg(
         long,
@@ -187,6 +209,25 @@ struct Cli {
 
     #[command(flatten)]
     watch: watch::WatchOptions,
+}
+
+/// An address for the SMTP probe: `local@domain`, printable ASCII without spaces or angle
+/// brackets (it goes into an SMTP command line as it is).
+fn parse_mailbox(text: &str) -> Result<String, String> {
+    let printable = text
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b'<' | b'>'));
+    match text.rsplit_once('@') {
+        Some((local, domain))
+            if printable
+                && !local.is_empty()
+                && text.len() <= 254
+                && dnsbl_check::target::DomainName::new(domain).is_ok() =>
+        {
+            Ok(text.to_owned())
+        }
+        _ => Err(format!("{text:?} is not an address like name@example.com")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -307,6 +348,8 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
         smtp: cli.smtp_check.then(|| ProbeConfig {
             timeout: Duration::try_from_secs_f64(cli.smtp_timeout)
                 .unwrap_or(Duration::from_secs(10)),
+            mail_from: cli.smtp_from.clone(),
+            rcpt_to: cli.smtp_rcpt.clone(),
             ..ProbeConfig::default()
         }),
         smtp_port: cli.smtp_port,

@@ -285,6 +285,14 @@ fn write_smtp(
 ) -> io::Result<()> {
     let status = format!("{:<10}", "smtp");
     let line = match (&smtp.trouble, &smtp.relay) {
+        (Some(trouble), Relay::Inconclusive { .. }) => colour.paint(
+            Colour::YELLOW,
+            &format!(
+                "{status} {}: relay test inconclusive (the sender was refused; \
+                 try --smtp-from): {trouble}",
+                smtp.server
+            ),
+        ),
         (Some(trouble), _) => colour.paint(
             Colour::YELLOW,
             &format!("{status} {}: {trouble}", smtp.server),
@@ -303,7 +311,9 @@ fn write_smtp(
                 smtp.server
             ),
         ),
-        (None, Relay::NotTested) => format!("{status} {}: relay not tested", smtp.server),
+        (None, Relay::NotTested | Relay::Inconclusive { .. }) => {
+            format!("{status} {}: relay not tested", smtp.server)
+        }
     };
     writeln!(out, "{indent}  {line}")?;
     if let Some(banner) = &smtp.banner {

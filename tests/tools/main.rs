@@ -19,5 +19,6 @@ mod milter;
 mod netblocks;
 mod policyd;
 mod postfix_e2e;
+mod relay;
 mod spf;
 mod watch;
