@@ -14,6 +14,7 @@ mod policyd_support;
 mod budget;
 mod cli;
 mod exporter;
+mod exporter_usage;
 mod mail_servers;
 mod milter;
 mod netblocks;
