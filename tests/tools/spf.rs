@@ -182,3 +182,108 @@ async fn loops_long_chains_wide_networks_and_failures_are_trouble() {
     // No address of the /8 was asked about.
     assert!(dns.queries().iter().all(|q| !q.0.starts_with("0.0.0.10.")));
 }
+
+/// The set-up an admin runs: unbound serves the SPF, A and MX records from `local-data` and
+/// sends the list zone to rbldnsd. Exactly the record's sending addresses are checked; the
+/// listed one, reached through `include:`, is reported with its path.
+#[tokio::test]
+#[ignore = "needs unbound"]
+async fn spf_through_unbound_and_rbldnsd() {
+    use crate::cli::run;
+    use crate::support::rbldnsd::{Rbldnsd, ZoneData};
+    use crate::support::unbound::Unbound;
+    let rbl = Rbldnsd::start(&[(
+        "spfl.test",
+        ZoneData::Ip4Set(":127.0.0.2:Listed: see https://spfl.test/$\n127.0.0.2\n10.7.2.5\n"),
+    )])
+    .expect("rbldnsd");
+    let chain: Vec<String> = (1..=11)
+        .map(|i| {
+            format!(
+                r#"local-data: 'c{i}.send.test. TXT "v=spf1 ip4:10.7.9.{i} include:c{}.send.test"'"#,
+                i + 1
+            )
+        })
+        .collect();
+    let mut server = vec![
+        r#"local-zone: "send.test" transparent"#,
+        r#"local-data: 'send.test. TXT "v=spf1 ip4:10.7.1.0/30 a:relay.send.test mx include:_spf.send.test -all"'"#,
+        r#"local-data: 'send.test. TXT "some-verification=abc"'"#,
+        r#"local-data: "send.test. MX 10 mx.send.test.""#,
+        r#"local-data: "mx.send.test. A 10.7.3.25""#,
+        r#"local-data: "relay.send.test. A 10.7.3.80""#,
+        r#"local-data: '_spf.send.test. TXT "v=spf1 ip4:10.7.2.4/31 ~all"'"#,
+        r#"local-data: 'loop.send.test. TXT "v=spf1 include:loop2.send.test -all"'"#,
+        r#"local-data: 'loop2.send.test. TXT "v=spf1 include:loop.send.test -all"'"#,
+        r#"local-data: 'chain.send.test. TXT "v=spf1 include:c1.send.test -all"'"#,
+        r#"local-data: 'wide.send.test. TXT "v=spf1 ip4:10.0.0.0/8 -all"'"#,
+    ];
+    server.extend(chain.iter().map(String::as_str));
+    let unbound = Unbound::start(&server, &[("spfl.test", rbl.addr)]).expect("unbound");
+    let address = unbound.addr.to_string();
+    let common = [
+        "--nameserver",
+        &address,
+        "--timeout",
+        "2",
+        "--zone",
+        "spfl.test",
+    ];
+
+    let args = [&common[..], &["--spf", "--format", "json", "send.test"]].concat();
+    let out = run(&args).await;
+    assert_eq!(out.code, 1, "{out:?}\n{}", unbound.log());
+    let reports = out.json();
+    let mut checked: Vec<&str> = reports
+        .iter()
+        .filter(|r| r["via"] == "send.test")
+        .map(|r| r["target"].as_str().unwrap())
+        .collect();
+    checked.sort_unstable();
+    assert_eq!(
+        checked,
+        [
+            "10.7.1.0",
+            "10.7.1.1",
+            "10.7.1.2",
+            "10.7.1.3",
+            "10.7.2.4",
+            "10.7.2.5",
+            "10.7.3.25",
+            "10.7.3.80"
+        ]
+    );
+    let listed = out.report("10.7.2.5");
+    assert_eq!(listed["listed"], true);
+    assert_eq!(
+        listed["path"],
+        "send.test spf → include:_spf.send.test → ip4:10.7.2.4/31"
+    );
+    assert_eq!(
+        listed["results"][0]["reasons"][0],
+        "Listed: see https://spfl.test/10.7.2.5"
+    );
+
+    for (domain, words) in [
+        ("loop.send.test", &["loops back", "loop2.send.test"][..]),
+        ("chain.send.test", &["c10.send.test", "allows 10"][..]),
+        (
+            "wide.send.test",
+            &["16777216 addresses", "--max-targets 65536"][..],
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let out = run(&[&common[..], &["--spf", domain]].concat()).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{domain}: {out:?}"
+        );
+        assert_eq!(out.code, 2, "{domain}: {out:?}\n{}", unbound.log());
+        for word in words {
+            assert!(
+                out.stdout.contains(word),
+                "{domain}: no {word:?} in {out:?}"
+            );
+        }
+    }
+}
