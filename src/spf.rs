@@ -414,10 +414,10 @@ impl<'r, R: DnsResolver> Walk<'r, R> {
                         if redirect.replace(value.to_owned()).is_some() {
                             return Err(syntax("redirect given twice"));
                         }
-                    } else if key.eq_ignore_ascii_case("exp") {
-                        if std::mem::replace(&mut explanation, true) {
-                            return Err(syntax("exp given twice"));
-                        }
+                    } else if key.eq_ignore_ascii_case("exp")
+                        && std::mem::replace(&mut explanation, true)
+                    {
+                        return Err(syntax("exp given twice"));
                     } // other modifiers are ignored (RFC 7208 §6)
                     continue;
                 }
