@@ -339,14 +339,6 @@ pub async fn expand<R: DnsResolver>(
 /// `ip4:10.0.0.0/8` is a typo or a hostile record, not senders to check one by one.
 pub const MAX_SPF_ADDRESSES: usize = 65_536;
 
-/// Every address of `network`, network and broadcast addresses included.
-fn every_address(network: &IpNet) -> ipnet::IpAddrRange {
-    match network {
-        IpNet::V4(net) => ipnet::Ipv4AddrRange::new(net.network(), net.broadcast()).into(),
-        IpNet::V6(net) => ipnet::Ipv6AddrRange::new(net.network(), net.broadcast()).into(),
-    }
-}
-
 /// Like [`expand`], but keeps only the first `max_addresses` addresses (in preference order)
 /// and looks up the reverse DNS of those only; returns the expansion and how many more
 /// addresses were found and left out.
@@ -428,26 +420,46 @@ pub async fn expand_at_most<R: DnsResolver>(
     }
     let left_out = pending.len().saturating_sub(max_addresses);
     pending.truncate(max_addresses);
-    let rdns = futures::future::join_all(
-        pending
-            .iter()
-            .map(|(_, _, addr)| forward_confirmed_reverse_dns(resolver, *addr)),
+    expansion.addresses = with_rdns(
+        resolver,
+        pending,
+        |(_, _, addr)| *addr,
+        |found, rdns| {
+            let (host, preference, addr) = found;
+            DerivedAddress {
+                via: domain.clone(),
+                host,
+                preference,
+                addr,
+                rdns,
+                path: None,
+                network: None,
+            }
+        },
     )
     .await;
-    expansion.addresses = pending
+    (expansion, left_out)
+}
+
+/// Looks up the reverse DNS of every address found, at once, and builds each one's
+/// [`DerivedAddress`].
+async fn with_rdns<R: DnsResolver, T>(
+    resolver: &R,
+    found: Vec<T>,
+    addr: impl Fn(&T) -> IpAddr,
+    build: impl Fn(T, ReverseDns) -> DerivedAddress,
+) -> Vec<DerivedAddress> {
+    let rdns = futures::future::join_all(
+        found
+            .iter()
+            .map(|one| forward_confirmed_reverse_dns(resolver, addr(one))),
+    )
+    .await;
+    found
         .into_iter()
         .zip(rdns)
-        .map(|((host, preference, addr), rdns)| DerivedAddress {
-            via: domain.clone(),
-            host,
-            preference,
-            addr,
-            rdns,
-            path: None,
-            network: None,
-        })
-        .collect();
-    (expansion, left_out)
+        .map(|(one, rdns)| build(one, rdns))
+        .collect()
 }
 
 /// [`HostSource::Spf`]: every address of every network the SPF record authorizes, each once,
@@ -466,20 +478,14 @@ async fn sending_addresses<R: DnsResolver>(
             .map(|error| HostTrouble::from_spf(domain.as_str(), error)),
     );
     let total = senders.addresses();
-    let mut seen = std::collections::HashSet::new();
-    let mut pending = Vec::new();
-    'networks: for network in &senders.networks {
-        let via = network.via();
-        let wide = spf::network_size(&network.network) > 1;
-        for addr in every_address(&network.network) {
-            if pending.len() == max_addresses {
-                break 'networks;
-            }
-            if seen.insert(addr) {
-                pending.push((addr, via.clone(), wide.then_some(network.network)));
-            }
-        }
-    }
+    let pending: Vec<_> = senders
+        .each_address()
+        .take(max_addresses)
+        .map(|(addr, network)| {
+            let wide = spf::network_size(&network.network) > 1;
+            (addr, network.via(), wide.then_some(network.network))
+        })
+        .collect();
     // Overlapping networks count twice in `total`: the count left out is an upper bound.
     let left_out =
         usize::try_from(total.saturating_sub(pending.len() as u128)).unwrap_or(usize::MAX);
@@ -488,25 +494,24 @@ async fn sending_addresses<R: DnsResolver>(
     } else {
         left_out
     };
-    let rdns = futures::future::join_all(
-        pending
-            .iter()
-            .map(|(addr, _, _)| forward_confirmed_reverse_dns(resolver, *addr)),
+    expansion.addresses = with_rdns(
+        resolver,
+        pending,
+        |(addr, _, _)| *addr,
+        |found, rdns| {
+            let (addr, path, network) = found;
+            DerivedAddress {
+                via: domain.clone(),
+                host: domain.clone(),
+                preference: None,
+                addr,
+                rdns,
+                path: Some(path),
+                network,
+            }
+        },
     )
     .await;
-    expansion.addresses = pending
-        .into_iter()
-        .zip(rdns)
-        .map(|((addr, path, network), rdns)| DerivedAddress {
-            via: domain.clone(),
-            host: domain.clone(),
-            preference: None,
-            addr,
-            rdns,
-            path: Some(path),
-            network,
-        })
-        .collect();
     left_out
 }
 

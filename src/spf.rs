@@ -154,6 +154,31 @@ impl SpfExpansion {
         self.trouble.is_empty()
     }
 
+    /// Every address of every network, each once (in record order, the first network to
+    /// hold it), with that network. Lazy: a `/8` is never held in memory; but every
+    /// address taken is remembered, to give it once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::spf::{SpfExpansion, SpfNetwork};
+    ///
+    /// let mut senders = SpfExpansion::new("example.org".parse().unwrap());
+    /// for network in ["192.0.2.0/31", "192.0.2.1/32"] {
+    ///     let path = vec![format!("ip4:{network}")];
+    ///     senders.networks.push(SpfNetwork { network: network.parse().unwrap(), path });
+    /// }
+    /// let addresses: Vec<String> = senders.each_address().map(|(a, _)| a.to_string()).collect();
+    /// assert_eq!(addresses, ["192.0.2.0", "192.0.2.1"]);
+    /// ```
+    pub fn each_address(&self) -> impl Iterator<Item = (IpAddr, &SpfNetwork)> + '_ {
+        let mut seen = std::collections::HashSet::new();
+        self.networks
+            .iter()
+            .flat_map(|network| every_address(&network.network).map(move |a| (a, network)))
+            .filter(move |(addr, _)| seen.insert(*addr))
+    }
+
     /// How many addresses the networks hold together (overlaps counted twice), saturating.
     pub fn addresses(&self) -> u128 {
         self.networks
@@ -717,6 +742,14 @@ impl<'r, R: DnsResolver> Walk<'r, R> {
             );
         }
         Ok(all)
+    }
+}
+
+/// Every address of `network`, network and broadcast addresses included.
+fn every_address(network: &IpNet) -> ipnet::IpAddrRange {
+    match network {
+        IpNet::V4(net) => ipnet::Ipv4AddrRange::new(net.network(), net.broadcast()).into(),
+        IpNet::V6(net) => ipnet::Ipv6AddrRange::new(net.network(), net.broadcast()).into(),
     }
 }
 

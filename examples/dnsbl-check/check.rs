@@ -220,15 +220,10 @@ async fn check_senders(context: &Context, domain: &DomainName, checked: &mut Che
             ),
         });
     } else {
-        for network in &senders.networks {
-            let wide = spf::network_size(&network.network) > 1;
-            let via = network.via();
-            for target in dnsbl_check::TargetSpec::Network(network.network) {
-                if let Target::Ip(addr) = target
-                    && seen.insert(addr)
-                {
-                    jobs.push((addr, via.clone(), wide.then_some(network.network)));
-                }
+        for (addr, network) in senders.each_address() {
+            if seen.insert(addr) {
+                let wide = spf::network_size(&network.network) > 1;
+                jobs.push((addr, network.via(), wide.then_some(network.network)));
             }
         }
     }
