@@ -121,6 +121,13 @@ async fn spf_checks_exactly_the_sending_addresses_with_their_paths() {
         out.stdout
             .contains("sending addresses (SPF) of send.test: 9")
     );
+    // Each SPF network is summarised as a netblock is.
+    for line in [
+        "network 192.0.2.0/30 bl.test: 4 checked, 0 listed, 0 trouble",
+        "network 203.0.113.4/31 bl.test: 2 checked, 1 listed, 0 trouble",
+    ] {
+        assert!(out.stdout.contains(line), "no {line:?} in {}", out.stdout);
+    }
 }
 
 #[tokio::test]
