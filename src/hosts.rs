@@ -608,7 +608,7 @@ fn absolute(name: &DomainName) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::collections::HashMap;
     use std::net::{Ipv4Addr, Ipv6Addr};
@@ -625,7 +625,8 @@ mod tests {
         fail: Vec<&'static str>,
     }
 
-    fn answer<T: Clone>(found: Option<&Vec<T>>) -> Answer<T> {
+    /// The records found, or NXDOMAIN: a table's answer.
+    pub(crate) fn answer<T: Clone>(found: Option<&Vec<T>>) -> Answer<T> {
         match found {
             Some(records) => Answer::Records {
                 records: records.clone(),

@@ -925,16 +925,7 @@ mod tests {
             if self.fail.iter().any(|f| f == name) {
                 return Err(LookupError::new(LookupErrorKind::ServFail));
             }
-            Ok(match table.get(name) {
-                Some(records) => Answer::Records {
-                    records: records.clone(),
-                    ttl: 60,
-                },
-                None => Answer::NoRecords {
-                    nxdomain: true,
-                    negative_ttl: None,
-                },
-            })
+            Ok(crate::hosts::tests::answer(table.get(name)))
         }
     }
 

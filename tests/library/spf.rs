@@ -4,28 +4,14 @@
 
 use std::time::Duration;
 
+use crate::hosts::resolvers;
 use crate::support::{Behaviour, TestDns, resolver_at};
 use dnsbl_check::hosts::HostSource;
 use dnsbl_check::monitor::{TrackerConfig, Watcher};
-use dnsbl_check::resolver::any::AnyResolver;
-use dnsbl_check::resolver::pooled::PooledUdpResolver;
-use dnsbl_check::{Checker, DnsList, ListKind, NameServer, spf};
+use dnsbl_check::{Checker, DnsList, ListKind, spf};
 
 const TIMEOUT: Duration = Duration::from_millis(500);
 const ZONE: &str = "bl.test";
-
-fn resolvers(dns: &TestDns) -> [(&'static str, AnyResolver); 2] {
-    let pooled = PooledUdpResolver::builder()
-        .name_server(NameServer::new(dns.addr))
-        .timeout(TIMEOUT)
-        .retries(0)
-        .build()
-        .unwrap();
-    [
-        ("hickory", resolver_at(dns.addr, TIMEOUT, 0).into()),
-        ("pooled", pooled.into()),
-    ]
-}
 
 async fn server() -> TestDns {
     let mut builder = TestDns::builder()
