@@ -123,8 +123,10 @@ impl fmt::Display for ListBudget {
     }
 }
 
-/// The queries a day a monitor sends to each of its lists (see the [module
-/// documentation](self)).
+/// The queries a day a monitor sends to each of its lists: targets the list takes × rounds a
+/// day, plus the test-point probes (2 per address family per health interval), against the
+/// list's published free-use limit ([`presets::usage_limit`]). TXT lookups for listed targets
+/// come on top; they are few.
 ///
 /// # Examples
 ///
