@@ -4,6 +4,7 @@
 //! dnsbl-check 192.0.2.1 2001:db8::1 example.com        # the default lists
 //! dnsbl-check --preset spamhaus-zen --zone bl.example.net=127.0.0.2*2 198.51.100.0/24
 //! dnsbl-check --mx --smtp-check example.com            # a domain's mail servers, and why
+//! dnsbl-check --mx --spf example.com                   # every address it receives or sends from
 //! dnsbl-check --only listed 198.51.100.0/20            # a netblock: only what matters
 //! dnsbl-check --format nagios --warning 1 --critical 3 192.0.2.1
 //! dnsbl-check --input targets.txt --format json --nameserver 127.0.0.1:5353
@@ -22,7 +23,8 @@
 //! query is sent. Address targets go to IP lists only, domain targets to domain lists only.
 //! With `--mx` a domain's mail servers (its MX hosts' A and AAAA addresses, or its own
 //! addresses without MX), and with `--resolve` its own addresses, are checked too, with their
-//! forward-confirmed reverse DNS; `--smtp-check` also talks SMTP to each mail server
+//! forward-confirmed reverse DNS; with `--spf` the addresses its SPF record authorizes (its
+//! sending addresses, each with the path that reached it); `--smtp-check` also talks SMTP to each mail server
 //! (addresses given, `ADDRESS:PORT` or `HOST:PORT`, or found with `--mx`) to find an open relay.
 //!
 //! Lists come from `--zone` / `--domain-zone` (Postfix syntax, `zone[=filter][*weight]`),
@@ -149,6 +151,12 @@ struct Cli {
     #[arg(long, help_heading = "Mail servers")]
     resolve: bool,
 
+    /// Also check the addresses each domain sends from: every network its SPF record
+    /// authorizes (ip4, ip6, a, mx, include, redirect), within RFC 7208's limits. With --mx,
+    /// a domain's whole mail footprint, each address once.
+    #[arg(long, help_heading = "Mail servers")]
+    spf: bool,
+
     /// Talk SMTP to each mail server (addresses given, ADDRESS:PORT, HOST:PORT, or found
     /// with --mx): open relay, banner name, STARTTLS. Never sends DATA.
     #[arg(long, help_heading = "Mail servers")]
@@ -162,6 +170,28 @@ struct Cli {
         help_heading = "Mail servers"
     )]
     smtp_port: u16,
+
+    /// The sender --smtp-check gives in MAIL FROM: a real-looking address foreign to the
+    /// server (a refusal makes the relay test inconclusive).
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        default_value = "relay-probe@example.net",
+        value_parser = parse_mailbox,
+        help_heading = "Mail servers"
+    )]
+    smtp_from: String,
+
+    /// The foreign recipient --smtp-check asks to relay to (never sent a message: the probe
+    /// stops before DATA).
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        default_value = "relay-probe@example.com",
+        value_parser = parse_mailbox,
+        help_heading = "Mail servers"
+    )]
+    smtp_rcpt: String,
 
     /// Seconds each SMTP step may take.
     #[arg(
@@ -195,6 +225,25 @@ struct Cli {
 
     #[command(flatten)]
     watch: watch::WatchOptions,
+}
+
+/// An address for the SMTP probe: `local@domain`, printable ASCII without spaces or angle
+/// brackets (it goes into an SMTP command line as it is).
+fn parse_mailbox(text: &str) -> Result<String, String> {
+    let printable = text
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b'<' | b'>'));
+    match text.rsplit_once('@') {
+        Some((local, domain))
+            if printable
+                && !local.is_empty()
+                && text.len() <= 254
+                && dnsbl_check::target::DomainName::new(domain).is_ok() =>
+        {
+            Ok(text.to_owned())
+        }
+        _ => Err(format!("{text:?} is not an address like name@example.com")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -271,6 +320,10 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
             (_, true) => Some(HostSource::Resolve),
             _ => None,
         };
+        let expand: Vec<HostSource> = expand
+            .into_iter()
+            .chain(cli.spf.then_some(HostSource::Spf))
+            .collect();
         let targets = (
             &cli.targets[..],
             cli.input.as_deref(),
@@ -278,7 +331,17 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
             expand,
         );
         let resolver = output::describe_resolver(&cli.lists.resolver_options(config).name_servers);
-        return watch::start(&cli.watch, targets, json, checker, &resolver);
+        // The test-point probes count towards the lists' daily queries too.
+        let health_interval = (!cli.check.no_health_check && config.health_checks != Some(false))
+            .then(|| config.health_interval.unwrap_or(watch::HEALTH_INTERVAL));
+        return watch::start(
+            &cli.watch,
+            targets,
+            json,
+            checker,
+            health_interval,
+            &resolver,
+        );
     }
     let rules = Rules {
         max_targets: cli.max_targets,
@@ -307,9 +370,13 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
             (_, true) => Some(HostSource::Resolve),
             _ => None,
         },
+        spf: cli.spf,
+        max_targets: cli.max_targets,
         smtp: cli.smtp_check.then(|| ProbeConfig {
             timeout: Duration::try_from_secs_f64(cli.smtp_timeout)
                 .unwrap_or(Duration::from_secs(10)),
+            mail_from: cli.smtp_from.clone(),
+            rcpt_to: cli.smtp_rcpt.clone(),
             ..ProbeConfig::default()
         }),
         smtp_port: cli.smtp_port,

@@ -15,8 +15,10 @@
 //!   counts, and when the last round ran. **A scrape never sends a DNS query**, so scraping
 //!   often does not burn the lists' rate limits.
 //! - `GET /probe?target=ADDRESS|DOMAIN`: checks one target now, in the style of
-//!   blackbox_exporter, and returns only its series; `&source=mx` (or `resolve`) checks a
-//!   domain's mail servers (or own addresses) too, at most [`MAX_PROBE_ADDRESSES`] of them.
+//!   blackbox_exporter, and returns only its series; `&source=mx` (or `resolve`, or `spf`)
+//!   checks a domain's mail servers (or own addresses, or the sending addresses its SPF
+//!   record authorizes) too, at most [`MAX_PROBE_ADDRESSES`] of them; `&module=NAME` checks
+//!   with the lists of `[modules.NAME]` in the `--config` file (an unknown module is HTTP 400).
 //!   Answers are cached for `--probe-cache` seconds; a probe that is not in the cache takes a
 //!   token of its client's rate (`--probe-rate`) and of the total (`--probe-rate-total`), or
 //!   gets HTTP 429 with `Retry-After`; at most `--max-probes` run at once, and a bad target
@@ -24,8 +26,11 @@
 //!
 //! Targets are addresses, CIDR networks (a network publishes counts per list, and series
 //! for its listed addresses only) and domain names (checked against domain lists). `--mx
-//! DOMAIN` also checks the addresses of the domain's mail servers, and `--resolve DOMAIN` the
-//! domain's own addresses; both are looked up again every round. Lists, resolver and config
+//! DOMAIN` also checks the addresses of the domain's mail servers, `--resolve DOMAIN` the
+//! domain's own addresses, and `--spf DOMAIN` the addresses its SPF record authorizes; all
+//! are looked up again every round. At start the exporter prints the queries a day each list
+//! will get (targets × rounds a day, plus test-point probes), and refuses to start past a
+//! list's free-use limit unless `--ignore-usage-limits` is given. Lists, resolver and config
 //! file are chosen as for `dnsbl-check`. The series are described in `exporter/exposition.rs`
 //! and the README; alert rules are in `examples/prometheus/alerts.yml`.
 
@@ -39,6 +44,7 @@ mod limit;
 #[path = "exporter/state.rs"]
 mod state;
 
+use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -49,9 +55,11 @@ use std::time::{Duration, Instant, SystemTime};
 use clap::Parser;
 use common::{ListOptions, LookupOptions, Transport, init_logging};
 use dnsbl_check::hosts::{self, HostSource};
+use dnsbl_check::monitor::{QueryBudget, TargetCounts};
 use dnsbl_check::resolver::any::AnyResolver;
+use dnsbl_check::spf;
 use dnsbl_check::target::DomainName;
-use dnsbl_check::{Checker, Report, Target, TargetSpec, Zone};
+use dnsbl_check::{Checker, Report, Target, TargetSpec, TxtLookup, Zone};
 use futures::StreamExt;
 use tokio::sync::Semaphore;
 
@@ -96,6 +104,15 @@ struct Cli {
     /// Also check this domain's own addresses (A/AAAA). Repeatable.
     #[arg(long = "resolve", value_name = "DOMAIN")]
     resolve: Vec<String>,
+
+    /// Also check the addresses this domain's SPF record authorizes (its sending addresses).
+    /// Repeatable.
+    #[arg(long = "spf", value_name = "DOMAIN")]
+    spf: Vec<String>,
+
+    /// Start even if the queries a day would exceed a list's free-use limit.
+    #[arg(long)]
+    ignore_usage_limits: bool,
 
     /// Address and port to serve /metrics and /probe on.
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9841")]
@@ -159,12 +176,12 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let exit = setup(&cli).and_then(|(checker, watched)| {
+    let exit = setup(&cli).and_then(|setup| {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(|error| format!("cannot start the async runtime: {error}"))?;
-        runtime.block_on(run(&cli, checker, watched))
+        runtime.block_on(run(&cli, setup))
     });
     match exit {
         Ok(()) => ExitCode::SUCCESS,
@@ -172,13 +189,42 @@ fn main() -> ExitCode {
     }
 }
 
-/// The checker and the targets, from the command line and config file; logging started.
-fn setup(cli: &Cli) -> Result<(Checker<AnyResolver>, Watched), String> {
+/// What the exporter runs on, from the command line and config file.
+struct Setup {
+    checker: Checker<AnyResolver>,
+    /// The `[modules.NAME]` checkers, for `/probe?module=NAME`.
+    modules: HashMap<String, Checker<AnyResolver>>,
+    watched: Watched,
+    /// How often the lists' test points are probed; `None` without health checks.
+    health_interval: Option<Duration>,
+}
+
+/// The checkers and the targets, from the command line and config file; logging started.
+fn setup(cli: &Cli) -> Result<Setup, String> {
     let config = cli.lists.config()?;
     let resolver = cli.lists.resolver(&config, cli.transport)?;
-    let checker = cli.check.checker(&cli.lists, &config, resolver)?;
+    let checker = cli.check.checker(&cli.lists, &config, resolver.clone())?;
+    let mut modules = HashMap::new();
+    let key = cli.lists.dqs_key.as_deref();
+    for (name, module) in &config.modules {
+        let lists = module
+            .lists(key)
+            .map_err(|error| format!("[modules.{name}]: {error}"))?;
+        if lists.is_empty() {
+            return Err(format!("[modules.{name}] has no lists"));
+        }
+        let deadline = cli.lists.deadline(&config, None, TxtLookup::WhenListed);
+        let builder = config.apply_to_checker(Checker::builder().lists(lists).deadline(deadline));
+        let module_checker = cli
+            .check
+            .apply(builder)
+            .build_with(resolver.clone())
+            .map_err(|error| format!("[modules.{name}]: {error}"))?;
+        modules.insert(name.clone(), module_checker);
+    }
     let keyed_zones = checker
         .lists()
+        .chain(modules.values().flat_map(Checker::lists))
         .map(|list| list.zone().clone())
         .filter(Zone::has_key)
         .collect();
@@ -189,7 +235,60 @@ fn setup(cli: &Cli) -> Result<(Checker<AnyResolver>, Watched), String> {
     };
     init_logging(filter, keyed_zones);
     let watched = watched_targets(cli)?;
-    Ok((checker, watched))
+    // The test-point probes count towards the lists' daily queries too.
+    let health_interval = (!cli.check.no_health_check && config.health_checks != Some(false))
+        .then(|| config.health_interval.unwrap_or(HEALTH_INTERVAL));
+    Ok(Setup {
+        checker,
+        modules,
+        watched,
+        health_interval,
+    })
+}
+
+/// The checker's health interval unless the config sets one.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(300);
+
+/// The queries a day each list will get from the rounds (the domains' addresses looked up
+/// once for the count), printed; an error past a list's free-use limit, unless
+/// `--ignore-usage-limits`.
+async fn query_budget(cli: &Cli, setup: &Setup) -> Result<QueryBudget, String> {
+    let mut counts = TargetCounts::default();
+    for spec in &setup.watched.specs {
+        counts.add(spec);
+    }
+    let resolver = setup.checker.resolver();
+    let mut seen = HashSet::new();
+    for (domain, source) in &setup.watched.domains {
+        if *source == HostSource::Spf {
+            for network in spf::expand(resolver, domain).await.networks {
+                counts.add(&TargetSpec::Network(network.network));
+            }
+            continue;
+        }
+        for found in hosts::expand(resolver, domain, *source).await.addresses {
+            if seen.insert(found.addr) {
+                counts.add_address(found.addr);
+            }
+        }
+    }
+    let budget = QueryBudget::new(
+        setup.checker.lists(),
+        counts,
+        cli.interval,
+        setup.health_interval,
+    );
+    for list in &budget.lists {
+        eprintln!("dnsbl-exporter: queries a day: {list}");
+    }
+    match budget.refusal("--interval") {
+        Some(message) if !cli.ignore_usage_limits => Err(message),
+        Some(_) => {
+            eprintln!("dnsbl-exporter: going on past the free-use limits (--ignore-usage-limits)");
+            Ok(budget)
+        }
+        None => Ok(budget),
+    }
 }
 
 /// The targets: arguments, then `--input`, then `--mx` / `--resolve` domains.
@@ -230,6 +329,7 @@ fn watched_targets(cli: &Cli) -> Result<Watched, String> {
     for (names, source) in [
         (&cli.mx, HostSource::Mx),
         (&cli.resolve, HostSource::Resolve),
+        (&cli.spf, HostSource::Spf),
     ] {
         for name in names {
             let domain = DomainName::new(name).map_err(|error| format!("{name}: {error}"))?;
@@ -237,7 +337,9 @@ fn watched_targets(cli: &Cli) -> Result<Watched, String> {
         }
     }
     if specs.is_empty() && domains.is_empty() {
-        return Err("no targets: give addresses, networks, domains, --mx or --resolve".into());
+        return Err(
+            "no targets: give addresses, networks, domains, --mx, --resolve or --spf".into(),
+        );
     }
     Ok(Watched {
         specs,
@@ -247,13 +349,22 @@ fn watched_targets(cli: &Cli) -> Result<Watched, String> {
 }
 
 /// Serves HTTP and runs the rounds, until the process is stopped.
-async fn run(cli: &Cli, checker: Checker<AnyResolver>, watched: Watched) -> Result<(), String> {
+async fn run(cli: &Cli, setup: Setup) -> Result<(), String> {
+    let budget = query_budget(cli, &setup).await?;
+    let Setup {
+        checker,
+        modules,
+        watched,
+        ..
+    } = setup;
     let listener = tokio::net::TcpListener::bind(cli.listen)
         .await
         .map_err(|error| format!("cannot listen on {}: {error}", cli.listen))?;
     let shared = Arc::new(Shared::default());
     let exporter = Arc::new(Exporter {
         checker: checker.clone(),
+        modules,
+        budget,
         shared: Arc::clone(&shared),
         schedule: Schedule {
             interval: cli.interval,
@@ -288,16 +399,34 @@ async fn run(cli: &Cli, checker: Checker<AnyResolver>, watched: Watched) -> Resu
 /// cache of probe pages.
 struct Exporter {
     checker: Checker<AnyResolver>,
+    modules: HashMap<String, Checker<AnyResolver>>,
+    /// The queries a day computed at start, shown next to the queries sent.
+    budget: QueryBudget,
     shared: Arc<Shared>,
     schedule: Schedule,
     probes: Arc<Semaphore>,
     limits: limit::ProbeLimits,
-    probe_cache: moka::future::Cache<(Target, Option<HostSource>), Arc<String>>,
+    probe_cache: moka::future::Cache<ProbeKey, Arc<String>>,
 }
+
+/// What a probe checks: a target, the addresses to derive from a domain, and the module.
+type ProbeKey = (Target, Option<HostSource>, Option<String>);
 
 impl http::Exporter for Exporter {
     fn metrics(&self) -> String {
-        exposition::metrics(self.shared.snapshot(), self.checker.stats(), self.schedule)
+        let stats = self.checker.stats();
+        // A module's lists are counted too; a list in several checkers, once per checker,
+        // summed by name in the queries counter.
+        let mut modules: Vec<_> = self.modules.iter().collect();
+        modules.sort_by(|a, b| a.0.cmp(b.0));
+        let module_stats: Vec<_> = modules.iter().flat_map(|(_, c)| c.stats()).collect();
+        let queries = exposition::queries_by_list(stats.iter().chain(&module_stats));
+        let page = exposition::metrics(self.shared.snapshot(), stats, self.schedule);
+        let usage = exposition::Usage {
+            queries,
+            budget: &self.budget,
+        };
+        exposition::with_usage(page, usage)
     }
 
     async fn probe(
@@ -305,8 +434,25 @@ impl http::Exporter for Exporter {
         client: IpAddr,
         target: String,
         source: Option<String>,
+        module: Option<String>,
     ) -> Result<String, ProbeError> {
-        let key = probe_key(&target, source.as_deref()).map_err(ProbeError::BadTarget)?;
+        let (target, source) =
+            probe_key(&target, source.as_deref()).map_err(ProbeError::BadTarget)?;
+        if let Some(name) = &module
+            && !self.modules.contains_key(name)
+        {
+            let mut known: Vec<&str> = self.modules.keys().map(String::as_str).collect();
+            known.sort_unstable();
+            return Err(ProbeError::BadTarget(format!(
+                "module={name:?}: unknown module; known: {}",
+                if known.is_empty() {
+                    "none ([modules.NAME] in --config)".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+        let key = (target, source, module);
         if let Some(page) = self.probe_cache.get(&key).await {
             return Ok(String::clone(&page)); // costs the lists nothing: no token taken
         }
@@ -335,35 +481,35 @@ impl http::Exporter for Exporter {
 }
 
 impl Exporter {
-    /// Checks the target, and with a source the domain's hosts' addresses too.
-    async fn run_probe(&self, (target, source): (Target, Option<HostSource>)) -> String {
+    /// Checks the target, and with a source the domain's hosts' addresses too, with the
+    /// module's lists (the exporter's own without one).
+    async fn run_probe(&self, (target, source, module): ProbeKey) -> String {
+        let checker = module
+            .and_then(|name| self.modules.get(&name))
+            .unwrap_or(&self.checker);
         let started = Instant::now();
         let mut targets = vec![target.clone()];
         let mut expansion = None;
         let mut left_out = 0;
         if let (Some(source), Target::Domain(domain)) = (source, &target) {
-            let resolver = self.checker.resolver();
+            let resolver = checker.resolver();
             let found;
             (found, left_out) =
                 hosts::expand_at_most(resolver, domain, source, MAX_PROBE_ADDRESSES).await;
             targets.extend(found.addresses.iter().map(|host| Target::ip(host.addr)));
             expansion = Some(found);
         }
-        let mut reports: Vec<Report> = self.checker.check_iter(targets).collect().await;
+        let mut reports: Vec<Report> = checker.check_iter(targets).collect().await;
         reports.sort_by(|a, b| a.target.cmp(&b.target));
         let pairs = reports
             .iter()
-            .flat_map(|report| state::report_pairs(&self.checker, report))
+            .flat_map(|report| state::report_pairs(checker, report))
             .collect();
         let (hosts, mut trouble) = state::host_rows(expansion.as_slice());
         if let (Some(expansion), true) = (&expansion, left_out > 0) {
             trouble.push(exposition::HostTrouble {
                 domain: expansion.domain.to_string(),
-                source: if expansion.source == HostSource::Mx {
-                    "mx"
-                } else {
-                    "resolve"
-                },
+                source: state::source_label(expansion.source),
                 kind: "too_many_addresses",
             });
         }
@@ -388,7 +534,8 @@ fn probe_key(text: &str, source: Option<&str>) -> Result<(Target, Option<HostSou
         None => None,
         Some("mx") => Some(HostSource::Mx),
         Some("resolve") => Some(HostSource::Resolve),
-        Some(other) => return Err(format!("source={other:?}: must be mx or resolve")),
+        Some("spf") => Some(HostSource::Spf),
+        Some(other) => return Err(format!("source={other:?}: must be mx, resolve or spf")),
     };
     if source.is_some() && target.is_ip() {
         return Err("source= needs a domain target".into());

@@ -80,18 +80,72 @@ pub struct Config {
     /// How often to probe again, in seconds.
     #[serde(default, deserialize_with = "optional_seconds")]
     pub health_interval: Option<Duration>,
+    /// Named list sets, `[modules.NAME]`, for a service that checks with one set or another
+    /// on request (the exporter's `/probe?module=NAME`); see [`Module`].
+    #[serde(default)]
+    pub modules: std::collections::BTreeMap<String, Module>,
+}
+
+/// One named list set of a configuration file: `presets = [...]` and `[[modules.NAME.list]]`
+/// tables, with the file's other settings.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::Config;
+///
+/// let config: Config = toml::from_str(r#"
+///     [modules.mail-ips]
+///     presets = ["spamhaus-zen", "spamcop"]
+///
+///     [modules.domains]
+///     presets = ["spamhaus-dbl"]
+///     [[modules.domains.list]]
+///     zone = "dbl.example.net"
+///     kind = "domain"
+/// "#).unwrap();
+/// assert_eq!(config.modules["mail-ips"].lists(None).unwrap().len(), 2);
+/// assert_eq!(config.modules["domains"].lists(None).unwrap()[1].name(), "dbl.example.net");
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Module {
+    /// Lists defined in full.
+    #[serde(default, rename = "list")]
+    pub lists: Vec<DnsList>,
+    /// Presets to use, by name.
+    #[serde(default)]
+    pub presets: Vec<String>,
+}
+
+/// The presets named (switched to DQS zones when `dqs_key` is given), then `lists`.
+fn presets_then_lists(
+    names: &[String],
+    lists: &[DnsList],
+    dqs_key: Option<&str>,
+) -> Result<Vec<DnsList>, PresetError> {
+    let mut all = Vec::with_capacity(names.len() + lists.len());
+    for name in names {
+        all.push(presets::list(name, dqs_key)?);
+    }
+    all.extend(lists.iter().cloned());
+    Ok(all)
+}
+
+impl Module {
+    /// The module's lists: its presets (switched to DQS zones when `dqs_key` is given), then
+    /// the lists defined in full.
+    pub fn lists(&self, dqs_key: Option<&str>) -> Result<Vec<DnsList>, PresetError> {
+        presets_then_lists(&self.presets, &self.lists, dqs_key)
+    }
 }
 
 impl Config {
     /// The lists to use: the presets named (switched to DQS zones when `dqs_key` is given),
     /// then the lists defined in full.
     pub fn lists(&self, dqs_key: Option<&str>) -> Result<Vec<DnsList>, PresetError> {
-        let mut lists = Vec::with_capacity(self.presets.len() + self.lists.len());
-        for name in &self.presets {
-            lists.push(presets::list(name, dqs_key)?);
-        }
-        lists.extend(self.lists.iter().cloned());
-        Ok(lists)
+        presets_then_lists(&self.presets, &self.lists, dqs_key)
     }
 
     /// Applies the checker settings of this file to `builder`.

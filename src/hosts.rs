@@ -9,6 +9,10 @@
 //!   addresses. A domain without MX records is its own mail server, the implicit MX of RFC
 //!   5321 §5.1; a null MX (RFC 7505, the exchange `.`) means the domain takes no mail.
 //! - [`HostSource::Resolve`]: the domain's own A and AAAA addresses.
+//! - [`HostSource::Spf`]: the addresses the domain sends from, as its SPF record authorizes
+//!   them ([`crate::spf`]): every address of every network, each with the path that reached
+//!   it ([`DerivedAddress::path`]). A record past RFC 7208's limits, or a lookup that failed,
+//!   is [`HostTrouble`] of record type `SPF`.
 //!
 //! A lookup that fails is [`HostTrouble`], kept next to whatever was found: it is never read
 //! as "no mail servers".
@@ -35,10 +39,12 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use ipnet::IpNet;
 use serde::Serialize;
 
 use crate::rdns::{ReverseDns, forward_confirmed_reverse_dns};
 use crate::resolver::{Answer, DnsResolver, LookupError, LookupErrorKind, MailExchanger};
+use crate::spf::{self, SpfError};
 use crate::target::DomainName;
 
 /// At most this many MX hosts are followed: a hostile zone could otherwise make one domain
@@ -65,6 +71,8 @@ pub enum HostSource {
     Mx,
     /// The domain's own A and AAAA addresses.
     Resolve,
+    /// The addresses the domain's SPF record authorizes: its sending addresses.
+    Spf,
 }
 
 impl fmt::Display for HostSource {
@@ -72,6 +80,7 @@ impl fmt::Display for HostSource {
         f.write_str(match self {
             HostSource::Mx => "mx",
             HostSource::Resolve => "resolve",
+            HostSource::Spf => "spf",
         })
     }
 }
@@ -90,6 +99,8 @@ impl fmt::Display for HostSource {
 ///     preference: Some(10),
 ///     addr: "192.0.2.25".parse().unwrap(),
 ///     rdns: ReverseDns::NoPtr,
+///     path: None,
+///     network: None,
 /// };
 /// assert!(!server.rdns.is_confirmed());
 /// ```
@@ -106,6 +117,14 @@ pub struct DerivedAddress {
     pub addr: IpAddr,
     /// Its forward-confirmed reverse DNS.
     pub rdns: ReverseDns,
+    /// For [`HostSource::Spf`]: how the record reached it, such as `example.org spf →
+    /// include:_spf.example.org → ip4:203.0.113.0/28`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// For [`HostSource::Spf`]: the network it is one address of, when the record
+    /// authorized more than one address at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<IpNet>,
 }
 
 /// A lookup that failed while expanding a domain: the list of addresses is incomplete.
@@ -127,7 +146,8 @@ pub struct DerivedAddress {
 pub struct HostTrouble {
     /// The name looked up, as received (an MX exchange may not even be a host name).
     pub host: String,
-    /// The record type asked: `MX`, `A` or `AAAA`.
+    /// The record type asked: `MX`, `A` or `AAAA`; `SPF` for an SPF record that could not be
+    /// read in full (the error's detail says why: [`crate::spf::SpfError`]).
     pub record: &'static str,
     /// What went wrong.
     pub error: LookupError,
@@ -141,11 +161,48 @@ impl fmt::Display for HostTrouble {
         } else {
             format!("{:?}", self.host)
         };
+        if self.record == SPF {
+            return write!(f, "SPF of {host}: {}", self.error);
+        }
         write!(
             f,
             "{} lookup for {host} failed: {}",
             self.record, self.error
         )
+    }
+}
+
+/// The record type of SPF trouble.
+const SPF: &str = "SPF";
+
+impl HostTrouble {
+    /// SPF trouble of `domain` as host trouble: a failed lookup keeps its kind; a broken
+    /// record, or one this crate cannot list in full, is a protocol error with the reason.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::hosts::HostTrouble;
+    /// use dnsbl_check::spf::SpfError;
+    ///
+    /// let error = SpfError::NoRecord { domain: "example.org".into() };
+    /// let trouble = HostTrouble::from_spf("example.org", &error);
+    /// assert_eq!(trouble.record, "SPF");
+    /// assert_eq!(
+    ///     trouble.to_string(),
+    ///     "SPF of example.org: protocol error: example.org has no SPF record"
+    /// );
+    /// ```
+    pub fn from_spf(domain: &str, error: &SpfError) -> Self {
+        let kind = match error {
+            SpfError::Lookup { error, .. } => error.kind(),
+            _ => LookupErrorKind::Protocol,
+        };
+        HostTrouble {
+            host: domain.to_owned(),
+            record: SPF,
+            error: LookupError::with_detail(kind, error.to_string()),
+        }
     }
 }
 
@@ -260,8 +317,27 @@ pub async fn expand<R: DnsResolver>(
     domain: &DomainName,
     source: HostSource,
 ) -> Expansion {
-    expand_at_most(resolver, domain, source, usize::MAX).await.0
+    let (mut expansion, left_out) = expand_at_most(resolver, domain, source, usize::MAX).await;
+    if left_out > 0 {
+        // Only SPF networks can be this large: say that the rest was not checked.
+        expansion.trouble.push(HostTrouble {
+            host: domain.to_string(),
+            record: SPF,
+            error: LookupError::with_detail(
+                LookupErrorKind::Protocol,
+                format!(
+                    "the record authorizes more than {MAX_SPF_ADDRESSES} addresses; \
+                     {left_out} were left out"
+                ),
+            ),
+        });
+    }
+    expansion
 }
+
+/// At most this many addresses are taken from one domain's SPF record: a `+all` or an
+/// `ip4:10.0.0.0/8` is a typo or a hostile record, not senders to check one by one.
+pub const MAX_SPF_ADDRESSES: usize = 65_536;
 
 /// Like [`expand`], but keeps only the first `max_addresses` addresses (in preference order)
 /// and looks up the reverse DNS of those only; returns the expansion and how many more
@@ -318,8 +394,13 @@ pub async fn expand_at_most<R: DnsResolver>(
     max_addresses: usize,
 ) -> (Expansion, usize) {
     let mut expansion = Expansion::new(domain.clone(), source);
+    if source == HostSource::Spf {
+        let max_addresses = max_addresses.min(MAX_SPF_ADDRESSES);
+        let left_out = sending_addresses(resolver, &mut expansion, max_addresses).await;
+        return (expansion, left_out);
+    }
     let hosts = match source {
-        HostSource::Resolve => vec![(domain.clone(), None)],
+        HostSource::Spf | HostSource::Resolve => vec![(domain.clone(), None)],
         HostSource::Mx => match mail_hosts(resolver, &mut expansion).await {
             Some(hosts) => hosts,
             None => return (expansion, 0),
@@ -339,24 +420,99 @@ pub async fn expand_at_most<R: DnsResolver>(
     }
     let left_out = pending.len().saturating_sub(max_addresses);
     pending.truncate(max_addresses);
-    let rdns = futures::future::join_all(
-        pending
-            .iter()
-            .map(|(_, _, addr)| forward_confirmed_reverse_dns(resolver, *addr)),
+    expansion.addresses = with_rdns(
+        resolver,
+        pending,
+        |(_, _, addr)| *addr,
+        |found, rdns| {
+            let (host, preference, addr) = found;
+            DerivedAddress {
+                via: domain.clone(),
+                host,
+                preference,
+                addr,
+                rdns,
+                path: None,
+                network: None,
+            }
+        },
     )
     .await;
-    expansion.addresses = pending
+    (expansion, left_out)
+}
+
+/// Looks up the reverse DNS of every address found, at once, and builds each one's
+/// [`DerivedAddress`].
+async fn with_rdns<R: DnsResolver, T>(
+    resolver: &R,
+    found: Vec<T>,
+    addr: impl Fn(&T) -> IpAddr,
+    build: impl Fn(T, ReverseDns) -> DerivedAddress,
+) -> Vec<DerivedAddress> {
+    let rdns = futures::future::join_all(
+        found
+            .iter()
+            .map(|one| forward_confirmed_reverse_dns(resolver, addr(one))),
+    )
+    .await;
+    found
         .into_iter()
         .zip(rdns)
-        .map(|((host, preference, addr), rdns)| DerivedAddress {
-            via: domain.clone(),
-            host,
-            preference,
-            addr,
-            rdns,
+        .map(|(one, rdns)| build(one, rdns))
+        .collect()
+}
+
+/// [`HostSource::Spf`]: every address of every network the SPF record authorizes, each once,
+/// at most `max_addresses` of them (with their reverse DNS); returns how many were left out.
+async fn sending_addresses<R: DnsResolver>(
+    resolver: &R,
+    expansion: &mut Expansion,
+    max_addresses: usize,
+) -> usize {
+    let domain = expansion.domain.clone();
+    let senders = spf::expand(resolver, &domain).await;
+    expansion.trouble.extend(
+        senders
+            .trouble
+            .iter()
+            .map(|error| HostTrouble::from_spf(domain.as_str(), error)),
+    );
+    let total = senders.addresses();
+    let pending: Vec<_> = senders
+        .each_address()
+        .take(max_addresses)
+        .map(|(addr, network)| {
+            let wide = spf::network_size(&network.network) > 1;
+            (addr, network.via(), wide.then_some(network.network))
         })
         .collect();
-    (expansion, left_out)
+    // Overlapping networks count twice in `total`: the count left out is an upper bound.
+    let left_out =
+        usize::try_from(total.saturating_sub(pending.len() as u128)).unwrap_or(usize::MAX);
+    let left_out = if pending.len() < max_addresses {
+        0
+    } else {
+        left_out
+    };
+    expansion.addresses = with_rdns(
+        resolver,
+        pending,
+        |(addr, _, _)| *addr,
+        |found, rdns| {
+            let (addr, path, network) = found;
+            DerivedAddress {
+                via: domain.clone(),
+                host: domain.clone(),
+                preference: None,
+                addr,
+                rdns,
+                path: Some(path),
+                network,
+            }
+        },
+    )
+    .await;
+    left_out
 }
 
 /// The MX hosts of the domain, in preference order, or `None` when there is nothing to
@@ -452,7 +608,7 @@ fn absolute(name: &DomainName) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::collections::HashMap;
     use std::net::{Ipv4Addr, Ipv6Addr};
@@ -465,10 +621,12 @@ mod tests {
         a: HashMap<&'static str, Vec<Ipv4Addr>>,
         aaaa: HashMap<&'static str, Vec<Ipv6Addr>>,
         ptr: HashMap<String, Vec<&'static str>>,
+        txt: HashMap<&'static str, Vec<String>>,
         fail: Vec<&'static str>,
     }
 
-    fn answer<T: Clone>(found: Option<&Vec<T>>) -> Answer<T> {
+    /// The records found, or NXDOMAIN: a table's answer.
+    pub(crate) fn answer<T: Clone>(found: Option<&Vec<T>>) -> Answer<T> {
         match found {
             Some(records) => Answer::Records {
                 records: records.clone(),
@@ -496,8 +654,9 @@ mod tests {
             self.check(name)?;
             Ok(answer(self.a.get(name)))
         }
-        async fn lookup_txt(&self, _: &str) -> Result<Answer<String>, LookupError> {
-            unreachable!("no TXT lookups while expanding")
+        async fn lookup_txt(&self, name: &str) -> Result<Answer<String>, LookupError> {
+            self.check(name)?;
+            Ok(answer(self.txt.get(name)))
         }
         async fn lookup_aaaa(&self, name: &str) -> Result<Answer<Ipv6Addr>, LookupError> {
             self.check(name)?;
@@ -665,5 +824,65 @@ mod tests {
         assert!(hosts.len() <= MAX_MX_HOSTS);
         let bad: Vec<_> = found.trouble.iter().map(|t| t.host.as_str()).collect();
         assert_eq!(bad, ["192.0.2.7", "bad..name"]);
+    }
+
+    #[test]
+    fn spf_gives_every_address_of_every_network_with_its_path() {
+        let mut table = Table::default();
+        let record = "v=spf1 ip4:192.0.2.0/31 a:relay.example.org ip4:192.0.2.1 -all";
+        table.txt.insert("example.org.", vec![record.into()]);
+        table
+            .a
+            .insert("relay.example.org.", vec![[198, 51, 100, 9].into()]);
+        let found = run(&table, "example.org", HostSource::Spf);
+        assert!(found.is_complete(), "{:?}", found.trouble);
+        let rows: Vec<(String, Option<String>, Option<String>)> = found
+            .addresses
+            .iter()
+            .map(|a| {
+                let network = a.network.map(|n| n.to_string());
+                (a.addr.to_string(), a.path.clone(), network)
+            })
+            .collect();
+        let path = |step: &str| Some(format!("example.org spf → {step}"));
+        let wide = Some("192.0.2.0/31".to_owned());
+        assert_eq!(
+            rows,
+            [
+                ("192.0.2.0".into(), path("ip4:192.0.2.0/31"), wide.clone()),
+                ("192.0.2.1".into(), path("ip4:192.0.2.0/31"), wide),
+                ("198.51.100.9".into(), path("a:relay.example.org"), None),
+            ]
+        );
+        assert_eq!(found.addresses[2].host.as_str(), "example.org");
+    }
+
+    #[test]
+    fn spf_trouble_and_oversized_records_are_said_never_silent() {
+        let mut table = Table::default();
+        table.fail.push("example.org.");
+        let found = run(&table, "example.org", HostSource::Spf);
+        assert_eq!(found.trouble[0].record, "SPF");
+        assert_eq!(found.trouble[0].error.kind(), LookupErrorKind::ServFail);
+
+        // A /15 is more than MAX_SPF_ADDRESSES: the first are taken, and the rest said missing.
+        let mut table = Table::default();
+        let record = "v=spf1 ip4:10.0.0.0/15 -all";
+        table.txt.insert("example.org.", vec![record.into()]);
+        let found = run(&table, "example.org", HostSource::Spf);
+        assert_eq!(found.addresses.len(), MAX_SPF_ADDRESSES);
+        assert_eq!(found.trouble.len(), 1);
+        assert!(
+            found.trouble[0].to_string().contains("65536 were left out"),
+            "{}",
+            found.trouble[0]
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let domain = "example.org".parse().unwrap();
+        let (found, left_out) =
+            runtime.block_on(expand_at_most(&table, &domain, HostSource::Spf, 3));
+        assert_eq!((found.addresses.len(), left_out), (3, (1 << 17) - 3));
     }
 }

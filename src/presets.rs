@@ -52,6 +52,9 @@ pub struct Preset {
     /// `{ip}` or `{domain}` stands for the target ([`DnsList::lookup_url`]); see
     /// [`LOOKUP_URLS_CHECKED`] for where each comes from.
     pub lookup_url: &'static str,
+    /// The operator's published free-use limit, where one is published in queries a day (see
+    /// [`UsageLimit`] for the sources); `None` where no such number is published or confirmed.
+    pub usage_limit: Option<UsageLimit>,
     zone: &'static str,
     kind: ListKind,
     filter: &'static str,
@@ -141,6 +144,77 @@ const SPAMHAUS_DOMAIN_LOOKUP: &str = "https://check.spamhaus.org/results/?query=
 
 const SPAMHAUS_TERMS: &str = "free for non-commercial use under 100k SMTP connections and \
     300k queries a day; public resolvers are refused; otherwise a (free or paid) DQS key";
+
+/// A list operator's free-use limit in queries a day, and the way beyond it.
+///
+/// Sources (read 2026-12-04): Spamhaus's DNSBL usage terms (spamhaus.org, "DNSBL Usage Terms":
+/// free for non-commercial use under 300,000 queries and 100,000 SMTP connections a day;
+/// beyond, a free or paid Data Query Service key, or the rsync datafeed); dnswl.org's terms of
+/// use (about 100,000 queries a day free; beyond, a subscription with rsync or DQS-style
+/// access); Mailspike's terms (free under 100,000 queries a day; beyond, a commercial feed).
+/// Not confirmed, so left without a number: SURBL (its limit is 250,000 *messages* a day,
+/// not queries, and a message costs as many queries as it has domains); URIBL ("low volume"
+/// on the public mirrors, with no published number); SpamCop, PSBL, DroneBL, Barracuda and
+/// UCEPROTECT publish no query limit. DQS presets carry no limit here: a key's own terms (free
+/// or paid) apply.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::presets;
+///
+/// let zen = presets::find("spamhaus-zen").unwrap();
+/// assert_eq!(zen.usage_limit.unwrap().queries_per_day, 300_000);
+/// assert!(presets::find("spamhaus-zen-dqs").unwrap().usage_limit.is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UsageLimit {
+    /// Queries a day the operator allows for free.
+    pub queries_per_day: u64,
+    /// The way beyond the limit, in a phrase.
+    pub beyond: &'static str,
+}
+
+const SPAMHAUS_LIMIT: UsageLimit = UsageLimit {
+    queries_per_day: 300_000,
+    beyond: "a Spamhaus DQS key (--dqs-key; free for non-commercial use) or the rsync \
+             datafeed served from a local mirror",
+};
+
+const DNSWL_LIMIT: UsageLimit = UsageLimit {
+    queries_per_day: 100_000,
+    beyond: "a dnswl.org subscription (rsync to a local mirror)",
+};
+
+const MAILSPIKE_LIMIT: UsageLimit = UsageLimit {
+    queries_per_day: 100_000,
+    beyond: "a Mailspike commercial feed (a local mirror)",
+};
+
+/// The free-use limit that applies to `list`: that of the preset with the same public zone,
+/// when the zone carries no DQS key (a key's own terms apply).
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::{DnsList, ListKind, presets};
+///
+/// let zen = DnsList::from_spec("zen.spamhaus.org", ListKind::Ip).unwrap();
+/// assert_eq!(presets::usage_limit(&zen).unwrap().queries_per_day, 300_000);
+/// let own = DnsList::from_spec("bl.example", ListKind::Ip).unwrap();
+/// assert!(presets::usage_limit(&own).is_none());
+/// ```
+pub fn usage_limit(list: &DnsList) -> Option<UsageLimit> {
+    if list.zone().has_key() {
+        return None;
+    }
+    let zone = list.zone().public_name();
+    CATALOG
+        .iter()
+        .find(|preset| preset.zone.eq_ignore_ascii_case(zone))
+        .and_then(|preset| preset.usage_limit)
+}
 
 const SPAMHAUS_KEY_CODES: &[(&str, &str)] = &[
     ("127.255.255.250", "DQS key disabled"),
@@ -256,6 +330,7 @@ static CATALOG: &[Preset] = &[
         in_default_set: true,
         needs_key: false,
         lookup_url: SPAMHAUS_IP_LOOKUP,
+        usage_limit: Some(SPAMHAUS_LIMIT),
         zone: "zen.spamhaus.org",
         kind: ListKind::Ip,
         filter: "127.0.0.[2..11;30]",
@@ -273,6 +348,7 @@ static CATALOG: &[Preset] = &[
         in_default_set: false,
         needs_key: true,
         lookup_url: SPAMHAUS_IP_LOOKUP,
+        usage_limit: None,
         zone: "zen.dq.spamhaus.net",
         kind: ListKind::Ip,
         filter: "127.0.0.[2..11;30]",
@@ -290,6 +366,7 @@ static CATALOG: &[Preset] = &[
         in_default_set: true,
         needs_key: false,
         lookup_url: SPAMHAUS_DOMAIN_LOOKUP,
+        usage_limit: Some(SPAMHAUS_LIMIT),
         zone: "dbl.spamhaus.org",
         kind: ListKind::Domain,
         // 127.0.1.102-106 are abused legitimate domains: categories for scoring, not a block.
@@ -308,6 +385,7 @@ static CATALOG: &[Preset] = &[
         in_default_set: false,
         needs_key: true,
         lookup_url: SPAMHAUS_DOMAIN_LOOKUP,
+        usage_limit: None,
         zone: "dbl.dq.spamhaus.net",
         kind: ListKind::Domain,
         filter: "127.0.1.[2..99]",
@@ -326,6 +404,7 @@ static CATALOG: &[Preset] = &[
         in_default_set: false,
         needs_key: true,
         lookup_url: SPAMHAUS_DOMAIN_LOOKUP,
+        usage_limit: None,
         zone: "zrd.dq.spamhaus.net",
         kind: ListKind::Domain,
         filter: "127.0.2.[2..24]",
@@ -347,6 +426,7 @@ static CATALOG: &[Preset] = &[
         in_default_set: true,
         needs_key: false,
         lookup_url: "https://www.spamcop.net/bl.shtml?{ip}",
+        usage_limit: None,
         zone: "bl.spamcop.net",
         kind: ListKind::Ipv4,
         filter: "127.0.0.2",
@@ -364,6 +444,7 @@ static CATALOG: &[Preset] = &[
         in_default_set: false,
         needs_key: false,
         lookup_url: "https://www.barracudacentral.org/rbl/removal-request",
+        usage_limit: None,
         zone: "b.barracudacentral.org",
         kind: ListKind::Ipv4,
         filter: "127.0.0.2",
@@ -381,6 +462,7 @@ static CATALOG: &[Preset] = &[
         in_default_set: true,
         needs_key: false,
         lookup_url: "https://psbl.org/listing?ip={ip}",
+        usage_limit: None,
         zone: "psbl.surriel.com",
         kind: ListKind::Ipv4,
         filter: "127.0.0.2",
@@ -398,6 +480,7 @@ static CATALOG: &[Preset] = &[
         in_default_set: true,
         needs_key: false,
         lookup_url: "https://mailspike.io/ip_verify",
+        usage_limit: Some(MAILSPIKE_LIMIT),
         zone: "bl.mailspike.net",
         kind: ListKind::Ipv4,
         filter: "127.0.0.[2;10..12]",
@@ -420,6 +503,7 @@ static CATALOG: &[Preset] = &[
         in_default_set: false,
         needs_key: false,
         lookup_url: "https://www.uceprotect.net/en/rblcheck.php?ipr={ip}",
+        usage_limit: None,
         zone: "dnsbl-1.uceprotect.net",
         kind: ListKind::Ipv4,
         filter: "127.0.0.2",
@@ -437,6 +521,7 @@ static CATALOG: &[Preset] = &[
         in_default_set: false,
         needs_key: false,
         lookup_url: "https://dronebl.org/lookup?ip={ip}",
+        usage_limit: None,
         zone: "dnsbl.dronebl.org",
         kind: ListKind::Ipv4,
         // Class 1 is "testing", 2 "sample data", 12 open resolvers, 18 and 255 weak signals.
@@ -455,6 +540,7 @@ static CATALOG: &[Preset] = &[
         in_default_set: false,
         needs_key: false,
         lookup_url: "https://www.dnswl.org/s/?s={ip}",
+        usage_limit: Some(DNSWL_LIMIT),
         zone: "list.dnswl.org",
         kind: ListKind::Ip,
         // Category 10 ("special cases") was answered to over-limit resolvers for every query,
@@ -477,6 +563,7 @@ static CATALOG: &[Preset] = &[
         in_default_set: true,
         needs_key: false,
         lookup_url: "https://www.surbl.org/surbl-analysis",
+        usage_limit: None,
         zone: "multi.surbl.org",
         kind: ListKind::Domain,
         // PH, MW, ABUSE and CR block; DM and CT are informational.
@@ -495,6 +582,7 @@ static CATALOG: &[Preset] = &[
         in_default_set: true,
         needs_key: false,
         lookup_url: "https://lookup.uribl.com/?domain={domain}",
+        usage_limit: None,
         zone: "multi.uribl.com",
         kind: ListKind::Domain,
         // Only "black" blocks; grey and red carry false positives by design.

@@ -2,8 +2,20 @@
 //!
 //! An open relay is the classic cause of a listing. [`probe`] connects to a server, reads its
 //! banner, sends `EHLO` (`HELO` if refused), then `MAIL FROM` and `RCPT TO` with addresses in
-//! two outside domains under `.invalid` (RFC 2606: they can never exist), and ends with `RSET`
-//! and `QUIT`. It never sends `DATA`: no message is ever relayed, even by an open relay.
+//! two foreign domains, and ends with `RSET` and `QUIT`. It never sends `DATA`: no message is
+//! ever relayed, even by an open relay.
+//!
+//! The default addresses are `relay-probe@example.net` (sender) and `relay-probe@example.com`
+//! (recipient): real, resolvable domains, so that a server that refuses unknown domains
+//! answers the question asked (an `.invalid` recipient is refused by every server for the
+//! wrong reason, and would make an open relay look closed), yet reserved by RFC 2606 for
+//! examples and run by IANA, so that no mail could ever reach anybody there, even through an
+//! open relay. Both can be changed ([`ProbeConfig::mail_from`], [`ProbeConfig::rcpt_to`]).
+//!
+//! The verdict ([`Relay`]) tells the three answers apart: `RCPT TO` accepted is
+//! [`Relay::Open`]; refused is [`Relay::Closed`]; a refused `MAIL FROM` is
+//! [`Relay::Inconclusive`] (with the refusal as trouble): the server never said what it does
+//! with a foreign recipient.
 //!
 //! Everything the server sends is hostile: every step has a timeout, reply lines are capped
 //! at [`MAX_LINE`] octets and replies at [`MAX_REPLY_LINES`] lines, and the text kept is
@@ -52,8 +64,8 @@ pub const MAX_REPLY_LINES: usize = 100;
 /// use dnsbl_check::smtp::ProbeConfig;
 ///
 /// let config = ProbeConfig { timeout: Duration::from_secs(5), ..ProbeConfig::default() };
-/// assert!(config.mail_from.ends_with(".invalid"));
-/// assert!(config.rcpt_to.ends_with(".invalid"));
+/// assert_eq!(config.mail_from, "relay-probe@example.net");
+/// assert_eq!(config.rcpt_to, "relay-probe@example.com");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeConfig {
@@ -61,9 +73,10 @@ pub struct ProbeConfig {
     pub timeout: Duration,
     /// The name sent with `EHLO`.
     pub helo: String,
-    /// The sender, in a domain that is neither the server's nor anybody's.
+    /// The sender: a real-looking address in a domain foreign to the server (default
+    /// `relay-probe@example.net`, see the [module documentation](self)).
     pub mail_from: String,
-    /// The foreign recipient, in another such domain.
+    /// The foreign recipient, in another such domain (default `relay-probe@example.com`).
     pub rcpt_to: String,
 }
 
@@ -72,8 +85,8 @@ impl Default for ProbeConfig {
         ProbeConfig {
             timeout: Duration::from_secs(10),
             helo: "relay-probe.invalid".into(),
-            mail_from: "relay-probe@sender.invalid".into(),
-            rcpt_to: "relay-probe@recipient.invalid".into(),
+            mail_from: "relay-probe@example.net".into(),
+            rcpt_to: "relay-probe@example.com".into(),
         }
     }
 }
@@ -87,6 +100,13 @@ pub enum Relay {
     /// The server refused it, with this reply code (4xx or 5xx).
     Closed {
         /// The reply code to `RCPT TO`.
+        code: u16,
+    },
+    /// The server refused the sender (`MAIL FROM`), so it was never asked about a foreign
+    /// recipient: no verdict. The report's trouble holds the refusal; another sender
+    /// (`ProbeConfig::mail_from`) may get further.
+    Inconclusive {
+        /// The reply code to `MAIL FROM`.
         code: u16,
     },
     /// The test could not be made: see the report's trouble.
@@ -259,6 +279,24 @@ async fn converse(
     config: &ProbeConfig,
     report: &mut SmtpReport,
 ) -> Result<(), SmtpTrouble> {
+    // Each goes into a command line as it is: a space or line break would be a command of
+    // its own.
+    let unsafe_text = |text: &str| {
+        text.is_empty()
+            || text
+                .bytes()
+                .any(|b| !b.is_ascii_graphic() || matches!(b, b'<' | b'>'))
+    };
+    if [&config.helo, &config.mail_from, &config.rcpt_to]
+        .iter()
+        .any(|text| unsafe_text(text))
+    {
+        return Err(SmtpTrouble::Protocol {
+            stage: Stage::Connect,
+            detail: "the probe's EHLO name or addresses hold spaces, brackets or control \
+                     characters",
+        });
+    }
     let stream = tokio::time::timeout(config.timeout, TcpStream::connect(server))
         .await
         .map_err(|_| SmtpTrouble::Timeout(Stage::Connect))?
@@ -293,13 +331,20 @@ async fn converse(
         report.starttls = Some(false);
     }
 
-    session
+    let mail = session
         .command(
             Stage::MailFrom,
             &format!("MAIL FROM:<{}>", config.mail_from),
         )
-        .await?
-        .expect(Stage::MailFrom, |code| code == 250)?;
+        .await?;
+    if mail.code != 250 {
+        if (400..=599).contains(&mail.code) && mail.code != 421 {
+            report.relay = Relay::Inconclusive { code: mail.code };
+        }
+        let trouble = mail.refused(Stage::MailFrom);
+        let _ = session.command(Stage::MailFrom, "QUIT").await;
+        return Err(trouble);
+    }
     let rcpt = session
         .command(Stage::RcptTo, &format!("RCPT TO:<{}>", config.rcpt_to))
         .await?;

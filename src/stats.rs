@@ -47,6 +47,43 @@ pub struct ListStats {
     pub latency: LatencyHistogram,
 }
 
+impl ListStats {
+    /// The queries sent to the list for checks: one A query per check that sent one (the
+    /// count a list's usage terms limit). TXT lookups for listed targets and the test-point
+    /// probes come on top.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// use dnsbl_check::{Answer, Checker, DnsList, DnsResolver, ListKind, LookupError};
+    ///
+    /// struct Nothing;
+    ///
+    /// impl DnsResolver for Nothing {
+    ///     async fn lookup_a(&self, _: &str) -> Result<Answer<Ipv4Addr>, LookupError> {
+    ///         Ok(Answer::NoRecords { nxdomain: true, negative_ttl: None })
+    ///     }
+    ///     async fn lookup_txt(&self, _: &str) -> Result<Answer<String>, LookupError> {
+    ///         Ok(Answer::NoRecords { nxdomain: true, negative_ttl: None })
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = DnsList::from_spec("bl.example", ListKind::Ipv4)?;
+    /// let checker = Checker::builder().list(list).health_checks(false).build_with(Nothing)?;
+    /// let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    /// runtime.block_on(checker.check("192.0.2.1".parse()?));
+    /// runtime.block_on(checker.check("2001:db8::1".parse()?)); // not taken: no query
+    /// assert_eq!(checker.stats()[0].queries(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn queries(&self) -> u64 {
+        self.latency.count()
+    }
+}
+
 /// How many checks ended in each [`OutcomeKind`].
 ///
 /// # Examples

@@ -1,11 +1,16 @@
-//! Checking one job: the lists, then what else was asked: a domain's mail servers, reverse
-//! DNS, an SMTP probe.
+//! Checking one job: the lists, then what else was asked: a domain's mail servers, its SPF
+//! senders, reverse DNS, an SMTP probe.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
 
 use dnsbl_check::hosts::{DerivedAddress, Expansion, HostSource, HostTrouble, expand};
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::smtp::{ProbeConfig, Relay, SmtpReport, probe};
+use dnsbl_check::spf;
 use dnsbl_check::target::DomainName;
 use dnsbl_check::{Checker, Report, ReverseDns, Target, forward_confirmed_reverse_dns};
+use futures::StreamExt;
 
 use crate::input::Job;
 
@@ -14,6 +19,10 @@ pub struct Context {
     pub checker: Checker<AnyResolver>,
     pub rdns: bool,
     pub expand: Option<HostSource>,
+    /// `--spf`: a domain's sending addresses, as its SPF record authorizes them.
+    pub spf: bool,
+    /// `--max-targets`: the most addresses one domain's SPF networks may hold together.
+    pub max_targets: u128,
     pub smtp: Option<ProbeConfig>,
     pub smtp_port: u16,
 }
@@ -29,6 +38,9 @@ pub struct Checked {
     pub via: Option<DomainName>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<DomainName>,
+    /// For an address found through SPF: how the record reached it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rdns: Option<ReverseDns>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -36,6 +48,9 @@ pub struct Checked {
     /// For a domain with --mx or --resolve: what it expanded to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mail_servers: Option<Box<MailServers>>,
+    /// For a domain with --spf: what its SPF record authorizes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub senders: Option<Box<MailServers>>,
     #[serde(skip)]
     pub network: Option<ipnet::IpNet>,
     /// The reports of the addresses found for this domain, in preference order.
@@ -64,9 +79,11 @@ impl Checked {
             report,
             via: None,
             host: None,
+            path: None,
             rdns: None,
             smtp: None,
             mail_servers: None,
+            senders: None,
             network,
             derived: Vec::new(),
         }
@@ -85,10 +102,10 @@ impl Checked {
     /// A check besides the lists failed: reverse DNS, the domain's expansion, SMTP.
     pub fn other_trouble(&self) -> bool {
         matches!(self.rdns, Some(ReverseDns::Failed(_)))
-            || self
-                .mail_servers
-                .as_ref()
-                .is_some_and(|m| !m.trouble.is_empty())
+            || [&self.mail_servers, &self.senders]
+                .into_iter()
+                .flatten()
+                .any(|m| !m.trouble.is_empty())
             || self
                 .smtp
                 .as_ref()
@@ -116,7 +133,7 @@ pub async fn check_job(context: &Context, job: Job) -> Checked {
             let smtp_port = match (source, job.smtp_port) {
                 (_, Some(port)) => Some(port),
                 (HostSource::Mx, None) => Some(context.smtp_port),
-                (HostSource::Resolve, None) => None,
+                (HostSource::Resolve | HostSource::Spf, None) => None,
             };
             let derived = expansion
                 .addresses
@@ -141,6 +158,9 @@ pub async fn check_job(context: &Context, job: Job) -> Checked {
         }
         _ => {}
     }
+    if let (Target::Domain(domain), true) = (&job.target, context.spf) {
+        Box::pin(check_senders(context, domain, &mut checked)).await;
+    }
     checked
 }
 
@@ -157,6 +177,81 @@ async fn check_derived(
         checked.smtp = Some(Box::new(probe((found.addr, port).into(), config).await));
     }
     checked
+}
+
+/// `--spf`: checks every address the domain's SPF record authorizes, once (an address also
+/// found as a mail server keeps that report), each with the path that reached it. Networks
+/// holding more than `--max-targets` addresses together are refused, unchecked, as trouble.
+async fn check_senders(context: &Context, domain: &DomainName, checked: &mut Checked) {
+    let senders = spf::expand(context.checker.resolver(), domain).await;
+    let mut trouble: Vec<HostTrouble> = senders
+        .trouble
+        .iter()
+        .map(|error| HostTrouble::from_spf(domain.as_str(), error))
+        .collect();
+    let total = senders.addresses();
+    let mut seen: HashSet<IpAddr> = checked
+        .derived
+        .iter()
+        .filter_map(|d| match d.report.target {
+            Target::Ip(addr) => Some(addr),
+            _ => None,
+        })
+        .collect();
+    let mut jobs = Vec::new();
+    if total > context.max_targets {
+        let largest = senders
+            .networks
+            .iter()
+            .max_by_key(|n| spf::network_size(&n.network))
+            .map(|n| n.via())
+            .unwrap_or_default();
+        trouble.push(HostTrouble {
+            host: domain.to_string(),
+            record: "SPF",
+            error: dnsbl_check::LookupError::with_detail(
+                dnsbl_check::LookupErrorKind::Protocol,
+                format!(
+                    "the record authorizes {total} addresses, more than --max-targets {} \
+                     (largest: {largest}); none was checked; raise --max-targets to check \
+                     them",
+                    context.max_targets
+                ),
+            ),
+        });
+    } else {
+        for (addr, network) in senders.each_address() {
+            if seen.insert(addr) {
+                let wide = spf::network_size(&network.network) > 1;
+                jobs.push((addr, network.via(), wide.then_some(network.network)));
+            }
+        }
+    }
+    let addresses = jobs.len();
+    let in_flight = context.checker.targets_in_flight();
+    let derived = futures::stream::iter(jobs)
+        .map(|(addr, path, network)| async move {
+            let mut one = Checked::new(context.checker.check(Target::ip(addr)).await, network);
+            one.via = Some(domain.clone());
+            one.path = Some(path);
+            if context.rdns {
+                let rdns = forward_confirmed_reverse_dns(context.checker.resolver(), addr).await;
+                one.rdns = Some(rdns);
+            }
+            one
+        })
+        .buffered(in_flight)
+        .collect::<Vec<_>>()
+        .await;
+    checked.derived.extend(derived);
+    checked.senders = Some(Box::new(MailServers {
+        domain: domain.clone(),
+        source: HostSource::Spf,
+        addresses,
+        null_mx: false,
+        implicit_mx: false,
+        trouble,
+    }));
 }
 
 fn mail_servers(expansion: Expansion) -> MailServers {

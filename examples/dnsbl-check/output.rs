@@ -190,10 +190,14 @@ fn write_text(
     only: Only,
 ) -> io::Result<()> {
     write_block(out, checked, colour, "")?;
-    if let Some(servers) = &checked.mail_servers {
+    for servers in [&checked.mail_servers, &checked.senders]
+        .into_iter()
+        .flatten()
+    {
         let what = match servers.source {
             dnsbl_check::hosts::HostSource::Mx => "mail servers",
             dnsbl_check::hosts::HostSource::Resolve => "addresses",
+            dnsbl_check::hosts::HostSource::Spf => "sending addresses (SPF)",
         };
         let mut note = format!("  {what} of {}: {}", servers.domain, servers.addresses);
         if servers.null_mx {
@@ -273,6 +277,9 @@ fn write_block(
         Some(host) => writeln!(out, "{indent}{} ({host}): {verdict}", report.target)?,
         None => writeln!(out, "{indent}{}: {verdict}", report.target)?,
     }
+    if let Some(path) = &checked.path {
+        writeln!(out, "{indent}  via: {path}")?;
+    }
     let width = report
         .results
         .iter()
@@ -311,6 +318,14 @@ fn write_smtp(
 ) -> io::Result<()> {
     let status = format!("{:<10}", "smtp");
     let line = match (&smtp.trouble, &smtp.relay) {
+        (Some(trouble), Relay::Inconclusive { .. }) => colour.paint(
+            Colour::YELLOW,
+            &format!(
+                "{status} {}: relay test inconclusive (the sender was refused; \
+                 try --smtp-from): {trouble}",
+                smtp.server
+            ),
+        ),
         (Some(trouble), _) => colour.paint(
             Colour::YELLOW,
             &format!("{status} {}: {trouble}", smtp.server),
@@ -329,7 +344,9 @@ fn write_smtp(
                 smtp.server
             ),
         ),
-        (None, Relay::NotTested) => format!("{status} {}: relay not tested", smtp.server),
+        (None, Relay::NotTested | Relay::Inconclusive { .. }) => {
+            format!("{status} {}: relay not tested", smtp.server)
+        }
     };
     writeln!(out, "{indent}  {line}")?;
     if let Some(banner) = &smtp.banner {

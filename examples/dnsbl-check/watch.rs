@@ -19,17 +19,21 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
-use dnsbl_check::hosts::HostSource;
+use dnsbl_check::hosts::{self, HostSource};
 use dnsbl_check::monitor::{
-    Delivery, Event, StateStore, TrackerConfig, Watcher, deliver_pending, rfc3339,
+    Delivery, Event, QueryBudget, StateStore, TargetCounts, TrackerConfig, Watcher,
+    deliver_pending, rfc3339,
 };
 use dnsbl_check::resolver::any::AnyResolver;
+use dnsbl_check::spf;
 use dnsbl_check::{Checker, ListHealth, Target, TargetSpec};
 use tokio::io::AsyncWriteExt;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// How long one `--exec` command or webhook request may take.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
+/// The checker's health interval unless the config sets one (`CheckerBuilder::health_interval`).
+pub const HEALTH_INTERVAL: Duration = Duration::from_secs(300);
 /// Input lines longer than this are rejected (no target is this long).
 const MAX_LINE: usize = 4096;
 
@@ -67,6 +71,11 @@ pub struct WatchOptions {
     /// POST each round's events, as a JSON array, to URL.
     #[arg(long, value_name = "URL", requires = "watch")]
     pub webhook: Option<String>,
+
+    /// Start even if the queries a day would exceed a list's free-use limit (for a list you
+    /// have an agreement with, or a mirror of your own under a public list's zone name).
+    #[arg(long, requires = "watch")]
+    pub ignore_usage_limits: bool,
 }
 
 /// `--history`: prints the recorded events and exits (0, or 2 if the state is unusable).
@@ -96,8 +105,9 @@ pub fn history(options: &WatchOptions, json: bool) -> ExitCode {
 }
 
 /// The watched targets as given: the arguments, `--input`, `--max-targets`, and whether to
-/// watch domains' mail servers (`--mx`) or own addresses (`--resolve`) too.
-pub type Targets<'a> = (&'a [String], Option<&'a Path>, u128, Option<HostSource>);
+/// watch domains' mail servers (`--mx`), own addresses (`--resolve`) or SPF senders (`--spf`)
+/// too.
+pub type Targets<'a> = (&'a [String], Option<&'a Path>, u128, Vec<HostSource>);
 
 /// `--watch`: rounds until SIGTERM or SIGINT, on a runtime of its own.
 pub fn start(
@@ -105,6 +115,7 @@ pub fn start(
     targets: Targets,
     json: bool,
     checker: Checker<AnyResolver>,
+    health_interval: Option<Duration>,
     resolver: &str,
 ) -> Result<ExitCode, String> {
     // One thread, as for a bulk scan: the checks and the transport's receive tasks share it.
@@ -112,12 +123,100 @@ pub fn start(
         .enable_all()
         .build()
         .map_err(|error| format!("cannot start the async runtime: {error}"))?;
-    Ok(runtime.block_on(run(options, targets, json, checker, resolver)))
+    Ok(runtime.block_on(async {
+        let (arguments, input, max_targets, expand) = &targets;
+        let specs = match self::targets(arguments, *input, *max_targets) {
+            Ok(specs) => specs,
+            Err(message) => return fail(&message),
+        };
+        let budget = Budget {
+            specs: &specs,
+            expand,
+            max_targets: *max_targets,
+            interval: options.watch.map(Duration::from_secs),
+            health_interval,
+        };
+        if let Err(message) = check_budget(&checker, budget, options.ignore_usage_limits).await {
+            return fail(&message);
+        }
+        run(options, (specs, targets.3), json, checker, resolver).await
+    }))
+}
+
+/// What the queries a day are computed from.
+struct Budget<'a> {
+    specs: &'a [TargetSpec],
+    expand: &'a [HostSource],
+    max_targets: u128,
+    interval: Option<Duration>,
+    health_interval: Option<Duration>,
+}
+
+/// Prints the queries a day each list will get, and refuses to start (unless told to go on)
+/// when a list's free-use limit would be exceeded, or a domain's SPF networks hold more than
+/// `--max-targets` addresses. The domains' addresses are looked up once for the count.
+async fn check_budget(
+    checker: &Checker<AnyResolver>,
+    budget: Budget<'_>,
+    ignore_limits: bool,
+) -> Result<(), String> {
+    let Some(interval) = budget.interval else {
+        return Ok(());
+    };
+    let mut counts = TargetCounts::default();
+    for spec in budget.specs {
+        counts.add(spec);
+    }
+    let resolver = checker.resolver();
+    let mut seen = std::collections::HashSet::new();
+    for spec in budget.specs {
+        let TargetSpec::One(Target::Domain(domain)) = spec else {
+            continue;
+        };
+        for &source in budget.expand {
+            if source == HostSource::Spf {
+                let senders = spf::expand(resolver, domain).await;
+                let total = senders.addresses();
+                if total > budget.max_targets {
+                    return Err(format!(
+                        "{domain}: its SPF record authorizes {total} addresses, more than \
+                         --max-targets {}; raise --max-targets to watch them",
+                        budget.max_targets
+                    ));
+                }
+                for network in &senders.networks {
+                    counts.add(&TargetSpec::Network(network.network));
+                }
+            } else {
+                for found in hosts::expand(resolver, domain, source).await.addresses {
+                    if seen.insert(found.addr) {
+                        counts.add_address(found.addr);
+                    }
+                }
+            }
+        }
+    }
+    let budget = QueryBudget::new(checker.lists(), counts, interval, budget.health_interval);
+    let mut stderr = io::stderr().lock();
+    for list in &budget.lists {
+        let _ = writeln!(stderr, "dnsbl-check: queries a day: {list}");
+    }
+    match budget.refusal("--watch") {
+        Some(message) if !ignore_limits => Err(message),
+        Some(_) => {
+            let _ = writeln!(
+                stderr,
+                "dnsbl-check: going on past the free-use limits, as --ignore-usage-limits says"
+            );
+            Ok(())
+        }
+        None => Ok(()),
+    }
 }
 
 async fn run(
     options: &WatchOptions,
-    (arguments, input, max_targets, expand): Targets<'_>,
+    (specs, expand): (Vec<TargetSpec>, Vec<HostSource>),
     json: bool,
     checker: Checker<AnyResolver>,
     resolver: &str,
@@ -125,7 +224,7 @@ async fn run(
     let Some(interval) = options.watch.map(Duration::from_secs) else {
         return ExitCode::SUCCESS;
     };
-    let setup = targets(arguments, input, max_targets).and_then(|specs| {
+    let setup = Ok::<_, String>(specs).and_then(|specs| {
         let store = match &options.state {
             Some(path) => StateStore::open(path),
             None => StateStore::in_memory(),
@@ -137,7 +236,7 @@ async fn run(
         };
         let tracker = store.load(config).map_err(|error| error.to_string())?;
         let mut watcher = Watcher::with_tracker(checker, specs, tracker);
-        if let Some(source) = expand {
+        for source in expand {
             watcher = watcher.expand_domains(source);
         }
         Ok((store, watcher))

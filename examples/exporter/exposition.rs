@@ -17,6 +17,9 @@
 //! | `dnsbl_list_health` | list, state | 1 for the list's current RFC 5782 health state |
 //! | `dnsbl_list_checks_total` | list, outcome | checks by outcome, since start |
 //! | `dnsbl_list_query_duration_seconds` | list | histogram of query latency |
+//! | `dnsbl_queries_total` | list | queries sent to the list for checks since start (rounds, probes, every module) |
+//! | `dnsbl_list_planned_daily_queries` | list | the rounds' queries a day, computed at start (targets × rounds + test points) |
+//! | `dnsbl_list_daily_query_limit` | list | the list's published free-use limit, where it has one |
 //! | `dnsbl_last_round_end_timestamp_seconds`, `dnsbl_last_round_duration_seconds`, `dnsbl_last_round_targets`, `dnsbl_rounds_total`, `dnsbl_round_interval_seconds`, `dnsbl_exporter_start_time_seconds` | | the schedule |
 //!
 //! TXT reasons are long free text chosen by the list: they never become label values.
@@ -28,6 +31,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use dnsbl_check::monitor::QueryBudget;
 use dnsbl_check::{ListHealth, ListStats};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
@@ -117,6 +121,25 @@ pub struct Schedule {
     pub started: SystemTime,
 }
 
+/// The lists' usage: queries sent per list, and the daily budget computed at start.
+#[derive(Debug, Clone)]
+pub struct Usage<'a> {
+    pub queries: Vec<(String, u64)>,
+    pub budget: &'a QueryBudget,
+}
+
+/// Queries sent per list name, summed over checkers, in first-seen order.
+pub fn queries_by_list<'a>(stats: impl Iterator<Item = &'a ListStats>) -> Vec<(String, u64)> {
+    let mut queries: Vec<(String, u64)> = Vec::new();
+    for list in stats {
+        match queries.iter_mut().find(|(name, _)| *name == list.list) {
+            Some((_, count)) => *count += list.queries(),
+            None => queries.push((list.list.clone(), list.queries())),
+        }
+    }
+    queries
+}
+
 /// Writes the `/metrics` page.
 pub fn metrics(snapshot: Arc<Snapshot>, stats: Vec<ListStats>, schedule: Schedule) -> String {
     render(MetricsPage {
@@ -124,6 +147,57 @@ pub fn metrics(snapshot: Arc<Snapshot>, stats: Vec<ListStats>, schedule: Schedul
         stats,
         schedule,
     })
+}
+
+/// Adds the usage families to a `/metrics` page, before its end marker.
+pub fn with_usage(mut page: String, usage: Usage<'_>) -> String {
+    let families = render(UsagePage {
+        queries: usage.queries,
+        budget: usage.budget.clone(),
+    });
+    let end = page.rfind("# EOF").unwrap_or(page.len());
+    page.insert_str(end, families.trim_end_matches("# EOF\n"));
+    page
+}
+
+#[derive(Debug)]
+struct UsagePage {
+    queries: Vec<(String, u64)>,
+    budget: QueryBudget,
+}
+
+impl Collector for UsagePage {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), Error> {
+        let help = "Queries sent to the list for checks since start (A queries; TXT reasons \
+                    and test-point probes come on top).";
+        let mut queries = family(&mut encoder, "dnsbl_queries", help, MetricType::Counter)?;
+        for (list, count) in &self.queries {
+            queries
+                .encode_family(&[("list", list.as_str())])?
+                .encode_counter::<NoLabelSet, _, u64>(count, None)?;
+        }
+        let help = "The rounds' queries a day to the list, computed at start.";
+        let name = "dnsbl_list_planned_daily_queries";
+        let mut planned = family(&mut encoder, name, help, MetricType::Gauge)?;
+        for list in &self.budget.lists {
+            let value = i64::try_from(list.queries_per_day).unwrap_or(i64::MAX);
+            planned
+                .encode_family(&[("list", list.list.as_str())])?
+                .encode_gauge(&value)?;
+        }
+        let help = "The list's published free-use limit, in queries a day.";
+        let name = "dnsbl_list_daily_query_limit";
+        let mut limits = family(&mut encoder, name, help, MetricType::Gauge)?;
+        for list in &self.budget.lists {
+            if let Some(limit) = list.limit {
+                let value = i64::try_from(limit.queries_per_day).unwrap_or(i64::MAX);
+                limits
+                    .encode_family(&[("list", list.list.as_str())])?
+                    .encode_gauge(&value)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Writes a `/probe` page: the pairs of one target (and of a domain's hosts, with where they

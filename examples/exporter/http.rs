@@ -51,20 +51,22 @@ pub trait Exporter: Send + Sync + 'static {
     /// The `/metrics` page: never sends a DNS query.
     fn metrics(&self) -> String;
 
-    /// The `/probe` page for `target=`, and `source=` if given, as they are in the query
-    /// string (untrusted), asked by `client`.
+    /// The `/probe` page for `target=`, and `source=` and `module=` if given, as they are in
+    /// the query string (untrusted), asked by `client`.
     fn probe(
         &self,
         client: IpAddr,
         target: String,
         source: Option<String>,
+        module: Option<String>,
     ) -> impl Future<Output = Result<String, ProbeError>> + Send;
 }
 
 /// Why a probe gave no page.
 #[derive(Debug)]
 pub enum ProbeError {
-    /// The target is not an address or a domain name: HTTP 400.
+    /// The target is not an address or a domain name, or the source or module is unknown:
+    /// HTTP 400.
     BadTarget(String),
     /// Too many probes are running: HTTP 503.
     Busy,
@@ -225,15 +227,19 @@ async fn respond<E: Exporter>(
     match request.uri().path() {
         "/metrics" => page(exporter.metrics()),
         "/probe" => {
-            let (target, source) =
-                match (query_param(query, "target"), query_param(query, "source")) {
-                    (Ok(Some(target)), Ok(source)) => (target, source),
-                    (Ok(None), _) => return text(StatusCode::BAD_REQUEST, "missing target=\n"),
-                    (Err(error), _) | (_, Err(error)) => {
-                        return text(StatusCode::BAD_REQUEST, &format!("{error}\n"));
-                    }
-                };
-            match exporter.probe(client, target, source).await {
+            let params = (
+                query_param(query, "target"),
+                query_param(query, "source"),
+                query_param(query, "module"),
+            );
+            let (target, source, module) = match params {
+                (Ok(Some(target)), Ok(source), Ok(module)) => (target, source, module),
+                (Ok(None), _, _) => return text(StatusCode::BAD_REQUEST, "missing target=\n"),
+                (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => {
+                    return text(StatusCode::BAD_REQUEST, &format!("{error}\n"));
+                }
+            };
+            match exporter.probe(client, target, source, module).await {
                 Ok(body) => page(body),
                 Err(ProbeError::BadTarget(error)) => {
                     text(StatusCode::BAD_REQUEST, &format!("{error}\n"))
@@ -259,7 +265,7 @@ async fn respond<E: Exporter>(
         "/" => text(
             StatusCode::OK,
             "dnsbl-exporter: GET /metrics (scheduled checks), \
-             GET /probe?target=ADDRESS|DOMAIN[&source=mx|resolve]\n",
+             GET /probe?target=ADDRESS|DOMAIN[&source=mx|resolve|spf][&module=NAME]\n",
         ),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     }

@@ -260,11 +260,17 @@ fn snapshot(
     }
 }
 
-pub fn host_rows(expansions: &[hosts::Expansion]) -> (Vec<HostAddress>, Vec<HostTrouble>) {
-    let source = |source: HostSource| match source {
+/// The `source` label of a domain's addresses: `mx`, `resolve` or `spf`.
+pub fn source_label(source: HostSource) -> &'static str {
+    match source {
         HostSource::Mx => "mx",
-        _ => "resolve",
-    };
+        HostSource::Resolve => "resolve",
+        HostSource::Spf => "spf",
+    }
+}
+
+pub fn host_rows(expansions: &[hosts::Expansion]) -> (Vec<HostAddress>, Vec<HostTrouble>) {
+    let source = source_label;
     let mut rows = Vec::new();
     let mut trouble = Vec::new();
     for expansion in expansions {

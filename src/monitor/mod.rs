@@ -6,6 +6,7 @@
 //! | [`Tracker`], [`Event`] | `tracker.rs` | diffs rounds, confirms changes over N rounds, makes events |
 //! | [`Watcher`], [`Round`] | `round.rs` | runs one round of checks over addresses, networks, domains |
 //! | [`rfc3339`] | `time.rs` | event timestamps |
+//! | [`QueryBudget`] | `budget.rs` | queries a day per list, against the lists' free-use limits |
 //! | `StateStore` | `store.rs` | the state file (SQLite, feature `monitor`): statuses, history, outbox |
 //! | `Delivery`, `deliver_pending` | `delivery.rs` | sends each round's events once, retrying (feature `monitor`) |
 //!
@@ -15,6 +16,7 @@
 //! a `StateStore` keeps all of it across restarts, one transaction per round, and
 //! `deliver_pending` sends each round's events to a command or webhook exactly once.
 
+mod budget;
 #[cfg(feature = "monitor")]
 mod delivery;
 mod round;
@@ -24,6 +26,7 @@ mod store;
 mod time;
 mod tracker;
 
+pub use budget::{ListBudget, QueryBudget, TargetCounts};
 #[cfg(feature = "monitor")]
 pub use delivery::{Delivery, DeliveryOutcome, deliver_pending};
 pub use round::{Round, SpecCounts, Watcher};

@@ -124,7 +124,7 @@ pub struct Watcher<R> {
     checker: Checker<R>,
     specs: Vec<TargetSpec>,
     tracker: Tracker,
-    expand: Option<HostSource>,
+    expand: Vec<HostSource>,
 }
 
 impl<R: DnsResolver> Watcher<R> {
@@ -145,7 +145,7 @@ impl<R: DnsResolver> Watcher<R> {
             checker,
             specs,
             tracker,
-            expand: None,
+            expand: Vec::new(),
         }
     }
 
@@ -153,8 +153,12 @@ impl<R: DnsResolver> Watcher<R> {
     /// ([`HostSource::Mx`]) or its own addresses ([`HostSource::Resolve`]), looked up again
     /// at the start of every round, so that a new mail server is watched from the round it
     /// appears in. Their events carry `via` and `host`; their counts go to the domain's spec.
+    /// Called again with another source, watches those addresses too (`Mx` and `Spf`
+    /// together are a domain's whole mail footprint); an address found twice is checked once.
     pub fn expand_domains(mut self, source: HostSource) -> Self {
-        self.expand = Some(source);
+        if !self.expand.contains(&source) {
+            self.expand.push(source);
+        }
         self
     }
 
@@ -283,9 +287,6 @@ impl<R: DnsResolver> Watcher<R> {
     /// Looks up the addresses of every watched domain, if asked to: each with the index of
     /// the domain's spec.
     async fn expand_domains_now(&self) -> (Vec<(usize, DerivedAddress)>, Vec<HostTrouble>) {
-        let Some(source) = self.expand else {
-            return (Vec::new(), Vec::new());
-        };
         let resolver = self.checker.resolver();
         let domains = self
             .specs
@@ -295,9 +296,11 @@ impl<R: DnsResolver> Watcher<R> {
                 TargetSpec::One(Target::Domain(domain)) => Some((i, domain)),
                 _ => None,
             });
-        let expansions = futures::future::join_all(
-            domains.map(|(i, domain)| async move { (i, expand(resolver, domain, source).await) }),
-        )
+        let expansions = futures::future::join_all(domains.flat_map(|(i, domain)| {
+            self.expand
+                .iter()
+                .map(move |&source| async move { (i, expand(resolver, domain, source).await) })
+        }))
         .await;
         let mut derived = Vec::new();
         let mut trouble = Vec::new();

@@ -11,7 +11,7 @@ use dnsbl_check::{LookupErrorKind, NameServer};
 
 const TIMEOUT: Duration = Duration::from_millis(300);
 
-fn resolvers(dns: &TestDns) -> [(&'static str, AnyResolver); 2] {
+pub(crate) fn resolvers(dns: &TestDns) -> [(&'static str, AnyResolver); 2] {
     let pooled = PooledUdpResolver::builder()
         .name_server(NameServer::new(dns.addr))
         .timeout(TIMEOUT)

@@ -22,6 +22,7 @@ mod reply_properties;
 mod runtimes;
 mod secrets;
 mod smtp;
+mod spf;
 mod stats;
 mod support_selftest;
 mod transport_equivalence;

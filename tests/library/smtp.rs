@@ -38,11 +38,10 @@ async fn an_open_relay_is_found_and_data_is_never_sent() {
     assert_eq!(report.banner_host.as_deref(), Some("mx.example.test"));
     assert_eq!(verbs(&server), ["EHLO", "MAIL", "RCPT", "RSET", "QUIT"]);
     let sent = server.commands.lock().unwrap().clone();
-    assert!(
-        sent[1].ends_with(".invalid>") && sent[2].ends_with(".invalid>"),
-        "{sent:?}"
-    );
-    assert_ne!(sent[1], sent[2], "two different outside domains");
+    // Real, foreign, reserved domains: a server that refuses unknown domains still answers
+    // the question about relaying.
+    assert_eq!(sent[1], "MAIL FROM:<relay-probe@example.net>", "{sent:?}");
+    assert_eq!(sent[2], "RCPT TO:<relay-probe@example.com>", "{sent:?}");
 
     let confirmed = ReverseDns::Confirmed(vec!["mx.example.test".parse().unwrap()]);
     assert_eq!(report.banner_name(&confirmed), BannerName::Matches);
@@ -155,7 +154,7 @@ async fn silence_refusals_and_hostile_servers_are_trouble() {
         assert_eq!(report.relay, Relay::NotTested);
     }
 
-    // MAIL FROM refused: the relay test could not be made.
+    // MAIL FROM refused: the relay test could not be made, and says so.
     let picky = responder(Script {
         banner: Some(b"220 mx.example.test\r\n".to_vec()),
         replies: |verb| match verb {
@@ -165,7 +164,7 @@ async fn silence_refusals_and_hostile_servers_are_trouble() {
     })
     .await;
     let report = probe(picky.addr, &quick()).await;
-    assert_eq!(report.relay, Relay::NotTested);
+    assert_eq!(report.relay, Relay::Inconclusive { code: 553 });
     assert!(matches!(
         report.trouble,
         Some(SmtpTrouble::Refused {
@@ -174,4 +173,57 @@ async fn silence_refusals_and_hostile_servers_are_trouble() {
             ..
         })
     ));
+}
+
+#[tokio::test]
+async fn a_refused_sender_is_inconclusive_never_closed() {
+    let server = responder(Script {
+        banner: Some(b"220 mx.example.test ESMTP\r\n".to_vec()),
+        replies: |verb| match verb {
+            "MAIL" => b"553 5.1.8 sender address rejected: domain not found\r\n".to_vec(),
+            _ => b"250 ok\r\n".to_vec(),
+        },
+    })
+    .await;
+    let report = probe(server.addr, &quick()).await;
+    assert_eq!(
+        report.relay,
+        Relay::Inconclusive { code: 553 },
+        "{report:?}"
+    );
+    match &report.trouble {
+        Some(SmtpTrouble::Refused { stage, code, .. }) => {
+            assert_eq!((*stage, *code), (Stage::MailFrom, 553));
+        }
+        other => panic!("{other:?}"),
+    }
+    // RCPT TO was never sent, DATA never.
+    assert_eq!(verbs(&server), ["EHLO", "MAIL", "QUIT"]);
+}
+
+#[tokio::test]
+async fn the_sender_and_recipient_can_be_chosen_and_are_never_injected() {
+    let server = responder(Script {
+        banner: Some(b"220 mx.example.test ESMTP\r\n".to_vec()),
+        replies: closed_relay,
+    })
+    .await;
+    let config = ProbeConfig {
+        mail_from: "probe@sender.example".into(),
+        rcpt_to: "someone@elsewhere.example".into(),
+        ..quick()
+    };
+    let report = probe(server.addr, &config).await;
+    assert_eq!(report.relay, Relay::Closed { code: 554 });
+    let sent = server.commands.lock().unwrap().clone();
+    assert_eq!(sent[1], "MAIL FROM:<probe@sender.example>");
+    assert_eq!(sent[2], "RCPT TO:<someone@elsewhere.example>");
+
+    let hostile = ProbeConfig {
+        rcpt_to: "a@example.com>\r\nDATA".into(),
+        ..quick()
+    };
+    let report = probe(server.addr, &hostile).await;
+    assert_eq!(report.relay, Relay::NotTested);
+    assert!(matches!(report.trouble, Some(SmtpTrouble::Protocol { .. })));
 }

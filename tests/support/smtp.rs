@@ -73,7 +73,7 @@ pub fn open_relay(verb: &str) -> Vec<u8> {
 pub fn closed_relay(verb: &str) -> Vec<u8> {
     match verb {
         "EHLO" => b"250-mx.example.test\r\n250 SIZE 1000\r\n".to_vec(),
-        "RCPT" => b"554 5.7.1 <relay-probe@recipient.invalid>: Relay access denied\r\n".to_vec(),
+        "RCPT" => b"554 5.7.1 <relay-probe@example.com>: Relay access denied\r\n".to_vec(),
         "QUIT" => b"221 bye\r\n".to_vec(),
         _ => b"250 ok\r\n".to_vec(),
     }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::support::rbldnsd::{Rbldnsd, ZoneData};
 use crate::support::{Behaviour, TestDns};
 
-fn binary() -> &'static PathBuf {
+pub(crate) fn binary() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| crate::support::build_example("dnsbl-exporter", false))
 }
@@ -27,7 +27,7 @@ fn free_port() -> u16 {
 }
 
 /// A child process killed when dropped.
-struct Running(Child);
+pub(crate) struct Running(Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -52,7 +52,7 @@ fn start_exporter(args: &[String]) -> (Running, SocketAddr) {
 }
 
 /// A plain HTTP/1.0 GET: (status, body).
-fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+pub(crate) fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
     get_from(None, addr, path).map(|(status, _, body)| (status, body))
 }
 
@@ -72,7 +72,7 @@ fn wait_for_round(addr: SocketAddr) -> String {
 
 /// Starts the exporter with `args` and waits for its first round: the exporter, its address,
 /// and the `/metrics` page after that round.
-async fn exporter_after_first_round(args: &[&str]) -> (Running, SocketAddr, String) {
+pub(crate) async fn exporter_after_first_round(args: &[&str]) -> (Running, SocketAddr, String) {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     tokio::task::spawn_blocking(move || {
         let (exporter, addr) = start_exporter(&args);

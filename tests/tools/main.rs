@@ -11,8 +11,10 @@ mod support;
 #[path = "../policyd_support/mod.rs"]
 mod policyd_support;
 
+mod budget;
 mod cli;
 mod exporter;
+mod exporter_usage;
 mod false_clean;
 mod mail_servers;
 mod milter;
@@ -20,6 +22,8 @@ mod mirror;
 mod netblocks;
 mod policyd;
 mod postfix_e2e;
+mod relay;
 mod setup;
+mod spf;
 mod unreadable_clients;
 mod watch;
