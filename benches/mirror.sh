@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A local mirror against rbldnsd: a 1,000,000-entry ip4set answered in-process, against
-# dnsperf asking rbldnsd (serving the same file) the same names. Three ways in: the tool
-# (`dnsbl-check --zone-data`, a JSON report per target), the library's checker over the mirror
+# dnsperf asking rbldnsd (serving the same file) the same names. Four ways in: the tool
+# (`dnsbl-check --zone-data`, a JSON report per target; and with `--only listed`, the listed
+# targets' reports only), the library's checker over the mirror
 # (`benches/mirror_scan.rs --mode checker`, listed targets printed), and the mirror's lookups
 # alone (`--mode direct`). Also the load time and memory of that file, ours against rbldnsd's.
 #
@@ -123,6 +124,26 @@ ours() {
         >"$1" 2>"$1.time" || [ $? = 1 ] # 1: something listed
 }
 
+# The tool writing only the listed targets' reports. Exit status 1 (something listed), never
+# 2 (trouble): the reports of trouble are not written, so the exit status says there was none.
+ours_listed() {
+    local status=0
+    /usr/bin/time -v "$CLI" --zone "$ZONE" --zone-data "$ZONE:ip4set:$WORK/data" --no-txt \
+        --quiet --only listed --format json --input "$WORK/targets.txt" \
+        --nameserver "127.0.0.1:$SINK_PORT" >"$1" 2>"$1.time" || status=$?
+    echo "$status" >"$1.status"
+}
+
+verify_listed() {
+    local status
+    status=$(cat "$1.status")
+    sed 's/^{"target":"\([^"]*\)".*/\1/' "$1" | sort >"$1.listed"
+    if [ "$status" != 1 ] || ! cmp -s "$1.listed" "$WORK/expected.txt"; then
+        echo "WRONG ANSWERS with --only listed: exit $status, $(wc -l <"$1.listed") listed (want $EXPECTED)" >&2
+        exit 1
+    fi
+}
+
 verify() {
     local lines trouble listed
     lines=$(wc -l <"$1")
@@ -142,7 +163,7 @@ verify() {
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 : >"$WORK/dnsperf.rate"
-for kind in cli checker direct; do : >"$WORK/$kind.rate"; : >"$WORK/$kind.rss"; done
+for kind in cli cli-listed checker direct; do : >"$WORK/$kind.rate"; : >"$WORK/$kind.rss"; done
 
 # The library without the tool: a checker over the mirror (listed targets printed), and the
 # mirror's lookups alone. Both print the listed targets, verified like the tool's.
@@ -166,6 +187,12 @@ for round in $(seq 1 "$ROUNDS"); do
     verify "$WORK/cli.json"
     python3 -c "print('%.0f' % ($TARGETS / ($end - $start)))" >>"$WORK/cli.rate"
     echo $(( $(awk '/Maximum resident/ {print $6}' "$WORK/cli.json.time") / 1024 )) >>"$WORK/cli.rss"
+    start=$(date +%s.%N)
+    ours_listed "$WORK/cli-listed.json"
+    end=$(date +%s.%N)
+    verify_listed "$WORK/cli-listed.json"
+    python3 -c "print('%.0f' % ($TARGETS / ($end - $start)))" >>"$WORK/cli-listed.rate"
+    echo $(( $(awk '/Maximum resident/ {print $6}' "$WORK/cli-listed.json.time") / 1024 )) >>"$WORK/cli-listed.rss"
     for mode in checker direct; do
         library "$mode" "$WORK/$mode.out"
         sed -n 's/.* rate=\([0-9]*\).*/\1/p' "$WORK/$mode.out.time" >>"$WORK/$mode.rate"
@@ -173,13 +200,14 @@ for round in $(seq 1 "$ROUNDS"); do
     done
     echo "round $round: dnsperf $perf q/s;" \
         "dnsbl-check --zone-data $(tail -1 "$WORK/cli.rate")/s ($(tail -1 "$WORK/cli.rss") MiB);" \
+        "--only listed $(tail -1 "$WORK/cli-listed.rate")/s ($(tail -1 "$WORK/cli-listed.rss") MiB);" \
         "checker $(tail -1 "$WORK/checker.rate")/s ($(tail -1 "$WORK/checker.rss") MiB);" \
         "lookups $(tail -1 "$WORK/direct.rate")/s ($(tail -1 "$WORK/direct.rss") MiB);" \
         "$EXPECTED listed; queries out: $(cat "$WORK/sink.count")"
 done
 P=$(median <"$WORK/dnsperf.rate")
 echo "--- medians of $ROUNDS rounds ($TARGETS targets, $EXPECTED listed each time); dnsperf against rbldnsd: $P q/s"
-for kind in cli checker direct; do
+for kind in cli cli-listed checker direct; do
     O=$(median <"$WORK/$kind.rate"); R=$(median <"$WORK/$kind.rss")
     echo "$kind: $O checks/s ($(python3 -c "print('%.2f' % ($O / $P))")x dnsperf), peak RSS $R MiB"
 done
