@@ -484,7 +484,7 @@ impl<R: DnsResolver> Checker<R> {
             };
             return ListResult::new(list, Outcome::Skipped(SkipReason::NotApplicable(why)));
         }
-        let name = match list.zone().query_name(target) {
+        let name = match list.query_name(target) {
             Ok(name) => name,
             Err(_) => {
                 return ListResult::new(

@@ -45,7 +45,7 @@
 //! | `pooled` | yes | [`resolver::pooled`]: the pooled UDP resolver for bulk checks | hickory-proto, resolv-conf, rand |
 //! | `cache` | yes | [`resolver::cache`]: the TTL-aware answer cache | moka |
 //! | `config` | yes | [`Config`] and [`config::parse_seconds`] | none |
-//! | `mail` | no | `mail`: session verdicts, the Postfix policy and milter protocols, reading messages (Received hops, URL domains) | mail-parser, psl |
+//! | `mail` | no | `mail`: session verdicts, the Postfix policy and milter protocols, reading messages (Received hops, URL domains) | mail-parser |
 //! | `monitor` | no | [`monitor`]'s SQLite state and delivery outbox, and `smtp`, the SMTP probe | rusqlite (bundled SQLite), serde_json |
 //! | `testing` | no | hooks for this crate's own benchmarks; not a public API | none |
 //!

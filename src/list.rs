@@ -88,6 +88,120 @@ impl fmt::Display for ListKind {
     }
 }
 
+/// The form in which a domain list is asked about a host name.
+///
+/// Lists differ: Spamhaus DBL and ZRD list host names (the DBL's codes 127.0.1.102-106 name
+/// one abused host of an otherwise legitimate site) and are wildcard zones that take the full
+/// name as it is; SURBL and URIBL list registrable ("base") domains only, so that
+/// `www.spam.example` must be asked as `spam.example`. In a config file:
+/// `query_form = "host"` (the default) or `query_form = "registrable"`.
+///
+/// A [`QueryForm::Host`] list is asked the full host name, and the mail filters also ask it
+/// the host's registrable domain (one parent, not every label in between): the DBL and ZRD
+/// answer for a listed domain's every sub-name by wildcard, so the full name is enough for
+/// them; the registrable domain covers host lists that list domains without wildcards, at
+/// one query per registrable domain, which the registrable lists ask anyway. Intermediate
+/// names (`b.c.example` of `a.b.c.example`) are not tried: that would cost up to one query
+/// per label for every host. A list served by a standard authoritative server (not rbldnsd)
+/// answers NODATA for the parent of a listed host (an empty non-terminal): give such a list
+/// `nodata = "not-listed"`, or its NODATA stays trouble ([`NoDataPolicy`]).
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::list::QueryForm;
+/// use dnsbl_check::{DnsList, ListKind, Target};
+///
+/// let uribl = DnsList::from_spec("multi.uribl.example", ListKind::Domain)
+///     .unwrap()
+///     .with_query_form(QueryForm::Registrable);
+/// let host: Target = "abused.legit.example.co.uk".parse().unwrap();
+/// assert_eq!(uribl.query_form(), QueryForm::Registrable);
+/// assert_eq!(
+///     uribl.query_name(&host).unwrap().as_str(),
+///     "example.co.uk.multi.uribl.example."
+/// );
+/// let dbl = DnsList::from_spec("dbl.example", ListKind::Domain).unwrap();
+/// assert_eq!(dbl.query_form(), QueryForm::Host);
+/// assert_eq!(
+///     dbl.query_name(&host).unwrap().as_str(),
+///     "abused.legit.example.co.uk.dbl.example."
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum QueryForm {
+    /// The full host name, as it is (the default: Spamhaus DBL and ZRD).
+    #[default]
+    Host,
+    /// The registrable domain of the host name, by the public suffix list (SURBL, URIBL). A
+    /// name that has none (a public suffix, a single label such as the test point `test`) is
+    /// asked as it is.
+    Registrable,
+}
+
+impl QueryForm {
+    fn is_default(&self) -> bool {
+        *self == QueryForm::default()
+    }
+
+    /// `name` in this form: itself, or its registrable domain.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::list::QueryForm;
+    /// use dnsbl_check::target::DomainName;
+    ///
+    /// let host = DomainName::new("www.example.co.uk").unwrap();
+    /// assert_eq!(QueryForm::Host.apply(&host).as_str(), "www.example.co.uk");
+    /// assert_eq!(QueryForm::Registrable.apply(&host).as_str(), "example.co.uk");
+    /// ```
+    pub fn apply(self, name: &DomainName) -> DomainName {
+        match self {
+            QueryForm::Host => name.clone(),
+            QueryForm::Registrable => {
+                registrable_domain(name.as_str()).unwrap_or_else(|| name.clone())
+            }
+        }
+    }
+}
+
+impl fmt::Display for QueryForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            QueryForm::Host => "host",
+            QueryForm::Registrable => "registrable",
+        })
+    }
+}
+
+/// The registrable domain of a host name (one label under its public suffix, by the
+/// compiled-in public suffix list, private suffixes such as `github.io` included), in ASCII
+/// form; `None` for a public suffix itself, a single label, or something not a name.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::list::registrable_domain;
+///
+/// let domain = |host| registrable_domain(host).map(|d| d.to_string());
+/// assert_eq!(domain("www.example.co.uk").as_deref(), Some("example.co.uk"));
+/// assert_eq!(domain("user.github.io").as_deref(), Some("user.github.io"));
+/// assert_eq!(domain("Bücher.example.DE.").as_deref(), Some("example.de"));
+/// assert_eq!(domain("co.uk"), None);
+/// ```
+pub fn registrable_domain(host: &str) -> Option<DomainName> {
+    let host = host.trim_end_matches('.');
+    if !host.contains('.') {
+        return None;
+    }
+    let name = DomainName::new(host).ok()?;
+    let registrable = psl::domain_str(name.as_str())?;
+    DomainName::new(registrable).ok()
+}
+
 /// An entry a list publishes for testing: one it always lists (a positive test point) or one
 /// it never lists (a negative one).
 ///
@@ -438,6 +552,8 @@ pub struct DnsList {
     test_points: Option<TestPoints>,
     #[serde(skip_serializing_if = "NoDataPolicy::is_default")]
     nodata: NoDataPolicy,
+    #[serde(skip_serializing_if = "QueryForm::is_default")]
+    query_form: QueryForm,
 }
 
 /// How a list's NODATA answer (NOERROR without an A record) is read.
@@ -528,6 +644,7 @@ impl DnsList {
             hops: HopScope::Untrusted,
             test_points: None,
             nodata: NoDataPolicy::Trouble,
+            query_form: QueryForm::Host,
         }
     }
 
@@ -616,6 +733,29 @@ impl DnsList {
     pub fn with_health_check(mut self, health_check: bool) -> Self {
         self.health_check = health_check;
         self
+    }
+
+    /// The form in which the list is asked about host names ([`QueryForm`]); meaningful for
+    /// domain lists only.
+    pub fn with_query_form(mut self, form: QueryForm) -> Self {
+        self.query_form = form;
+        self
+    }
+
+    /// The form in which the list is asked about host names ([`QueryForm::Host`] unless set).
+    pub fn query_form(&self) -> QueryForm {
+        self.query_form
+    }
+
+    /// The absolute name to ask this list about `target`: a domain in the list's
+    /// [`QueryForm`], under its zone (see [`QueryForm`] for an example).
+    pub fn query_name(&self, target: &Target) -> Result<QueryName, QueryNameError> {
+        match target {
+            Target::Domain(name) if self.query_form == QueryForm::Registrable => self
+                .zone
+                .query_name(&Target::Domain(self.query_form.apply(name))),
+            _ => self.zone.query_name(target),
+        }
     }
 
     /// The list's test points ([`TestPoints`]), replacing RFC 5782's for its kind; with
@@ -852,6 +992,8 @@ struct DnsListConfig {
     test_points: Option<TestPoints>,
     #[serde(default)]
     nodata: NoDataPolicy,
+    #[serde(default)]
+    query_form: QueryForm,
 }
 
 /// What is wrong with a list in a configuration file.
@@ -940,6 +1082,7 @@ impl TryFrom<DnsListConfig> for DnsList {
             hops: config.hops,
             test_points: config.test_points,
             nodata: config.nodata,
+            query_form: config.query_form,
         })
     }
 }
@@ -1155,6 +1298,54 @@ mod tests {
         let json = serde_json::to_value(&list).unwrap();
         assert_eq!(json["zone"], "zen.dq.spamhaus.net");
         assert_eq!(json["categories"]["127.0.0.[10..11]"], "PBL");
+    }
+
+    #[test]
+    fn query_forms_cut_host_names_for_registrable_lists_only() {
+        let registrable: DnsList = toml::from_str(
+            "zone = \"multi.uribl.example\"\nkind = \"domain\"\nquery_form = \"registrable\"\n",
+        )
+        .unwrap();
+        assert_eq!(registrable.query_form(), QueryForm::Registrable);
+        let host: DnsList = toml::from_str("zone = \"dbl.example\"\nkind = \"domain\"\n").unwrap();
+        assert_eq!(host.query_form(), QueryForm::Host);
+        assert!(
+            toml::from_str::<DnsList>("zone = \"x.example\"\nquery_form = \"base\"\n").is_err()
+        );
+        let cases = [
+            (
+                "abused.legit.example",
+                "legit.example",
+                "abused.legit.example",
+            ),
+            (
+                "www.shop.example.co.uk",
+                "example.co.uk",
+                "www.shop.example.co.uk",
+            ),
+            ("user.github.io", "user.github.io", "user.github.io"),
+            // Test points and names without a registrable domain are asked as they are.
+            ("test.uribl.example", "uribl.example", "test.uribl.example"),
+            ("test", "test", "test"),
+            ("co.uk", "co.uk", "co.uk"),
+        ];
+        for (target, cut, whole) in cases {
+            let target: Target = target.parse().unwrap();
+            let name = registrable.query_name(&target).unwrap();
+            assert_eq!(name.as_str(), format!("{cut}.multi.uribl.example."));
+            let name = host.query_name(&target).unwrap();
+            assert_eq!(name.as_str(), format!("{whole}.dbl.example."));
+        }
+        // Addresses are never cut.
+        let ip: Target = "192.0.2.1".parse().unwrap();
+        assert_eq!(
+            registrable.query_name(&ip).unwrap().as_str(),
+            "1.2.0.192.multi.uribl.example."
+        );
+        // The form survives a round trip, and the default is not written out.
+        let text = toml::to_string(&registrable).unwrap();
+        assert!(text.contains("query_form = \"registrable\""), "{text}");
+        assert!(!toml::to_string(&host).unwrap().contains("query_form"));
     }
 
     #[test]

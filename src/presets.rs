@@ -29,7 +29,7 @@
 //! [`default_lists`] is the default set; [`with_dqs_key`] keys any Spamhaus list.
 
 use crate::filter::CodeFilter;
-use crate::list::{DnsList, ListKind, TestPoints};
+use crate::list::{DnsList, ListKind, QueryForm, TestPoints};
 use crate::zone::{Zone, ZoneError};
 
 /// One preset of the catalog.
@@ -93,6 +93,7 @@ impl Preset {
         for (code, meaning) in self.error_codes {
             list = list.with_error_code(parse(code), *meaning);
         }
+        list = list.with_query_form(query_form(self.name));
         match self.test_points {
             PresetTestPoints::Rfc5782 => list,
             PresetTestPoints::Domain(listed) => list.with_test_points(TestPoints::new(
@@ -101,6 +102,17 @@ impl Preset {
             )),
             PresetTestPoints::None => list.with_test_points(TestPoints::none()),
         }
+    }
+}
+
+/// The form in which a domain preset is asked about host names ([`QueryForm`]): SURBL and
+/// URIBL list registrable ("base") domains; Spamhaus documents the DBL and ZRD as wildcard
+/// zones that take the full host name as it is, and the DBL's abused-legit codes
+/// 127.0.1.102-106 can only come back for such a host name.
+fn query_form(preset: &str) -> QueryForm {
+    match preset {
+        "surbl-multi" | "uribl-multi" => QueryForm::Registrable,
+        _ => QueryForm::Host,
     }
 }
 
@@ -292,8 +304,11 @@ static CATALOG: &[Preset] = &[
         lookup_url: SPAMHAUS_DOMAIN_LOOKUP,
         zone: "dbl.spamhaus.org",
         kind: ListKind::Domain,
-        // 127.0.1.102-106 are abused legitimate domains: categories for scoring, not a block.
-        filter: "127.0.1.[2..99]",
+        // 127.0.1.102-106 are, in Spamhaus's words, "abused legit" domains: one host name of
+        // an otherwise legitimate site that is abused for spam, phishing, malware or C&C.
+        // They are only returned for the host name itself, which this preset asks
+        // (`QueryForm::Host`), so they count toward the verdict.
+        filter: "127.0.1.[2..99;102..106]",
         weight: 1,
         categories: DBL_CATEGORIES,
         error_codes: DBL_ERRORS,
@@ -310,7 +325,8 @@ static CATALOG: &[Preset] = &[
         lookup_url: SPAMHAUS_DOMAIN_LOOKUP,
         zone: "dbl.dq.spamhaus.net",
         kind: ListKind::Domain,
-        filter: "127.0.1.[2..99]",
+        // As for `spamhaus-dbl`: the abused-legit codes name the host asked about.
+        filter: "127.0.1.[2..99;102..106]",
         weight: 1,
         categories: DBL_CATEGORIES,
         error_codes: DBL_ERRORS,
@@ -674,6 +690,31 @@ mod tests {
             assert!(find(name).is_some(), "{name}");
         }
         assert!(find("sorbs").is_none());
+    }
+
+    #[test]
+    fn domain_presets_are_asked_in_their_operators_form() {
+        for name in ["spamhaus-dbl", "spamhaus-dbl-dqs", "spamhaus-zrd"] {
+            assert_eq!(
+                find(name).unwrap().list().query_form(),
+                QueryForm::Host,
+                "{name}"
+            );
+        }
+        for name in ["surbl-multi", "uribl-multi"] {
+            let form = find(name).unwrap().list().query_form();
+            assert_eq!(form, QueryForm::Registrable, "{name}");
+        }
+        // Asked about host names, the DBL counts its abused-legit codes.
+        for name in ["spamhaus-dbl", "spamhaus-dbl-dqs"] {
+            let dbl = find(name).unwrap().list();
+            for code in ["127.0.1.2", "127.0.1.102", "127.0.1.106"] {
+                assert!(dbl.counts(code.parse().unwrap()), "{name} {code}");
+            }
+            for code in ["127.0.1.100", "127.0.1.107", "127.0.1.255"] {
+                assert!(!dbl.counts(code.parse().unwrap()), "{name} {code}");
+            }
+        }
     }
 
     #[test]

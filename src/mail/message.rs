@@ -75,8 +75,11 @@ pub struct MessageTargets {
     /// order of appearance, then the others (e-mail addresses, URLs in other HTML
     /// attributes), so that decoys of one kind cannot push out a link.
     pub domains: Vec<DomainName>,
-    /// The first host name seen under each of [`domains`](Self::domains), in the same order
-    /// (`www.shop.example.co.uk` for `example.co.uk`), lowercase, at most 255 bytes.
+    /// Every distinct host name seen under [`domains`](Self::domains), grouped by domain in
+    /// the same order, each domain's hosts in order of appearance (`www.shop.example.co.uk`
+    /// and `shop.example.co.uk` for `example.co.uk`), lowercase, at most 255 bytes each, at
+    /// most the cap in all: for the lists that take host names (Spamhaus DBL and ZRD, see
+    /// [`QueryForm`](crate::list::QueryForm)).
     pub hosts: Vec<String>,
     /// Distinct IP addresses of URLs with address literals (not local ones), at most the
     /// cap.
@@ -408,13 +411,15 @@ impl<T: Clone + Eq + std::hash::Hash> Distinct<T> {
 }
 
 /// Hosts found in text: distinct registrable domains (links and others apart), each with
-/// the first host name seen under it, and distinct URL addresses; every set bounded by the
+/// the distinct host names seen under it, and distinct URL addresses; every set bounded by the
 /// reader's cap, so that memory stays bounded whatever the message.
 struct Found<'r> {
     reader: &'r MessageReader,
     links: Distinct<DomainName>,
     others: Distinct<DomainName>,
-    hosts: std::collections::HashMap<DomainName, String>,
+    hosts: std::collections::HashMap<DomainName, Vec<String>>,
+    /// Every distinct host name kept in `hosts`, at most the cap.
+    host_names: Distinct<String>,
     addresses: Distinct<IpAddr>,
     /// The reading stops at this instant (the time budget).
     deadline: Option<Instant>,
@@ -433,6 +438,7 @@ impl<'r> Found<'r> {
             links: Distinct::new(max),
             others: Distinct::new(max),
             hosts: std::collections::HashMap::new(),
+            host_names: Distinct::new(max),
             addresses: Distinct::new(max),
             deadline,
             cut: false,
@@ -463,9 +469,15 @@ impl<'r> Found<'r> {
             Place::Link => self.links.note(&domain),
             Place::Other => self.others.note(&domain),
         };
-        if kept && !self.hosts.contains_key(&domain) {
-            let host = host.trim_end_matches('.').to_owned();
-            self.hosts.insert(domain, host);
+        let known = kept || self.links.seen.contains(&domain) || self.others.seen.contains(&domain);
+        // The registrable domain itself is asked anyway; only names under it are noted, in
+        // their ASCII form.
+        let name = DomainName::new(host.trim_end_matches('.')).ok();
+        if let Some(name) = name.filter(|name| known && *name != domain) {
+            let host = name.to_string();
+            if self.host_names.note(&host) {
+                self.hosts.entry(domain).or_default().push(host);
+            }
         }
     }
 
@@ -488,11 +500,12 @@ impl<'r> Found<'r> {
             links,
             others,
             mut hosts,
+            host_names,
             addresses,
             cut,
             ..
         } = self;
-        let mut capped = links.more || others.more || addresses.more;
+        let mut capped = links.more || others.more || addresses.more || host_names.more;
         for domain in links
             .items
             .into_iter()
@@ -504,7 +517,7 @@ impl<'r> Found<'r> {
             }
             targets
                 .hosts
-                .push(hosts.remove(&domain).unwrap_or_else(|| domain.to_string()));
+                .extend(hosts.remove(&domain).unwrap_or_default());
             targets.domains.push(domain);
         }
         targets.addresses = addresses.items;
@@ -738,13 +751,7 @@ fn is_host_byte(byte: u8) -> bool {
 /// assert_eq!(domain("co.uk"), None);
 /// ```
 pub fn registrable_domain(host: &str) -> Option<DomainName> {
-    let host = host.trim_end_matches('.');
-    if !host.contains('.') {
-        return None;
-    }
-    let name = DomainName::new(host).ok()?;
-    let registrable = psl::domain_str(name.as_str())?;
-    DomainName::new(registrable).ok()
+    crate::list::registrable_domain(host)
 }
 
 #[cfg(test)]
@@ -963,6 +970,29 @@ mod tests {
         assert!(targets.capped);
     }
 
+    #[test]
+    fn every_distinct_host_is_kept_up_to_the_cap() {
+        let message = b"Subject: x\r\n\r\nhttps://abused.legit.example/login \
+            https://WWW.legit.example/ https://abused.legit.example/again \
+            mailto:someone@mail.other.example https://legit.example/ https://other.example/\r\n";
+        let targets = MessageReader::default().read(message, None);
+        let domains: Vec<String> = targets.domains.iter().map(ToString::to_string).collect();
+        assert_eq!(domains, ["legit.example", "other.example"]);
+        assert_eq!(
+            targets.hosts,
+            [
+                "abused.legit.example",
+                "www.legit.example",
+                "mail.other.example"
+            ]
+        );
+        assert!(!targets.capped);
+        // More distinct hosts than the cap: the rest is not checked, and that is said.
+        let targets = MessageReader::default().max_domains(2).read(message, None);
+        assert_eq!(targets.hosts.len(), 2);
+        assert!(targets.capped);
+    }
+
     proptest::proptest! {
         #[test]
         fn any_message_or_header_is_read_without_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
@@ -976,7 +1006,7 @@ mod tests {
             let reader = MessageReader::default().max_domains(3);
             let targets = reader.read(&message, None);
             proptest::prop_assert!(targets.domains.len() <= 3 && targets.addresses.len() <= 3);
-            proptest::prop_assert_eq!(targets.domains.len(), targets.hosts.len());
+            proptest::prop_assert!(targets.hosts.len() <= 3);
             for html in [false, true] {
                 let mut found = Found::new(&reader, None);
                 find_hosts(&text, html, &mut found);
@@ -1090,7 +1120,7 @@ mod tests {
                 "mail2.example"
             ]
         );
-        assert_eq!(targets.hosts[0], "www.spam.example");
+        assert_eq!(targets.hosts, ["www.spam.example"]);
         assert!(targets.capped);
         // Nothing capped when everything fits.
         let targets = MessageReader::default().read(message.as_bytes(), None);

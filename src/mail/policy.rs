@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
-use crate::list::HopScope;
+use crate::list::{HopScope, QueryForm};
 use crate::mail::text::one_line;
 use crate::rdns::{ReverseDns, forward_confirmed_reverse_dns};
 use crate::resolver::DnsResolver;
@@ -133,6 +133,10 @@ pub struct SessionFacts {
     pub hops: Vec<Hop>,
     /// The registrable domains found in the message, checked on the domain lists.
     pub domains: Vec<DomainName>,
+    /// The host names found in the message under those domains (`abused.legit.example`),
+    /// checked on the domain lists that take host names ([`QueryForm::Host`]: Spamhaus DBL
+    /// and ZRD); the lists that take registrable domains are asked those instead.
+    pub hosts: Vec<String>,
     /// IP addresses found in the message's URLs, checked on the IP lists.
     pub addresses: Vec<IpAddr>,
     /// Why part of the message was not checked (`more than 200 domains or addresses`,
@@ -171,6 +175,7 @@ impl SessionFacts {
     fn has_message_facts(&self) -> bool {
         !self.hops.is_empty()
             || !self.domains.is_empty()
+            || !self.hosts.is_empty()
             || !self.addresses.is_empty()
             || !self.unchecked.is_empty()
     }
@@ -360,6 +365,7 @@ enum Role {
     SenderDomain,
     Hop { last_external: bool },
     MessageDomain,
+    MessageHost,
     MessageAddress,
 }
 
@@ -372,6 +378,7 @@ impl Role {
             Role::SenderDomain => format!("sender domain {target}"),
             Role::Hop { .. } => format!("relay [{target}]"),
             Role::MessageDomain => format!("domain {target} in the message"),
+            Role::MessageHost => format!("host {target} in the message"),
             Role::MessageAddress => format!("address [{target}] in the message"),
         }
     }
@@ -575,7 +582,7 @@ impl<R: DnsResolver> SessionFilter<R> {
     }
 
     /// What to ask about, each target once, in the order: client, HELO, client name, sender
-    /// domain, Received hops, message addresses, message domains.
+    /// domain, Received hops, message addresses, message domains, message host names.
     fn targets(&self, facts: &SessionFacts, with_client: bool) -> Vec<(Role, Target)> {
         let mut targets: Vec<(Role, Target)> = Vec::new();
         // Hundreds of message domains: each is looked up once, in constant time.
@@ -634,6 +641,13 @@ impl<R: DnsResolver> SessionFilter<R> {
                     push(Role::MessageDomain, target);
                 }
             }
+            // Asked after the domains, so that a host that is itself a registrable domain
+            // is asked once, on every list.
+            for host in &facts.hosts {
+                if let Some(target) = domain_target(host) {
+                    push(Role::MessageHost, target);
+                }
+            }
         }
         targets
     }
@@ -650,6 +664,14 @@ impl<R: DnsResolver> SessionFilter<R> {
                         .then_some("the list applies to the last external hop only")
                 };
                 self.checker.check_lists(target, last_hop_only).await
+            }
+            // The lists that take registrable domains were asked the host's domain.
+            Role::MessageHost => {
+                let registrable = |list: &DnsList| {
+                    (list.query_form() == QueryForm::Registrable)
+                        .then_some("the list takes registrable domains, asked apart")
+                };
+                self.checker.check_lists(target, registrable).await
             }
             _ => self.checker.check(target).await,
         }

@@ -1,0 +1,199 @@
+//! What mail filters ask modern lists: host names on the lists that take them (Spamhaus DBL,
+//! ZRD), registrable domains on the others (SURBL, URIBL).
+
+use std::time::Duration;
+
+use crate::support::TestDns;
+use crate::support::rbldnsd::{Rbldnsd, ZoneData};
+use dnsbl_check::list::{NoDataPolicy, QueryForm};
+use dnsbl_check::mail::{MessageReader, SessionFacts, SessionFilter, SessionPolicy, Verdict};
+use dnsbl_check::{Checker, DnsList, HickoryResolver, ListKind, NameServer};
+
+/// A DBL-like list (host names, the abused-legit code) and a URIBL-like one (registrable
+/// domains).
+///
+/// A standard authoritative server answers NODATA for `legit.example` when only
+/// `abused.legit.example` is listed (an empty non-terminal), so the DBL-like list is one that
+/// answers NODATA for names it does not list (rbldnsd answers NXDOMAIN).
+fn lists() -> Vec<DnsList> {
+    vec![
+        DnsList::from_spec("dbl.test=127.0.1.[2..99;102..106]", ListKind::Domain)
+            .unwrap()
+            .with_nodata(NoDataPolicy::NotListed),
+        DnsList::from_spec("uribl.test", ListKind::Domain)
+            .unwrap()
+            .with_query_form(QueryForm::Registrable),
+    ]
+}
+
+fn checker(addr: std::net::SocketAddr) -> Checker {
+    let resolver = HickoryResolver::builder()
+        .name_server(NameServer::new(addr))
+        .timeout(Duration::from_millis(800))
+        .retries(1)
+        .build()
+        .unwrap();
+    Checker::builder()
+        .lists(lists())
+        .health_checks(false)
+        .build_with(resolver)
+        .unwrap()
+}
+
+fn facts(message: &str) -> SessionFacts {
+    let targets = MessageReader::default().read(message.as_bytes(), None);
+    let mut facts = SessionFacts::default();
+    facts.domains = targets.domains;
+    facts.hosts = targets.hosts;
+    facts
+}
+
+/// The DBL lists one host of a legitimate site: that host is refused, its registrable
+/// domain and its other hosts pass; the URIBL-like list is asked the registrable domain only.
+async fn host_is_refused_and_its_domain_passes(
+    filter: &SessionFilter<HickoryResolver>,
+    queries: impl Fn() -> Vec<String>,
+) {
+    let abused = facts(
+        "Subject: x\r\n\r\nLog in at https://abused.legit.example/login or https://www.legit.example/\r\n",
+    );
+    let evaluation = filter.evaluate(&abused).await;
+    assert_eq!(
+        evaluation.verdict,
+        Verdict::Reject(
+            "Service unavailable; host abused.legit.example in the message blocked using dbl.test"
+                .into()
+        ),
+        "{evaluation:?}"
+    );
+    let asked = queries();
+    for name in [
+        "abused.legit.example.dbl.test.",
+        "legit.example.dbl.test.",
+        "legit.example.uribl.test.",
+    ] {
+        assert!(asked.iter().any(|q| q == name), "{name} not in {asked:?}");
+    }
+    assert!(
+        !asked
+            .iter()
+            .any(|q| q.ends_with(".legit.example.uribl.test.")),
+        "host names are cut for the registrable list: {asked:?}"
+    );
+    for clean in [
+        "Subject: x\r\n\r\nhttps://legit.example/\r\n",
+        "Subject: x\r\n\r\nhttps://www.legit.example/ mailto:a@legit.example\r\n",
+    ] {
+        let evaluation = filter.evaluate(&facts(clean)).await;
+        assert_eq!(
+            evaluation.verdict,
+            Verdict::Accept,
+            "{clean}: {evaluation:?}"
+        );
+        assert!(evaluation.trouble.is_empty(), "{evaluation:?}");
+    }
+    // The registrable list still refuses a host under a domain it lists.
+    let evaluation = filter
+        .evaluate(&facts("Subject: x\r\n\r\nhttps://www.spammy.example/\r\n"))
+        .await;
+    assert_eq!(
+        evaluation.verdict,
+        Verdict::Reject(
+            "Service unavailable; domain spammy.example in the message blocked using uribl.test"
+                .into()
+        ),
+        "{evaluation:?}"
+    );
+}
+
+#[tokio::test]
+async fn host_names_on_host_lists_registrable_domains_on_the_others() {
+    let dns = TestDns::builder()
+        .zone("dbl.test")
+        .a("abused.legit.example.dbl.test", &["127.0.1.102"], 60)
+        .zone("uribl.test")
+        .a("spammy.example.uribl.test", &["127.0.0.2"], 60)
+        .start()
+        .await;
+    let filter = SessionFilter::new(checker(dns.addr), SessionPolicy::default());
+    host_is_refused_and_its_domain_passes(&filter, || {
+        dns.queries().into_iter().map(|(name, _)| name).collect()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_host_target_is_asked_in_the_form_each_list_wants() {
+    let dns = TestDns::builder()
+        .zone("dbl.test")
+        .zone("uribl.test")
+        .a("spammy.example.uribl.test", &["127.0.0.2"], 60)
+        .start()
+        .await;
+    let report = checker(dns.addr)
+        .check("www.spammy.example".parse().unwrap())
+        .await;
+    assert!(report.listed, "{report:?}");
+    let asked: Vec<String> = dns.queries().into_iter().map(|(name, _)| name).collect();
+    assert!(
+        asked.iter().any(|q| q == "www.spammy.example.dbl.test."),
+        "{asked:?}"
+    );
+    assert!(
+        asked.iter().any(|q| q == "spammy.example.uribl.test."),
+        "{asked:?}"
+    );
+    assert!(
+        !asked.iter().any(|q| q == "www.spammy.example.uribl.test."),
+        "{asked:?}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs rbldnsd"]
+async fn rbldnsd_dbl_lists_one_host_of_a_legitimate_site() {
+    let rbl = Rbldnsd::start(&[
+        // `abused.legit.example` alone, not its parent nor its siblings.
+        (
+            "dbl.test",
+            ZoneData::Dnset(":127.0.1.102:Abused legit $\ntest\nabused.legit.example\n"),
+        ),
+        (
+            "uribl.test",
+            ZoneData::Dnset(":127.0.0.2:Listed $\ntest\nspammy.example\n"),
+        ),
+    ])
+    .expect("rbldnsd starts");
+    let filter = SessionFilter::new(checker(rbl.addr), SessionPolicy::default());
+    // rbldnsd keeps no query log: the verdicts tell what was asked.
+    let evaluation = filter
+        .evaluate(&facts(
+            "Subject: x\r\n\r\nhttps://abused.legit.example/login\r\n",
+        ))
+        .await;
+    let Verdict::Reject(text) = &evaluation.verdict else {
+        panic!("{evaluation:?}\n{}", rbl.log())
+    };
+    assert!(
+        text.starts_with(
+            "Service unavailable; host abused.legit.example in the message blocked using dbl.test"
+        ),
+        "{text}"
+    );
+    for clean in [
+        "Subject: x\r\n\r\nhttps://legit.example/\r\n",
+        "Subject: x\r\n\r\nhttps://www.legit.example/\r\n",
+    ] {
+        let evaluation = filter.evaluate(&facts(clean)).await;
+        assert_eq!(
+            evaluation.verdict,
+            Verdict::Accept,
+            "{clean}: {evaluation:?}"
+        );
+        assert!(evaluation.trouble.is_empty(), "{evaluation:?}");
+    }
+    let evaluation = filter
+        .evaluate(&facts("Subject: x\r\n\r\nhttps://www.spammy.example/\r\n"))
+        .await;
+    assert!(evaluation.verdict.is_reject(), "{evaluation:?}");
+}
