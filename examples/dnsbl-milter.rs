@@ -524,6 +524,7 @@ async fn end_of_message(milter: &Arc<Milter>, session: &mut Session) -> Vec<Resp
     facts.hops = targets.hops;
     facts.domains = targets.domains;
     facts.hosts = targets.hosts;
+    facts.emails = targets.emails;
     facts.addresses = targets.addresses;
     facts.unchecked = unchecked;
     let evaluation = milter.filter.evaluate(&facts).await;

@@ -86,6 +86,7 @@ mod checker;
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub mod config;
 pub mod filter;
+pub mod hash;
 mod health;
 pub mod hosts;
 pub mod list;

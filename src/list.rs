@@ -9,6 +9,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::filter::{CodeFilter, FilterError};
+use crate::hash::HashSpec;
 use crate::target::{DomainName, Target, TargetError};
 use crate::zone::{QueryName, QueryNameError, Zone, ZoneError};
 
@@ -554,6 +555,8 @@ pub struct DnsList {
     nodata: NoDataPolicy,
     #[serde(skip_serializing_if = "QueryForm::is_default")]
     query_form: QueryForm,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hash: Option<HashSpec>,
 }
 
 /// How a list's NODATA answer (NOERROR without an A record) is read.
@@ -645,6 +648,7 @@ impl DnsList {
             test_points: None,
             nodata: NoDataPolicy::Trouble,
             query_form: QueryForm::Host,
+            hash: None,
         }
     }
 
@@ -745,6 +749,45 @@ impl DnsList {
     /// The form in which the list is asked about host names ([`QueryForm::Host`] unless set).
     pub fn query_form(&self) -> QueryForm {
         self.query_form
+    }
+
+    /// Makes this a hashed list ([`crate::hash`]): asked only about hashed names of `spec`'s
+    /// sub-zone ([`HashSpec::email_target`]), never about plain names. In a config file:
+    /// `hash = { algorithm = "sha256", encoding = "base32", subzone = "_email" }` on a list
+    /// of `kind = "domain"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::hash::HashSpec;
+    /// use dnsbl_check::{DnsList, ListKind};
+    ///
+    /// let hbl = DnsList::from_spec("hbl.example", ListKind::Domain)
+    ///     .unwrap()
+    ///     .with_hash(HashSpec::spamhaus_email());
+    /// let hashed = hbl.hash().unwrap().email_target("user@hbltest.com").unwrap();
+    /// assert!(hbl.serves(&hashed));
+    /// assert!(!hbl.serves(&"example.com".parse().unwrap()));
+    /// assert!(hbl.query_name(&hashed).unwrap().as_str().ends_with("._email.hbl.example."));
+    /// ```
+    pub fn with_hash(mut self, spec: HashSpec) -> Self {
+        self.hash = Some(spec);
+        self
+    }
+
+    /// The hash specification of a hashed list.
+    pub fn hash(&self) -> Option<&HashSpec> {
+        self.hash.as_ref()
+    }
+
+    /// Whether the list can be asked about `target`: its kind serves it, and a hashed list
+    /// takes only hashed names of its sub-zone, a plain domain list none.
+    pub fn serves(&self, target: &Target) -> bool {
+        self.kind.serves(target)
+            && match &self.hash {
+                Some(spec) => spec.takes(target),
+                None => crate::hash::hashed_subzone(target).is_none(),
+            }
     }
 
     /// The absolute name to ask this list about `target`: a domain in the list's
@@ -994,6 +1037,7 @@ struct DnsListConfig {
     nodata: NoDataPolicy,
     #[serde(default)]
     query_form: QueryForm,
+    hash: Option<HashSpec>,
 }
 
 /// What is wrong with a list in a configuration file.
@@ -1083,6 +1127,7 @@ impl TryFrom<DnsListConfig> for DnsList {
             test_points: config.test_points,
             nodata: config.nodata,
             query_form: config.query_form,
+            hash: config.hash,
         })
     }
 }

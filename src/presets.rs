@@ -29,6 +29,7 @@
 //! [`default_lists`] is the default set; [`with_dqs_key`] keys any Spamhaus list.
 
 use crate::filter::CodeFilter;
+use crate::hash::HashSpec;
 use crate::list::{DnsList, ListKind, QueryForm, TestPoints};
 use crate::zone::{Zone, ZoneError};
 
@@ -94,6 +95,9 @@ impl Preset {
             list = list.with_error_code(parse(code), *meaning);
         }
         list = list.with_query_form(query_form(self.name));
+        if let Some(spec) = hashed(self.name) {
+            list = list.with_hash(spec);
+        }
         match self.test_points {
             PresetTestPoints::Rfc5782 => list,
             PresetTestPoints::Domain(listed) => list.with_test_points(TestPoints::new(
@@ -115,6 +119,27 @@ fn query_form(preset: &str) -> QueryForm {
         _ => QueryForm::Host,
     }
 }
+
+/// The hash form of a hashed preset.
+///
+/// `spamhaus-hbl`: SHA-256 in RFC 4648 base32, upper case without padding, of the address
+/// lower-cased, with `googlemail.com` read as `gmail.com`, a `+tag` dropped and, for
+/// gmail.com, the dots of the local part dropped: what Spamhaus's SpamAssassin plugin
+/// (spamhaus/spamassassin-dqs, `SH.pm`) does, and the form in which Spamhaus publishes its
+/// test data (`hbltest.sh`: `user@hbltest.com` is
+/// `F3PDGTMWU6LFIGDJC67YNIWRY5ZRM7ERLETNFO36QAEQPMBPW2DA._email`). Not confirmed: Spamhaus's
+/// newer SpamAssassin 4 and rspamd configurations (spamhaus/rspamd-dqs) ask the `_email`
+/// sub-zone with lower-case SHA-1 hex instead, and which form the DQS servers treat as
+/// canonical today could not be read here (no network). The health probe asks the test
+/// point in the chosen form: if the servers stop answering it, the list is reported unhealthy
+/// rather than passing everything. A config list can pick the other form with
+/// `hash = { algorithm = "sha1", encoding = "hex" }`.
+fn hashed(preset: &str) -> Option<HashSpec> {
+    (preset == "spamhaus-hbl").then(HashSpec::spamhaus_email)
+}
+
+/// `user@hbltest.com`, Spamhaus's published HBL test address, as [`hashed`] asks it.
+const HBL_EMAIL_TEST_POINT: &str = "F3PDGTMWU6LFIGDJC67YNIWRY5ZRM7ERLETNFO36QAEQPMBPW2DA._email";
 
 /// Checked against the operators' published documentation (not against live DNS). Not
 /// confirmed there, and worth checking against the live lists: the exact codes ZEN returns for
@@ -354,6 +379,35 @@ static CATALOG: &[Preset] = &[
         // Spamhaus documents no test point for ZRD.
         health_check: false,
         test_points: PresetTestPoints::None,
+    },
+    // Spamhaus Hash Blocklist, e-mail addresses: see `hashed()` for the form it is asked in
+    // and what could not be confirmed.
+    Preset {
+        name: "spamhaus-hbl",
+        description: "Spamhaus Hash Blocklist: e-mail addresses used by spammers and \
+                      fraudsters, asked by hash (DQS only: needs a DQS key)",
+        terms: SPAMHAUS_TERMS,
+        checked: CHECKED,
+        in_default_set: false,
+        needs_key: true,
+        lookup_url: "https://check.spamhaus.org/",
+        zone: "hbl.dq.spamhaus.net",
+        kind: ListKind::Domain,
+        // The `_email` sub-zone answers 127.0.3.2; the others (files .10 and .15, wallets
+        // .20, URLs .30) are other sub-zones, never asked by this preset.
+        filter: "127.0.3.2",
+        weight: 1,
+        categories: &[
+            ("127.0.3.2", "e-mail address"),
+            ("127.0.3.10", "malicious file"),
+            ("127.0.3.15", "suspicious file"),
+            ("127.0.3.20", "crypto wallet"),
+            ("127.0.3.30", "URL"),
+        ],
+        error_codes: SPAMHAUS_KEY_CODES,
+        health_check: true,
+        // Spamhaus's test address `user@hbltest.com` (hbltest.sh), hashed as `hashed()` says.
+        test_points: PresetTestPoints::Domain(HBL_EMAIL_TEST_POINT),
     },
     Preset {
         name: "spamcop",
@@ -686,6 +740,7 @@ mod tests {
             "dnswl",
             "surbl-multi",
             "uribl-multi",
+            "spamhaus-hbl",
         ] {
             assert!(find(name).is_some(), "{name}");
         }
@@ -714,6 +769,35 @@ mod tests {
             for code in ["127.0.1.100", "127.0.1.107", "127.0.1.255"] {
                 assert!(!dbl.counts(code.parse().unwrap()), "{name} {code}");
             }
+        }
+    }
+
+    #[test]
+    fn hbl_is_asked_by_hash_with_its_test_address() {
+        let preset = find("spamhaus-hbl").unwrap();
+        assert!(preset.needs_key && !preset.in_default_set);
+        let hbl = list("spamhaus-hbl", Some("abcdefghijklmnopqrstuvwxyz")).unwrap();
+        let spec = hbl.hash().expect("a hashed list");
+        let test_address = spec.email_target("user@hbltest.com").unwrap();
+        let positive = hbl.test_points().listed_for(ListKind::Domain).cloned();
+        assert_eq!(
+            positive.map(|p| p.to_string()),
+            Some(test_address.to_string())
+        );
+        assert!(hbl.serves(&test_address));
+        assert!(!hbl.serves(&"hbltest.com".parse().unwrap()));
+        let name = hbl.query_name(&test_address).unwrap();
+        assert!(
+            name.as_str()
+                .ends_with("._email.abcdefghijklmnopqrstuvwxyz.hbl.dq.spamhaus.net.")
+        );
+        assert!(hbl.counts("127.0.3.2".parse().unwrap()));
+        assert!(!hbl.counts("127.0.3.20".parse().unwrap()));
+        // No other preset is hashed, and no plain list takes hashed names.
+        for other in all().iter().filter(|p| p.name != "spamhaus-hbl") {
+            let other = other.list();
+            assert!(other.hash().is_none(), "{}", other.name());
+            assert!(!other.serves(&test_address), "{}", other.name());
         }
     }
 

@@ -84,6 +84,10 @@ pub struct MessageTargets {
     /// Distinct IP addresses of URLs with address literals (not local ones), at most the
     /// cap.
     pub addresses: Vec<IpAddr>,
+    /// Distinct e-mail addresses of the From, Reply-To and Sender headers, then of the text
+    /// and HTML parts, lowercase, at most the cap: for hashed lists
+    /// ([`crate::hash`], Spamhaus HBL), which normalise and hash them.
+    pub emails: Vec<String>,
     /// Whether more distinct domains or addresses were found than the cap let through: the
     /// rest was not checked.
     pub capped: bool,
@@ -194,6 +198,16 @@ impl MessageReader {
         };
         let deadline = self.time_budget.map(|budget| started + budget);
         let mut found = Found::new(self, deadline);
+        let senders = [parsed.from(), parsed.reply_to(), parsed.sender()];
+        for address in senders
+            .into_iter()
+            .flatten()
+            .flat_map(|address| address.iter())
+        {
+            if let Some(email) = address.address() {
+                found.note_email(email);
+            }
+        }
         for part in &parsed.parts {
             if found.cut || found.out_of_time() {
                 break;
@@ -418,6 +432,8 @@ struct Found<'r> {
     links: Distinct<DomainName>,
     others: Distinct<DomainName>,
     hosts: std::collections::HashMap<DomainName, Vec<String>>,
+    /// Distinct e-mail addresses, lowercase.
+    emails: Distinct<String>,
     /// Every distinct host name kept in `hosts`, at most the cap.
     host_names: Distinct<String>,
     addresses: Distinct<IpAddr>,
@@ -439,6 +455,7 @@ impl<'r> Found<'r> {
             others: Distinct::new(max),
             hosts: std::collections::HashMap::new(),
             host_names: Distinct::new(max),
+            emails: Distinct::new(max),
             addresses: Distinct::new(max),
             deadline,
             cut: false,
@@ -481,6 +498,18 @@ impl<'r> Found<'r> {
         }
     }
 
+    /// Notes an e-mail address (of a header, or `local` and `host` of the text), lowercase.
+    fn note_email(&mut self, email: &str) {
+        let email = email.trim();
+        let Some((local, host)) = email.rsplit_once('@') else {
+            return;
+        };
+        if local.is_empty() || local.len() > MAX_LOCAL || host.is_empty() || host.len() > MAX_HOST {
+            return;
+        }
+        self.emails.note(&email.to_lowercase());
+    }
+
     /// Whether the time budget has run out (looked at only every [`CLOCK_EVERY`] bytes).
     fn out_of_time(&mut self) -> bool {
         if self
@@ -502,10 +531,12 @@ impl<'r> Found<'r> {
             mut hosts,
             host_names,
             addresses,
+            emails,
             cut,
             ..
         } = self;
-        let mut capped = links.more || others.more || addresses.more || host_names.more;
+        let mut capped =
+            links.more || others.more || addresses.more || host_names.more || emails.more;
         for domain in links
             .items
             .into_iter()
@@ -521,6 +552,7 @@ impl<'r> Found<'r> {
             targets.domains.push(domain);
         }
         targets.addresses = addresses.items;
+        targets.emails = emails.items;
         targets.capped = capped;
         targets.cut |= cut;
     }
@@ -590,6 +622,13 @@ fn find_hosts(text: &str, html: bool, found: &mut Found<'_>) {
                 b'@' => {
                     let host = short_host(spans.host_chars(&lower, at + 1, &mut found.work));
                     noted.note(found, host, Place::Other);
+                    // The local part, read backwards: it stops at the previous `@` (not a
+                    // local-part byte), so all these reads together cover the text once.
+                    let local = local_part(&lower[..at]);
+                    if let Some(host) = host.filter(|host| !local.is_empty() && host.contains('.'))
+                    {
+                        found.note_email(&format!("{local}@{}", host.trim_end_matches('.')));
+                    }
                 }
                 b'<' if html => in_tag = true,
                 b'>' if html => in_tag = false,
@@ -600,6 +639,27 @@ fn find_hosts(text: &str, html: bool, found: &mut Found<'_>) {
         at += skip;
         found.work += skip;
     }
+}
+
+/// The longest local part of an e-mail address (RFC 5321).
+const MAX_LOCAL: usize = 64;
+
+/// The local part of an e-mail address that ends `before`: the dot-atom bytes just before
+/// the `@`, at most [`MAX_LOCAL`] of them (none when longer: not an address).
+fn local_part(before: &str) -> &str {
+    let bytes = before.as_bytes();
+    let is_local = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b);
+    let mut start = bytes.len();
+    while start > 0 && is_local(bytes[start - 1]) {
+        start -= 1;
+        if bytes.len() - start > MAX_LOCAL {
+            return "";
+        }
+    }
+    // `mailto:` and dots at the edges are no part of it.
+    before[start..]
+        .trim_start_matches('.')
+        .trim_end_matches('.')
 }
 
 /// The most distinct hosts remembered per text, to skip repeats.
@@ -968,6 +1028,29 @@ mod tests {
             MessageReader::default().read(format!("Subject: x\r\n\r\n{body}").as_bytes(), None);
         assert_eq!(targets.addresses.len(), DEFAULT_MAX_DOMAINS);
         assert!(targets.capped);
+    }
+
+    #[test]
+    fn e_mail_addresses_of_headers_and_text() {
+        let message = b"From: \"A\" <Boss@Example.org>\r\nReply-To: Desk+x@example.net\r\n\
+            Sender: boss@example.org\r\nSubject: x\r\n\r\nmailto:pay.me@fraud.example \
+            or x.@y @lone a@nodot, see PAY.ME@fraud.example\r\n";
+        let targets = MessageReader::default().read(message, None);
+        assert_eq!(
+            targets.emails,
+            [
+                "boss@example.org",
+                "desk+x@example.net",
+                "pay.me@fraud.example"
+            ]
+        );
+        // A local part longer than 64 bytes is not an address.
+        assert_eq!(local_part(&"a".repeat(65)), "");
+        assert_eq!(local_part(&format!("x {}", "a".repeat(64))).len(), 64);
+        assert_eq!(local_part("mailto:j.doe"), "j.doe");
+        let capped = MessageReader::default().max_domains(2).read(message, None);
+        assert_eq!(capped.emails.len(), 2);
+        assert!(capped.capped);
     }
 
     #[test]

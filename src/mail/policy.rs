@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::hash::HashSpec;
 use crate::list::{HopScope, QueryForm};
 use crate::mail::text::one_line;
 use crate::rdns::{ReverseDns, forward_confirmed_reverse_dns};
@@ -137,6 +138,10 @@ pub struct SessionFacts {
     /// checked on the domain lists that take host names ([`QueryForm::Host`]: Spamhaus DBL
     /// and ZRD); the lists that take registrable domains are asked those instead.
     pub hosts: Vec<String>,
+    /// E-mail addresses found in the message (From, Reply-To, Sender, the text), checked on
+    /// the hashed lists ([`crate::hash`]) by hash: reports and texts name the hash, never the
+    /// address.
+    pub emails: Vec<String>,
     /// IP addresses found in the message's URLs, checked on the IP lists.
     pub addresses: Vec<IpAddr>,
     /// Why part of the message was not checked (`more than 200 domains or addresses`,
@@ -176,6 +181,7 @@ impl SessionFacts {
         !self.hops.is_empty()
             || !self.domains.is_empty()
             || !self.hosts.is_empty()
+            || !self.emails.is_empty()
             || !self.addresses.is_empty()
             || !self.unchecked.is_empty()
     }
@@ -258,7 +264,8 @@ impl SessionPolicy {
         self
     }
 
-    /// Check the envelope sender's domain on the domain lists.
+    /// Check the envelope sender's domain on the domain lists, and the sender's address by
+    /// hash on the hashed lists ([`crate::hash`]).
     pub fn check_sender_domain(mut self, on: bool) -> Self {
         self.check_sender_domain = on;
         self
@@ -367,6 +374,8 @@ enum Role {
     MessageDomain,
     MessageHost,
     MessageAddress,
+    SenderEmail,
+    MessageEmail,
 }
 
 impl Role {
@@ -380,6 +389,9 @@ impl Role {
             Role::MessageDomain => format!("domain {target} in the message"),
             Role::MessageHost => format!("host {target} in the message"),
             Role::MessageAddress => format!("address [{target}] in the message"),
+            // Hashed: the hash is named, never the address it came from.
+            Role::SenderEmail => format!("sender address (hash {target})"),
+            Role::MessageEmail => format!("e-mail address in the message (hash {target})"),
         }
     }
 
@@ -414,6 +426,8 @@ pub struct SessionFilter<R> {
     policy: SessionPolicy,
     ip_lists: bool,
     domain_lists: bool,
+    /// The distinct hash forms of the hashed lists.
+    hashes: Vec<HashSpec>,
     keyed_zones: Vec<Zone>,
 }
 
@@ -422,6 +436,12 @@ impl<R: DnsResolver> SessionFilter<R> {
     pub fn new(checker: Checker<R>, policy: SessionPolicy) -> Self {
         let ip_lists = checker.lists().any(|list| list.kind().is_ip());
         let domain_lists = checker.lists().any(|list| !list.kind().is_ip());
+        let mut hashes: Vec<HashSpec> = Vec::new();
+        for spec in checker.lists().filter_map(DnsList::hash) {
+            if !hashes.contains(spec) {
+                hashes.push(spec.clone());
+            }
+        }
         let keyed_zones = checker
             .lists()
             .map(|list| list.zone().clone())
@@ -432,6 +452,7 @@ impl<R: DnsResolver> SessionFilter<R> {
             policy,
             ip_lists,
             domain_lists,
+            hashes,
             keyed_zones,
         }
     }
@@ -622,6 +643,15 @@ impl<R: DnsResolver> SessionFilter<R> {
                         push(role, target);
                     }
                 }
+                let sender = facts
+                    .sender
+                    .as_deref()
+                    .filter(|_| policy.check_sender_domain);
+                for spec in &self.hashes {
+                    if let Some(target) = sender.and_then(|sender| spec.email_target(sender)) {
+                        push(Role::SenderEmail, target);
+                    }
+                }
             }
         }
         if self.ip_lists {
@@ -646,6 +676,14 @@ impl<R: DnsResolver> SessionFilter<R> {
             for host in &facts.hosts {
                 if let Some(target) = domain_target(host) {
                     push(Role::MessageHost, target);
+                }
+            }
+            // Each address in each hash form of the lists (usually one).
+            for email in &facts.emails {
+                for spec in &self.hashes {
+                    if let Some(target) = spec.email_target(email) {
+                        push(Role::MessageEmail, target);
+                    }
                 }
             }
         }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::support::TestDns;
 use crate::support::rbldnsd::{Rbldnsd, ZoneData};
+use dnsbl_check::hash::HashSpec;
 use dnsbl_check::list::{NoDataPolicy, QueryForm};
 use dnsbl_check::mail::{MessageReader, SessionFacts, SessionFilter, SessionPolicy, Verdict};
 use dnsbl_check::{Checker, DnsList, HickoryResolver, ListKind, NameServer};
@@ -196,4 +197,103 @@ async fn rbldnsd_dbl_lists_one_host_of_a_legitimate_site() {
         .evaluate(&facts("Subject: x\r\n\r\nhttps://www.spammy.example/\r\n"))
         .await;
     assert!(evaluation.verdict.is_reject(), "{evaluation:?}");
+}
+
+/// An HBL-like list holding the hash of one address, and a plain domain list beside it.
+async fn hbl_server(listed: &str) -> (TestDns, SessionFilter<HickoryResolver>) {
+    let spec = HashSpec::spamhaus_email();
+    let hashed = spec.email_target(listed).unwrap().to_string();
+    let dns = TestDns::builder()
+        .zone("hbl.test")
+        .a(&format!("{hashed}.hbl.test"), &["127.0.3.2"], 60)
+        .zone("dbl.test")
+        .start()
+        .await;
+    let resolver = HickoryResolver::builder()
+        .name_server(NameServer::new(dns.addr))
+        .timeout(Duration::from_millis(800))
+        .retries(1)
+        .build()
+        .unwrap();
+    let lists = vec![
+        DnsList::from_spec("hbl.test=127.0.3.2", ListKind::Domain)
+            .unwrap()
+            .with_hash(spec),
+        DnsList::from_spec("dbl.test", ListKind::Domain).unwrap(),
+    ];
+    let checker = Checker::builder()
+        .lists(lists)
+        .health_checks(false)
+        .build_with(resolver)
+        .unwrap();
+    let policy = SessionPolicy::default().check_sender_domain(true);
+    (dns, SessionFilter::new(checker, policy))
+}
+
+fn email_facts(message: &str) -> SessionFacts {
+    let targets = MessageReader::default().read(message.as_bytes(), None);
+    let mut facts = facts(message);
+    facts.emails = targets.emails;
+    facts
+}
+
+#[tokio::test]
+async fn hashed_addresses_are_refused_from_headers_and_text_never_named() {
+    let (dns, filter) = hbl_server("fraud.desk@example.net").await;
+    let hashed = HashSpec::spamhaus_email()
+        .email_target("fraud.desk@example.net")
+        .unwrap()
+        .to_string();
+    let expected = format!(
+        "Service unavailable; e-mail address in the message (hash {hashed}) blocked using hbl.test"
+    );
+    let messages = [
+        // Reply-To in mixed case, with a +tag the normalisation drops.
+        "From: a@example.org\r\nReply-To: \"Desk\" <Fraud.Desk+x@EXAMPLE.net>\r\nSubject: x\r\n\r\nhi\r\n",
+        // In the body text.
+        "From: a@example.org\r\nSubject: x\r\n\r\nWrite to fraud.desk@example.net today.\r\n",
+        // In an HTML mailto link.
+        "From: a@example.org\r\nContent-Type: text/html\r\nSubject: x\r\n\r\n<a href=\"mailto:FRAUD.DESK@example.net\">us</a>\r\n",
+    ];
+    for message in messages {
+        let evaluation = filter.evaluate(&email_facts(message)).await;
+        assert_eq!(
+            evaluation.verdict,
+            Verdict::Reject(expected.clone()),
+            "{message}"
+        );
+        let shown = format!("{evaluation:?}");
+        assert!(!shown.to_lowercase().contains("fraud.desk"), "{shown}");
+        // The hashed name goes to the hashed list only, the domain to the plain list only.
+        let asked: Vec<String> = dns.queries().into_iter().map(|(name, _)| name).collect();
+        assert!(
+            asked.iter().any(|q| q == &format!("{hashed}.hbl.test.")),
+            "{asked:?}"
+        );
+        assert!(
+            !asked.iter().any(|q| q.contains("_email.dbl.test")),
+            "{asked:?}"
+        );
+        assert!(
+            !asked.iter().any(|q| q == "example.net.hbl.test."),
+            "{asked:?}"
+        );
+    }
+    // Another address, and the listed one's domain alone, pass.
+    let clean = "From: other.desk@example.net\r\nSubject: x\r\n\r\nsee example.net or https://example.net/\r\n";
+    let evaluation = filter.evaluate(&email_facts(clean)).await;
+    assert_eq!(evaluation.verdict, Verdict::Accept, "{evaluation:?}");
+    assert!(evaluation.trouble.is_empty(), "{evaluation:?}");
+    // The envelope sender, as a policy server sees it.
+    let mut facts = SessionFacts::default();
+    facts.sender = Some("Fraud.Desk@example.net".into());
+    facts.client = Some("192.0.2.1".parse().unwrap());
+    let evaluation = filter.evaluate(&facts).await;
+    assert_eq!(
+        evaluation.verdict,
+        Verdict::Reject(format!(
+            "Service unavailable; sender address (hash {hashed}) blocked using hbl.test"
+        )),
+        "{evaluation:?}"
+    );
 }
