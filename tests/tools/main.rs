@@ -12,6 +12,7 @@ mod support;
 mod policyd_support;
 
 mod cli;
+mod coverage;
 mod exporter;
 mod false_clean;
 mod mail_servers;
