@@ -99,3 +99,51 @@ async fn an_e_mail_address_without_a_hashed_list_is_an_error_not_clean() {
         assert!(out.stderr.contains("hashed lists only"), "{out:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs postfix"]
+async fn postfix_with_the_milter_refuses_a_hashed_address_in_the_message() {
+    use crate::milter::html_message_text;
+    use crate::policyd_support::milter::start_milter;
+    use crate::support::postfix::Postfix;
+    use dnsbl_check::hash::HashSpec;
+
+    let hashed = HashSpec::spamhaus_email()
+        .email_target("fraud.desk@example.net")
+        .unwrap()
+        .to_string();
+    let dns = TestDns::builder()
+        .zone("hbl.test")
+        .a(&format!("{TEST_ADDRESS}.hbl.test"), &["127.0.3.2"], 60)
+        .a(&format!("{hashed}.hbl.test"), &["127.0.3.2"], 60)
+        .zone("uribl.test")
+        .a("test.uribl.test", &["127.0.0.2"], 60)
+        .start()
+        .await;
+    let config = config(&dns);
+    let milter = start_milter(&["--config", config.path().to_str().unwrap()]).await;
+    let postfix = Postfix::with_milter(milter.port()).await;
+
+    // The address in a mailto link of a base64 HTML part, in mixed case.
+    let listed = html_message_text("hash-message", "mailto:Fraud.Desk@Example.net");
+    let refused = postfix.send_message("198.51.100.7", &listed).await;
+    let text = String::from_utf8_lossy(&refused.stdout).into_owned();
+    let expected = format!(
+        "550 5.7.1 Service unavailable; e-mail address in the message (hash {hashed}) blocked \
+         using hbl.test"
+    );
+    assert!(text.contains(&expected), "{text}\n{}", postfix.maillog());
+    assert!(!postfix.maillog().to_lowercase().contains("fraud.desk"));
+    // swaks: 26 is "the server did not accept the mail after DATA".
+    assert_eq!(refused.status.code(), Some(26), "{text}");
+
+    let clean = html_message_text("clean-message", "mailto:someone@example.net");
+    let accepted = postfix.send_message("198.51.100.7", &clean).await;
+    let text = String::from_utf8_lossy(&accepted.stdout).into_owned();
+    assert_eq!(
+        accepted.status.code(),
+        Some(0),
+        "{text}\n{}",
+        postfix.maillog()
+    );
+}
