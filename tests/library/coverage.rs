@@ -28,6 +28,10 @@ fn lists() -> Vec<DnsList> {
 }
 
 fn checker(addr: std::net::SocketAddr) -> Checker {
+    checker_of(addr, lists())
+}
+
+fn checker_of(addr: std::net::SocketAddr, lists: Vec<DnsList>) -> Checker {
     let resolver = HickoryResolver::builder()
         .name_server(NameServer::new(addr))
         .timeout(Duration::from_millis(800))
@@ -35,7 +39,7 @@ fn checker(addr: std::net::SocketAddr) -> Checker {
         .build()
         .unwrap();
     Checker::builder()
-        .lists(lists())
+        .lists(lists)
         .health_checks(false)
         .build_with(resolver)
         .unwrap()
@@ -47,6 +51,19 @@ fn facts(message: &str) -> SessionFacts {
     facts.domains = targets.domains;
     facts.hosts = targets.hosts;
     facts
+}
+
+/// Each message is accepted, with no trouble.
+async fn accepts_cleanly(filter: &SessionFilter<HickoryResolver>, messages: &[&str]) {
+    for clean in messages {
+        let evaluation = filter.evaluate(&facts(clean)).await;
+        assert_eq!(
+            evaluation.verdict,
+            Verdict::Accept,
+            "{clean}: {evaluation:?}"
+        );
+        assert!(evaluation.trouble.is_empty(), "{evaluation:?}");
+    }
 }
 
 /// The DBL lists one host of a legitimate site: that host is refused, its registrable
@@ -81,18 +98,14 @@ async fn host_is_refused_and_its_domain_passes(
             .any(|q| q.ends_with(".legit.example.uribl.test.")),
         "host names are cut for the registrable list: {asked:?}"
     );
-    for clean in [
-        "Subject: x\r\n\r\nhttps://legit.example/\r\n",
-        "Subject: x\r\n\r\nhttps://www.legit.example/ mailto:a@legit.example\r\n",
-    ] {
-        let evaluation = filter.evaluate(&facts(clean)).await;
-        assert_eq!(
-            evaluation.verdict,
-            Verdict::Accept,
-            "{clean}: {evaluation:?}"
-        );
-        assert!(evaluation.trouble.is_empty(), "{evaluation:?}");
-    }
+    accepts_cleanly(
+        filter,
+        &[
+            "Subject: x\r\n\r\nhttps://legit.example/\r\n",
+            "Subject: x\r\n\r\nhttps://www.legit.example/ mailto:a@legit.example\r\n",
+        ],
+    )
+    .await;
     // The registrable list still refuses a host under a domain it lists.
     let evaluation = filter
         .evaluate(&facts("Subject: x\r\n\r\nhttps://www.spammy.example/\r\n"))
@@ -181,18 +194,14 @@ async fn rbldnsd_dbl_lists_one_host_of_a_legitimate_site() {
         ),
         "{text}"
     );
-    for clean in [
-        "Subject: x\r\n\r\nhttps://legit.example/\r\n",
-        "Subject: x\r\n\r\nhttps://www.legit.example/\r\n",
-    ] {
-        let evaluation = filter.evaluate(&facts(clean)).await;
-        assert_eq!(
-            evaluation.verdict,
-            Verdict::Accept,
-            "{clean}: {evaluation:?}"
-        );
-        assert!(evaluation.trouble.is_empty(), "{evaluation:?}");
-    }
+    accepts_cleanly(
+        &filter,
+        &[
+            "Subject: x\r\n\r\nhttps://legit.example/\r\n",
+            "Subject: x\r\n\r\nhttps://www.legit.example/\r\n",
+        ],
+    )
+    .await;
     let evaluation = filter
         .evaluate(&facts("Subject: x\r\n\r\nhttps://www.spammy.example/\r\n"))
         .await;
@@ -209,23 +218,13 @@ async fn hbl_server(listed: &str) -> (TestDns, SessionFilter<HickoryResolver>) {
         .zone("dbl.test")
         .start()
         .await;
-    let resolver = HickoryResolver::builder()
-        .name_server(NameServer::new(dns.addr))
-        .timeout(Duration::from_millis(800))
-        .retries(1)
-        .build()
-        .unwrap();
     let lists = vec![
         DnsList::from_spec("hbl.test=127.0.3.2", ListKind::Domain)
             .unwrap()
             .with_hash(spec),
         DnsList::from_spec("dbl.test", ListKind::Domain).unwrap(),
     ];
-    let checker = Checker::builder()
-        .lists(lists)
-        .health_checks(false)
-        .build_with(resolver)
-        .unwrap();
+    let checker = checker_of(dns.addr, lists);
     let policy = SessionPolicy::default().check_sender_domain(true);
     (dns, SessionFilter::new(checker, policy))
 }
