@@ -12,7 +12,8 @@
 //! | [`Target`], [`TargetSpec`] | `target.rs` | what is checked: addresses, networks, domains |
 //! | [`Zone`] | `zone.rs` | list zones (with secret DQS keys) and query names |
 //! | [`CodeFilter`] | `filter.rs` | which answer codes count (Postfix syntax, bitmasks) |
-//! | [`DnsList`] | `list.rs` | one list: zone, kind, filter, categories, weight |
+//! | [`DnsList`] | `list.rs` | one list: zone, kind, filter, categories, weight, query form |
+//! | [`hash`] | `hash.rs` | hashed lists (Spamhaus HBL): e-mail normalisation, digests, encodings |
 //! | [`presets`] | `presets.rs` | current public lists, ready to use: [`presets::list`] by name |
 //! | [`Config`] | `config.rs` | configuration files (TOML, JSON), and [`config::parse_seconds`] |
 //! | [`resolver`] | `resolver/` | the DNS seam ([`DnsResolver`]) and its implementations |
