@@ -154,4 +154,11 @@ impl DnsResolver for AnyResolver {
             AnyResolver::Pooled(resolver) => resolver.lookup_mx(name).await,
         }
     }
+
+    async fn lookup_ns(&self, name: &str) -> Result<Answer<String>, LookupError> {
+        match self {
+            AnyResolver::Hickory(resolver) => resolver.lookup_ns(name).await,
+            AnyResolver::Pooled(resolver) => resolver.lookup_ns(name).await,
+        }
+    }
 }

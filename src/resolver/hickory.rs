@@ -668,6 +668,17 @@ impl DnsResolver for HickoryResolver {
             _ => None,
         })
     }
+
+    async fn lookup_ns(&self, name: &str) -> Result<Answer<String>, LookupError> {
+        let result = self.lookup_records(name, RecordType::NS).await;
+        finish(result, |data| match data {
+            RData::NS(ns) => {
+                let host = ns.0.to_ascii();
+                Some(host.strip_suffix('.').unwrap_or(&host).to_ascii_lowercase())
+            }
+            _ => None,
+        })
+    }
 }
 
 /// Joins a TXT record's character-strings without separator, decoding lossily as UTF-8.

@@ -296,3 +296,67 @@ async fn hashed_addresses_are_refused_from_headers_and_text_never_named() {
         "{evaluation:?}"
     );
 }
+
+#[tokio::test]
+#[ignore = "needs unbound"]
+async fn both_transports_and_the_cache_look_up_name_servers() {
+    use crate::support::unbound::Unbound;
+    use dnsbl_check::resolver::cache::{AnswerCache, CacheConfig};
+    use dnsbl_check::resolver::pooled::PooledUdpResolver;
+    use dnsbl_check::{Answer, DnsResolver, LookupErrorKind};
+
+    let unbound = Unbound::start(
+        &[
+            "local-zone: \"example.test\" transparent",
+            "local-data: \"example.test. 300 NS ns1.Host.test.\"",
+            "local-data: \"example.test. 300 NS ns2.host.test.\"",
+            "local-data: \"ns1.host.test. A 203.0.113.9\"",
+        ],
+        &[],
+    )
+    .expect("unbound starts");
+    let hickory = crate::support::resolver_at(unbound.addr, Duration::from_secs(2), 1);
+    let pooled = PooledUdpResolver::builder()
+        .name_server(NameServer::new(unbound.addr))
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let cached = AnswerCache::new(
+        crate::support::resolver_at(unbound.addr, Duration::from_secs(2), 1),
+        CacheConfig::default(),
+    );
+    let answers = [
+        hickory.lookup_ns("example.test.").await,
+        pooled.lookup_ns("example.test.").await,
+        cached.lookup_ns("example.test.").await,
+    ];
+    for answer in answers {
+        let Ok(Answer::Records { mut records, .. }) = answer else {
+            panic!("{answer:?}\n{}", unbound.log())
+        };
+        records.sort();
+        assert_eq!(records, ["ns1.host.test", "ns2.host.test"]);
+    }
+    // A name with no NS records is an answer, not an error.
+    for answer in [
+        hickory.lookup_ns("ns1.host.test.").await,
+        pooled.lookup_ns("ns1.host.test.").await,
+    ] {
+        assert!(matches!(answer, Ok(Answer::NoRecords { .. })), "{answer:?}");
+    }
+    // A resolver that does not look NS records up says so.
+    struct AOnly;
+    impl DnsResolver for AOnly {
+        async fn lookup_a(
+            &self,
+            _: &str,
+        ) -> Result<Answer<std::net::Ipv4Addr>, dnsbl_check::LookupError> {
+            unreachable!()
+        }
+        async fn lookup_txt(&self, _: &str) -> Result<Answer<String>, dnsbl_check::LookupError> {
+            unreachable!()
+        }
+    }
+    let error = AOnly.lookup_ns("example.test.").await.unwrap_err();
+    assert_eq!(error.kind(), LookupErrorKind::Unsupported);
+}
