@@ -203,6 +203,30 @@ pub fn registrable_domain(host: &str) -> Option<DomainName> {
     DomainName::new(registrable).ok()
 }
 
+/// What mail filters resolve a domain to, to ask an IP list about the addresses behind it
+/// (`check_domains = ["ns", "a"]` in a config file; none by default).
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::list::DomainCheck;
+/// use dnsbl_check::{DnsList, ListKind};
+///
+/// let sbl = DnsList::from_spec("sbl.example", ListKind::Ipv4)
+///     .unwrap()
+///     .with_domain_checks([DomainCheck::Ns, DomainCheck::A]);
+/// assert_eq!(sbl.domain_checks(), [DomainCheck::Ns, DomainCheck::A]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum DomainCheck {
+    /// The domain's name servers (NS records), and their IPv4 addresses.
+    Ns,
+    /// The domain's own IPv4 addresses (A records).
+    A,
+}
+
 /// An entry a list publishes for testing: one it always lists (a positive test point) or one
 /// it never lists (a negative one).
 ///
@@ -557,6 +581,8 @@ pub struct DnsList {
     query_form: QueryForm,
     #[serde(skip_serializing_if = "Option::is_none")]
     hash: Option<HashSpec>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    check_domains: Vec<DomainCheck>,
 }
 
 /// How a list's NODATA answer (NOERROR without an A record) is read.
@@ -649,6 +675,7 @@ impl DnsList {
             nodata: NoDataPolicy::Trouble,
             query_form: QueryForm::Host,
             hash: None,
+            check_domains: Vec::new(),
         }
     }
 
@@ -749,6 +776,20 @@ impl DnsList {
     /// The form in which the list is asked about host names ([`QueryForm::Host`] unless set).
     pub fn query_form(&self) -> QueryForm {
         self.query_form
+    }
+
+    /// Mail filters resolve the domains of messages and senders (their name servers, their
+    /// addresses) and ask this IP list about those addresses ([`DomainCheck`]); by default
+    /// none. A few domains per message, and a few addresses per domain.
+    pub fn with_domain_checks(mut self, checks: impl IntoIterator<Item = DomainCheck>) -> Self {
+        self.check_domains = checks.into_iter().collect();
+        self.check_domains.dedup();
+        self
+    }
+
+    /// What mail filters resolve domains to for this list ([`DomainCheck`]).
+    pub fn domain_checks(&self) -> &[DomainCheck] {
+        &self.check_domains
     }
 
     /// Makes this a hashed list ([`crate::hash`]): asked only about hashed names of `spec`'s
@@ -1038,6 +1079,8 @@ struct DnsListConfig {
     #[serde(default)]
     query_form: QueryForm,
     hash: Option<HashSpec>,
+    #[serde(default)]
+    check_domains: Vec<DomainCheck>,
 }
 
 /// What is wrong with a list in a configuration file.
@@ -1047,6 +1090,8 @@ enum ListConfigError {
     Zone(#[from] ZoneError),
     #[error(transparent)]
     LookupUrl(#[from] LookupUrlError),
+    #[error("check_domains asks an IP list about a domain's addresses, not a {kind} list")]
+    DomainChecks { kind: ListKind },
     #[error("test point {point} is not of a family a {kind} list holds")]
     TestPointFamily { point: TestPoint, kind: ListKind },
 }
@@ -1095,6 +1140,9 @@ impl TryFrom<DnsListConfig> for DnsList {
             Some(key) => Zone::with_key(&config.zone, key)?,
             None => config.zone.parse()?,
         };
+        if !config.check_domains.is_empty() && !config.kind.is_ip() {
+            return Err(ListConfigError::DomainChecks { kind: config.kind });
+        }
         if let Some(points) = &config.test_points {
             let fits = |point: &&TestPoint| config.kind.families().contains(&point.family());
             let mut all = points.listed().iter().chain(points.not_listed());
@@ -1128,6 +1176,7 @@ impl TryFrom<DnsListConfig> for DnsList {
             nodata: config.nodata,
             query_form: config.query_form,
             hash: config.hash,
+            check_domains: config.check_domains,
         })
     }
 }
@@ -1391,6 +1440,22 @@ mod tests {
         let text = toml::to_string(&registrable).unwrap();
         assert!(text.contains("query_form = \"registrable\""), "{text}");
         assert!(!toml::to_string(&host).unwrap().contains("query_form"));
+    }
+
+    #[test]
+    fn domain_checks_are_for_ip_lists_only() {
+        let list: DnsList =
+            toml::from_str("zone = \"sbl.example\"\ncheck_domains = [\"ns\", \"a\"]\n").unwrap();
+        assert_eq!(list.domain_checks(), [DomainCheck::Ns, DomainCheck::A]);
+        assert!(toml::to_string(&list).unwrap().contains("check_domains"));
+        let none: DnsList = toml::from_str("zone = \"sbl.example\"\n").unwrap();
+        assert!(none.domain_checks().is_empty());
+        for bad in [
+            "zone = \"dbl.example\"\nkind = \"domain\"\ncheck_domains = [\"a\"]\n",
+            "zone = \"sbl.example\"\ncheck_domains = [\"mx\"]\n",
+        ] {
+            assert!(toml::from_str::<DnsList>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

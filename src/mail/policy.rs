@@ -13,12 +13,14 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::hash::HashSpec;
-use crate::list::{HopScope, QueryForm};
+use crate::list::{DomainCheck, HopScope, QueryForm};
 use crate::mail::text::one_line;
 use crate::rdns::{ReverseDns, forward_confirmed_reverse_dns};
+use crate::resolver::Answer;
 use crate::resolver::DnsResolver;
 use crate::target::{DomainName, Target, unmap_ipv4};
 use crate::{Checker, DnsList, Report, Zone};
+use std::collections::HashMap;
 
 /// The longest TXT reason quoted in a verdict.
 const MAX_REASON: usize = 200;
@@ -370,12 +372,16 @@ enum Role {
     Helo,
     ClientName,
     SenderDomain,
-    Hop { last_external: bool },
+    Hop {
+        last_external: bool,
+    },
     MessageDomain,
     MessageHost,
     MessageAddress,
     SenderEmail,
     MessageEmail,
+    /// An address behind a domain of the message or the sender (`check_domains`).
+    DomainAddress,
 }
 
 impl Role {
@@ -392,6 +398,7 @@ impl Role {
             // Hashed: the hash is named, never the address it came from.
             Role::SenderEmail => format!("sender address (hash {target})"),
             Role::MessageEmail => format!("e-mail address in the message (hash {target})"),
+            Role::DomainAddress => format!("address [{target}] of a domain"),
         }
     }
 
@@ -428,6 +435,8 @@ pub struct SessionFilter<R> {
     domain_lists: bool,
     /// The distinct hash forms of the hashed lists.
     hashes: Vec<HashSpec>,
+    /// What some IP list wants domains resolved to ([`DnsList::domain_checks`]).
+    domain_checks: Vec<DomainCheck>,
     keyed_zones: Vec<Zone>,
 }
 
@@ -442,6 +451,12 @@ impl<R: DnsResolver> SessionFilter<R> {
                 hashes.push(spec.clone());
             }
         }
+        let mut domain_checks: Vec<DomainCheck> = Vec::new();
+        for check in checker.lists().flat_map(|list| list.domain_checks()) {
+            if !domain_checks.contains(check) {
+                domain_checks.push(*check);
+            }
+        }
         let keyed_zones = checker
             .lists()
             .map(|list| list.zone().clone())
@@ -453,6 +468,7 @@ impl<R: DnsResolver> SessionFilter<R> {
             ip_lists,
             domain_lists,
             hashes,
+            domain_checks,
             keyed_zones,
         }
     }
@@ -505,17 +521,31 @@ impl<R: DnsResolver> SessionFilter<R> {
             return evaluation;
         }
 
-        let targets = self.targets(facts, skip_client.is_none());
+        let mut targets = self.targets(facts, skip_client.is_none());
+        // The addresses behind the domains, for the IP lists that ask for them: resolved
+        // first, then checked with everything else.
+        let behind = self.domain_addresses(facts, skip_client.is_none()).await;
+        let mut via: HashMap<IpAddr, (DomainCheck, String)> = HashMap::new();
+        for (ip, check, how) in behind.addresses {
+            let target = Target::ip(ip);
+            if !via.contains_key(&ip) && !targets.iter().any(|(_, known)| *known == target) {
+                via.insert(ip, (check, how));
+                targets.push((Role::DomainAddress, target));
+            }
+        }
+        evaluation.unchecked.extend(behind.unchecked);
         evaluation.checked = targets
             .iter()
             .map(|(role, target)| role.describe(target))
             .collect();
 
-        let checks = futures::future::join_all(
-            targets
-                .iter()
-                .map(|(role, target)| self.check(*role, target.clone())),
-        );
+        let checks = futures::future::join_all(targets.iter().map(|(role, target)| {
+            let behind = match target {
+                Target::Ip(ip) => via.get(ip).map(|(check, _)| *check),
+                Target::Domain(_) => None,
+            };
+            self.check(*role, target.clone(), behind)
+        }));
         let fcrdns = async {
             match client {
                 Some(ip) if self.policy.require_fcrdns && skip_client.is_none() => Some(
@@ -547,11 +577,20 @@ impl<R: DnsResolver> SessionFilter<R> {
             }
             _ => false,
         };
-        for ((role, _), report) in targets.iter().zip(&reports) {
+        for message in behind.trouble {
+            tracing::warn!(trouble = %message, "domain lookups failed");
+            evaluation.trouble.push(message);
+            trouble = true;
+        }
+        for ((role, target), report) in targets.iter().zip(&reports) {
             note_results(&mut evaluation, report);
             trouble |= report.has_trouble();
             if report.listed {
-                let (reject, tag) = listing_texts(*role, report);
+                let how = match target {
+                    Target::Ip(ip) => via.get(ip).map(|(_, how)| how.as_str()),
+                    Target::Domain(_) => None,
+                };
+                let (reject, tag) = listing_texts(*role, report, how);
                 rejections.push(reject);
                 tags.push(tag);
             }
@@ -692,7 +731,14 @@ impl<R: DnsResolver> SessionFilter<R> {
 
     /// Checks one target. A relay that is not the last external hop is judged only by the
     /// lists that apply to every untrusted hop.
-    async fn check(&self, role: Role, target: Target) -> Report {
+    async fn check(&self, role: Role, target: Target, behind: Option<DomainCheck>) -> Report {
+        if let Some(check) = behind {
+            let wanted = |list: &DnsList| {
+                (!list.domain_checks().contains(&check))
+                    .then_some("the list is not asked about the addresses behind domains")
+            };
+            return self.checker.check_lists(target, wanted).await;
+        }
         match role {
             Role::Hop {
                 last_external: false,
@@ -715,6 +761,76 @@ impl<R: DnsResolver> SessionFilter<R> {
         }
     }
 
+    /// Resolves the domains of the message and the sender (at most [`MAX_DOMAIN_LOOKUPS`]) to
+    /// the addresses the IP lists' [`DomainCheck`]s ask for, within the FCrDNS deadline.
+    async fn domain_addresses(&self, facts: &SessionFacts, with_client: bool) -> Behind {
+        let mut behind = Behind::default();
+        if self.domain_checks.is_empty() {
+            return behind;
+        }
+        let sender = facts
+            .sender
+            .as_deref()
+            .filter(|_| with_client)
+            .and_then(|sender| sender.rsplit_once('@'))
+            .and_then(|(_, domain)| crate::list::registrable_domain(domain));
+        let mut domains: Vec<DomainName> = Vec::new();
+        for domain in sender.into_iter().chain(facts.domains.iter().cloned()) {
+            if !domains.contains(&domain) {
+                if domains.len() == MAX_DOMAIN_LOOKUPS {
+                    behind.unchecked.push(format!(
+                        "more than {MAX_DOMAIN_LOOKUPS} domains for name-server and address checks"
+                    ));
+                    break;
+                }
+                domains.push(domain);
+            }
+        }
+        let lookups = futures::future::join_all(domains.iter().map(|d| self.behind_domain(d)));
+        match tokio::time::timeout(self.policy.fcrdns_deadline, lookups).await {
+            Ok(all) => {
+                for one in all {
+                    behind.addresses.extend(one.addresses);
+                    behind.trouble.extend(one.trouble);
+                }
+            }
+            Err(_) => behind
+                .trouble
+                .push("name-server and address lookups: deadline reached".into()),
+        }
+        behind
+    }
+
+    /// One domain's name servers' addresses and its own, as the lists ask.
+    async fn behind_domain(&self, domain: &DomainName) -> Behind {
+        let resolver = self.checker.resolver();
+        let mut behind = Behind::default();
+        if self.domain_checks.contains(&DomainCheck::Ns) {
+            match resolver.lookup_ns(&format!("{domain}.")).await {
+                Ok(Answer::Records { records, .. }) => {
+                    for host in records.iter().take(MAX_NAME_SERVERS) {
+                        let how = format!("domain {domain}: name server {host}");
+                        behind.note(
+                            resolver.lookup_a(&format!("{host}.")).await,
+                            DomainCheck::Ns,
+                            how,
+                        );
+                    }
+                }
+                Ok(Answer::NoRecords { .. }) => {}
+                Err(error) => behind
+                    .trouble
+                    .push(format!("domain {domain}: name servers: {error}")),
+            }
+        }
+        if self.domain_checks.contains(&DomainCheck::A) {
+            let how = format!("domain {domain}: address");
+            let answer = resolver.lookup_a(&format!("{domain}.")).await;
+            behind.note(answer, DomainCheck::A, how);
+        }
+        behind
+    }
+
     /// A text as shown to a client: one clean line, DQS keys scrubbed (a last line of
     /// defence: texts are built from public zone names).
     fn shown(&self, text: &str) -> String {
@@ -723,6 +839,46 @@ impl<R: DnsResolver> SessionFilter<R> {
             text = zone.redact(&text).into_owned();
         }
         text
+    }
+}
+
+/// The most domains of one message (and its sender) resolved for [`DomainCheck`]s.
+const MAX_DOMAIN_LOOKUPS: usize = 10;
+/// The most name servers of one domain resolved.
+const MAX_NAME_SERVERS: usize = 4;
+/// The most addresses of one name taken.
+const MAX_ADDRESSES_PER_NAME: usize = 4;
+
+/// The addresses behind domains: each with the check that found it and how (`domain
+/// example.com: name server ns1.example.net`), what failed, and what was left out.
+#[derive(Default)]
+struct Behind {
+    addresses: Vec<(IpAddr, DomainCheck, String)>,
+    trouble: Vec<String>,
+    unchecked: Vec<String>,
+}
+
+impl Behind {
+    /// Notes the answer to an A lookup made for `how`: its addresses (not local ones), or
+    /// its failure as trouble.
+    fn note(
+        &mut self,
+        answer: Result<Answer<std::net::Ipv4Addr>, crate::LookupError>,
+        check: DomainCheck,
+        how: String,
+    ) {
+        match answer {
+            Ok(Answer::Records { records, .. }) => {
+                for addr in records.into_iter().take(MAX_ADDRESSES_PER_NAME) {
+                    let ip = IpAddr::V4(addr);
+                    if !is_local(ip) {
+                        self.addresses.push((ip, check, how.clone()));
+                    }
+                }
+            }
+            Ok(Answer::NoRecords { .. }) => {}
+            Err(error) => self.trouble.push(format!("{how}: {error}")),
+        }
     }
 }
 
@@ -795,7 +951,15 @@ fn note_results(evaluation: &mut Evaluation, report: &Report) {
 
 /// The reject text and the tag text for a listed target. Lists are named by their public
 /// zone, those that count towards the verdict first; the reason is the first list's.
-fn listing_texts(role: Role, report: &Report) -> (String, String) {
+fn listing_texts(role: Role, report: &Report, how: Option<&str>) -> (String, String) {
+    // An address behind a domain is named with the domain that led to it.
+    let (described, subject) = match how {
+        Some(how) => {
+            let text = format!("{how} [{}]", report.target);
+            (text.clone(), text)
+        }
+        None => (role.describe(&report.target), role.subject(&report.target)),
+    };
     let mut hits: Vec<_> = report
         .listings()
         .filter(|(result, _)| result.weight > 0)
@@ -809,7 +973,7 @@ fn listing_texts(role: Role, report: &Report) -> (String, String) {
         .collect();
     let mut reject = format!(
         "Service unavailable; {} blocked using {}",
-        role.describe(&report.target),
+        described,
         zones.join(", ")
     );
     let reason = hits
@@ -832,11 +996,7 @@ fn listing_texts(role: Role, report: &Report) -> (String, String) {
             format!("{zone} ({})", what.join(", "))
         })
         .collect();
-    let tag = format!(
-        "{} listed by {}",
-        role.subject(&report.target),
-        described.join(", ")
-    );
+    let tag = format!("{} listed by {}", subject, described.join(", "));
     (reject, tag)
 }
 

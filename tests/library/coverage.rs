@@ -360,3 +360,151 @@ async fn both_transports_and_the_cache_look_up_name_servers() {
     let error = AOnly.lookup_ns("example.test.").await.unwrap_err();
     assert_eq!(error.kind(), LookupErrorKind::Unsupported);
 }
+
+#[tokio::test]
+#[ignore = "needs unbound"]
+async fn name_servers_and_addresses_of_message_domains_on_opted_in_ip_lists() {
+    use crate::support::unbound::Unbound;
+    use dnsbl_check::list::DomainCheck;
+
+    let lists_dns = TestDns::builder()
+        .zone("bl.test")
+        .a("9.113.0.203.bl.test", &["127.0.0.2"], 60)
+        .a("10.113.0.203.bl.test", &["127.0.0.2"], 60)
+        .zone("pbl.test")
+        .a("9.113.0.203.pbl.test", &["127.0.0.10"], 60)
+        .start()
+        .await;
+    let unbound = Unbound::start(
+        &[
+            "local-zone: \"example.test\" transparent",
+            "local-data: \"example.test. NS ns1.host.test.\"",
+            "local-zone: \"host.test\" transparent",
+            "local-data: \"ns1.host.test. A 203.0.113.9\"",
+            "local-data: \"ns2.host.test. A 198.51.100.21\"",
+            "local-zone: \"clean.test\" transparent",
+            "local-data: \"clean.test. NS ns2.host.test.\"",
+            "local-data: \"clean.test. A 198.51.100.20\"",
+            "local-zone: \"web.test\" transparent",
+            "local-data: \"web.test. A 203.0.113.10\"",
+        ],
+        &[("bl.test", lists_dns.addr), ("pbl.test", lists_dns.addr)],
+    )
+    .expect("unbound starts");
+    let lists = vec![
+        DnsList::from_spec("bl.test", ListKind::Ipv4)
+            .unwrap()
+            .with_domain_checks([DomainCheck::Ns, DomainCheck::A]),
+        DnsList::from_spec("pbl.test", ListKind::Ipv4).unwrap(),
+    ];
+    let filter = SessionFilter::new(checker_of(unbound.addr, lists), SessionPolicy::default());
+    let cases = [
+        (
+            "https://www.example.test/",
+            "Service unavailable; domain example.test: name server ns1.host.test [203.0.113.9] \
+             blocked using bl.test",
+        ),
+        (
+            "https://web.test/",
+            "Service unavailable; domain web.test: address [203.0.113.10] blocked using bl.test",
+        ),
+    ];
+    for (url, expected) in cases {
+        let evaluation = filter
+            .evaluate(&facts(&format!("Subject: x\r\n\r\n{url}\r\n")))
+            .await;
+        assert_eq!(
+            evaluation.verdict,
+            Verdict::Reject(expected.into()),
+            "{evaluation:?}\n{}",
+            unbound.log()
+        );
+    }
+    // The list without check_domains is never asked about the addresses behind domains.
+    assert!(
+        !lists_dns
+            .queries()
+            .iter()
+            .any(|(name, _)| name.ends_with(".pbl.test.")),
+        "{:?}",
+        lists_dns.queries()
+    );
+    accepts_cleanly(&filter, &["Subject: x\r\n\r\nhttps://clean.test/\r\n"]).await;
+    // The sender's domain too.
+    let mut sender = SessionFacts::default();
+    sender.client = Some("192.0.2.1".parse().unwrap());
+    sender.sender = Some("someone@example.test".into());
+    let evaluation = filter.evaluate(&sender).await;
+    assert!(evaluation.verdict.is_reject(), "{evaluation:?}");
+}
+
+#[tokio::test]
+async fn addresses_of_message_domains_are_checked_and_failures_are_trouble() {
+    use crate::support::Behaviour;
+    use dnsbl_check::list::DomainCheck;
+
+    let dns = TestDns::builder()
+        .zone("bl.test")
+        .a("10.113.0.203.bl.test", &["127.0.0.2"], 60)
+        .zone("web.test")
+        .a("web.test", &["203.0.113.10"], 60)
+        .zone("clean.test")
+        .a("clean.test", &["198.51.100.20"], 60)
+        .zone("broken.test")
+        .on("broken.test", "*", Behaviour::ServFail)
+        .start()
+        .await;
+    let lists = || {
+        vec![
+            DnsList::from_spec("bl.test", ListKind::Ipv4)
+                .unwrap()
+                .with_domain_checks([DomainCheck::A]),
+        ]
+    };
+    let filter = SessionFilter::new(checker_of(dns.addr, lists()), SessionPolicy::default());
+    let evaluation = filter
+        .evaluate(&facts("Subject: x\r\n\r\nhttps://www.web.test/\r\n"))
+        .await;
+    assert_eq!(
+        evaluation.verdict,
+        Verdict::Reject(
+            "Service unavailable; domain web.test: address [203.0.113.10] blocked using bl.test"
+                .into()
+        ),
+        "{evaluation:?}"
+    );
+    accepts_cleanly(&filter, &["Subject: x\r\n\r\nhttps://clean.test/\r\n"]).await;
+    // A domain whose addresses cannot be looked up is trouble, never clean.
+    let broken = facts("Subject: x\r\n\r\nhttps://broken.test/\r\n");
+    let evaluation = filter.evaluate(&broken).await;
+    assert!(
+        evaluation
+            .trouble
+            .iter()
+            .any(|t| t.starts_with("domain broken.test: address:")),
+        "{evaluation:?}"
+    );
+    let closed = SessionFilter::new(
+        checker_of(dns.addr, lists()),
+        SessionPolicy::default().fail_closed(true),
+    );
+    let evaluation = closed.evaluate(&broken).await;
+    assert!(
+        matches!(evaluation.verdict, Verdict::Tempfail(_)),
+        "{evaluation:?}"
+    );
+    // At most 10 domains a message are resolved; the rest is said to be unchecked.
+    let many: String = (0..12)
+        .map(|i| format!("https://d{i}.clean.test.example{i}/ "))
+        .collect();
+    let evaluation = filter
+        .evaluate(&facts(&format!("Subject: x\r\n\r\n{many}\r\n")))
+        .await;
+    assert!(
+        evaluation
+            .unchecked
+            .iter()
+            .any(|u| u.contains("more than 10 domains")),
+        "{evaluation:?}"
+    );
+}
