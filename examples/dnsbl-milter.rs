@@ -26,7 +26,9 @@
 //!   `--skip-domain`s. The lists that take host names (`query_form = "host"`: Spamhaus DBL
 //!   and ZRD) are also asked every distinct host name under those domains
 //!   (`abused.legit.example`), at most `--max-domains` of them; the lists that take
-//!   registrable domains (SURBL, URIBL) only the domains.
+//!   registrable domains (SURBL, URIBL) only the domains. E-mail addresses of From,
+//!   Reply-To, Sender and the text go, hashed, to the hashed lists (Spamhaus HBL); IP lists
+//!   with `check_domains` are also asked about the name servers' and domains' addresses.
 //!
 //! # Answers
 //!
