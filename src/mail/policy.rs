@@ -433,6 +433,8 @@ pub struct SessionFilter<R> {
     policy: SessionPolicy,
     ip_lists: bool,
     domain_lists: bool,
+    /// Whether a plain domain list takes host names ([`QueryForm::Host`]).
+    host_lists: bool,
     /// The distinct hash forms of the hashed lists.
     hashes: Vec<HashSpec>,
     /// What some IP list wants domains resolved to ([`DnsList::domain_checks`]).
@@ -445,6 +447,9 @@ impl<R: DnsResolver> SessionFilter<R> {
     pub fn new(checker: Checker<R>, policy: SessionPolicy) -> Self {
         let ip_lists = checker.lists().any(|list| list.kind().is_ip());
         let domain_lists = checker.lists().any(|list| !list.kind().is_ip());
+        let host_lists = checker.lists().any(|list| {
+            !list.kind().is_ip() && list.hash().is_none() && list.query_form() == QueryForm::Host
+        });
         let mut hashes: Vec<HashSpec> = Vec::new();
         for spec in checker.lists().filter_map(DnsList::hash) {
             if !hashes.contains(spec) {
@@ -467,6 +472,7 @@ impl<R: DnsResolver> SessionFilter<R> {
             policy,
             ip_lists,
             domain_lists,
+            host_lists,
             hashes,
             domain_checks,
             keyed_zones,
@@ -712,7 +718,7 @@ impl<R: DnsResolver> SessionFilter<R> {
             }
             // Asked after the domains, so that a host that is itself a registrable domain
             // is asked once, on every list.
-            for host in &facts.hosts {
+            for host in facts.hosts.iter().filter(|_| self.host_lists) {
                 if let Some(target) = domain_target(host) {
                     push(Role::MessageHost, target);
                 }

@@ -508,3 +508,25 @@ async fn addresses_of_message_domains_are_checked_and_failures_are_trouble() {
         "{evaluation:?}"
     );
 }
+
+#[tokio::test]
+async fn host_names_are_not_listed_as_checked_without_a_host_list() {
+    let dns = TestDns::builder().zone("uribl.test").start().await;
+    let registrable_only = vec![
+        DnsList::from_spec("uribl.test", ListKind::Domain)
+            .unwrap()
+            .with_query_form(QueryForm::Registrable),
+    ];
+    let filter = SessionFilter::new(
+        checker_of(dns.addr, registrable_only),
+        SessionPolicy::default(),
+    );
+    let evaluation = filter
+        .evaluate(&facts(
+            "Subject: x\r\n\r\nhttps://abused.legit.example/\r\n",
+        ))
+        .await;
+    assert_eq!(evaluation.checked, ["domain legit.example in the message"]);
+    let asked: Vec<String> = dns.queries().into_iter().map(|(name, _)| name).collect();
+    assert_eq!(asked, ["legit.example.uribl.test."]);
+}
