@@ -94,9 +94,15 @@ const READY_BATCH: usize = 256;
                   --format nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
 )]
 struct Cli {
-    /// IPv4/IPv6 addresses, CIDR networks (every address is checked) or domain names.
-    #[arg(value_name = "TARGET", required_unless_present_any = ["input", "list_presets", "history", "check_setup"])]
+    /// IPv4/IPv6 addresses, CIDR networks (every address is checked), domain names, or
+    /// e-mail addresses (checked by hash on the hashed lists, as --hash-email).
+    #[arg(value_name = "TARGET", required_unless_present_any = ["input", "list_presets", "history", "check_setup", "hash_email"])]
     targets: Vec<String>,
+
+    /// Check the e-mail ADDRESS on the hashed lists (such as --preset spamhaus-hbl), by the
+    /// hash each list asks for; reported under its hashed name. Repeatable.
+    #[arg(long, value_name = "ADDRESS")]
+    hash_email: Vec<String>,
 
     /// Read targets from FILE, one per line ('-' for stdin); '#' starts a comment.
     #[arg(long, value_name = "FILE")]
@@ -348,7 +354,8 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
         server_ports: cli.smtp_check,
     };
     let bad = BadInput::new();
-    let specs = input::parse_arguments(&cli.targets, rules, &bad)?;
+    let arguments = input::hash_emails(&checker, &cli.targets, &cli.hash_email)?;
+    let specs = input::parse_arguments(&arguments, rules, &bad)?;
     let input = cli
         .input
         .as_deref()

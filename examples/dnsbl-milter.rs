@@ -23,7 +23,12 @@
 //!   base64, quoted-printable and charset decoding) on the domain lists: at most
 //!   `--max-domains` (200) of them, links (`href` values, URLs in the text) chosen before
 //!   other domains (e-mail addresses, `src` values), skipping big senders and
-//!   `--skip-domain`s.
+//!   `--skip-domain`s. The lists that take host names (`query_form = "host"`: Spamhaus DBL
+//!   and ZRD) are also asked every distinct host name under those domains
+//!   (`abused.legit.example`), at most `--max-domains` of them; the lists that take
+//!   registrable domains (SURBL, URIBL) only the domains. E-mail addresses of From,
+//!   Reply-To, Sender and the text go, hashed, to the hashed lists (Spamhaus HBL); IP lists
+//!   with `check_domains` are also asked about the name servers' and domains' addresses.
 //!
 //! # Answers
 //!
@@ -520,6 +525,8 @@ async fn end_of_message(milter: &Arc<Milter>, session: &mut Session) -> Vec<Resp
     let mut facts = SessionFacts::default();
     facts.hops = targets.hops;
     facts.domains = targets.domains;
+    facts.hosts = targets.hosts;
+    facts.emails = targets.emails;
     facts.addresses = targets.addresses;
     facts.unchecked = unchecked;
     let evaluation = milter.filter.evaluate(&facts).await;

@@ -36,7 +36,8 @@
 //! - With `--check-helo`, `--check-client-name`, `--check-sender-domain` (or `--check-domains`
 //!   for all three): `helo_name`, `client_name` (not `unknown`) and the domain of `sender`
 //!   (not for the null sender) against the domain lists. Address literals and names without
-//!   a dot are not checked.
+//!   a dot are not checked. With `--check-sender-domain`, the sender's address is also asked,
+//!   by hash, of the hashed lists (such as `--preset spamhaus-hbl`); texts name the hash.
 //! - With `--require-fcrdns`: whether the client has forward-confirmed reverse DNS.
 //!
 //! The lists and the resolver are chosen with the same options, and the same config file, as

@@ -476,15 +476,17 @@ impl<R: DnsResolver> Checker<R> {
         deadline: Instant,
     ) -> ListResult {
         let inner = &*self.inner;
-        if !list.kind().serves(target) {
+        if !list.serves(target) {
             let why = match (list.kind().is_ip(), target.is_ip()) {
                 (true, false) => "domain target on an IP list",
                 (false, true) => "IP target on a domain list",
+                (false, false) if list.hash().is_some() => "not a hashed name of this list",
+                (false, false) => "hashed name on a plain domain list",
                 _ => "address family not served by this list",
             };
             return ListResult::new(list, Outcome::Skipped(SkipReason::NotApplicable(why)));
         }
-        let name = match list.zone().query_name(target) {
+        let name = match list.query_name(target) {
             Ok(name) => name,
             Err(_) => {
                 return ListResult::new(

@@ -12,7 +12,8 @@
 //! | [`Target`], [`TargetSpec`] | `target.rs` | what is checked: addresses, networks, domains |
 //! | [`Zone`] | `zone.rs` | list zones (with secret DQS keys) and query names |
 //! | [`CodeFilter`] | `filter.rs` | which answer codes count (Postfix syntax, bitmasks) |
-//! | [`DnsList`] | `list.rs` | one list: zone, kind, filter, categories, weight |
+//! | [`DnsList`] | `list.rs` | one list: zone, kind, filter, categories, weight, query form |
+//! | [`hash`] | `hash.rs` | hashed lists (Spamhaus HBL): e-mail normalisation, digests, encodings |
 //! | [`presets`] | `presets.rs` | current public lists, ready to use: [`presets::list`] by name |
 //! | [`Config`] | `config.rs` | configuration files (TOML, JSON), and [`config::parse_seconds`] |
 //! | [`resolver`] | `resolver/` | the DNS seam ([`DnsResolver`]) and its implementations |
@@ -47,7 +48,7 @@
 //! | `pooled` | yes | [`resolver::pooled`]: the pooled UDP resolver for bulk checks | hickory-proto, resolv-conf, rand |
 //! | `cache` | yes | [`resolver::cache`]: the TTL-aware answer cache | moka |
 //! | `config` | yes | [`Config`] and [`config::parse_seconds`] | none |
-//! | `mail` | no | `mail`: session verdicts, the Postfix policy and milter protocols, reading messages (Received hops, URL domains) | mail-parser, psl |
+//! | `mail` | no | `mail`: session verdicts, the Postfix policy and milter protocols, reading messages (Received hops, URL domains) | mail-parser |
 //! | `monitor` | no | [`monitor`]'s SQLite state and delivery outbox, and `smtp`, the SMTP probe | rusqlite (bundled SQLite), serde_json |
 //! | `mirror` | no | `resolver::mirror`: local mirrors, zones answered in-process from rbldnsd data files (ip4set, ip4trie, ip6trie, dnset), reloaded when replaced | none |
 //! | `testing` | no | hooks for this crate's own benchmarks; not a public API | none |
@@ -89,6 +90,7 @@ mod checker;
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub mod config;
 pub mod filter;
+pub mod hash;
 mod health;
 pub mod hosts;
 pub mod list;

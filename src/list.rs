@@ -9,6 +9,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::filter::{CodeFilter, FilterError};
+use crate::hash::HashSpec;
 use crate::target::{DomainName, Target, TargetError};
 use crate::zone::{QueryName, QueryNameError, Zone, ZoneError};
 
@@ -86,6 +87,144 @@ impl fmt::Display for ListKind {
             ListKind::Domain => "domain",
         })
     }
+}
+
+/// The form in which a domain list is asked about a host name.
+///
+/// Lists differ: Spamhaus DBL and ZRD list host names (the DBL's codes 127.0.1.102-106 name
+/// one abused host of an otherwise legitimate site) and are wildcard zones that take the full
+/// name as it is; SURBL and URIBL list registrable ("base") domains only, so that
+/// `www.spam.example` must be asked as `spam.example`. In a config file:
+/// `query_form = "host"` (the default) or `query_form = "registrable"`.
+///
+/// A [`QueryForm::Host`] list is asked the full host name, and the mail filters also ask it
+/// the host's registrable domain (one parent, not every label in between): the DBL and ZRD
+/// answer for a listed domain's every sub-name by wildcard, so the full name is enough for
+/// them; the registrable domain covers host lists that list domains without wildcards, at
+/// one query per registrable domain, which the registrable lists ask anyway. Intermediate
+/// names (`b.c.example` of `a.b.c.example`) are not tried: that would cost up to one query
+/// per label for every host. A list served by a standard authoritative server (not rbldnsd)
+/// answers NODATA for the parent of a listed host (an empty non-terminal): give such a list
+/// `nodata = "not-listed"`, or its NODATA stays trouble ([`NoDataPolicy`]).
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::list::QueryForm;
+/// use dnsbl_check::{DnsList, ListKind, Target};
+///
+/// let uribl = DnsList::from_spec("multi.uribl.example", ListKind::Domain)
+///     .unwrap()
+///     .with_query_form(QueryForm::Registrable);
+/// let host: Target = "abused.legit.example.co.uk".parse().unwrap();
+/// assert_eq!(uribl.query_form(), QueryForm::Registrable);
+/// assert_eq!(
+///     uribl.query_name(&host).unwrap().as_str(),
+///     "example.co.uk.multi.uribl.example."
+/// );
+/// let dbl = DnsList::from_spec("dbl.example", ListKind::Domain).unwrap();
+/// assert_eq!(dbl.query_form(), QueryForm::Host);
+/// assert_eq!(
+///     dbl.query_name(&host).unwrap().as_str(),
+///     "abused.legit.example.co.uk.dbl.example."
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum QueryForm {
+    /// The full host name, as it is (the default: Spamhaus DBL and ZRD).
+    #[default]
+    Host,
+    /// The registrable domain of the host name, by the public suffix list (SURBL, URIBL). A
+    /// name that has none (a public suffix, a single label such as the test point `test`) is
+    /// asked as it is.
+    Registrable,
+}
+
+impl QueryForm {
+    fn is_default(&self) -> bool {
+        *self == QueryForm::default()
+    }
+
+    /// `name` in this form: itself, or its registrable domain.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::list::QueryForm;
+    /// use dnsbl_check::target::DomainName;
+    ///
+    /// let host = DomainName::new("www.example.co.uk").unwrap();
+    /// assert_eq!(QueryForm::Host.apply(&host).as_str(), "www.example.co.uk");
+    /// assert_eq!(QueryForm::Registrable.apply(&host).as_str(), "example.co.uk");
+    /// ```
+    pub fn apply(self, name: &DomainName) -> DomainName {
+        match self {
+            QueryForm::Host => name.clone(),
+            QueryForm::Registrable => {
+                registrable_domain(name.as_str()).unwrap_or_else(|| name.clone())
+            }
+        }
+    }
+}
+
+impl fmt::Display for QueryForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            QueryForm::Host => "host",
+            QueryForm::Registrable => "registrable",
+        })
+    }
+}
+
+/// The registrable domain of a host name (one label under its public suffix, by the
+/// compiled-in public suffix list, private suffixes such as `github.io` included), in ASCII
+/// form; `None` for a public suffix itself, a single label, or something not a name.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::list::registrable_domain;
+///
+/// let domain = |host| registrable_domain(host).map(|d| d.to_string());
+/// assert_eq!(domain("www.example.co.uk").as_deref(), Some("example.co.uk"));
+/// assert_eq!(domain("user.github.io").as_deref(), Some("user.github.io"));
+/// assert_eq!(domain("Bücher.example.DE.").as_deref(), Some("example.de"));
+/// assert_eq!(domain("co.uk"), None);
+/// ```
+pub fn registrable_domain(host: &str) -> Option<DomainName> {
+    let host = host.trim_end_matches('.');
+    if !host.contains('.') {
+        return None;
+    }
+    let name = DomainName::new(host).ok()?;
+    let registrable = psl::domain_str(name.as_str())?;
+    DomainName::new(registrable).ok()
+}
+
+/// What mail filters resolve a domain to, to ask an IP list about the addresses behind it
+/// (`check_domains = ["ns", "a"]` in a config file; none by default).
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::list::DomainCheck;
+/// use dnsbl_check::{DnsList, ListKind};
+///
+/// let sbl = DnsList::from_spec("sbl.example", ListKind::Ipv4)
+///     .unwrap()
+///     .with_domain_checks([DomainCheck::Ns, DomainCheck::A]);
+/// assert_eq!(sbl.domain_checks(), [DomainCheck::Ns, DomainCheck::A]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum DomainCheck {
+    /// The domain's name servers (NS records), and their IPv4 addresses.
+    Ns,
+    /// The domain's own IPv4 addresses (A records).
+    A,
 }
 
 /// An entry a list publishes for testing: one it always lists (a positive test point) or one
@@ -440,6 +579,12 @@ pub struct DnsList {
     nodata: NoDataPolicy,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     data: Vec<String>,
+    #[serde(skip_serializing_if = "QueryForm::is_default")]
+    query_form: QueryForm,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hash: Option<HashSpec>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    check_domains: Vec<DomainCheck>,
 }
 
 /// How a list's NODATA answer (NOERROR without an A record) is read.
@@ -531,6 +676,9 @@ impl DnsList {
             test_points: None,
             nodata: NoDataPolicy::Trouble,
             data: Vec::new(),
+            query_form: QueryForm::Host,
+            hash: None,
+            check_domains: Vec::new(),
         }
     }
 
@@ -619,6 +767,82 @@ impl DnsList {
     pub fn with_health_check(mut self, health_check: bool) -> Self {
         self.health_check = health_check;
         self
+    }
+
+    /// The form in which the list is asked about host names ([`QueryForm`]); meaningful for
+    /// domain lists only.
+    pub fn with_query_form(mut self, form: QueryForm) -> Self {
+        self.query_form = form;
+        self
+    }
+
+    /// The form in which the list is asked about host names ([`QueryForm::Host`] unless set).
+    pub fn query_form(&self) -> QueryForm {
+        self.query_form
+    }
+
+    /// Mail filters resolve the domains of messages and senders (their name servers, their
+    /// addresses) and ask this IP list about those addresses ([`DomainCheck`]); by default
+    /// none. A few domains per message, and a few addresses per domain.
+    pub fn with_domain_checks(mut self, checks: impl IntoIterator<Item = DomainCheck>) -> Self {
+        self.check_domains = checks.into_iter().collect();
+        self.check_domains.dedup();
+        self
+    }
+
+    /// What mail filters resolve domains to for this list ([`DomainCheck`]).
+    pub fn domain_checks(&self) -> &[DomainCheck] {
+        &self.check_domains
+    }
+
+    /// Makes this a hashed list ([`crate::hash`]): asked only about hashed names of `spec`'s
+    /// sub-zone ([`HashSpec::email_target`]), never about plain names. In a config file:
+    /// `hash = { algorithm = "sha256", encoding = "base32", subzone = "_email" }` on a list
+    /// of `kind = "domain"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::hash::HashSpec;
+    /// use dnsbl_check::{DnsList, ListKind};
+    ///
+    /// let hbl = DnsList::from_spec("hbl.example", ListKind::Domain)
+    ///     .unwrap()
+    ///     .with_hash(HashSpec::spamhaus_email());
+    /// let hashed = hbl.hash().unwrap().email_target("user@hbltest.com").unwrap();
+    /// assert!(hbl.serves(&hashed));
+    /// assert!(!hbl.serves(&"example.com".parse().unwrap()));
+    /// assert!(hbl.query_name(&hashed).unwrap().as_str().ends_with("._email.hbl.example."));
+    /// ```
+    pub fn with_hash(mut self, spec: HashSpec) -> Self {
+        self.hash = Some(spec);
+        self
+    }
+
+    /// The hash specification of a hashed list.
+    pub fn hash(&self) -> Option<&HashSpec> {
+        self.hash.as_ref()
+    }
+
+    /// Whether the list can be asked about `target`: its kind serves it, and a hashed list
+    /// takes only hashed names of its sub-zone, a plain domain list none.
+    pub fn serves(&self, target: &Target) -> bool {
+        self.kind.serves(target)
+            && match &self.hash {
+                Some(spec) => spec.takes(target),
+                None => crate::hash::hashed_subzone(target).is_none(),
+            }
+    }
+
+    /// The absolute name to ask this list about `target`: a domain in the list's
+    /// [`QueryForm`], under its zone (see [`QueryForm`] for an example).
+    pub fn query_name(&self, target: &Target) -> Result<QueryName, QueryNameError> {
+        match target {
+            Target::Domain(name) if self.query_form == QueryForm::Registrable => self
+                .zone
+                .query_name(&Target::Domain(self.query_form.apply(name))),
+            _ => self.zone.query_name(target),
+        }
     }
 
     /// The list's test points ([`TestPoints`]), replacing RFC 5782's for its kind; with
@@ -883,6 +1107,11 @@ struct DnsListConfig {
     /// Local rbldnsd data files for the zone, `type:file[,file...]` each.
     #[serde(default)]
     data: Vec<String>,
+    #[serde(default)]
+    query_form: QueryForm,
+    hash: Option<HashSpec>,
+    #[serde(default)]
+    check_domains: Vec<DomainCheck>,
 }
 
 /// What is wrong with a list in a configuration file.
@@ -892,6 +1121,8 @@ enum ListConfigError {
     Zone(#[from] ZoneError),
     #[error(transparent)]
     LookupUrl(#[from] LookupUrlError),
+    #[error("check_domains asks an IP list about a domain's addresses, not a {kind} list")]
+    DomainChecks { kind: ListKind },
     #[error("test point {point} is not of a family a {kind} list holds")]
     TestPointFamily { point: TestPoint, kind: ListKind },
 }
@@ -940,6 +1171,9 @@ impl TryFrom<DnsListConfig> for DnsList {
             Some(key) => Zone::with_key(&config.zone, key)?,
             None => config.zone.parse()?,
         };
+        if !config.check_domains.is_empty() && !config.kind.is_ip() {
+            return Err(ListConfigError::DomainChecks { kind: config.kind });
+        }
         if let Some(points) = &config.test_points {
             let fits = |point: &&TestPoint| config.kind.families().contains(&point.family());
             let mut all = points.listed().iter().chain(points.not_listed());
@@ -972,6 +1206,9 @@ impl TryFrom<DnsListConfig> for DnsList {
             test_points: config.test_points,
             nodata: config.nodata,
             data: config.data,
+            query_form: config.query_form,
+            hash: config.hash,
+            check_domains: config.check_domains,
         })
     }
 }
@@ -1187,6 +1424,70 @@ mod tests {
         let json = serde_json::to_value(&list).unwrap();
         assert_eq!(json["zone"], "zen.dq.spamhaus.net");
         assert_eq!(json["categories"]["127.0.0.[10..11]"], "PBL");
+    }
+
+    #[test]
+    fn query_forms_cut_host_names_for_registrable_lists_only() {
+        let registrable: DnsList = toml::from_str(
+            "zone = \"multi.uribl.example\"\nkind = \"domain\"\nquery_form = \"registrable\"\n",
+        )
+        .unwrap();
+        assert_eq!(registrable.query_form(), QueryForm::Registrable);
+        let host: DnsList = toml::from_str("zone = \"dbl.example\"\nkind = \"domain\"\n").unwrap();
+        assert_eq!(host.query_form(), QueryForm::Host);
+        assert!(
+            toml::from_str::<DnsList>("zone = \"x.example\"\nquery_form = \"base\"\n").is_err()
+        );
+        let cases = [
+            (
+                "abused.legit.example",
+                "legit.example",
+                "abused.legit.example",
+            ),
+            (
+                "www.shop.example.co.uk",
+                "example.co.uk",
+                "www.shop.example.co.uk",
+            ),
+            ("user.github.io", "user.github.io", "user.github.io"),
+            // Test points and names without a registrable domain are asked as they are.
+            ("test.uribl.example", "uribl.example", "test.uribl.example"),
+            ("test", "test", "test"),
+            ("co.uk", "co.uk", "co.uk"),
+        ];
+        for (target, cut, whole) in cases {
+            let target: Target = target.parse().unwrap();
+            let name = registrable.query_name(&target).unwrap();
+            assert_eq!(name.as_str(), format!("{cut}.multi.uribl.example."));
+            let name = host.query_name(&target).unwrap();
+            assert_eq!(name.as_str(), format!("{whole}.dbl.example."));
+        }
+        // Addresses are never cut.
+        let ip: Target = "192.0.2.1".parse().unwrap();
+        assert_eq!(
+            registrable.query_name(&ip).unwrap().as_str(),
+            "1.2.0.192.multi.uribl.example."
+        );
+        // The form survives a round trip, and the default is not written out.
+        let text = toml::to_string(&registrable).unwrap();
+        assert!(text.contains("query_form = \"registrable\""), "{text}");
+        assert!(!toml::to_string(&host).unwrap().contains("query_form"));
+    }
+
+    #[test]
+    fn domain_checks_are_for_ip_lists_only() {
+        let list: DnsList =
+            toml::from_str("zone = \"sbl.example\"\ncheck_domains = [\"ns\", \"a\"]\n").unwrap();
+        assert_eq!(list.domain_checks(), [DomainCheck::Ns, DomainCheck::A]);
+        assert!(toml::to_string(&list).unwrap().contains("check_domains"));
+        let none: DnsList = toml::from_str("zone = \"sbl.example\"\n").unwrap();
+        assert!(none.domain_checks().is_empty());
+        for bad in [
+            "zone = \"dbl.example\"\nkind = \"domain\"\ncheck_domains = [\"a\"]\n",
+            "zone = \"sbl.example\"\ncheck_domains = [\"mx\"]\n",
+        ] {
+            assert!(toml::from_str::<DnsList>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

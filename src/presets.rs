@@ -29,7 +29,8 @@
 //! [`default_lists`] is the default set; [`with_dqs_key`] keys any Spamhaus list.
 
 use crate::filter::CodeFilter;
-use crate::list::{DnsList, ListKind, TestPoints};
+use crate::hash::HashSpec;
+use crate::list::{DnsList, ListKind, QueryForm, TestPoints};
 use crate::zone::{Zone, ZoneError};
 
 /// One preset of the catalog.
@@ -96,6 +97,10 @@ impl Preset {
         for (code, meaning) in self.error_codes {
             list = list.with_error_code(parse(code), *meaning);
         }
+        list = list.with_query_form(query_form(self.name));
+        if let Some(spec) = hashed(self.name) {
+            list = list.with_hash(spec);
+        }
         match self.test_points {
             PresetTestPoints::Rfc5782 => list,
             PresetTestPoints::Domain(listed) => list.with_test_points(TestPoints::new(
@@ -106,6 +111,38 @@ impl Preset {
         }
     }
 }
+
+/// The form in which a domain preset is asked about host names ([`QueryForm`]): SURBL and
+/// URIBL list registrable ("base") domains; Spamhaus documents the DBL and ZRD as wildcard
+/// zones that take the full host name as it is, and the DBL's abused-legit codes
+/// 127.0.1.102-106 can only come back for such a host name.
+fn query_form(preset: &str) -> QueryForm {
+    match preset {
+        "surbl-multi" | "uribl-multi" => QueryForm::Registrable,
+        _ => QueryForm::Host,
+    }
+}
+
+/// The hash form of a hashed preset.
+///
+/// `spamhaus-hbl`: SHA-256 in RFC 4648 base32, upper case without padding, of the address
+/// lower-cased, with `googlemail.com` read as `gmail.com`, a `+tag` dropped and, for
+/// gmail.com, the dots of the local part dropped: what Spamhaus's SpamAssassin plugin
+/// (spamhaus/spamassassin-dqs, `SH.pm`) does, and the form in which Spamhaus publishes its
+/// test data (`hbltest.sh`: `user@hbltest.com` is
+/// `F3PDGTMWU6LFIGDJC67YNIWRY5ZRM7ERLETNFO36QAEQPMBPW2DA._email`). Not confirmed: Spamhaus's
+/// newer SpamAssassin 4 and rspamd configurations (spamhaus/rspamd-dqs) ask the `_email`
+/// sub-zone with lower-case SHA-1 hex instead, and which form the DQS servers treat as
+/// canonical today could not be read here (no network). The health probe asks the test
+/// point in the chosen form: if the servers stop answering it, the list is reported unhealthy
+/// rather than passing everything. A config list can pick the other form with
+/// `hash = { algorithm = "sha1", encoding = "hex" }`.
+fn hashed(preset: &str) -> Option<HashSpec> {
+    (preset == "spamhaus-hbl").then(HashSpec::spamhaus_email)
+}
+
+/// `user@hbltest.com`, Spamhaus's published HBL test address, as [`hashed`] asks it.
+const HBL_EMAIL_TEST_POINT: &str = "F3PDGTMWU6LFIGDJC67YNIWRY5ZRM7ERLETNFO36QAEQPMBPW2DA._email";
 
 /// Checked against the operators' published documentation (not against live DNS). Not
 /// confirmed there, and worth checking against the live lists: the exact codes ZEN returns for
@@ -369,8 +406,11 @@ static CATALOG: &[Preset] = &[
         usage_limit: Some(SPAMHAUS_LIMIT),
         zone: "dbl.spamhaus.org",
         kind: ListKind::Domain,
-        // 127.0.1.102-106 are abused legitimate domains: categories for scoring, not a block.
-        filter: "127.0.1.[2..99]",
+        // 127.0.1.102-106 are, in Spamhaus's words, "abused legit" domains: one host name of
+        // an otherwise legitimate site that is abused for spam, phishing, malware or C&C.
+        // They are only returned for the host name itself, which this preset asks
+        // (`QueryForm::Host`), so they count toward the verdict.
+        filter: "127.0.1.[2..99;102..106]",
         weight: 1,
         categories: DBL_CATEGORIES,
         error_codes: DBL_ERRORS,
@@ -388,7 +428,8 @@ static CATALOG: &[Preset] = &[
         usage_limit: None,
         zone: "dbl.dq.spamhaus.net",
         kind: ListKind::Domain,
-        filter: "127.0.1.[2..99]",
+        // As for `spamhaus-dbl`: the abused-legit codes name the host asked about.
+        filter: "127.0.1.[2..99;102..106]",
         weight: 1,
         categories: DBL_CATEGORIES,
         error_codes: DBL_ERRORS,
@@ -417,6 +458,37 @@ static CATALOG: &[Preset] = &[
         // Spamhaus documents no test point for ZRD.
         health_check: false,
         test_points: PresetTestPoints::None,
+    },
+    // Spamhaus Hash Blocklist, e-mail addresses: see `hashed()` for the form it is asked in
+    // and what could not be confirmed.
+    Preset {
+        name: "spamhaus-hbl",
+        description: "Spamhaus Hash Blocklist: e-mail addresses used by spammers and \
+                      fraudsters, asked by hash (DQS only: needs a DQS key)",
+        terms: SPAMHAUS_TERMS,
+        checked: CHECKED,
+        in_default_set: false,
+        needs_key: true,
+        lookup_url: "https://check.spamhaus.org/",
+        // DQS only: the key's own terms set the limit, as for the other keyed zones.
+        usage_limit: None,
+        zone: "hbl.dq.spamhaus.net",
+        kind: ListKind::Domain,
+        // The `_email` sub-zone answers 127.0.3.2; the others (files .10 and .15, wallets
+        // .20, URLs .30) are other sub-zones, never asked by this preset.
+        filter: "127.0.3.2",
+        weight: 1,
+        categories: &[
+            ("127.0.3.2", "e-mail address"),
+            ("127.0.3.10", "malicious file"),
+            ("127.0.3.15", "suspicious file"),
+            ("127.0.3.20", "crypto wallet"),
+            ("127.0.3.30", "URL"),
+        ],
+        error_codes: SPAMHAUS_KEY_CODES,
+        health_check: true,
+        // Spamhaus's test address `user@hbltest.com` (hbltest.sh), hashed as `hashed()` says.
+        test_points: PresetTestPoints::Domain(HBL_EMAIL_TEST_POINT),
     },
     Preset {
         name: "spamcop",
@@ -758,10 +830,65 @@ mod tests {
             "dnswl",
             "surbl-multi",
             "uribl-multi",
+            "spamhaus-hbl",
         ] {
             assert!(find(name).is_some(), "{name}");
         }
         assert!(find("sorbs").is_none());
+    }
+
+    #[test]
+    fn domain_presets_are_asked_in_their_operators_form() {
+        for name in ["spamhaus-dbl", "spamhaus-dbl-dqs", "spamhaus-zrd"] {
+            assert_eq!(
+                find(name).unwrap().list().query_form(),
+                QueryForm::Host,
+                "{name}"
+            );
+        }
+        for name in ["surbl-multi", "uribl-multi"] {
+            let form = find(name).unwrap().list().query_form();
+            assert_eq!(form, QueryForm::Registrable, "{name}");
+        }
+        // Asked about host names, the DBL counts its abused-legit codes.
+        for name in ["spamhaus-dbl", "spamhaus-dbl-dqs"] {
+            let dbl = find(name).unwrap().list();
+            for code in ["127.0.1.2", "127.0.1.102", "127.0.1.106"] {
+                assert!(dbl.counts(code.parse().unwrap()), "{name} {code}");
+            }
+            for code in ["127.0.1.100", "127.0.1.107", "127.0.1.255"] {
+                assert!(!dbl.counts(code.parse().unwrap()), "{name} {code}");
+            }
+        }
+    }
+
+    #[test]
+    fn hbl_is_asked_by_hash_with_its_test_address() {
+        let preset = find("spamhaus-hbl").unwrap();
+        assert!(preset.needs_key && !preset.in_default_set);
+        let hbl = list("spamhaus-hbl", Some("abcdefghijklmnopqrstuvwxyz")).unwrap();
+        let spec = hbl.hash().expect("a hashed list");
+        let test_address = spec.email_target("user@hbltest.com").unwrap();
+        let positive = hbl.test_points().listed_for(ListKind::Domain).cloned();
+        assert_eq!(
+            positive.map(|p| p.to_string()),
+            Some(test_address.to_string())
+        );
+        assert!(hbl.serves(&test_address));
+        assert!(!hbl.serves(&"hbltest.com".parse().unwrap()));
+        let name = hbl.query_name(&test_address).unwrap();
+        assert!(
+            name.as_str()
+                .ends_with("._email.abcdefghijklmnopqrstuvwxyz.hbl.dq.spamhaus.net.")
+        );
+        assert!(hbl.counts("127.0.3.2".parse().unwrap()));
+        assert!(!hbl.counts("127.0.3.20".parse().unwrap()));
+        // No other preset is hashed, and no plain list takes hashed names.
+        for other in all().iter().filter(|p| p.name != "spamhaus-hbl") {
+            let other = other.list();
+            assert!(other.hash().is_none(), "{}", other.name());
+            assert!(!other.serves(&test_address), "{}", other.name());
+        }
     }
 
     #[test]

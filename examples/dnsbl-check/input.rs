@@ -207,6 +207,43 @@ pub fn parse_arguments(
     Ok(specs)
 }
 
+/// The positional targets with every e-mail address (an argument with an `@`, and each
+/// `--hash-email`) replaced by its hashed name for each hash form of the lists. An address
+/// with no hashed list to ask is an error: it would otherwise pass unchecked.
+pub fn hash_emails<R: dnsbl_check::DnsResolver>(
+    checker: &dnsbl_check::Checker<R>,
+    arguments: &[String],
+    emails: &[String],
+) -> Result<Vec<String>, String> {
+    let mut specs: Vec<&dnsbl_check::hash::HashSpec> = Vec::new();
+    for spec in checker.lists().filter_map(dnsbl_check::DnsList::hash) {
+        if !specs.contains(&spec) {
+            specs.push(spec);
+        }
+    }
+    let is_email = |text: &str| text.contains('@');
+    let mut out: Vec<String> = arguments
+        .iter()
+        .filter(|text| !is_email(text))
+        .cloned()
+        .collect();
+    for address in arguments.iter().filter(|text| is_email(text)).chain(emails) {
+        if specs.is_empty() {
+            return Err(format!(
+                "{address:?}: e-mail addresses are checked on hashed lists only \
+                 (such as --preset spamhaus-hbl with --dqs-key), and none is in use"
+            ));
+        }
+        for spec in &specs {
+            let target = spec
+                .email_target(address)
+                .ok_or_else(|| format!("{address:?} is not an e-mail address"))?;
+            out.push(target.to_string());
+        }
+    }
+    Ok(out)
+}
+
 /// How many targets the positional arguments expand to, if that is known and fits a bar.
 pub fn total_targets(specs: &[Spec], input: bool) -> Option<u64> {
     if input {

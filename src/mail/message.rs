@@ -75,12 +75,19 @@ pub struct MessageTargets {
     /// order of appearance, then the others (e-mail addresses, URLs in other HTML
     /// attributes), so that decoys of one kind cannot push out a link.
     pub domains: Vec<DomainName>,
-    /// The first host name seen under each of [`domains`](Self::domains), in the same order
-    /// (`www.shop.example.co.uk` for `example.co.uk`), lowercase, at most 255 bytes.
+    /// Every distinct host name seen under [`domains`](Self::domains), grouped by domain in
+    /// the same order, each domain's hosts in order of appearance (`www.shop.example.co.uk`
+    /// and `shop.example.co.uk` for `example.co.uk`), lowercase, at most 255 bytes each, at
+    /// most the cap in all: for the lists that take host names (Spamhaus DBL and ZRD, see
+    /// [`QueryForm`](crate::list::QueryForm)).
     pub hosts: Vec<String>,
     /// Distinct IP addresses of URLs with address literals (not local ones), at most the
     /// cap.
     pub addresses: Vec<IpAddr>,
+    /// Distinct e-mail addresses of the From, Reply-To and Sender headers, then of the text
+    /// and HTML parts, lowercase, at most the cap: for hashed lists
+    /// ([`crate::hash`], Spamhaus HBL), which normalise and hash them.
+    pub emails: Vec<String>,
     /// Whether more distinct domains or addresses were found than the cap let through: the
     /// rest was not checked.
     pub capped: bool,
@@ -191,6 +198,16 @@ impl MessageReader {
         };
         let deadline = self.time_budget.map(|budget| started + budget);
         let mut found = Found::new(self, deadline);
+        let senders = [parsed.from(), parsed.reply_to(), parsed.sender()];
+        for address in senders
+            .into_iter()
+            .flatten()
+            .flat_map(|address| address.iter())
+        {
+            if let Some(email) = address.address() {
+                found.note_email(email);
+            }
+        }
         for part in &parsed.parts {
             if found.cut || found.out_of_time() {
                 break;
@@ -408,13 +425,17 @@ impl<T: Clone + Eq + std::hash::Hash> Distinct<T> {
 }
 
 /// Hosts found in text: distinct registrable domains (links and others apart), each with
-/// the first host name seen under it, and distinct URL addresses; every set bounded by the
+/// the distinct host names seen under it, and distinct URL addresses; every set bounded by the
 /// reader's cap, so that memory stays bounded whatever the message.
 struct Found<'r> {
     reader: &'r MessageReader,
     links: Distinct<DomainName>,
     others: Distinct<DomainName>,
-    hosts: std::collections::HashMap<DomainName, String>,
+    hosts: std::collections::HashMap<DomainName, Vec<String>>,
+    /// Distinct e-mail addresses, lowercase.
+    emails: Distinct<String>,
+    /// Every distinct host name kept in `hosts`, at most the cap.
+    host_names: Distinct<String>,
     addresses: Distinct<IpAddr>,
     /// The reading stops at this instant (the time budget).
     deadline: Option<Instant>,
@@ -433,6 +454,8 @@ impl<'r> Found<'r> {
             links: Distinct::new(max),
             others: Distinct::new(max),
             hosts: std::collections::HashMap::new(),
+            host_names: Distinct::new(max),
+            emails: Distinct::new(max),
             addresses: Distinct::new(max),
             deadline,
             cut: false,
@@ -463,10 +486,28 @@ impl<'r> Found<'r> {
             Place::Link => self.links.note(&domain),
             Place::Other => self.others.note(&domain),
         };
-        if kept && !self.hosts.contains_key(&domain) {
-            let host = host.trim_end_matches('.').to_owned();
-            self.hosts.insert(domain, host);
+        let known = kept || self.links.seen.contains(&domain) || self.others.seen.contains(&domain);
+        // The registrable domain itself is asked anyway; only names under it are noted, in
+        // their ASCII form.
+        let name = DomainName::new(host.trim_end_matches('.')).ok();
+        if let Some(name) = name.filter(|name| known && *name != domain) {
+            let host = name.to_string();
+            if self.host_names.note(&host) {
+                self.hosts.entry(domain).or_default().push(host);
+            }
         }
+    }
+
+    /// Notes an e-mail address (of a header, or `local` and `host` of the text), lowercase.
+    fn note_email(&mut self, email: &str) {
+        let email = email.trim();
+        let Some((local, host)) = email.rsplit_once('@') else {
+            return;
+        };
+        if local.is_empty() || local.len() > MAX_LOCAL || host.is_empty() || host.len() > MAX_HOST {
+            return;
+        }
+        self.emails.note(&email.to_lowercase());
     }
 
     /// Whether the time budget has run out (looked at only every [`CLOCK_EVERY`] bytes).
@@ -488,11 +529,14 @@ impl<'r> Found<'r> {
             links,
             others,
             mut hosts,
+            host_names,
             addresses,
+            emails,
             cut,
             ..
         } = self;
-        let mut capped = links.more || others.more || addresses.more;
+        let mut capped =
+            links.more || others.more || addresses.more || host_names.more || emails.more;
         for domain in links
             .items
             .into_iter()
@@ -504,10 +548,11 @@ impl<'r> Found<'r> {
             }
             targets
                 .hosts
-                .push(hosts.remove(&domain).unwrap_or_else(|| domain.to_string()));
+                .extend(hosts.remove(&domain).unwrap_or_default());
             targets.domains.push(domain);
         }
         targets.addresses = addresses.items;
+        targets.emails = emails.items;
         targets.capped = capped;
         targets.cut |= cut;
     }
@@ -577,6 +622,13 @@ fn find_hosts(text: &str, html: bool, found: &mut Found<'_>) {
                 b'@' => {
                     let host = short_host(spans.host_chars(&lower, at + 1, &mut found.work));
                     noted.note(found, host, Place::Other);
+                    // The local part, read backwards: it stops at the previous `@` (not a
+                    // local-part byte), so all these reads together cover the text once.
+                    let local = local_part(&lower[..at]);
+                    if let Some(host) = host.filter(|host| !local.is_empty() && host.contains('.'))
+                    {
+                        found.note_email(&format!("{local}@{}", host.trim_end_matches('.')));
+                    }
                 }
                 b'<' if html => in_tag = true,
                 b'>' if html => in_tag = false,
@@ -587,6 +639,27 @@ fn find_hosts(text: &str, html: bool, found: &mut Found<'_>) {
         at += skip;
         found.work += skip;
     }
+}
+
+/// The longest local part of an e-mail address (RFC 5321).
+const MAX_LOCAL: usize = 64;
+
+/// The local part of an e-mail address that ends `before`: the dot-atom bytes just before
+/// the `@`, at most [`MAX_LOCAL`] of them (none when longer: not an address).
+fn local_part(before: &str) -> &str {
+    let bytes = before.as_bytes();
+    let is_local = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b);
+    let mut start = bytes.len();
+    while start > 0 && is_local(bytes[start - 1]) {
+        start -= 1;
+        if bytes.len() - start > MAX_LOCAL {
+            return "";
+        }
+    }
+    // `mailto:` and dots at the edges are no part of it.
+    before[start..]
+        .trim_start_matches('.')
+        .trim_end_matches('.')
 }
 
 /// The most distinct hosts remembered per text, to skip repeats.
@@ -738,13 +811,7 @@ fn is_host_byte(byte: u8) -> bool {
 /// assert_eq!(domain("co.uk"), None);
 /// ```
 pub fn registrable_domain(host: &str) -> Option<DomainName> {
-    let host = host.trim_end_matches('.');
-    if !host.contains('.') {
-        return None;
-    }
-    let name = DomainName::new(host).ok()?;
-    let registrable = psl::domain_str(name.as_str())?;
-    DomainName::new(registrable).ok()
+    crate::list::registrable_domain(host)
 }
 
 #[cfg(test)]
@@ -963,6 +1030,52 @@ mod tests {
         assert!(targets.capped);
     }
 
+    #[test]
+    fn e_mail_addresses_of_headers_and_text() {
+        let message = b"From: \"A\" <Boss@Example.org>\r\nReply-To: Desk+x@example.net\r\n\
+            Sender: boss@example.org\r\nSubject: x\r\n\r\nmailto:pay.me@fraud.example \
+            or x.@y @lone a@nodot, see PAY.ME@fraud.example\r\n";
+        let targets = MessageReader::default().read(message, None);
+        assert_eq!(
+            targets.emails,
+            [
+                "boss@example.org",
+                "desk+x@example.net",
+                "pay.me@fraud.example"
+            ]
+        );
+        // A local part longer than 64 bytes is not an address.
+        assert_eq!(local_part(&"a".repeat(65)), "");
+        assert_eq!(local_part(&format!("x {}", "a".repeat(64))).len(), 64);
+        assert_eq!(local_part("mailto:j.doe"), "j.doe");
+        let capped = MessageReader::default().max_domains(2).read(message, None);
+        assert_eq!(capped.emails.len(), 2);
+        assert!(capped.capped);
+    }
+
+    #[test]
+    fn every_distinct_host_is_kept_up_to_the_cap() {
+        let message = b"Subject: x\r\n\r\nhttps://abused.legit.example/login \
+            https://WWW.legit.example/ https://abused.legit.example/again \
+            mailto:someone@mail.other.example https://legit.example/ https://other.example/\r\n";
+        let targets = MessageReader::default().read(message, None);
+        let domains: Vec<String> = targets.domains.iter().map(ToString::to_string).collect();
+        assert_eq!(domains, ["legit.example", "other.example"]);
+        assert_eq!(
+            targets.hosts,
+            [
+                "abused.legit.example",
+                "www.legit.example",
+                "mail.other.example"
+            ]
+        );
+        assert!(!targets.capped);
+        // More distinct hosts than the cap: the rest is not checked, and that is said.
+        let targets = MessageReader::default().max_domains(2).read(message, None);
+        assert_eq!(targets.hosts.len(), 2);
+        assert!(targets.capped);
+    }
+
     proptest::proptest! {
         #[test]
         fn any_message_or_header_is_read_without_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
@@ -976,7 +1089,7 @@ mod tests {
             let reader = MessageReader::default().max_domains(3);
             let targets = reader.read(&message, None);
             proptest::prop_assert!(targets.domains.len() <= 3 && targets.addresses.len() <= 3);
-            proptest::prop_assert_eq!(targets.domains.len(), targets.hosts.len());
+            proptest::prop_assert!(targets.hosts.len() <= 3);
             for html in [false, true] {
                 let mut found = Found::new(&reader, None);
                 find_hosts(&text, html, &mut found);
@@ -1090,7 +1203,7 @@ mod tests {
                 "mail2.example"
             ]
         );
-        assert_eq!(targets.hosts[0], "www.spam.example");
+        assert_eq!(targets.hosts, ["www.spam.example"]);
         assert!(targets.capped);
         // Nothing capped when everything fits.
         let targets = MessageReader::default().read(message.as_bytes(), None);

@@ -12,12 +12,15 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
-use crate::list::HopScope;
+use crate::hash::HashSpec;
+use crate::list::{DomainCheck, HopScope, QueryForm};
 use crate::mail::text::one_line;
 use crate::rdns::{ReverseDns, forward_confirmed_reverse_dns};
+use crate::resolver::Answer;
 use crate::resolver::DnsResolver;
 use crate::target::{DomainName, Target, unmap_ipv4};
 use crate::{Checker, DnsList, Report, Zone};
+use std::collections::HashMap;
 
 /// The longest TXT reason quoted in a verdict.
 const MAX_REASON: usize = 200;
@@ -133,6 +136,14 @@ pub struct SessionFacts {
     pub hops: Vec<Hop>,
     /// The registrable domains found in the message, checked on the domain lists.
     pub domains: Vec<DomainName>,
+    /// The host names found in the message under those domains (`abused.legit.example`),
+    /// checked on the domain lists that take host names ([`QueryForm::Host`]: Spamhaus DBL
+    /// and ZRD); the lists that take registrable domains are asked those instead.
+    pub hosts: Vec<String>,
+    /// E-mail addresses found in the message (From, Reply-To, Sender, the text), checked on
+    /// the hashed lists ([`crate::hash`]) by hash: reports and texts name the hash, never the
+    /// address.
+    pub emails: Vec<String>,
     /// IP addresses found in the message's URLs, checked on the IP lists.
     pub addresses: Vec<IpAddr>,
     /// Why part of the message was not checked (`more than 200 domains or addresses`,
@@ -171,6 +182,8 @@ impl SessionFacts {
     fn has_message_facts(&self) -> bool {
         !self.hops.is_empty()
             || !self.domains.is_empty()
+            || !self.hosts.is_empty()
+            || !self.emails.is_empty()
             || !self.addresses.is_empty()
             || !self.unchecked.is_empty()
     }
@@ -253,7 +266,8 @@ impl SessionPolicy {
         self
     }
 
-    /// Check the envelope sender's domain on the domain lists.
+    /// Check the envelope sender's domain on the domain lists, and the sender's address by
+    /// hash on the hashed lists ([`crate::hash`]).
     pub fn check_sender_domain(mut self, on: bool) -> Self {
         self.check_sender_domain = on;
         self
@@ -358,9 +372,16 @@ enum Role {
     Helo,
     ClientName,
     SenderDomain,
-    Hop { last_external: bool },
+    Hop {
+        last_external: bool,
+    },
     MessageDomain,
+    MessageHost,
     MessageAddress,
+    SenderEmail,
+    MessageEmail,
+    /// An address behind a domain of the message or the sender (`check_domains`).
+    DomainAddress,
 }
 
 impl Role {
@@ -372,7 +393,12 @@ impl Role {
             Role::SenderDomain => format!("sender domain {target}"),
             Role::Hop { .. } => format!("relay [{target}]"),
             Role::MessageDomain => format!("domain {target} in the message"),
+            Role::MessageHost => format!("host {target} in the message"),
             Role::MessageAddress => format!("address [{target}] in the message"),
+            // Hashed: the hash is named, never the address it came from.
+            Role::SenderEmail => format!("sender address (hash {target})"),
+            Role::MessageEmail => format!("e-mail address in the message (hash {target})"),
+            Role::DomainAddress => format!("address [{target}] of a domain"),
         }
     }
 
@@ -407,6 +433,12 @@ pub struct SessionFilter<R> {
     policy: SessionPolicy,
     ip_lists: bool,
     domain_lists: bool,
+    /// Whether a plain domain list takes host names ([`QueryForm::Host`]).
+    host_lists: bool,
+    /// The distinct hash forms of the hashed lists.
+    hashes: Vec<HashSpec>,
+    /// What some IP list wants domains resolved to ([`DnsList::domain_checks`]).
+    domain_checks: Vec<DomainCheck>,
     keyed_zones: Vec<Zone>,
 }
 
@@ -415,6 +447,21 @@ impl<R: DnsResolver> SessionFilter<R> {
     pub fn new(checker: Checker<R>, policy: SessionPolicy) -> Self {
         let ip_lists = checker.lists().any(|list| list.kind().is_ip());
         let domain_lists = checker.lists().any(|list| !list.kind().is_ip());
+        let host_lists = checker.lists().any(|list| {
+            !list.kind().is_ip() && list.hash().is_none() && list.query_form() == QueryForm::Host
+        });
+        let mut hashes: Vec<HashSpec> = Vec::new();
+        for spec in checker.lists().filter_map(DnsList::hash) {
+            if !hashes.contains(spec) {
+                hashes.push(spec.clone());
+            }
+        }
+        let mut domain_checks: Vec<DomainCheck> = Vec::new();
+        for check in checker.lists().flat_map(|list| list.domain_checks()) {
+            if !domain_checks.contains(check) {
+                domain_checks.push(*check);
+            }
+        }
         let keyed_zones = checker
             .lists()
             .map(|list| list.zone().clone())
@@ -425,6 +472,9 @@ impl<R: DnsResolver> SessionFilter<R> {
             policy,
             ip_lists,
             domain_lists,
+            host_lists,
+            hashes,
+            domain_checks,
             keyed_zones,
         }
     }
@@ -477,17 +527,31 @@ impl<R: DnsResolver> SessionFilter<R> {
             return evaluation;
         }
 
-        let targets = self.targets(facts, skip_client.is_none());
+        let mut targets = self.targets(facts, skip_client.is_none());
+        // The addresses behind the domains, for the IP lists that ask for them: resolved
+        // first, then checked with everything else.
+        let behind = self.domain_addresses(facts, skip_client.is_none()).await;
+        let mut via: HashMap<IpAddr, (DomainCheck, String)> = HashMap::new();
+        for (ip, check, how) in behind.addresses {
+            let target = Target::ip(ip);
+            if !via.contains_key(&ip) && !targets.iter().any(|(_, known)| *known == target) {
+                via.insert(ip, (check, how));
+                targets.push((Role::DomainAddress, target));
+            }
+        }
+        evaluation.unchecked.extend(behind.unchecked);
         evaluation.checked = targets
             .iter()
             .map(|(role, target)| role.describe(target))
             .collect();
 
-        let checks = futures::future::join_all(
-            targets
-                .iter()
-                .map(|(role, target)| self.check(*role, target.clone())),
-        );
+        let checks = futures::future::join_all(targets.iter().map(|(role, target)| {
+            let behind = match target {
+                Target::Ip(ip) => via.get(ip).map(|(check, _)| *check),
+                Target::Domain(_) => None,
+            };
+            self.check(*role, target.clone(), behind)
+        }));
         let fcrdns = async {
             match client {
                 Some(ip) if self.policy.require_fcrdns && skip_client.is_none() => Some(
@@ -519,11 +583,20 @@ impl<R: DnsResolver> SessionFilter<R> {
             }
             _ => false,
         };
-        for ((role, _), report) in targets.iter().zip(&reports) {
+        for message in behind.trouble {
+            tracing::warn!(trouble = %message, "domain lookups failed");
+            evaluation.trouble.push(message);
+            trouble = true;
+        }
+        for ((role, target), report) in targets.iter().zip(&reports) {
             note_results(&mut evaluation, report);
             trouble |= report.has_trouble();
             if report.listed {
-                let (reject, tag) = listing_texts(*role, report);
+                let how = match target {
+                    Target::Ip(ip) => via.get(ip).map(|(_, how)| how.as_str()),
+                    Target::Domain(_) => None,
+                };
+                let (reject, tag) = listing_texts(*role, report, how);
                 rejections.push(reject);
                 tags.push(tag);
             }
@@ -575,7 +648,7 @@ impl<R: DnsResolver> SessionFilter<R> {
     }
 
     /// What to ask about, each target once, in the order: client, HELO, client name, sender
-    /// domain, Received hops, message addresses, message domains.
+    /// domain, Received hops, message addresses, message domains, message host names.
     fn targets(&self, facts: &SessionFacts, with_client: bool) -> Vec<(Role, Target)> {
         let mut targets: Vec<(Role, Target)> = Vec::new();
         // Hundreds of message domains: each is looked up once, in constant time.
@@ -615,6 +688,15 @@ impl<R: DnsResolver> SessionFilter<R> {
                         push(role, target);
                     }
                 }
+                let sender = facts
+                    .sender
+                    .as_deref()
+                    .filter(|_| policy.check_sender_domain);
+                for spec in &self.hashes {
+                    if let Some(target) = sender.and_then(|sender| spec.email_target(sender)) {
+                        push(Role::SenderEmail, target);
+                    }
+                }
             }
         }
         if self.ip_lists {
@@ -634,13 +716,35 @@ impl<R: DnsResolver> SessionFilter<R> {
                     push(Role::MessageDomain, target);
                 }
             }
+            // Asked after the domains, so that a host that is itself a registrable domain
+            // is asked once, on every list.
+            for host in facts.hosts.iter().filter(|_| self.host_lists) {
+                if let Some(target) = domain_target(host) {
+                    push(Role::MessageHost, target);
+                }
+            }
+            // Each address in each hash form of the lists (usually one).
+            for email in &facts.emails {
+                for spec in &self.hashes {
+                    if let Some(target) = spec.email_target(email) {
+                        push(Role::MessageEmail, target);
+                    }
+                }
+            }
         }
         targets
     }
 
     /// Checks one target. A relay that is not the last external hop is judged only by the
     /// lists that apply to every untrusted hop.
-    async fn check(&self, role: Role, target: Target) -> Report {
+    async fn check(&self, role: Role, target: Target, behind: Option<DomainCheck>) -> Report {
+        if let Some(check) = behind {
+            let wanted = |list: &DnsList| {
+                (!list.domain_checks().contains(&check))
+                    .then_some("the list is not asked about the addresses behind domains")
+            };
+            return self.checker.check_lists(target, wanted).await;
+        }
         match role {
             Role::Hop {
                 last_external: false,
@@ -651,8 +755,86 @@ impl<R: DnsResolver> SessionFilter<R> {
                 };
                 self.checker.check_lists(target, last_hop_only).await
             }
+            // The lists that take registrable domains were asked the host's domain.
+            Role::MessageHost => {
+                let registrable = |list: &DnsList| {
+                    (list.query_form() == QueryForm::Registrable)
+                        .then_some("the list takes registrable domains, asked apart")
+                };
+                self.checker.check_lists(target, registrable).await
+            }
             _ => self.checker.check(target).await,
         }
+    }
+
+    /// Resolves the domains of the message and the sender (at most [`MAX_DOMAIN_LOOKUPS`]) to
+    /// the addresses the IP lists' [`DomainCheck`]s ask for, within the FCrDNS deadline.
+    async fn domain_addresses(&self, facts: &SessionFacts, with_client: bool) -> Behind {
+        let mut behind = Behind::default();
+        if self.domain_checks.is_empty() {
+            return behind;
+        }
+        let sender = facts
+            .sender
+            .as_deref()
+            .filter(|_| with_client)
+            .and_then(|sender| sender.rsplit_once('@'))
+            .and_then(|(_, domain)| crate::list::registrable_domain(domain));
+        let mut domains: Vec<DomainName> = Vec::new();
+        for domain in sender.into_iter().chain(facts.domains.iter().cloned()) {
+            if !domains.contains(&domain) {
+                if domains.len() == MAX_DOMAIN_LOOKUPS {
+                    behind.unchecked.push(format!(
+                        "more than {MAX_DOMAIN_LOOKUPS} domains for name-server and address checks"
+                    ));
+                    break;
+                }
+                domains.push(domain);
+            }
+        }
+        let lookups = futures::future::join_all(domains.iter().map(|d| self.behind_domain(d)));
+        match tokio::time::timeout(self.policy.fcrdns_deadline, lookups).await {
+            Ok(all) => {
+                for one in all {
+                    behind.addresses.extend(one.addresses);
+                    behind.trouble.extend(one.trouble);
+                }
+            }
+            Err(_) => behind
+                .trouble
+                .push("name-server and address lookups: deadline reached".into()),
+        }
+        behind
+    }
+
+    /// One domain's name servers' addresses and its own, as the lists ask.
+    async fn behind_domain(&self, domain: &DomainName) -> Behind {
+        let resolver = self.checker.resolver();
+        let mut behind = Behind::default();
+        if self.domain_checks.contains(&DomainCheck::Ns) {
+            match resolver.lookup_ns(&format!("{domain}.")).await {
+                Ok(Answer::Records { records, .. }) => {
+                    for host in records.iter().take(MAX_NAME_SERVERS) {
+                        let how = format!("domain {domain}: name server {host}");
+                        behind.note(
+                            resolver.lookup_a(&format!("{host}.")).await,
+                            DomainCheck::Ns,
+                            how,
+                        );
+                    }
+                }
+                Ok(Answer::NoRecords { .. }) => {}
+                Err(error) => behind
+                    .trouble
+                    .push(format!("domain {domain}: name servers: {error}")),
+            }
+        }
+        if self.domain_checks.contains(&DomainCheck::A) {
+            let how = format!("domain {domain}: address");
+            let answer = resolver.lookup_a(&format!("{domain}.")).await;
+            behind.note(answer, DomainCheck::A, how);
+        }
+        behind
     }
 
     /// A text as shown to a client: one clean line, DQS keys scrubbed (a last line of
@@ -663,6 +845,46 @@ impl<R: DnsResolver> SessionFilter<R> {
             text = zone.redact(&text).into_owned();
         }
         text
+    }
+}
+
+/// The most domains of one message (and its sender) resolved for [`DomainCheck`]s.
+const MAX_DOMAIN_LOOKUPS: usize = 10;
+/// The most name servers of one domain resolved.
+const MAX_NAME_SERVERS: usize = 4;
+/// The most addresses of one name taken.
+const MAX_ADDRESSES_PER_NAME: usize = 4;
+
+/// The addresses behind domains: each with the check that found it and how (`domain
+/// example.com: name server ns1.example.net`), what failed, and what was left out.
+#[derive(Default)]
+struct Behind {
+    addresses: Vec<(IpAddr, DomainCheck, String)>,
+    trouble: Vec<String>,
+    unchecked: Vec<String>,
+}
+
+impl Behind {
+    /// Notes the answer to an A lookup made for `how`: its addresses (not local ones), or
+    /// its failure as trouble.
+    fn note(
+        &mut self,
+        answer: Result<Answer<std::net::Ipv4Addr>, crate::LookupError>,
+        check: DomainCheck,
+        how: String,
+    ) {
+        match answer {
+            Ok(Answer::Records { records, .. }) => {
+                for addr in records.into_iter().take(MAX_ADDRESSES_PER_NAME) {
+                    let ip = IpAddr::V4(addr);
+                    if !is_local(ip) {
+                        self.addresses.push((ip, check, how.clone()));
+                    }
+                }
+            }
+            Ok(Answer::NoRecords { .. }) => {}
+            Err(error) => self.trouble.push(format!("{how}: {error}")),
+        }
     }
 }
 
@@ -735,7 +957,15 @@ fn note_results(evaluation: &mut Evaluation, report: &Report) {
 
 /// The reject text and the tag text for a listed target. Lists are named by their public
 /// zone, those that count towards the verdict first; the reason is the first list's.
-fn listing_texts(role: Role, report: &Report) -> (String, String) {
+fn listing_texts(role: Role, report: &Report, how: Option<&str>) -> (String, String) {
+    // An address behind a domain is named with the domain that led to it.
+    let (described, subject) = match how {
+        Some(how) => {
+            let text = format!("{how} [{}]", report.target);
+            (text.clone(), text)
+        }
+        None => (role.describe(&report.target), role.subject(&report.target)),
+    };
     let mut hits: Vec<_> = report
         .listings()
         .filter(|(result, _)| result.weight > 0)
@@ -749,7 +979,7 @@ fn listing_texts(role: Role, report: &Report) -> (String, String) {
         .collect();
     let mut reject = format!(
         "Service unavailable; {} blocked using {}",
-        role.describe(&report.target),
+        described,
         zones.join(", ")
     );
     let reason = hits
@@ -772,11 +1002,7 @@ fn listing_texts(role: Role, report: &Report) -> (String, String) {
             format!("{zone} ({})", what.join(", "))
         })
         .collect();
-    let tag = format!(
-        "{} listed by {}",
-        role.subject(&report.target),
-        described.join(", ")
-    );
+    let tag = format!("{} listed by {}", subject, described.join(", "));
     (reject, tag)
 }
 

@@ -200,4 +200,10 @@ impl DnsResolver for AnyResolver {
         dispatch!(resolver, name, lookup_mx, |mirror| mirror
             .mirrored_other(name))
     }
+
+    async fn lookup_ns(&self, name: &str) -> Result<Answer<String>, LookupError> {
+        let resolver = self;
+        dispatch!(resolver, name, lookup_ns, |mirror| mirror
+            .mirrored_other(name))
+    }
 }

@@ -349,6 +349,11 @@ impl<R: DnsResolver> DnsResolver for AnswerCache<R> {
     async fn lookup_mx(&self, name: &str) -> Result<Answer<MailExchanger>, LookupError> {
         self.inner.lookup_mx(name).await
     }
+
+    /// Not cached: a domain's name servers are looked up once per message that names it.
+    async fn lookup_ns(&self, name: &str) -> Result<Answer<String>, LookupError> {
+        self.inner.lookup_ns(name).await
+    }
 }
 
 fn text(cached: CachedAnswer) -> Option<Answer<String>> {

@@ -649,10 +649,7 @@ impl DnsResolver for HickoryResolver {
     async fn lookup_ptr(&self, name: &str) -> Result<Answer<String>, LookupError> {
         let result = self.lookup_records(name, RecordType::PTR).await;
         finish(result, |data| match data {
-            RData::PTR(ptr) => {
-                let host = ptr.0.to_ascii();
-                Some(host.strip_suffix('.').unwrap_or(&host).to_ascii_lowercase())
-            }
+            RData::PTR(ptr) => Some(host_name(&ptr.0)),
             _ => None,
         })
     }
@@ -668,6 +665,20 @@ impl DnsResolver for HickoryResolver {
             _ => None,
         })
     }
+
+    async fn lookup_ns(&self, name: &str) -> Result<Answer<String>, LookupError> {
+        let result = self.lookup_records(name, RecordType::NS).await;
+        finish(result, |data| match data {
+            RData::NS(ns) => Some(host_name(&ns.0)),
+            _ => None,
+        })
+    }
+}
+
+/// A host name of a PTR or NS record: lowercase, without trailing dot.
+fn host_name(name: &Name) -> String {
+    let host = name.to_ascii();
+    host.strip_suffix('.').unwrap_or(&host).to_ascii_lowercase()
 }
 
 /// Joins a TXT record's character-strings without separator, decoding lossily as UTF-8.

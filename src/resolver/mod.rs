@@ -199,6 +199,20 @@ pub trait DnsResolver: Send + Sync + 'static {
         let _ = name;
         std::future::ready(Err(unsupported("MX")))
     }
+
+    /// Looks up the NS records at `name`: a domain's name servers, lowercase host names
+    /// without trailing dot, for checking them on IP lists.
+    ///
+    /// Optional, like [`DnsResolver::lookup_mx`]: the default answers with a
+    /// [`LookupErrorKind::Unsupported`] error, which callers report as trouble, never as "no
+    /// name servers".
+    fn lookup_ns(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Answer<String>, LookupError>> + Send {
+        let _ = name;
+        std::future::ready(Err(unsupported("NS")))
+    }
 }
 
 /// One MX record: a domain's mail exchanger and its preference.
@@ -287,6 +301,13 @@ impl<R: DnsResolver> DnsResolver for Arc<R> {
         name: &str,
     ) -> impl Future<Output = Result<Answer<MailExchanger>, LookupError>> + Send {
         (**self).lookup_mx(name)
+    }
+
+    fn lookup_ns(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Answer<String>, LookupError>> + Send {
+        (**self).lookup_ns(name)
     }
 }
 

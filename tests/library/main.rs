@@ -10,6 +10,7 @@ mod cache_and_rdns;
 mod cache_sharing;
 mod checker;
 mod config_options;
+mod coverage;
 mod faults;
 mod faults_rbldnsd;
 mod hostile_network;

@@ -479,6 +479,18 @@ async fn other_names_go_to_the_inner_resolver() {
     );
     let local = mirror.lookup_a("2.0.0.127.bl.test.").await.unwrap();
     assert!(matches!(local, Answer::Records { .. }));
+    // Lookups of other types go through too: a name-server lookup reaches the server.
+    mirror
+        .lookup_ns("live.test.")
+        .await
+        .expect("an NS lookup is handed to the inner resolver");
+    assert!(
+        dns.queries()
+            .iter()
+            .any(|(name, rtype)| name.eq_ignore_ascii_case("live.test.") && rtype == "NS"),
+        "no NS query reached the server: {:?}",
+        dns.queries()
+    );
     assert!(
         dns.queries()
             .iter()

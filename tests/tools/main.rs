@@ -13,6 +13,7 @@ mod policyd_support;
 
 mod budget;
 mod cli;
+mod coverage;
 mod exporter;
 mod exporter_usage;
 mod false_clean;

@@ -975,4 +975,12 @@ impl<R: DnsResolver> DnsResolver for MirrorResolver<R> {
             None => self.inner.lookup_mx(name).await,
         }
     }
+
+    async fn lookup_ns(&self, name: &str) -> Result<Answer<String>, LookupError> {
+        check_name(name)?;
+        match self.mirrored_other(name) {
+            Some(answer) => Ok(answer),
+            None => self.inner.lookup_ns(name).await,
+        }
+    }
 }

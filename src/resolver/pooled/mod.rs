@@ -558,6 +558,13 @@ impl DnsResolver for PooledUdpResolver {
             _ => Err(LookupError::new(LookupErrorKind::Protocol)),
         }
     }
+
+    async fn lookup_ns(&self, name: &str) -> Result<Answer<String>, LookupError> {
+        match self.query(name, wire::TYPE_NS).await? {
+            Reply::Ptr(answer) => Ok(answer),
+            _ => Err(LookupError::new(LookupErrorKind::Protocol)),
+        }
+    }
 }
 
 /// Builds a [`PooledUdpResolver`].

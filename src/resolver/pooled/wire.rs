@@ -26,6 +26,7 @@ pub(crate) const MAX_QUERY: usize = 12 + MAX_QUESTION + 11;
 pub(crate) const EDNS_PAYLOAD: u16 = 1232;
 
 pub(crate) const TYPE_A: u16 = 1;
+pub(crate) const TYPE_NS: u16 = 2;
 pub(crate) const TYPE_CNAME: u16 = 5;
 pub(crate) const TYPE_SOA: u16 = 6;
 pub(crate) const TYPE_PTR: u16 = 12;
@@ -202,7 +203,7 @@ pub(crate) enum Reply {
     Txt(Answer<String>),
     /// The answer to an AAAA query.
     Aaaa(Answer<Ipv6Addr>),
-    /// The answer to a PTR query: host names, lowercase, without trailing dot.
+    /// The answer to a PTR or NS query: host names, lowercase, without trailing dot.
     Ptr(Answer<String>),
     /// The answer to an MX query (mail-server checks).
     Mx(Answer<crate::resolver::MailExchanger>),
@@ -278,7 +279,8 @@ pub(crate) fn parse_response(
                 let octets: [u8; 16] = record.data.try_into().map_err(|_| malformed())?;
                 aaaa_records.push(Ipv6Addr::from(octets));
             }
-            TYPE_PTR => {
+            // An NS record's data is a name, like a PTR record's.
+            TYPE_PTR | TYPE_NS => {
                 // The rare path (reverse DNS): hickory-proto reads the name, compression and
                 // escapes included, exactly as the stock path shows it.
                 let start = record.end - record.data.len();
@@ -345,7 +347,7 @@ pub(crate) fn parse_response(
             nxdomain,
             negative_ttl,
         }),
-        TYPE_PTR => Reply::Ptr(Answer::NoRecords {
+        TYPE_PTR | TYPE_NS => Reply::Ptr(Answer::NoRecords {
             nxdomain,
             negative_ttl,
         }),
@@ -375,7 +377,7 @@ pub(crate) fn parse_response(
             records: aaaa_records,
             ttl,
         }),
-        TYPE_PTR if !ptr_records.is_empty() => Reply::Ptr(Answer::Records {
+        TYPE_PTR | TYPE_NS if !ptr_records.is_empty() => Reply::Ptr(Answer::Records {
             records: ptr_records,
             ttl,
         }),
