@@ -231,6 +231,8 @@ measure_ours() { # label transport output [binary]
 
 declare -a DNSPERF POOLED HICKORY BASE CPU_DNSPERF CPU_POOLED CPU_HICKORY CPU_BASE
 echo "--- $ROUNDS rounds, alternating; $TARGETS queries each; $CONCURRENCY in flight"
+# Every series starts empty: one never filled (no --baseline, --skip-hickory) is skipped below.
+DNSPERF=() CPU_DNSPERF=() POOLED=() CPU_POOLED=() BASE=() CPU_BASE=() HICKORY=() CPU_HICKORY=()
 for round in $(seq 1 "$ROUNDS"); do
     timed run_dnsperf
     CPU_DNSPERF+=("$CPU")
