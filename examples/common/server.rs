@@ -88,10 +88,10 @@ impl CheckOptions {
             .max_entries(self.cache_size)
             .min_ttl(self.cache_min_ttl)
             .max_ttl(self.cache_max_ttl);
-        let resolver = Arc::new(AnswerCache::new(
-            lists.resolver(&config, self.transport)?,
-            cache,
-        ));
+        let resolver = lists.resolver(&config, self.transport)?;
+        // Mirrored zones are answered in-process and reloaded within seconds: never cached.
+        let mirrored = resolver.mirrored_zones();
+        let resolver = Arc::new(AnswerCache::new(resolver, cache).pass_through(mirrored));
         let list_set = lists.lists(&config)?;
         // File settings over the defaults, command-line flags over both.
         let defaults = Checker::builder().lists(list_set).txt_lookup(txt);

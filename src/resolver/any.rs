@@ -133,6 +133,39 @@ impl From<MirrorResolver<AnyResolver>> for AnyResolver {
 }
 
 impl AnyResolver {
+    /// The zones that local mirrors answer in-process (lowercase, without trailing dots);
+    /// none when this resolver holds no mirror.
+    ///
+    /// A cache in front of the resolver should pass these through
+    /// ([`AnswerCache::pass_through`](crate::resolver::cache::AnswerCache::pass_through)), so
+    /// that a reloaded file is seen at once rather than after the cached answers' TTL.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::ResolverOptions;
+    /// use dnsbl_check::resolver::any::{AnyResolver, Transport};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let options = ResolverOptions::default().name_server("127.0.0.1:5353".parse()?);
+    /// let resolver = AnyResolver::build(Transport::Pooled, options)?;
+    /// assert!(resolver.mirrored_zones().is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn mirrored_zones(&self) -> Vec<String> {
+        let mut zones = Vec::new();
+        #[cfg(feature = "mirror")]
+        {
+            let mut current = self;
+            while let AnyResolver::Mirror(mirror) = current {
+                zones.extend(mirror.zones().map(str::to_owned));
+                current = mirror.inner();
+            }
+        }
+        zones
+    }
+
     /// The mirrors' answer, if a mirror holds `name`; else the resolver below the mirrors.
     /// A loop rather than a call through the mirror's own lookup: a future that contains
     /// itself would have no size.

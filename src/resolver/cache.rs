@@ -144,6 +144,8 @@ impl Expiry<Key, Entry> for EntryExpiry {
 pub struct AnswerCache<R> {
     inner: Arc<R>,
     config: CacheConfig,
+    /// Zones whose names are never cached (lowercase, no trailing dot).
+    pass_through: Vec<String>,
     entries: Cache<Key, Entry>,
     fetching: Arc<Mutex<HashMap<Key, Fetch>>>,
 }
@@ -166,9 +168,58 @@ impl<R: DnsResolver> AnswerCache<R> {
         AnswerCache {
             inner: Arc::new(inner),
             config,
+            pass_through: Vec::new(),
             entries,
             fetching: Arc::default(),
         }
+    }
+
+    /// Names in `zones`, and below them, are always asked of the resolver behind the cache,
+    /// never cached.
+    ///
+    /// For zones that resolver answers in-process and may change at any moment: a local
+    /// mirror ([`AnyResolver::mirrored_zones`](crate::resolver::any::AnyResolver::mirrored_zones))
+    /// reloads a replaced file within seconds, while a cached answer would live on for the
+    /// zone's TTL (rbldnsd's default is 35 minutes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::resolver::cache::{AnswerCache, CacheConfig};
+    /// use dnsbl_check::HickoryResolver;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let resolver = HickoryResolver::builder().name_server("127.0.0.1:5353".parse()?).build()?;
+    /// let cache = AnswerCache::new(resolver, CacheConfig::default())
+    ///     .pass_through(["zen.spamhaus.org"]);
+    /// assert!(cache.passes_through("2.0.0.127.ZEN.spamhaus.org."));
+    /// assert!(!cache.passes_through("2.0.0.127.bl.spamcop.net"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn pass_through<I>(mut self, zones: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.pass_through.extend(
+            zones
+                .into_iter()
+                .map(|zone| zone.as_ref().trim_end_matches('.').to_ascii_lowercase()),
+        );
+        self
+    }
+
+    /// Whether `name` is in a zone given to [`AnswerCache::pass_through`].
+    pub fn passes_through(&self, name: &str) -> bool {
+        let name = name.trim_end_matches('.').as_bytes();
+        self.pass_through.iter().any(|zone| {
+            let Some(start) = name.len().checked_sub(zone.len()) else {
+                return false;
+            };
+            name[start..].eq_ignore_ascii_case(zone.as_bytes())
+                && (start == 0 || name[start - 1] == b'.')
+        })
     }
 
     /// The resolver behind the cache.
@@ -202,6 +253,9 @@ impl<R: DnsResolver> AnswerCache<R> {
     where
         F: Future<Output = Result<Answer<T>, LookupError>> + Send + 'static,
     {
+        if self.passes_through(name) {
+            return fetch(Arc::clone(&self.inner), name.to_owned()).await;
+        }
         let key = (name.to_ascii_lowercase(), kind);
         let entry = match self.entries.get(&key).await {
             Some(entry) => entry,

@@ -8,6 +8,7 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use dnsbl_check::resolver::cache::{AnswerCache, CacheConfig};
 use dnsbl_check::resolver::mirror::{MirrorError, MirrorResolver, ZoneData};
 use dnsbl_check::{Answer, DnsResolver, LookupError};
 use futures::StreamExt;
@@ -15,6 +16,7 @@ use futures::StreamExt;
 use crate::support::rbldnsd::Rbldnsd;
 
 /// The resolver behind the mirror in these tests: any query reaching it is a bug.
+#[derive(Clone)]
 struct Nowhere;
 
 impl DnsResolver for Nowhere {
@@ -554,6 +556,54 @@ fn a_replaced_file_is_served_within_seconds_and_a_broken_one_keeps_the_old_data(
     replace(&file, "127.0.0.2\n192.0.2.3 :4\n");
     wait_for("recovery", || bl.status().is_ok());
     assert_eq!(a(&bl, &rev4("192.0.2.3")), "127.0.0.4");
+}
+
+/// A cache in front of a mirror passes the mirrored zones through: a replaced file is seen
+/// as soon as it is reloaded, not when the cached answer's TTL (2100 s here) runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_in_front_of_a_mirror_sees_a_reload_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "bl", "127.0.0.2\n192.0.2.1\n");
+    let bl = MirrorResolver::builder()
+        .zone_data(
+            format!("bl.test:ip4set:{}", file.display())
+                .parse()
+                .unwrap(),
+        )
+        .reload_interval(Some(Duration::from_millis(100)))
+        .build(Nowhere)
+        .unwrap();
+    let zones: Vec<String> = bl.zones().map(str::to_owned).collect();
+    let held = AnswerCache::new(bl.clone(), CacheConfig::default());
+    let passed = AnswerCache::new(bl.clone(), CacheConfig::default()).pass_through(&zones);
+    let reversed = rev4("192.0.2.1");
+    let name = format!("{reversed}.bl.test");
+    let listed = |answer: Result<Answer<Ipv4Addr>, LookupError>| {
+        matches!(answer.unwrap(), Answer::Records { .. })
+    };
+    assert!(listed(held.lookup_a(&name).await));
+    assert!(listed(passed.lookup_a(&name).await));
+
+    replace(&file, "127.0.0.2\n192.0.2.2\n");
+    let start = Instant::now();
+    while listed(passed.lookup_a(&name).await) {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the reload not seen through the cache within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(a(&bl, &reversed), "NXDOMAIN", "the mirror itself reloaded");
+    assert!(
+        listed(held.lookup_a(&name).await),
+        "a cache that does not pass the zone through still holds the old answer"
+    );
+    assert_eq!(held.entry_count().await, 1);
+    assert_eq!(
+        passed.entry_count().await,
+        0,
+        "mirrored names are never cached"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -190,6 +190,27 @@ async fn the_policy_server_rejects_from_mirrored_data() {
     assert_eq!(conn.ask(&client_request("192.0.2.9")).await, "DUNNO");
     assert_eq!(conn.ask(&client_request("198.51.100.1")).await, "DUNNO");
     assert_no_query_for(&dns, "bl.test");
+
+    // The file replaced as rsync does: the answers change within seconds, not after the
+    // answer cache's TTL.
+    let path = dir.path().join("bl");
+    let temporary = dir.path().join("bl.tmp");
+    std::fs::write(&temporary, ":127.0.0.2:Mirrored $\n127.0.0.2\n192.0.2.9\n").unwrap();
+    std::fs::rename(&temporary, &path).unwrap();
+    let start = std::time::Instant::now();
+    while conn.ask(&client_request("192.0.2.1")).await != "DUNNO" {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "the policy server still refuses 192.0.2.1 10 s after its data was replaced"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        conn.ask(&client_request("192.0.2.9")).await,
+        "REJECT Service unavailable; client [192.0.2.9] blocked using bl.test; \
+         Mirrored 192.0.2.9"
+    );
+    assert_no_query_for(&dns, "bl.test");
 }
 
 /// Every server tool takes `--zone-data` and refuses data for a zone no list names.
