@@ -154,16 +154,18 @@ impl AnyResolver {
     /// # }
     /// ```
     pub fn mirrored_zones(&self) -> Vec<String> {
-        let mut zones = Vec::new();
         #[cfg(feature = "mirror")]
         {
+            let mut zones = Vec::new();
             let mut current = self;
             while let AnyResolver::Mirror(mirror) = current {
                 zones.extend(mirror.zones().map(str::to_owned));
                 current = mirror.inner();
             }
+            zones
         }
-        zones
+        #[cfg(not(feature = "mirror"))]
+        Vec::new()
     }
 
     /// The mirrors' answer, if a mirror holds `name`; else the resolver below the mirrors.

@@ -359,19 +359,27 @@ impl LookupError {
     /// ```
     pub fn from_io(error: &std::io::Error) -> Self {
         use std::io::ErrorKind;
-        const ENOMEM: i32 = 12;
-        const ENFILE: i32 = 23;
-        const EMFILE: i32 = 24;
-        const EADDRINUSE: i32 = 98;
-        const EADDRNOTAVAIL: i32 = 99;
-        const ENOBUFS: i32 = 105;
-        let local = matches!(
+        // Out of descriptors, buffers or ports: what std has no kind for, by the system's own
+        // numbers.
+        #[cfg(unix)]
+        let local_errno = matches!(
             error.raw_os_error(),
-            Some(EMFILE | ENFILE | ENOBUFS | ENOMEM | EADDRINUSE | EADDRNOTAVAIL)
-        ) || matches!(
-            error.kind(),
-            ErrorKind::OutOfMemory | ErrorKind::AddrInUse | ErrorKind::AddrNotAvailable
+            Some(
+                libc::EMFILE
+                    | libc::ENFILE
+                    | libc::ENOBUFS
+                    | libc::ENOMEM
+                    | libc::EADDRINUSE
+                    | libc::EADDRNOTAVAIL
+            )
         );
+        #[cfg(not(unix))]
+        let local_errno = false;
+        let local = local_errno
+            || matches!(
+                error.kind(),
+                ErrorKind::OutOfMemory | ErrorKind::AddrInUse | ErrorKind::AddrNotAvailable
+            );
         let kind = if local {
             LookupErrorKind::LocalResource
         } else {
