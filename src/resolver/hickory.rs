@@ -241,12 +241,12 @@ impl HickoryResolver {
         &self,
         name: &str,
         record_type: RecordType,
-    ) -> Result<Option<(Vec<RData>, u32)>, NoRecordsOr> {
+    ) -> Result<Answer<RData>, LookupError> {
         let mut name = Name::from_ascii(name).map_err(|_| {
-            NoRecordsOr::Error(LookupError::with_detail(
+            LookupError::with_detail(
                 LookupErrorKind::Protocol,
                 "query name is not a valid DNS name",
-            ))
+            )
         })?;
         // Absolute, always: a relative name could be completed with a search domain.
         name.set_fqdn(true);
@@ -263,7 +263,7 @@ impl HickoryResolver {
         &self,
         name: &Name,
         record_type: RecordType,
-    ) -> Result<Option<(Vec<RData>, u32)>, NoRecordsOr> {
+    ) -> Result<Answer<RData>, LookupError> {
         let mut order: Vec<(usize, Standing)> = self
             .upstreams
             .iter()
@@ -277,7 +277,7 @@ impl HickoryResolver {
             let upstream = &self.upstreams[index];
             let started = Instant::now();
             let error = match self.ask(&upstream.resolver, name, record_type).await {
-                Err(NoRecordsOr::Error(error)) => error,
+                Err(error) => error,
                 answer => {
                     upstream.health.answered(Some(started.elapsed()));
                     return answer;
@@ -303,15 +303,15 @@ impl HickoryResolver {
                 | LookupErrorKind::ResponseCode(_)
                     if attempt + 1 >= order.len() =>
                 {
-                    return Err(NoRecordsOr::Error(error));
+                    return Err(error);
                 }
                 // No runtime: the same everywhere.
-                LookupErrorKind::Config => return Err(NoRecordsOr::Error(error)),
+                LookupErrorKind::Config => return Err(error),
                 _ => {}
             }
             last_error = error;
         }
-        Err(NoRecordsOr::Error(last_error))
+        Err(last_error)
     }
 
     /// One lookup through one hickory resolver, its answer sorted out.
@@ -320,28 +320,24 @@ impl HickoryResolver {
         resolver: &Resolver<ConnectedUdpRuntime>,
         name: &Name,
         record_type: RecordType,
-    ) -> Result<Option<(Vec<RData>, u32)>, NoRecordsOr> {
+    ) -> Result<Answer<RData>, LookupError> {
         let trouble_before = self.socket_trouble.snapshot();
         match resolver.lookup(name.clone(), record_type).await {
             Ok(lookup) => Ok(own_records(name, lookup.answers(), record_type)),
-            Err(NetError::Dns(DnsError::NoRecordsFound(no_records))) => {
-                Err(NoRecordsOr::NoRecords {
-                    nxdomain: no_records.response_code == ResponseCode::NXDomain,
-                    negative_ttl: no_records
-                        .soa
-                        .as_deref()
-                        .filter(|soa| soa.name.zone_of(name))
-                        .map(|soa| clamp_ttl(soa.ttl).min(clamp_ttl(soa.data.minimum))),
-                })
-            }
+            Err(NetError::Dns(DnsError::NoRecordsFound(no_records))) => Ok(Answer::NoRecords {
+                nxdomain: no_records.response_code == ResponseCode::NXDomain,
+                negative_ttl: no_records
+                    .soa
+                    .as_deref()
+                    .filter(|soa| soa.name.zone_of(name))
+                    .map(|soa| clamp_ttl(soa.ttl).min(clamp_ttl(soa.data.minimum))),
+            }),
             // hickory reports a refused port and a socket it could not open alike, as
             // `NoConnections`, without the operating system's error; the runtime below keeps
             // count of both, which tells them apart. (Trouble seen by a concurrent lookup at
             // the same moment could be reported here instead: either way the lookup failed.)
-            Err(NetError::NoConnections) => Err(NoRecordsOr::Error(
-                self.socket_trouble.explain_since(trouble_before),
-            )),
-            Err(error) => Err(map_error(error)),
+            Err(NetError::NoConnections) => Err(self.socket_trouble.explain_since(trouble_before)),
+            Err(error) => map_error(error),
         }
     }
 }
@@ -350,11 +346,7 @@ impl HickoryResolver {
 /// name its CNAME chain leads to. Records owned by other names are left out (hickory itself
 /// drops them too), so that an answer with only those is no records, as on the pooled
 /// transport.
-fn own_records(
-    name: &Name,
-    answers: &[Record],
-    record_type: RecordType,
-) -> Option<(Vec<RData>, u32)> {
+fn own_records(name: &Name, answers: &[Record], record_type: RecordType) -> Answer<RData> {
     let mut chain = vec![name.clone()];
     let mut grew = true;
     while grew && chain.len() <= 16 {
@@ -377,7 +369,11 @@ fn own_records(
             records.push(record.data.clone());
         }
     }
-    (!records.is_empty()).then_some((records, ttl))
+    if records.is_empty() {
+        Answer::nodata(None)
+    } else {
+        Answer::Records { records, ttl }
+    }
 }
 
 /// Counts of socket trouble, kept by [`ConnectedUdpRuntime`] for [`HickoryResolver`], and the
@@ -581,44 +577,12 @@ impl DnsUdpSocket for ConnectedUdpSocket {
     }
 }
 
-/// Either "no such record" (an answer) or a real failure.
-enum NoRecordsOr {
-    NoRecords {
-        nxdomain: bool,
-        negative_ttl: Option<u32>,
-    },
-    Error(LookupError),
-}
-
+/// The records of the type asked for, converted; a failure stays one.
 fn finish<T>(
-    result: Result<Option<(Vec<RData>, u32)>, NoRecordsOr>,
-    convert: impl Fn(RData) -> Option<T>,
+    result: Result<Answer<RData>, LookupError>,
+    convert: impl FnMut(RData) -> Option<T>,
 ) -> Result<Answer<T>, LookupError> {
-    match result {
-        Ok(Some((records, ttl))) => {
-            let records: Vec<T> = records.into_iter().filter_map(convert).collect();
-            if records.is_empty() {
-                Ok(Answer::NoRecords {
-                    nxdomain: false,
-                    negative_ttl: None,
-                })
-            } else {
-                Ok(Answer::Records { records, ttl })
-            }
-        }
-        Ok(None) => Ok(Answer::NoRecords {
-            nxdomain: false,
-            negative_ttl: None,
-        }),
-        Err(NoRecordsOr::NoRecords {
-            nxdomain,
-            negative_ttl,
-        }) => Ok(Answer::NoRecords {
-            nxdomain,
-            negative_ttl,
-        }),
-        Err(NoRecordsOr::Error(error)) => Err(error),
-    }
+    result.map(|answer| answer.filter_map(convert))
 }
 
 impl DnsResolver for HickoryResolver {
@@ -690,35 +654,35 @@ pub(crate) fn join_txt_strings<'a>(strings: impl Iterator<Item = &'a [u8]>) -> S
 }
 
 /// Sorts hickory's errors into answers and failure kinds. Details never include the name.
-fn map_error(error: NetError) -> NoRecordsOr {
-    let kind_error = |kind| NoRecordsOr::Error(LookupError::new(kind));
+fn map_error(error: NetError) -> Result<Answer<RData>, LookupError> {
+    let kind_error = |kind| Err(LookupError::new(kind));
     match error {
-        NetError::Dns(DnsError::NoRecordsFound(no_records)) => NoRecordsOr::NoRecords {
+        NetError::Dns(DnsError::NoRecordsFound(no_records)) => Ok(Answer::NoRecords {
             nxdomain: no_records.response_code == ResponseCode::NXDomain,
             negative_ttl: no_records.negative_ttl,
-        },
+        }),
         NetError::Dns(DnsError::ResponseCode(code)) => match code {
             ResponseCode::ServFail => kind_error(LookupErrorKind::ServFail),
             ResponseCode::Refused => kind_error(LookupErrorKind::Refused),
             other => kind_error(LookupErrorKind::ResponseCode(u16::from(other))),
         },
         NetError::Timeout => kind_error(LookupErrorKind::Timeout),
-        NetError::Io(io_error) => NoRecordsOr::Error(LookupError::from_io(&io_error)),
-        NetError::Busy => NoRecordsOr::Error(LookupError::with_detail(
+        NetError::Io(io_error) => Err(LookupError::from_io(&io_error)),
+        NetError::Busy => Err(LookupError::with_detail(
             LookupErrorKind::LocalResource,
             "too many queries in flight",
         )),
-        NetError::Truncated => NoRecordsOr::Error(LookupError::with_detail(
+        NetError::Truncated => Err(LookupError::with_detail(
             LookupErrorKind::Protocol,
             "answer truncated even over TCP",
         )),
         // hickory-resolver rejects a whole response holding a record of another class than
         // the question's; the pooled transport reads it alike.
-        NetError::ForeignClassRecord { .. } => NoRecordsOr::Error(LookupError::with_detail(
+        NetError::ForeignClassRecord { .. } => Err(LookupError::with_detail(
             LookupErrorKind::Protocol,
             crate::resolver::FOREIGN_CLASS,
         )),
-        NetError::Proto(_) => NoRecordsOr::Error(LookupError::with_detail(
+        NetError::Proto(_) => Err(LookupError::with_detail(
             LookupErrorKind::Protocol,
             "malformed answer",
         )),

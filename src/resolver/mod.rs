@@ -80,11 +80,101 @@ pub enum Answer<T> {
 }
 
 impl<T> Answer<T> {
+    /// NXDOMAIN: the name does not exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::Answer;
+    ///
+    /// let answer = Answer::<String>::nxdomain(Some(60));
+    /// assert_eq!(answer, Answer::NoRecords { nxdomain: true, negative_ttl: Some(60) });
+    /// ```
+    pub fn nxdomain(negative_ttl: Option<u32>) -> Self {
+        Answer::NoRecords {
+            nxdomain: true,
+            negative_ttl,
+        }
+    }
+
+    /// NOERROR without a record of the type asked for (NODATA).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::Answer;
+    ///
+    /// let answer = Answer::<String>::nodata(None);
+    /// assert_eq!(answer, Answer::NoRecords { nxdomain: false, negative_ttl: None });
+    /// ```
+    pub fn nodata(negative_ttl: Option<u32>) -> Self {
+        Answer::NoRecords {
+            nxdomain: false,
+            negative_ttl,
+        }
+    }
+
     /// Whether the answer holds no records.
     pub fn is_empty(&self) -> bool {
         match self {
             Answer::Records { records, .. } => records.is_empty(),
             Answer::NoRecords { .. } => true,
+        }
+    }
+
+    /// The same answer with each record converted; a negative answer stays as it is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::Answer;
+    ///
+    /// let listed = Answer::Records { records: vec![2_u8, 4], ttl: 300 };
+    /// assert_eq!(
+    ///     listed.map(|last| format!("127.0.0.{last}")),
+    ///     Answer::Records { records: vec!["127.0.0.2".to_owned(), "127.0.0.4".to_owned()], ttl: 300 },
+    /// );
+    /// ```
+    pub fn map<U>(self, convert: impl FnMut(T) -> U) -> Answer<U> {
+        match self {
+            Answer::Records { records, ttl } => Answer::Records {
+                records: records.into_iter().map(convert).collect(),
+                ttl,
+            },
+            Answer::NoRecords {
+                nxdomain,
+                negative_ttl,
+            } => Answer::NoRecords {
+                nxdomain,
+                negative_ttl,
+            },
+        }
+    }
+
+    /// The records `convert` keeps, converted; with none kept, NODATA.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::Answer;
+    ///
+    /// let answer = Answer::Records { records: vec!["a", "7"], ttl: 60 };
+    /// let numbers = answer.filter_map(|text| text.parse::<u8>().ok());
+    /// assert_eq!(numbers, Answer::Records { records: vec![7], ttl: 60 });
+    /// let none = Answer::Records { records: vec!["a"], ttl: 60 };
+    /// assert_eq!(none.filter_map(|text| text.parse::<u8>().ok()), Answer::nodata(None));
+    /// ```
+    pub fn filter_map<U>(self, convert: impl FnMut(T) -> Option<U>) -> Answer<U> {
+        match self {
+            Answer::Records { records, ttl } => {
+                let records: Vec<U> = records.into_iter().filter_map(convert).collect();
+                if records.is_empty() {
+                    Answer::nodata(None)
+                } else {
+                    Answer::Records { records, ttl }
+                }
+            }
+            negative => negative.map(|_| unreachable!("a negative answer holds no records")),
         }
     }
 }
