@@ -31,18 +31,10 @@
 //! are looked up again every round. At start the exporter prints the queries a day each list
 //! will get (targets × rounds a day, plus test-point probes), and refuses to start past a
 //! list's free-use limit unless `--ignore-usage-limits` is given. Lists, resolver and config
-//! file are chosen as for `dnsbl-check`. The series are described in `exporter/exposition.rs`
+//! file are chosen as for `dnsbl-check`. The series are described in `src/exporter/exposition.rs`
 //! and the README; alert rules are in `examples/prometheus/alerts.yml`.
 
 mod common;
-#[path = "exporter/exposition.rs"]
-mod exposition;
-#[path = "exporter/http.rs"]
-mod http;
-#[path = "exporter/limit.rs"]
-mod limit;
-#[path = "exporter/state.rs"]
-mod state;
 
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
@@ -63,9 +55,10 @@ use dnsbl_check::{Checker, Report, Target, TargetSpec, TxtLookup, Zone};
 use futures::StreamExt;
 use tokio::sync::Semaphore;
 
-use exposition::Schedule;
-use http::ProbeError;
-use state::{Shared, Watched};
+use dnsbl_check::exporter::exposition::{self, Schedule};
+use dnsbl_check::exporter::http::{self, ProbeError};
+use dnsbl_check::exporter::limit;
+use dnsbl_check::exporter::state::{self, Shared, Watched};
 
 /// The most targets taken from the command line and `--input` together: each is checked
 /// every round, and each named one is a set of series.

@@ -36,6 +36,7 @@
 //! | [`nagios`] | `nagios.rs` | monitoring-plugin states and perfdata from those counts |
 //! | `smtp` (feature `monitor`) | `smtp.rs` | an SMTP probe: open relay, banner name, STARTTLS |
 //! | `mail` (feature `mail`) | `mail/` | mail filters: session verdicts, Postfix policy and milter codecs, message reading |
+//! | `exporter` (feature `exporter`) | `exporter/` | a Prometheus exporter: rounds, series, a hardened HTTP server, probe rate limits |
 //!
 //! The root holds what most programs use; the rest (error details, builders, the other
 //! resolvers) lives under its module path.
@@ -51,6 +52,7 @@
 //! | `mail` | no | `mail`: session verdicts, the Postfix policy and milter protocols, reading messages (Received hops, URL domains) | mail-parser |
 //! | `monitor` | no | [`monitor`]'s SQLite state and delivery outbox, and `smtp`, the SMTP probe | rusqlite (bundled SQLite), serde_json |
 //! | `mirror` | no | `resolver::mirror`: local mirrors, zones answered in-process from rbldnsd data files (ip4set, ip4trie, ip6trie, dnset), reloaded when replaced | none |
+//! | `exporter` | no | `exporter`: the Prometheus exporter's rounds, series and HTTP server | prometheus-client, hyper, hyper-util, http-body-util, bytes |
 //! | `testing` | no | hooks for this crate's own benchmarks; not a public API | none |
 //!
 //! With `hickory` and `pooled` both on, [`resolver::any`] picks one at run time. With no
@@ -89,6 +91,9 @@ mod checker;
 #[cfg(feature = "config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub mod config;
+#[cfg(feature = "exporter")]
+#[cfg_attr(docsrs, doc(cfg(feature = "exporter")))]
+pub mod exporter;
 pub mod filter;
 pub mod hash;
 mod health;

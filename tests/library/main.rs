@@ -11,6 +11,7 @@ mod cache_sharing;
 mod checker;
 mod config_options;
 mod coverage;
+mod doc_tables;
 mod faults;
 mod faults_rbldnsd;
 mod hostile_network;

@@ -6,22 +6,24 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
-use dnsbl_check::hosts::{self, HostSource};
-use dnsbl_check::monitor::{PairStatus, Round, Tracker, TrackerConfig, Watcher};
-use dnsbl_check::resolver::any::AnyResolver;
-use dnsbl_check::stats::OutcomeKind;
-use dnsbl_check::target::DomainName;
-use dnsbl_check::{Checker, Outcome, Report, Target, TargetSpec};
+use crate::hosts::{self, HostSource};
+use crate::monitor::{PairStatus, Round, Tracker, TrackerConfig, Watcher};
+use crate::resolver::any::AnyResolver;
+use crate::stats::OutcomeKind;
+use crate::target::DomainName;
+use crate::{Checker, Outcome, Report, Target, TargetSpec};
 use ipnet::IpNet;
 
-use crate::exposition::{
+use crate::exporter::exposition::{
     HostAddress, HostTrouble, NetworkCounts, Pair, RoundInfo, Snapshot, Status,
 };
 
 /// What is watched: the targets as given, and the domains whose hosts are looked up.
 #[derive(Debug, Clone)]
 pub struct Watched {
+    /// The targets as given: addresses, networks and domains.
     pub specs: Vec<TargetSpec>,
+    /// The domains whose hosts (MX, own addresses or SPF senders) are looked up every round.
     pub domains: Vec<(DomainName, HostSource)>,
     /// At most this many (listed address, list) pairs of one network get series.
     pub max_listed_per_network: usize,
@@ -182,7 +184,6 @@ fn snapshot(
         match spec {
             TargetSpec::One(target) => named.push(target.clone()),
             TargetSpec::Network(net) => networks.push(*net),
-            _ => {}
         }
     }
     named.extend(derived.iter().map(|&addr| Target::ip(addr)));
@@ -269,6 +270,7 @@ pub fn source_label(source: HostSource) -> &'static str {
     }
 }
 
+/// The rows of `dnsbl_target_info`/`dnsbl_target_rdns` and `dnsbl_host_lookup_trouble` for a round's host expansions.
 pub fn host_rows(expansions: &[hosts::Expansion]) -> (Vec<HostAddress>, Vec<HostTrouble>) {
     let source = source_label;
     let mut rows = Vec::new();
@@ -348,7 +350,6 @@ impl Lists {
             PairStatus::Listed(codes) => Status::Listed(self.categorised(index, codes)),
             PairStatus::NotListed => Status::NotListed,
             PairStatus::Trouble(kind) => Status::Trouble(kind.as_str()),
-            _ => Status::Trouble("unknown"),
         };
         Pair {
             target: Arc::clone(target),

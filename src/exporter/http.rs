@@ -29,10 +29,10 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 /// Connections kept open at once: past this, the one waiting longest for a request is closed.
-const MAX_CONNECTIONS: usize = 256;
+pub const MAX_CONNECTIONS: usize = 256;
 /// From accepting a connection, or from answering its last request, to the end of the next
 /// request's head. A total: bytes trickling in do not extend it.
-const HEAD_DEADLINE: Duration = Duration::from_secs(10);
+pub const HEAD_DEADLINE: Duration = Duration::from_secs(10);
 /// The most a connection may live, however busy: a client cannot hold one forever.
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(300);
 /// hyper's read buffer, which bounds the request line and headers (its minimum).

@@ -24,15 +24,15 @@
 //!
 //! TXT reasons are long free text chosen by the list: they never become label values.
 //!
-//! [`Checker::stats`]: dnsbl_check::Checker::stats
+//! [`Checker::stats`]: crate::Checker::stats
 
 use std::fmt::Error;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use dnsbl_check::monitor::QueryBudget;
-use dnsbl_check::{ListHealth, ListStats};
+use crate::monitor::QueryBudget;
+use crate::{ListHealth, ListStats};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
     DescriptorEncoder, EncodeGaugeValue, MetricEncoder, NoLabelSet, prometheus_text,
@@ -49,15 +49,18 @@ pub enum Status {
     NotListed,
     /// Not listed: the list answered only codes its filter does not count, shown apart.
     NotCounted(Vec<(Ipv4Addr, Vec<String>)>),
-    /// No answer: the kind of trouble ([`OutcomeKind::as_str`]).
+    /// No answer: the kind of trouble ([`OutcomeKind::as_str`](crate::OutcomeKind::as_str)).
     Trouble(&'static str),
 }
 
 /// One (target, list) pair to show.
 #[derive(Debug, Clone)]
 pub struct Pair {
+    /// The target, as its label shows it.
     pub target: Arc<str>,
+    /// The list's name.
     pub list: Arc<str>,
+    /// What the list said this round.
     pub status: Status,
     /// For a pair in trouble: whether the list listed the target the last time it answered,
     /// if it ever did. Shown as a stale `dnsbl_listed`, so that a failing check never turns
@@ -68,19 +71,28 @@ pub struct Pair {
 /// A network target's addresses, per list.
 #[derive(Debug, Clone, Default)]
 pub struct NetworkCounts {
+    /// The network, in CIDR notation.
     pub network: String,
+    /// The list's name.
     pub list: String,
+    /// Addresses checked.
     pub checked: u64,
+    /// Addresses listed.
     pub listed: u64,
+    /// Addresses for which the list gave no answer.
     pub trouble: u64,
 }
 
 /// An address found for a domain (`--mx`, `--resolve`).
 #[derive(Debug, Clone)]
 pub struct HostAddress {
+    /// The address found.
     pub target: String,
+    /// The domain it was found for.
     pub domain: String,
+    /// How it was found: `mx`, `resolve` or `spf` ([`source_label`](super::state::source_label)).
     pub source: &'static str,
+    /// The host name that has the address (the mail server, or the domain itself).
     pub host: String,
     /// Forward-confirmed reverse DNS: `confirmed`, `not_confirmed`, `no_ptr` or `failed`.
     pub rdns: &'static str,
@@ -89,16 +101,22 @@ pub struct HostAddress {
 /// A domain whose hosts could not all be found.
 #[derive(Debug, Clone)]
 pub struct HostTrouble {
+    /// The domain.
     pub domain: String,
+    /// How its hosts were looked up: `mx`, `resolve` or `spf`.
     pub source: &'static str,
+    /// The kind of trouble ([`OutcomeKind::as_str`](crate::OutcomeKind::as_str)).
     pub kind: &'static str,
 }
 
 /// When the last round ran.
 #[derive(Debug, Clone, Copy)]
 pub struct RoundInfo {
+    /// When it ended.
     pub finished: SystemTime,
+    /// How long it took.
     pub elapsed: Duration,
+    /// How many targets it checked.
     pub targets: u64,
 }
 
@@ -107,24 +125,33 @@ pub struct RoundInfo {
 pub struct Snapshot {
     /// Named targets with every list that takes them; network addresses only when listed.
     pub pairs: Vec<Pair>,
+    /// Per network target and list: its addresses' counts.
     pub networks: Vec<NetworkCounts>,
+    /// The addresses found for watched domains.
     pub hosts: Vec<HostAddress>,
+    /// The watched domains whose hosts could not all be found.
     pub host_trouble: Vec<HostTrouble>,
+    /// The last finished round, if one has finished.
     pub round: Option<RoundInfo>,
+    /// Rounds finished since start.
     pub rounds: u64,
 }
 
 /// The exporter's settings shown on every page.
 #[derive(Debug, Clone, Copy)]
 pub struct Schedule {
+    /// The time between the starts of two rounds.
     pub interval: Duration,
+    /// When the exporter started.
     pub started: SystemTime,
 }
 
 /// The lists' usage: queries sent per list, and the daily budget computed at start.
 #[derive(Debug, Clone)]
 pub struct Usage<'a> {
+    /// Queries sent per list since start, by list name.
     pub queries: Vec<(String, u64)>,
+    /// The queries a day each list was planned to get, computed at start.
     pub budget: &'a QueryBudget,
 }
 
@@ -167,7 +194,7 @@ struct UsagePage {
 }
 
 impl Collector for UsagePage {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), Error> {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), Error> {
         let help = "Queries sent to the list for checks since start (A queries; TXT reasons \
                     and test-point probes come on top).";
         let mut queries = family(&mut encoder, "dnsbl_queries", help, MetricType::Counter)?;
@@ -233,7 +260,7 @@ struct MetricsPage {
 }
 
 impl Collector for MetricsPage {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), Error> {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), Error> {
         let snapshot = &*self.snapshot;
         pairs(&mut encoder, &snapshot.pairs)?;
         networks(&mut encoder, &snapshot.networks)?;
@@ -252,7 +279,7 @@ struct ProbePage {
 }
 
 impl Collector for ProbePage {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), Error> {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), Error> {
         let success = self.host_trouble.is_empty()
             && self
                 .pairs
@@ -273,7 +300,7 @@ impl Collector for ProbePage {
 
 /// A family without labels and its one value.
 fn gauge(
-    encoder: &mut DescriptorEncoder,
+    encoder: &mut DescriptorEncoder<'_>,
     name: &str,
     help: &str,
     value: impl EncodeGaugeValue,
@@ -284,7 +311,7 @@ fn gauge(
 }
 
 fn family<'a>(
-    encoder: &'a mut DescriptorEncoder,
+    encoder: &'a mut DescriptorEncoder<'_>,
     name: &'a str,
     help: &str,
     kind: MetricType,
@@ -305,7 +332,7 @@ fn listed_value(pair: &Pair) -> Option<(i64, bool)> {
 
 /// `dnsbl_listed`, `dnsbl_listed_stale`, `dnsbl_check_trouble`, `dnsbl_listing_info` and
 /// `dnsbl_not_counted_info`.
-fn pairs(encoder: &mut DescriptorEncoder, pairs: &[Pair]) -> Result<(), Error> {
+fn pairs(encoder: &mut DescriptorEncoder<'_>, pairs: &[Pair]) -> Result<(), Error> {
     let help = "Whether the list lists the target (1) or not (0): its last answer, kept while \
                 the check fails (see dnsbl_listed_stale).";
     let mut listed = family(encoder, "dnsbl_listed", help, MetricType::Gauge)?;
@@ -368,7 +395,7 @@ type Codes = [(Ipv4Addr, Vec<String>)];
 
 /// An info family of codes and their categories, for the pairs `codes_of` picks.
 fn codes_info(
-    encoder: &mut DescriptorEncoder,
+    encoder: &mut DescriptorEncoder<'_>,
     name: &str,
     help: &str,
     pairs: &[Pair],
@@ -404,7 +431,7 @@ fn codes_info(
 /// `dnsbl_network_checked_addresses`, `dnsbl_network_listed_addresses` and
 /// `dnsbl_network_trouble_addresses`: three families, since a sum across them would mean
 /// nothing (checked counts the listed ones too).
-fn networks(encoder: &mut DescriptorEncoder, networks: &[NetworkCounts]) -> Result<(), Error> {
+fn networks(encoder: &mut DescriptorEncoder<'_>, networks: &[NetworkCounts]) -> Result<(), Error> {
     type Count = fn(&NetworkCounts) -> u64;
     let families: [(&str, &str, Count); 3] = [
         (
@@ -437,7 +464,7 @@ fn networks(encoder: &mut DescriptorEncoder, networks: &[NetworkCounts]) -> Resu
 
 /// `dnsbl_target_info`, `dnsbl_target_rdns` and `dnsbl_host_lookup_trouble`.
 fn hosts(
-    encoder: &mut DescriptorEncoder,
+    encoder: &mut DescriptorEncoder<'_>,
     hosts: &[HostAddress],
     trouble: &[HostTrouble],
 ) -> Result<(), Error> {
@@ -486,7 +513,7 @@ fn hosts(
 }
 
 /// Per-list health, outcome counts and latency, from the checker's statistics.
-fn lists(encoder: &mut DescriptorEncoder, stats: &[ListStats]) -> Result<(), Error> {
+fn lists(encoder: &mut DescriptorEncoder<'_>, stats: &[ListStats]) -> Result<(), Error> {
     let help = "1 for the list's current RFC 5782 health state, 0 for the others.";
     let mut health = family(encoder, "dnsbl_list_health", help, MetricType::Gauge)?;
     for list in stats {
@@ -532,7 +559,7 @@ fn lists(encoder: &mut DescriptorEncoder, stats: &[ListStats]) -> Result<(), Err
 
 /// The schedule: when the last round ended, how long it took, how many ran.
 fn rounds(
-    encoder: &mut DescriptorEncoder,
+    encoder: &mut DescriptorEncoder<'_>,
     snapshot: &Snapshot,
     schedule: Schedule,
 ) -> Result<(), Error> {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// (and start again full); the total limit still holds for everyone.
 const MAX_CLIENTS: u64 = 10_000;
 /// A bucket holds this many seconds of its rate: the burst a client may send at once.
-const BURST_SECONDS: f64 = 10.0;
+pub const BURST_SECONDS: f64 = 10.0;
 
 /// A rate: `per_second` tokens a second, at most `burst` saved up.
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +71,7 @@ pub struct ProbeLimits {
 }
 
 impl ProbeLimits {
+    /// Limits of `per_client` for each client (an IPv6 client by its /64) and `total` for all together.
     pub fn new(per_client: Rate, total: Rate) -> Self {
         // A client unseen for as long as its bucket takes to fill up again would get a full
         // bucket anyway: forgetting it then changes nothing.
