@@ -26,6 +26,7 @@ use dnsbl_check::monitor::{
 };
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::spf;
+use dnsbl_check::target::reader::{ReadError, TargetReader};
 use dnsbl_check::{Checker, ListHealth, Target, TargetSpec};
 use tokio::io::AsyncWriteExt;
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -34,8 +35,6 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The checker's health interval unless the config sets one (`CheckerBuilder::health_interval`).
 pub const HEALTH_INTERVAL: Duration = Duration::from_secs(300);
-/// Input lines longer than this are rejected (no target is this long).
-const MAX_LINE: usize = 4096;
 
 /// Watch mode and its state.
 #[derive(clap::Args, Debug)]
@@ -349,20 +348,13 @@ fn targets(
             let file = std::fs::File::open(path).map_err(|e| format!("cannot open {name}: {e}"))?;
             Box::new(BufReader::new(file))
         };
-        for (number, line) in reader.lines().enumerate() {
-            let line = line.map_err(|error| format!("cannot read {name}: {error}"))?;
-            // A byte-order mark, as Windows editors save UTF-8, is no part of the first target.
-            let line = match number {
-                0 => line.strip_prefix('\u{FEFF}').unwrap_or(&line),
-                _ => &line,
-            };
-            if line.len() > MAX_LINE {
-                return Err(format!("{name} line {}: line too long", number + 1));
-            }
-            let text = line.split('#').next().unwrap_or_default().trim();
-            if !text.is_empty() {
-                specs.push(parse(text, &|| format!("{name} line {}", number + 1))?);
-            }
+        for target in TargetReader::new(reader) {
+            let target = target.map_err(|error| match error {
+                ReadError::Io(error) => format!("cannot read {name}: {error}"),
+                error => format!("{name} {error}"),
+            })?;
+            let line = target.line();
+            specs.push(parse(target.text(), &|| format!("{name} line {line}"))?);
         }
     }
     if specs.is_empty() {
