@@ -10,7 +10,9 @@
 //! | piece | file | what it does |
 //! |---|---|---|
 //! | [`Target`], [`TargetSpec`] | `target.rs` | what is checked: addresses, networks, domains |
+//! | [`target::reader`] | `target/reader.rs` | target lists: files of targets, one per line |
 //! | [`Zone`] | `zone.rs` | list zones (with secret DQS keys) and query names |
+//! | [`redact`] | `redact.rs` | keeping DQS keys out of logs: keyed zones, a redacting writer |
 //! | [`CodeFilter`] | `filter.rs` | which answer codes count (Postfix syntax, bitmasks) |
 //! | [`DnsList`] | `list.rs` | one list: zone, kind, filter, categories, weight, query form |
 //! | [`hash`] | `hash.rs` | hashed lists (Spamhaus HBL): e-mail normalisation, digests, encodings |
@@ -47,7 +49,7 @@
 //! | `hickory` | yes | [`HickoryResolver`], [`Checker::builder`] and [`CheckerBuilder::build`] on it | hickory-resolver |
 //! | `pooled` | yes | [`resolver::pooled`]: the pooled UDP resolver for bulk checks | hickory-proto, resolv-conf, rand |
 //! | `cache` | yes | [`resolver::cache`]: the TTL-aware answer cache | moka |
-//! | `config` | yes | [`Config`] and [`config::parse_seconds`] | none |
+//! | `config` | yes | [`Config`] (read from TOML or JSON files) and [`config::parse_seconds`] | toml, serde_json |
 //! | `mail` | no | `mail`: session verdicts, the Postfix policy and milter protocols, reading messages (Received hops, URL domains) | mail-parser |
 //! | `monitor` | no | [`monitor`]'s SQLite state and delivery outbox, and `smtp`, the SMTP probe | rusqlite (bundled SQLite), serde_json |
 //! | `mirror` | no | `resolver::mirror`: local mirrors, zones answered in-process from rbldnsd data files (ip4set, ip4trie, ip6trie, dnset), reloaded when replaced | none |
@@ -103,6 +105,7 @@ pub mod outcome;
 pub mod presets;
 mod query;
 pub mod rdns;
+pub mod redact;
 pub mod resolver;
 pub mod setup;
 #[cfg(feature = "monitor")]
