@@ -37,6 +37,7 @@
 //! | [`summary`] | `summary.rs` | a run's counts: per list, per scanned network, listings |
 //! | [`nagios`] | `nagios.rs` | monitoring-plugin states and perfdata from those counts |
 //! | `smtp` (feature `monitor`) | `smtp.rs` | an SMTP probe: open relay, banner name, STARTTLS |
+//! | `cli` (feature `cli`) | `cli/` | command-line building blocks: shared flags, layered settings, redacted logs |
 //! | `mail` (feature `mail`) | `mail/` | mail filters: session verdicts, Postfix policy and milter codecs, message reading |
 //!
 //! The root holds what most programs use; the rest (error details, builders, the other
@@ -53,6 +54,7 @@
 //! | `mail` | no | `mail`: session verdicts, the Postfix policy and milter protocols, reading messages (Received hops, URL domains) | mail-parser |
 //! | `monitor` | no | [`monitor`]'s SQLite state and delivery outbox, and `smtp`, the SMTP probe | rusqlite (bundled SQLite), serde_json |
 //! | `mirror` | no | `resolver::mirror`: local mirrors, zones answered in-process from rbldnsd data files (ip4set, ip4trie, ip6trie, dnset), reloaded when replaced | none |
+//! | `cli` | no | `cli`: the shared command-line flags of the crate's tools (clap), and logging that scrubs DQS keys; turns on `hickory`, `pooled`, `mirror` and `config` | clap, tracing-subscriber |
 //! | `testing` | no | hooks for this crate's own benchmarks; not a public API | none |
 //!
 //! With `hickory` and `pooled` both on, [`resolver::any`] picks one at run time. With no
@@ -88,6 +90,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod checker;
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
+pub mod cli;
 #[cfg(feature = "config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub mod config;

@@ -10,7 +10,7 @@ use dnsbl_check::setup::{Diagnosis, ListDiagnosis, diagnose};
 use dnsbl_check::{Config, NameServer, Outcome};
 
 use crate::Format;
-use crate::common::ListOptions;
+use dnsbl_check::cli::ListOptions;
 
 /// Runs the diagnosis on `resolver` and prints it; the exit status is the diagnosis's own
 /// (0 every list works, 1 a public resolver is in use, 2 some list cannot be trusted).

@@ -46,18 +46,11 @@
 //! results, and its answers are trouble. A run over many targets probes the lists again at its
 //! end.
 
-#[path = "dnsbl-check/check.rs"]
 mod check;
-mod common;
-#[path = "dnsbl-check/input.rs"]
 mod input;
-#[path = "dnsbl-check/nagios.rs"]
 mod nagios;
-#[path = "dnsbl-check/output.rs"]
 mod output;
-#[path = "dnsbl-check/setup.rs"]
 mod setup;
-#[path = "dnsbl-check/watch.rs"]
 mod watch;
 
 use std::io::{self, IsTerminal, Write};
@@ -68,12 +61,13 @@ use std::time::Duration;
 use check::{Context, check_job};
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
-use common::{ListOptions, LookupOptions, Transport, init_logging};
+use dnsbl_check::cli::{ListOptions, LookupOptions, Transport, init_logging, usage_error};
 use dnsbl_check::hosts::HostSource;
+use dnsbl_check::redact::KeyedZones;
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::smtp::ProbeConfig;
 use dnsbl_check::summary::Summary;
-use dnsbl_check::{Config, ListHealth, Zone};
+use dnsbl_check::{Config, ListHealth};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use input::{BadInput, Job, Rules};
@@ -289,7 +283,7 @@ fn main() -> ExitCode {
     if cli.watch.history.is_some() {
         return watch::history(&cli.watch, cli.format == Format::Json);
     }
-    let exit = cli.lists.config().and_then(|config| {
+    let exit = cli.lists.config().map_err(String::from).and_then(|config| {
         let resolver = cli.lists.resolver(&config, cli.transport)?;
         if cli.check_setup {
             return setup::run(&cli.lists, &config, resolver, cli.format);
@@ -299,7 +293,7 @@ fn main() -> ExitCode {
     exit.unwrap_or_else(|message| match cli.format {
         Format::Nagios => usage_unknown(&message),
         // Clap's usage errors exit with status 2, as all setup errors should.
-        _ => common::usage_error::<Cli>(message),
+        _ => usage_error::<Cli>(message),
     })
 }
 
@@ -313,12 +307,7 @@ fn usage_unknown(message: &str) -> ! {
 /// Builds the checker on `resolver`, starts logging, and runs the checks.
 fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, String> {
     let checker = cli.check.checker(&cli.lists, config, resolver)?;
-    let keyed_zones = checker
-        .lists()
-        .map(|list| list.zone().clone())
-        .filter(Zone::has_key)
-        .collect();
-    init_tracing(cli.verbose, keyed_zones);
+    init_tracing(cli.verbose, KeyedZones::of(checker.lists()));
     if cli.watch.watch.is_some() {
         let json = cli.format == Format::Json;
         let expand = match (cli.mx, cli.resolve) {
@@ -546,7 +535,7 @@ fn warn(message: &str) {
 }
 
 /// `-v`: the library's logs on stderr; `-vv`: its trace logs too. RUST_LOG overrides both.
-fn init_tracing(verbose: u8, keyed_zones: Vec<Zone>) {
+fn init_tracing(verbose: u8, keyed_zones: KeyedZones) {
     match verbose {
         0 => {}
         1 => init_logging("warn,dnsbl_check=debug", keyed_zones),
