@@ -63,6 +63,7 @@ use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
 use dnsbl_check::cli::{ListOptions, LookupOptions, Transport, init_logging, usage_error};
 use dnsbl_check::hosts::HostSource;
+use dnsbl_check::nagios::{Plugin, Thresholds};
 use dnsbl_check::redact::KeyedZones;
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::smtp::ProbeConfig;
@@ -299,8 +300,8 @@ fn main() -> ExitCode {
 
 /// A usage or setup error as a monitoring plugin reports it: UNKNOWN, exit 3.
 fn usage_unknown(message: &str) -> ! {
-    let _ =
-        io::stdout().write_all(nagios::unknown(message.trim_start_matches("error: ")).as_bytes());
+    let _ = io::stdout()
+        .write_all(dnsbl_check::nagios::unknown(message.trim_start_matches("error: ")).as_bytes());
     std::process::exit(3)
 }
 
@@ -429,7 +430,7 @@ async fn run(
 
     let mut output = Output::new(cli.format, cli.only, progress.clone());
     let mut summary = Summary::new(context.checker.lists().map(|list| list.name().to_owned()));
-    let mut plugin = nagios::Plugin::new(dnsbl_check::nagios::Thresholds {
+    let mut plugin = Plugin::new(Thresholds {
         warning: cli.warning,
         critical: cli.critical.or(Some(1)),
     });
@@ -442,7 +443,7 @@ async fn run(
             for one in std::iter::once(&checked).chain(&checked.derived) {
                 summary.add(&one.report, one.network, one.other_trouble());
                 if cli.format == Format::Nagios {
-                    plugin.add(one); // its details are written only in that format
+                    nagios::add(&mut plugin, one); // its details are written only in that format
                 }
                 open_relays += u64::from(one.open_relay());
             }
