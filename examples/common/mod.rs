@@ -2,9 +2,9 @@
 //! checking tools check, and logging that keeps DQS keys out; all from the library's `cli`
 //! module, so that every tool's flags mean the same.
 
+use dnsbl_check::Zone;
 #[allow(unused_imports)] // each tool uses some of them
 pub use dnsbl_check::cli::{ListOptions, LookupOptions, Transport, usage_error};
-use dnsbl_check::Zone;
 
 /// Logs to stderr with `default_filter` (RUST_LOG overrides it), scrubbing the keys of
 /// `keyed_zones` (those without a key are passed over) from every line, whoever wrote it.

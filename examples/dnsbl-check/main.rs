@@ -61,7 +61,10 @@ use std::time::Duration;
 use check::{Context, check_job};
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
-use dnsbl_check::cli::{ListOptions, LookupOptions, Transport, init_logging, usage_error};
+use dnsbl_check::cli::{
+    ListOptions, LookupOptions, Transport, describe_resolver, health_warning, init_logging,
+    usage_error,
+};
 use dnsbl_check::hosts::HostSource;
 use dnsbl_check::nagios::{Plugin, Thresholds};
 use dnsbl_check::redact::KeyedZones;
@@ -326,7 +329,7 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
             cli.max_targets,
             expand,
         );
-        let resolver = output::describe_resolver(&cli.lists.resolver_options(config).name_servers);
+        let resolver = describe_resolver(&cli.lists.resolver_options(config).name_servers);
         // The test-point probes count towards the lists' daily queries too.
         let health_interval = (!cli.check.no_health_check && config.health_checks != Some(false))
             .then(|| config.health_interval.unwrap_or(watch::HEALTH_INTERVAL));
@@ -379,7 +382,7 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
         smtp_port: cli.smtp_port,
     };
     let receiver = input::spawn_feeder(specs, input, rules, bad.clone());
-    let resolver = output::describe_resolver(&cli.lists.resolver_options(config).name_servers);
+    let resolver = describe_resolver(&cli.lists.resolver_options(config).name_servers);
     Ok(runtime.block_on(run(cli, context, receiver, total, bad, &resolver)))
 }
 
@@ -412,7 +415,7 @@ async fn run(
         .await
         .into_iter()
         .filter_map(|(list, health)| {
-            let line = output::health_warning(list, &health, resolver)?;
+            let line = health_warning(list, &health, resolver)?;
             progress.suspend(|| warn(&line));
             Some((list.name().to_owned(), health))
         })
@@ -471,7 +474,7 @@ async fn run(
             let known = warned
                 .iter()
                 .any(|(name, was)| name == list.name() && *was == health);
-            if let Some(line) = output::health_warning(list, &health, resolver).filter(|_| !known) {
+            if let Some(line) = health_warning(list, &health, resolver).filter(|_| !known) {
                 warn(&format!(
                     "at the end of the run, {}; earlier \"not listed\" results of this list \
                      may be wrong",

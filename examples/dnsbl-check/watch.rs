@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
+use dnsbl_check::cli::health_warning;
 use dnsbl_check::hosts::{self, HostSource};
 use dnsbl_check::monitor::{
     Delivery, Event, QueryBudget, StateStore, TargetCounts, TrackerConfig, Watcher,
@@ -258,7 +259,7 @@ async fn run(
             if last.as_ref() == Some(&health) {
                 continue;
             }
-            if let Some(line) = crate::output::health_warning(list, &health, resolver) {
+            if let Some(line) = health_warning(list, &health, resolver) {
                 let _ = writeln!(io::stderr().lock(), "dnsbl-check: {line}");
             }
             *last = Some(health);

@@ -39,9 +39,11 @@ use crate::resolver::any::{self, AnyResolver};
 
 mod error;
 mod lists;
+mod warnings;
 
 pub use error::OptionsError;
 pub use lists::ListOptions;
+pub use warnings::{describe_resolver, health_warning};
 
 /// How DNS queries travel: `--transport`.
 ///
