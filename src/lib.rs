@@ -54,7 +54,7 @@
 //! | `mail` | no | `mail`: session verdicts, the Postfix policy and milter protocols, reading messages (Received hops, URL domains) | mail-parser |
 //! | `monitor` | no | [`monitor`]'s SQLite state and delivery outbox, and `smtp`, the SMTP probe | rusqlite (bundled SQLite), serde_json |
 //! | `mirror` | no | `resolver::mirror`: local mirrors, zones answered in-process from rbldnsd data files (ip4set, ip4trie, ip6trie, dnset), reloaded when replaced | none |
-//! | `cli` | no | `cli`: the shared command-line flags of the crate's tools (clap), and logging that scrubs DQS keys; turns on `hickory`, `pooled`, `mirror` and `config` | clap, tracing-subscriber |
+//! | `cli` | no | `cli`: the shared command-line flags of the crate's tools (clap), logging that scrubs DQS keys, stopping on SIGTERM/SIGINT; turns on `hickory`, `pooled`, `mirror` and `config` | clap, tracing-subscriber |
 //! | `testing` | no | hooks for this crate's own benchmarks; not a public API | none |
 //!
 //! With `hickory` and `pooled` both on, [`resolver::any`] picks one at run time. With no

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
-use dnsbl_check::cli::health_warning;
+use dnsbl_check::cli::{Shutdown, health_warning};
 use dnsbl_check::hosts::{self, HostSource};
 use dnsbl_check::monitor::{
     Delivery, Event, QueryBudget, StateStore, TargetCounts, TrackerConfig, Watcher,
@@ -30,7 +30,6 @@ use dnsbl_check::spf;
 use dnsbl_check::target::reader::{ReadError, TargetReader};
 use dnsbl_check::{Checker, ListHealth, Target, TargetSpec};
 use tokio::io::AsyncWriteExt;
-use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// How long one `--exec` command or webhook request may take.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -254,7 +253,11 @@ async fn run(
     // per change on stderr (stdout carries events only).
     let mut warned: Vec<Option<ListHealth>> = vec![None; watcher.checker().lists().count()];
     loop {
-        let round = watcher.run_round_until(shutdown.wait()).await;
+        let round = watcher
+            .run_round_until(async {
+                shutdown.wait().await;
+            })
+            .await;
         for ((list, health), last) in watcher.checker().health().into_iter().zip(&mut warned) {
             if last.as_ref() == Some(&health) {
                 continue;
@@ -292,7 +295,7 @@ async fn run(
         }
         sinks.deliver(&store).await;
         tokio::select! {
-            () = shutdown.wait() => return ExitCode::SUCCESS,
+            _ = shutdown.wait() => return ExitCode::SUCCESS,
             () = tokio::time::sleep(interval.saturating_sub(round.elapsed)) => {}
         }
     }
@@ -362,28 +365,6 @@ fn targets(
         return Err("nothing to watch: no targets".to_owned());
     }
     Ok(specs)
-}
-
-/// SIGTERM and SIGINT, caught for the whole run.
-struct Shutdown {
-    terminate: Signal,
-    interrupt: Signal,
-}
-
-impl Shutdown {
-    fn new() -> io::Result<Self> {
-        Ok(Shutdown {
-            terminate: signal(SignalKind::terminate())?,
-            interrupt: signal(SignalKind::interrupt())?,
-        })
-    }
-
-    async fn wait(&mut self) {
-        tokio::select! {
-            _ = self.terminate.recv() => {}
-            _ = self.interrupt.recv() => {}
-        }
-    }
 }
 
 /// Where each round's events go besides stdout.

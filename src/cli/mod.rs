@@ -1,7 +1,7 @@
 //! Building blocks for command-line tools on this crate, with [clap]: the flags that choose
 //! the lists and the resolver ([`ListOptions`]), how a checking tool checks
-//! ([`LookupOptions`]), the DNS transport ([`Transport`]), and logging that lets no DQS key
-//! out ([`init_logging`]).
+//! ([`LookupOptions`]), the DNS transport ([`Transport`]), logging that lets no DQS key out
+//! ([`init_logging`]), and stopping on SIGTERM or SIGINT (`Shutdown`, on Unix).
 //!
 //! The crate's own tools (`dnsbl-check`, `dnsbl-exporter`, `dnsbl-policyd`, `dnsbl-milter`)
 //! flatten these structs into their command lines, so that a flag means the same in each.
@@ -39,10 +39,14 @@ use crate::resolver::any::{self, AnyResolver};
 
 mod error;
 mod lists;
+#[cfg(unix)]
+mod shutdown;
 mod warnings;
 
 pub use error::OptionsError;
 pub use lists::ListOptions;
+#[cfg(unix)]
+pub use shutdown::{Shutdown, StopSignal};
 pub use warnings::{describe_resolver, health_warning};
 
 /// How DNS queries travel: `--transport`.
