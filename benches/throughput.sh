@@ -169,7 +169,7 @@ SCAN=$(cargo bench --bench scan --no-run --message-format=json -q 2>/dev/null |
     python3 -c 'import json,sys; print([j["executable"] for j in map(json.loads, sys.stdin) if j.get("executable") and "/scan-" in j["executable"]][-1])')
 # The command-line tool, when it can choose the transport, is measured instead of the driver.
 CLI=""
-if [ -f examples/dnsbl-check.rs ] && grep -q -- 'transport' examples/dnsbl-check.rs; then
+if [ -f examples/dnsbl-check/main.rs ] && grep -q -- 'transport' examples/dnsbl-check/main.rs; then
     cargo build --release --example dnsbl-check -q
     CLI=target/release/examples/dnsbl-check
     "$CLI" --help | grep -q -- '--transport' || CLI=""

@@ -1,5 +1,6 @@
-//! Configuration files: lists, presets, checker and resolver settings, in TOML or JSON; and
-//! the one way durations are written, in files and on command lines.
+//! Configuration files: lists, presets, checker and resolver settings, in TOML or JSON
+//! ([`Config::from_path`], [`Config::from_str`](std::str::FromStr)); and the one way
+//! durations are written, in files and on command lines.
 
 use std::time::Duration;
 
@@ -10,6 +11,10 @@ use crate::list::DnsList;
 use crate::presets::{self, PresetError};
 use crate::query::TxtLookup;
 use crate::resolver::{NameServer, ResolverOptions};
+
+mod file;
+
+pub use file::ConfigError;
 
 /// A configuration file, shared by the library, the command-line tool and the policy server.
 ///

@@ -10,7 +10,9 @@
 //! | piece | file | what it does |
 //! |---|---|---|
 //! | [`Target`], [`TargetSpec`] | `target.rs` | what is checked: addresses, networks, domains |
+//! | [`target::reader`] | `target/reader.rs` | target lists: files of targets, one per line |
 //! | [`Zone`] | `zone.rs` | list zones (with secret DQS keys) and query names |
+//! | [`redact`] | `redact.rs` | keeping DQS keys out of logs: keyed zones, a redacting writer |
 //! | [`CodeFilter`] | `filter.rs` | which answer codes count (Postfix syntax, bitmasks) |
 //! | [`DnsList`] | `list.rs` | one list: zone, kind, filter, categories, weight, query form |
 //! | [`hash`] | `hash.rs` | hashed lists (Spamhaus HBL): e-mail normalisation, digests, encodings |
@@ -35,6 +37,7 @@
 //! | [`summary`] | `summary.rs` | a run's counts: per list, per scanned network, listings |
 //! | [`nagios`] | `nagios.rs` | monitoring-plugin states and perfdata from those counts |
 //! | `smtp` (feature `monitor`) | `smtp.rs` | an SMTP probe: open relay, banner name, STARTTLS |
+//! | `cli` (feature `cli`) | `cli/` | command-line building blocks: shared flags, layered settings, redacted logs |
 //! | `mail` (feature `mail`) | `mail/` | mail filters: session verdicts, Postfix policy and milter codecs, message reading |
 //! | `exporter` (feature `exporter`) | `exporter/` | a Prometheus exporter: rounds, series, a hardened HTTP server, probe rate limits |
 //!
@@ -48,11 +51,12 @@
 //! | `hickory` | yes | [`HickoryResolver`], [`Checker::builder`] and [`CheckerBuilder::build`] on it | hickory-resolver |
 //! | `pooled` | yes | [`resolver::pooled`]: the pooled UDP resolver for bulk checks | hickory-proto, resolv-conf, rand |
 //! | `cache` | yes | [`resolver::cache`]: the TTL-aware answer cache | moka |
-//! | `config` | yes | [`Config`] and [`config::parse_seconds`] | none |
+//! | `config` | yes | [`Config`] (read from TOML or JSON files) and [`config::parse_seconds`] | toml, serde_json |
 //! | `mail` | no | `mail`: session verdicts, the Postfix policy and milter protocols, reading messages (Received hops, URL domains) | mail-parser |
 //! | `monitor` | no | [`monitor`]'s SQLite state and delivery outbox, and `smtp`, the SMTP probe | rusqlite (bundled SQLite), serde_json |
 //! | `mirror` | no | `resolver::mirror`: local mirrors, zones answered in-process from rbldnsd data files (ip4set, ip4trie, ip6trie, dnset), reloaded when replaced | none |
 //! | `exporter` | no | `exporter`: the Prometheus exporter's rounds, series and HTTP server | prometheus-client, hyper, hyper-util, http-body-util, bytes |
+//! | `cli` | no | `cli`: the shared command-line flags of the crate's tools (clap), logging that scrubs DQS keys, stopping on SIGTERM/SIGINT; turns on `hickory`, `pooled`, `mirror` and `config` | clap, tracing-subscriber |
 //! | `testing` | no | hooks for this crate's own benchmarks; not a public API | none |
 //!
 //! With `hickory` and `pooled` both on, [`resolver::any`] picks one at run time. With no
@@ -88,6 +92,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod checker;
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
+pub mod cli;
 #[cfg(feature = "config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub mod config;
@@ -108,6 +115,7 @@ pub mod outcome;
 pub mod presets;
 mod query;
 pub mod rdns;
+pub mod redact;
 pub mod resolver;
 pub mod setup;
 #[cfg(feature = "monitor")]

@@ -1293,7 +1293,7 @@ pub enum SpecProblem {
 fn redact_spec(spec: &str) -> String {
     let spec = spec.trim();
     let lower = spec.to_ascii_lowercase();
-    let redacted = match lower.find(".dq.spamhaus.net") {
+    let redacted = match lower.find(crate::zone::DQS_SUFFIX) {
         // key . service . dq.spamhaus.net: the key is the label before the service.
         Some(end) => match lower[..end].rfind('.') {
             Some(dot) => format!("<redacted>{}", &spec[dot..]),

@@ -1,5 +1,5 @@
 //! Monitoring-plugin states (Nagios, Icinga, Naemon, Sensu): a run's [`Summary`](crate::summary::Summary) judged
-//! against thresholds.
+//! against thresholds, and written as a status line with perfdata ([`Plugin`]).
 //!
 //! The rules:
 //! - bad input (a target that could not be read, a usage error) is `UNKNOWN`: the check did
@@ -28,6 +28,10 @@
 //! ```
 
 use std::fmt;
+
+mod plugin;
+
+pub use plugin::{MAX_DETAILS, Plugin, unknown};
 
 /// A monitoring plugin's state, with its exit code.
 ///

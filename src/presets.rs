@@ -31,7 +31,7 @@
 use crate::filter::CodeFilter;
 use crate::hash::HashSpec;
 use crate::list::{DnsList, ListKind, QueryForm, TestPoints};
-use crate::zone::{Zone, ZoneError};
+use crate::zone::{DQS_SUFFIX, Zone, ZoneError};
 
 /// One preset of the catalog.
 #[derive(Debug, Clone, Copy)]
@@ -733,10 +733,10 @@ pub fn with_dqs_key(list: DnsList, key: &str) -> Result<DnsList, ZoneError> {
     let public = list.zone().public_name();
     let service = public
         .strip_suffix(".spamhaus.org")
-        .or_else(|| public.strip_suffix(".dq.spamhaus.net"));
+        .or_else(|| public.strip_suffix(DQS_SUFFIX));
     match service {
         Some(service) if !service.contains('.') => {
-            let zone = Zone::with_key(&format!("{service}.dq.spamhaus.net"), key)?;
+            let zone = Zone::with_key(&format!("{service}{DQS_SUFFIX}"), key)?;
             Ok(list.with_zone(zone))
         }
         _ => Ok(list),

@@ -37,6 +37,8 @@ use crate::query::{TxtLookup, query_list};
 use crate::resolver::{DnsResolver, LookupErrorKind, NameServer};
 use crate::zone::QueryName;
 
+mod report;
+
 /// Spamhaus's code for a query that came through a public or open resolver.
 const PUBLIC_RESOLVER_CODE: [u8; 4] = [127, 255, 255, 254];
 /// Spamhaus's code for an excessive number of queries.

@@ -1,4 +1,5 @@
-//! What can be checked: an IP address or a domain name, and how text becomes one.
+//! What can be checked: an IP address or a domain name, and how text becomes one; and
+//! [`reader`], how a file of targets is read.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -6,6 +7,8 @@ use std::str::FromStr;
 
 use ipnet::{IpNet, Ipv4AddrRange, Ipv6AddrRange};
 use serde::{Deserialize, Serialize, Serializer};
+
+pub mod reader;
 
 /// The longest domain name, in octets, in its textual form without the trailing dot.
 pub(crate) const MAX_NAME_LEN: usize = 253;

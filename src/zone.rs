@@ -38,8 +38,17 @@ pub struct Zone {
     key: Option<SecretKey>,
 }
 
-/// The suffix of Spamhaus's keyed (DQS) zones, in which the first label is the key.
-const DQS_SUFFIX: &str = ".dq.spamhaus.net";
+/// The suffix of Spamhaus's keyed Data Query Service (DQS) zones, `<key>.<service>` before
+/// it: the one place the crate names it.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::zone::DQS_SUFFIX;
+///
+/// assert_eq!(format!("zen{DQS_SUFFIX}"), "zen.dq.spamhaus.net");
+/// ```
+pub const DQS_SUFFIX: &str = ".dq.spamhaus.net";
 
 impl Zone {
     /// A zone without a secret part. The name is lowercased and a trailing dot removed.

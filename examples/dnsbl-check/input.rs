@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use dnsbl_check::target::reader::{ReadError, TargetReader};
 use dnsbl_check::{Target, TargetSpec};
 use indicatif::ProgressBar;
 use ipnet::IpNet;
@@ -16,8 +17,6 @@ const READ_AHEAD: usize = 1024;
 /// Targets sent to the checks at once, when that many are at hand without waiting: one
 /// channel message (and at most one wake-up of either side) per batch, not per target.
 const BATCH: usize = 256;
-/// Input lines longer than this are rejected rather than buffered (no target is this long).
-const MAX_LINE: u64 = 4096;
 
 /// One target to check, and where it came from.
 pub struct Job {
@@ -89,7 +88,7 @@ fn server_with_port(text: &str) -> Option<(Target, u16)> {
 /// Where targets are read from, opened up front so that a missing file is a usage error.
 pub struct Input {
     name: String,
-    reader: BufReader<Box<dyn Read + Send>>,
+    reader: TargetReader<BufReader<Box<dyn Read + Send>>>,
 }
 
 impl Input {
@@ -97,13 +96,8 @@ impl Input {
         let source: Box<dyn Read + Send> = Box::new(source);
         Input {
             name,
-            reader: BufReader::new(source),
+            reader: TargetReader::new(BufReader::new(source)),
         }
-    }
-
-    /// Whether a whole line is already read in, so that the next one needs no waiting.
-    fn line_buffered(&self) -> bool {
-        self.reader.buffer().contains(&b'\n')
     }
 }
 
@@ -124,29 +118,20 @@ pub fn open_input(path: &Path, rules: Rules) -> Result<Input, String> {
         return Ok(Input::new(name, open()?));
     }
     let mut scan = Input::new(name.clone(), open()?);
-    let mut oversized = None;
-    // Only a line with a '/' can hold a network: the others are not even decoded.
-    for_each_raw_line(&mut scan, |number, line, _| {
-        let text = line
-            .filter(|line| line.contains(&b'/'))
-            .map(String::from_utf8_lossy);
-        let network = text
-            .as_deref()
-            .and_then(strip_comment)
-            .filter(|target| target.contains('/'));
-        match network.map(|target| rules.parse(target)) {
-            Some(Err(error)) if error.contains("--max-targets") => {
-                oversized = Some(format!("{name} line {number}: {error}"));
-                false
-            }
-            _ => true,
+    while let Some(line) = scan.reader.next_line() {
+        let line = match line {
+            Ok(line) => line,
+            Err(ReadError::Io(error)) => return Err(unreadable(error)),
+            Err(_) => continue,
+        };
+        let network = line.target().filter(|target| target.contains('/'));
+        if let Some(Err(error)) = network.map(|target| rules.parse(target))
+            && error.contains("--max-targets")
+        {
+            return Err(format!("{name} line {}: {error}", line.number()));
         }
-    })
-    .map_err(unreadable)?;
-    match oversized {
-        Some(message) => Err(message),
-        None => Ok(Input::new(name, open()?)),
     }
+    Ok(Input::new(name, open()?))
 }
 
 /// Whether `byte` occurs anywhere in what `reader` gives.
@@ -281,27 +266,30 @@ pub fn spawn_feeder(
         }
         if let Some(mut input) = input {
             let name = input.name.clone();
-            let read = for_each_line(&mut input, |number, text, more| {
-                let keep_going = match text.map(strip_comment) {
-                    None => {
-                        bad.report(&format!("{name} line {number}: line too long"));
+            while let Some(line) = input.reader.next_line() {
+                let keep_going = match line {
+                    Err(ReadError::Io(error)) => {
+                        bad.report(&format!("cannot read {name}: {error}"));
+                        break;
+                    }
+                    Err(error) => {
+                        bad.report(&format!("{name} {error}"));
                         true
                     }
-                    Some(None) => true,
-                    Some(Some(target)) => match rules.parse(target) {
-                        Ok(spec) => feed.add(spec),
-                        Err(error) => {
-                            bad.report(&format!("{name} line {number}: {error}"));
+                    Ok(line) => match line.target().map(|target| rules.parse(target)) {
+                        None => true,
+                        Some(Ok(spec)) => feed.add(spec),
+                        Some(Err(error)) => {
+                            bad.report(&format!("{name} line {}: {error}", line.number()));
                             // Only stdin gets here with an oversized network: stop reading.
                             !error.contains("--max-targets")
                         }
                     },
                 };
                 // Reading on would wait: what is at hand goes to the checks first.
-                keep_going && (more || feed.flush())
-            });
-            if let Err(error) = read {
-                bad.report(&format!("cannot read {name}: {error}"));
+                if !(keep_going && (input.reader.has_line_buffered() || feed.flush())) {
+                    break;
+                }
             }
         }
         feed.flush();
@@ -345,74 +333,4 @@ impl Feed {
             Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
     }
-}
-
-/// Calls `each` with every line (number, text, whether the next line is read in already)
-/// until it returns false. A line over [`MAX_LINE`] is skipped, and given as `None`.
-fn for_each_line(
-    input: &mut Input,
-    mut each: impl FnMut(u64, Option<&str>, bool) -> bool,
-) -> io::Result<()> {
-    for_each_raw_line(input, |number, line, more| {
-        each(number, line.map(String::from_utf8_lossy).as_deref(), more)
-    })
-}
-
-/// [`for_each_line`] with each line's bytes as read, not yet decoded.
-fn for_each_raw_line(
-    input: &mut Input,
-    mut each: impl FnMut(u64, Option<&[u8]>, bool) -> bool,
-) -> io::Result<()> {
-    let mut line = Vec::new();
-    for number in 1u64.. {
-        line.clear();
-        let read = (&mut input.reader)
-            .take(MAX_LINE)
-            .read_until(b'\n', &mut line)?;
-        if read == 0 {
-            return Ok(());
-        }
-        // A byte-order mark, as Windows editors save UTF-8, is no part of the first target.
-        if number == 1 && line.starts_with(UTF8_BOM) {
-            line.drain(..UTF8_BOM.len());
-        }
-        let keep_going = if !line.ends_with(b"\n") && line.len() as u64 == MAX_LINE {
-            skip_rest_of_line(&mut input.reader)?;
-            each(number, None, input.line_buffered())
-        } else {
-            each(number, Some(&line), input.line_buffered())
-        };
-        if !keep_going {
-            return Ok(());
-        }
-    }
-    Ok(())
-}
-
-/// The UTF-8 encoding of U+FEFF, the byte-order mark.
-const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
-
-fn skip_rest_of_line(reader: &mut dyn BufRead) -> io::Result<()> {
-    loop {
-        let buffer = reader.fill_buf()?;
-        if buffer.is_empty() {
-            return Ok(());
-        }
-        match buffer.iter().position(|&byte| byte == b'\n') {
-            Some(end) => {
-                reader.consume(end + 1);
-                return Ok(());
-            }
-            None => {
-                let len = buffer.len();
-                reader.consume(len);
-            }
-        }
-    }
-}
-
-/// The target on an input line, without comment and surrounding space; `None` if blank.
-fn strip_comment(line: &str) -> Option<&str> {
-    let before_comment = line.split('#').next().unwrap_or_default().trim();
-    (!before_comment.is_empty()).then_some(before_comment)
 }

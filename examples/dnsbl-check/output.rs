@@ -3,10 +3,9 @@
 use std::io::{self, BufWriter, IsTerminal, StdoutLock, Write};
 
 use clap::ValueEnum;
-use dnsbl_check::outcome::Unhealthy;
 use dnsbl_check::smtp::{BannerName, Relay};
 use dnsbl_check::summary::Summary;
-use dnsbl_check::{DnsList, ListHealth, ListResult, Outcome, ReverseDns, presets};
+use dnsbl_check::{ListResult, Outcome, ReverseDns, presets};
 use indicatif::ProgressBar;
 
 use crate::Format;
@@ -509,52 +508,4 @@ fn write_preset_json(out: &mut impl Write, preset: &presets::Preset) -> io::Resu
     let mut line = serde_json::to_vec(&entry).map_err(io::Error::other)?;
     line.push(b'\n');
     out.write_all(&line)
-}
-
-/// One warning line for a list that cannot be trusted (with some or all targets), saying why
-/// and what to try; `None` for a list that is used. `resolver` names the resolver asked.
-pub fn health_warning(list: &DnsList, health: &ListHealth, resolver: &str) -> Option<String> {
-    let name = list.name();
-    let unused = "its answers are reported as trouble, never \"not listed\"";
-    Some(match health {
-        ListHealth::Unhealthy(Unhealthy::TestPointNotListed { test_point, seen }) => format!(
-            "warning: {name}: the test point {test_point} is not listed ({seen}): your resolver \
-             ({resolver}) may be filtering, blocked by the list, or unable to reach it; \
-             {unused}; try --nameserver or --check-setup"
-        ),
-        ListHealth::FamilyNotServed(Unhealthy::FamilyNotServed {
-            family,
-            test_point,
-            seen,
-        })
-        | ListHealth::Unhealthy(Unhealthy::FamilyNotServed {
-            family,
-            test_point,
-            seen,
-        }) => format!(
-            "warning: {name}: does not serve {family} (its test point {test_point} is {seen}): \
-             its {family} answers are reported as trouble, never \"not listed\""
-        ),
-        ListHealth::Unhealthy(Unhealthy::ListsEverything) => format!(
-            "warning: {name}: it lists its negative test point, so it answers \"listed\" to \
-             everything (a dead list?); {unused}"
-        ),
-        ListHealth::Broken(outcome) => format!(
-            "warning: {name}: its test point answered {} ({}): the list refuses your resolver \
-             ({resolver}) or cannot be used as configured; {unused}; try --nameserver or --check-setup",
-            outcome.status(),
-            outcome.detail().unwrap_or_default()
-        ),
-        other if other.is_untrusted() => format!("warning: {name}: {other}; {unused}"),
-        _ => return None,
-    })
-}
-
-/// How the resolver asked is named in warnings: its addresses, or the system's.
-pub fn describe_resolver(servers: &[dnsbl_check::NameServer]) -> String {
-    if servers.is_empty() {
-        return "the system's, from /etc/resolv.conf".to_owned();
-    }
-    let servers: Vec<String> = servers.iter().map(ToString::to_string).collect();
-    servers.join(", ")
 }

@@ -1,16 +1,17 @@
-//! `--check-setup`: can this resolver see the lists? The diagnosis is the library's
-//! (`dnsbl_check::setup`); this file only finds the name servers in use and prints.
+//! `--check-setup`: can this resolver see the lists? The diagnosis and its text are the
+//! library's (`dnsbl_check::setup`); this file only finds the name servers in use, and writes
+//! the JSON form.
 
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
+use dnsbl_check::cli::ListOptions;
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::resolver::pooled::PooledUdpResolver;
-use dnsbl_check::setup::{Diagnosis, ListDiagnosis, diagnose};
-use dnsbl_check::{Config, NameServer, Outcome};
+use dnsbl_check::setup::{Diagnosis, diagnose};
+use dnsbl_check::{Config, NameServer};
 
 use crate::Format;
-use crate::common::ListOptions;
 
 /// Runs the diagnosis on `resolver` and prints it; the exit status is the diagnosis's own
 /// (0 every list works, 1 a public resolver is in use, 2 some list cannot be trusted).
@@ -30,7 +31,7 @@ pub fn run(
     let mut out = BufWriter::new(io::stdout().lock());
     let written = match format {
         Format::Json => write_json(&mut out, &diagnosis),
-        _ => write_text(&mut out, &diagnosis),
+        _ => writeln!(out, "{diagnosis}"),
     };
     if let Err(error) = written.and_then(|()| out.flush())
         && error.kind() != io::ErrorKind::BrokenPipe
@@ -50,67 +51,6 @@ fn name_servers(lists: &ListOptions, config: &Config, resolver: &AnyResolver) ->
             .build()
             .map(|pooled| pooled.name_servers())
             .unwrap_or_default(),
-    }
-}
-
-fn write_text(out: &mut impl Write, diagnosis: &Diagnosis) -> io::Result<()> {
-    writeln!(out, "Name servers:")?;
-    if diagnosis.resolvers.is_empty() {
-        writeln!(out, "  (unknown)")?;
-    }
-    for note in &diagnosis.resolvers {
-        match note.public {
-            Some(service) => writeln!(
-                out,
-                "  {}  {service}: a large public resolver; the major lists refuse its queries",
-                note.server
-            )?,
-            None => writeln!(out, "  {}", note.server)?,
-        }
-        if let Some(remark) = note.remark {
-            writeln!(out, "    {remark}")?;
-        }
-    }
-    writeln!(out, "Lists:")?;
-    for list in &diagnosis.lists {
-        write_list_text(out, list)?;
-    }
-    writeln!(out, "{}", diagnosis.summary())
-}
-
-fn write_list_text(out: &mut impl Write, list: &ListDiagnosis) -> io::Result<()> {
-    let keyed = if list.keyed { ", keyed" } else { "" };
-    writeln!(
-        out,
-        "  {} ({}{keyed}): {}",
-        list.list, list.zone, list.verdict
-    )?;
-    for point in &list.points {
-        writeln!(
-            out,
-            "    {:<15} {:<20} {}  {} ms",
-            point.point,
-            point.role.as_str(),
-            answer_text(&point.outcome),
-            point.elapsed.as_millis()
-        )?;
-    }
-    Ok(())
-}
-
-/// An answer in a few words: the codes of a listing, or the outcome's own words.
-fn answer_text(outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Listed(listing) => {
-            let codes: Vec<String> = listing.codes.iter().map(ToString::to_string).collect();
-            format!("listed ({})", codes.join(", "))
-        }
-        Outcome::NotListed => "not listed".to_owned(),
-        trouble => format!(
-            "{}: {}",
-            trouble.status(),
-            trouble.detail().unwrap_or_default()
-        ),
     }
 }
 
@@ -138,7 +78,7 @@ fn write_json(out: &mut impl Write, diagnosis: &Diagnosis) -> io::Result<()> {
                         "point": point.point,
                         "role": point.role.as_str(),
                         "status": point.outcome.status(),
-                        "answer": answer_text(&point.outcome),
+                        "answer": point.answer_text(),
                         "ms": point.elapsed.as_secs_f64() * 1000.0,
                     })
                 })

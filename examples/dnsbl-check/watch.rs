@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
+use dnsbl_check::cli::{Shutdown, health_warning};
 use dnsbl_check::hosts::{self, HostSource};
 use dnsbl_check::monitor::{
     Delivery, Event, QueryBudget, StateStore, TargetCounts, TrackerConfig, Watcher,
@@ -26,16 +27,14 @@ use dnsbl_check::monitor::{
 };
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::spf;
+use dnsbl_check::target::reader::{ReadError, TargetReader};
 use dnsbl_check::{Checker, ListHealth, Target, TargetSpec};
 use tokio::io::AsyncWriteExt;
-use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// How long one `--exec` command or webhook request may take.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The checker's health interval unless the config sets one (`CheckerBuilder::health_interval`).
 pub const HEALTH_INTERVAL: Duration = Duration::from_secs(300);
-/// Input lines longer than this are rejected (no target is this long).
-const MAX_LINE: usize = 4096;
 
 /// Watch mode and its state.
 #[derive(clap::Args, Debug)]
@@ -254,12 +253,16 @@ async fn run(
     // per change on stderr (stdout carries events only).
     let mut warned: Vec<Option<ListHealth>> = vec![None; watcher.checker().lists().count()];
     loop {
-        let round = watcher.run_round_until(shutdown.wait()).await;
+        let round = watcher
+            .run_round_until(async {
+                shutdown.wait().await;
+            })
+            .await;
         for ((list, health), last) in watcher.checker().health().into_iter().zip(&mut warned) {
             if last.as_ref() == Some(&health) {
                 continue;
             }
-            if let Some(line) = crate::output::health_warning(list, &health, resolver) {
+            if let Some(line) = health_warning(list, &health, resolver) {
                 let _ = writeln!(io::stderr().lock(), "dnsbl-check: {line}");
             }
             *last = Some(health);
@@ -292,7 +295,7 @@ async fn run(
         }
         sinks.deliver(&store).await;
         tokio::select! {
-            () = shutdown.wait() => return ExitCode::SUCCESS,
+            _ = shutdown.wait() => return ExitCode::SUCCESS,
             () = tokio::time::sleep(interval.saturating_sub(round.elapsed)) => {}
         }
     }
@@ -349,48 +352,19 @@ fn targets(
             let file = std::fs::File::open(path).map_err(|e| format!("cannot open {name}: {e}"))?;
             Box::new(BufReader::new(file))
         };
-        for (number, line) in reader.lines().enumerate() {
-            let line = line.map_err(|error| format!("cannot read {name}: {error}"))?;
-            // A byte-order mark, as Windows editors save UTF-8, is no part of the first target.
-            let line = match number {
-                0 => line.strip_prefix('\u{FEFF}').unwrap_or(&line),
-                _ => &line,
-            };
-            if line.len() > MAX_LINE {
-                return Err(format!("{name} line {}: line too long", number + 1));
-            }
-            let text = line.split('#').next().unwrap_or_default().trim();
-            if !text.is_empty() {
-                specs.push(parse(text, &|| format!("{name} line {}", number + 1))?);
-            }
+        for target in TargetReader::new(reader) {
+            let target = target.map_err(|error| match error {
+                ReadError::Io(error) => format!("cannot read {name}: {error}"),
+                error => format!("{name} {error}"),
+            })?;
+            let line = target.line();
+            specs.push(parse(target.text(), &|| format!("{name} line {line}"))?);
         }
     }
     if specs.is_empty() {
         return Err("nothing to watch: no targets".to_owned());
     }
     Ok(specs)
-}
-
-/// SIGTERM and SIGINT, caught for the whole run.
-struct Shutdown {
-    terminate: Signal,
-    interrupt: Signal,
-}
-
-impl Shutdown {
-    fn new() -> io::Result<Self> {
-        Ok(Shutdown {
-            terminate: signal(SignalKind::terminate())?,
-            interrupt: signal(SignalKind::interrupt())?,
-        })
-    }
-
-    async fn wait(&mut self) {
-        tokio::select! {
-            _ = self.terminate.recv() => {}
-            _ = self.interrupt.recv() => {}
-        }
-    }
 }
 
 /// Where each round's events go besides stdout.

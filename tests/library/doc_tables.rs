@@ -46,6 +46,9 @@ fn every_file_a_design_table_names_exists() {
             checked += 1;
         }
     }
-    assert!(checked > 40, "only {checked} file names found in design tables");
+    assert!(
+        checked > 40,
+        "only {checked} file names found in design tables"
+    );
     assert!(missing.is_empty(), "named but missing: {missing:#?}");
 }

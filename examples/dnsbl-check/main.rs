@@ -46,18 +46,11 @@
 //! results, and its answers are trouble. A run over many targets probes the lists again at its
 //! end.
 
-#[path = "dnsbl-check/check.rs"]
 mod check;
-mod common;
-#[path = "dnsbl-check/input.rs"]
 mod input;
-#[path = "dnsbl-check/nagios.rs"]
 mod nagios;
-#[path = "dnsbl-check/output.rs"]
 mod output;
-#[path = "dnsbl-check/setup.rs"]
 mod setup;
-#[path = "dnsbl-check/watch.rs"]
 mod watch;
 
 use std::io::{self, IsTerminal, Write};
@@ -68,12 +61,17 @@ use std::time::Duration;
 use check::{Context, check_job};
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
-use common::{ListOptions, LookupOptions, Transport, init_logging};
+use dnsbl_check::cli::{
+    ListOptions, LookupOptions, Transport, describe_resolver, health_warning, init_logging,
+    usage_error,
+};
 use dnsbl_check::hosts::HostSource;
+use dnsbl_check::nagios::{Plugin, Thresholds};
+use dnsbl_check::redact::KeyedZones;
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::smtp::ProbeConfig;
 use dnsbl_check::summary::Summary;
-use dnsbl_check::{Config, ListHealth, Zone};
+use dnsbl_check::{Config, ListHealth};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use input::{BadInput, Job, Rules};
@@ -289,7 +287,7 @@ fn main() -> ExitCode {
     if cli.watch.history.is_some() {
         return watch::history(&cli.watch, cli.format == Format::Json);
     }
-    let exit = cli.lists.config().and_then(|config| {
+    let exit = cli.lists.config().map_err(String::from).and_then(|config| {
         let resolver = cli.lists.resolver(&config, cli.transport)?;
         if cli.check_setup {
             return setup::run(&cli.lists, &config, resolver, cli.format);
@@ -299,26 +297,21 @@ fn main() -> ExitCode {
     exit.unwrap_or_else(|message| match cli.format {
         Format::Nagios => usage_unknown(&message),
         // Clap's usage errors exit with status 2, as all setup errors should.
-        _ => common::usage_error::<Cli>(message),
+        _ => usage_error::<Cli>(message),
     })
 }
 
 /// A usage or setup error as a monitoring plugin reports it: UNKNOWN, exit 3.
 fn usage_unknown(message: &str) -> ! {
-    let _ =
-        io::stdout().write_all(nagios::unknown(message.trim_start_matches("error: ")).as_bytes());
+    let _ = io::stdout()
+        .write_all(dnsbl_check::nagios::unknown(message.trim_start_matches("error: ")).as_bytes());
     std::process::exit(3)
 }
 
 /// Builds the checker on `resolver`, starts logging, and runs the checks.
 fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, String> {
     let checker = cli.check.checker(&cli.lists, config, resolver)?;
-    let keyed_zones = checker
-        .lists()
-        .map(|list| list.zone().clone())
-        .filter(Zone::has_key)
-        .collect();
-    init_tracing(cli.verbose, keyed_zones);
+    init_tracing(cli.verbose, KeyedZones::of(checker.lists()));
     if cli.watch.watch.is_some() {
         let json = cli.format == Format::Json;
         let expand = match (cli.mx, cli.resolve) {
@@ -336,7 +329,7 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
             cli.max_targets,
             expand,
         );
-        let resolver = output::describe_resolver(&cli.lists.resolver_options(config).name_servers);
+        let resolver = describe_resolver(&cli.lists.resolver_options(config).name_servers);
         // The test-point probes count towards the lists' daily queries too.
         let health_interval = (!cli.check.no_health_check && config.health_checks != Some(false))
             .then(|| config.health_interval.unwrap_or(watch::HEALTH_INTERVAL));
@@ -389,7 +382,7 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
         smtp_port: cli.smtp_port,
     };
     let receiver = input::spawn_feeder(specs, input, rules, bad.clone());
-    let resolver = output::describe_resolver(&cli.lists.resolver_options(config).name_servers);
+    let resolver = describe_resolver(&cli.lists.resolver_options(config).name_servers);
     Ok(runtime.block_on(run(cli, context, receiver, total, bad, &resolver)))
 }
 
@@ -422,7 +415,7 @@ async fn run(
         .await
         .into_iter()
         .filter_map(|(list, health)| {
-            let line = output::health_warning(list, &health, resolver)?;
+            let line = health_warning(list, &health, resolver)?;
             progress.suspend(|| warn(&line));
             Some((list.name().to_owned(), health))
         })
@@ -440,7 +433,7 @@ async fn run(
 
     let mut output = Output::new(cli.format, cli.only, progress.clone());
     let mut summary = Summary::new(context.checker.lists().map(|list| list.name().to_owned()));
-    let mut plugin = nagios::Plugin::new(dnsbl_check::nagios::Thresholds {
+    let mut plugin = Plugin::new(Thresholds {
         warning: cli.warning,
         critical: cli.critical.or(Some(1)),
     });
@@ -453,7 +446,7 @@ async fn run(
             for one in std::iter::once(&checked).chain(&checked.derived) {
                 summary.add(&one.report, one.network, one.other_trouble());
                 if cli.format == Format::Nagios {
-                    plugin.add(one); // its details are written only in that format
+                    nagios::add(&mut plugin, one); // its details are written only in that format
                 }
                 open_relays += u64::from(one.open_relay());
             }
@@ -481,7 +474,7 @@ async fn run(
             let known = warned
                 .iter()
                 .any(|(name, was)| name == list.name() && *was == health);
-            if let Some(line) = output::health_warning(list, &health, resolver).filter(|_| !known) {
+            if let Some(line) = health_warning(list, &health, resolver).filter(|_| !known) {
                 warn(&format!(
                     "at the end of the run, {}; earlier \"not listed\" results of this list \
                      may be wrong",
@@ -546,7 +539,7 @@ fn warn(message: &str) {
 }
 
 /// `-v`: the library's logs on stderr; `-vv`: its trace logs too. RUST_LOG overrides both.
-fn init_tracing(verbose: u8, keyed_zones: Vec<Zone>) {
+fn init_tracing(verbose: u8, keyed_zones: KeyedZones) {
     match verbose {
         0 => {}
         1 => init_logging("warn,dnsbl_check=debug", keyed_zones),

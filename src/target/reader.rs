@@ -1,0 +1,416 @@
+//! Reading a target list: targets one per line, from a file or stdin.
+//!
+//! The rules, the same wherever this crate's tools read target files:
+//!
+//! - one target per line; `#` starts a comment that runs to the end of the line, wherever on
+//!   the line it stands;
+//! - white space around a target (spaces, tabs, the `\r` of a CRLF line end) is dropped, and a
+//!   line with nothing left is skipped;
+//! - a UTF-8 byte-order mark at the very start of the first line (as Windows editors save
+//!   files) is dropped; anywhere else it is part of the line;
+//! - lines are numbered from 1, comment and blank lines included, so that a number points at
+//!   the line in an editor;
+//! - a line longer than [`MAX_LINE`] bytes (its line feed included) is an error of its own
+//!   ([`ReadError::LineTooLong`]), never buffered whole; reading goes on at the next line;
+//! - bytes that are not UTF-8 become U+FFFD, so that such a line fails to parse as a target
+//!   with its line number, rather than ending the read.
+//!
+//! What a target is (an address, a network, a domain name) is up to the caller: the reader
+//! hands over text, and [`TargetLine::parse`] reads it as a [`TargetSpec`].
+
+use std::io::{self, BufRead, BufReader, Read};
+
+use super::{TargetError, TargetSpec};
+
+/// The longest line read, in bytes, its line feed included: no target is this long.
+pub const MAX_LINE: usize = 4096;
+
+/// The UTF-8 encoding of U+FEFF, the byte-order mark.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Reads a target list line by line, by the rules of the [module docs](self).
+///
+/// [`TargetReader::next_line`] gives every line, blank and comment lines included, for a
+/// caller that acts between lines (one that reads a terminal sends what it has before it waits
+/// for more, with [`TargetReader::has_line_buffered`]). As an [`Iterator`], the reader gives
+/// the targets only.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::target::reader::{ReadError, TargetReader};
+///
+/// let file = "\u{FEFF}# mail servers\n192.0.2.1  # the old one\n\n2001:db8::/126\r\n";
+/// let targets: Vec<_> = TargetReader::new(file.as_bytes())
+///     .collect::<Result<_, ReadError>>()
+///     .unwrap();
+/// assert_eq!(targets.len(), 2);
+/// assert_eq!((targets[0].line(), targets[0].text()), (2, "192.0.2.1"));
+/// assert_eq!((targets[1].line(), targets[1].text()), (4, "2001:db8::/126"));
+/// assert_eq!(targets[1].parse().unwrap().len(), 4);
+/// ```
+#[derive(Debug)]
+pub struct TargetReader<R> {
+    reader: R,
+    buffer: Vec<u8>,
+    number: u64,
+    max_line: usize,
+}
+
+impl<R: BufRead> TargetReader<R> {
+    /// A reader of the lines `reader` gives.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::target::reader::TargetReader;
+    ///
+    /// let mut reader = TargetReader::new("192.0.2.1\n".as_bytes());
+    /// let line = reader.next_line().unwrap().unwrap();
+    /// assert_eq!(line.target(), Some("192.0.2.1"));
+    /// assert!(reader.next_line().is_none());
+    /// ```
+    pub fn new(reader: R) -> Self {
+        TargetReader {
+            reader,
+            buffer: Vec::new(),
+            number: 0,
+            max_line: MAX_LINE,
+        }
+    }
+
+    /// Lines longer than `bytes` (line feed included) are errors; [`MAX_LINE`] unless set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::target::reader::{ReadError, TargetReader};
+    ///
+    /// let mut reader = TargetReader::new("example.com\n192.0.2.1\n".as_bytes()).max_line(10);
+    /// assert!(matches!(reader.next(), Some(Err(ReadError::LineTooLong { line: 1, .. }))));
+    /// assert_eq!(reader.next().unwrap().unwrap().text(), "192.0.2.1");
+    /// ```
+    pub fn max_line(mut self, bytes: usize) -> Self {
+        self.max_line = bytes.max(1);
+        self
+    }
+
+    /// The next line, blank and comment lines included; `None` at the end of the input.
+    ///
+    /// After an error the reader goes on at the next line: a line too long is skipped, and an
+    /// I/O error may or may not repeat.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::target::reader::TargetReader;
+    ///
+    /// let mut reader = TargetReader::new("# comment\nexample.com\n".as_bytes());
+    /// let first = reader.next_line().unwrap().unwrap();
+    /// assert_eq!((first.number(), first.target()), (1, None));
+    /// let second = reader.next_line().unwrap().unwrap();
+    /// assert_eq!((second.number(), second.target()), (2, Some("example.com")));
+    /// ```
+    pub fn next_line(&mut self) -> Option<Result<Line<'_>, ReadError>> {
+        self.buffer.clear();
+        let read = (&mut self.reader)
+            .take(self.max_line as u64)
+            .read_until(b'\n', &mut self.buffer);
+        match read {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(error) => return Some(Err(ReadError::Io(error))),
+        }
+        self.number += 1;
+        if self.number == 1 && self.buffer.starts_with(UTF8_BOM) {
+            self.buffer.drain(..UTF8_BOM.len());
+        }
+        if !self.buffer.ends_with(b"\n") && self.buffer.len() == self.max_line {
+            let line = self.number;
+            return Some(match skip_rest_of_line(&mut self.reader) {
+                Ok(()) => Err(ReadError::LineTooLong {
+                    line,
+                    max: self.max_line,
+                }),
+                Err(error) => Err(ReadError::Io(error)),
+            });
+        }
+        Some(Ok(Line {
+            number: self.number,
+            text: String::from_utf8_lossy(&self.buffer),
+        }))
+    }
+
+    /// The reader inside.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::target::reader::TargetReader;
+    ///
+    /// let reader = TargetReader::new("192.0.2.1\n".as_bytes());
+    /// assert_eq!(reader.get_ref().len(), 10);
+    /// ```
+    pub fn get_ref(&self) -> &R {
+        &self.reader
+    }
+}
+
+impl<R: Read> TargetReader<BufReader<R>> {
+    /// Whether a whole next line is read in already, so that [`TargetReader::next_line`]
+    /// will not wait for it (on a terminal or a slow pipe).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::BufReader;
+    /// use dnsbl_check::target::reader::TargetReader;
+    ///
+    /// let mut reader = TargetReader::new(BufReader::new("192.0.2.1\n192.0.2.2\n".as_bytes()));
+    /// reader.next_line();
+    /// assert!(reader.has_line_buffered());
+    /// reader.next_line();
+    /// assert!(!reader.has_line_buffered());
+    /// ```
+    pub fn has_line_buffered(&self) -> bool {
+        self.reader.buffer().contains(&b'\n')
+    }
+}
+
+impl<R: BufRead> Iterator for TargetReader<R> {
+    type Item = Result<TargetLine, ReadError>;
+
+    /// The next target, skipping blank and comment lines.
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let line = match self.next_line()? {
+                Ok(line) => line,
+                Err(error) => return Some(Err(error)),
+            };
+            if let Some(text) = line.target() {
+                return Some(Ok(TargetLine {
+                    line: line.number,
+                    text: text.to_owned(),
+                }));
+            }
+        }
+    }
+}
+
+/// Reads past the rest of a line (its line feed included).
+fn skip_rest_of_line(reader: &mut impl BufRead) -> io::Result<()> {
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        match buffer.iter().position(|&byte| byte == b'\n') {
+            Some(end) => {
+                reader.consume(end + 1);
+                return Ok(());
+            }
+            None => {
+                let len = buffer.len();
+                reader.consume(len);
+            }
+        }
+    }
+}
+
+/// One line of a target list, as [`TargetReader::next_line`] gives it.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::target::reader::TargetReader;
+///
+/// let mut reader = TargetReader::new("  192.0.2.1 # a comment\n".as_bytes());
+/// let line = reader.next_line().unwrap().unwrap();
+/// assert_eq!(line.number(), 1);
+/// assert_eq!(line.target(), Some("192.0.2.1"));
+/// ```
+#[derive(Debug)]
+pub struct Line<'a> {
+    number: u64,
+    text: std::borrow::Cow<'a, str>,
+}
+
+impl Line<'_> {
+    /// The line's number, from 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::target::reader::TargetReader;
+    ///
+    /// let mut reader = TargetReader::new("\n\n".as_bytes());
+    /// reader.next_line();
+    /// assert_eq!(reader.next_line().unwrap().unwrap().number(), 2);
+    /// ```
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// The target on the line, without comment and surrounding white space; `None` if the
+    /// line holds none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::target::reader::TargetReader;
+    ///
+    /// let mut reader = TargetReader::new("   # nothing here\n".as_bytes());
+    /// assert_eq!(reader.next_line().unwrap().unwrap().target(), None);
+    /// ```
+    pub fn target(&self) -> Option<&str> {
+        strip_comment(&self.text)
+    }
+}
+
+/// The target on a line, without comment and surrounding white space; `None` if blank.
+fn strip_comment(line: &str) -> Option<&str> {
+    let before_comment = line.split('#').next().unwrap_or_default().trim();
+    (!before_comment.is_empty()).then_some(before_comment)
+}
+
+/// A target read from a list, with its line number: what the reader gives as an iterator.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::target::reader::TargetReader;
+///
+/// let target = TargetReader::new("\nexample.com\n".as_bytes()).next().unwrap().unwrap();
+/// assert_eq!((target.line(), target.text()), (2, "example.com"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetLine {
+    line: u64,
+    text: String,
+}
+
+impl TargetLine {
+    /// The line's number, from 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::target::reader::TargetReader;
+    ///
+    /// let target = TargetReader::new("# list\n192.0.2.1\n".as_bytes()).next().unwrap();
+    /// assert_eq!(target.unwrap().line(), 2);
+    /// ```
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// The target as written, without comment and surrounding white space.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::target::reader::TargetReader;
+    ///
+    /// let target = TargetReader::new(" Example.COM \n".as_bytes()).next().unwrap();
+    /// assert_eq!(target.unwrap().text(), "Example.COM");
+    /// ```
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The target as a [`TargetSpec`]: an address, a network or a domain name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::target::reader::TargetReader;
+    ///
+    /// let target = TargetReader::new("999.1.1.1\n".as_bytes()).next().unwrap().unwrap();
+    /// assert!(target.parse().is_err());
+    /// ```
+    pub fn parse(&self) -> Result<TargetSpec, TargetError> {
+        self.text.parse()
+    }
+}
+
+/// What went wrong reading a target list.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::target::reader::{ReadError, TargetReader};
+///
+/// let long = format!("{}\n", "a".repeat(5000));
+/// let error = TargetReader::new(long.as_bytes()).next().unwrap().unwrap_err();
+/// assert!(matches!(error, ReadError::LineTooLong { line: 1, .. }));
+/// assert_eq!(error.to_string(), "line 1: line too long");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// Line `line` is longer than `max` bytes; it was skipped.
+    #[error("line {line}: line too long")]
+    LineTooLong {
+        /// The line's number, from 1.
+        line: u64,
+        /// The longest line read, in bytes.
+        max: usize,
+    },
+    /// The input could not be read.
+    #[error("{0}")]
+    Io(#[source] io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8]) -> Vec<(u64, Option<String>)> {
+        let mut reader = TargetReader::new(input);
+        let mut out = Vec::new();
+        while let Some(line) = reader.next_line() {
+            match line {
+                Ok(line) => out.push((line.number(), line.target().map(str::to_owned))),
+                Err(ReadError::LineTooLong { line, .. }) => out.push((line, None)),
+                Err(error) => panic!("{error}"),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_bom_is_dropped_from_the_first_line_only() {
+        let got = lines("\u{FEFF}# c\n\u{FEFF}192.0.2.1\n".as_bytes());
+        assert_eq!(got[0], (1, None));
+        assert_eq!(got[1], (2, Some("\u{FEFF}192.0.2.1".to_owned())));
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_line_of_its_own() {
+        let got = lines(b"\xff\xfe\n192.0.2.1");
+        assert_eq!(got[0], (1, Some("\u{FFFD}\u{FFFD}".to_owned())));
+        assert_eq!(got[1], (2, Some("192.0.2.1".to_owned())));
+    }
+
+    #[test]
+    fn a_long_line_is_skipped_and_reading_goes_on() {
+        let input = format!("{}\n192.0.2.1\n", "x".repeat(MAX_LINE * 3));
+        let targets: Vec<_> = TargetReader::new(input.as_bytes()).collect();
+        assert!(matches!(
+            targets[0],
+            Err(ReadError::LineTooLong {
+                line: 1,
+                max: MAX_LINE
+            })
+        ));
+        assert_eq!(targets[1].as_ref().unwrap().line(), 2);
+        assert_eq!(targets.len(), 2);
+    }
+
+    #[test]
+    fn a_line_of_exactly_the_limit_with_its_line_feed_is_read() {
+        let input = format!("{}\n", "a".repeat(MAX_LINE - 1));
+        assert_eq!(lines(input.as_bytes()).len(), 1);
+        assert!(TargetReader::new(input.as_bytes()).next().unwrap().is_ok());
+    }
+}
