@@ -37,7 +37,6 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::io::BufRead;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,13 +44,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use clap::Parser;
-use common::{ListOptions, LookupOptions, Transport, init_logging};
+use common::{ListOptions, LookupOptions, Transport};
+use dnsbl_check::cli::Shutdown;
 use dnsbl_check::hosts::{self, HostSource};
 use dnsbl_check::monitor::{QueryBudget, TargetCounts};
+use dnsbl_check::redact::KeyedZones;
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::spf;
 use dnsbl_check::target::DomainName;
-use dnsbl_check::{Checker, Report, Target, TargetSpec, TxtLookup, Zone};
+use dnsbl_check::target::reader::TargetReader;
+use dnsbl_check::{Checker, Report, Target, TargetSpec, TxtLookup};
 use futures::StreamExt;
 use tokio::sync::Semaphore;
 
@@ -215,18 +217,17 @@ fn setup(cli: &Cli) -> Result<Setup, String> {
             .map_err(|error| format!("[modules.{name}]: {error}"))?;
         modules.insert(name.clone(), module_checker);
     }
-    let keyed_zones = checker
-        .lists()
-        .chain(modules.values().flat_map(Checker::lists))
-        .map(|list| list.zone().clone())
-        .filter(Zone::has_key)
-        .collect();
+    let keyed_zones = KeyedZones::of(
+        checker
+            .lists()
+            .chain(modules.values().flat_map(Checker::lists)),
+    );
     let filter = match cli.verbose {
         0 => "warn,dnsbl_exporter=info",
         1 => "info",
         _ => "debug",
     };
-    init_logging(filter, keyed_zones);
+    dnsbl_check::cli::init_logging(filter, keyed_zones);
     let watched = watched_targets(cli)?;
     // The test-point probes count towards the lists' daily queries too.
     let health_interval = (!cli.check.no_health_check && config.health_checks != Some(false))
@@ -290,17 +291,9 @@ fn watched_targets(cli: &Cli) -> Result<Watched, String> {
     if let Some(path) = &cli.input {
         let file = std::fs::File::open(path)
             .map_err(|error| format!("cannot open {}: {error}", path.display()))?;
-        for (number, line) in std::io::BufReader::new(file).lines().enumerate() {
-            let line = line.map_err(|error| format!("{}: {error}", path.display()))?;
-            // A byte-order mark, as Windows editors save UTF-8, is no part of the first target.
-            let line = match number {
-                0 => line.strip_prefix('\u{FEFF}').unwrap_or(&line),
-                _ => &line,
-            };
-            let line = line.split('#').next().unwrap_or("").trim();
-            if !line.is_empty() {
-                texts.push(line.to_owned());
-            }
+        for target in TargetReader::new(std::io::BufReader::new(file)) {
+            let target = target.map_err(|error| format!("{}: {error}", path.display()))?;
+            texts.push(target.text().to_owned());
             if texts.len() > MAX_TARGETS {
                 return Err(format!("more than {MAX_TARGETS} targets"));
             }
@@ -377,13 +370,12 @@ async fn run(cli: &Cli, setup: Setup) -> Result<(), String> {
     let rounds = state::run_rounds(checker, watched, cli.interval, shared);
     // The exporter keeps no state: SIGTERM (systemd, Kubernetes) and SIGINT stop it at once,
     // with exit status 0.
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|error| format!("cannot handle SIGTERM: {error}"))?;
+    let mut shutdown =
+        Shutdown::new().map_err(|error| format!("cannot handle SIGTERM and SIGINT: {error}"))?;
     tokio::select! {
         () = http::serve(listener, exporter) => {}
         () = rounds => {}
-        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
-        _ = terminate.recv() => tracing::info!("terminated; stopping"),
+        signal = shutdown.wait() => tracing::info!("{}: stopping", signal.name()),
     }
     Ok(())
 }
