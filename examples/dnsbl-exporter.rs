@@ -36,7 +36,7 @@
 
 mod common;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,7 +50,6 @@ use dnsbl_check::hosts::{self, HostSource};
 use dnsbl_check::monitor::{QueryBudget, TargetCounts};
 use dnsbl_check::redact::KeyedZones;
 use dnsbl_check::resolver::any::AnyResolver;
-use dnsbl_check::spf;
 use dnsbl_check::target::DomainName;
 use dnsbl_check::target::reader::TargetReader;
 use dnsbl_check::{Checker, Report, Target, TargetSpec, TxtLookup};
@@ -251,21 +250,15 @@ async fn query_budget(cli: &Cli, setup: &Setup) -> Result<QueryBudget, String> {
     for spec in &setup.watched.specs {
         counts.add(spec);
     }
-    let resolver = setup.checker.resolver();
-    let mut seen = HashSet::new();
-    for (domain, source) in &setup.watched.domains {
-        if *source == HostSource::Spf {
-            for network in spf::expand(resolver, domain).await.networks {
-                counts.add(&TargetSpec::Network(network.network));
-            }
-            continue;
-        }
-        for found in hosts::expand(resolver, domain, *source).await.addresses {
-            if seen.insert(found.addr) {
-                counts.add_address(found.addr);
-            }
-        }
-    }
+    let domains = setup
+        .watched
+        .domains
+        .iter()
+        .map(|(domain, source)| (domain, *source));
+    counts
+        .add_hosts(setup.checker.resolver(), domains, u128::MAX)
+        .await
+        .map_err(|error| error.to_string())?;
     let budget = QueryBudget::new(
         setup.checker.lists(),
         counts,

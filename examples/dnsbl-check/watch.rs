@@ -20,13 +20,12 @@ use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
 use dnsbl_check::cli::{Shutdown, health_warning};
-use dnsbl_check::hosts::{self, HostSource};
+use dnsbl_check::hosts::HostSource;
 use dnsbl_check::monitor::{
     Delivery, Event, QueryBudget, StateStore, TargetCounts, TrackerConfig, Watcher,
     deliver_pending, rfc3339,
 };
 use dnsbl_check::resolver::any::AnyResolver;
-use dnsbl_check::spf;
 use dnsbl_check::target::reader::{ReadError, TargetReader};
 use dnsbl_check::{Checker, ListHealth, Target, TargetSpec};
 use tokio::io::AsyncWriteExt;
@@ -166,35 +165,21 @@ async fn check_budget(
     for spec in budget.specs {
         counts.add(spec);
     }
-    let resolver = checker.resolver();
-    let mut seen = std::collections::HashSet::new();
-    for spec in budget.specs {
-        let TargetSpec::One(Target::Domain(domain)) = spec else {
-            continue;
-        };
-        for &source in budget.expand {
-            if source == HostSource::Spf {
-                let senders = spf::expand(resolver, domain).await;
-                let total = senders.addresses();
-                if total > budget.max_targets {
-                    return Err(format!(
-                        "{domain}: its SPF record authorizes {total} addresses, more than \
-                         --max-targets {}; raise --max-targets to watch them",
-                        budget.max_targets
-                    ));
-                }
-                for network in &senders.networks {
-                    counts.add(&TargetSpec::Network(network.network));
-                }
-            } else {
-                for found in hosts::expand(resolver, domain, source).await.addresses {
-                    if seen.insert(found.addr) {
-                        counts.add_address(found.addr);
-                    }
-                }
-            }
-        }
-    }
+    let domains = budget.specs.iter().filter_map(|spec| match spec {
+        TargetSpec::One(Target::Domain(domain)) => Some(domain),
+        _ => None,
+    });
+    let pairs =
+        domains.flat_map(|domain| budget.expand.iter().map(move |&source| (domain, source)));
+    counts
+        .add_hosts(checker.resolver(), pairs, budget.max_targets)
+        .await
+        .map_err(|error| {
+            format!(
+                "{error}, more than --max-targets {}; raise --max-targets to watch them",
+                budget.max_targets
+            )
+        })?;
     let budget = QueryBudget::new(checker.lists(), counts, interval, budget.health_interval);
     let mut stderr = io::stderr().lock();
     for list in &budget.lists {

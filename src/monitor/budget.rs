@@ -7,13 +7,28 @@
 //! list's published limit ([`presets::usage_limit`]). TXT lookups for listed targets come on
 //! top; they are few.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::hosts::{self, HostSource};
 use crate::list::{DnsList, ListKind};
 use crate::presets::{self, UsageLimit};
-use crate::target::{Target, TargetSpec};
+use crate::resolver::DnsResolver;
+use crate::spf;
+use crate::target::{DomainName, Target, TargetSpec};
+
+/// A domain whose SPF record authorizes more addresses than a monitor will watch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{domain}: its SPF record authorizes {addresses} addresses")]
+#[non_exhaustive]
+pub struct SpfTooWide {
+    /// The domain.
+    pub domain: String,
+    /// The addresses its SPF networks hold.
+    pub addresses: u128,
+}
 
 /// Seconds in a day.
 const DAY: u64 = 86_400;
@@ -57,6 +72,62 @@ impl TargetCounts {
     /// Counts one address (found for a domain, say).
     pub fn add_address(&mut self, addr: IpAddr) {
         self.add(&TargetSpec::One(Target::ip(addr)));
+    }
+
+    /// Counts the addresses `resolver` finds for each (domain, source) pair: its mail servers'
+    /// or its own addresses (each address once, across every domain), or the networks its SPF
+    /// record authorizes. The domains are looked up once, for the count; a domain whose SPF
+    /// networks hold more than `max_spf_addresses` is an error naming it.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use dnsbl_check::hosts::HostSource;
+    /// use dnsbl_check::monitor::TargetCounts;
+    /// use dnsbl_check::target::DomainName;
+    /// use dnsbl_check::HickoryResolver;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let resolver = HickoryResolver::builder().name_server("127.0.0.1:5353".parse()?).build()?;
+    /// let domain = DomainName::new("example.org")?;
+    /// let mut counts = TargetCounts::default();
+    /// counts
+    ///     .add_hosts(&resolver, [(&domain, HostSource::Mx)], u128::MAX)
+    ///     .await?;
+    /// println!("{} IPv4 addresses", counts.ipv4);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn add_hosts<'a, R: DnsResolver>(
+        &mut self,
+        resolver: &R,
+        domains: impl IntoIterator<Item = (&'a DomainName, HostSource)>,
+        max_spf_addresses: u128,
+    ) -> Result<(), SpfTooWide> {
+        let mut seen = HashSet::new();
+        for (domain, source) in domains {
+            if source == HostSource::Spf {
+                let senders = spf::expand(resolver, domain).await;
+                let addresses = senders.addresses();
+                if addresses > max_spf_addresses {
+                    return Err(SpfTooWide {
+                        domain: domain.to_string(),
+                        addresses,
+                    });
+                }
+                for network in &senders.networks {
+                    self.add(&TargetSpec::Network(network.network));
+                }
+                continue;
+            }
+            for found in hosts::expand(resolver, domain, source).await.addresses {
+                if seen.insert(found.addr) {
+                    self.add_address(found.addr);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// How many of these targets a list of `kind` is asked about.

@@ -26,7 +26,7 @@ mod store;
 mod time;
 mod tracker;
 
-pub use budget::{ListBudget, QueryBudget, TargetCounts};
+pub use budget::{ListBudget, QueryBudget, SpfTooWide, TargetCounts};
 #[cfg(feature = "monitor")]
 pub use delivery::{Delivery, DeliveryOutcome, deliver_pending};
 pub use round::{Round, SpecCounts, Watcher};
