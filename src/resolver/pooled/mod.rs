@@ -24,7 +24,7 @@ use crate::resolver::{
     ResolverOptions,
 };
 use pool::{Counters, PendingQuery, Question, Rotation, ServerPool};
-use wire::{MAX_QUERY, Reply, TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_TXT, WireName};
+use wire::{MAX_QUERY, Query, Reply, TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_TXT};
 
 #[cfg(feature = "testing")]
 #[doc(hidden)]
@@ -34,15 +34,15 @@ pub mod bench_support {
 
     use std::net::Ipv4Addr;
 
-    use super::wire::{self, MAX_QUERY, Reply, WireName};
+    use super::wire::{self, Query, Reply};
     use crate::resolver::{Answer, LookupError, LookupErrorKind};
 
     /// Encodes a query of type `qtype` for `name` into a fresh buffer; `None` if `name` is
     /// not a plain DNS name.
     pub fn encode_query(id: u16, name: &str, qtype: u16) -> Option<Vec<u8>> {
-        let mut buffer = [0u8; MAX_QUERY];
-        let len = wire::encode_query(&mut buffer, id, &WireName::from_ascii(name).ok()?, qtype);
-        Some(buffer[..len].to_vec())
+        let mut query = Query::new(name, qtype).ok()?;
+        query.set_id(id);
+        Some(query.as_bytes().to_vec())
     }
 
     /// Encodes an A query for `name` (benchmarks build their answers on it).
@@ -349,7 +349,8 @@ impl PooledUdpResolver {
 
     async fn query(&self, name: &str, qtype: u16) -> Result<Reply, LookupError> {
         let inner = &*self.inner;
-        let name = WireName::from_ascii(name)?;
+        // Written once; each attempt sets its own ID and case.
+        let mut query = Query::new(name, qtype)?;
         // One server, the usual case: no order to work out (and nothing to allocate).
         let many;
         let order: &[(usize, Standing)] = if inner.servers.len() == 1 {
@@ -363,12 +364,10 @@ impl PooledUdpResolver {
         let mut last_error = LookupError::new(LookupErrorKind::Timeout);
         for (attempt, index, standing) in health::tries(order, inner.retries) {
             let server = &inner.servers[index];
-            let sent = if inner.case_randomization {
-                name.with_random_case(rand::random)
-            } else {
-                name.clone()
-            };
-            let error = match self.exchange(server, &sent, qtype, standing).await {
+            if inner.case_randomization {
+                query.randomize_case(rand::random);
+            }
+            let error = match self.exchange(server, &mut query, standing).await {
                 Ok(reply) => return Ok(reply),
                 Err(error) => error,
             };
@@ -397,8 +396,7 @@ impl PooledUdpResolver {
     async fn exchange(
         &self,
         server: &ServerPool,
-        name: &WireName,
-        qtype: u16,
+        query: &mut Query,
         standing: Standing,
     ) -> Result<Reply, LookupError> {
         let inner = &*self.inner;
@@ -411,7 +409,7 @@ impl PooledUdpResolver {
             .is_multiple_of(8)
             .then(Instant::now);
         let rtt = || started.map(|started| started.elapsed());
-        let udp = tokio::time::timeout(inner.timeout, self.udp_exchange(server, name, qtype));
+        let udp = tokio::time::timeout(inner.timeout, self.udp_exchange(server, query));
         let reply = match udp.await {
             Err(_) => {
                 inner.counters.timeouts.fetch_add(1, Ordering::Relaxed);
@@ -441,7 +439,8 @@ impl PooledUdpResolver {
         }
         // Trouble over TCP (a UDP-only server refuses it) says nothing of the UDP service.
         inner.counters.tcp_fallbacks.fetch_add(1, Ordering::Relaxed);
-        let tcp = tcp_exchange(server.addr, name, qtype, inner.case_randomization);
+        // Boxed: the rare path should not make every lookup's future larger.
+        let tcp = Box::pin(tcp_exchange(server.addr, query, inner.case_randomization));
         tokio::time::timeout(inner.timeout, tcp)
             .await
             .unwrap_or_else(|_| {
@@ -453,48 +452,44 @@ impl PooledUdpResolver {
     async fn udp_exchange(
         &self,
         server: &ServerPool,
-        name: &WireName,
-        qtype: u16,
+        query: &mut Query,
     ) -> Result<Reply, LookupError> {
         let inner = &*self.inner;
-        let mut buffer = [0u8; MAX_QUERY];
-        // Encode with a placeholder ID to get the question; the real ID is set once reserved.
-        let len = wire::encode_query(&mut buffer, 0, name, qtype);
-        let question_len = name.as_bytes().len() + 4;
         let question = Question {
-            question: &buffer[12..12 + question_len],
-            qtype,
+            question: query.question(),
+            qtype: query.qtype(),
             rotation: inner.rotation,
             case_exact: inner.case_randomization,
         };
         let pending: PendingQuery = server.register(&question, &inner.counters)?;
-        buffer[0..2].copy_from_slice(&pending.id.to_be_bytes());
-        pending.send(&buffer[..len]).await?;
+        query.set_id(pending.id);
+        pending.send(query.as_bytes()).await?;
         pending.await
     }
 }
 
-/// Asks once over TCP (after a truncated UDP answer), on a connection of its own.
+/// Asks once over TCP (after a truncated UDP answer), on a connection of its own, under a
+/// fresh ID.
 async fn tcp_exchange(
     server: SocketAddr,
-    name: &WireName,
-    qtype: u16,
+    query: &Query,
     case_exact: bool,
 ) -> Result<Reply, LookupError> {
-    let mut buffer = [0u8; 2 + MAX_QUERY];
     let id: u16 = rand::random();
-    let mut query = [0u8; MAX_QUERY];
-    let len = wire::encode_query(&mut query, id, name, qtype);
-    buffer[..2].copy_from_slice(&(len as u16).to_be_bytes());
-    buffer[2..2 + len].copy_from_slice(&query[..len]);
+    let mut query = query.clone();
+    query.set_id(id);
+    let message = query.as_bytes();
+    let mut buffer = [0u8; 2 + MAX_QUERY];
+    buffer[..2].copy_from_slice(&(message.len() as u16).to_be_bytes());
+    buffer[2..2 + message.len()].copy_from_slice(message);
     let mut stream = TcpStream::connect(server)
         .await
         .map_err(|e| LookupError::from_io(&e))?;
     stream
-        .write_all(&buffer[..2 + len])
+        .write_all(&buffer[..2 + message.len()])
         .await
         .map_err(|e| LookupError::from_io(&e))?;
-    let question = &query[12..12 + name.as_bytes().len() + 4];
+    let question = query.question();
     loop {
         let size = stream
             .read_u16()
@@ -509,7 +504,7 @@ async fn tcp_exchange(
         if wire::response_id(&response) == Some(id)
             && wire::question_matches(&response, question, case_exact)
         {
-            return match wire::parse_response(&response, question.len(), qtype)? {
+            return match wire::parse_response(&response, question.len(), query.qtype())? {
                 Reply::Truncated => Err(LookupError::with_detail(
                     LookupErrorKind::Protocol,
                     "answer truncated even over TCP",

@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::net::UdpSocket;
 use tokio::task::AbortHandle;
@@ -141,6 +141,7 @@ impl Sockets {
                     server.addr,
                     Arc::clone(&server.check),
                     query.case_exact,
+                    query.rotation.after,
                     Arc::clone(counters),
                 ) {
                     Ok(socket) => Some(socket),
@@ -242,10 +243,14 @@ pub(crate) struct PooledSocket {
     /// A closed-port check started by an ICMP error is running.
     checking: AtomicBool,
     table: Mutex<Table>,
-    opened: Instant,
+    /// The socket was open as long as [`Rotation::after`]: set by a timer, so that no lookup
+    /// reads the clock to find out.
+    aged: Arc<AtomicBool>,
     queries: AtomicU32,
     retired: AtomicBool,
     task: OnceLock<AbortHandle>,
+    /// The task that sets `aged`; it ends with the receive task.
+    timer: OnceLock<AbortHandle>,
     case_exact: bool,
     counters: Arc<Counters>,
 }
@@ -276,13 +281,15 @@ enum SlotState {
 
 impl PooledSocket {
     /// Binds a socket to port 0 (the OS picks a random ephemeral port), connects it to the
-    /// server and starts its receive task on `runtime`. Connecting makes the kernel drop
-    /// datagrams from any other address, and report ICMP port unreachable as ECONNREFUSED.
+    /// server and starts its receive task on `runtime`, and a timer that marks it for
+    /// rotation after `max_age`. Connecting makes the kernel drop datagrams from any other
+    /// address, and report ICMP port unreachable as ECONNREFUSED.
     fn open(
         runtime: &tokio::runtime::Handle,
         server: SocketAddr,
         check: Arc<ClosedPortCheck>,
         case_exact: bool,
+        max_age: Duration,
         counters: Arc<Counters>,
     ) -> Result<Arc<Self>, LookupError> {
         let local: SocketAddr = match server {
@@ -312,15 +319,24 @@ impl PooledSocket {
                 free: Vec::new(),
                 closed: false,
             }),
-            opened: Instant::now(),
+            aged: Arc::new(AtomicBool::new(max_age.is_zero())),
             queries: AtomicU32::new(0),
             retired: AtomicBool::new(false),
             task: OnceLock::new(),
+            timer: OnceLock::new(),
             case_exact,
             counters,
         });
         let task = runtime.spawn(receive_loop(Arc::clone(&pooled)));
         let _ = pooled.task.set(task.abort_handle());
+        if !max_age.is_zero() {
+            let aged = Arc::clone(&pooled.aged);
+            let timer = runtime.spawn(async move {
+                tokio::time::sleep(max_age).await;
+                aged.store(true, Ordering::Relaxed);
+            });
+            let _ = pooled.timer.set(timer.abort_handle());
+        }
         Ok(pooled)
     }
 
@@ -330,7 +346,7 @@ impl PooledSocket {
 
     fn needs_rotation(&self, rotation: Rotation) -> bool {
         self.queries.load(Ordering::Relaxed) >= rotation.after_queries
-            || self.opened.elapsed() >= rotation.after
+            || self.aged.load(Ordering::Relaxed)
             // The receive task is gone (its runtime shut down): the socket is useless.
             || !self.is_alive()
     }
@@ -347,8 +363,10 @@ impl PooledSocket {
 
     fn close(&self, table: &mut Table) {
         table.closed = true;
-        if let Some(task) = self.task.get() {
-            task.abort();
+        for task in [&self.task, &self.timer] {
+            if let Some(task) = task.get() {
+                task.abort();
+            }
         }
     }
 
@@ -400,13 +418,14 @@ impl PooledSocket {
         Ok((index, id))
     }
 
-    /// Matches a datagram to its pending query and completes it.
-    fn dispatch(&self, packet: &[u8]) {
+    /// Matches a datagram to its pending query and completes it; whether it was accepted.
+    /// The caller notes the answer for the closed-port check ([`ClosedPortCheck::note_answer`]).
+    fn dispatch(&self, packet: &[u8]) -> bool {
         let Some(id) = wire::response_id(packet) else {
             self.counters
                 .replies_unmatched
                 .fetch_add(1, Ordering::Relaxed);
-            return;
+            return false;
         };
         let mut table = lock(&self.table);
         let Some(&index) = table.by_id.get(&id) else {
@@ -414,7 +433,7 @@ impl PooledSocket {
             self.counters
                 .replies_unmatched
                 .fetch_add(1, Ordering::Relaxed);
-            return;
+            return false;
         };
         let slot = &mut table.slots[index as usize];
         let question = &slot.question[..slot.question_len];
@@ -427,20 +446,20 @@ impl PooledSocket {
                 &self.counters.replies_unmatched
             };
             counter.fetch_add(1, Ordering::Relaxed);
-            return;
+            return false;
         }
         let reply = wire::parse_response(packet, slot.question_len, slot.qtype);
         slot.state = SlotState::Done(reply);
         let waker = slot.waker.take();
         table.by_id.remove(&id);
         drop(table);
-        self.check.note_answer();
         self.counters
             .answers_accepted
             .fetch_add(1, Ordering::Relaxed);
         if let Some(waker) = waker {
             waker.wake();
         }
+        true
     }
 
     /// After a receive or send error that may come from ICMP: starts a closed-port check,
@@ -481,7 +500,12 @@ impl PooledSocket {
     }
 
     fn release(&self, index: u32) {
-        let mut table = lock(&self.table);
+        self.free_slot(&mut lock(&self.table), index);
+    }
+
+    /// Frees a slot, under the table's lock; closes a retired socket that has no more
+    /// pending queries.
+    fn free_slot(&self, table: &mut Table, index: u32) {
         let slot = &mut table.slots[index as usize];
         let id = slot.id;
         let waiting = matches!(slot.state, SlotState::Waiting);
@@ -492,9 +516,8 @@ impl PooledSocket {
         }
         table.free.push(index);
         if table.free.len() == table.slots.len() && self.retired.load(Ordering::Acquire) {
-            self.close(&mut table);
+            self.close(table);
         }
-        drop(table);
         self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -516,7 +539,14 @@ impl PendingQuery {
             .counters
             .queries_sent
             .fetch_add(1, Ordering::Relaxed);
-        let error = match self.socket.socket.send(query).await {
+        // The socket is nearly always writable: try at once, without an await point.
+        let sent = match self.socket.socket.try_send(query) {
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                self.socket.socket.send(query).await
+            }
+            sent => sent,
+        };
+        let error = match sent {
             Ok(_) => return Ok(()),
             Err(error) => error,
         };
@@ -541,9 +571,8 @@ impl Future for PendingQuery {
         let slot = &mut table.slots[this.slot as usize];
         match std::mem::replace(&mut slot.state, SlotState::Taken) {
             SlotState::Done(reply) => {
-                drop(table);
                 this.released = true;
-                this.socket.release(this.slot);
+                this.socket.free_slot(&mut table, this.slot);
                 Poll::Ready(reply)
             }
             SlotState::Waiting if closed => {
@@ -577,29 +606,64 @@ impl Drop for PendingQuery {
     }
 }
 
+/// Most datagrams read in one wake-up of a receive task, after the one it waited for.
+const RECEIVE_BATCH: usize = 32;
+
 async fn receive_loop(socket: Arc<PooledSocket>) {
     let mut buffer = vec![0u8; RECEIVE_BUFFER];
     loop {
-        match socket.socket.recv_from(&mut buffer).await {
-            Ok((len, from)) if same_peer(from, socket.server) => socket.dispatch(&buffer[..len]),
-            // Queued between bind and connect, before any query was sent: from anyone.
-            Ok(_) => {
-                socket
-                    .counters
-                    .replies_unmatched
-                    .fetch_add(1, Ordering::Relaxed);
-            }
-            Err(error) => {
-                // On a connected UDP socket, an ICMP error quoting the socket's ports is
-                // reported here. Anyone can send one: it is a hint to check the server, and
-                // fails nothing by itself.
-                if is_icmp_hint(&error) {
-                    socket.icmp_hint(&error);
-                } else {
-                    tracing::debug!(%error, "receive error on pooled DNS socket");
+        // Wait for one datagram, then read those already queued behind it: the answers of
+        // one wake-up are noted for the closed-port check with one reading of the clock.
+        let mut received = socket.socket.recv_from(&mut buffer).await;
+        let mut answered = false;
+        let mut read = 0;
+        loop {
+            match received {
+                Ok((len, from)) => answered |= socket.accept(&buffer[..len], from),
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(error) => {
+                    socket.receive_error(&error);
+                    if answered {
+                        socket.check.note_answer();
+                    }
+                    answered = false;
+                    tokio::task::yield_now().await;
+                    break;
                 }
-                tokio::task::yield_now().await;
             }
+            read += 1;
+            if read == RECEIVE_BATCH {
+                break;
+            }
+            received = socket.socket.try_recv_from(&mut buffer);
+        }
+        if answered {
+            socket.check.note_answer();
+        }
+    }
+}
+
+impl PooledSocket {
+    /// Takes a datagram from `from`; whether it answered a pending query.
+    fn accept(&self, packet: &[u8], from: SocketAddr) -> bool {
+        if same_peer(from, self.server) {
+            return self.dispatch(packet);
+        }
+        // Queued between bind and connect, before any query was sent: from anyone.
+        self.counters
+            .replies_unmatched
+            .fetch_add(1, Ordering::Relaxed);
+        false
+    }
+
+    /// A receive error. On a connected UDP socket, an ICMP error quoting the socket's ports
+    /// is reported here. Anyone can send one: it is a hint to check the server, and fails
+    /// nothing by itself.
+    fn receive_error(self: &Arc<Self>, error: &std::io::Error) {
+        if is_icmp_hint(error) {
+            self.icmp_hint(error);
+        } else {
+            tracing::debug!(%error, "receive error on pooled DNS socket");
         }
     }
 }

@@ -2,14 +2,14 @@
 //!
 //! Queries are written into a fixed stack buffer and answers are read in place, without building
 //! a whole message: this is the hot path of [`PooledUdpResolver`](super::PooledUdpResolver), run
-//! once per query. The header is decoded with hickory-proto's [`Header`]; the rest is a few
-//! bounds-checked reads. Unit tests cross-check both directions against hickory-proto's full
+//! once per query. The header is a few bit tests and the rest a few bounds-checked reads; only
+//! host names in PTR, NS and MX data are read with hickory-proto's [`Name`] decoder. Unit tests
+//! cross-check both directions against hickory-proto's full
 //! [`Message`](hickory_proto::op::Message) codec.
 
 use std::cell::OnceCell;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use hickory_proto::op::{Header, MessageType, OpCode};
 use hickory_proto::rr::Name;
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
@@ -41,101 +41,129 @@ const RCODE_SERVFAIL: u16 = 2;
 const RCODE_NXDOMAIN: u16 = 3;
 const RCODE_REFUSED: u16 = 5;
 
-/// An absolute query name in wire form (length-prefixed labels, ending in the root label).
-#[derive(Clone)]
-pub(crate) struct WireName {
-    bytes: [u8; MAX_NAME],
-    len: usize,
-}
-
-impl WireName {
-    /// Converts a name in presentation form. The name is absolute whether or not it ends in a
-    /// dot: a search domain is never appended. Escapes (`\.`, `\065`) and non-ASCII text are
-    /// not accepted: query names built by this crate never contain them.
-    pub(crate) fn from_ascii(name: &str) -> Result<Self, LookupError> {
-        let invalid = || {
-            LookupError::with_detail(
-                LookupErrorKind::Protocol,
-                "query name is not a valid DNS name",
-            )
-        };
-        let text = name.as_bytes();
-        let text = text.strip_suffix(b".").unwrap_or(text);
-        let mut wire = WireName {
-            bytes: [0; MAX_NAME],
-            len: 1,
-        };
-        if text.is_empty() {
-            return Ok(wire); // the root
-        }
-        // The wire form is the text shifted by one octet, each dot replaced by the length of
-        // the label after it, and the root label at the end.
-        if text.len() + 2 > MAX_NAME {
-            return Err(invalid());
-        }
-        wire.bytes[1..=text.len()].copy_from_slice(text);
-        let mut length_at = 0;
-        for (at, &byte) in text.iter().enumerate() {
-            if byte == b'.' {
-                let label = at - length_at;
-                if label == 0 || label > 63 {
-                    return Err(invalid());
-                }
-                wire.bytes[length_at] = label as u8;
-                length_at = at + 1;
-            } else if !byte.is_ascii_graphic() || byte == b'\\' {
+/// Writes `name`, in presentation form, in wire form at the start of `out` (at least
+/// [`MAX_NAME`] octets) and returns its length. The name is absolute whether or not it ends
+/// in a dot: a search domain is never appended. Escapes (`\.`, `\065`) and non-ASCII text
+/// are not accepted: query names built by this crate never contain them.
+fn write_name(out: &mut [u8], name: &str) -> Result<usize, LookupError> {
+    let invalid = || {
+        LookupError::with_detail(
+            LookupErrorKind::Protocol,
+            "query name is not a valid DNS name",
+        )
+    };
+    let text = name.as_bytes();
+    let text = text.strip_suffix(b".").unwrap_or(text);
+    if text.is_empty() {
+        out[0] = 0;
+        return Ok(1); // the root
+    }
+    // The wire form is the text shifted by one octet, each dot replaced by the length of
+    // the label after it, and the root label at the end.
+    if text.len() + 2 > MAX_NAME {
+        return Err(invalid());
+    }
+    out[1..=text.len()].copy_from_slice(text);
+    let mut length_at = 0;
+    for (at, &byte) in text.iter().enumerate() {
+        if byte == b'.' {
+            let label = at - length_at;
+            if label == 0 || label > 63 {
                 return Err(invalid());
             }
-        }
-        let label = text.len() - length_at;
-        if label == 0 || label > 63 {
+            out[length_at] = label as u8;
+            length_at = at + 1;
+        } else if !byte.is_ascii_graphic() || byte == b'\\' {
             return Err(invalid());
         }
-        wire.bytes[length_at] = label as u8;
-        wire.len = text.len() + 2;
-        Ok(wire)
+    }
+    let label = text.len() - length_at;
+    if label == 0 || label > 63 {
+        return Err(invalid());
+    }
+    out[length_at] = label as u8;
+    out[text.len() + 1] = 0;
+    Ok(text.len() + 2)
+}
+
+/// Gives every letter of a name in wire form the case chosen by `random` (0x20 encoding,
+/// draft vixie-dnsext-dns0x20): one random bit per letter, which an off-path attacker must
+/// guess along with the query ID and port.
+fn randomize_case(name: &mut [u8], mut random: impl FnMut() -> u64) {
+    let mut bits = 0u64;
+    let mut left = 0u32;
+    for byte in name {
+        // Length octets are at most 63, so they are never ASCII letters.
+        if byte.is_ascii_alphabetic() {
+            if left == 0 {
+                bits = random();
+                left = 64;
+            }
+            *byte = if bits & 1 == 1 {
+                byte.to_ascii_uppercase()
+            } else {
+                byte.to_ascii_lowercase()
+            };
+            bits >>= 1;
+            left -= 1;
+        }
+    }
+}
+
+/// A query as sent: written once, in place; each attempt sets its ID and, with 0x20
+/// encoding, the case of its name.
+#[derive(Clone)]
+pub(crate) struct Query {
+    bytes: [u8; MAX_QUERY],
+    len: usize,
+    name_len: usize,
+    qtype: u16,
+}
+
+impl Query {
+    /// A query of type `qtype` for `name` in presentation form (see [`write_name`]), ID 0.
+    pub(crate) fn new(name: &str, qtype: u16) -> Result<Self, LookupError> {
+        let mut query = Query {
+            bytes: [0; MAX_QUERY],
+            len: 0,
+            name_len: 0,
+            qtype,
+        };
+        query.name_len = write_name(&mut query.bytes[12..12 + MAX_NAME], name)?;
+        query.len = finish_query(&mut query.bytes, 0, query.name_len, qtype);
+        Ok(query)
     }
 
-    /// The name in wire form.
+    /// Sets the query ID.
+    pub(crate) fn set_id(&mut self, id: u16) {
+        self.bytes[0..2].copy_from_slice(&id.to_be_bytes());
+    }
+
+    /// Chooses the case of every letter of the name anew (see [`randomize_case`]).
+    pub(crate) fn randomize_case(&mut self, random: impl FnMut() -> u64) {
+        randomize_case(&mut self.bytes[12..12 + self.name_len], random);
+    }
+
+    /// The query type.
+    pub(crate) fn qtype(&self) -> u16 {
+        self.qtype
+    }
+
+    /// The question section: name, type and class.
+    pub(crate) fn question(&self) -> &[u8] {
+        &self.bytes[12..12 + self.name_len + 4]
+    }
+
+    /// The whole message.
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
-
-    /// A copy with the case of every letter chosen by `random` (0x20 encoding, draft
-    /// vixie-dnsext-dns0x20): one random bit per letter, which an off-path attacker must guess
-    /// along with the query ID and port.
-    pub(crate) fn with_random_case(&self, mut random: impl FnMut() -> u64) -> WireName {
-        let mut out = self.clone();
-        let mut bits = 0u64;
-        let mut left = 0u32;
-        for byte in &mut out.bytes[..out.len] {
-            // Length octets are at most 63, so they are never ASCII letters.
-            if byte.is_ascii_alphabetic() {
-                if left == 0 {
-                    bits = random();
-                    left = 64;
-                }
-                *byte = if bits & 1 == 1 {
-                    byte.to_ascii_uppercase()
-                } else {
-                    byte.to_ascii_lowercase()
-                };
-                bits >>= 1;
-                left -= 1;
-            }
-        }
-        out
-    }
 }
 
-/// Writes a query (RD set, one question, an EDNS OPT record) into `out` and returns its length.
-/// The question starts at offset 12 and is `name.len + 4` octets long.
-pub(crate) fn encode_query(
-    out: &mut [u8; MAX_QUERY],
-    id: u16,
-    name: &WireName,
-    qtype: u16,
-) -> usize {
+/// Completes a query (RD set, one question, an EDNS OPT record) around the name of
+/// `name_len` octets already at offset 12; returns its length. The question starts at offset
+/// 12 and is `name_len + 4` octets long.
+fn finish_query(out: &mut [u8; MAX_QUERY], id: u16, name_len: usize, qtype: u16) -> usize {
     out[0..2].copy_from_slice(&id.to_be_bytes());
     // QR=0, OPCODE=QUERY, RD=1: forwarders and recursive servers must be allowed to recurse.
     out[2] = 0x01;
@@ -143,13 +171,10 @@ pub(crate) fn encode_query(
     out[4..6].copy_from_slice(&1u16.to_be_bytes()); // QDCOUNT
     out[6..10].fill(0); // ANCOUNT, NSCOUNT
     out[10..12].copy_from_slice(&1u16.to_be_bytes()); // ARCOUNT: the OPT record
-    let mut at = 12;
-    let name = name.as_bytes();
-    out[at..at + name.len()].copy_from_slice(name);
-    at += name.len();
+    let at = 12 + name_len;
     out[at..at + 2].copy_from_slice(&qtype.to_be_bytes());
     out[at + 2..at + 4].copy_from_slice(&CLASS_IN.to_be_bytes());
-    at += 4;
+    let at = at + 4;
     // OPT: root owner, TYPE 41, CLASS = payload size, TTL = ext-rcode/version/flags 0, no data.
     out[at] = 0;
     out[at + 1..at + 3].copy_from_slice(&TYPE_OPT.to_be_bytes());
@@ -237,16 +262,21 @@ pub(crate) fn parse_response(
     if question_len < 5 || packet.len() < 12 + question_len {
         return Err(malformed());
     }
-    let header = Header::read(&mut BinDecoder::new(packet)).map_err(|_| malformed())?;
-    if header.metadata.message_type != MessageType::Response
-        || header.metadata.op_code != OpCode::Query
-    {
-        return Err(malformed());
+    // The header: QR, OPCODE and TC in octet 2, RCODE in the low bits of octet 3, then the
+    // four counts.
+    let (flags, low_rcode) = (packet[2], packet[3] & 0x0F);
+    if flags & 0x80 == 0 || flags & 0x78 != 0 {
+        return Err(malformed()); // not a response, or not to a standard query
     }
-    if header.metadata.truncation {
+    if flags & 0x02 != 0 {
         return Ok(Reply::Truncated);
     }
-    let counts = header.counts;
+    let count = |at: usize| u16::from_be_bytes([packet[at], packet[at + 1]]);
+    let counts = Counts {
+        answers: count(6),
+        authorities: count(8),
+        additionals: count(10),
+    };
     let answers_start = 12 + question_len;
     let chain = Chain::new(packet, answers_start, counts.answers);
     let mut at = answers_start;
@@ -313,7 +343,7 @@ pub(crate) fn parse_response(
         foreign_class |= record.class != CLASS_IN;
     }
     // The EDNS OPT record carries the upper 8 bits of a 12-bit response code.
-    let mut rcode = u16::from(header.metadata.response_code.low());
+    let mut rcode = u16::from(low_rcode);
     for _ in 0..counts.additionals {
         let record = read_record(packet, at).ok_or_else(malformed)?;
         at = record.end;
@@ -387,6 +417,14 @@ pub(crate) fn parse_response(
         }),
         _ => answer_empty(false, None),
     })
+}
+
+/// The record counts of a response's header (the question count is checked when the question
+/// is matched).
+struct Counts {
+    answers: u16,
+    authorities: u16,
+    additionals: u16,
 }
 
 /// The negative TTL of a response: `min(TTL, MINIMUM)` of the first SOA in the authority
@@ -629,18 +667,23 @@ fn read_txt(mut data: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hickory_proto::op::{Edns, Message, Metadata, Query, ResponseCode};
+    use hickory_proto::op::{
+        Edns, Message, MessageType, Metadata, OpCode, Query as HickoryQuery, ResponseCode,
+    };
     use hickory_proto::rr::rdata::{A, CNAME, SOA, TXT};
     use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-    fn name(text: &str) -> WireName {
-        WireName::from_ascii(text).unwrap()
+    /// A name in wire form.
+    fn name(text: &str) -> Vec<u8> {
+        let query = Query::new(text, TYPE_A).unwrap();
+        let question = query.question();
+        question[..question.len() - 4].to_vec()
     }
 
     fn query(id: u16, qname: &str, qtype: u16) -> Vec<u8> {
-        let mut buf = [0u8; MAX_QUERY];
-        let len = encode_query(&mut buf, id, &name(qname), qtype);
-        buf[..len].to_vec()
+        let mut query = Query::new(qname, qtype).unwrap();
+        query.set_id(id);
+        query.as_bytes().to_vec()
     }
 
     /// A response to `query` built with hickory-proto's encoder.
@@ -677,8 +720,8 @@ mod tests {
         assert_eq!(message.edns.as_ref().unwrap().max_payload(), EDNS_PAYLOAD);
         // Without trailing dot: still absolute, never a search domain.
         assert_eq!(
-            name("2.0.0.127.zen.example").as_bytes(),
-            name("2.0.0.127.zen.example.").as_bytes()
+            name("2.0.0.127.zen.example"),
+            name("2.0.0.127.zen.example.")
         );
     }
 
@@ -695,20 +738,38 @@ mod tests {
             &long_label,
             &long_name,
         ] {
-            assert!(WireName::from_ascii(bad).is_err(), "{bad:?}");
+            assert!(Query::new(bad, TYPE_A).is_err(), "{bad:?}");
         }
         let longest = format!("{}abcdefghij.", "abcdefgh.".repeat(27)); // 253 octets
-        assert_eq!(name(&longest).as_bytes().len(), 255);
+        assert_eq!(name(&longest).len(), 255);
     }
 
     #[test]
     fn random_case_keeps_the_name_and_flips_letters() {
-        let plain = name("9.2.0.192.bl.example.");
-        let upper = plain.with_random_case(|| u64::MAX);
-        assert_eq!(upper.as_bytes(), name("9.2.0.192.BL.EXAMPLE.").as_bytes());
-        let mixed = plain.with_random_case(|| 0b1010_1010);
-        assert_eq!(mixed.as_bytes(), name("9.2.0.192.bL.eXaMpLe.").as_bytes());
-        assert!(mixed.as_bytes().eq_ignore_ascii_case(plain.as_bytes()));
+        let plain = Query::new("9.2.0.192.bl.example.", TYPE_A).unwrap();
+        let cased = |random: u64| {
+            let mut query = plain.clone();
+            query.randomize_case(|| random);
+            query.as_bytes().to_vec()
+        };
+        let upper = cased(u64::MAX);
+        assert_eq!(
+            upper,
+            Query::new("9.2.0.192.BL.EXAMPLE.", TYPE_A)
+                .unwrap()
+                .as_bytes()
+        );
+        let mixed = cased(0b1010_1010);
+        assert_eq!(
+            mixed,
+            Query::new("9.2.0.192.bL.eXaMpLe.", TYPE_A)
+                .unwrap()
+                .as_bytes()
+        );
+        assert!(mixed.eq_ignore_ascii_case(plain.as_bytes()));
+        // Only the name changes: header, type, class and OPT record stay as written.
+        assert_eq!(mixed.len(), plain.as_bytes().len());
+        assert_eq!(cased(0), plain.as_bytes(), "all lowercase");
     }
 
     #[test]
@@ -1103,7 +1164,7 @@ mod tests {
         query_not_response[2] &= 0x7F;
         assert!(parse(&query_not_response, &qa, TYPE_A).is_err());
         let _ = Metadata::new(0, MessageType::Query, OpCode::Query);
-        let _ = Query::new();
+        let _ = HickoryQuery::new();
     }
 
     #[test]
