@@ -176,10 +176,10 @@ impl Output {
     }
 }
 
+/// One JSON line, serialised straight into the buffered output: no allocation per report.
 fn write_json(out: &mut impl Write, checked: &Checked) -> io::Result<()> {
-    let mut line = serde_json::to_vec(checked).map_err(io::Error::other)?;
-    line.push(b'\n');
-    out.write_all(&line)
+    serde_json::to_writer(&mut *out, checked).map_err(io::Error::other)?;
+    out.write_all(b"\n")
 }
 
 fn write_text(
