@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
 
-use crate::mail::policy::{Hop, is_local};
+use crate::mail::policy::{Hop, SessionFacts, is_local};
 use crate::target::{DomainName, unmap_ipv4};
 
 /// The most distinct domains (and, apart, the most URL addresses) taken from one message
@@ -94,6 +94,33 @@ pub struct MessageTargets {
     /// Whether the reading stopped before the end of the message (the time budget ran
     /// out): what follows was not read.
     pub cut: bool,
+}
+
+/// The facts to evaluate for a message: its hops, domains, hosts, addresses and e-mail
+/// addresses. Whether it was capped or cut is for the caller to name in
+/// [`SessionFacts::unchecked`], in its own words.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::mail::{MessageReader, SessionFacts};
+///
+/// let targets = MessageReader::default().read(b"Subject: hi\r\n\r\nhttps://spam.example/\r\n", None);
+/// let facts = SessionFacts::from(targets);
+/// assert_eq!(facts.domains[0].as_str(), "spam.example");
+/// assert_eq!(facts.client, None);
+/// ```
+impl From<MessageTargets> for SessionFacts {
+    fn from(targets: MessageTargets) -> Self {
+        SessionFacts {
+            hops: targets.hops,
+            domains: targets.domains,
+            hosts: targets.hosts,
+            emails: targets.emails,
+            addresses: targets.addresses,
+            ..SessionFacts::default()
+        }
+    }
 }
 
 /// Reads messages: which networks are ours, how many domains to take, which to skip.

@@ -5,8 +5,9 @@
 //! |---|---|---|
 //! | [`SessionFilter`], [`SessionFacts`], [`Verdict`] | `policy.rs` | session facts in, a verdict out |
 //! | [`postfix_policy`] | `postfix_policy.rs` | Postfix's SMTP access policy protocol, bounded |
-//! | [`milter`] | `milter.rs` | the Sendmail/Postfix milter protocol (version 6), bounded |
+//! | [`milter`] | `milter/` | the Sendmail/Postfix milter protocol (version 6), bounded, and [`milter::MilterSession`], a milter's session without I/O |
 //! | [`MessageReader`] | `message.rs` | a message's Received hops, and the domains of its URLs |
+//! | [`serve`] | `serve/` | a policy server and a milter, each run by one `serve(listener, shutdown)` call |
 //!
 //! # Examples
 //!
@@ -32,6 +33,7 @@ mod message;
 pub mod milter;
 mod policy;
 pub mod postfix_policy;
+pub mod serve;
 mod text;
 
 pub use message::{
