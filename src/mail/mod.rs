@@ -3,7 +3,7 @@
 //!
 //! | piece | file | what it does |
 //! |---|---|---|
-//! | [`SessionFilter`], [`SessionFacts`], [`Verdict`] | `policy.rs` | session facts in, a verdict out |
+//! | [`SessionFilter`], [`SessionFacts`], [`Verdict`] | `policy/` | session facts in, a verdict out: targets gathered and asked at once, then a decision without I/O |
 //! | [`postfix_policy`] | `postfix_policy.rs` | Postfix's SMTP access policy protocol, bounded |
 //! | [`milter`] | `milter/` | the Sendmail/Postfix milter protocol (version 6), bounded, and [`milter::MilterSession`], a milter's session without I/O |
 //! | [`MessageReader`] | `message.rs` | a message's Received hops, and the domains of its URLs |
