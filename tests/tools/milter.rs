@@ -40,6 +40,20 @@ async fn start(dns: &TestDns, args: &[&str]) -> Policyd {
     start_milter(&all).await
 }
 
+/// The end of a message naming spam.example, begun on `busy`: refused, then the connection
+/// closes (the server is shutting down).
+async fn finish_spam_message(busy: &mut Mta) {
+    busy.tell(&Command::Body(b"see http://spam.example/\r\n".to_vec()))
+        .await;
+    assert_eq!(
+        busy.end_message().await,
+        [reply(
+            "550 5.7.1 Service unavailable; domain spam.example in the message blocked using dbl.test; spam domain"
+        )]
+    );
+    assert!(busy.closed().await);
+}
+
 fn reply(text: &str) -> Response {
     Response::ReplyCode(text.into())
 }
@@ -331,15 +345,7 @@ async fn sigterm_finishes_the_message_in_flight() {
     milter.wait_for_log("shutting down").await.unwrap();
     assert!(idle.closed().await);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    busy.tell(&Command::Body(b"see http://spam.example/\r\n".to_vec()))
-        .await;
-    assert_eq!(
-        busy.end_message().await,
-        [reply(
-            "550 5.7.1 Service unavailable; domain spam.example in the message blocked using dbl.test; spam domain"
-        )]
-    );
-    assert!(busy.closed().await);
+    finish_spam_message(&mut busy).await;
     let status = milter.wait().await;
     assert_eq!(status.code(), Some(0), "{}", milter.logs());
 }
@@ -564,14 +570,6 @@ async fn the_library_milter_serves_in_process_and_finishes_the_message_at_shutdo
     busy.start_message(&[("Subject", "in flight")]).await;
     server.shutdown();
     assert!(mta.closed().await);
-    busy.tell(&Command::Body(b"see http://spam.example/\r\n".to_vec()))
-        .await;
-    assert_eq!(
-        busy.end_message().await,
-        [reply(
-            "550 5.7.1 Service unavailable; domain spam.example in the message blocked using dbl.test; spam domain"
-        )]
-    );
-    assert!(busy.closed().await);
+    finish_spam_message(&mut busy).await;
     server.stopped().await;
 }

@@ -17,6 +17,9 @@ const FAIL: &str = "fail.test";
 const ALL: &str = "all.test";
 /// A Spamhaus DQS key as they look: 26 characters.
 const KEY: &str = "secretkeyabcdefghijklmnopq";
+/// The answer for 192.0.2.1 on `bl.test`.
+const LISTED_REJECT: &str = "REJECT Service unavailable; client [192.0.2.1] blocked using \
+     bl.test; Listed: see https://bl.test/?192.0.2.1";
 /// The nibble query name of 2001:db8::1, without the zone.
 const V6_NIBBLES: &str = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2";
 
@@ -81,11 +84,7 @@ async fn listed_clients_are_rejected_naming_the_list_and_its_reason() {
     let mut conn = server.connect().await;
 
     // Many requests on one connection, as Postfix sends them.
-    assert_eq!(
-        conn.ask(&client_request("192.0.2.1")).await,
-        "REJECT Service unavailable; client [192.0.2.1] blocked using bl.test; \
-         Listed: see https://bl.test/?192.0.2.1"
-    );
+    assert_eq!(conn.ask(&client_request("192.0.2.1")).await, LISTED_REJECT);
     assert_eq!(conn.ask(&client_request("198.51.100.7")).await, "DUNNO");
     assert_eq!(
         conn.ask(&client_request("2001:db8::1")).await,
@@ -913,11 +912,7 @@ async fn the_library_policy_server_serves_in_process_until_shut_down() {
     let filter = SessionFilter::new(checker(&dns, &[BL], &[DBL]), policy);
     let server = InProcess::policy(PolicyServer::new(Arc::new(filter))).await;
     let mut conn = server.connect().await;
-    assert_eq!(
-        conn.ask(&client_request("192.0.2.1")).await,
-        "REJECT Service unavailable; client [192.0.2.1] blocked using bl.test; \
-         Listed: see https://bl.test/?192.0.2.1"
-    );
+    assert_eq!(conn.ask(&client_request("192.0.2.1")).await, LISTED_REJECT);
     assert_eq!(conn.ask(&client_request("198.51.100.7")).await, "DUNNO");
     let helo = request("198.51.100.7", "spam.example", "alice@example.org");
     assert_eq!(

@@ -80,17 +80,9 @@ impl Command {
     pub fn parse(packet: &[u8]) -> Result<Command, MilterError> {
         let (&code, data) = packet.split_first().ok_or(MilterError::Empty)?;
         Ok(match code {
-            b'O' => {
-                let [version, actions, protocol] = [0, 4, 8].map(|at| be32(data, at));
-                match (version, actions, protocol) {
-                    (Some(version), Some(actions), Some(protocol)) => Command::Negotiate(Options {
-                        version,
-                        actions: Actions::from_bits(actions),
-                        protocol: ProtocolFlags::from_bits(protocol),
-                    }),
-                    _ => return Err(MilterError::Malformed("negotiation")),
-                }
-            }
+            b'O' => Command::Negotiate(
+                Options::read(data).ok_or(MilterError::Malformed("negotiation"))?,
+            ),
             b'D' => {
                 let (&stage, rest) = data.split_first().ok_or(MilterError::Malformed("macro"))?;
                 let strings = strings(rest).ok_or(MilterError::Malformed("macro"))?;
@@ -135,13 +127,7 @@ impl Command {
         let mut data = Vec::new();
         let code = match self {
             Command::Negotiate(options) => {
-                for value in [
-                    options.version,
-                    options.actions.bits(),
-                    options.protocol.bits(),
-                ] {
-                    data.extend_from_slice(&value.to_be_bytes());
-                }
+                options.write(&mut data);
                 b'O'
             }
             Command::Macros { stage, pairs } => {
@@ -263,13 +249,7 @@ impl Response {
         let mut data = Vec::new();
         let code = match self {
             Response::Negotiate(options) => {
-                for value in [
-                    options.version,
-                    options.actions.bits(),
-                    options.protocol.bits(),
-                ] {
-                    data.extend_from_slice(&value.to_be_bytes());
-                }
+                options.write(&mut data);
                 b'O'
             }
             Response::Continue => b'c',
@@ -296,14 +276,9 @@ impl Response {
     pub fn parse(packet: &[u8]) -> Result<Response, MilterError> {
         let (&code, data) = packet.split_first().ok_or(MilterError::Empty)?;
         Ok(match code {
-            b'O' => match [0, 4, 8].map(|at| be32(data, at)) {
-                [Some(version), Some(actions), Some(protocol)] => Response::Negotiate(Options {
-                    version,
-                    actions: Actions::from_bits(actions),
-                    protocol: ProtocolFlags::from_bits(protocol),
-                }),
-                _ => return Err(MilterError::Malformed("negotiation")),
-            },
+            b'O' => Response::Negotiate(
+                Options::read(data).ok_or(MilterError::Malformed("negotiation"))?,
+            ),
             b'c' => Response::Continue,
             b'a' => Response::Accept,
             b'r' => Response::Reject,
@@ -319,6 +294,25 @@ impl Response {
                 _ => return Err(MilterError::Malformed("add header")),
             },
             other => return Err(MilterError::UnknownCommand(other)),
+        })
+    }
+}
+
+impl Options {
+    /// The negotiation's data: version, actions and protocol flags, 32-bit big-endian each.
+    fn write(&self, data: &mut Vec<u8>) {
+        for value in [self.version, self.actions.bits(), self.protocol.bits()] {
+            data.extend_from_slice(&value.to_be_bytes());
+        }
+    }
+
+    /// Reads the negotiation's data; `None` when it is too short.
+    fn read(data: &[u8]) -> Option<Options> {
+        let [version, actions, protocol] = [0, 4, 8].map(|at| be32(data, at));
+        Some(Options {
+            version: version?,
+            actions: Actions::from_bits(actions?),
+            protocol: ProtocolFlags::from_bits(protocol?),
         })
     }
 }

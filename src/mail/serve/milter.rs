@@ -9,7 +9,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
-use super::{Connection, Limits, Listener, Slot, millis, serve_connections};
+use super::{Connection, Limits, Listener, Slot, millis, serve_connections, went_on};
 use crate::mail::milter::{
     Command, MAX_PACKET, MilterConfig, MilterSession, Response, Stage, Step, read_packet,
 };
@@ -148,16 +148,10 @@ async fn serve_one<R: DnsResolver>(
                 _ = stopping.wait_for(|stop| *stop) => return,
             }
         };
-        let command = match read {
-            Err(_) => {
-                debug!(%peer, "closing an idle connection");
-                return;
-            }
-            Ok(Ok(false)) => return,
-            Ok(Ok(true)) => Command::parse(&packet),
-            Ok(Err(error)) => Err(error),
+        let Some(read) = went_on(&peer, read) else {
+            return;
         };
-        let command = match command {
+        let command = match read.and_then(|()| Command::parse(&packet)) {
             Ok(command) => command,
             Err(problem) => {
                 warn!(%peer, %problem, "bad packet: closing the connection");

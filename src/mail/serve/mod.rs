@@ -193,6 +193,24 @@ where
     info!("stopped");
 }
 
+/// What a read within a time limit gave a connection: `Some` to go on (with the read's
+/// error, if any), `None` when the connection is to close: idle too long (logged), or ended
+/// between two requests.
+fn went_on<E>(
+    peer: &str,
+    read: Result<Result<bool, E>, tokio::time::error::Elapsed>,
+) -> Option<Result<(), E>> {
+    match read {
+        Err(_) => {
+            debug!(%peer, "closing an idle connection");
+            None
+        }
+        Ok(Ok(false)) => None,
+        Ok(Ok(true)) => Some(Ok(())),
+        Ok(Err(error)) => Some(Err(error)),
+    }
+}
+
 /// Milliseconds to one decimal, as logged.
 fn millis(elapsed: Duration) -> f64 {
     (elapsed.as_secs_f64() * 10_000.0).round() / 10.0

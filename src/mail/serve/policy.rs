@@ -8,7 +8,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
-use super::{Connection, Limits, Listener, Slot, millis, serve_connections};
+use super::{Connection, Limits, Listener, Slot, millis, serve_connections, went_on};
 use crate::mail::postfix_policy::{PolicyReader, PolicyRequest, action, reply};
 use crate::mail::{Evaluation, SessionFilter};
 use crate::resolver::DnsResolver;
@@ -169,17 +169,15 @@ async fn serve_one<R: DnsResolver>(
             read = tokio::time::timeout(idle, reader.wait_for_request()) => read,
             _ = stopping.wait_for(|stop| *stop) => return,
         };
+        let Some(first) = went_on(&peer, first) else {
+            return;
+        };
         let request = match first {
-            Err(_) => {
-                debug!(%peer, "closing an idle connection");
-                return;
-            }
-            Ok(Ok(false)) => return,
-            Ok(Ok(true)) => match tokio::time::timeout(idle, reader.finish_request()).await {
+            Ok(()) => match tokio::time::timeout(idle, reader.finish_request()).await {
                 Ok(read) => read.map_err(|error| error.to_string()),
                 Err(_) => Err("timed out in the middle of a request".to_owned()),
             },
-            Ok(Err(error)) => Err(error.to_string()),
+            Err(error) => Err(error.to_string()),
         };
         let started = Instant::now();
         slot.busy();
