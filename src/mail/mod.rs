@@ -40,5 +40,8 @@ pub use message::{
     DEFAULT_MAX_DOMAINS, DEFAULT_SKIP_DOMAINS, DEFAULT_TIME_BUDGET, MAX_HOPS, MessageReader,
     MessageTargets, received_from, registrable_domain,
 };
-pub use policy::{Evaluation, Hop, SessionFacts, SessionFilter, SessionPolicy, Verdict, is_local};
+pub use policy::{
+    Evaluation, FcrdnsStatus, Hop, SessionFacts, SessionFilter, SessionPolicy, SkipReason, Verdict,
+    is_local,
+};
 pub use text::one_line;

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use super::{
-    Evaluation, MAX_REASON, MAX_TEXT, SessionFacts, SessionPolicy, TEMPFAIL_TEXT,
-    UNREADABLE_CLIENT_TEXT, Verdict,
+    Evaluation, FcrdnsStatus, MAX_REASON, MAX_TEXT, SessionFacts, SessionPolicy, SkipReason,
+    TEMPFAIL_TEXT, UNREADABLE_CLIENT_TEXT, Verdict,
 };
 use crate::list::DomainCheck;
 use crate::mail::text::one_line;
@@ -45,7 +45,7 @@ pub(super) fn decide(
     policy: &SessionPolicy,
     keyed_zones: &[Zone],
     facts: &SessionFacts,
-    skip_client: Option<&'static str>,
+    skip_client: Option<SkipReason>,
     gathered: Gathered,
 ) -> Evaluation {
     let mut evaluation = Evaluation::new();
@@ -108,19 +108,19 @@ fn note_fcrdns(
     ip: IpAddr,
 ) {
     match rdns {
-        Some(ReverseDns::Confirmed(_)) => evaluation.fcrdns = Some("confirmed"),
+        Some(ReverseDns::Confirmed(_)) => evaluation.fcrdns = Some(FcrdnsStatus::Confirmed),
         Some(ReverseDns::Failed(error)) => {
-            evaluation.fcrdns = Some("failed");
+            evaluation.fcrdns = Some(FcrdnsStatus::Failed);
             evaluation.trouble.push(format!("fcrdns: {error}"));
             findings.trouble = true;
         }
         None => {
-            evaluation.fcrdns = Some("failed");
+            evaluation.fcrdns = Some(FcrdnsStatus::Failed);
             evaluation.trouble.push("fcrdns: deadline reached".into());
             findings.trouble = true;
         }
         Some(other) => {
-            evaluation.fcrdns = Some(other.status());
+            evaluation.fcrdns = Some(FcrdnsStatus::from(&other));
             findings.rejections.push(format!(
                 "Service unavailable; client [{ip}] has no forward-confirmed reverse DNS: {}",
                 one_line(&other.to_string(), MAX_REASON)

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use super::decide::{Gathered, Role, decide};
-use super::{Evaluation, SessionFacts, SessionPolicy, is_local};
+use super::{Evaluation, SessionFacts, SessionPolicy, SkipReason, is_local};
 use crate::hash::HashSpec;
 use crate::list::{DomainCheck, HopScope, QueryForm};
 use crate::rdns::forward_confirmed_reverse_dns;
@@ -114,10 +114,8 @@ impl<R: DnsResolver> SessionFilter<R> {
     /// Received hops and message are.
     pub async fn evaluate(&self, facts: &SessionFacts) -> Evaluation {
         let skip_client = match facts.client {
-            Some(ip) if self.policy.is_trusted(ip) => Some("trusted client not checked"),
-            Some(ip) if !self.policy.check_local && is_local(ip) => {
-                Some("local client not checked")
-            }
+            Some(ip) if self.policy.is_trusted(ip) => Some(SkipReason::TrustedClient),
+            Some(ip) if !self.policy.check_local && is_local(ip) => Some(SkipReason::LocalClient),
             _ => None,
         };
         if skip_client.is_some() && !facts.has_message_facts() {

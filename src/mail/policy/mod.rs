@@ -318,6 +318,93 @@ impl SessionPolicy {
     }
 }
 
+/// The client's forward-confirmed reverse DNS, as [`Evaluation::fcrdns`] reports it.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::mail::FcrdnsStatus;
+///
+/// assert_eq!(FcrdnsStatus::NotConfirmed.as_str(), "not_confirmed");
+/// assert_eq!(FcrdnsStatus::Failed.to_string(), "failed");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FcrdnsStatus {
+    /// A PTR name resolves back to the client.
+    Confirmed,
+    /// PTR names, none resolving back to the client.
+    NotConfirmed,
+    /// No PTR record.
+    NoPtr,
+    /// A lookup failed, or the check ran past its deadline.
+    Failed,
+}
+
+impl FcrdnsStatus {
+    /// The status word, as [`ReverseDns::status`](crate::ReverseDns::status) names it:
+    /// `confirmed`, `not_confirmed`, `no_ptr`, `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FcrdnsStatus::Confirmed => "confirmed",
+            FcrdnsStatus::NotConfirmed => "not_confirmed",
+            FcrdnsStatus::NoPtr => "no_ptr",
+            FcrdnsStatus::Failed => "failed",
+        }
+    }
+}
+
+impl From<&crate::ReverseDns> for FcrdnsStatus {
+    fn from(rdns: &crate::ReverseDns) -> Self {
+        match rdns {
+            crate::ReverseDns::Confirmed(_) => FcrdnsStatus::Confirmed,
+            crate::ReverseDns::NotConfirmed(_) => FcrdnsStatus::NotConfirmed,
+            crate::ReverseDns::NoPtr => FcrdnsStatus::NoPtr,
+            crate::ReverseDns::Failed(_) => FcrdnsStatus::Failed,
+        }
+    }
+}
+
+impl std::fmt::Display for FcrdnsStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a client was not checked, as [`Evaluation::note`] reports it.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::mail::SkipReason;
+///
+/// assert_eq!(SkipReason::LocalClient.to_string(), "local client not checked");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// The client is in the trusted networks ([`SessionPolicy::trusted_networks`]).
+    TrustedClient,
+    /// The client is local ([`is_local`]) and the policy does not check local clients.
+    LocalClient,
+}
+
+impl SkipReason {
+    /// `trusted client not checked` or `local client not checked`, as logged.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::TrustedClient => "trusted client not checked",
+            SkipReason::LocalClient => "local client not checked",
+        }
+    }
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A verdict, and what to log about how it was reached.
 ///
 /// # Examples
@@ -340,10 +427,10 @@ pub struct Evaluation {
     pub listed: Vec<String>,
     /// Every lookup that failed (`192.0.2.1 zen.spamhaus.org: timeout`).
     pub trouble: Vec<String>,
-    /// The FCrDNS status, when it was checked.
-    pub fcrdns: Option<&'static str>,
-    /// Why less than usual was checked.
-    pub note: Option<&'static str>,
+    /// The client's FCrDNS, when it was checked.
+    pub fcrdns: Option<FcrdnsStatus>,
+    /// Why the client was not checked, when it was not.
+    pub note: Option<SkipReason>,
     /// What of the message was not checked (from [`SessionFacts::unchecked`]): a verdict
     /// that is not a reject says nothing about it.
     pub unchecked: Vec<String>,

@@ -13,7 +13,7 @@ use super::{Connection, Limits, Listener, Slot, millis, serve_connections, went_
 use crate::mail::milter::{
     Command, MAX_PACKET, MilterConfig, MilterSession, Response, Stage, Step, read_packet,
 };
-use crate::mail::{Evaluation, MessageReader, SessionFilter, Verdict, one_line};
+use crate::mail::{Evaluation, MessageReader, SessionFilter, SkipReason, Verdict, one_line};
 use crate::resolver::DnsResolver;
 
 /// How long a new connection may take to send its negotiation: Postfix sends it at once
@@ -234,7 +234,7 @@ fn log(
         checked = ?e.checked.join(" "),
         listed = ?e.listed.join(", "),
         trouble = ?e.trouble.join(", "),
-        note = %e.note.unwrap_or("-"),
+        note = %e.note.map_or("-", SkipReason::as_str),
         action = ?action,
         ms = millis(started.elapsed()),
         "decision"

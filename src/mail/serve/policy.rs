@@ -10,7 +10,7 @@ use tracing::{debug, info, warn};
 
 use super::{Connection, Limits, Listener, Slot, millis, serve_connections, went_on};
 use crate::mail::postfix_policy::{PolicyReader, PolicyRequest, action, reply};
-use crate::mail::{Evaluation, SessionFilter};
+use crate::mail::{Evaluation, FcrdnsStatus, SessionFilter, SkipReason};
 use crate::resolver::DnsResolver;
 
 /// A Postfix SMTP access policy server over one [`SessionFilter`].
@@ -102,14 +102,15 @@ impl Decision {
             None => (&empty, &empty, &empty),
         };
         let fcrdns = self.evaluation.as_ref().and_then(|e| e.fcrdns);
-        let note = self.note.or(self.evaluation.as_ref().and_then(|e| e.note));
+        let skipped = self.evaluation.as_ref().and_then(|e| e.note);
+        let note = self.note.or(skipped.map(SkipReason::as_str));
         info!(
             peer,
             client = ?self.client,
             checked = ?checked.join(" "),
             listed = ?listed.join(", "),
             trouble = ?trouble.join(", "),
-            fcrdns = %fcrdns.unwrap_or("-"),
+            fcrdns = %fcrdns.map_or("-", FcrdnsStatus::as_str),
             note = %note.unwrap_or("-"),
             action = ?self.action,
             ms = millis(elapsed),
