@@ -6,7 +6,7 @@
 //! | [`SessionFilter`], [`SessionFacts`], [`Verdict`] | `policy/` | session facts in, a verdict out: targets gathered and asked at once, then a decision without I/O |
 //! | [`postfix_policy`] | `postfix_policy.rs` | Postfix's SMTP access policy protocol, bounded |
 //! | [`milter`] | `milter/` | the Sendmail/Postfix milter protocol (version 6), bounded, and [`milter::MilterSession`], a milter's session without I/O |
-//! | [`MessageReader`] | `message.rs` | a message's Received hops, and the domains of its URLs |
+//! | [`MessageReader`] | `message/` | a message's Received hops, and the domains of its URLs |
 //! | [`serve`] | `serve/` | a policy server and a milter, each run by one `serve(listener, shutdown)` call |
 //!
 //! # Examples
