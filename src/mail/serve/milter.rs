@@ -49,6 +49,7 @@ const NEGOTIATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// ```
 pub struct MilterServer<R> {
     shared: Arc<Shared<R>>,
+    idle: Duration,
     limits: Limits,
 }
 
@@ -57,7 +58,6 @@ struct Shared<R> {
     filter: SessionFilter<R>,
     reader: MessageReader,
     config: MilterConfig,
-    idle: Duration,
 }
 
 impl<R: DnsResolver> MilterServer<R> {
@@ -69,23 +69,17 @@ impl<R: DnsResolver> MilterServer<R> {
             filter,
             reader,
             config,
-            idle: Duration::from_secs(330),
         };
         MilterServer {
             shared: Arc::new(shared),
+            idle: Duration::from_secs(330),
             limits: Limits::new(1024, 512),
         }
     }
 
     /// How long a connection may wait for the MTA's next command (or take to read a reply).
-    ///
-    /// # Panics
-    ///
-    /// If the server has already been cloned into a running [`MilterServer::serve`].
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
-        Arc::get_mut(&mut self.shared)
-            .expect("configured before serving")
-            .idle = idle;
+        self.idle = idle;
         self
     }
 
@@ -103,12 +97,13 @@ impl<R: DnsResolver> MilterServer<R> {
     /// Serves the connections of `listener` until `shutdown` yields (see
     /// [`serve_connections`]): each connection finishes the message it is in.
     pub async fn serve(&self, listener: Listener, shutdown: impl Stream<Item = ()>) {
+        let idle = self.idle;
         serve_connections(
             listener,
             self.limits,
             shutdown,
             |connection, peer, slot, stopping| {
-                serve_one(connection, peer, slot, self.shared.clone(), stopping)
+                serve_one(connection, peer, slot, self.shared.clone(), stopping, idle)
             },
         )
         .await;
@@ -123,6 +118,7 @@ async fn serve_one<R: DnsResolver>(
     slot: Slot,
     milter: Arc<Shared<R>>,
     mut stopping: watch::Receiver<bool>,
+    idle: Duration,
 ) {
     let (mut reader, mut writer) = tokio::io::split(connection);
     let mut session = MilterSession::new(milter.config.clone());
@@ -132,7 +128,7 @@ async fn serve_one<R: DnsResolver>(
         // one; while it decides, it is not.
         slot.idle();
         let wait = if session.negotiated() {
-            milter.idle
+            idle
         } else {
             NEGOTIATION_TIMEOUT
         };
@@ -171,7 +167,7 @@ async fn serve_one<R: DnsResolver>(
         // Sending waits on the MTA: one that does not read may be closed to make room.
         slot.idle();
         if !bytes.is_empty() {
-            let written = tokio::time::timeout(milter.idle, writer.write_all(&bytes)).await;
+            let written = tokio::time::timeout(idle, writer.write_all(&bytes)).await;
             if !matches!(written, Ok(Ok(()))) {
                 debug!(%peer, "cannot send the answer");
                 return;
