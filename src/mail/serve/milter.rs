@@ -9,7 +9,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
-use super::{Connection, Limits, Listener, Slot, millis, serve_connections, went_on};
+use super::{Connection, Limits, Listener, Slot, millis, serve_each, went_on};
 use crate::mail::milter::{
     Command, MAX_PACKET, MilterConfig, MilterSession, Response, Stage, Step, read_packet,
 };
@@ -77,17 +77,9 @@ impl<R: DnsResolver> MilterServer<R> {
         }
     }
 
-    /// How long a connection may wait for the MTA's next command (or take to read a reply).
-    pub fn idle_timeout(mut self, idle: Duration) -> Self {
-        self.idle = idle;
-        self
-    }
-
-    /// How many connections are served at once.
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
+    connection_settings!(
+        "How long a connection may wait for the MTA's next command (or take to read a reply)."
+    );
 
     /// The session filter.
     pub fn filter(&self) -> &SessionFilter<R> {
@@ -95,18 +87,10 @@ impl<R: DnsResolver> MilterServer<R> {
     }
 
     /// Serves the connections of `listener` until `shutdown` yields (see
-    /// [`serve_connections`]): each connection finishes the message it is in.
+    /// [`serve_connections`](super::serve_connections)): each connection finishes the message it is in.
     pub async fn serve(&self, listener: Listener, shutdown: impl Stream<Item = ()>) {
-        let idle = self.idle;
-        serve_connections(
-            listener,
-            self.limits,
-            shutdown,
-            |connection, peer, slot, stopping| {
-                serve_one(connection, peer, slot, self.shared.clone(), stopping, idle)
-            },
-        )
-        .await;
+        let settings = (self.limits, self.idle);
+        serve_each(listener, settings, shutdown, &self.shared, serve_one).await;
     }
 }
 

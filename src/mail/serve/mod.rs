@@ -36,12 +36,31 @@
 //! # }
 //! ```
 
+/// The builder methods both servers share: how long a connection may idle (documented as
+/// `$idle_doc`), and how many are served.
+macro_rules! connection_settings {
+    ($idle_doc:literal) => {
+        #[doc = $idle_doc]
+        pub fn idle_timeout(mut self, idle: Duration) -> Self {
+            self.idle = idle;
+            self
+        }
+
+        /// How many connections are served at once.
+        pub fn limits(mut self, limits: Limits) -> Self {
+            self.limits = limits;
+            self
+        }
+    };
+}
+
 mod listen;
 mod milter;
 mod policy;
 mod slots;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
@@ -191,6 +210,29 @@ where
         connections.shutdown().await;
     }
     info!("stopped");
+}
+
+/// [`serve_connections`] with `serve_one` called for each connection with its slot, `state`
+/// shared by all, the shutdown flag and the idle timeout.
+async fn serve_each<T, F, Fut>(
+    listener: Listener,
+    (limits, idle): (Limits, Duration),
+    shutdown: impl Stream<Item = ()>,
+    state: &Arc<T>,
+    serve_one: F,
+) where
+    F: Fn(Connection, String, Slot, Arc<T>, watch::Receiver<bool>, Duration) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    serve_connections(
+        listener,
+        limits,
+        shutdown,
+        |connection, peer, slot, stopping| {
+            serve_one(connection, peer, slot, Arc::clone(state), stopping, idle)
+        },
+    )
+    .await;
 }
 
 /// What a read within a time limit gave a connection: `Some` to go on (with the read's

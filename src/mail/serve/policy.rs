@@ -8,7 +8,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
-use super::{Connection, Limits, Listener, Slot, millis, serve_connections, went_on};
+use super::{Connection, Limits, Listener, Slot, millis, serve_each, went_on};
 use crate::mail::postfix_policy::{PolicyReader, PolicyRequest, action, reply};
 use crate::mail::{Evaluation, FcrdnsStatus, SessionFilter, SkipReason};
 use crate::resolver::DnsResolver;
@@ -57,31 +57,15 @@ impl<R: DnsResolver> PolicyServer<R> {
         }
     }
 
-    /// How long a connection may wait for a request (or take to read its answer).
-    pub fn idle_timeout(mut self, idle: Duration) -> Self {
-        self.idle = idle;
-        self
-    }
-
-    /// How many connections are served at once.
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
+    connection_settings!(
+        "How long a connection may wait for a request (or take to read its answer)."
+    );
 
     /// Serves the connections of `listener` until `shutdown` yields (see
-    /// [`serve_connections`]): each connection finishes the request it is processing.
+    /// [`serve_connections`](super::serve_connections)): each connection finishes the request it is processing.
     pub async fn serve(&self, listener: Listener, shutdown: impl Stream<Item = ()>) {
-        let idle = self.idle;
-        serve_connections(
-            listener,
-            self.limits,
-            shutdown,
-            |connection, peer, slot, stopping| {
-                serve_one(connection, peer, slot, self.filter.clone(), stopping, idle)
-            },
-        )
-        .await;
+        let settings = (self.limits, self.idle);
+        serve_each(listener, settings, shutdown, &self.filter, serve_one).await;
     }
 }
 
