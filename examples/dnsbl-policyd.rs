@@ -100,20 +100,14 @@ mod server;
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Parser;
 use common::ListOptions;
-use dnsbl_check::mail::postfix_policy::{PolicyReader, PolicyRequest, reply};
-use dnsbl_check::mail::{Evaluation, SessionFilter, SessionPolicy, Verdict, one_line};
-use server::{CheckOptions, Connection, Listen, Resolver, Slot, parse_listen, parse_mode};
-use tokio::io::AsyncWriteExt;
-use tokio::sync::watch;
-use tracing::{debug, info, warn};
-
-/// The longest action text (an SMTP reply line is at most 512 octets, and Postfix adds its
-/// own prefix and the recipient to it).
-const MAX_ACTION: usize = 400;
+use dnsbl_check::mail::serve::{Limits, Listen, PolicyServer};
+use dnsbl_check::mail::{SessionFilter, SessionPolicy};
+use server::{CheckOptions, Resolver, parse_listen, parse_mode};
+use tracing::{debug, warn};
 
 /// A Postfix SMTP access policy server: rejects (or tags) clients listed on DNS blocklists.
 // Not `Debug`: the struct holds the DQS key, which must never be printed.
@@ -242,172 +236,19 @@ async fn run(
     if filter.checks_ip_lists() && !policy.checks_domains() && !cli.require_fcrdns {
         debug!("checking client addresses only");
     }
-    let idle = cli.idle_timeout;
+    let server = PolicyServer::new(filter.clone())
+        .idle_timeout(cli.idle_timeout)
+        .limits(Limits::new(
+            cli.max_connections as usize,
+            cli.max_connections_per_peer as usize,
+        ));
+    let serve = |listener, shutdown| async move { server.serve(listener, shutdown).await };
     server::serve_with_health(
         filter.checker(),
         health_interval,
         &cli.listen,
         cli.socket_mode,
-        server::Limits {
-            max: cli.max_connections as usize,
-            per_peer: cli.max_connections_per_peer as usize,
-        },
-        |connection, peer, slot, stopping| {
-            serve(connection, peer, slot, filter.clone(), stopping, idle)
-        },
+        serve,
     )
     .await
-}
-
-/// What one request was answered, and what to log about it.
-struct Decision {
-    action: String,
-    client: String,
-    evaluation: Option<Evaluation>,
-    note: Option<&'static str>,
-}
-
-impl Decision {
-    /// The one log line of a decision. Client-supplied text is quoted and escaped.
-    fn log(&self, peer: &str, elapsed: Duration) {
-        // Milliseconds to one decimal.
-        let ms = (elapsed.as_secs_f64() * 10_000.0).round() / 10.0;
-        let empty = Vec::new();
-        let (checked, listed, trouble) = match &self.evaluation {
-            Some(e) => (&e.checked, &e.listed, &e.trouble),
-            None => (&empty, &empty, &empty),
-        };
-        let fcrdns = self.evaluation.as_ref().and_then(|e| e.fcrdns);
-        let note = self.note.or(self.evaluation.as_ref().and_then(|e| e.note));
-        info!(
-            peer,
-            client = ?self.client,
-            checked = ?checked.join(" "),
-            listed = ?listed.join(", "),
-            trouble = ?trouble.join(", "),
-            fcrdns = %fcrdns.unwrap_or("-"),
-            note = %note.unwrap_or("-"),
-            action = ?self.action,
-            ms,
-            "decision"
-        );
-    }
-}
-
-/// Answers one request. A request that cannot be answered is a bad request.
-async fn decide(
-    filter: &SessionFilter<Resolver>,
-    request: &PolicyRequest,
-) -> Result<Decision, String> {
-    if !request.is_access_policy() {
-        return Ok(Decision {
-            action: "DUNNO".into(),
-            client: "-".into(),
-            evaluation: None,
-            note: Some("request type not handled"),
-        });
-    }
-    let Some(client) = request.get("client_address") else {
-        return Err("smtpd_access_policy request without client_address".into());
-    };
-    let evaluation = filter.evaluate(&request.session_facts()).await;
-    let action = match &evaluation.verdict {
-        Verdict::Reject(text) => format!("REJECT {text}"),
-        Verdict::Tag(text) => format!("PREPEND X-DNSBL: {text}"),
-        Verdict::Tempfail(text) => format!("DEFER_IF_PERMIT {text}"),
-        _ => "DUNNO".into(),
-    };
-    Ok(Decision {
-        action: one_line(&action, MAX_ACTION),
-        client: client.to_owned(),
-        evaluation: Some(evaluation),
-        note: None,
-    })
-}
-
-/// Serves one connection: request, answer, request, answer... until the client closes, a
-/// request is bad, the connection idles too long, or shutdown begins between requests.
-async fn serve(
-    connection: Connection,
-    peer: String,
-    slot: Slot,
-    filter: Arc<SessionFilter<Resolver>>,
-    mut stopping: watch::Receiver<bool>,
-    idle: Duration,
-) {
-    let (reader, mut writer) = tokio::io::split(connection);
-    let mut reader = PolicyReader::new(reader);
-    // The message last tagged on this connection: Postfix asks once per recipient, and the
-    // header should be added once per message.
-    let mut tagged_instance: Option<String> = None;
-    loop {
-        // Shutdown and the idle timeout end the wait for a request's first line. Once a
-        // request has begun, it is read to its end (within the idle timeout), so that
-        // shutdown never cuts a request in half. While it waits for input, the connection
-        // may be closed to make room for a new one.
-        slot.idle();
-        let first = tokio::select! {
-            biased;
-            read = tokio::time::timeout(idle, reader.wait_for_request()) => read,
-            _ = stopping.wait_for(|stop| *stop) => return,
-        };
-        let request = match first {
-            Err(_) => {
-                debug!(%peer, "closing an idle connection");
-                return;
-            }
-            Ok(Ok(false)) => return,
-            Ok(Ok(true)) => match tokio::time::timeout(idle, reader.finish_request()).await {
-                Ok(read) => read.map_err(|error| error.to_string()),
-                Err(_) => Err("timed out in the middle of a request".to_owned()),
-            },
-            Ok(Err(error)) => Err(error.to_string()),
-        };
-        let started = Instant::now();
-        slot.busy();
-        let decided = match request {
-            Ok(request) => decide(&filter, &request).await.map(|d| (d, request)),
-            Err(problem) => Err(problem),
-        };
-        let (mut decision, request) = match decided {
-            Ok(decided) => decided,
-            Err(problem) => {
-                warn!(%peer, %problem, "bad request: closing the connection");
-                return;
-            }
-        };
-        if decision.action.starts_with("PREPEND ") {
-            let instance = request.get("instance").filter(|id| !id.is_empty());
-            if instance.is_some() && instance == tagged_instance.as_deref() {
-                decision.action = "DUNNO".into();
-                decision.note = Some("already tagged for this message");
-            } else {
-                tagged_instance = instance.map(str::to_owned);
-            }
-        }
-        let answer = reply(&decision.action);
-        // Sending waits on the client: a client that does not read its answers may be
-        // closed to make room, like one that sends nothing.
-        slot.idle();
-        let written = tokio::time::timeout(idle, async {
-            writer.write_all(answer.as_bytes()).await?;
-            writer.flush().await
-        })
-        .await;
-        decision.log(&peer, started.elapsed());
-        match written {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                debug!(%peer, %error, "cannot send the answer");
-                return;
-            }
-            Err(_) => {
-                debug!(%peer, "the client does not read its answer");
-                return;
-            }
-        }
-        if *stopping.borrow() {
-            return;
-        }
-    }
 }

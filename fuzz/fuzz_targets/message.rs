@@ -1,4 +1,4 @@
-//! The message reader (`src/mail/message.rs`): any bytes as a whole message, and any bytes as
+//! The message reader (`src/mail/message/`): any bytes as a whole message, and any bytes as
 //! the decoded text of a plain and of an HTML part.
 #![no_main]
 

@@ -3,10 +3,11 @@
 //!
 //! | piece | file | what it does |
 //! |---|---|---|
-//! | [`SessionFilter`], [`SessionFacts`], [`Verdict`] | `policy.rs` | session facts in, a verdict out |
+//! | [`SessionFilter`], [`SessionFacts`], [`Verdict`] | `policy/` | session facts in, a verdict out: targets gathered and asked at once, then a decision without I/O |
 //! | [`postfix_policy`] | `postfix_policy.rs` | Postfix's SMTP access policy protocol, bounded |
-//! | [`milter`] | `milter.rs` | the Sendmail/Postfix milter protocol (version 6), bounded |
-//! | [`MessageReader`] | `message.rs` | a message's Received hops, and the domains of its URLs |
+//! | [`milter`] | `milter/` | the Sendmail/Postfix milter protocol (version 6), bounded, and [`milter::MilterSession`], a milter's session without I/O |
+//! | [`MessageReader`] | `message/` | a message's Received hops, and the domains of its URLs |
+//! | [`serve`] | `serve/` | a policy server and a milter, each run by one `serve(listener, shutdown)` call |
 //!
 //! # Examples
 //!
@@ -32,11 +33,15 @@ mod message;
 pub mod milter;
 mod policy;
 pub mod postfix_policy;
+pub mod serve;
 mod text;
 
 pub use message::{
     DEFAULT_MAX_DOMAINS, DEFAULT_SKIP_DOMAINS, DEFAULT_TIME_BUDGET, MAX_HOPS, MessageReader,
     MessageTargets, received_from, registrable_domain,
 };
-pub use policy::{Evaluation, Hop, SessionFacts, SessionFilter, SessionPolicy, Verdict, is_local};
+pub use policy::{
+    Evaluation, FcrdnsStatus, Hop, SessionFacts, SessionFilter, SessionPolicy, SkipReason, Verdict,
+    is_local,
+};
 pub use text::one_line;

@@ -26,8 +26,8 @@ use std::net::IpAddr;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, BufReader};
 
-use crate::mail::SessionFacts;
 use crate::mail::text::shorten;
+use crate::mail::{SessionFacts, Verdict};
 
 /// The longest request line accepted. Postfix attributes (certificate names, SASL names)
 /// can be long, but never this long.
@@ -214,6 +214,33 @@ pub fn parse_client_address(text: &str) -> Option<IpAddr> {
 /// ```
 pub fn reply(action: &str) -> String {
     format!("action={action}\n\n")
+}
+
+/// The longest action (an SMTP reply line is at most 512 octets, and Postfix adds its own
+/// prefix and the recipient to it).
+pub const MAX_ACTION: usize = 400;
+
+/// The action for a verdict: `REJECT text`, `PREPEND X-DNSBL: text`, `DEFER_IF_PERMIT text`
+/// or `DUNNO`, one line of at most [`MAX_ACTION`] bytes.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::mail::Verdict;
+/// use dnsbl_check::mail::postfix_policy::action;
+///
+/// let tag = Verdict::Tag("192.0.2.1 listed by bl.example (127.0.0.2)".into());
+/// assert_eq!(action(&tag), "PREPEND X-DNSBL: 192.0.2.1 listed by bl.example (127.0.0.2)");
+/// assert_eq!(action(&Verdict::Accept), "DUNNO");
+/// ```
+pub fn action(verdict: &Verdict) -> String {
+    let action = match verdict {
+        Verdict::Reject(text) => format!("REJECT {text}"),
+        Verdict::Tag(text) => format!("PREPEND X-DNSBL: {text}"),
+        Verdict::Tempfail(text) => format!("DEFER_IF_PERMIT {text}"),
+        _ => "DUNNO".into(),
+    };
+    crate::mail::one_line(&action, MAX_ACTION)
 }
 
 /// Reads requests from a stream, one at a time, within the limits.

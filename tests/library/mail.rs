@@ -100,7 +100,10 @@ async fn a_forwarded_message_is_judged_by_its_untrusted_hops_and_domains() {
     let mut facts = SessionFacts::client("203.0.113.5".parse().unwrap());
     facts.hops = targets.hops;
     let evaluation = filter.evaluate(&facts).await;
-    assert_eq!(evaluation.note, Some("trusted client not checked"));
+    assert_eq!(
+        evaluation.note.map(|note| note.as_str()),
+        Some("trusted client not checked")
+    );
     assert_eq!(
         evaluation.verdict,
         Verdict::Reject(

@@ -1,12 +1,12 @@
 //! Running the `dnsbl-milter` example, and speaking the MTA's side of the milter protocol to
 //! it with the library's codec.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use dnsbl_check::mail::milter::{
-    ClientAddress, Command, MAX_PACKET, Options, Response, protocol, read_packet,
+    Actions, ClientAddress, Command, MAX_PACKET, Options, ProtocolFlags, Response, read_packet,
 };
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -27,8 +27,8 @@ pub async fn start_milter(args: &[&str]) -> Policyd {
 }
 
 /// Every action and protocol flag of version 6, as an MTA offers them.
-pub const OFFER_ACTIONS: u32 = 0x1ff;
-pub const OFFER_PROTOCOL: u32 = 0x1f_ffff;
+pub const OFFER_ACTIONS: Actions = Actions::from_bits(0x1ff);
+pub const OFFER_PROTOCOL: ProtocolFlags = ProtocolFlags::from_bits(0x1f_ffff);
 
 /// One milter connection, as an MTA holds it.
 pub struct Mta {
@@ -48,6 +48,11 @@ impl Mta {
         let Address::Tcp(addr) = server.address else {
             panic!("a TCP milter")
         };
+        Mta::connect_to(addr, offer).await
+    }
+
+    /// Connects to the milter at `addr` and negotiates with `offer`.
+    pub async fn connect_to(addr: SocketAddr, offer: Options) -> Mta {
         let stream = TcpStream::connect(addr).await.unwrap();
         let mut mta = Mta {
             stream,
@@ -81,15 +86,15 @@ impl Mta {
     pub async fn tell(&mut self, command: &Command) {
         self.send_raw(&command.to_bytes()).await;
         let no_reply = match command {
-            Command::Helo(_) => protocol::NR_HELO,
-            Command::Mail(_) => protocol::NR_MAIL,
-            Command::Header { .. } => protocol::NR_HEADER,
-            Command::EndOfHeaders => protocol::NR_EOH,
-            Command::Body(_) => protocol::NR_BODY,
+            Command::Helo(_) => ProtocolFlags::NR_HELO,
+            Command::Mail(_) => ProtocolFlags::NR_MAIL,
+            Command::Header { .. } => ProtocolFlags::NR_HEADER,
+            Command::EndOfHeaders => ProtocolFlags::NR_EOH,
+            Command::Body(_) => ProtocolFlags::NR_BODY,
             Command::Macros { .. } | Command::Abort => return,
             other => panic!("tell() is not for {other:?}"),
         };
-        if self.agreed.protocol & no_reply == 0 {
+        if !self.agreed.protocol.intersects(no_reply) {
             assert_eq!(
                 self.response().await,
                 Some(Response::Continue),

@@ -20,6 +20,7 @@ use tokio::sync::Notify;
 
 pub use crate::support::build_example;
 
+pub mod in_process;
 pub mod milter;
 
 /// How long a test waits for the server to do anything.

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use dnsbl_check::mail::milter::{Command, Options, Response, actions, protocol};
+use dnsbl_check::mail::milter::{Actions, Command, Options, ProtocolFlags, Response};
 
 use crate::policyd_support::milter::{Mta, OFFER_PROTOCOL, start_milter};
 use crate::policyd_support::{Address, Policyd};
@@ -38,6 +38,20 @@ async fn start(dns: &TestDns, args: &[&str]) -> Policyd {
     let mut all = vec!["--nameserver", &address, "--timeout", "2"];
     all.extend_from_slice(args);
     start_milter(&all).await
+}
+
+/// The end of a message naming spam.example, begun on `busy`: refused, then the connection
+/// closes (the server is shutting down).
+async fn finish_spam_message(busy: &mut Mta) {
+    busy.tell(&Command::Body(b"see http://spam.example/\r\n".to_vec()))
+        .await;
+    assert_eq!(
+        busy.end_message().await,
+        [reply(
+            "550 5.7.1 Service unavailable; domain spam.example in the message blocked using dbl.test; spam domain"
+        )]
+    );
+    assert!(busy.closed().await);
 }
 
 fn reply(text: &str) -> Response {
@@ -116,10 +130,10 @@ async fn listed_clients_relays_and_domains_are_refused() {
 
     // Negotiation: no actions needed, no RCPT, no replies where none is needed.
     let mut mta = Mta::connect(&milter).await;
-    assert_eq!(mta.agreed.actions, 0);
-    let skipped = protocol::NO_RCPT | protocol::NR_HEADER | protocol::NR_BODY;
-    assert_eq!(mta.agreed.protocol & skipped, skipped);
-    assert_eq!(mta.agreed.protocol & protocol::NR_CONNECT, 0);
+    assert_eq!(mta.agreed.actions, Actions::NONE);
+    let skipped = ProtocolFlags::NO_RCPT | ProtocolFlags::NR_HEADER | ProtocolFlags::NR_BODY;
+    assert!(mta.agreed.protocol.contains(skipped));
+    assert!(!mta.agreed.protocol.intersects(ProtocolFlags::NR_CONNECT));
     // A listed client is refused at connect, naming the list, the address and the reason
     // ('%' doubled, as the MTA reads the text as a format).
     assert_eq!(
@@ -180,7 +194,7 @@ async fn tag_only_adds_a_header_at_the_end_of_the_message() {
     let dns = lists_server().await;
     let milter = start(&dns, &["--zone", BL, "--domain-zone", DBL, "--tag-only"]).await;
     let mut mta = Mta::connect(&milter).await;
-    assert_eq!(mta.agreed.actions, actions::ADD_HEADERS);
+    assert_eq!(mta.agreed.actions, Actions::ADD_HEADERS);
     assert_eq!(mta.client("192.0.2.1").await, Response::Continue);
     let spam = html_message("http://spam.example/");
     assert_eq!(
@@ -201,7 +215,7 @@ async fn tag_only_adds_a_header_at_the_end_of_the_message() {
         unreachable!()
     };
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let offer = Command::Negotiate(Options::new(0, OFFER_PROTOCOL));
+    let offer = Command::Negotiate(Options::new(Actions::NONE, OFFER_PROTOCOL));
     tokio::io::AsyncWriteExt::write_all(&mut stream, &offer.to_bytes())
         .await
         .unwrap();
@@ -319,7 +333,10 @@ async fn sigterm_finishes_the_message_in_flight() {
     let mut idle = Mta::connect(&milter).await;
     idle.client("198.51.100.7").await;
     // The end of the headers is answered: the message has surely begun when it is.
-    let offer = Options::new(0x1ff, OFFER_PROTOCOL & !protocol::NR_EOH);
+    let offer = Options::new(
+        Actions::from_bits(0x1ff),
+        OFFER_PROTOCOL & !ProtocolFlags::NR_EOH,
+    );
     let mut busy = Mta::connect_offering(&milter, offer).await;
     busy.client("198.51.100.7").await;
     busy.start_message(&[("Subject", "in flight")]).await;
@@ -328,15 +345,7 @@ async fn sigterm_finishes_the_message_in_flight() {
     milter.wait_for_log("shutting down").await.unwrap();
     assert!(idle.closed().await);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    busy.tell(&Command::Body(b"see http://spam.example/\r\n".to_vec()))
-        .await;
-    assert_eq!(
-        busy.end_message().await,
-        [reply(
-            "550 5.7.1 Service unavailable; domain spam.example in the message blocked using dbl.test; spam domain"
-        )]
-    );
-    assert!(busy.closed().await);
+    finish_spam_message(&mut busy).await;
     let status = milter.wait().await;
     assert_eq!(status.code(), Some(0), "{}", milter.logs());
 }
@@ -529,4 +538,38 @@ async fn idle_connections_do_not_lock_out_the_mta() {
         started.elapsed()
     );
     drop(idle);
+}
+
+/// The library's milter, run in-process by its `serve` entry point: a listed client refused
+/// at connect, a message in flight at shutdown finished and judged, then the server returns.
+#[tokio::test]
+async fn the_library_milter_serves_in_process_and_finishes_the_message_at_shutdown() {
+    use dnsbl_check::mail::milter::MilterConfig;
+    use dnsbl_check::mail::serve::MilterServer;
+    use dnsbl_check::mail::{MessageReader, SessionFilter, SessionPolicy};
+
+    use crate::policyd_support::in_process::{InProcess, checker};
+    use crate::policyd_support::milter::OFFER_ACTIONS;
+
+    let dns = lists_server().await;
+    let filter = SessionFilter::new(checker(&dns, &[BL], &[DBL]), SessionPolicy::default());
+    let milter = MilterServer::new(filter, MessageReader::default(), MilterConfig::default());
+    let server = InProcess::milter(milter).await;
+    let mut mta = Mta::connect_to(server.addr(), Options::new(OFFER_ACTIONS, OFFER_PROTOCOL)).await;
+    assert_eq!(
+        mta.client("192.0.2.1").await,
+        reply(
+            "550 5.7.1 Service unavailable; client [192.0.2.1] blocked using bl.test; Listed: 100%% spam"
+        )
+    );
+
+    // The end of the headers is answered: the message has surely begun when it is.
+    let offer = Options::new(OFFER_ACTIONS, OFFER_PROTOCOL & !ProtocolFlags::NR_EOH);
+    let mut busy = Mta::connect_to(server.addr(), offer).await;
+    assert_eq!(busy.client("198.51.100.7").await, Response::Continue);
+    busy.start_message(&[("Subject", "in flight")]).await;
+    server.shutdown();
+    assert!(mta.closed().await);
+    finish_spam_message(&mut busy).await;
+    server.stopped().await;
 }

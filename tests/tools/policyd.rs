@@ -17,6 +17,9 @@ const FAIL: &str = "fail.test";
 const ALL: &str = "all.test";
 /// A Spamhaus DQS key as they look: 26 characters.
 const KEY: &str = "secretkeyabcdefghijklmnopq";
+/// The answer for 192.0.2.1 on `bl.test`.
+const LISTED_REJECT: &str = "REJECT Service unavailable; client [192.0.2.1] blocked using \
+     bl.test; Listed: see https://bl.test/?192.0.2.1";
 /// The nibble query name of 2001:db8::1, without the zone.
 const V6_NIBBLES: &str = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2";
 
@@ -81,11 +84,7 @@ async fn listed_clients_are_rejected_naming_the_list_and_its_reason() {
     let mut conn = server.connect().await;
 
     // Many requests on one connection, as Postfix sends them.
-    assert_eq!(
-        conn.ask(&client_request("192.0.2.1")).await,
-        "REJECT Service unavailable; client [192.0.2.1] blocked using bl.test; \
-         Listed: see https://bl.test/?192.0.2.1"
-    );
+    assert_eq!(conn.ask(&client_request("192.0.2.1")).await, LISTED_REJECT);
     assert_eq!(conn.ask(&client_request("198.51.100.7")).await, "DUNNO");
     assert_eq!(
         conn.ask(&client_request("2001:db8::1")).await,
@@ -895,4 +894,80 @@ async fn a_unix_socket_is_for_its_owner_and_group_only() {
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o660, "{mode:o}");
     drop(server);
+}
+
+/// The library's policy server, run in-process by its `serve` entry point: the verdicts, one
+/// tag per message, and a shutdown that lets the connection finish, then returns.
+#[tokio::test]
+async fn the_library_policy_server_serves_in_process_until_shut_down() {
+    use std::sync::Arc;
+
+    use dnsbl_check::mail::serve::PolicyServer;
+    use dnsbl_check::mail::{SessionFilter, SessionPolicy};
+
+    use crate::policyd_support::in_process::{InProcess, checker};
+
+    let dns = lists_server().await;
+    let policy = SessionPolicy::default().check_helo(true);
+    let filter = SessionFilter::new(checker(&dns, &[BL], &[DBL]), policy);
+    let server = InProcess::policy(PolicyServer::new(Arc::new(filter))).await;
+    let mut conn = server.connect().await;
+    assert_eq!(conn.ask(&client_request("192.0.2.1")).await, LISTED_REJECT);
+    assert_eq!(conn.ask(&client_request("198.51.100.7")).await, "DUNNO");
+    let helo = request("198.51.100.7", "spam.example", "alice@example.org");
+    assert_eq!(
+        conn.ask(&helo).await,
+        "REJECT Service unavailable; helo name spam.example blocked using dbl.test; \
+         spam domain listed"
+    );
+
+    let tagging = SessionFilter::new(
+        checker(&dns, &[BL], &[]),
+        SessionPolicy::default().tag_only(true),
+    );
+    let tagger = InProcess::policy(PolicyServer::new(Arc::new(tagging))).await;
+    let mut tagged = tagger.connect().await;
+    let first = client_request("192.0.2.1");
+    assert_eq!(
+        tagged.ask(&first).await,
+        "PREPEND X-DNSBL: 192.0.2.1 listed by bl.test (127.0.0.2)"
+    );
+    assert_eq!(tagged.ask(&first).await, "DUNNO");
+
+    server.shutdown();
+    assert!(conn.closed().await);
+    server.stopped().await;
+    tagger.shutdown();
+    tagger.stopped().await;
+}
+
+/// The library's policy server on a Unix socket: created with the mode asked for, answered
+/// on, and removed at shutdown.
+#[tokio::test]
+async fn the_library_policy_server_listens_on_a_unix_socket_in_process() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::Arc;
+
+    use dnsbl_check::mail::serve::{Listen, PolicyServer};
+    use dnsbl_check::mail::{SessionFilter, SessionPolicy};
+
+    use crate::policyd_support::in_process::{InProcess, checker};
+
+    let dns = lists_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.sock");
+    let filter = SessionFilter::new(checker(&dns, &[BL], &[]), SessionPolicy::default());
+    let server = InProcess::policy_at(
+        PolicyServer::new(Arc::new(filter)),
+        &Listen::Unix(path.clone()),
+    )
+    .await;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o660);
+    let mut conn = server.connect().await;
+    let listed = conn.ask(&client_request("192.0.2.1")).await;
+    assert!(listed.starts_with("REJECT "), "{listed}");
+    server.shutdown();
+    server.stopped().await;
+    assert!(!exists(&path));
 }

@@ -1,179 +1,11 @@
-//! The Sendmail/Postfix milter protocol (version 6), the filter's side, read with hard limits.
-//!
-//! Written from the public description of the protocol (libmilter's wire format): every
-//! packet is a 32-bit big-endian length, a one-byte command, and `length - 1` bytes of data.
-//! Strings are NUL-terminated. The MTA drives: it offers options ([`Command::Negotiate`]),
-//! then sends one command per SMTP event, each answered (unless the negotiation said not to)
-//! by one [`Response`].
-//!
-//! Everything read is hostile. A length above the reader's limit is refused before anything
-//! is allocated, and [`Command::parse`] returns an error, never panics, for any bytes.
-//!
-//! # Examples
-//!
-//! ```
-//! use dnsbl_check::mail::milter::{Command, Options, Response, actions, protocol};
-//!
-//! // The MTA offers version 6 with every action and every protocol flag.
-//! let offer = Command::parse(&[b'O', 0, 0, 0, 6, 0, 0, 1, 0xff, 0, 0x1f, 0xff, 0xff]).unwrap();
-//! let Command::Negotiate(offer) = offer else { unreachable!() };
-//! let wanted = Options::new(actions::ADD_HEADERS, protocol::NO_RCPT | protocol::NR_HEADER);
-//! let reply = offer.agree(&wanted).unwrap();
-//! assert_eq!(reply.protocol, protocol::NO_RCPT | protocol::NR_HEADER);
-//! let bytes = Response::Negotiate(reply).to_bytes();
-//! assert_eq!(&bytes[..5], &[0, 0, 0, 13, b'O']);
-//! ```
+//! The packets: commands from the MTA, responses from the filter, and reading them with
+//! hard limits.
 
 use std::net::IpAddr;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-/// The protocol version this side speaks.
-pub const VERSION: u32 = 6;
-/// The largest packet read unless a reader says otherwise: a body chunk is at most 64 KiB,
-/// a header at most Postfix's `header_size_limit` (100 KiB by default).
-pub const MAX_PACKET: usize = 256 * 1024;
-
-/// Actions a filter may ask for (`SMFIF_*`), in [`Options::actions`].
-pub mod actions {
-    /// Add headers (`SMFIF_ADDHDRS`), for [`Response::AddHeader`](super::Response::AddHeader).
-    pub const ADD_HEADERS: u32 = 0x0001;
-    /// Replace the body (`SMFIF_CHGBODY`).
-    pub const CHANGE_BODY: u32 = 0x0002;
-    /// Add recipients (`SMFIF_ADDRCPT`).
-    pub const ADD_RCPT: u32 = 0x0004;
-    /// Remove recipients (`SMFIF_DELRCPT`).
-    pub const DELETE_RCPT: u32 = 0x0008;
-    /// Change or delete headers (`SMFIF_CHGHDRS`).
-    pub const CHANGE_HEADERS: u32 = 0x0010;
-    /// Quarantine (`SMFIF_QUARANTINE`).
-    pub const QUARANTINE: u32 = 0x0020;
-    /// Change the envelope sender (`SMFIF_CHGFROM`).
-    pub const CHANGE_FROM: u32 = 0x0040;
-    /// Add recipients with ESMTP arguments (`SMFIF_ADDRCPT_PAR`).
-    pub const ADD_RCPT_PAR: u32 = 0x0080;
-    /// Choose the macros sent (`SMFIF_SETSYMLIST`).
-    pub const SET_SYMLIST: u32 = 0x0100;
-}
-
-/// Protocol flags (`SMFIP_*`), in [`Options::protocol`]: steps the MTA may leave out
-/// (`NO_*`) and steps the filter does not answer (`NR_*`).
-pub mod protocol {
-    /// Do not send the connection (`SMFIP_NOCONNECT`).
-    pub const NO_CONNECT: u32 = 0x0000_0001;
-    /// Do not send HELO (`SMFIP_NOHELO`).
-    pub const NO_HELO: u32 = 0x0000_0002;
-    /// Do not send MAIL FROM (`SMFIP_NOMAIL`).
-    pub const NO_MAIL: u32 = 0x0000_0004;
-    /// Do not send RCPT TO (`SMFIP_NORCPT`).
-    pub const NO_RCPT: u32 = 0x0000_0008;
-    /// Do not send the body (`SMFIP_NOBODY`).
-    pub const NO_BODY: u32 = 0x0000_0010;
-    /// Do not send the headers (`SMFIP_NOHDRS`).
-    pub const NO_HEADERS: u32 = 0x0000_0020;
-    /// Do not send the end of headers (`SMFIP_NOEOH`).
-    pub const NO_EOH: u32 = 0x0000_0040;
-    /// No reply to headers (`SMFIP_NR_HDR`).
-    pub const NR_HEADER: u32 = 0x0000_0080;
-    /// Do not send unknown SMTP commands (`SMFIP_NOUNKNOWN`).
-    pub const NO_UNKNOWN: u32 = 0x0000_0100;
-    /// Do not send DATA (`SMFIP_NODATA`).
-    pub const NO_DATA: u32 = 0x0000_0200;
-    /// The MTA understands [`Response::Skip`](super::Response::Skip) (`SMFIP_SKIP`).
-    pub const SKIP: u32 = 0x0000_0400;
-    /// Send rejected recipients too (`SMFIP_RCPT_REJ`).
-    pub const RCPT_REJ: u32 = 0x0000_0800;
-    /// No reply to the connection (`SMFIP_NR_CONN`).
-    pub const NR_CONNECT: u32 = 0x0000_1000;
-    /// No reply to HELO (`SMFIP_NR_HELO`).
-    pub const NR_HELO: u32 = 0x0000_2000;
-    /// No reply to MAIL FROM (`SMFIP_NR_MAIL`).
-    pub const NR_MAIL: u32 = 0x0000_4000;
-    /// No reply to RCPT TO (`SMFIP_NR_RCPT`).
-    pub const NR_RCPT: u32 = 0x0000_8000;
-    /// No reply to DATA (`SMFIP_NR_DATA`).
-    pub const NR_DATA: u32 = 0x0001_0000;
-    /// No reply to unknown commands (`SMFIP_NR_UNKN`).
-    pub const NR_UNKNOWN: u32 = 0x0002_0000;
-    /// No reply to the end of headers (`SMFIP_NR_EOH`).
-    pub const NR_EOH: u32 = 0x0004_0000;
-    /// No reply to body chunks (`SMFIP_NR_BODY`).
-    pub const NR_BODY: u32 = 0x0008_0000;
-    /// Header values keep their leading space (`SMFIP_HDR_LEADSPC`).
-    pub const HEADER_LEADING_SPACE: u32 = 0x0010_0000;
-}
-
-/// Why a packet could not be read or understood. The connection should be closed: the
-/// stream can no longer be trusted to be in step.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum MilterError {
-    /// Reading failed.
-    #[error("read error: {0}")]
-    Io(#[source] std::io::Error),
-    /// The input ended inside a packet.
-    #[error("connection closed in the middle of a packet")]
-    Truncated,
-    /// A packet's length is above the limit (refused before reading it).
-    #[error("packet of {0} bytes, more than the limit of {1}")]
-    TooLong(usize, usize),
-    /// A packet of length 0: no command byte.
-    #[error("empty packet")]
-    Empty,
-    /// A command this side does not know.
-    #[error("unknown command {0:#04x}")]
-    UnknownCommand(u8),
-    /// A command whose data does not have the form its command needs.
-    #[error("malformed {0} command")]
-    Malformed(&'static str),
-    /// The MTA speaks a version too old, or lacks something the filter needs.
-    #[error("negotiation failed: {0}")]
-    Negotiation(&'static str),
-}
-
-/// What each side offers or agrees to in the negotiation (`SMFIC_OPTNEG`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Options {
-    /// The protocol version.
-    pub version: u32,
-    /// `SMFIF_*` actions: see [`actions`].
-    pub actions: u32,
-    /// `SMFIP_*` flags: see [`protocol`].
-    pub protocol: u32,
-}
-
-impl Options {
-    /// Version 6 with these actions and protocol flags.
-    pub fn new(actions: u32, protocol: u32) -> Self {
-        Options {
-            version: VERSION,
-            actions,
-            protocol,
-        }
-    }
-
-    /// The filter's answer to this offer, from what the filter `wanted`: every action it
-    /// wants must be offered; protocol flags it wants but the MTA does not offer are left out
-    /// (an MTA refuses flags it did not offer).
-    pub fn agree(&self, wanted: &Options) -> Result<Options, MilterError> {
-        if self.version < 2 {
-            return Err(MilterError::Negotiation(
-                "the MTA speaks a version before 2",
-            ));
-        }
-        if self.actions & wanted.actions != wanted.actions {
-            return Err(MilterError::Negotiation(
-                "the MTA does not offer the actions the filter needs",
-            ));
-        }
-        Ok(Options {
-            version: self.version.min(wanted.version),
-            actions: wanted.actions,
-            protocol: self.protocol & wanted.protocol,
-        })
-    }
-}
+use super::{Actions, MilterError, Options, ProtocolFlags};
 
 /// The address family and address of a connection, as the MTA described it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,17 +80,9 @@ impl Command {
     pub fn parse(packet: &[u8]) -> Result<Command, MilterError> {
         let (&code, data) = packet.split_first().ok_or(MilterError::Empty)?;
         Ok(match code {
-            b'O' => {
-                let [version, actions, protocol] = [0, 4, 8].map(|at| be32(data, at));
-                match (version, actions, protocol) {
-                    (Some(version), Some(actions), Some(protocol)) => Command::Negotiate(Options {
-                        version,
-                        actions,
-                        protocol,
-                    }),
-                    _ => return Err(MilterError::Malformed("negotiation")),
-                }
-            }
+            b'O' => Command::Negotiate(
+                Options::read(data).ok_or(MilterError::Malformed("negotiation"))?,
+            ),
             b'D' => {
                 let (&stage, rest) = data.split_first().ok_or(MilterError::Malformed("macro"))?;
                 let strings = strings(rest).ok_or(MilterError::Malformed("macro"))?;
@@ -303,9 +127,7 @@ impl Command {
         let mut data = Vec::new();
         let code = match self {
             Command::Negotiate(options) => {
-                for value in [options.version, options.actions, options.protocol] {
-                    data.extend_from_slice(&value.to_be_bytes());
-                }
+                options.write(&mut data);
                 b'O'
             }
             Command::Macros { stage, pairs } => {
@@ -390,12 +212,12 @@ pub enum Response {
     Tempfail,
     /// `d`: accept and silently discard.
     Discard,
-    /// `s`: skip the rest of the body (only if negotiated, [`protocol::SKIP`]).
+    /// `s`: skip the rest of the body (only if negotiated, [`ProtocolFlags::SKIP`]).
     Skip,
     /// `y`: reject or tempfail with this SMTP reply (`550 5.7.1 text`). Build it with
     /// [`Response::reply_code`], which keeps it to one safe line.
     ReplyCode(String),
-    /// `h`: add a header (at the end of the message only; needs [`actions::ADD_HEADERS`]).
+    /// `h`: add a header (at the end of the message only; needs [`Actions::ADD_HEADERS`]).
     AddHeader {
         /// The header's name.
         name: String,
@@ -427,9 +249,7 @@ impl Response {
         let mut data = Vec::new();
         let code = match self {
             Response::Negotiate(options) => {
-                for value in [options.version, options.actions, options.protocol] {
-                    data.extend_from_slice(&value.to_be_bytes());
-                }
+                options.write(&mut data);
                 b'O'
             }
             Response::Continue => b'c',
@@ -456,14 +276,9 @@ impl Response {
     pub fn parse(packet: &[u8]) -> Result<Response, MilterError> {
         let (&code, data) = packet.split_first().ok_or(MilterError::Empty)?;
         Ok(match code {
-            b'O' => match [0, 4, 8].map(|at| be32(data, at)) {
-                [Some(version), Some(actions), Some(protocol)] => Response::Negotiate(Options {
-                    version,
-                    actions,
-                    protocol,
-                }),
-                _ => return Err(MilterError::Malformed("negotiation")),
-            },
+            b'O' => Response::Negotiate(
+                Options::read(data).ok_or(MilterError::Malformed("negotiation"))?,
+            ),
             b'c' => Response::Continue,
             b'a' => Response::Accept,
             b'r' => Response::Reject,
@@ -479,6 +294,25 @@ impl Response {
                 _ => return Err(MilterError::Malformed("add header")),
             },
             other => return Err(MilterError::UnknownCommand(other)),
+        })
+    }
+}
+
+impl Options {
+    /// The negotiation's data: version, actions and protocol flags, 32-bit big-endian each.
+    fn write(&self, data: &mut Vec<u8>) {
+        for value in [self.version, self.actions.bits(), self.protocol.bits()] {
+            data.extend_from_slice(&value.to_be_bytes());
+        }
+    }
+
+    /// Reads the negotiation's data; `None` when it is too short.
+    fn read(data: &[u8]) -> Option<Options> {
+        let [version, actions, protocol] = [0, 4, 8].map(|at| be32(data, at));
+        Some(Options {
+            version: version?,
+            actions: Actions::from_bits(actions?),
+            protocol: ProtocolFlags::from_bits(protocol?),
         })
     }
 }
@@ -643,6 +477,7 @@ fn push_c_string(data: &mut Vec<u8>, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mail::milter::MAX_PACKET;
 
     fn packet(code: u8, data: &[u8]) -> Vec<u8> {
         let mut packet = vec![code];
@@ -784,14 +619,14 @@ mod tests {
 
     #[test]
     fn negotiation_keeps_only_offered_flags() {
-        let offer = Options::new(actions::ADD_HEADERS, protocol::NO_RCPT);
+        let offer = Options::new(Actions::ADD_HEADERS, ProtocolFlags::NO_RCPT);
         let wanted = Options::new(
-            actions::ADD_HEADERS,
-            protocol::NO_RCPT | protocol::NR_HEADER,
+            Actions::ADD_HEADERS,
+            ProtocolFlags::NO_RCPT | ProtocolFlags::NR_HEADER,
         );
         let agreed = offer.agree(&wanted).unwrap();
-        assert_eq!(agreed.protocol, protocol::NO_RCPT);
-        let without_headers = Options::new(0, 0);
+        assert_eq!(agreed.protocol, ProtocolFlags::NO_RCPT);
+        let without_headers = Options::new(Actions::NONE, ProtocolFlags::NONE);
         assert!(without_headers.agree(&wanted).is_err());
         let old = Options {
             version: 1,
@@ -813,7 +648,10 @@ mod tests {
         );
         for response in [
             Response::Continue,
-            Response::Negotiate(Options::new(1, 2)),
+            Response::Negotiate(Options::new(
+                Actions::from_bits(1),
+                ProtocolFlags::from_bits(2),
+            )),
             Response::AddHeader {
                 name: "X-DNSBL".into(),
                 value: "v".into(),

@@ -1,0 +1,531 @@
+//! Session evaluation: what a mail filter knows about a session in, a verdict out.
+//!
+//! The filter decides which targets to ask about (the client address, its HELO name, its
+//! verified host name, the sender's domain, the untrusted Received hops, the message's
+//! domains), asks every list about all of them at once, and turns the reports into one
+//! [`Verdict`]: reject, tag, tempfail or accept. The texts name each list by its public zone,
+//! quote its TXT reason cleaned to one printable line, and never show a DQS key.
+
+mod behind;
+mod decide;
+mod filter;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+pub use filter::SessionFilter;
+
+use crate::mail::text::one_line;
+use crate::target::{DomainName, unmap_ipv4};
+
+/// The longest TXT reason quoted in a verdict.
+const MAX_REASON: usize = 200;
+/// The longest verdict text (an SMTP reply line is at most 512 octets, and an MTA adds its
+/// own prefix and the recipient to it).
+const MAX_TEXT: usize = 400;
+/// The text of a tempfail.
+const TEMPFAIL_TEXT: &str = "Service temporarily unavailable; DNS list lookups failed";
+/// The tempfail text for a client whose address could not be read.
+const UNREADABLE_CLIENT_TEXT: &str = "Service temporarily unavailable; client address not known";
+/// How much of an unreadable client address is kept, to log.
+const MAX_CLIENT_TEXT: usize = 64;
+
+/// What a filter does with a session or message.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::mail::Verdict;
+///
+/// let verdict = Verdict::Reject("client [192.0.2.1] blocked using bl.example".into());
+/// assert!(verdict.is_reject());
+/// assert_eq!(verdict.text(), Some("client [192.0.2.1] blocked using bl.example"));
+/// assert_eq!(Verdict::Accept.text(), None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// Nothing listed (or only trouble, failing open): let it through.
+    Accept,
+    /// Listed: refuse, with this text (one printable line, no SMTP code).
+    Reject(String),
+    /// Listed, but the policy only tags: add a header with this value (one printable line).
+    Tag(String),
+    /// Nothing listed but lookups failed, and the policy fails closed: try again later.
+    Tempfail(String),
+}
+
+impl Verdict {
+    /// Whether this is a [`Verdict::Reject`].
+    pub fn is_reject(&self) -> bool {
+        matches!(self, Verdict::Reject(_))
+    }
+
+    /// The reject, tag or tempfail text; `None` for [`Verdict::Accept`].
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Verdict::Accept => None,
+            Verdict::Reject(text) | Verdict::Tag(text) | Verdict::Tempfail(text) => Some(text),
+        }
+    }
+}
+
+/// A hop from a Received header: the address of a relay that handed the message on.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::mail::Hop;
+///
+/// let hop = Hop::new("192.0.2.7".parse().unwrap(), true);
+/// assert!(hop.last_external);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Hop {
+    /// The relay's address.
+    pub addr: IpAddr,
+    /// Whether this is the last external hop: the untrusted relay that handed the message to
+    /// one of ours. Lists such as Spamhaus PBL apply to it alone.
+    pub last_external: bool,
+}
+
+impl Hop {
+    /// A hop at `addr`.
+    pub fn new(addr: IpAddr, last_external: bool) -> Self {
+        Hop {
+            addr,
+            last_external,
+        }
+    }
+}
+
+/// What a filter knows about a session and its message. Leave out what is not known (yet).
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::mail::SessionFacts;
+///
+/// let mut facts = SessionFacts::client("192.0.2.1".parse().unwrap());
+/// facts.helo = Some("mail.example.org".into());
+/// facts.sender = Some("someone@example.org".into());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionFacts {
+    /// The connecting client's address; `None` when unknown.
+    pub client: Option<IpAddr>,
+    /// The client address as the MTA gave it, when it could not be read as an address
+    /// (`[192.0.2.1]`, `192.0.2.1%eth0`, an empty text, Postfix's `unknown`, a milter
+    /// connect of the unknown family), sanitised: printable ASCII on one line, at most 64
+    /// characters. The client could not be checked, so this is trouble: logged as a warning,
+    /// and a tempfail when the policy fails closed. See [`SessionFacts::unreadable_client`].
+    pub unreadable_client: Option<String>,
+    /// The HELO/EHLO name.
+    pub helo: Option<String>,
+    /// The envelope sender (`local@domain`; empty for the null sender).
+    pub sender: Option<String>,
+    /// The client's verified host name (the MTA's FCrDNS name), not `unknown`.
+    pub client_name: Option<String>,
+    /// The untrusted Received hops to check on the IP lists.
+    pub hops: Vec<Hop>,
+    /// The registrable domains found in the message, checked on the domain lists.
+    pub domains: Vec<DomainName>,
+    /// The host names found in the message under those domains (`abused.legit.example`),
+    /// checked on the domain lists that take host names ([`QueryForm::Host`](crate::list::QueryForm::Host): Spamhaus DBL
+    /// and ZRD); the lists that take registrable domains are asked those instead.
+    pub hosts: Vec<String>,
+    /// E-mail addresses found in the message (From, Reply-To, Sender, the text), checked on
+    /// the hashed lists ([`crate::hash`]) by hash: reports and texts name the hash, never the
+    /// address.
+    pub emails: Vec<String>,
+    /// IP addresses found in the message's URLs, checked on the IP lists.
+    pub addresses: Vec<IpAddr>,
+    /// Why part of the message was not checked (`more than 200 domains or addresses`,
+    /// `message cut at 1048576 bytes`): empty when all of it was. See
+    /// [`SessionPolicy::unchecked_is_suspicious`].
+    pub unchecked: Vec<String>,
+}
+
+impl SessionFacts {
+    /// Facts about a client at `addr`, nothing else known.
+    pub fn client(addr: IpAddr) -> Self {
+        SessionFacts {
+            client: Some(addr),
+            ..SessionFacts::default()
+        }
+    }
+
+    /// Facts about a client whose address the MTA gave as `text`, which is not an address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::mail::SessionFacts;
+    ///
+    /// let facts = SessionFacts::unreadable_client("[192.0.2.1]\n");
+    /// assert_eq!(facts.client, None);
+    /// assert_eq!(facts.unreadable_client.as_deref(), Some("[192.0.2.1]"));
+    /// ```
+    pub fn unreadable_client(text: &str) -> Self {
+        SessionFacts {
+            unreadable_client: Some(one_line(text, MAX_CLIENT_TEXT)),
+            ..SessionFacts::default()
+        }
+    }
+
+    fn has_message_facts(&self) -> bool {
+        !self.hops.is_empty()
+            || !self.domains.is_empty()
+            || !self.hosts.is_empty()
+            || !self.emails.is_empty()
+            || !self.addresses.is_empty()
+            || !self.unchecked.is_empty()
+    }
+}
+
+/// How a [`SessionFilter`] decides: what to check, and what to do about it.
+///
+/// The default checks the client address only, rejects listed clients, fails open, and does
+/// not check local clients.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::mail::SessionPolicy;
+///
+/// let policy = SessionPolicy::default()
+///     .check_helo(true)
+///     .fail_closed(true)
+///     .trusted_networks(["203.0.113.0/24".parse().unwrap()]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct SessionPolicy {
+    tag_only: bool,
+    fail_closed: bool,
+    require_fcrdns: bool,
+    check_helo: bool,
+    check_client_name: bool,
+    check_sender_domain: bool,
+    check_local: bool,
+    unchecked_is_suspicious: bool,
+    trusted_networks: Vec<IpNet>,
+    fcrdns_deadline: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        SessionPolicy {
+            tag_only: false,
+            fail_closed: false,
+            require_fcrdns: false,
+            check_helo: false,
+            check_client_name: false,
+            check_sender_domain: false,
+            check_local: false,
+            unchecked_is_suspicious: false,
+            trusted_networks: Vec::new(),
+            fcrdns_deadline: Duration::from_secs(10),
+        }
+    }
+}
+
+impl SessionPolicy {
+    /// Tag instead of rejecting.
+    pub fn tag_only(mut self, on: bool) -> Self {
+        self.tag_only = on;
+        self
+    }
+
+    /// Tempfail when lookups failed and nothing is listed (default: accept, failing open).
+    pub fn fail_closed(mut self, on: bool) -> Self {
+        self.fail_closed = on;
+        self
+    }
+
+    /// Reject (or tag) clients without forward-confirmed reverse DNS.
+    pub fn require_fcrdns(mut self, on: bool) -> Self {
+        self.require_fcrdns = on;
+        self
+    }
+
+    /// Check the HELO name on the domain lists.
+    pub fn check_helo(mut self, on: bool) -> Self {
+        self.check_helo = on;
+        self
+    }
+
+    /// Check the client's verified host name on the domain lists.
+    pub fn check_client_name(mut self, on: bool) -> Self {
+        self.check_client_name = on;
+        self
+    }
+
+    /// Check the envelope sender's domain on the domain lists, and the sender's address by
+    /// hash on the hashed lists ([`crate::hash`]).
+    pub fn check_sender_domain(mut self, on: bool) -> Self {
+        self.check_sender_domain = on;
+        self
+    }
+
+    /// Check loopback, private, link-local and unspecified clients too (see [`is_local`]).
+    pub fn check_local(mut self, on: bool) -> Self {
+        self.check_local = on;
+        self
+    }
+
+    /// Treat a message not checked in full ([`SessionFacts::unchecked`]: more domains than
+    /// the cap, a message cut at the size limit) as listed: reject (or tag) it. Off by
+    /// default: what was read is judged, and [`Evaluation::unchecked`] says what was not.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::mail::SessionPolicy;
+    ///
+    /// let policy = SessionPolicy::default().unchecked_is_suspicious(true);
+    /// ```
+    pub fn unchecked_is_suspicious(mut self, on: bool) -> Self {
+        self.unchecked_is_suspicious = on;
+        self
+    }
+
+    /// Our own relays: clients here are not checked (their Received hops and message still
+    /// are).
+    pub fn trusted_networks(mut self, networks: impl IntoIterator<Item = IpNet>) -> Self {
+        self.trusted_networks = networks.into_iter().collect();
+        self
+    }
+
+    /// How long the FCrDNS check may take (default 10 s); past it, it counts as failed.
+    pub fn fcrdns_deadline(mut self, deadline: Duration) -> Self {
+        self.fcrdns_deadline = deadline;
+        self
+    }
+
+    /// Whether any of the HELO, client name or sender domain checks is on.
+    pub fn checks_domains(&self) -> bool {
+        self.check_helo || self.check_client_name || self.check_sender_domain
+    }
+
+    /// Whether `addr` is in the trusted networks.
+    pub fn is_trusted(&self, addr: IpAddr) -> bool {
+        let addr = unmap_ipv4(addr);
+        self.trusted_networks.iter().any(|net| net.contains(&addr))
+    }
+}
+
+/// The client's forward-confirmed reverse DNS, as [`Evaluation::fcrdns`] reports it.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::mail::FcrdnsStatus;
+///
+/// assert_eq!(FcrdnsStatus::NotConfirmed.as_str(), "not_confirmed");
+/// assert_eq!(FcrdnsStatus::Failed.to_string(), "failed");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FcrdnsStatus {
+    /// A PTR name resolves back to the client.
+    Confirmed,
+    /// PTR names, none resolving back to the client.
+    NotConfirmed,
+    /// No PTR record.
+    NoPtr,
+    /// A lookup failed, or the check ran past its deadline.
+    Failed,
+}
+
+impl FcrdnsStatus {
+    /// The status word, as [`ReverseDns::status`](crate::ReverseDns::status) names it:
+    /// `confirmed`, `not_confirmed`, `no_ptr`, `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FcrdnsStatus::Confirmed => "confirmed",
+            FcrdnsStatus::NotConfirmed => "not_confirmed",
+            FcrdnsStatus::NoPtr => "no_ptr",
+            FcrdnsStatus::Failed => "failed",
+        }
+    }
+}
+
+impl From<&crate::ReverseDns> for FcrdnsStatus {
+    fn from(rdns: &crate::ReverseDns) -> Self {
+        match rdns {
+            crate::ReverseDns::Confirmed(_) => FcrdnsStatus::Confirmed,
+            crate::ReverseDns::NotConfirmed(_) => FcrdnsStatus::NotConfirmed,
+            crate::ReverseDns::NoPtr => FcrdnsStatus::NoPtr,
+            crate::ReverseDns::Failed(_) => FcrdnsStatus::Failed,
+        }
+    }
+}
+
+impl std::fmt::Display for FcrdnsStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a client was not checked, as [`Evaluation::note`] reports it.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::mail::SkipReason;
+///
+/// assert_eq!(SkipReason::LocalClient.to_string(), "local client not checked");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// The client is in the trusted networks ([`SessionPolicy::trusted_networks`]).
+    TrustedClient,
+    /// The client is local ([`is_local`]) and the policy does not check local clients.
+    LocalClient,
+}
+
+impl SkipReason {
+    /// `trusted client not checked` or `local client not checked`, as logged.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::TrustedClient => "trusted client not checked",
+            SkipReason::LocalClient => "local client not checked",
+        }
+    }
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A verdict, and what to log about how it was reached.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run(filter: dnsbl_check::mail::SessionFilter<dnsbl_check::HickoryResolver>) {
+/// let facts = dnsbl_check::mail::SessionFacts::client("192.0.2.1".parse().unwrap());
+/// let evaluation = filter.evaluate(&facts).await;
+/// println!("checked {:?}, listed {:?}", evaluation.checked, evaluation.listed);
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Evaluation {
+    /// What to do.
+    pub verdict: Verdict,
+    /// What was checked (`client [192.0.2.1]`, `helo name mail.example.org`, ...).
+    pub checked: Vec<String>,
+    /// Every listing (`192.0.2.1 zen.spamhaus.org (SBL)`), counting or not.
+    pub listed: Vec<String>,
+    /// Every lookup that failed (`192.0.2.1 zen.spamhaus.org: timeout`).
+    pub trouble: Vec<String>,
+    /// The client's FCrDNS, when it was checked.
+    pub fcrdns: Option<FcrdnsStatus>,
+    /// Why the client was not checked, when it was not.
+    pub note: Option<SkipReason>,
+    /// What of the message was not checked (from [`SessionFacts::unchecked`]): a verdict
+    /// that is not a reject says nothing about it.
+    pub unchecked: Vec<String>,
+}
+
+impl Evaluation {
+    fn new() -> Self {
+        Evaluation {
+            verdict: Verdict::Accept,
+            checked: Vec::new(),
+            listed: Vec::new(),
+            trouble: Vec::new(),
+            fcrdns: None,
+            note: None,
+            unchecked: Vec::new(),
+        }
+    }
+}
+
+/// Loopback, private (RFC 1918, `fc00::/7`), link-local and unspecified addresses, and the
+/// IPv4-mapped forms of the IPv4 ones: the MTA's own network, on no public list.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::mail::is_local;
+///
+/// assert!(is_local("10.1.2.3".parse().unwrap()));
+/// assert!(is_local("::ffff:127.0.0.1".parse().unwrap()));
+/// assert!(!is_local("192.0.2.1".parse().unwrap()));
+/// ```
+pub fn is_local(ip: IpAddr) -> bool {
+    match unmap_ipv4(ip) {
+        IpAddr::V4(v4) => {
+            v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified()
+        }
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_unique_local()
+                || v6.is_unicast_link_local()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filter::domain_target;
+    use super::*;
+
+    #[test]
+    fn local_addresses() {
+        for local in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.1.1",
+            "0.0.0.0",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(is_local(local.parse().unwrap()), "{local}");
+        }
+        for public in ["192.0.2.1", "8.8.8.8", "2001:db8::1", "::ffff:192.0.2.1"] {
+            assert!(!is_local(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[test]
+    fn domains_worth_asking_about() {
+        assert!(domain_target("mail.example.com.").is_some());
+        for skipped in [
+            "unknown",
+            "[192.0.2.1]",
+            "192.0.2.1",
+            "localhost",
+            "",
+            // Addresses once IDNA has folded or deleted a character; a bad dotted quad.
+            "１９２.０.２.１",
+            "192.0.2.1\u{200B}",
+            "999.1.1.1",
+        ] {
+            assert!(domain_target(skipped).is_none(), "{skipped}");
+        }
+    }
+
+    #[test]
+    fn trusted_networks_match_mapped_addresses() {
+        let policy = SessionPolicy::default().trusted_networks(["203.0.113.0/24".parse().unwrap()]);
+        assert!(policy.is_trusted("203.0.113.9".parse().unwrap()));
+        assert!(policy.is_trusted("::ffff:203.0.113.9".parse().unwrap()));
+        assert!(!policy.is_trusted("203.0.114.9".parse().unwrap()));
+    }
+}
