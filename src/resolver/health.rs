@@ -11,6 +11,8 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::resolver::{LookupError, LookupErrorKind};
+
 /// The first back-off; each further failure of a probe doubles it.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// The longest back-off.
@@ -165,6 +167,20 @@ impl Health {
     /// Whether the server is backed off now.
     pub(crate) fn is_down(&self) -> bool {
         self.level.load(Ordering::Relaxed) != 0
+    }
+}
+
+/// Whether `error`, from the try numbered `attempt` (from 0) over `servers` name servers, ends
+/// the fail-over: a server that is alive but cannot or will not answer (SERVFAIL, REFUSED,
+/// another response code) is asked no more once every server has been tried, and a missing
+/// runtime is the same everywhere. Anything else is per server, and worth another try.
+pub(crate) fn is_final(error: &LookupError, attempt: usize, servers: usize) -> bool {
+    match error.kind() {
+        LookupErrorKind::ServFail | LookupErrorKind::Refused | LookupErrorKind::ResponseCode(_) => {
+            attempt + 1 >= servers
+        }
+        LookupErrorKind::Config => true,
+        _ => false,
     }
 }
 

@@ -295,19 +295,8 @@ impl HickoryResolver {
                 | LookupErrorKind::Protocol => upstream.health.answered(Some(started.elapsed())),
                 _ => {}
             }
-            match error.kind() {
-                // The server is alive, but cannot or will not answer: another one may. Once
-                // every server said so, that is the answer.
-                LookupErrorKind::ServFail
-                | LookupErrorKind::Refused
-                | LookupErrorKind::ResponseCode(_)
-                    if attempt + 1 >= order.len() =>
-                {
-                    return Err(error);
-                }
-                // No runtime: the same everywhere.
-                LookupErrorKind::Config => return Err(error),
-                _ => {}
+            if health::is_final(&error, attempt, order.len()) {
+                return Err(error);
             }
             last_error = error;
         }

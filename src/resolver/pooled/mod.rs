@@ -88,19 +88,7 @@ pub mod bench_support {
         response: &[u8],
     ) -> Option<Result<Answer<String>, LookupError>> {
         fn text<T: ToString>(answer: Answer<T>) -> Answer<String> {
-            match answer {
-                Answer::Records { records, ttl } => Answer::Records {
-                    records: records.iter().map(T::to_string).collect(),
-                    ttl,
-                },
-                Answer::NoRecords {
-                    nxdomain,
-                    negative_ttl,
-                } => Answer::NoRecords {
-                    nxdomain,
-                    negative_ttl,
-                },
-            }
+            answer.map(|record| record.to_string())
         }
         Some(match decode(query, response)? {
             Ok(Reply::A(answer)) => Ok(text(answer)),
@@ -371,20 +359,10 @@ impl PooledUdpResolver {
                 Ok(reply) => return Ok(reply),
                 Err(error) => error,
             };
-            match error.kind() {
-                // The server is alive, but cannot or will not answer: another one may.
-                LookupErrorKind::ServFail
-                | LookupErrorKind::Refused
-                | LookupErrorKind::ResponseCode(_)
-                    if attempt + 1 >= order.len() =>
-                {
-                    return Err(error);
-                }
-                // No runtime: the same everywhere.
-                LookupErrorKind::Config => return Err(error),
-                // A timeout, a closed port, the socket cap, a malformed answer, TCP trouble:
-                // per server, or at least worth another try elsewhere.
-                _ => {}
+            // A timeout, a closed port, the socket cap, a malformed answer, TCP trouble: per
+            // server, or at least worth another try elsewhere.
+            if health::is_final(&error, attempt, order.len()) {
+                return Err(error);
             }
             last_error = error;
         }
