@@ -34,8 +34,6 @@
 //! file are chosen as for `dnsbl-check`. The series are described in `src/exporter/exposition.rs`
 //! and the README; alert rules are in `examples/prometheus/alerts.yml`.
 
-mod common;
-
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -44,8 +42,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use clap::Parser;
-use common::{ListOptions, LookupOptions, Transport};
 use dnsbl_check::cli::Shutdown;
+use dnsbl_check::cli::{ListOptions, LookupOptions, Transport, usage_error};
 use dnsbl_check::hosts::{self, HostSource};
 use dnsbl_check::monitor::{QueryBudget, TargetCounts};
 use dnsbl_check::redact::KeyedZones;
@@ -179,7 +177,7 @@ fn main() -> ExitCode {
     });
     match exit {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => common::usage_error::<Cli>(message),
+        Err(message) => usage_error::<Cli>(message),
     }
 }
 

@@ -65,20 +65,16 @@
 //! SIGTERM or SIGINT: stop accepting, let every connection finish the message it is in,
 //! close, exit 0.
 
-mod common;
-#[path = "common/server.rs"]
-mod server;
-
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use common::ListOptions;
+use dnsbl_check::cli::server::{self, CheckOptions, Resolver, parse_listen, parse_mode};
+use dnsbl_check::cli::{ListOptions, usage_error};
 use dnsbl_check::mail::milter::MilterConfig;
 use dnsbl_check::mail::serve::{Limits, Listen, MilterServer};
 use dnsbl_check::mail::{MessageReader, SessionFilter, SessionPolicy};
 use ipnet::IpNet;
-use server::{CheckOptions, Resolver, parse_listen, parse_mode};
 
 /// A milter that rejects (or tags) mail from listed clients and relays, or naming listed
 /// domains.
@@ -174,13 +170,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let (milter, health_interval) = match milter(&cli) {
         Ok(built) => built,
-        Err(message) => common::usage_error::<Cli>(message),
+        Err(message) => usage_error::<Cli>(message),
     };
     server::init_tracing(
         "dnsbl_milter",
         cli.verbose,
         cli.quiet,
-        milter.filter().keyed_zones().to_vec(),
+        milter.filter().keyed_zones().iter().cloned().collect(),
     );
     server::block_on(run(&cli, milter, health_interval))
 }

@@ -94,19 +94,15 @@
 //! more; `RUST_LOG` overrides. DQS keys (given with `--dqs-key` or written in a config file's
 //! zones) are scrubbed from every log line.
 
-mod common;
-#[path = "common/server.rs"]
-mod server;
-
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use common::ListOptions;
+use dnsbl_check::cli::server::{self, CheckOptions, Resolver, parse_listen, parse_mode};
+use dnsbl_check::cli::{ListOptions, usage_error};
 use dnsbl_check::mail::serve::{Limits, Listen, PolicyServer};
 use dnsbl_check::mail::{SessionFilter, SessionPolicy};
-use server::{CheckOptions, Resolver, parse_listen, parse_mode};
 use tracing::{debug, warn};
 
 /// A Postfix SMTP access policy server: rejects (or tags) clients listed on DNS blocklists.
@@ -194,14 +190,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let (filter, health_interval) = match filter(&cli) {
         Ok(built) => built,
-        Err(message) => common::usage_error::<Cli>(message),
+        Err(message) => usage_error::<Cli>(message),
     };
     let filter = Arc::new(filter);
     server::init_tracing(
         "dnsbl_policyd",
         cli.verbose,
         cli.quiet,
-        filter.keyed_zones().to_vec(),
+        filter.keyed_zones().iter().cloned().collect(),
     );
     server::block_on(run(&cli, filter, health_interval))
 }

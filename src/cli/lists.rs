@@ -41,6 +41,9 @@ use crate::resolver::{NameServer, ResolverOptions};
 /// assert_eq!(cli.lists.timeout(&config), Duration::from_millis(500));
 /// ```
 // Not `Debug`: it holds the DQS key, which must never be printed.
+// The fields' doc comments are the tools' --help text, in its own notation (`zone[=filter]`,
+// `IP[:PORT]`), not links.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(clap::Args)]
 pub struct ListOptions {
     /// An IP list, as zone[=filter][*weight] (Postfix syntax). Repeatable.

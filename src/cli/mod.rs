@@ -39,6 +39,9 @@ use crate::resolver::any::{self, AnyResolver};
 
 mod error;
 mod lists;
+#[cfg(all(unix, feature = "mail"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "mail")))]
+pub mod server;
 #[cfg(unix)]
 mod shutdown;
 mod warnings;

@@ -1,6 +1,7 @@
-//! What the two mail-filter servers (`dnsbl-policyd`, `dnsbl-milter`) share: how they check,
-//! where they listen, shutdown on SIGTERM/SIGINT, the background probe of the lists' health
-//! and logging. The servers themselves are the library's (`dnsbl_check::mail::serve`).
+//! What a mail-filter server's command line needs beyond the lists (the crate's own
+//! `dnsbl-policyd` and `dnsbl-milter` use it): how it checks, where it listens, shutdown on
+//! SIGTERM/SIGINT, the background probe of the lists' health, and logging. The servers
+//! themselves are [`crate::mail::serve`]'s.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -8,17 +9,18 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dnsbl_check::config::parse_seconds;
-use dnsbl_check::mail::serve::{Listen, Listener};
-use dnsbl_check::resolver::any::AnyResolver;
-use dnsbl_check::resolver::cache::AnswerCache;
-use dnsbl_check::resolver::cache::CacheConfig;
-use dnsbl_check::{Checker, TxtLookup, Zone};
+use crate::config::parse_seconds;
+use crate::mail::serve::{Listen, Listener};
+use crate::resolver::any::AnyResolver;
+use crate::resolver::cache::AnswerCache;
+use crate::resolver::cache::CacheConfig;
+use crate::{Checker, TxtLookup};
 use futures::Stream;
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{debug, info};
 
-use crate::common::{ListOptions, Transport};
+use crate::cli::{ListOptions, Transport};
+use crate::redact::KeyedZones;
 
 /// The resolver every lookup goes through: one cache, shared by the checker and FCrDNS.
 pub type Resolver = Arc<AnswerCache<AnyResolver>>;
@@ -55,8 +57,11 @@ pub struct CheckOptions {
 
 /// A checker built from the options, with what the servers need to know about it.
 pub struct Setup {
+    /// The checker, on one cached resolver.
     pub checker: Checker<Resolver>,
+    /// How long all lookups for one request may take together.
     pub deadline: Duration,
+    /// How often the lists' test points are probed.
     pub health_interval: Duration,
 }
 
@@ -126,6 +131,19 @@ pub fn block_on(server: impl Future<Output = Result<(), String>>) -> std::proces
     }
 }
 
+/// Where to listen, from a command line: a Unix socket path (anything containing `/`), or
+/// `ADDR:PORT` for TCP.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::cli::server::parse_listen;
+/// use dnsbl_check::mail::serve::Listen;
+///
+/// assert!(matches!(parse_listen("127.0.0.1:10040"), Ok(Listen::Tcp(_))));
+/// assert!(matches!(parse_listen("./policy.sock"), Ok(Listen::Unix(_))));
+/// assert!(parse_listen("localhost").is_err());
+/// ```
 pub fn parse_listen(text: &str) -> Result<Listen, String> {
     if text.contains('/') {
         return Ok(Listen::Unix(PathBuf::from(text)));
@@ -138,6 +156,17 @@ pub fn parse_listen(text: &str) -> Result<Listen, String> {
     })
 }
 
+/// A Unix socket's permissions, in octal (`660`, `0o660`).
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::cli::server::parse_mode;
+///
+/// assert_eq!(parse_mode("660"), Ok(0o660));
+/// assert_eq!(parse_mode("0o600"), Ok(0o600));
+/// assert!(parse_mode("999").is_err());
+/// ```
 pub fn parse_mode(text: &str) -> Result<u32, String> {
     match u32::from_str_radix(text.trim_start_matches("0o"), 8) {
         Ok(mode) if mode <= 0o777 => Ok(mode),
@@ -229,12 +258,14 @@ async fn watch_health(checker: Checker<Resolver>, interval: Duration) {
 /// Logs to stderr: info by default, warnings only with `-q`, debug and trace with `-v`, `-vv`;
 /// RUST_LOG overrides. `program` is the server's log target (`dnsbl_policyd`). The DQS key
 /// is scrubbed from every line, whoever wrote it.
-pub fn init_tracing(program: &str, verbose: u8, quiet: bool, keyed_zones: Vec<Zone>) {
+pub fn init_tracing(program: &str, verbose: u8, quiet: bool, keyed_zones: KeyedZones) {
     let default = match (quiet, verbose) {
         (true, _) => "warn".to_owned(),
-        (false, 0) => format!("warn,{program}=info,dnsbl_check::mail::serve=info"),
+        (false, 0) => format!(
+            "warn,{program}=info,dnsbl_check::mail::serve=info,dnsbl_check::cli::server=info"
+        ),
         (false, 1) => format!("info,{program}=debug,dnsbl_check=debug"),
         (false, _) => format!("debug,{program}=trace,dnsbl_check=trace"),
     };
-    crate::common::init_logging(&default, keyed_zones);
+    crate::cli::init_logging(&default, keyed_zones);
 }
