@@ -56,7 +56,7 @@
 //! | `monitor` | no | [`monitor`]'s SQLite state and delivery outbox, and `smtp`, the SMTP probe | rusqlite (bundled SQLite), serde_json |
 //! | `mirror` | no | `resolver::mirror`: local mirrors, zones answered in-process from rbldnsd data files (ip4set, ip4trie, ip6trie, dnset), reloaded when replaced | none |
 //! | `exporter` | no | `exporter`: the Prometheus exporter's rounds, series and HTTP server | prometheus-client, hyper, hyper-util, http-body-util, bytes |
-//! | `cli` | no | `cli`: the shared command-line flags of the crate's tools (clap), logging that scrubs DQS keys, stopping on SIGTERM/SIGINT; turns on `hickory`, `pooled`, `mirror` and `config` | clap, tracing-subscriber |
+//! | `cli` | no | `cli`: the shared command-line flags of the crate's tools (clap), logging that scrubs DQS keys, stopping on SIGTERM/SIGINT, and with `mail` the mail servers' options (`cli::server`); turns on `hickory`, `pooled`, `cache`, `mirror` and `config` | clap, tracing-subscriber |
 //! | `testing` | no | hooks for this crate's own benchmarks; not a public API | none |
 //!
 //! With `hickory` and `pooled` both on, [`resolver::any`] picks one at run time. With no
