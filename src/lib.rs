@@ -37,6 +37,7 @@
 //! | [`summary`] | `summary.rs` | a run's counts: per list, per scanned network, listings |
 //! | [`nagios`] | `nagios.rs` | monitoring-plugin states and perfdata from those counts |
 //! | `smtp` (feature `monitor`) | `smtp.rs` | an SMTP probe: open relay, banner name, STARTTLS |
+//! | `survey` (feature `monitor`) | `survey.rs` | a target with everything asked about it: lists, mail servers, SPF senders, FCrDNS, SMTP |
 //! | `cli` (feature `cli`) | `cli/` | command-line building blocks: shared flags, layered settings, redacted logs |
 //! | `mail` (feature `mail`) | `mail/` | mail filters: session verdicts, Postfix policy and milter codecs, message reading |
 //! | `exporter` (feature `exporter`) | `exporter/` | a Prometheus exporter: rounds, series, a hardened HTTP server, probe rate limits |
@@ -124,6 +125,9 @@ pub mod smtp;
 pub mod spf;
 pub mod stats;
 pub mod summary;
+#[cfg(feature = "monitor")]
+#[cfg_attr(docsrs, doc(cfg(feature = "monitor")))]
+pub mod survey;
 pub mod target;
 pub mod zone;
 

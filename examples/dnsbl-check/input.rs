@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use dnsbl_check::survey::SurveyTarget;
 use dnsbl_check::target::reader::{ReadError, TargetReader};
 use dnsbl_check::{Target, TargetSpec};
 use indicatif::ProgressBar;
@@ -25,6 +26,20 @@ pub struct Job {
     pub network: Option<IpNet>,
     /// With `--smtp-check`, the SMTP port given as `ADDRESS:PORT`.
     pub smtp_port: Option<u16>,
+}
+
+impl Job {
+    /// The job as the survey takes it.
+    pub fn into_survey_target(self) -> SurveyTarget {
+        let mut target = SurveyTarget::new(self.target);
+        if let Some(network) = self.network {
+            target = target.in_network(network);
+        }
+        if let Some(port) = self.smtp_port {
+            target = target.smtp_port(port);
+        }
+        target
+    }
 }
 
 /// One target as written: a spec, and the SMTP port of an `ADDRESS:PORT` target.

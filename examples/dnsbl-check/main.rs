@@ -46,7 +46,6 @@
 //! results, and its answers are trouble. A run over many targets probes the lists again at its
 //! end.
 
-mod check;
 mod input;
 mod nagios;
 mod output;
@@ -58,7 +57,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use check::{Context, check_job};
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
 use dnsbl_check::cli::{
@@ -71,6 +69,7 @@ use dnsbl_check::redact::KeyedZones;
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::smtp::ProbeConfig;
 use dnsbl_check::summary::Summary;
+use dnsbl_check::survey::Survey;
 use dnsbl_check::{Config, ListHealth};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
@@ -362,28 +361,28 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
         .build()
         .map_err(|error| format!("cannot start the async runtime: {error}"))?;
     let total = input::total_targets(&specs, input.is_some());
-    let context = Context {
-        checker,
-        rdns: cli.rdns,
-        expand: match (cli.mx, cli.resolve) {
-            (true, _) => Some(HostSource::Mx),
-            (_, true) => Some(HostSource::Resolve),
-            _ => None,
-        },
-        spf: cli.spf,
-        max_targets: cli.max_targets,
-        smtp: cli.smtp_check.then(|| ProbeConfig {
+    let mut survey = Survey::new(checker)
+        .reverse_dns(cli.rdns)
+        .spf(cli.spf)
+        .max_spf_addresses(cli.max_targets);
+    match (cli.mx, cli.resolve) {
+        (true, _) => survey = survey.mail_servers(HostSource::Mx),
+        (_, true) => survey = survey.mail_servers(HostSource::Resolve),
+        _ => {}
+    }
+    if cli.smtp_check {
+        let probe = ProbeConfig {
             timeout: Duration::try_from_secs_f64(cli.smtp_timeout)
                 .unwrap_or(Duration::from_secs(10)),
             mail_from: cli.smtp_from.clone(),
             rcpt_to: cli.smtp_rcpt.clone(),
             ..ProbeConfig::default()
-        }),
-        smtp_port: cli.smtp_port,
-    };
+        };
+        survey = survey.smtp(probe, cli.smtp_port);
+    }
     let receiver = input::spawn_feeder(specs, input, rules, bad.clone());
     let resolver = describe_resolver(&cli.lists.resolver_options(config).name_servers);
-    Ok(runtime.block_on(run(cli, context, receiver, total, bad, &resolver)))
+    Ok(runtime.block_on(run(cli, survey, receiver, total, bad, &resolver)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -391,7 +390,7 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
 
 async fn run(
     cli: &Cli,
-    context: Context,
+    survey: Survey<AnyResolver>,
     receiver: tokio::sync::mpsc::Receiver<Vec<Job>>,
     total: Option<u64>,
     mut bad: BadInput,
@@ -409,8 +408,8 @@ async fn run(
 
     // The lists' health first, so that a list that cannot be trusted is said plainly, once,
     // before any result: its results will be trouble.
-    let warned: Vec<(String, ListHealth)> = context
-        .checker
+    let warned: Vec<(String, ListHealth)> = survey
+        .checker()
         .refresh_health()
         .await
         .into_iter()
@@ -425,14 +424,14 @@ async fn run(
         receiver.recv().await.map(|batch| (batch, receiver))
     })
     .flat_map(futures::stream::iter);
-    let in_flight = context.checker.targets_in_flight();
-    let context = &context;
+    let in_flight = survey.checker().targets_in_flight();
+    let survey = &survey;
     let checked = jobs
-        .map(|job| check_job(context, job))
+        .map(|job| survey.check(job.into_survey_target()))
         .buffer_unordered(in_flight);
 
     let mut output = Output::new(cli.format, cli.only, progress.clone());
-    let mut summary = Summary::new(context.checker.lists().map(|list| list.name().to_owned()));
+    let mut summary = Summary::new(survey.checker().lists().map(|list| list.name().to_owned()));
     let mut plugin = Plugin::new(Thresholds {
         warning: cli.warning,
         critical: cli.critical.or(Some(1)),
@@ -465,7 +464,7 @@ async fn run(
     // "not listed" since, so the run cannot end clean.
     let mut blind_at_end = false;
     if bulk && !output.stopped() {
-        for (list, health) in context.checker.reprobe_health().await {
+        for (list, health) in survey.checker().reprobe_health().await {
             if !health.is_untrusted() {
                 continue;
             }

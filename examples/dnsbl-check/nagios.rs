@@ -3,7 +3,7 @@
 
 use dnsbl_check::nagios::Plugin;
 
-use crate::check::Checked;
+use dnsbl_check::survey::SurveyReport as Checked;
 
 /// Notes a target's listings and open relay (not its derived addresses: they are added one
 /// by one).

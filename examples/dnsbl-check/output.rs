@@ -9,7 +9,7 @@ use dnsbl_check::{ListResult, Outcome, ReverseDns, presets};
 use indicatif::ProgressBar;
 
 use crate::Format;
-use crate::check::Checked;
+use dnsbl_check::survey::SurveyReport as Checked;
 
 /// Which reports are written (`--only`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
