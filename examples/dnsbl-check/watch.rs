@@ -14,21 +14,19 @@
 //! checked is saved, in one transaction) and exits 0.
 
 use std::io::{self, BufRead, BufReader, Write};
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use dnsbl_check::cli::{Shutdown, health_warning};
 use dnsbl_check::hosts::HostSource;
 use dnsbl_check::monitor::{
-    Delivery, Event, QueryBudget, StateStore, TargetCounts, TrackerConfig, Watcher,
+    Delivery, Event, ExecDelivery, QueryBudget, StateStore, TargetCounts, TrackerConfig, Watcher,
     deliver_pending, rfc3339,
 };
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::target::reader::{ReadError, TargetReader};
 use dnsbl_check::{Checker, ListHealth, Target, TargetSpec};
-use tokio::io::AsyncWriteExt;
 
 /// How long one `--exec` command or webhook request may take.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -354,14 +352,15 @@ fn targets(
 
 /// Where each round's events go besides stdout.
 struct Sinks {
-    exec: Option<Exec>,
+    exec: Option<ExecDelivery>,
     webhook: Option<Webhook>,
 }
 
 impl Sinks {
     fn new(options: &WatchOptions) -> Self {
         Sinks {
-            exec: options.exec.clone().map(|command| Exec { command }),
+            exec: (options.exec.clone())
+                .map(|command| ExecDelivery::new(command, DELIVERY_TIMEOUT)),
             webhook: options.webhook.clone().map(Webhook::new),
         }
     }
@@ -369,7 +368,7 @@ impl Sinks {
     fn names(&self) -> Vec<&'static str> {
         let mut names = Vec::new();
         if self.exec.is_some() {
-            names.push(Exec::SINK);
+            names.push("exec");
         }
         if self.webhook.is_some() {
             names.push(Webhook::SINK);
@@ -402,48 +401,6 @@ async fn deliver_to(store: &StateStore, sink: &mut impl Delivery) {
         }
         Err(error) => {
             let _ = writeln!(io::stderr().lock(), "dnsbl-check: {error}");
-        }
-    }
-}
-
-/// `--exec CMD`: `sh -c CMD` with the events on stdin; its output goes to stderr, so that
-/// stdout carries events only. Exit status 0 is success.
-struct Exec {
-    command: String,
-}
-
-impl Exec {
-    const SINK: &'static str = "exec";
-}
-
-impl Delivery for Exec {
-    fn sink(&self) -> &str {
-        Self::SINK
-    }
-
-    async fn deliver(&mut self, id: i64, payload: &str) -> Result<(), String> {
-        let stderr = io::stderr().as_fd().try_clone_to_owned();
-        let mut child = tokio::process::Command::new("/bin/sh")
-            .arg("-c")
-            .arg(&self.command)
-            .env("DNSBL_DELIVERY_ID", id.to_string())
-            .stdin(Stdio::piped())
-            .stdout(stderr.map_or_else(|_| Stdio::null(), Stdio::from))
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|error| format!("cannot run the command: {error}"))?;
-        let mut stdin = child.stdin.take().ok_or("no stdin")?;
-        let run = async {
-            // A command that does not read its input is fine: a broken pipe is no failure.
-            let _ = stdin.write_all(payload.as_bytes()).await;
-            drop(stdin);
-            child.wait().await
-        };
-        match tokio::time::timeout(DELIVERY_TIMEOUT, run).await {
-            Err(_) => Err("the command took too long".to_owned()),
-            Ok(Err(error)) => Err(format!("the command failed: {error}")),
-            Ok(Ok(status)) if status.success() => Ok(()),
-            Ok(Ok(status)) => Err(format!("the command exited with {status}")),
         }
     }
 }

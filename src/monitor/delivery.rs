@@ -103,3 +103,78 @@ pub async fn deliver_pending<D: Delivery>(
     }
     Ok(outcome)
 }
+
+/// A [`Delivery`] to a shell command (watch mode's `--exec CMD`): `sh -c CMD` with the events
+/// on its stdin and the delivery's id in `DNSBL_DELIVERY_ID`. Its output goes to stderr, so
+/// that stdout carries events only. Exit status 0 within the timeout is success; a command
+/// that does not read its input is fine.
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use dnsbl_check::monitor::{Delivery, ExecDelivery};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let mut exec = ExecDelivery::new("logger -t dnsbl", Duration::from_secs(30));
+/// assert_eq!(exec.sink(), "exec");
+/// if let Err(error) = exec.deliver(1, "[]").await {
+///     eprintln!("{error}");
+/// }
+/// # }
+/// ```
+#[cfg(unix)]
+#[derive(Debug, Clone)]
+pub struct ExecDelivery {
+    command: String,
+    timeout: std::time::Duration,
+}
+
+#[cfg(unix)]
+impl ExecDelivery {
+    /// Runs `command` with `sh -c` for each delivery, for at most `timeout`.
+    pub fn new(command: impl Into<String>, timeout: std::time::Duration) -> Self {
+        ExecDelivery {
+            command: command.into(),
+            timeout,
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Delivery for ExecDelivery {
+    fn sink(&self) -> &str {
+        "exec"
+    }
+
+    async fn deliver(&mut self, id: i64, payload: &str) -> Result<(), String> {
+        use std::os::fd::AsFd;
+        use std::process::Stdio;
+        use tokio::io::AsyncWriteExt;
+
+        let stderr = std::io::stderr().as_fd().try_clone_to_owned();
+        let mut child = tokio::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&self.command)
+            .env("DNSBL_DELIVERY_ID", id.to_string())
+            .stdin(Stdio::piped())
+            .stdout(stderr.map_or_else(|_| Stdio::null(), Stdio::from))
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|error| format!("cannot run the command: {error}"))?;
+        let mut stdin = child.stdin.take().ok_or("no stdin")?;
+        let run = async {
+            // A command that does not read its input is fine: a broken pipe is no failure.
+            let _ = stdin.write_all(payload.as_bytes()).await;
+            drop(stdin);
+            child.wait().await
+        };
+        match tokio::time::timeout(self.timeout, run).await {
+            Err(_) => Err("the command took too long".to_owned()),
+            Ok(Err(error)) => Err(format!("the command failed: {error}")),
+            Ok(Ok(status)) if status.success() => Ok(()),
+            Ok(Ok(status)) => Err(format!("the command exited with {status}")),
+        }
+    }
+}

@@ -8,7 +8,7 @@
 //! | [`rfc3339`] | `time.rs` | event timestamps |
 //! | [`QueryBudget`] | `budget.rs` | queries a day per list, against the lists' free-use limits |
 //! | `StateStore` | `store.rs` | the state file (SQLite, feature `monitor`): statuses, history, outbox |
-//! | `Delivery`, `deliver_pending` | `delivery.rs` | sends each round's events once, retrying (feature `monitor`) |
+//! | `Delivery`, `deliver_pending`, `ExecDelivery` | `delivery.rs` | sends each round's events once, retrying; to a command (feature `monitor`) |
 //!
 //! An embedding program builds a [`Watcher`] from a [`Checker`](crate::Checker) and the
 //! targets, calls [`Watcher::run_round`] on its schedule, and reads the events of each
@@ -28,6 +28,8 @@ mod tracker;
 
 pub use budget::{ListBudget, QueryBudget, SpfTooWide, TargetCounts};
 #[cfg(feature = "monitor")]
+#[cfg(unix)]
+pub use delivery::ExecDelivery;
 pub use delivery::{Delivery, DeliveryOutcome, deliver_pending};
 pub use round::{Round, SpecCounts, Watcher};
 pub use status::PairStatus;
