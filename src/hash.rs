@@ -294,6 +294,60 @@ pub(crate) fn hashed_subzone(target: &Target) -> Option<&str> {
     }
 }
 
+/// Why an e-mail address cannot be checked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmailTargetError {
+    /// No hashed list is in use: the address would be checked nowhere, which is not clean.
+    #[error(
+        "{0:?}: e-mail addresses are checked on hashed lists only (such as --preset \
+         spamhaus-hbl with --dqs-key), and none is in use"
+    )]
+    NoHashedList(String),
+    /// The text is not an e-mail address.
+    #[error("{0:?} is not an e-mail address")]
+    NotAnAddress(String),
+}
+
+/// The targets an e-mail address is checked as on `lists`: one per distinct hashing scheme
+/// of the hashed lists among them.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::hash::{EmailTargetError, email_targets};
+/// use dnsbl_check::presets;
+///
+/// let hbl = presets::list("spamhaus-hbl", Some("abcdefghijklmnopqrstuvwxyz")).unwrap();
+/// let targets = email_targets([&hbl], "Someone@Example.org").unwrap();
+/// assert_eq!(targets.len(), 1);
+/// assert!(matches!(
+///     email_targets(&presets::default_lists(), "someone@example.org"),
+///     Err(EmailTargetError::NoHashedList(_))
+/// ));
+/// ```
+pub fn email_targets<'a>(
+    lists: impl IntoIterator<Item = &'a crate::DnsList>,
+    address: &str,
+) -> Result<Vec<Target>, EmailTargetError> {
+    let mut specs: Vec<&HashSpec> = Vec::new();
+    for spec in lists.into_iter().filter_map(crate::DnsList::hash) {
+        if !specs.contains(&spec) {
+            specs.push(spec);
+        }
+    }
+    if specs.is_empty() {
+        return Err(EmailTargetError::NoHashedList(address.to_owned()));
+    }
+    specs
+        .iter()
+        .map(|spec| {
+            spec.email_target(address)
+                .ok_or_else(|| EmailTargetError::NotAnAddress(address.to_owned()))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,6 +45,32 @@ pub enum Target {
 }
 
 impl Target {
+    /// A mail server written with its port: `ADDRESS:PORT` (`[IPv6]:PORT` for IPv6) or
+    /// `HOST:PORT`. `None` for anything else: `2001:db8::25` is an IPv6 address, not a host on
+    /// port 25.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::Target;
+    ///
+    /// let (server, port) = Target::with_port("mx.example.org:2525").unwrap();
+    /// assert_eq!((server.to_string().as_str(), port), ("mx.example.org", 2525));
+    /// assert_eq!(Target::with_port("[2001:db8::25]:25").unwrap().1, 25);
+    /// assert!(Target::with_port("2001:db8::25").is_none());
+    /// ```
+    pub fn with_port(text: &str) -> Option<(Target, u16)> {
+        if let Ok(server) = text.parse::<std::net::SocketAddr>() {
+            return Some((Target::ip(server.ip()), server.port()));
+        }
+        let (host, port) = text.rsplit_once(':')?;
+        let port = port.parse().ok()?;
+        match host.parse::<Target>().ok()? {
+            target @ Target::Domain(_) => Some((target, port)),
+            Target::Ip(_) => None,
+        }
+    }
+
     /// Builds an IP target, unwrapping an IPv4-mapped IPv6 address into its IPv4 address.
     ///
     /// # Examples

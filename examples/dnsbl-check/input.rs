@@ -1,11 +1,11 @@
 //! Targets: positional arguments, then the input file, fed lazily through a bounded channel.
 
 use std::io::{self, BufRead, BufReader, Read};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use dnsbl_check::hash::email_targets;
 use dnsbl_check::survey::SurveyTarget;
 use dnsbl_check::target::reader::{ReadError, TargetReader};
 use dnsbl_check::{Target, TargetSpec};
@@ -61,7 +61,7 @@ impl Rules {
     /// Parses one target; an oversized network is an error naming `--max-targets`.
     fn parse(self, text: &str) -> Result<Spec, String> {
         if self.server_ports
-            && let Some((target, port)) = server_with_port(text.trim())
+            && let Some((target, port)) = Target::with_port(text.trim())
         {
             return Ok(Spec {
                 spec: TargetSpec::One(target),
@@ -83,20 +83,6 @@ impl Rules {
             spec,
             smtp_port: None,
         })
-    }
-}
-
-/// `ADDRESS:PORT`, `[IPV6]:PORT` or `HOST:PORT`: a mail server on a port of its own.
-fn server_with_port(text: &str) -> Option<(Target, u16)> {
-    if let Ok(server) = text.parse::<SocketAddr>() {
-        return Some((Target::ip(server.ip()), server.port()));
-    }
-    let (host, port) = text.rsplit_once(':')?;
-    let port = port.parse().ok()?;
-    // Not an address: "2001:db8::25" is an IPv6 address, not a host on port 25.
-    match host.parse::<Target>().ok()? {
-        target @ Target::Domain(_) => Some((target, port)),
-        _ => None,
     }
 }
 
@@ -215,31 +201,11 @@ pub fn hash_emails<R: dnsbl_check::DnsResolver>(
     arguments: &[String],
     emails: &[String],
 ) -> Result<Vec<String>, String> {
-    let mut specs: Vec<&dnsbl_check::hash::HashSpec> = Vec::new();
-    for spec in checker.lists().filter_map(dnsbl_check::DnsList::hash) {
-        if !specs.contains(&spec) {
-            specs.push(spec);
-        }
-    }
     let is_email = |text: &str| text.contains('@');
-    let mut out: Vec<String> = arguments
-        .iter()
-        .filter(|text| !is_email(text))
-        .cloned()
-        .collect();
+    let mut out: Vec<String> = arguments.iter().filter(|t| !is_email(t)).cloned().collect();
     for address in arguments.iter().filter(|text| is_email(text)).chain(emails) {
-        if specs.is_empty() {
-            return Err(format!(
-                "{address:?}: e-mail addresses are checked on hashed lists only \
-                 (such as --preset spamhaus-hbl with --dqs-key), and none is in use"
-            ));
-        }
-        for spec in &specs {
-            let target = spec
-                .email_target(address)
-                .ok_or_else(|| format!("{address:?} is not an e-mail address"))?;
-            out.push(target.to_string());
-        }
+        let targets = email_targets(checker.lists(), address).map_err(|e| e.to_string())?;
+        out.extend(targets.iter().map(ToString::to_string));
     }
     Ok(out)
 }
