@@ -87,27 +87,13 @@ pub mod bench_support {
         query: &[u8],
         response: &[u8],
     ) -> Option<Result<Answer<String>, LookupError>> {
-        fn text<T: ToString>(answer: Answer<T>) -> Answer<String> {
-            answer.map(|record| record.to_string())
-        }
         Some(match decode(query, response)? {
-            Ok(Reply::A(answer)) => Ok(text(answer)),
-            Ok(Reply::Aaaa(answer)) => Ok(text(answer)),
+            Ok(Reply::A(answer)) => Ok(answer.map(|address| address.to_string())),
+            Ok(Reply::Aaaa(answer)) => Ok(answer.map(|address| address.to_string())),
             Ok(Reply::Txt(answer) | Reply::Ptr(answer)) => Ok(answer),
-            Ok(Reply::Mx(Answer::Records { records, ttl })) => Ok(Answer::Records {
-                records: records
-                    .iter()
-                    .map(|mx| format!("{} {}", mx.preference, mx.exchange))
-                    .collect(),
-                ttl,
-            }),
-            Ok(Reply::Mx(Answer::NoRecords {
-                nxdomain,
-                negative_ttl,
-            })) => Ok(Answer::NoRecords {
-                nxdomain,
-                negative_ttl,
-            }),
+            Ok(Reply::Mx(answer)) => {
+                Ok(answer.map(|mx| format!("{} {}", mx.preference, mx.exchange)))
+            }
             Ok(Reply::Truncated) => Err(LookupError::with_detail(
                 LookupErrorKind::Protocol,
                 "truncated",
