@@ -27,9 +27,9 @@ mod time;
 mod tracker;
 
 pub use budget::{ListBudget, QueryBudget, SpfTooWide, TargetCounts};
-#[cfg(feature = "monitor")]
-#[cfg(unix)]
+#[cfg(all(feature = "monitor", unix))]
 pub use delivery::ExecDelivery;
+#[cfg(feature = "monitor")]
 pub use delivery::{Delivery, DeliveryOutcome, deliver_pending};
 pub use round::{Round, SpecCounts, Watcher};
 pub use status::PairStatus;
