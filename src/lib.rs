@@ -16,7 +16,7 @@
 //! | [`CodeFilter`] | `filter.rs` | which answer codes count (Postfix syntax, bitmasks) |
 //! | [`DnsList`] | `list.rs` | one list: zone, kind, filter, categories, weight, query form |
 //! | [`hash`] | `hash.rs` | hashed lists (Spamhaus HBL): e-mail normalisation, digests, encodings |
-//! | [`presets`] | `presets.rs` | current public lists, ready to use: [`presets::list`] by name |
+//! | [`presets`] | `presets/` | current public lists, ready to use: [`presets::list`] by name |
 //! | [`Config`] | `config.rs` | configuration files (TOML, JSON), and [`config::parse_seconds`] |
 //! | [`resolver`] | `resolver/` | the DNS seam ([`DnsResolver`]) and its implementations |
 //! | [`ResolverOptions`], [`NameServer`] | `resolver/options.rs` | name servers, timeout, retries: for any resolver |
