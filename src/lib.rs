@@ -33,7 +33,7 @@
 //! | [`monitor`] | `monitor/` | watch mode: rounds, pair statuses, confirmed change events |
 //! | [`setup`] | `setup.rs` | a first-run diagnosis: can this resolver see the lists? |
 //! | [`hosts`] | `hosts.rs` | mail-server targets: a domain's MX hosts, own addresses or SPF senders |
-//! | [`spf`] | `spf.rs` | the networks a domain's SPF record authorizes, within RFC 7208's limits |
+//! | [`spf`] | `spf/` | the networks a domain's SPF record authorizes, within RFC 7208's limits |
 //! | [`summary`] | `summary.rs` | a run's counts: per list, per scanned network, listings |
 //! | [`nagios`] | `nagios.rs` | monitoring-plugin states and perfdata from those counts |
 //! | `smtp` (feature `monitor`) | `smtp.rs` | an SMTP probe: open relay, banner name, STARTTLS |

@@ -71,8 +71,17 @@ use futures::future::BoxFuture;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::resolver::{Answer, DnsResolver, LookupError};
+use crate::resolver::{Answer, DnsResolver};
 use crate::target::DomainName;
+
+mod error;
+mod syntax;
+
+pub use error::SpfError;
+use syntax::{
+    dual_cidr, every_address, expand_macros, ip_network, is_spf1, modifier, qualifier_text,
+    split_cidr,
+};
 
 /// At most this many terms that query DNS (`include`, `a`, `mx`, `ptr`, `exists`,
 /// `redirect`) in the whole walk, includes and redirects counted (RFC 7208 §4.6.4).
@@ -200,170 +209,6 @@ impl SpfExpansion {
 pub fn network_size(network: &IpNet) -> u128 {
     let host_bits = u32::from(network.max_prefix_len() - network.prefix_len());
     1u128.checked_shl(host_bits).unwrap_or(u128::MAX)
-}
-
-/// Why an SPF record could not be listed in full. Each names the record (its domain) and,
-/// where there is one, the term, Debug-quoted: a record is someone else's text.
-///
-/// # Examples
-///
-/// ```
-/// use dnsbl_check::spf::SpfError;
-///
-/// let error = SpfError::Loop { domain: "a.example".into(), term: "include:b.example".into() };
-/// assert!(error.to_string().contains("a.example"));
-/// assert!(error.is_permerror());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SpfError {
-    /// The domain has no `v=spf1` record: it declares no senders, or the include or redirect
-    /// points at nothing.
-    #[error("{domain} has no SPF record")]
-    NoRecord {
-        /// The domain asked.
-        domain: String,
-    },
-    /// More than one `v=spf1` record (RFC 7208 §4.5: a permerror).
-    #[error("{domain} has {count} SPF records; RFC 7208 §4.5 allows exactly one (permerror)")]
-    MultipleRecords {
-        /// The domain.
-        domain: String,
-        /// How many.
-        count: usize,
-    },
-    /// A term the grammar does not allow.
-    #[error("SPF record of {domain}: {term:?}: {detail} (permerror)")]
-    Syntax {
-        /// The record's domain.
-        domain: String,
-        /// The term.
-        term: String,
-        /// What is wrong.
-        detail: &'static str,
-    },
-    /// A term uses a macro that depends on the message: what it authorizes cannot be listed.
-    #[error(
-        "SPF record of {domain}: {term:?} uses a macro that depends on the message; \
-         the addresses it authorizes cannot be listed"
-    )]
-    Macro {
-        /// The record's domain.
-        domain: String,
-        /// The term.
-        term: String,
-    },
-    /// The walk went past [`MAX_DNS_TERMS`] DNS-querying terms.
-    #[error(
-        "SPF record of {domain}: {term:?} is DNS-querying term number {}; RFC 7208 §4.6.4 \
-         allows {MAX_DNS_TERMS} (permerror)", MAX_DNS_TERMS + 1
-    )]
-    TooManyLookups {
-        /// The record's domain.
-        domain: String,
-        /// The term past the limit.
-        term: String,
-    },
-    /// The walk went past [`MAX_VOID_LOOKUPS`] lookups with no answer.
-    #[error(
-        "SPF record of {domain}: {term:?} found nothing, void lookup number {}; RFC 7208 \
-         §4.6.4 allows {MAX_VOID_LOOKUPS} (permerror)", MAX_VOID_LOOKUPS + 1
-    )]
-    TooManyVoidLookups {
-        /// The record's domain.
-        domain: String,
-        /// The term.
-        term: String,
-    },
-    /// An `include` or `redirect` leads back to a record being read.
-    #[error(
-        "SPF record of {domain}: {term:?} loops back to a record already being read (permerror)"
-    )]
-    Loop {
-        /// The record's domain.
-        domain: String,
-        /// The term.
-        term: String,
-    },
-    /// An `mx` term names more than [`MAX_MX_HOSTS`] hosts.
-    #[error(
-        "SPF record of {domain}: {term:?} has {count} MX hosts; RFC 7208 §4.6.4 allows \
-         {MAX_MX_HOSTS} (permerror)"
-    )]
-    TooManyMx {
-        /// The record's domain.
-        domain: String,
-        /// The term.
-        term: String,
-        /// How many MX records there were.
-        count: usize,
-    },
-    /// `ptr` or `exists`: what it authorizes depends on the connecting address.
-    #[error(
-        "SPF record of {domain}: {term:?} authorizes addresses that cannot be listed \
-         (it depends on the connecting address)"
-    )]
-    NotExpandable {
-        /// The record's domain.
-        domain: String,
-        /// The term.
-        term: String,
-    },
-    /// A lookup failed (RFC 7208's temperror): the record could not be read in full.
-    #[error("SPF record of {domain}: {record} lookup for {name} failed: {error}")]
-    Lookup {
-        /// The record's domain.
-        domain: String,
-        /// The name looked up.
-        name: String,
-        /// The record type: `TXT`, `A`, `AAAA` or `MX`.
-        record: &'static str,
-        /// What went wrong.
-        error: LookupError,
-    },
-}
-
-impl SpfError {
-    /// Whether RFC 7208 makes this a permanent error of the record (a receiver fails its
-    /// SPF check as `permerror`), rather than a failed lookup or a term this module cannot
-    /// list.
-    pub fn is_permerror(&self) -> bool {
-        !matches!(
-            self,
-            SpfError::Lookup { .. }
-                | SpfError::NotExpandable { .. }
-                | SpfError::Macro { .. }
-                | SpfError::NoRecord { .. }
-        )
-    }
-
-    /// One word for the kind of trouble: `no_record`, `multiple_records`, `syntax`, `macro`,
-    /// `too_many_lookups`, `too_many_void_lookups`, `loop`, `too_many_mx`, `not_expandable`
-    /// or `lookup_failed`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            SpfError::NoRecord { .. } => "no_record",
-            SpfError::MultipleRecords { .. } => "multiple_records",
-            SpfError::Syntax { .. } => "syntax",
-            SpfError::Macro { .. } => "macro",
-            SpfError::TooManyLookups { .. } => "too_many_lookups",
-            SpfError::TooManyVoidLookups { .. } => "too_many_void_lookups",
-            SpfError::Loop { .. } => "loop",
-            SpfError::TooManyMx { .. } => "too_many_mx",
-            SpfError::NotExpandable { .. } => "not_expandable",
-            SpfError::Lookup { .. } => "lookup_failed",
-        }
-    }
-}
-
-impl Serialize for SpfError {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut state = serializer.serialize_struct("SpfError", 2)?;
-        state.serialize_field("kind", self.kind())?;
-        state.serialize_field("detail", &self.to_string())?;
-        state.end()
-    }
 }
 
 /// Lists the networks `domain`'s SPF record authorizes (see the [module documentation](self)).
@@ -745,116 +590,6 @@ impl<'r, R: DnsResolver> Walk<'r, R> {
     }
 }
 
-/// Every address of `network`, network and broadcast addresses included.
-fn every_address(network: &IpNet) -> ipnet::IpAddrRange {
-    match network {
-        IpNet::V4(net) => ipnet::Ipv4AddrRange::new(net.network(), net.broadcast()).into(),
-        IpNet::V6(net) => ipnet::Ipv6AddrRange::new(net.network(), net.broadcast()).into(),
-    }
-}
-
-/// `name=value`, when the `=` comes before any `:` or `/`.
-fn modifier(term: &str) -> Option<(&str, &str)> {
-    let equals = term.find('=')?;
-    match term.find([':', '/']) {
-        Some(other) if other < equals => None,
-        _ => Some((&term[..equals], &term[equals + 1..])),
-    }
-}
-
-/// Whether a TXT record is an SPF version 1 record: `v=spf1` alone or followed by a space.
-fn is_spf1(record: &str) -> bool {
-    let Some(head) = record.get(..6) else {
-        return false;
-    };
-    head.eq_ignore_ascii_case("v=spf1") && record[6..].chars().next().is_none_or(|c| c == ' ')
-}
-
-/// `ip4:ADDR[/LEN]` or `ip6:ADDR[/LEN]` (the part from the colon), as a network.
-fn ip_network(family: &str, argument: &str) -> Option<IpNet> {
-    let text = argument.strip_prefix(':')?;
-    let (addr, len) = match text.split_once('/') {
-        Some((addr, len)) => (addr, Some(cidr_length(len)?)),
-        None => (text, None),
-    };
-    let addr: IpAddr = match family {
-        "ip4" => IpAddr::V4(addr.parse().ok()?),
-        _ => IpAddr::V6(addr.parse().ok()?),
-    };
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    let len = len.unwrap_or(max);
-    Some(IpNet::new(addr, len).ok()?.trunc())
-}
-
-/// A CIDR length: one to three digits, no leading zero (RFC 7208 §5.6).
-fn cidr_length(text: &str) -> Option<u8> {
-    let digits = text.len() <= 3 && !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
-    if !digits || (text.len() > 1 && text.starts_with('0')) {
-        return None;
-    }
-    text.parse().ok()
-}
-
-/// Splits `:domain/24//64` into the domain (without its colon) and the CIDR part.
-fn split_cidr(argument: &str) -> (Option<&str>, &str) {
-    let (target, cidr) = match argument.find('/') {
-        Some(slash) => argument.split_at(slash),
-        None => (argument, ""),
-    };
-    (target.strip_prefix(':'), cidr)
-}
-
-/// `/24`, `//64`, `/24//64` or nothing, as the IPv4 and IPv6 prefix lengths.
-fn dual_cidr(cidr: &str) -> Option<(u8, u8)> {
-    if cidr.is_empty() {
-        return Some((32, 128));
-    }
-    let (v4, v6) = match cidr.strip_prefix("//") {
-        Some(v6) => (None, Some(v6)),
-        None => {
-            let rest = cidr.strip_prefix('/')?;
-            match rest.split_once("//") {
-                Some((v4, v6)) => (Some(v4), Some(v6)),
-                None => (Some(rest), None),
-            }
-        }
-    };
-    let v4 = v4.map(cidr_length).unwrap_or(Some(32))?;
-    let v6 = v6.map(cidr_length).unwrap_or(Some(128))?;
-    (v4 <= 32 && v6 <= 128).then_some((v4, v6))
-}
-
-/// Expands `%{d}` (the current domain) and `%%`; `None` for any other macro.
-fn expand_macros(spec: &str, current: &DomainName) -> Option<String> {
-    if !spec.contains('%') {
-        return Some(spec.to_owned());
-    }
-    let mut out = String::with_capacity(spec.len());
-    let mut rest = spec;
-    while let Some(at) = rest.find('%') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        if let Some(after) = rest.strip_prefix("%%") {
-            out.push('%');
-            rest = after;
-        } else if rest
-            .get(..4)
-            .is_some_and(|m| m.eq_ignore_ascii_case("%{d}"))
-        {
-            out.push_str(current.as_str());
-            rest = &rest[4..];
-        } else {
-            return None;
-        }
-    }
-    out.push_str(rest);
-    Some(out)
-}
-
-fn qualifier_text(qualifier: Option<char>) -> String {
-    qualifier.map(String::from).unwrap_or_default()
-}
-
 impl fmt::Display for SpfExpansion {
     /// `example.org spf: 3 networks (20 addresses)`, and the trouble.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -875,7 +610,7 @@ impl fmt::Display for SpfExpansion {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resolver::{LookupErrorKind, MailExchanger};
+    use crate::resolver::{LookupError, LookupErrorKind, MailExchanger};
     use std::collections::HashMap;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
