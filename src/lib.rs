@@ -14,7 +14,7 @@
 //! | [`Zone`] | `zone.rs` | list zones (with secret DQS keys) and query names |
 //! | [`redact`] | `redact.rs` | keeping DQS keys out of logs: keyed zones, a redacting writer |
 //! | [`CodeFilter`] | `filter.rs` | which answer codes count (Postfix syntax, bitmasks) |
-//! | [`DnsList`] | `list.rs` | one list: zone, kind, filter, categories, weight, query form |
+//! | [`DnsList`] | `list/` | one list: zone, kind, filter, categories, weight, query form |
 //! | [`hash`] | `hash.rs` | hashed lists (Spamhaus HBL): e-mail normalisation, digests, encodings |
 //! | [`presets`] | `presets/` | current public lists, ready to use: [`presets::list`] by name |
 //! | [`Config`] | `config.rs` | configuration files (TOML, JSON), and [`config::parse_seconds`] |
