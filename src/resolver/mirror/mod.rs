@@ -10,7 +10,7 @@
 //! | piece | file | what it does |
 //! |---|---|---|
 //! | [`MirrorResolver`], [`ZoneData`], [`MirrorStatus`], [`MirrorError`] | `mirror/mod.rs` | the resolver, its zones, reloading and status |
-//! | [`Format`], datasets (internal) | `mirror/dataset.rs` | `ip4set`, `ip4trie`, `ip6trie`, `dnset`: loading and lookup |
+//! | [`Format`], datasets (internal) | `mirror/dataset/` | `ip4set`, `ip4trie`, `ip6trie`, `dnset`: loading and lookup |
 //! | syntax (internal) | `mirror/syntax.rs` | rbldnsd's line syntax: ranges, values, `$` substitution |
 //!
 //! # What is read
