@@ -16,10 +16,9 @@ use crate::resolver::cache::AnswerCache;
 use crate::resolver::cache::CacheConfig;
 use crate::{Checker, TxtLookup};
 use futures::Stream;
-use tokio::signal::unix::{SignalKind, signal};
 use tracing::{debug, info};
 
-use crate::cli::{ListOptions, Transport};
+use crate::cli::{ListOptions, Shutdown, Transport};
 use crate::redact::KeyedZones;
 
 /// The resolver every lookup goes through: one cache, shared by the checker and FCrDNS.
@@ -204,22 +203,16 @@ where
     served
 }
 
-/// SIGTERM and SIGINT, each logged.
+/// SIGTERM and SIGINT, each logged, as a stream: the first stops accepting, a second stops
+/// waiting for the connections in flight.
 fn signals() -> Result<Pin<Box<dyn Stream<Item = ()> + Send>>, String> {
-    let terminate =
-        signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
-    let interrupt =
-        signal(SignalKind::interrupt()).map_err(|e| format!("cannot handle SIGINT: {e}"))?;
-    let signals = futures::stream::unfold(
-        (terminate, interrupt),
-        |(mut terminate, mut interrupt)| async move {
-            tokio::select! {
-                _ = terminate.recv() => info!("SIGTERM: shutting down"),
-                _ = interrupt.recv() => info!("SIGINT: shutting down"),
-            }
-            Some(((), (terminate, interrupt)))
-        },
-    );
+    let shutdown =
+        Shutdown::new().map_err(|error| format!("cannot handle SIGTERM and SIGINT: {error}"))?;
+    let signals = futures::stream::unfold(shutdown, |mut shutdown| async move {
+        let signal = shutdown.wait().await;
+        info!("{}: shutting down", signal.name());
+        Some(((), shutdown))
+    });
     Ok(Box::pin(signals))
 }
 
