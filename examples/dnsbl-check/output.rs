@@ -176,11 +176,9 @@ impl Output {
     }
 }
 
-/// One JSON line, serialised straight into the buffered output: no allocation per report.
+/// One JSON line, written straight into the buffered output: no allocation per report.
 fn write_json(out: &mut impl Write, checked: &Checked) -> io::Result<()> {
-    // An I/O error comes back as itself (a closed stdout stays a broken pipe).
-    serde_json::to_writer(&mut *out, checked).map_err(io::Error::from)?;
-    out.write_all(b"\n")
+    checked.write_json(out)
 }
 
 fn write_text(
