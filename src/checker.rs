@@ -451,20 +451,37 @@ impl<R: DnsResolver> Checker<R> {
     ) -> Report {
         let inner = &*self.inner;
         let deadline = Instant::now() + inner.deadline;
-        let results = futures::future::join_all(inner.lists.iter().map(|(list, health, stats)| {
-            let skipped = skip(list);
-            let target = &target;
-            async move {
-                match skipped {
-                    Some(why) => {
-                        ListResult::new(list, Outcome::Skipped(SkipReason::NotApplicable(why)))
-                    }
-                    None => self.check_list(list, health, stats, target, deadline).await,
-                }
+        let target_ref = &target;
+        let results = match &inner.lists[..] {
+            // One list, the usual bulk scan: no join to set up around it.
+            [only] => vec![
+                self.list_result(only, target_ref, skip(&only.0), deadline)
+                    .await,
+            ],
+            lists => {
+                futures::future::join_all(
+                    lists
+                        .iter()
+                        .map(|entry| self.list_result(entry, target_ref, skip(&entry.0), deadline)),
+                )
+                .await
             }
-        }))
-        .await;
+        };
         Report::new(target, results, inner.threshold)
+    }
+
+    /// One list's result: `skipped` with its reason, or checked.
+    async fn list_result(
+        &self,
+        (list, health, stats): &(DnsList, HealthCell, StatsCell),
+        target: &Target,
+        skipped: Option<&'static str>,
+        deadline: Instant,
+    ) -> ListResult {
+        match skipped {
+            Some(why) => ListResult::new(list, Outcome::Skipped(SkipReason::NotApplicable(why))),
+            None => self.check_list(list, health, stats, target, deadline).await,
+        }
     }
 
     async fn check_list(

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -34,7 +35,8 @@ use crate::target::{MAX_NAME_LEN, Target, unmap_ipv4, validate_host_name};
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Zone {
-    public: String,
+    // Shared, not copied: every list result carries its zone, so a clone is a count.
+    public: Arc<str>,
     key: Option<SecretKey>,
 }
 
@@ -54,7 +56,7 @@ impl Zone {
     /// A zone without a secret part. The name is lowercased and a trailing dot removed.
     pub fn new(zone: &str) -> Result<Self, ZoneError> {
         Ok(Zone {
-            public: normalise_zone(zone)?,
+            public: normalise_zone(zone)?.into(),
             key: None,
         })
     }
@@ -64,7 +66,7 @@ impl Zone {
         let public = normalise_zone(public)?;
         let key = SecretKey::new(key)?;
         let zone = Zone {
-            public,
+            public: public.into(),
             key: Some(key),
         };
         zone.check_length()?;
@@ -118,8 +120,18 @@ impl Zone {
 
     /// Writes the absolute query name `<prefix>.<key>.<zone>.` into `out`.
     fn write_query_name(&self, prefix: &str, out: &mut String) {
-        out.reserve(prefix.len() + self.public.len() + 40);
+        out.reserve(prefix.len() + self.suffix_len());
         out.push_str(prefix);
+        self.push_suffix(out);
+    }
+
+    /// The length of `.<key>.<zone>.` (the key only if any).
+    fn suffix_len(&self) -> usize {
+        self.public.len() + 2 + self.key.as_ref().map_or(0, |key| key.0.len() + 1)
+    }
+
+    /// Appends `.<key>.<zone>.` (the key only if any) to a query name's first labels.
+    fn push_suffix(&self, out: &mut String) {
         out.push('.');
         if let Some(key) = &self.key {
             out.push_str(&key.0);
@@ -154,24 +166,37 @@ impl Zone {
     pub fn query_name(&self, target: &Target) -> Result<QueryName, QueryNameError> {
         let reversed;
         let prefix = match target {
-            Target::Ip(addr) => {
-                reversed = match unmap_ipv4(*addr) {
-                    IpAddr::V4(v4) => reverse_ipv4(v4),
-                    IpAddr::V6(v6) => reverse_ipv6(v6),
-                };
-                reversed.as_str()
-            }
+            Target::Ip(addr) => match unmap_ipv4(*addr) {
+                // The common case, with no string between: the digits go straight in.
+                IpAddr::V4(v4) => {
+                    let mut name = String::with_capacity(16 + self.suffix_len());
+                    push_reversed_ipv4(v4, &mut name);
+                    if name.len() > self.room_for_prefix() {
+                        return Err(self.too_long());
+                    }
+                    self.push_suffix(&mut name);
+                    return Ok(QueryName(name));
+                }
+                IpAddr::V6(v6) => {
+                    reversed = reverse_ipv6(v6);
+                    reversed.as_str()
+                }
+            },
             Target::Domain(domain) => domain.as_str(),
         };
         if prefix.len() > self.room_for_prefix() {
-            return Err(QueryNameError {
-                zone: self.public.clone(),
-                problem: "name longer than 253 octets once the zone is added",
-            });
+            return Err(self.too_long());
         }
         let mut name = String::new();
         self.write_query_name(prefix, &mut name);
         Ok(QueryName(name))
+    }
+
+    fn too_long(&self) -> QueryNameError {
+        QueryNameError {
+            zone: self.public.to_string(),
+            problem: "name longer than 253 octets once the zone is added",
+        }
     }
 
     /// The query name for an IPv6 address in nibble form, without unwrapping IPv4-mapped
@@ -242,18 +267,18 @@ fn normalise_zone(text: &str) -> Result<String, ZoneError> {
     let lower = without_dot.to_ascii_lowercase();
     validate_host_name(&lower).map_err(ZoneError::new)?;
     let zone = Zone {
-        public: lower,
+        public: lower.as_str().into(),
         key: None,
     };
     zone.check_length()?;
-    Ok(zone.public)
+    Ok(lower)
 }
 
 /// A secret label inside a zone, such as a Spamhaus DQS key. It prints as `<redacted>`, so
 /// that a [`Zone`] can derive `Debug`-like output without leaking it. Keys enter only through
 /// [`Zone::with_key`] and leave only through [`Zone::query_name`].
 #[derive(Clone, PartialEq, Eq, Hash)]
-struct SecretKey(String);
+struct SecretKey(Arc<str>);
 
 impl SecretKey {
     /// Wraps a key, which must be a single DNS label. The error does not repeat the key.
@@ -264,7 +289,7 @@ impl SecretKey {
                 "key must be a single label of letters, digits and hyphens",
             ));
         }
-        Ok(SecretKey(key))
+        Ok(SecretKey(key.into()))
     }
 }
 
@@ -342,9 +367,15 @@ pub struct QueryNameError {
 
 /// `192.0.2.99` → `99.2.0.192`.
 pub(crate) fn reverse_ipv4(addr: Ipv4Addr) -> String {
-    // Written by hand rather than with `format!`: this runs once per query, and the formatting
-    // machinery costs several times more than the digits themselves.
     let mut out = String::with_capacity(15);
+    push_reversed_ipv4(addr, &mut out);
+    out
+}
+
+/// Appends `99.2.0.192` for `192.0.2.99`. Written by hand rather than with `format!`: this
+/// runs once per query, and the formatting machinery costs several times more than the digits
+/// themselves.
+fn push_reversed_ipv4(addr: Ipv4Addr, out: &mut String) {
     for (i, octet) in addr.octets().iter().rev().enumerate() {
         if i > 0 {
             out.push('.');
@@ -357,7 +388,6 @@ pub(crate) fn reverse_ipv4(addr: Ipv4Addr) -> String {
         }
         out.push(char::from(b'0' + octet % 10));
     }
-    out
 }
 
 /// All 32 nibbles, least significant first, dot-separated (RFC 5782 section 2.4).
@@ -464,6 +494,14 @@ mod tests {
         // An IPv4 address still fits; an IPv6 one (63 octets of nibbles) does not.
         assert!(zone.query_name(&"192.0.2.1".parse().unwrap()).is_ok());
         assert!(zone.query_name(&"::1".parse().unwrap()).is_err());
+        // Under a zone with room for 9 octets, a short IPv4 name fits and a long one does not.
+        let tight = Zone::new(&vec!["z".repeat(60); 4].join(".")).unwrap();
+        let name = tight.query_name(&"1.2.3.255".parse().unwrap()).unwrap();
+        assert_eq!(name.as_str().trim_end_matches('.').len(), 253);
+        let error = tight
+            .query_name(&"10.20.30.40".parse().unwrap())
+            .unwrap_err();
+        assert!(error.to_string().contains("253 octets"), "{error}");
     }
 
     #[test]
