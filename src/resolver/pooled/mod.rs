@@ -6,6 +6,7 @@
 //! remembers which servers answer and backs off those that stopped.
 
 mod pool;
+mod socket;
 mod wire;
 
 use std::fmt;
@@ -23,7 +24,8 @@ use crate::resolver::{
     Answer, DnsResolver, LookupError, LookupErrorKind, NameServer, ResolverBuildError,
     ResolverOptions,
 };
-use pool::{Counters, PendingQuery, Question, Rotation, ServerPool};
+use pool::{Counters, Question, Rotation, ServerPool};
+use socket::PendingQuery;
 use wire::{MAX_QUERY, Query, Reply, TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_TXT};
 
 #[cfg(feature = "testing")]

@@ -1,0 +1,493 @@
+//! One connected UDP socket: its table of pending queries, and the task that receives its
+//! answers.
+//!
+//! A lookup reserves a slot under a random ID, sends from a stack buffer and waits on the
+//! slot. The receive task matches each datagram to a slot by ID and question, reads it in
+//! place into the answer the slot asked for, and wakes the lookup. Dropping a lookup frees its
+//! slot, whatever state it is in.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket as StdUdpSocket};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::task::AbortHandle;
+
+use super::pool::{Counters, MAX_IN_FLIGHT_PER_SOCKET, Rotation, lock};
+use super::wire::{self, MAX_QUESTION, Reply};
+use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint, same_peer};
+use crate::resolver::{LookupError, LookupErrorKind};
+
+/// The largest datagram a receive task reads. Answers are limited to the EDNS size we
+/// advertise, but a server may ignore it; anything that arrives is read whole.
+const RECEIVE_BUFFER: usize = 65_535;
+
+/// A connected UDP socket, its pending queries and its receive task.
+pub(crate) struct PooledSocket {
+    socket: UdpSocket,
+    server: SocketAddr,
+    check: Arc<ClosedPortCheck>,
+    /// A closed-port check started by an ICMP error is running.
+    checking: AtomicBool,
+    table: Mutex<Table>,
+    /// The socket was open as long as [`Rotation::after`]: set by a timer, so that no lookup
+    /// reads the clock to find out.
+    aged: Arc<AtomicBool>,
+    queries: AtomicU32,
+    retired: AtomicBool,
+    task: OnceLock<AbortHandle>,
+    /// The task that sets `aged`; it ends with the receive task.
+    timer: OnceLock<AbortHandle>,
+    case_exact: bool,
+    counters: Arc<Counters>,
+}
+
+struct Table {
+    by_id: HashMap<u16, u32, BuildHasherDefault<IdHasher>>,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    /// The receive task was stopped: no answer can arrive any more.
+    closed: bool,
+}
+
+struct Slot {
+    id: u16,
+    qtype: u16,
+    question: [u8; MAX_QUESTION],
+    question_len: usize,
+    state: SlotState,
+    waker: Option<Waker>,
+}
+
+enum SlotState {
+    Free,
+    Waiting,
+    Done(Result<Reply, LookupError>),
+    Taken,
+}
+
+impl PooledSocket {
+    /// Binds a socket to port 0 (the OS picks a random ephemeral port), connects it to the
+    /// server and starts its receive task on `runtime`, and a timer that marks it for
+    /// rotation after `max_age`. Connecting makes the kernel drop datagrams from any other
+    /// address, and report ICMP port unreachable as ECONNREFUSED.
+    pub(crate) fn open(
+        runtime: &tokio::runtime::Handle,
+        server: SocketAddr,
+        check: Arc<ClosedPortCheck>,
+        case_exact: bool,
+        max_age: Duration,
+        counters: Arc<Counters>,
+    ) -> Result<Arc<Self>, LookupError> {
+        let local: SocketAddr = match server {
+            SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+            SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+        };
+        let std_socket = StdUdpSocket::bind(local).map_err(|e| LookupError::from_io(&e))?;
+        std_socket
+            .connect(server)
+            .map_err(|e| LookupError::from_io(&e))?;
+        std_socket
+            .set_nonblocking(true)
+            .map_err(|e| LookupError::from_io(&e))?;
+        let socket = {
+            let _entered = runtime.enter();
+            UdpSocket::from_std(std_socket).map_err(|e| LookupError::from_io(&e))?
+        };
+        counters.sockets_opened.fetch_add(1, Ordering::Relaxed);
+        let pooled = Arc::new(PooledSocket {
+            socket,
+            server,
+            check,
+            checking: AtomicBool::new(false),
+            table: Mutex::new(Table {
+                by_id: HashMap::default(),
+                slots: Vec::new(),
+                free: Vec::new(),
+                closed: false,
+            }),
+            aged: Arc::new(AtomicBool::new(max_age.is_zero())),
+            queries: AtomicU32::new(0),
+            retired: AtomicBool::new(false),
+            task: OnceLock::new(),
+            timer: OnceLock::new(),
+            case_exact,
+            counters,
+        });
+        let task = runtime.spawn(receive_loop(Arc::clone(&pooled)));
+        let _ = pooled.task.set(task.abort_handle());
+        if !max_age.is_zero() {
+            let aged = Arc::clone(&pooled.aged);
+            let timer = runtime.spawn(async move {
+                tokio::time::sleep(max_age).await;
+                aged.store(true, Ordering::Relaxed);
+            });
+            let _ = pooled.timer.set(timer.abort_handle());
+        }
+        Ok(pooled)
+    }
+
+    pub(crate) fn is_alive(&self) -> bool {
+        !self.task.get().is_some_and(AbortHandle::is_finished)
+    }
+
+    pub(crate) fn needs_rotation(&self, rotation: Rotation) -> bool {
+        self.queries.load(Ordering::Relaxed) >= rotation.after_queries
+            || self.aged.load(Ordering::Relaxed)
+            // The receive task is gone (its runtime shut down): the socket is useless.
+            || !self.is_alive()
+    }
+
+    /// Takes the socket out of use. Its receive task runs on until the last pending query on
+    /// it is answered or dropped.
+    pub(crate) fn retire(&self) {
+        self.retired.store(true, Ordering::Release);
+        let mut table = lock(&self.table);
+        if table.free.len() == table.slots.len() {
+            self.close(&mut table);
+        }
+    }
+
+    fn close(&self, table: &mut Table) {
+        table.closed = true;
+        for task in [&self.task, &self.timer] {
+            if let Some(task) = task.get() {
+                task.abort();
+            }
+        }
+    }
+
+    /// Takes a free slot under a fresh random ID not in flight on this socket.
+    pub(crate) fn reserve(
+        self: &Arc<Self>,
+        question: &[u8],
+        qtype: u16,
+    ) -> Result<PendingQuery, LookupError> {
+        let mut table = lock(&self.table);
+        if table.closed {
+            return Err(LookupError::with_detail(
+                LookupErrorKind::LocalResource,
+                "socket closed",
+            ));
+        }
+        if table.by_id.len() >= MAX_IN_FLIGHT_PER_SOCKET {
+            return Err(LookupError::with_detail(
+                LookupErrorKind::LocalResource,
+                "too many queries in flight",
+            ));
+        }
+        let id = loop {
+            let id: u16 = rand::random();
+            if !table.by_id.contains_key(&id) {
+                break id;
+            }
+        };
+        let index = match table.free.pop() {
+            Some(index) => index,
+            None => {
+                table.slots.push(Slot {
+                    id: 0,
+                    qtype: 0,
+                    question: [0; MAX_QUESTION],
+                    question_len: 0,
+                    state: SlotState::Free,
+                    waker: None,
+                });
+                (table.slots.len() - 1) as u32
+            }
+        };
+        let slot = &mut table.slots[index as usize];
+        slot.id = id;
+        slot.qtype = qtype;
+        slot.question[..question.len()].copy_from_slice(question);
+        slot.question_len = question.len();
+        slot.state = SlotState::Waiting;
+        slot.waker = None;
+        table.by_id.insert(id, index);
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        self.counters.in_flight.fetch_add(1, Ordering::Relaxed);
+        Ok(PendingQuery {
+            socket: Arc::clone(self),
+            slot: index,
+            id,
+            released: false,
+        })
+    }
+
+    /// Matches a datagram to its pending query and completes it; whether it was accepted.
+    /// The caller notes the answer for the closed-port check ([`ClosedPortCheck::note_answer`]).
+    fn dispatch(&self, packet: &[u8]) -> bool {
+        let Some(id) = wire::response_id(packet) else {
+            self.counters
+                .replies_unmatched
+                .fetch_add(1, Ordering::Relaxed);
+            return false;
+        };
+        let mut table = lock(&self.table);
+        let Some(&index) = table.by_id.get(&id) else {
+            drop(table);
+            self.counters
+                .replies_unmatched
+                .fetch_add(1, Ordering::Relaxed);
+            return false;
+        };
+        let slot = &mut table.slots[index as usize];
+        let question = &slot.question[..slot.question_len];
+        if !matches!(slot.state, SlotState::Waiting)
+            || !wire::question_matches(packet, question, self.case_exact)
+        {
+            let counter = if wire::question_matches_ignoring_case(packet, question) {
+                &self.counters.replies_case_mismatch
+            } else {
+                &self.counters.replies_unmatched
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        let reply = wire::parse_response(packet, slot.question_len, slot.qtype);
+        slot.state = SlotState::Done(reply);
+        let waker = slot.waker.take();
+        table.by_id.remove(&id);
+        drop(table);
+        self.counters
+            .answers_accepted
+            .fetch_add(1, Ordering::Relaxed);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
+    }
+
+    /// After a receive or send error that may come from ICMP: starts a closed-port check,
+    /// unless one runs. The pending queries keep waiting for their answers; only a confirmed
+    /// closed port fails them.
+    fn icmp_hint(self: &Arc<Self>, error: &std::io::Error) {
+        tracing::debug!(%error, "error on pooled DNS socket: checking the server");
+        if self.checking.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let socket = Arc::clone(self);
+        tokio::spawn(async move {
+            if socket.check.confirm_closed().await {
+                socket.fail_all(&LookupError::with_detail(
+                    LookupErrorKind::Network,
+                    "connection refused: nothing answers on the name server's port",
+                ));
+            }
+            socket.checking.store(false, Ordering::Release);
+        });
+    }
+
+    /// Completes every pending query with `error` (the server's port is confirmed closed:
+    /// every query on this connected socket went to it).
+    fn fail_all(&self, error: &LookupError) {
+        let mut wakers = Vec::new();
+        let mut table = lock(&self.table);
+        let Table { by_id, slots, .. } = &mut *table;
+        for (_, index) in by_id.drain() {
+            let slot = &mut slots[index as usize];
+            slot.state = SlotState::Done(Err(error.clone()));
+            wakers.extend(slot.waker.take());
+        }
+        drop(table);
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+
+    fn release(&self, index: u32) {
+        self.free_slot(&mut lock(&self.table), index);
+    }
+
+    /// Frees a slot, under the table's lock; closes a retired socket that has no more
+    /// pending queries.
+    fn free_slot(&self, table: &mut Table, index: u32) {
+        let slot = &mut table.slots[index as usize];
+        let id = slot.id;
+        let waiting = matches!(slot.state, SlotState::Waiting);
+        slot.state = SlotState::Free;
+        slot.waker = None;
+        if waiting {
+            table.by_id.remove(&id);
+        }
+        table.free.push(index);
+        if table.free.len() == table.slots.len() && self.retired.load(Ordering::Acquire) {
+            self.close(table);
+        }
+        self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// One query waiting on a pooled socket. Dropping it frees the slot.
+pub(crate) struct PendingQuery {
+    socket: Arc<PooledSocket>,
+    slot: u32,
+    pub(crate) id: u16,
+    released: bool,
+}
+
+impl PendingQuery {
+    /// Sends the encoded query on the socket. A failed send is tried once more: a pending
+    /// ICMP error (which anyone can forge) is reported, and cleared, by the next send on the
+    /// socket, whichever query makes it. A second failure fails this query only.
+    pub(crate) async fn send(&self, query: &[u8]) -> Result<(), LookupError> {
+        self.socket
+            .counters
+            .queries_sent
+            .fetch_add(1, Ordering::Relaxed);
+        // The socket is nearly always writable: try at once, without an await point.
+        let sent = match self.socket.socket.try_send(query) {
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                self.socket.socket.send(query).await
+            }
+            sent => sent,
+        };
+        let error = match sent {
+            Ok(_) => return Ok(()),
+            Err(error) => error,
+        };
+        tracing::debug!(%error, "send on pooled DNS socket failed: trying once more");
+        if is_icmp_hint(&error) {
+            self.socket.icmp_hint(&error);
+        }
+        match self.socket.socket.send(query).await {
+            Ok(_) => Ok(()),
+            Err(error) => Err(LookupError::from_io(&error)),
+        }
+    }
+}
+
+impl Future for PendingQuery {
+    type Output = Result<Reply, LookupError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let mut table = lock(&this.socket.table);
+        let closed = table.closed;
+        let slot = &mut table.slots[this.slot as usize];
+        match std::mem::replace(&mut slot.state, SlotState::Taken) {
+            SlotState::Done(reply) => {
+                this.released = true;
+                this.socket.free_slot(&mut table, this.slot);
+                Poll::Ready(reply)
+            }
+            SlotState::Waiting if closed => {
+                slot.state = SlotState::Waiting;
+                drop(table);
+                Poll::Ready(Err(LookupError::with_detail(
+                    LookupErrorKind::Network,
+                    "socket closed",
+                )))
+            }
+            SlotState::Waiting => {
+                slot.state = SlotState::Waiting;
+                match &mut slot.waker {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    waker => *waker = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+            SlotState::Free | SlotState::Taken => {
+                unreachable!("a pending query's slot is reserved until it is released")
+            }
+        }
+    }
+}
+
+impl Drop for PendingQuery {
+    fn drop(&mut self) {
+        if !self.released {
+            self.socket.release(self.slot);
+        }
+    }
+}
+
+/// Most datagrams read in one wake-up of a receive task, after the one it waited for.
+const RECEIVE_BATCH: usize = 32;
+
+async fn receive_loop(socket: Arc<PooledSocket>) {
+    let mut buffer = vec![0u8; RECEIVE_BUFFER];
+    loop {
+        // Wait for one datagram, then read those already queued behind it: the answers of
+        // one wake-up are noted for the closed-port check with one reading of the clock.
+        let mut received = socket.socket.recv_from(&mut buffer).await;
+        let mut answered = false;
+        let mut read = 0;
+        loop {
+            match received {
+                Ok((len, from)) => answered |= socket.accept(&buffer[..len], from),
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(error) => {
+                    socket.receive_error(&error);
+                    if answered {
+                        socket.check.note_answer();
+                    }
+                    answered = false;
+                    tokio::task::yield_now().await;
+                    break;
+                }
+            }
+            read += 1;
+            if read == RECEIVE_BATCH {
+                break;
+            }
+            received = socket.socket.try_recv_from(&mut buffer);
+        }
+        if answered {
+            socket.check.note_answer();
+        }
+    }
+}
+
+impl PooledSocket {
+    /// Takes a datagram from `from`; whether it answered a pending query.
+    fn accept(&self, packet: &[u8], from: SocketAddr) -> bool {
+        if same_peer(from, self.server) {
+            return self.dispatch(packet);
+        }
+        // Queued between bind and connect, before any query was sent: from anyone.
+        self.counters
+            .replies_unmatched
+            .fetch_add(1, Ordering::Relaxed);
+        false
+    }
+
+    /// A receive error. On a connected UDP socket, an ICMP error quoting the socket's ports
+    /// is reported here. Anyone can send one: it is a hint to check the server, and fails
+    /// nothing by itself.
+    fn receive_error(self: &Arc<Self>, error: &std::io::Error) {
+        if is_icmp_hint(error) {
+            self.icmp_hint(error);
+        } else {
+            tracing::debug!(%error, "receive error on pooled DNS socket");
+        }
+    }
+}
+
+/// IDs are drawn from a CSPRNG, so they are their own hash; the multiplication spreads them
+/// over the bits the table uses.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 << 8) | u64::from(*byte);
+        }
+        self.0 = self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_u16(&mut self, id: u16) {
+        self.0 = u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
