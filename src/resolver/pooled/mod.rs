@@ -5,6 +5,7 @@
 //! queries and reads answers; `resolver/health.rs` (shared with the stock transport)
 //! remembers which servers answer and backs off those that stopped.
 
+mod expiry;
 mod pool;
 mod socket;
 mod wire;
@@ -375,15 +376,14 @@ impl PooledUdpResolver {
             .is_multiple_of(8)
             .then(Instant::now);
         let rtt = || started.map(|started| started.elapsed());
-        let udp = tokio::time::timeout(inner.timeout, self.udp_exchange(server, query));
-        let reply = match udp.await {
-            Err(_) => {
-                inner.counters.timeouts.fetch_add(1, Ordering::Relaxed);
-                server.health.failed(standing);
-                return Err(LookupError::new(LookupErrorKind::Timeout));
-            }
-            Ok(Err(error)) => {
+        // The socket's receive task times the query out (see `expiry`): no timer of its own.
+        let reply = match self.udp_exchange(server, query).await {
+            Err(error) => {
                 match error.kind() {
+                    LookupErrorKind::Timeout => {
+                        inner.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                        server.health.failed(standing);
+                    }
                     // A closed port (confirmed), an unreachable host.
                     LookupErrorKind::Network => server.health.failed(standing),
                     // An answer, if not a good one: the server is alive.
@@ -395,7 +395,7 @@ impl PooledUdpResolver {
                 }
                 return Err(error);
             }
-            Ok(Ok(reply)) => {
+            Ok(reply) => {
                 server.health.answered(rtt());
                 reply
             }

@@ -51,6 +51,8 @@ pub(crate) struct ServerPool {
     pub(crate) addr: SocketAddr,
     pub(crate) health: Health,
     check: Arc<ClosedPortCheck>,
+    /// How long a query waits for its answer.
+    timeout: Duration,
     sockets: usize,
     by_runtime: RwLock<Vec<(tokio::runtime::Id, Arc<Sockets>)>>,
 }
@@ -126,6 +128,7 @@ impl Sockets {
                     Arc::clone(&server.check),
                     query.case_exact,
                     query.rotation.after,
+                    server.timeout,
                     Arc::clone(counters),
                 ) {
                     Ok(socket) => Some(socket),
@@ -159,6 +162,7 @@ impl ServerPool {
             addr,
             health: Health::default(),
             check: Arc::new(ClosedPortCheck::new(addr, timeout)),
+            timeout,
             sockets: sockets.max(1),
             by_runtime: RwLock::new(Vec::new()),
         }

@@ -19,6 +19,7 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 use tokio::task::AbortHandle;
 
+use super::expiry::{Expiries, Expiry};
 use super::pool::{Counters, MAX_IN_FLIGHT_PER_SOCKET, Rotation, lock};
 use super::wire::{self, MAX_QUESTION, Reply};
 use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint, same_peer};
@@ -46,17 +47,32 @@ pub(crate) struct PooledSocket {
     timer: OnceLock<AbortHandle>,
     case_exact: bool,
     counters: Arc<Counters>,
+    /// How long a query waits for its answer.
+    timeout: Duration,
 }
 
 struct Table {
     by_id: HashMap<u16, u32, BuildHasherDefault<IdHasher>>,
     slots: Vec<Slot>,
     free: Vec<u32>,
+    /// The pending queries' deadlines, oldest first.
+    expiries: Expiries,
     /// The receive task was stopped: no answer can arrive any more.
     closed: bool,
 }
 
+impl Table {
+    /// Whether the query `expiry` was written for still waits for its answer.
+    fn waiting(slots: &[Slot], expiry: &Expiry) -> bool {
+        let slot = &slots[expiry.slot as usize];
+        slot.serial == expiry.serial && matches!(slot.state, SlotState::Waiting)
+    }
+}
+
 struct Slot {
+    /// Counts the queries the slot has held, so that a deadline left behind by an earlier
+    /// one is told apart.
+    serial: u32,
     id: u16,
     qtype: u16,
     question: [u8; MAX_QUESTION],
@@ -83,6 +99,7 @@ impl PooledSocket {
         check: Arc<ClosedPortCheck>,
         case_exact: bool,
         max_age: Duration,
+        timeout: Duration,
         counters: Arc<Counters>,
     ) -> Result<Arc<Self>, LookupError> {
         let local: SocketAddr = match server {
@@ -110,6 +127,7 @@ impl PooledSocket {
                 by_id: HashMap::default(),
                 slots: Vec::new(),
                 free: Vec::new(),
+                expiries: Expiries::default(),
                 closed: false,
             }),
             aged: Arc::new(AtomicBool::new(max_age.is_zero())),
@@ -119,8 +137,11 @@ impl PooledSocket {
             timer: OnceLock::new(),
             case_exact,
             counters,
+            timeout,
         });
-        let task = runtime.spawn(receive_loop(Arc::clone(&pooled)));
+        // No query sent from now on is due before this: the receive task's first wake-up.
+        let first_check = tokio::time::Instant::now() + timeout;
+        let task = runtime.spawn(receive_loop(Arc::clone(&pooled), first_check));
         let _ = pooled.task.set(task.abort_handle());
         if !max_age.is_zero() {
             let aged = Arc::clone(&pooled.aged);
@@ -192,6 +213,7 @@ impl PooledSocket {
             Some(index) => index,
             None => {
                 table.slots.push(Slot {
+                    serial: 0,
                     id: 0,
                     qtype: 0,
                     question: [0; MAX_QUESTION],
@@ -202,13 +224,23 @@ impl PooledSocket {
                 (table.slots.len() - 1) as u32
             }
         };
-        let slot = &mut table.slots[index as usize];
+        let Table {
+            slots, expiries, ..
+        } = &mut *table;
+        let slot = &mut slots[index as usize];
+        slot.serial = slot.serial.wrapping_add(1);
+        let expiry = Expiry {
+            at: tokio::time::Instant::now() + self.timeout,
+            slot: index,
+            serial: slot.serial,
+        };
         slot.id = id;
         slot.qtype = qtype;
         slot.question[..question.len()].copy_from_slice(question);
         slot.question_len = question.len();
         slot.state = SlotState::Waiting;
         slot.waker = None;
+        expiries.push(expiry, |entry| Table::waiting(slots, entry));
         table.by_id.insert(id, index);
         self.queries.fetch_add(1, Ordering::Relaxed);
         self.counters.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -253,7 +285,14 @@ impl PooledSocket {
         let reply = wire::parse_response(packet, slot.question_len, slot.qtype);
         slot.state = SlotState::Done(reply);
         let waker = slot.waker.take();
-        table.by_id.remove(&id);
+        let Table {
+            by_id,
+            slots,
+            expiries,
+            ..
+        } = &mut *table;
+        by_id.remove(&id);
+        expiries.trim(|entry| Table::waiting(slots, entry));
         drop(table);
         self.counters
             .answers_accepted
@@ -282,6 +321,31 @@ impl PooledSocket {
             }
             socket.checking.store(false, Ordering::Release);
         });
+    }
+
+    /// Fails the queries that are due at `now` with a timeout; returns when the next one is
+    /// due, if any query waits.
+    fn expire(&self, now: tokio::time::Instant) -> Option<tokio::time::Instant> {
+        let mut wakers = Vec::new();
+        let mut table = lock(&self.table);
+        let Table {
+            by_id,
+            slots,
+            expiries,
+            ..
+        } = &mut *table;
+        while let Some(due) = expiries.pop_due(now, |entry| Table::waiting(slots, entry)) {
+            let slot = &mut slots[due.slot as usize];
+            slot.state = SlotState::Done(Err(LookupError::new(LookupErrorKind::Timeout)));
+            by_id.remove(&slot.id);
+            wakers.extend(slot.waker.take());
+        }
+        let next = expiries.next_deadline();
+        drop(table);
+        for waker in wakers {
+            waker.wake();
+        }
+        next
     }
 
     /// Completes every pending query with `error` (the server's port is confirmed closed:
@@ -344,7 +408,7 @@ impl PendingQuery {
         // The socket is nearly always writable: try at once, without an await point.
         let sent = match self.socket.socket.try_send(query) {
             Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
-                self.socket.socket.send(query).await
+                self.send_when_writable(query).await?
             }
             sent => sent,
         };
@@ -356,10 +420,21 @@ impl PendingQuery {
         if is_icmp_hint(&error) {
             self.socket.icmp_hint(&error);
         }
-        match self.socket.socket.send(query).await {
+        match self.send_when_writable(query).await? {
             Ok(_) => Ok(()),
             Err(error) => Err(LookupError::from_io(&error)),
         }
+    }
+
+    /// Waits for the socket to take the query, no longer than the query may wait in all: while
+    /// it waits to send, the query does not see its slot time out.
+    async fn send_when_writable(
+        &self,
+        query: &[u8],
+    ) -> Result<std::io::Result<usize>, LookupError> {
+        tokio::time::timeout(self.socket.timeout, self.socket.socket.send(query))
+            .await
+            .map_err(|_| LookupError::new(LookupErrorKind::Timeout))
     }
 }
 
@@ -411,12 +486,28 @@ impl Drop for PendingQuery {
 /// Most datagrams read in one wake-up of a receive task, after the one it waited for.
 const RECEIVE_BATCH: usize = 32;
 
-async fn receive_loop(socket: Arc<PooledSocket>) {
+/// Receives the socket's answers, and times its queries out (see [`expiry`](super::expiry)).
+/// `first_check` is when the first query sent can be due, at the earliest.
+async fn receive_loop(socket: Arc<PooledSocket>, first_check: tokio::time::Instant) {
     let mut buffer = vec![0u8; RECEIVE_BUFFER];
+    // Never later than the oldest pending query's deadline. With no query pending, it is set
+    // one timeout ahead, which no query sent after that can be due before.
+    let expiry = tokio::time::sleep_until(first_check);
+    tokio::pin!(expiry);
     loop {
         // Wait for one datagram, then read those already queued behind it: the answers of
         // one wake-up are noted for the closed-port check with one reading of the clock.
-        let mut received = socket.socket.recv_from(&mut buffer).await;
+        // The deadline goes first, so that a busy socket cannot put it off.
+        let mut received = tokio::select! {
+            biased;
+            () = &mut expiry => {
+                let now = tokio::time::Instant::now();
+                let next = socket.expire(now).unwrap_or(now + socket.timeout);
+                expiry.as_mut().reset(next);
+                continue;
+            }
+            received = socket.socket.recv_from(&mut buffer) => received,
+        };
         let mut answered = false;
         let mut read = 0;
         loop {
