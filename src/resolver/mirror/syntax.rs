@@ -91,10 +91,16 @@ fn mask_bits(text: &[u8], max: u32) -> Option<(u32, &[u8])> {
 /// rbldnsd's `ip4cidr`. The address may have host bits set: the caller decides.
 pub(super) fn ip4_cidr(text: &[u8]) -> Option<(u32, u32, &[u8])> {
     let (address, bits, rest) = ip4_prefix(text)?;
+    cidr(address, bits, rest, 32, 8)
+}
+
+/// A prefix of `bits` bits (of `width`) and its `/bits`, if any, from `rest`; without
+/// `/bits`, a prefix of a single group (`group` bits) is refused.
+fn cidr<A>(address: A, bits: u32, rest: &[u8], width: u32, group: u32) -> Option<(A, u32, &[u8])> {
     if let Some(after) = rest.strip_prefix(b"/") {
-        let (bits, rest) = mask_bits(after, 32)?;
+        let (bits, rest) = mask_bits(after, width)?;
         Some((address, bits, rest))
-    } else if bits == 8 {
+    } else if bits == group {
         None
     } else {
         Some((address, bits, rest))
@@ -195,14 +201,7 @@ pub(super) fn ip6_prefix(text: &[u8]) -> (Option<(u128, u32)>, &[u8]) {
 pub(super) fn ip6_cidr(text: &[u8]) -> Option<(u128, u32, &[u8])> {
     let (parsed, rest) = ip6_prefix(text);
     let (address, bits) = parsed?;
-    if let Some(after) = rest.strip_prefix(b"/") {
-        let (bits, rest) = mask_bits(after, 128)?;
-        Some((address, bits, rest))
-    } else if bits == 16 {
-        None
-    } else {
-        Some((address, bits, rest))
-    }
+    cidr(address, bits, rest, 128, 16)
 }
 
 /// The mask of an IPv6 prefix of `bits` bits (0..=128).
@@ -212,6 +211,12 @@ pub(super) fn ip6_mask(bits: u32) -> u128 {
     } else {
         u128::MAX << (128 - bits)
     }
+}
+
+/// An IPv4 address as it stands in TXT records: dotted decimal.
+pub(super) fn ip4_text(address: u32, out: &mut Vec<u8>) {
+    use std::io::Write;
+    let _ = write!(out, "{}", std::net::Ipv4Addr::from(address));
 }
 
 /// An IPv6 address as rbldnsd writes it in TXT records (`ip6atos`): lowercase groups without
