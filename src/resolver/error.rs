@@ -156,8 +156,8 @@ pub enum LookupErrorKind {
     /// The resolver could not be used at all (for instance, no name server configured, or no
     /// Tokio runtime to run on).
     Config,
-    /// The resolver does not make this kind of lookup (an optional method of [`DnsResolver`]
-    /// it does not implement).
+    /// The resolver does not make this kind of lookup (an optional method of
+    /// [`DnsResolver`](super::DnsResolver) it does not implement).
     Unsupported,
 }
 
