@@ -67,7 +67,8 @@ impl LookupError {
     /// The error for a response code other than NOERROR and NXDOMAIN, the same on every
     /// transport: SERVFAIL and REFUSED by name, any other code by number.
     #[cfg(any(feature = "hickory", feature = "pooled"))]
-    #[cfg_attr(not(feature = "hickory"), allow(dead_code))] // the pooled transport maps its own codes
+    // The pooled transport reads its own codes, so with it alone this goes unused.
+    #[cfg_attr(not(feature = "hickory"), allow(dead_code))]
     pub(crate) fn from_rcode(rcode: u16) -> Self {
         const SERVFAIL: u16 = 2;
         const REFUSED: u16 = 5;
@@ -211,6 +212,45 @@ impl ResolverBuildError {
         ResolverBuildError::SystemConfig {
             detail: detail.into(),
             source: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(any(feature = "hickory", feature = "pooled"))]
+    #[test]
+    fn response_codes_map_to_their_kinds() {
+        assert!(LookupError::from_rcode(2).is_servfail());
+        assert!(LookupError::from_rcode(5).is_refused());
+        assert_eq!(
+            LookupError::from_rcode(4).kind(),
+            LookupErrorKind::ResponseCode(4)
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn local_shortages_are_told_from_network_errors() {
+        for errno in [
+            libc::EMFILE,
+            libc::ENFILE,
+            libc::ENOBUFS,
+            libc::ENOMEM,
+            libc::EADDRINUSE,
+            libc::EADDRNOTAVAIL,
+        ] {
+            let error = io::Error::from_raw_os_error(errno);
+            assert!(LookupError::from_io(&error).is_local(), "{error}");
+        }
+        for errno in [libc::ECONNREFUSED, libc::ENETUNREACH, libc::EHOSTUNREACH] {
+            let error = io::Error::from_raw_os_error(errno);
+            assert_eq!(
+                LookupError::from_io(&error).kind(),
+                LookupErrorKind::Network
+            );
         }
     }
 }

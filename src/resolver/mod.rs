@@ -33,10 +33,10 @@ pub(crate) mod icmp;
 #[cfg_attr(docsrs, doc(cfg(feature = "mirror")))]
 pub mod mirror;
 mod options;
-// Each resolver uses the parts it needs: with some features off, the rest goes unused.
 #[cfg(feature = "pooled")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pooled")))]
 pub mod pooled;
+// Each resolver uses the parts it needs: with some features off, the rest goes unused.
 #[cfg_attr(
     not(all(feature = "hickory", feature = "cache", feature = "mirror")),
     allow(dead_code)

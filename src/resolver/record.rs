@@ -111,19 +111,21 @@ record_types! {
 /// - `lookup_methods!(deref)` makes every method call the same method of `**self`.
 macro_rules! lookup_methods {
     ($how:ident) => {
-        $crate::resolver::record::lookup_methods!(@one $how, lookup_a, A, ::std::net::Ipv4Addr);
-        $crate::resolver::record::lookup_methods!(@one $how, lookup_txt, Txt, ::std::string::String);
-        $crate::resolver::record::lookup_methods!(@one $how, lookup_aaaa, Aaaa, ::std::net::Ipv6Addr);
-        $crate::resolver::record::lookup_methods!(@one $how, lookup_ptr, Ptr, ::std::string::String);
-        $crate::resolver::record::lookup_methods!(@one $how, lookup_mx, Mx, $crate::resolver::MailExchanger);
-        $crate::resolver::record::lookup_methods!(@one $how, lookup_ns, Ns, ::std::string::String);
+        $crate::resolver::record::lookup_methods!(@one $how, lookup_a, A, std::net::Ipv4Addr);
+        $crate::resolver::record::lookup_methods!(@one $how, lookup_txt, Txt, String);
+        $crate::resolver::record::lookup_methods!(@one $how, lookup_aaaa, Aaaa, std::net::Ipv6Addr);
+        $crate::resolver::record::lookup_methods!(@one $how, lookup_ptr, Ptr, String);
+        $crate::resolver::record::lookup_methods!(
+            @one $how, lookup_mx, Mx, $crate::resolver::MailExchanger
+        );
+        $crate::resolver::record::lookup_methods!(@one $how, lookup_ns, Ns, String);
     };
     (@one $how:ident, $method:ident, $kind:ident, $value:ty) => {
         fn $method(
             &self,
             name: &str,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<$crate::resolver::Answer<$value>, $crate::resolver::LookupError>,
+        ) -> impl std::future::Future<
+            Output = Result<$crate::resolver::Answer<$value>, $crate::resolver::LookupError>,
         > + Send {
             $crate::resolver::record::lookup_methods!(@call $how, self, name, $method, $kind)
         }
