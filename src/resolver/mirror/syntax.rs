@@ -506,36 +506,47 @@ mod tests {
             expand(template.as_bytes(), subject.as_bytes(), subst, &mut out);
             String::from_utf8(out.clone()).unwrap()
         };
-        assert_eq!(
-            run("$1/spammer/$ $2", "127.0.0.2", &subst),
-            "See http://www.example.com/bl/spammer/127.0.0.2 for details"
-        );
-        assert_eq!(
-            run("This spammer wants some $$$$.  $1/$", "127.0.0.4", &subst),
-            "This spammer wants some $$.  See http://www.example.com/bl/127.0.0.4"
-        );
-        assert_eq!(run("undefined $7 kept", "x", &subst), "undefined $7 kept");
+        let without_base = [
+            (
+                "$1/spammer/$ $2",
+                "127.0.0.2",
+                "See http://www.example.com/bl/spammer/127.0.0.2 for details",
+            ),
+            (
+                "This spammer wants some $$$$.  $1/$",
+                "127.0.0.4",
+                "This spammer wants some $$.  See http://www.example.com/bl/127.0.0.4",
+            ),
+            ("undefined $7 kept", "x", "undefined $7 kept"),
+        ];
+        for (template, subject, expected) in without_base {
+            assert_eq!(run(template, subject, &subst), expected, "{template}");
+        }
         subst.base = Some(
             b"See http://www.example.com/bl?$= ($) for details"
                 .as_slice()
                 .into(),
         );
-        assert_eq!(
-            run("r123", "127.0.0.2", &subst),
-            "See http://www.example.com/bl?r123 (127.0.0.2) for details"
-        );
-        assert_eq!(
-            run("", "127.0.0.3", &subst),
-            "See http://www.example.com/bl?127.0.0.3 (127.0.0.3) for details"
-        );
-        assert_eq!(
-            run(
+        let with_base = [
+            (
+                "r123",
+                "127.0.0.2",
+                "See http://www.example.com/bl?r123 (127.0.0.2) for details",
+            ),
+            (
+                "",
+                "127.0.0.3",
+                "See http://www.example.com/bl?127.0.0.3 (127.0.0.3) for details",
+            ),
+            (
                 "=See other blocklists for details about $",
                 "127.0.0.4",
-                &subst
+                "See other blocklists for details about 127.0.0.4",
             ),
-            "See other blocklists for details about 127.0.0.4"
-        );
+        ];
+        for (template, subject, expected) in with_base {
+            assert_eq!(run(template, subject, &subst), expected, "{template}");
+        }
         assert_eq!(
             run(&"x".repeat(300), "", &Substitutions::default()).len(),
             254
