@@ -46,8 +46,12 @@ impl LookupError {
     /// use std::io;
     /// use dnsbl_check::{LookupError, LookupErrorKind};
     ///
-    /// assert!(LookupError::from_io(&io::Error::from_raw_os_error(24)).is_local()); // EMFILE
-    /// assert!(LookupError::from_io(&io::Error::from_raw_os_error(23)).is_local()); // ENFILE
+    /// assert!(LookupError::from_io(&io::Error::from(io::ErrorKind::AddrInUse)).is_local());
+    /// // Out of file descriptors: errno values std has no kind for.
+    /// #[cfg(unix)]
+    /// for errno in [libc::EMFILE, libc::ENFILE] {
+    ///     assert!(LookupError::from_io(&io::Error::from_raw_os_error(errno)).is_local());
+    /// }
     /// let refused = LookupError::from_io(&io::Error::from(io::ErrorKind::ConnectionRefused));
     /// assert_eq!(refused.kind(), LookupErrorKind::Network);
     /// ```
