@@ -37,46 +37,9 @@ impl HickoryResolverBuilder {
     pub fn build(self) -> Result<HickoryResolver, ResolverBuildError> {
         let socket_trouble = Arc::new(SocketTrouble::default());
         let provider = ConnectedUdpRuntime::new(Arc::clone(&socket_trouble));
-        let (config, mut options) = if self.options.uses_system_configuration() {
-            read_system_conf().map_err(system_config_error)?
-        } else {
-            let servers = self
-                .options
-                .name_servers
-                .iter()
-                .map(|server| {
-                    let port = server.addr().port();
-                    let mut udp = ConnectionConfig::udp();
-                    udp.port = port;
-                    let mut tcp = ConnectionConfig::tcp();
-                    tcp.port = port;
-                    NameServerConfig::new(server.addr().ip(), true, vec![udp, tcp])
-                })
-                .collect();
-            (
-                ResolverConfig::from_name_servers(servers),
-                ResolverOpts::default(),
-            )
-        };
-        // The checker caches with list-aware TTL rules; a second cache here would only hide
-        // what the name server says.
-        options.cache_size = 0;
-        // TTLs as received, so that ours are the only rules (RFC 2181 §8 among them), not
-        // hickory's cap of a day.
-        let as_received = Some(Duration::from_secs(u64::from(u32::MAX)));
-        options.positive_max_ttl = as_received;
-        options.negative_max_ttl = as_received;
-        // Names are absolute, but make sure hosts files never answer for a list zone.
-        options.use_hosts_file = hickory_resolver::config::ResolveHosts::Never;
-        options.case_randomization = self.case_randomization;
-        if let Some(timeout) = self.options.timeout {
-            options.timeout = timeout;
-        }
+        let (config, mut options) = self.configuration()?;
+        self.tune(&mut options);
         socket_trouble.set_recent(options.timeout);
-        // hickory's `attempts` counts the tries after the first: retries.
-        if let Some(retries) = self.options.retries {
-            options.attempts = retries;
-        }
         let timeout = options.timeout;
         let retries = options.attempts;
         let (domain, search, servers) = config.into_parts();
@@ -102,6 +65,53 @@ impl HickoryResolverBuilder {
             retries,
             socket_trouble,
         })
+    }
+
+    /// hickory's configuration: the system's, or the name servers given (UDP and TCP on each
+    /// one's port) with hickory's default options.
+    fn configuration(&self) -> Result<(ResolverConfig, ResolverOpts), ResolverBuildError> {
+        if self.options.uses_system_configuration() {
+            return read_system_conf().map_err(system_config_error);
+        }
+        let servers = self
+            .options
+            .name_servers
+            .iter()
+            .map(|server| {
+                let port = server.addr().port();
+                let mut udp = ConnectionConfig::udp();
+                udp.port = port;
+                let mut tcp = ConnectionConfig::tcp();
+                tcp.port = port;
+                NameServerConfig::new(server.addr().ip(), true, vec![udp, tcp])
+            })
+            .collect();
+        Ok((
+            ResolverConfig::from_name_servers(servers),
+            ResolverOpts::default(),
+        ))
+    }
+
+    /// hickory's options for DNS list lookups, with this builder's timeout and retries.
+    fn tune(&self, options: &mut ResolverOpts) {
+        // The checker caches with list-aware TTL rules; a second cache here would only hide
+        // what the name server says.
+        options.cache_size = 0;
+        // TTLs as received, so that ours are the only rules (RFC 2181 §8 among them), not
+        // hickory's cap of a day.
+        let as_received = Some(Duration::from_secs(u64::from(u32::MAX)));
+        options.positive_max_ttl = as_received;
+        options.negative_max_ttl = as_received;
+        // Names are absolute, but make sure hosts files never answer for a list zone.
+        options.use_hosts_file = hickory_resolver::config::ResolveHosts::Never;
+        options.case_randomization = self.case_randomization;
+        if let Some(timeout) = self.options.timeout {
+            options.timeout = timeout;
+        }
+        // hickory's `attempts` counts the tries after the first: retries.
+        if let Some(retries) = self.options.retries {
+            options.attempts = retries;
+        }
     }
 }
 
