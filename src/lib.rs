@@ -20,7 +20,7 @@
 //! | [`Config`] | `config.rs` | configuration files (TOML, JSON), and [`config::parse_seconds`] |
 //! | [`resolver`] | `resolver/` | the DNS seam ([`DnsResolver`]) and its implementations |
 //! | [`ResolverOptions`], [`NameServer`] | `resolver/options.rs` | name servers, timeout, retries: for any resolver |
-//! | [`HickoryResolver`] | `resolver/hickory.rs` | the default resolver, on hickory-resolver |
+//! | [`HickoryResolver`] | `resolver/hickory/` | the default resolver, on hickory-resolver |
 //! | [`PooledUdpResolver`](resolver::pooled::PooledUdpResolver) | `resolver/pooled/` | a fast resolver for bulk checks: pooled UDP sockets |
 //! | [`AnyResolver`](resolver::any::AnyResolver) | `resolver/any.rs` | either resolver, chosen at run time |
 //! | [`AnswerCache`](resolver::cache::AnswerCache) | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |

@@ -1,16 +1,14 @@
 //! Either built-in resolver, chosen at run time.
 
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use crate::resolver::hickory::HickoryResolver;
 #[cfg(feature = "mirror")]
 use crate::resolver::mirror::MirrorResolver;
 use crate::resolver::pooled::PooledUdpResolver;
-use crate::resolver::{
-    Answer, DnsResolver, LookupError, MailExchanger, ResolverBuildError, ResolverOptions,
-};
+use crate::resolver::record::{self, Record};
+use crate::resolver::{Answer, DnsResolver, LookupError, ResolverBuildError, ResolverOptions};
 
 /// One of the crate's two resolvers, for programs that let their users choose the transport
 /// (a command-line flag, a config setting) without making everything generic over it.
@@ -189,56 +187,26 @@ impl AnyResolver {
     }
 }
 
-/// `$resolver.$method(name)` on the resolver below any mirrors, unless a mirror answers.
-macro_rules! dispatch {
-    ($resolver:ident, $name:ident, $method:ident, $mirrored:expr) => {{
+impl AnyResolver {
+    /// The one lookup behind every [`DnsResolver`] method: the mirrors' answer, if a mirror
+    /// holds `name`, else the answer of the resolver below them.
+    async fn lookup<K: Record>(&self, name: &str) -> Result<Answer<K::Value>, LookupError> {
         #[cfg(feature = "mirror")]
-        let $resolver = match $resolver.below_mirrors($name, $mirrored)? {
+        let resolver = match self.below_mirrors(name, |mirror| K::mirrored(mirror, name))? {
             Ok(answer) => return Ok(answer),
             Err(below) => below,
         };
-        match $resolver {
-            AnyResolver::Hickory(resolver) => resolver.$method($name).await,
-            AnyResolver::Pooled(resolver) => resolver.$method($name).await,
+        #[cfg(not(feature = "mirror"))]
+        let resolver = self;
+        match resolver {
+            AnyResolver::Hickory(resolver) => K::ask(&**resolver, name).await,
+            AnyResolver::Pooled(resolver) => K::ask(resolver, name).await,
             #[cfg(feature = "mirror")]
             AnyResolver::Mirror(_) => unreachable!("below_mirrors stops below the mirrors"),
         }
-    }};
+    }
 }
 
 impl DnsResolver for AnyResolver {
-    async fn lookup_a(&self, name: &str) -> Result<Answer<Ipv4Addr>, LookupError> {
-        let resolver = self;
-        dispatch!(resolver, name, lookup_a, |mirror| mirror.mirrored_a(name))
-    }
-
-    async fn lookup_txt(&self, name: &str) -> Result<Answer<String>, LookupError> {
-        let resolver = self;
-        dispatch!(resolver, name, lookup_txt, |mirror| mirror
-            .mirrored_txt(name))
-    }
-
-    async fn lookup_aaaa(&self, name: &str) -> Result<Answer<Ipv6Addr>, LookupError> {
-        let resolver = self;
-        dispatch!(resolver, name, lookup_aaaa, |mirror| mirror
-            .mirrored_other(name))
-    }
-
-    async fn lookup_ptr(&self, name: &str) -> Result<Answer<String>, LookupError> {
-        let resolver = self;
-        dispatch!(resolver, name, lookup_ptr, |mirror| mirror
-            .mirrored_other(name))
-    }
-
-    async fn lookup_mx(&self, name: &str) -> Result<Answer<MailExchanger>, LookupError> {
-        let resolver = self;
-        dispatch!(resolver, name, lookup_mx, |mirror| mirror
-            .mirrored_other(name))
-    }
-
-    async fn lookup_ns(&self, name: &str) -> Result<Answer<String>, LookupError> {
-        let resolver = self;
-        dispatch!(resolver, name, lookup_ns, |mirror| mirror
-            .mirrored_other(name))
-    }
+    record::lookup_methods!(lookup);
 }

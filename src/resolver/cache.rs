@@ -1,8 +1,8 @@
 //! A TTL-aware answer cache in front of any resolver.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,7 +11,8 @@ use futures::future::{BoxFuture, Shared};
 use moka::Expiry;
 use moka::future::Cache;
 
-use crate::resolver::{Answer, DnsResolver, LookupError, MailExchanger};
+use crate::resolver::record::{self, Record, RecordKind};
+use crate::resolver::{Answer, DnsResolver, LookupError};
 
 /// Bounds and size of an [`AnswerCache`].
 ///
@@ -70,24 +71,10 @@ impl CacheConfig {
     }
 }
 
-#[derive(Clone, PartialEq, Eq, Hash)]
-enum RecordKind {
-    A,
-    Aaaa,
-    Txt,
-    Ptr,
-}
-
-#[derive(Clone)]
-enum CachedAnswer {
-    A(Answer<Ipv4Addr>),
-    Aaaa(Answer<Ipv6Addr>),
-    Text(Answer<String>),
-}
-
 #[derive(Clone)]
 struct Entry {
-    answer: CachedAnswer,
+    /// An `Answer` of the key's record type.
+    answer: Arc<dyn Any + Send + Sync>,
     lifetime: Duration,
     stored: Instant,
 }
@@ -122,6 +109,9 @@ impl Expiry<Key, Entry> for EntryExpiry {
 ///   its own, so that dropping the lookup that started it (a deadline, a cancelled check)
 ///   leaves the others waiting for the same answer.
 /// - An answer from the cache carries the TTL it has left, not the one it came with.
+/// - A, AAAA, TXT and PTR answers are cached; MX and NS answers are not (a domain's mail
+///   servers are looked up once per check of that domain, its name servers once per message
+///   that names it).
 ///
 /// This is the mail-filter case: the same clients connect again and again. A bulk scan of
 /// distinct addresses gains nothing from it.
@@ -238,50 +228,39 @@ impl<R: DnsResolver> AnswerCache<R> {
         self.entries.invalidate_all();
     }
 
-    /// Answers from the cache, or asks `fetch` once for all concurrent askers of `name`.
-    ///
-    /// `wrap` and `unwrap` move answers of one record type in and out of the shared entry
-    /// type.
-    async fn lookup<T: Send + 'static, F>(
-        &self,
-        name: &str,
-        kind: RecordKind,
-        fetch: impl FnOnce(Arc<R>, String) -> F,
-        wrap: fn(Answer<T>) -> CachedAnswer,
-        unwrap: fn(CachedAnswer) -> Option<Answer<T>>,
-    ) -> Result<Answer<T>, LookupError>
-    where
-        F: Future<Output = Result<Answer<T>, LookupError>> + Send + 'static,
-    {
-        if self.passes_through(name) {
-            return fetch(Arc::clone(&self.inner), name.to_owned()).await;
+    /// The one lookup behind every [`DnsResolver`] method: the answer from the cache, or
+    /// from the resolver behind it, asked once for all concurrent askers of `name`.
+    /// MX and NS answers are not cached (see [`AnswerCache`]).
+    async fn lookup<K: Record>(&self, name: &str) -> Result<Answer<K::Value>, LookupError> {
+        if matches!(K::KIND, RecordKind::Mx | RecordKind::Ns) || self.passes_through(name) {
+            return K::ask(&*self.inner, name).await;
         }
-        let key = (name.to_ascii_lowercase(), kind);
+        let key = (name.to_ascii_lowercase(), K::KIND);
         let entry = match self.entries.get(&key).await {
             Some(entry) => entry,
             None => {
-                self.shared_fetch(key, fetch(Arc::clone(&self.inner), name.to_owned()), wrap)
+                let (inner, name) = (Arc::clone(&self.inner), name.to_owned());
+                self.shared_fetch(key, async move { K::ask(&*inner, &name).await })
                     .await?
             }
         };
-        let answer = unwrap(entry.answer).ok_or_else(|| {
-            LookupError::with_detail(
-                crate::LookupErrorKind::Protocol,
-                "cache entry of another type",
-            )
-        })?;
+        let answer = entry
+            .answer
+            .downcast_ref::<Answer<K::Value>>()
+            .cloned()
+            .ok_or_else(|| {
+                LookupError::with_detail(
+                    crate::LookupErrorKind::Protocol,
+                    "cache entry of another type",
+                )
+            })?;
         Ok(remaining(answer, entry.stored.elapsed()))
     }
 
     /// Joins the fetch in flight for `key`, or starts `fetch` in a task of its own (on the
     /// current Tokio runtime, if any). The fetch stores a good answer (errors are never
     /// stored) and ends the sharing.
-    fn shared_fetch<T: Send + 'static, F>(
-        &self,
-        key: Key,
-        fetch: F,
-        wrap: fn(Answer<T>) -> CachedAnswer,
-    ) -> Fetch
+    fn shared_fetch<T: Send + Sync + 'static, F>(&self, key: Key, fetch: F) -> Fetch
     where
         F: Future<Output = Result<Answer<T>, LookupError>> + Send + 'static,
     {
@@ -302,7 +281,7 @@ impl<R: DnsResolver> AnswerCache<R> {
                     Answer::NoRecords { negative_ttl, .. } => negative_ttl.unwrap_or(0),
                 };
                 Entry {
-                    answer: wrap(answer),
+                    answer: Arc::new(answer),
                     lifetime: config.lifetime(ttl),
                     stored: Instant::now(),
                 }
@@ -357,68 +336,13 @@ fn remaining<T>(answer: Answer<T>, age: Duration) -> Answer<T> {
 }
 
 impl<R: DnsResolver> DnsResolver for AnswerCache<R> {
-    async fn lookup_a(&self, name: &str) -> Result<Answer<Ipv4Addr>, LookupError> {
-        let fetch = |inner: Arc<R>, name: String| async move { inner.lookup_a(&name).await };
-        self.lookup(
-            name,
-            RecordKind::A,
-            fetch,
-            CachedAnswer::A,
-            |cached| match cached {
-                CachedAnswer::A(answer) => Some(answer),
-                _ => None,
-            },
-        )
-        .await
-    }
-
-    async fn lookup_txt(&self, name: &str) -> Result<Answer<String>, LookupError> {
-        let fetch = |inner: Arc<R>, name: String| async move { inner.lookup_txt(&name).await };
-        self.lookup(name, RecordKind::Txt, fetch, CachedAnswer::Text, text)
-            .await
-    }
-
-    async fn lookup_aaaa(&self, name: &str) -> Result<Answer<Ipv6Addr>, LookupError> {
-        let fetch = |inner: Arc<R>, name: String| async move { inner.lookup_aaaa(&name).await };
-        self.lookup(
-            name,
-            RecordKind::Aaaa,
-            fetch,
-            CachedAnswer::Aaaa,
-            |cached| match cached {
-                CachedAnswer::Aaaa(answer) => Some(answer),
-                _ => None,
-            },
-        )
-        .await
-    }
-
-    async fn lookup_ptr(&self, name: &str) -> Result<Answer<String>, LookupError> {
-        let fetch = |inner: Arc<R>, name: String| async move { inner.lookup_ptr(&name).await };
-        self.lookup(name, RecordKind::Ptr, fetch, CachedAnswer::Text, text)
-            .await
-    }
-
-    /// Not cached: a domain's mail servers are looked up once per check of that domain.
-    async fn lookup_mx(&self, name: &str) -> Result<Answer<MailExchanger>, LookupError> {
-        self.inner.lookup_mx(name).await
-    }
-
-    /// Not cached: a domain's name servers are looked up once per message that names it.
-    async fn lookup_ns(&self, name: &str) -> Result<Answer<String>, LookupError> {
-        self.inner.lookup_ns(name).await
-    }
-}
-
-fn text(cached: CachedAnswer) -> Option<Answer<String>> {
-    match cached {
-        CachedAnswer::Text(answer) => Some(answer),
-        _ => None,
-    }
+    record::lookup_methods!(lookup);
 }
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
     use super::*;
 
     /// A resolver that answers every A query with one record.

@@ -3,9 +3,11 @@
 //!
 //! | piece | file | what it does |
 //! |---|---|---|
-//! | [`DnsResolver`], [`Answer`], [`LookupError`] | `resolver/mod.rs` | the trait and its contract |
+//! | [`DnsResolver`], [`Answer`] | `resolver/mod.rs` | the trait and its contract |
+//! | [`LookupError`], [`ResolverBuildError`] | `resolver/error.rs` | how a lookup fails, and how setting up a resolver does |
+//! | record types (internal) | `resolver/record.rs` | the record types as types: one generic lookup per resolver behind the trait's methods |
 //! | [`ResolverOptions`], [`NameServer`] | `resolver/options.rs` | name servers, timeout, retries: for any resolver |
-//! | [`HickoryResolver`](hickory::HickoryResolver) | `resolver/hickory.rs` | the default resolver, on hickory-resolver |
+//! | [`HickoryResolver`](hickory::HickoryResolver) | `resolver/hickory/` | the default resolver, on hickory-resolver |
 //! | [`PooledUdpResolver`](pooled::PooledUdpResolver) | `resolver/pooled/` | a fast resolver for bulk checks: pooled UDP sockets |
 //! | [`AnswerCache`](cache::AnswerCache) | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | [`AnyResolver`](any::AnyResolver) | `resolver/any.rs` | either built-in resolver, chosen at run time |
@@ -19,6 +21,7 @@ pub mod any;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod cache;
+mod error;
 #[cfg(any(feature = "hickory", feature = "pooled"))]
 pub(crate) mod health;
 #[cfg(feature = "hickory")]
@@ -33,12 +36,17 @@ mod options;
 #[cfg(feature = "pooled")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pooled")))]
 pub mod pooled;
+// Each resolver uses the parts it needs: with some features off, the rest goes unused.
+#[cfg_attr(
+    not(all(feature = "hickory", feature = "cache", feature = "mirror")),
+    allow(dead_code)
+)]
+pub(crate) mod record;
 
+pub use error::{LookupError, LookupErrorKind, ResolverBuildError};
 pub use options::{NameServer, ResolverOptions};
 
-use std::fmt;
-use std::future::Future;
-use std::io;
+use std::future::{Future, Ready};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
@@ -260,8 +268,7 @@ pub trait DnsResolver: Send + Sync + 'static {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<Answer<Ipv6Addr>, LookupError>> + Send {
-        let _ = name;
-        std::future::ready(Err(unsupported("AAAA")))
+        unsupported(name, "AAAA")
     }
 
     /// Looks up the PTR records at `name` (an `in-addr.arpa.` or `ip6.arpa.` name), each as a
@@ -272,22 +279,20 @@ pub trait DnsResolver: Send + Sync + 'static {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<Answer<String>, LookupError>> + Send {
-        let _ = name;
-        std::future::ready(Err(unsupported("PTR")))
+        unsupported(name, "PTR")
     }
 
     /// Looks up the MX records at `name`, for checking a domain's mail servers
     /// ([`hosts`](crate::hosts)).
     ///
     /// Optional, like [`DnsResolver::lookup_aaaa`]: the default answers with a
-    /// [`LookupErrorKind::Config`] error, which callers report as trouble, never as "no mail
-    /// servers".
+    /// [`LookupErrorKind::Unsupported`] error, which callers report as trouble, never as "no
+    /// mail servers".
     fn lookup_mx(
         &self,
         name: &str,
     ) -> impl Future<Output = Result<Answer<MailExchanger>, LookupError>> + Send {
-        let _ = name;
-        std::future::ready(Err(unsupported("MX")))
+        unsupported(name, "MX")
     }
 
     /// Looks up the NS records at `name`: a domain's name servers, lowercase host names
@@ -300,8 +305,7 @@ pub trait DnsResolver: Send + Sync + 'static {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<Answer<String>, LookupError>> + Send {
-        let _ = name;
-        std::future::ready(Err(unsupported("NS")))
+        unsupported(name, "NS")
     }
 }
 
@@ -350,252 +354,14 @@ impl MailExchanger {
     }
 }
 
-fn unsupported(record_type: &str) -> LookupError {
-    LookupError::with_detail(
+/// The answer of a resolver without the optional lookup of `record_type`, whatever the name.
+fn unsupported<T>(_name: &str, record_type: &str) -> Ready<Result<Answer<T>, LookupError>> {
+    std::future::ready(Err(LookupError::with_detail(
         LookupErrorKind::Unsupported,
         format!("this resolver does not look up {record_type} records"),
-    )
+    )))
 }
 
 impl<R: DnsResolver> DnsResolver for Arc<R> {
-    fn lookup_a(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Answer<Ipv4Addr>, LookupError>> + Send {
-        (**self).lookup_a(name)
-    }
-
-    fn lookup_txt(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Answer<String>, LookupError>> + Send {
-        (**self).lookup_txt(name)
-    }
-
-    fn lookup_aaaa(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Answer<Ipv6Addr>, LookupError>> + Send {
-        (**self).lookup_aaaa(name)
-    }
-
-    fn lookup_ptr(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Answer<String>, LookupError>> + Send {
-        (**self).lookup_ptr(name)
-    }
-
-    fn lookup_mx(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Answer<MailExchanger>, LookupError>> + Send {
-        (**self).lookup_mx(name)
-    }
-
-    fn lookup_ns(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Answer<String>, LookupError>> + Send {
-        (**self).lookup_ns(name)
-    }
-}
-
-/// Why a lookup gave no usable answer.
-///
-/// # Examples
-///
-/// ```
-/// use dnsbl_check::{LookupError, LookupErrorKind};
-///
-/// let error = LookupError::new(LookupErrorKind::ServFail);
-/// assert!(error.is_servfail());
-/// assert_eq!(error.to_string(), "SERVFAIL");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct LookupError {
-    kind: LookupErrorKind,
-    detail: Option<String>,
-}
-
-impl LookupError {
-    /// An error of this kind, without further detail.
-    pub fn new(kind: LookupErrorKind) -> Self {
-        LookupError { kind, detail: None }
-    }
-
-    /// An error of this kind with a human-readable detail (which must not contain the name).
-    pub fn with_detail(kind: LookupErrorKind, detail: impl Into<String>) -> Self {
-        LookupError {
-            kind,
-            detail: Some(detail.into()),
-        }
-    }
-
-    /// Sorts an operating-system error: a local shortage (descriptors, ports, buffers,
-    /// memory) is [`LookupErrorKind::LocalResource`]; anything else, such as an unreachable
-    /// or refusing server, is [`LookupErrorKind::Network`]. The OS error text is the detail.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::io;
-    /// use dnsbl_check::{LookupError, LookupErrorKind};
-    ///
-    /// assert!(LookupError::from_io(&io::Error::from_raw_os_error(24)).is_local()); // EMFILE
-    /// assert!(LookupError::from_io(&io::Error::from_raw_os_error(23)).is_local()); // ENFILE
-    /// let refused = LookupError::from_io(&io::Error::from(io::ErrorKind::ConnectionRefused));
-    /// assert_eq!(refused.kind(), LookupErrorKind::Network);
-    /// ```
-    pub fn from_io(error: &std::io::Error) -> Self {
-        use std::io::ErrorKind;
-        // Out of descriptors, buffers or ports: what std has no kind for, by the system's own
-        // numbers.
-        #[cfg(unix)]
-        let local_errno = matches!(
-            error.raw_os_error(),
-            Some(
-                libc::EMFILE
-                    | libc::ENFILE
-                    | libc::ENOBUFS
-                    | libc::ENOMEM
-                    | libc::EADDRINUSE
-                    | libc::EADDRNOTAVAIL
-            )
-        );
-        #[cfg(not(unix))]
-        let local_errno = false;
-        let local = local_errno
-            || matches!(
-                error.kind(),
-                ErrorKind::OutOfMemory | ErrorKind::AddrInUse | ErrorKind::AddrNotAvailable
-            );
-        let kind = if local {
-            LookupErrorKind::LocalResource
-        } else {
-            LookupErrorKind::Network
-        };
-        LookupError::with_detail(kind, error.to_string())
-    }
-
-    /// The kind of failure.
-    pub fn kind(&self) -> LookupErrorKind {
-        self.kind
-    }
-
-    /// More detail, such as the operating system's error text, if any.
-    pub fn detail(&self) -> Option<&str> {
-        self.detail.as_deref()
-    }
-
-    /// No answer came in time.
-    pub fn is_timeout(&self) -> bool {
-        self.kind == LookupErrorKind::Timeout
-    }
-
-    /// The server answered SERVFAIL.
-    pub fn is_servfail(&self) -> bool {
-        self.kind == LookupErrorKind::ServFail
-    }
-
-    /// The server answered REFUSED (for Spamhaus DQS: the key is not enabled for the zone).
-    pub fn is_refused(&self) -> bool {
-        self.kind == LookupErrorKind::Refused
-    }
-
-    /// The failure was on this machine (no socket or file descriptor to be had), not on the
-    /// network or at the server.
-    pub fn is_local(&self) -> bool {
-        self.kind == LookupErrorKind::LocalResource
-    }
-}
-
-impl fmt::Display for LookupError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.detail {
-            Some(detail) => write!(f, "{}: {}", self.kind, detail),
-            None => self.kind.fmt(f),
-        }
-    }
-}
-
-/// The kinds of lookup failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum LookupErrorKind {
-    /// No answer within the timeout (after retries), or the overall deadline passed.
-    Timeout,
-    /// The server answered SERVFAIL.
-    ServFail,
-    /// The server answered REFUSED.
-    Refused,
-    /// The server answered with another error code (FORMERR, NOTIMP, ...).
-    ResponseCode(u16),
-    /// The network failed: unreachable, connection refused or reset.
-    Network,
-    /// This machine ran out of something: sockets, file descriptors, ports.
-    LocalResource,
-    /// The reply could not be parsed, or did not fit the question.
-    Protocol,
-    /// The resolver could not be used at all (for instance, no name server configured, or no
-    /// Tokio runtime to run on).
-    Config,
-    /// The resolver does not make this kind of lookup (an optional method of [`DnsResolver`]
-    /// it does not implement).
-    Unsupported,
-}
-
-impl fmt::Display for LookupErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LookupErrorKind::Timeout => f.write_str("timeout"),
-            LookupErrorKind::ServFail => f.write_str("SERVFAIL"),
-            LookupErrorKind::Refused => f.write_str("REFUSED"),
-            LookupErrorKind::ResponseCode(code) => write!(f, "response code {code}"),
-            LookupErrorKind::Network => f.write_str("network error"),
-            LookupErrorKind::LocalResource => f.write_str("local resource error"),
-            LookupErrorKind::Protocol => f.write_str("protocol error"),
-            LookupErrorKind::Config => f.write_str("resolver configuration error"),
-            LookupErrorKind::Unsupported => f.write_str("lookup not supported"),
-        }
-    }
-}
-
-/// A resolver could not be set up.
-///
-/// # Examples
-///
-/// ```
-/// use dnsbl_check::{NameServer, ResolverBuildError};
-///
-/// let error = "localhost".parse::<NameServer>().unwrap_err();
-/// assert!(matches!(error, ResolverBuildError::NameServer(_)));
-/// ```
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ResolverBuildError {
-    /// The system's resolver configuration (`/etc/resolv.conf`) could not be read or used.
-    #[error("cannot read the system resolver configuration: {detail}")]
-    SystemConfig {
-        /// What went wrong, and where.
-        detail: String,
-        /// The operating system's error, when reading the file failed.
-        #[source]
-        source: Option<io::Error>,
-    },
-    /// A name server was not written as `IP[:PORT]`.
-    #[error("invalid name server {0:?}: expected IP or IP:PORT")]
-    NameServer(String),
-}
-
-impl ResolverBuildError {
-    /// A system configuration that could not be used, without an OS error.
-    #[cfg(any(feature = "hickory", feature = "pooled"))]
-    pub(crate) fn system_config(detail: impl Into<String>) -> Self {
-        ResolverBuildError::SystemConfig {
-            detail: detail.into(),
-            source: None,
-        }
-    }
+    record::lookup_methods!(deref);
 }

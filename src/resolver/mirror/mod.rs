@@ -51,7 +51,7 @@ pub use zone_data::{DatasetStatus, MirrorError, MirrorStatus, ZoneData};
 
 use std::borrow::Cow;
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, RwLock, Weak};
@@ -60,7 +60,8 @@ use std::time::{Duration, SystemTime};
 use dataset::{Dataset, Query};
 
 use crate::DnsList;
-use crate::resolver::{Answer, DnsResolver, LookupError, LookupErrorKind, MailExchanger};
+use crate::resolver::record::{self, Record};
+use crate::resolver::{Answer, DnsResolver, LookupError, LookupErrorKind};
 
 /// What identifies a version of a file: a rename into place changes the inode, an edit the
 /// size or modification time.
@@ -576,11 +577,11 @@ impl<R> MirrorResolver<R> {
     /// Whether the mirror has `name`: `Some(listed)` in a mirrored zone, for the record types
     /// rbldnsd does not serve from these datasets (NODATA when listed, else NXDOMAIN).
     pub(crate) fn mirrored_other<T>(&self, name: &str) -> Option<Answer<T>> {
-        self.answer(name, false, |_, _, _| None::<()>)
-            .map(|found| Answer::NoRecords {
-                nxdomain: !found.listed,
-                negative_ttl: found.negative_ttl,
-            })
+        self.answer(name, false, |_, _, _| None::<()>).map(|found| {
+            found
+                .into_answer()
+                .map(|()| unreachable!("no records kept"))
+        })
     }
 }
 
@@ -646,52 +647,18 @@ pub(crate) fn check_name(name: &str) -> Result<(), LookupError> {
     Ok(())
 }
 
+impl<R: DnsResolver> MirrorResolver<R> {
+    /// The one lookup behind every [`DnsResolver`] method: the mirror's answer in a mirrored
+    /// zone, else the inner resolver's.
+    async fn lookup<K: Record>(&self, name: &str) -> Result<Answer<K::Value>, LookupError> {
+        check_name(name)?;
+        match K::mirrored(self, name) {
+            Some(answer) => Ok(answer),
+            None => K::ask(&self.inner, name).await,
+        }
+    }
+}
+
 impl<R: DnsResolver> DnsResolver for MirrorResolver<R> {
-    async fn lookup_a(&self, name: &str) -> Result<Answer<Ipv4Addr>, LookupError> {
-        check_name(name)?;
-        match self.mirrored_a(name) {
-            Some(answer) => Ok(answer),
-            None => self.inner.lookup_a(name).await,
-        }
-    }
-
-    async fn lookup_txt(&self, name: &str) -> Result<Answer<String>, LookupError> {
-        check_name(name)?;
-        match self.mirrored_txt(name) {
-            Some(answer) => Ok(answer),
-            None => self.inner.lookup_txt(name).await,
-        }
-    }
-
-    async fn lookup_aaaa(&self, name: &str) -> Result<Answer<Ipv6Addr>, LookupError> {
-        check_name(name)?;
-        match self.mirrored_other(name) {
-            Some(answer) => Ok(answer),
-            None => self.inner.lookup_aaaa(name).await,
-        }
-    }
-
-    async fn lookup_ptr(&self, name: &str) -> Result<Answer<String>, LookupError> {
-        check_name(name)?;
-        match self.mirrored_other(name) {
-            Some(answer) => Ok(answer),
-            None => self.inner.lookup_ptr(name).await,
-        }
-    }
-
-    async fn lookup_mx(&self, name: &str) -> Result<Answer<MailExchanger>, LookupError> {
-        check_name(name)?;
-        match self.mirrored_other(name) {
-            Some(answer) => Ok(answer),
-            None => self.inner.lookup_mx(name).await,
-        }
-    }
-
-    async fn lookup_ns(&self, name: &str) -> Result<Answer<String>, LookupError> {
-        check_name(name)?;
-        match self.mirrored_other(name) {
-            Some(answer) => Ok(answer),
-            None => self.inner.lookup_ns(name).await,
-        }
-    }
+    record::lookup_methods!(lookup);
 }

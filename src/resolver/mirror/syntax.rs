@@ -91,10 +91,16 @@ fn mask_bits(text: &[u8], max: u32) -> Option<(u32, &[u8])> {
 /// rbldnsd's `ip4cidr`. The address may have host bits set: the caller decides.
 pub(super) fn ip4_cidr(text: &[u8]) -> Option<(u32, u32, &[u8])> {
     let (address, bits, rest) = ip4_prefix(text)?;
+    cidr(address, bits, rest, 32, 8)
+}
+
+/// A prefix of `bits` bits (of `width`) and its `/bits`, if any, from `rest`; without
+/// `/bits`, a prefix of a single group (`group` bits) is refused.
+fn cidr<A>(address: A, bits: u32, rest: &[u8], width: u32, group: u32) -> Option<(A, u32, &[u8])> {
     if let Some(after) = rest.strip_prefix(b"/") {
-        let (bits, rest) = mask_bits(after, 32)?;
+        let (bits, rest) = mask_bits(after, width)?;
         Some((address, bits, rest))
-    } else if bits == 8 {
+    } else if bits == group {
         None
     } else {
         Some((address, bits, rest))
@@ -195,14 +201,7 @@ pub(super) fn ip6_prefix(text: &[u8]) -> (Option<(u128, u32)>, &[u8]) {
 pub(super) fn ip6_cidr(text: &[u8]) -> Option<(u128, u32, &[u8])> {
     let (parsed, rest) = ip6_prefix(text);
     let (address, bits) = parsed?;
-    if let Some(after) = rest.strip_prefix(b"/") {
-        let (bits, rest) = mask_bits(after, 128)?;
-        Some((address, bits, rest))
-    } else if bits == 16 {
-        None
-    } else {
-        Some((address, bits, rest))
-    }
+    cidr(address, bits, rest, 128, 16)
 }
 
 /// The mask of an IPv6 prefix of `bits` bits (0..=128).
@@ -212,6 +211,12 @@ pub(super) fn ip6_mask(bits: u32) -> u128 {
     } else {
         u128::MAX << (128 - bits)
     }
+}
+
+/// An IPv4 address as it stands in TXT records: dotted decimal.
+pub(super) fn ip4_text(address: u32, out: &mut Vec<u8>) {
+    use std::io::Write;
+    let _ = write!(out, "{}", std::net::Ipv4Addr::from(address));
 }
 
 /// An IPv6 address as rbldnsd writes it in TXT records (`ip6atos`): lowercase groups without
@@ -501,36 +506,47 @@ mod tests {
             expand(template.as_bytes(), subject.as_bytes(), subst, &mut out);
             String::from_utf8(out.clone()).unwrap()
         };
-        assert_eq!(
-            run("$1/spammer/$ $2", "127.0.0.2", &subst),
-            "See http://www.example.com/bl/spammer/127.0.0.2 for details"
-        );
-        assert_eq!(
-            run("This spammer wants some $$$$.  $1/$", "127.0.0.4", &subst),
-            "This spammer wants some $$.  See http://www.example.com/bl/127.0.0.4"
-        );
-        assert_eq!(run("undefined $7 kept", "x", &subst), "undefined $7 kept");
+        let without_base = [
+            (
+                "$1/spammer/$ $2",
+                "127.0.0.2",
+                "See http://www.example.com/bl/spammer/127.0.0.2 for details",
+            ),
+            (
+                "This spammer wants some $$$$.  $1/$",
+                "127.0.0.4",
+                "This spammer wants some $$.  See http://www.example.com/bl/127.0.0.4",
+            ),
+            ("undefined $7 kept", "x", "undefined $7 kept"),
+        ];
+        for (template, subject, expected) in without_base {
+            assert_eq!(run(template, subject, &subst), expected, "{template}");
+        }
         subst.base = Some(
             b"See http://www.example.com/bl?$= ($) for details"
                 .as_slice()
                 .into(),
         );
-        assert_eq!(
-            run("r123", "127.0.0.2", &subst),
-            "See http://www.example.com/bl?r123 (127.0.0.2) for details"
-        );
-        assert_eq!(
-            run("", "127.0.0.3", &subst),
-            "See http://www.example.com/bl?127.0.0.3 (127.0.0.3) for details"
-        );
-        assert_eq!(
-            run(
+        let with_base = [
+            (
+                "r123",
+                "127.0.0.2",
+                "See http://www.example.com/bl?r123 (127.0.0.2) for details",
+            ),
+            (
+                "",
+                "127.0.0.3",
+                "See http://www.example.com/bl?127.0.0.3 (127.0.0.3) for details",
+            ),
+            (
                 "=See other blocklists for details about $",
                 "127.0.0.4",
-                &subst
+                "See other blocklists for details about 127.0.0.4",
             ),
-            "See other blocklists for details about 127.0.0.4"
-        );
+        ];
+        for (template, subject, expected) in with_base {
+            assert_eq!(run(template, subject, &subst), expected, "{template}");
+        }
         assert_eq!(
             run(&"x".repeat(300), "", &Substitutions::default()).len(),
             254

@@ -277,32 +277,31 @@ impl Loader {
         })
     }
 
+    /// An entry's value: [`EXCLUDED`] for an exclusion, else read from the text after it.
+    fn value_of(&mut self, excluded: bool, text: &[u8]) -> Result<u32, LineError> {
+        if excluded {
+            Ok(EXCLUDED)
+        } else {
+            self.entry_value(text)
+        }
+    }
+
     fn ip4_line(&mut self, line: &[u8]) -> Result<(), LineError> {
         if line[0] == b':' {
             return self.default_line(line);
         }
-        let (excluded, line) = match line.strip_prefix(b"!") {
-            Some(rest) => (true, syntax::skip_space(rest)),
-            None => (false, line),
-        };
-        const INVALID: LineError = LineError::Skip("invalid address");
+        let (excluded, line) = exclusion(line);
         let (first, last, bits, rest) = if self.format == Format::Ip4Set {
-            let (first, last, bits, rest) = syntax::ip4_range(line).ok_or(INVALID)?;
+            let (first, last, bits, rest) = syntax::ip4_range(line).ok_or(INVALID_ADDRESS)?;
             if bits == 0 {
-                return Err(INVALID);
+                return Err(INVALID_ADDRESS);
             }
             (first, last, bits, rest)
         } else {
-            let (first, bits, rest) = syntax::ip4_cidr(line).ok_or(INVALID)?;
+            let (first, bits, rest) = syntax::ip4_cidr(line).ok_or(INVALID_ADDRESS)?;
             (first, first | !syntax::ip4_mask(bits), bits, rest)
         };
-        if let Some(&next) = rest.first()
-            && !syntax::is_space(next)
-            && !syntax::is_comment(next)
-            && next != b':'
-        {
-            return Err(INVALID);
-        }
+        address_end(rest)?;
         if first & !syntax::ip4_mask(bits) != 0 {
             return Err(LineError::Skip("invalid range (non-zero host part)"));
         }
@@ -311,11 +310,7 @@ impl Loader {
         {
             return Err(LineError::Skip("range larger than $MAXRANGE4"));
         }
-        let value = if excluded {
-            EXCLUDED
-        } else {
-            self.entry_value(syntax::skip_space(rest))?
-        };
+        let value = self.value_of(excluded, syntax::skip_space(rest))?;
         if self.format == Format::Ip4Trie {
             self.trie4.push((first, bits as u8, value));
             self.entries += 1;
@@ -366,27 +361,13 @@ impl Loader {
         if line[0] == b':' && line.get(1) != Some(&b':') {
             return self.default_line(line);
         }
-        let (excluded, line) = match line.strip_prefix(b"!") {
-            Some(rest) => (true, syntax::skip_space(rest)),
-            None => (false, line),
-        };
-        const INVALID: LineError = LineError::Skip("invalid address");
-        let (address, bits, rest) = syntax::ip6_cidr(line).ok_or(INVALID)?;
-        if let Some(&next) = rest.first()
-            && !syntax::is_space(next)
-            && !syntax::is_comment(next)
-            && next != b':'
-        {
-            return Err(INVALID);
-        }
+        let (excluded, line) = exclusion(line);
+        let (address, bits, rest) = syntax::ip6_cidr(line).ok_or(INVALID_ADDRESS)?;
+        address_end(rest)?;
         if address & !syntax::ip6_mask(bits) != 0 {
             return Err(LineError::Skip("invalid range (non-zero host part)"));
         }
-        let value = if excluded {
-            EXCLUDED
-        } else {
-            self.entry_value(syntax::skip_space(rest))?
-        };
+        let value = self.value_of(excluded, syntax::skip_space(rest))?;
         self.trie6.push((address, bits as u8, value));
         self.entries += 1;
         Ok(())
@@ -396,10 +377,7 @@ impl Loader {
         if line[0] == b':' {
             return self.default_line(line);
         }
-        let (excluded, line) = match line.strip_prefix(b"!") {
-            Some(rest) => (true, syntax::skip_space(rest)),
-            None => (false, line),
-        };
+        let (excluded, line) = exclusion(line);
         let (plain, wild, line) = if let Some(rest) = line.strip_prefix(b"*.") {
             (false, true, rest)
         } else if let Some(rest) = line.strip_prefix(b".") {
@@ -419,30 +397,23 @@ impl Loader {
                 MirrorErrorKind::TooLarge,
                 "more than 4 GiB of domain names".into(),
             )),
-            Ok(rest) => {
-                let value = if excluded {
-                    Ok(EXCLUDED)
-                } else {
-                    self.entry_value(rest)
+            Ok(rest) => self.value_of(excluded, rest).map(|value| {
+                let offset = self.arena.len() as u32;
+                self.arena.extend_from_slice(&name);
+                let entry = NameEntry {
+                    offset,
+                    len: name.len() as u8,
+                    value,
                 };
-                value.map(|value| {
-                    let offset = self.arena.len() as u32;
-                    self.arena.extend_from_slice(&name);
-                    let entry = NameEntry {
-                        offset,
-                        len: name.len() as u8,
-                        value,
-                    };
-                    if plain {
-                        self.plain.push(entry);
-                        self.entries += 1;
-                    }
-                    if wild {
-                        self.wild.push(entry);
-                        self.entries += 1;
-                    }
-                })
-            }
+                if plain {
+                    self.plain.push(entry);
+                    self.entries += 1;
+                }
+                if wild {
+                    self.wild.push(entry);
+                    self.entries += 1;
+                }
+            }),
         };
         self.name = name;
         result
@@ -527,6 +498,27 @@ impl Loader {
             entries,
             skipped_lines: skipped,
         })
+    }
+}
+
+/// A line's address that could not be read.
+const INVALID_ADDRESS: LineError = LineError::Skip("invalid address");
+
+/// An entry's leading `!` (an exclusion) and the rest of the line after it.
+fn exclusion(line: &[u8]) -> (bool, &[u8]) {
+    match line.strip_prefix(b"!") {
+        Some(rest) => (true, syntax::skip_space(rest)),
+        None => (false, line),
+    }
+}
+
+/// An address must end the line or be followed by a space, a comment or `:`.
+fn address_end(rest: &[u8]) -> Result<(), LineError> {
+    match rest.first() {
+        Some(&next) if !syntax::is_space(next) && !syntax::is_comment(next) && next != b':' => {
+            Err(INVALID_ADDRESS)
+        }
+        _ => Ok(()),
     }
 }
 

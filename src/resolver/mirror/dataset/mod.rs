@@ -190,7 +190,6 @@ impl Dataset {
         subject: &mut Vec<u8>,
         mut hit: impl FnMut(&Value, &[u8], &Substitutions),
     ) -> bool {
-        use std::io::Write;
         subject.clear();
         let mut emit = |values: &mut dyn Iterator<Item = u32>, subject: &[u8]| {
             let mut any = false;
@@ -219,35 +218,21 @@ impl Dataset {
                         Some(_) => {}
                     }
                     if want_subject {
-                        let _ = write!(subject, "{}", std::net::Ipv4Addr::from(address));
+                        syntax::ip4_text(address, subject);
                     }
                     return emit(&mut group, subject);
                 }
                 false
             }
             Data::Ip4Trie(spans) => {
-                let Some(address) = query.ip4 else {
-                    return false;
-                };
-                let Some(value) = find_span(spans, address) else {
-                    return false;
-                };
-                if want_subject {
-                    let _ = write!(subject, "{}", std::net::Ipv4Addr::from(address));
-                }
-                emit(&mut std::iter::once(value), subject)
+                let text = want_subject.then_some(syntax::ip4_text as fn(u32, &mut Vec<u8>));
+                find_in_trie(spans, query.ip4, text, subject)
+                    .is_some_and(|value| emit(&mut std::iter::once(value), subject))
             }
             Data::Ip6Trie(spans) => {
-                let Some(address) = query.ip6 else {
-                    return false;
-                };
-                let Some(value) = find_span(spans, address) else {
-                    return false;
-                };
-                if want_subject {
-                    syntax::ip6_text(address, subject);
-                }
-                emit(&mut std::iter::once(value), subject)
+                let text = want_subject.then_some(syntax::ip6_text as fn(u128, &mut Vec<u8>));
+                find_in_trie(spans, query.ip6, text, subject)
+                    .is_some_and(|value| emit(&mut std::iter::once(value), subject))
             }
             Data::DnSet { arena, plain, wild } => {
                 let name = query.relative;
@@ -277,6 +262,22 @@ impl Dataset {
             }
         }
     }
+}
+
+/// The value a trie lists for `address` (none without one), with `text` writing the text `$`
+/// stands for into `subject`, when it is wanted.
+fn find_in_trie<T: Copy + Ord>(
+    spans: &Sorted<Span<T>>,
+    address: Option<T>,
+    text: Option<fn(T, &mut Vec<u8>)>,
+    subject: &mut Vec<u8>,
+) -> Option<u32> {
+    let address = address?;
+    let value = find_span(spans, address)?;
+    if let Some(text) = text {
+        text(address, subject);
+    }
+    Some(value)
 }
 
 fn find_span<T: Copy + Ord>(spans: &Sorted<Span<T>>, address: T) -> Option<u32> {
