@@ -71,8 +71,6 @@ impl LookupError {
     /// The error for a response code other than NOERROR and NXDOMAIN, the same on every
     /// transport: SERVFAIL and REFUSED by name, any other code by number.
     #[cfg(any(feature = "hickory", feature = "pooled"))]
-    // The pooled transport reads its own codes, so with it alone this goes unused.
-    #[cfg_attr(not(feature = "hickory"), allow(dead_code))]
     pub(crate) fn from_rcode(rcode: u16) -> Self {
         const SERVFAIL: u16 = 2;
         const REFUSED: u16 = 5;

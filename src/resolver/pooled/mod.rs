@@ -1,110 +1,40 @@
 //! A fast DNS transport for bulk lookups: UDP queries multiplexed over a small pool of
 //! long-lived sockets.
 //!
-//! `pool.rs` holds the sockets, their pending queries and receive tasks; `wire.rs` writes
-//! queries and reads answers; `resolver/health.rs` (shared with the stock transport)
-//! remembers which servers answer and backs off those that stopped.
+//! - `pool.rs`: each name server's sockets, one set per runtime;
+//! - `socket.rs`: one socket, its pending queries and its receive task;
+//! - `expiry.rs`: when those queries time out;
+//! - `wire.rs`: queries written and answers read in place;
+//! - `tcp.rs`: the TCP leg after a truncated answer;
+//! - `builder.rs` and `system.rs`: building the resolver, from `/etc/resolv.conf` or not;
+//! - `resolver/health.rs` (shared with the stock transport): which servers answer, and the
+//!   backing off of those that stopped.
 
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod bench_support;
+mod builder;
 mod expiry;
 mod pool;
 mod socket;
+mod system;
+mod tcp;
 mod wire;
 
+pub use builder::PooledUdpResolverBuilder;
+
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
 use crate::resolver::health::{self, Standing};
 use crate::resolver::{
     Answer, DnsResolver, LookupError, LookupErrorKind, NameServer, ResolverBuildError,
-    ResolverOptions,
 };
 use pool::{Counters, Question, Rotation, ServerPool};
 use socket::PendingQuery;
-use wire::{MAX_QUERY, Query, Reply, TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_TXT};
-
-#[cfg(feature = "testing")]
-#[doc(hidden)]
-pub mod bench_support {
-    //! Entry points for this crate's own benchmarks, fuzz targets and property tests. Not part
-    //! of the public API. No function here panics, whatever the input.
-
-    use std::net::Ipv4Addr;
-
-    use super::wire::{self, Query, Reply};
-    use crate::resolver::{Answer, LookupError, LookupErrorKind};
-
-    /// Encodes a query of type `qtype` for `name` into a fresh buffer; `None` if `name` is
-    /// not a plain DNS name.
-    pub fn encode_query(id: u16, name: &str, qtype: u16) -> Option<Vec<u8>> {
-        let mut query = Query::new(name, qtype).ok()?;
-        query.set_id(id);
-        Some(query.as_bytes().to_vec())
-    }
-
-    /// Encodes an A query for `name` (benchmarks build their answers on it).
-    pub fn encode_a_query(id: u16, name: &str) -> Option<Vec<u8>> {
-        encode_query(id, name, wire::TYPE_A)
-    }
-
-    /// Matches a response to `query` (as [`encode_query`] wrote it) and reads it, as the
-    /// receive path does: `None` when its ID or question is not the query's.
-    fn decode(query: &[u8], response: &[u8]) -> Option<Result<Reply, LookupError>> {
-        let question = query.get(12..query.len().checked_sub(11)?)?;
-        let qtype = u16::from_be_bytes(
-            question
-                .get(question.len().checked_sub(4)?..)?
-                .get(..2)?
-                .try_into()
-                .ok()?,
-        );
-        if wire::response_id(response)? != u16::from_be_bytes([*query.first()?, *query.get(1)?])
-            || !wire::question_matches(response, question, true)
-        {
-            return None;
-        }
-        Some(wire::parse_response(response, question.len(), qtype))
-    }
-
-    /// Matches a response to an A `query` and reads its A records, as the receive path does.
-    pub fn decode_a_response(
-        query: &[u8],
-        response: &[u8],
-    ) -> Option<Result<Answer<Ipv4Addr>, LookupError>> {
-        Some(match decode(query, response)? {
-            Ok(Reply::A(answer)) => Ok(answer),
-            Ok(_) => Err(LookupError::new(LookupErrorKind::Protocol)),
-            Err(error) => Err(error),
-        })
-    }
-
-    /// Matches a response to `query` of any type and reads it, records as text; a truncated
-    /// answer is a protocol error here.
-    pub fn decode_response(
-        query: &[u8],
-        response: &[u8],
-    ) -> Option<Result<Answer<String>, LookupError>> {
-        Some(match decode(query, response)? {
-            Ok(Reply::A(answer)) => Ok(answer.map(|address| address.to_string())),
-            Ok(Reply::Aaaa(answer)) => Ok(answer.map(|address| address.to_string())),
-            Ok(Reply::Txt(answer) | Reply::Ptr(answer)) => Ok(answer),
-            Ok(Reply::Mx(answer)) => {
-                Ok(answer.map(|mx| format!("{} {}", mx.preference, mx.exchange)))
-            }
-            Ok(Reply::Truncated) => Err(LookupError::with_detail(
-                LookupErrorKind::Protocol,
-                "truncated",
-            )),
-            Err(error) => Err(error),
-        })
-    }
-}
+use wire::{Decode, Query, Reply};
 
 /// A [`DnsResolver`] for bulk checks: UDP queries multiplexed over a few long-lived sockets.
 ///
@@ -324,10 +254,11 @@ impl PooledUdpResolver {
         }
     }
 
-    async fn query(&self, name: &str, qtype: u16) -> Result<Reply, LookupError> {
+    /// The one lookup behind every typed method: the records of type `K` at `name`.
+    async fn lookup<K: Decode>(&self, name: &str) -> Result<Answer<K::Value>, LookupError> {
         let inner = &*self.inner;
         // Written once; each attempt sets its own ID and case.
-        let mut query = Query::new(name, qtype)?;
+        let mut query = Query::new(name, K::KIND.code())?;
         // One server, the usual case: no order to work out (and nothing to allocate).
         let many;
         let order: &[(usize, Standing)] = if inner.servers.len() == 1 {
@@ -344,7 +275,7 @@ impl PooledUdpResolver {
             if inner.case_randomization {
                 query.randomize_case(rand::random);
             }
-            let error = match self.exchange(server, &mut query, standing).await {
+            let error = match self.exchange::<K>(server, &mut query, standing).await {
                 Ok(reply) => return Ok(reply),
                 Err(error) => error,
             };
@@ -360,12 +291,12 @@ impl PooledUdpResolver {
 
     /// One attempt at one server: UDP, then TCP if the answer was truncated. The UDP leg
     /// updates the server's health record; `standing` is how this query uses the server.
-    async fn exchange(
+    async fn exchange<K: Decode>(
         &self,
         server: &ServerPool,
         query: &mut Query,
         standing: Standing,
-    ) -> Result<Reply, LookupError> {
+    ) -> Result<Answer<K::Value>, LookupError> {
         let inner = &*self.inner;
         // One query in eight, about, measures the round trip: reading the clock is a good
         // share of what a query costs, and a smoothed RTT needs no more.
@@ -377,7 +308,7 @@ impl PooledUdpResolver {
             .then(Instant::now);
         let rtt = || started.map(|started| started.elapsed());
         // The socket's receive task times the query out (see `expiry`): no timer of its own.
-        let reply = match self.udp_exchange(server, query).await {
+        let reply = match self.udp_exchange::<K>(server, query).await {
             Err(error) => {
                 match error.kind() {
                     LookupErrorKind::Timeout => {
@@ -400,13 +331,17 @@ impl PooledUdpResolver {
                 reply
             }
         };
-        if reply != Reply::Truncated {
-            return Ok(reply);
+        if let Reply::Answer(answer) = reply {
+            return Ok(answer);
         }
         // Trouble over TCP (a UDP-only server refuses it) says nothing of the UDP service.
         inner.counters.tcp_fallbacks.fetch_add(1, Ordering::Relaxed);
         // Boxed: the rare path should not make every lookup's future larger.
-        let tcp = Box::pin(tcp_exchange(server.addr, query, inner.case_randomization));
+        let tcp = Box::pin(tcp::exchange::<K>(
+            server.addr,
+            query,
+            inner.case_randomization,
+        ));
         tokio::time::timeout(inner.timeout, tcp)
             .await
             .unwrap_or_else(|_| {
@@ -415,327 +350,24 @@ impl PooledUdpResolver {
             })
     }
 
-    async fn udp_exchange(
+    async fn udp_exchange<K: Decode>(
         &self,
         server: &ServerPool,
         query: &mut Query,
-    ) -> Result<Reply, LookupError> {
+    ) -> Result<Reply<K::Value>, LookupError> {
         let inner = &*self.inner;
         let question = Question {
             question: query.question(),
-            qtype: query.qtype(),
             rotation: inner.rotation,
             case_exact: inner.case_randomization,
         };
         let pending: PendingQuery = server.register(&question, &inner.counters)?;
         query.set_id(pending.id);
         pending.send(query.as_bytes()).await?;
-        pending.await
-    }
-}
-
-/// Asks once over TCP (after a truncated UDP answer), on a connection of its own, under a
-/// fresh ID.
-async fn tcp_exchange(
-    server: SocketAddr,
-    query: &Query,
-    case_exact: bool,
-) -> Result<Reply, LookupError> {
-    let id: u16 = rand::random();
-    let mut query = query.clone();
-    query.set_id(id);
-    let message = query.as_bytes();
-    let mut buffer = [0u8; 2 + MAX_QUERY];
-    buffer[..2].copy_from_slice(&(message.len() as u16).to_be_bytes());
-    buffer[2..2 + message.len()].copy_from_slice(message);
-    let mut stream = TcpStream::connect(server)
-        .await
-        .map_err(|e| LookupError::from_io(&e))?;
-    stream
-        .write_all(&buffer[..2 + message.len()])
-        .await
-        .map_err(|e| LookupError::from_io(&e))?;
-    let question = query.question();
-    loop {
-        let size = stream
-            .read_u16()
-            .await
-            .map_err(|e| LookupError::from_io(&e))?;
-        let mut response = vec![0u8; usize::from(size)];
-        stream
-            .read_exact(&mut response)
-            .await
-            .map_err(|e| LookupError::from_io(&e))?;
-        // A TCP stream cannot be spoofed off-path, but it may carry a stray message.
-        if wire::response_id(&response) == Some(id)
-            && wire::question_matches(&response, question, case_exact)
-        {
-            return match wire::parse_response(&response, question.len(), query.qtype())? {
-                Reply::Truncated => Err(LookupError::with_detail(
-                    LookupErrorKind::Protocol,
-                    "answer truncated even over TCP",
-                )),
-                reply => Ok(reply),
-            };
-        }
+        pending.reply::<K>().await
     }
 }
 
 impl DnsResolver for PooledUdpResolver {
-    async fn lookup_a(&self, name: &str) -> Result<Answer<Ipv4Addr>, LookupError> {
-        match self.query(name, TYPE_A).await? {
-            Reply::A(answer) => Ok(answer),
-            _ => Err(LookupError::new(LookupErrorKind::Protocol)),
-        }
-    }
-
-    async fn lookup_txt(&self, name: &str) -> Result<Answer<String>, LookupError> {
-        match self.query(name, TYPE_TXT).await? {
-            Reply::Txt(answer) => Ok(answer),
-            _ => Err(LookupError::new(LookupErrorKind::Protocol)),
-        }
-    }
-
-    async fn lookup_aaaa(&self, name: &str) -> Result<Answer<Ipv6Addr>, LookupError> {
-        match self.query(name, TYPE_AAAA).await? {
-            Reply::Aaaa(answer) => Ok(answer),
-            _ => Err(LookupError::new(LookupErrorKind::Protocol)),
-        }
-    }
-
-    async fn lookup_ptr(&self, name: &str) -> Result<Answer<String>, LookupError> {
-        match self.query(name, TYPE_PTR).await? {
-            Reply::Ptr(answer) => Ok(answer),
-            _ => Err(LookupError::new(LookupErrorKind::Protocol)),
-        }
-    }
-
-    async fn lookup_mx(
-        &self,
-        name: &str,
-    ) -> Result<Answer<crate::resolver::MailExchanger>, LookupError> {
-        match self.query(name, wire::TYPE_MX).await? {
-            Reply::Mx(answer) => Ok(answer),
-            _ => Err(LookupError::new(LookupErrorKind::Protocol)),
-        }
-    }
-
-    async fn lookup_ns(&self, name: &str) -> Result<Answer<String>, LookupError> {
-        match self.query(name, wire::TYPE_NS).await? {
-            Reply::Ptr(answer) => Ok(answer),
-            _ => Err(LookupError::new(LookupErrorKind::Protocol)),
-        }
-    }
-}
-
-/// Builds a [`PooledUdpResolver`].
-///
-/// Defaults: the name servers, timeout, attempts and `rotate` option of `/etc/resolv.conf`
-/// unless name servers are given (then 5 s and 2 retries, like the stock resolver, see
-/// [`ResolverOptions`]); 8 sockets
-/// per server; a socket replaced after 10,000 queries or 30 seconds; 0x20 encoding on.
-/// Several name servers are tried in order of their health (see
-/// [`round_robin`](Self::round_robin) to spread queries over them instead).
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct PooledUdpResolverBuilder {
-    options: ResolverOptions,
-    round_robin: Option<bool>,
-    sockets_per_server: usize,
-    rotation: Rotation,
-    case_randomization: bool,
-}
-
-impl Default for PooledUdpResolverBuilder {
-    fn default() -> Self {
-        PooledUdpResolverBuilder {
-            options: ResolverOptions::default(),
-            round_robin: None,
-            sockets_per_server: 8,
-            rotation: Rotation {
-                after_queries: 10_000,
-                after: Duration::from_secs(30),
-            },
-            case_randomization: true,
-        }
-    }
-}
-
-impl PooledUdpResolverBuilder {
-    crate::resolver::options::option_setters!();
-
-    /// Spreads queries over all name servers in turn, instead of asking the first and moving on
-    /// to the next only on failure (default: resolv.conf's `options rotate`, or off).
-    pub fn round_robin(mut self, on: bool) -> Self {
-        self.round_robin = Some(on);
-        self
-    }
-
-    /// How many sockets to keep open to each name server (default 8, at least 1). More
-    /// sockets spread queries over more source ports; a few are enough for speed.
-    pub fn sockets_per_server(mut self, sockets: usize) -> Self {
-        self.sockets_per_server = sockets.max(1);
-        self
-    }
-
-    /// Replaces a socket by a fresh one (on a new random port) after it sent this many queries
-    /// (default 10,000, at least 1).
-    pub fn rotate_after_queries(mut self, queries: u32) -> Self {
-        self.rotation.after_queries = queries.max(1);
-        self
-    }
-
-    /// Replaces a socket by a fresh one after it was open this long (default 30 s).
-    pub fn rotate_after(mut self, age: Duration) -> Self {
-        self.rotation.after = age;
-        self
-    }
-
-    /// Randomises the case of query names and accepts only answers that echo it exactly (0x20
-    /// encoding). On by default: rbldnsd, BIND, Unbound, Knot and PowerDNS preserve case. Turn
-    /// it off for a server that does not; then names are compared without regard to case.
-    /// [`TransportStats::replies_case_mismatch`] counts the answers it rejects.
-    pub fn case_randomization(mut self, on: bool) -> Self {
-        self.case_randomization = on;
-        self
-    }
-
-    /// Builds the resolver. Reads `/etc/resolv.conf` if no name server was given. Opens no
-    /// socket: that happens on first use.
-    pub fn build(self) -> Result<PooledUdpResolver, ResolverBuildError> {
-        self.build_from(Path::new("/etc/resolv.conf"))
-    }
-
-    fn build_from(self, resolv_conf: &Path) -> Result<PooledUdpResolver, ResolverBuildError> {
-        let options = self.options;
-        let (servers, system) = if options.uses_system_configuration() {
-            let text =
-                std::fs::read(resolv_conf).map_err(|error| ResolverBuildError::SystemConfig {
-                    detail: format!("{}: {error}", resolv_conf.display()),
-                    source: Some(error),
-                })?;
-            let system = SystemConfig::parse(&text)?;
-            (system.servers.clone(), Some(system))
-        } else {
-            (options.name_servers, None)
-        };
-        let timeout = options
-            .timeout
-            .or(system.as_ref().map(|s| s.timeout))
-            .unwrap_or(ResolverOptions::DEFAULT_TIMEOUT);
-        let retries = options
-            .retries
-            .or(system.as_ref().map(|s| s.attempts))
-            .unwrap_or(ResolverOptions::DEFAULT_RETRIES);
-        let round_robin = self
-            .round_robin
-            .or(system.as_ref().map(|s| s.rotate))
-            .unwrap_or(false);
-        Ok(PooledUdpResolver {
-            inner: Arc::new(Shared {
-                servers: servers
-                    .iter()
-                    .map(|server| ServerPool::new(server.addr(), self.sockets_per_server, timeout))
-                    .collect(),
-                timeout,
-                retries,
-                round_robin,
-                case_randomization: self.case_randomization,
-                rotation: self.rotation,
-                next_server: AtomicUsize::new(0),
-                counters: Arc::default(),
-            }),
-        })
-    }
-}
-
-/// What the pooled resolver takes from `/etc/resolv.conf`. `search`, `domain` and `ndots` are
-/// ignored on purpose: list query names are absolute.
-#[derive(Debug, Clone, PartialEq)]
-struct SystemConfig {
-    servers: Vec<NameServer>,
-    timeout: Duration,
-    attempts: usize,
-    rotate: bool,
-}
-
-impl SystemConfig {
-    fn parse(text: &[u8]) -> Result<Self, ResolverBuildError> {
-        let config = resolv_conf::Config::parse(text)
-            .map_err(|error| ResolverBuildError::system_config(format!("resolv.conf: {error}")))?;
-        // Like the C library: no `nameserver` line means the local server.
-        let servers = config
-            .get_nameservers_or_local()
-            .into_iter()
-            .map(|ip| {
-                let addr = match ip {
-                    resolv_conf::ScopedIp::V4(v4) => SocketAddr::new(IpAddr::V4(v4), 53),
-                    resolv_conf::ScopedIp::V6(v6, scope) => {
-                        // A numeric scope is an interface index; a named one needs a lookup we
-                        // do not make, so it is left out.
-                        let scope = scope.and_then(|s| s.parse().ok()).unwrap_or(0);
-                        SocketAddr::V6(SocketAddrV6::new(v6, 53, 0, scope))
-                    }
-                };
-                NameServer::new(addr)
-            })
-            .collect();
-        Ok(SystemConfig {
-            servers,
-            timeout: Duration::from_secs(u64::from(config.timeout.max(1))),
-            attempts: config.attempts as usize,
-            rotate: config.rotate,
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_name_servers_and_options_from_resolv_conf() {
-        let config = SystemConfig::parse(
-            b"# comment\nsearch corp.example\noptions ndots:5 timeout:3 attempts:4 rotate\n\
-              nameserver 192.0.2.53\nnameserver 2001:db8::53\n",
-        )
-        .unwrap();
-        assert_eq!(
-            config.servers,
-            [
-                "192.0.2.53:53".parse::<NameServer>().unwrap(),
-                "[2001:db8::53]:53".parse().unwrap()
-            ]
-        );
-        assert_eq!(config.timeout, Duration::from_secs(3));
-        assert_eq!(config.attempts, 4);
-        assert!(config.rotate);
-
-        let empty = SystemConfig::parse(b"search example.org\n").unwrap();
-        assert!(!empty.servers.is_empty(), "{empty:?}");
-        assert!(empty.servers.iter().all(|s| s.addr().ip().is_loopback()));
-    }
-
-    #[test]
-    fn builds_from_a_resolv_conf_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("resolv.conf");
-        std::fs::write(
-            &path,
-            "nameserver 127.0.0.53\noptions timeout:1 attempts:1\n",
-        )
-        .unwrap();
-        let resolver = PooledUdpResolver::builder().build_from(&path).unwrap();
-        assert_eq!(
-            resolver.name_servers(),
-            ["127.0.0.53:53".parse::<NameServer>().unwrap()]
-        );
-        assert_eq!(resolver.inner.timeout, Duration::from_secs(1));
-        assert_eq!(resolver.inner.retries, 1);
-        let missing = PooledUdpResolver::builder().build_from(&dir.path().join("none"));
-        assert!(matches!(
-            missing,
-            Err(ResolverBuildError::SystemConfig { .. })
-        ));
-    }
+    crate::resolver::record::lookup_methods!(lookup);
 }

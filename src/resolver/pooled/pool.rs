@@ -98,7 +98,6 @@ impl Sockets {
 /// A query to register: its question section, type, and how sockets are kept.
 pub(crate) struct Question<'a> {
     pub(crate) question: &'a [u8],
-    pub(crate) qtype: u16,
     pub(crate) rotation: Rotation,
     pub(crate) case_exact: bool,
 }
@@ -145,7 +144,7 @@ impl Sockets {
             let Some(socket) = current.as_ref() else {
                 continue;
             };
-            match socket.reserve(query.question, query.qtype) {
+            match socket.reserve(query.question) {
                 Ok(pending) => return Ok(pending),
                 Err(error) => last_error = Some(error),
             }

@@ -7,10 +7,8 @@
 //! slot, whatever state it is in.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket as StdUdpSocket};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
@@ -21,7 +19,7 @@ use tokio::task::AbortHandle;
 
 use super::expiry::{Expiries, Expiry};
 use super::pool::{Counters, MAX_IN_FLIGHT_PER_SOCKET, Rotation, lock};
-use super::wire::{self, MAX_QUESTION, Reply};
+use super::wire::{self, Decode, MAX_QUESTION, Reply};
 use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint, same_peer};
 use crate::resolver::{LookupError, LookupErrorKind};
 
@@ -74,9 +72,10 @@ struct Slot {
     /// one is told apart.
     serial: u32,
     id: u16,
-    qtype: u16,
     question: [u8; MAX_QUESTION],
     question_len: usize,
+    /// The answer's datagram, once received.
+    response: Vec<u8>,
     state: SlotState,
     waker: Option<Waker>,
 }
@@ -84,7 +83,9 @@ struct Slot {
 enum SlotState {
     Free,
     Waiting,
-    Done(Result<Reply, LookupError>),
+    /// The answer is in the slot's `response`, read by the lookup for the type it asked.
+    Answered,
+    Failed(LookupError),
     Taken,
 }
 
@@ -185,11 +186,7 @@ impl PooledSocket {
     }
 
     /// Takes a free slot under a fresh random ID not in flight on this socket.
-    pub(crate) fn reserve(
-        self: &Arc<Self>,
-        question: &[u8],
-        qtype: u16,
-    ) -> Result<PendingQuery, LookupError> {
+    pub(crate) fn reserve(self: &Arc<Self>, question: &[u8]) -> Result<PendingQuery, LookupError> {
         let mut table = lock(&self.table);
         if table.closed {
             return Err(LookupError::with_detail(
@@ -215,7 +212,7 @@ impl PooledSocket {
                 table.slots.push(Slot {
                     serial: 0,
                     id: 0,
-                    qtype: 0,
+                    response: Vec::new(),
                     question: [0; MAX_QUESTION],
                     question_len: 0,
                     state: SlotState::Free,
@@ -235,7 +232,6 @@ impl PooledSocket {
             serial: slot.serial,
         };
         slot.id = id;
-        slot.qtype = qtype;
         slot.question[..question.len()].copy_from_slice(question);
         slot.question_len = question.len();
         slot.state = SlotState::Waiting;
@@ -282,8 +278,10 @@ impl PooledSocket {
             counter.fetch_add(1, Ordering::Relaxed);
             return false;
         }
-        let reply = wire::parse_response(packet, slot.question_len, slot.qtype);
-        slot.state = SlotState::Done(reply);
+        // Kept for the lookup to read: the slot's buffer is reused, query after query.
+        slot.response.clear();
+        slot.response.extend_from_slice(packet);
+        slot.state = SlotState::Answered;
         let waker = slot.waker.take();
         let Table {
             by_id,
@@ -336,7 +334,7 @@ impl PooledSocket {
         } = &mut *table;
         while let Some(due) = expiries.pop_due(now, |entry| Table::waiting(slots, entry)) {
             let slot = &mut slots[due.slot as usize];
-            slot.state = SlotState::Done(Err(LookupError::new(LookupErrorKind::Timeout)));
+            slot.state = SlotState::Failed(LookupError::new(LookupErrorKind::Timeout));
             by_id.remove(&slot.id);
             wakers.extend(slot.waker.take());
         }
@@ -356,7 +354,7 @@ impl PooledSocket {
         let Table { by_id, slots, .. } = &mut *table;
         for (_, index) in by_id.drain() {
             let slot = &mut slots[index as usize];
-            slot.state = SlotState::Done(Err(error.clone()));
+            slot.state = SlotState::Failed(error.clone());
             wakers.extend(slot.waker.take());
         }
         drop(table);
@@ -438,27 +436,30 @@ impl PendingQuery {
     }
 }
 
-impl Future for PendingQuery {
-    type Output = Result<Reply, LookupError>;
+impl PendingQuery {
+    /// Waits for the answer, and reads it as records of type `K` (the type the query asked).
+    pub(crate) async fn reply<K: Decode>(mut self) -> Result<Reply<K::Value>, LookupError> {
+        std::future::poll_fn(|cx| self.poll_reply::<K>(cx)).await
+    }
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
+    fn poll_reply<K: Decode>(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Reply<K::Value>, LookupError>> {
+        let this = self;
         let mut table = lock(&this.socket.table);
         let closed = table.closed;
         let slot = &mut table.slots[this.slot as usize];
-        match std::mem::replace(&mut slot.state, SlotState::Taken) {
-            SlotState::Done(reply) => {
-                this.released = true;
-                this.socket.free_slot(&mut table, this.slot);
-                Poll::Ready(reply)
-            }
+        let done = match std::mem::replace(&mut slot.state, SlotState::Taken) {
+            SlotState::Answered => wire::parse_response::<K>(&slot.response, slot.question_len),
+            SlotState::Failed(error) => Err(error),
             SlotState::Waiting if closed => {
                 slot.state = SlotState::Waiting;
                 drop(table);
-                Poll::Ready(Err(LookupError::with_detail(
+                return Poll::Ready(Err(LookupError::with_detail(
                     LookupErrorKind::Network,
                     "socket closed",
-                )))
+                )));
             }
             SlotState::Waiting => {
                 slot.state = SlotState::Waiting;
@@ -466,12 +467,15 @@ impl Future for PendingQuery {
                     Some(waker) if waker.will_wake(cx.waker()) => {}
                     waker => *waker = Some(cx.waker().clone()),
                 }
-                Poll::Pending
+                return Poll::Pending;
             }
             SlotState::Free | SlotState::Taken => {
                 unreachable!("a pending query's slot is reserved until it is released")
             }
-        }
+        };
+        this.released = true;
+        this.socket.free_slot(&mut table, this.slot);
+        Poll::Ready(done)
     }
 }
 

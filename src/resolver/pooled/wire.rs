@@ -13,7 +13,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use hickory_proto::rr::Name;
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
-use crate::resolver::{Answer, LookupError, LookupErrorKind, clamp_ttl};
+use crate::resolver::record::{self, Record};
+use crate::resolver::{Answer, LookupError, LookupErrorKind, MailExchanger, clamp_ttl};
 
 /// The longest name in wire form (RFC 1035 §2.3.4).
 pub(crate) const MAX_NAME: usize = 255;
@@ -25,21 +26,15 @@ pub(crate) const MAX_QUERY: usize = 12 + MAX_QUESTION + 11;
 /// fragmentation on every common path.
 pub(crate) const EDNS_PAYLOAD: u16 = 1232;
 
-pub(crate) const TYPE_A: u16 = 1;
-pub(crate) const TYPE_NS: u16 = 2;
-pub(crate) const TYPE_CNAME: u16 = 5;
-pub(crate) const TYPE_SOA: u16 = 6;
-pub(crate) const TYPE_PTR: u16 = 12;
-pub(crate) const TYPE_MX: u16 = 15;
-pub(crate) const TYPE_TXT: u16 = 16;
-pub(crate) const TYPE_AAAA: u16 = 28;
+// The types a lookup asks for are `record::RecordKind`s; these are the others a response
+// holds.
+const TYPE_CNAME: u16 = 5;
+const TYPE_SOA: u16 = 6;
 const TYPE_OPT: u16 = 41;
 const CLASS_IN: u16 = 1;
 
 const RCODE_NOERROR: u16 = 0;
-const RCODE_SERVFAIL: u16 = 2;
 const RCODE_NXDOMAIN: u16 = 3;
-const RCODE_REFUSED: u16 = 5;
 
 /// Writes `name`, in presentation form, in wire form at the start of `out` (at least
 /// [`MAX_NAME`] octets) and returns its length. The name is absolute whether or not it ends
@@ -117,7 +112,6 @@ pub(crate) struct Query {
     bytes: [u8; MAX_QUERY],
     len: usize,
     name_len: usize,
-    qtype: u16,
 }
 
 impl Query {
@@ -127,7 +121,6 @@ impl Query {
             bytes: [0; MAX_QUERY],
             len: 0,
             name_len: 0,
-            qtype,
         };
         query.name_len = write_name(&mut query.bytes[12..12 + MAX_NAME], name)?;
         query.len = finish_query(&mut query.bytes, 0, query.name_len, qtype);
@@ -142,11 +135,6 @@ impl Query {
     /// Chooses the case of every letter of the name anew (see [`randomize_case`]).
     pub(crate) fn randomize_case(&mut self, random: impl FnMut() -> u64) {
         randomize_case(&mut self.bytes[12..12 + self.name_len], random);
-    }
-
-    /// The query type.
-    pub(crate) fn qtype(&self) -> u16 {
-        self.qtype
     }
 
     /// The question section: name, type and class.
@@ -217,25 +205,73 @@ pub(crate) fn question_matches_ignoring_case(packet: &[u8], question: &[u8]) -> 
     question_matches(packet, question, false)
 }
 
-/// What a response says, for one query type.
+/// What a response says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Reply {
+pub(crate) enum Reply<T> {
     /// TC was set: ask again over TCP.
     Truncated,
-    /// The answer to an A query.
-    A(Answer<Ipv4Addr>),
-    /// The answer to a TXT query, each record's strings joined.
-    Txt(Answer<String>),
-    /// The answer to an AAAA query.
-    Aaaa(Answer<Ipv6Addr>),
-    /// The answer to a PTR or NS query: host names, lowercase, without trailing dot.
-    Ptr(Answer<String>),
-    /// The answer to an MX query (mail-server checks).
-    Mx(Answer<crate::resolver::MailExchanger>),
+    /// The answer.
+    Answer(Answer<T>),
 }
 
-/// Reads a response whose ID and question were already matched. `question_len` is the length
-/// of the question section; `qtype` is [`TYPE_A`], [`TYPE_TXT`], [`TYPE_AAAA`] or [`TYPE_PTR`].
+/// A record type as the pooled transport reads it from a response.
+pub(crate) trait Decode: Record {
+    /// One record's value, from its data (`record.data`, at `record.end - data.len()` in
+    /// `packet`, where compressed names point into); `None` if malformed.
+    fn decode(packet: &[u8], record: &RawRecord<'_>) -> Option<Self::Value>;
+}
+
+impl Decode for record::A {
+    fn decode(_: &[u8], record: &RawRecord<'_>) -> Option<Ipv4Addr> {
+        <[u8; 4]>::try_from(record.data).ok().map(Ipv4Addr::from)
+    }
+}
+
+impl Decode for record::Aaaa {
+    fn decode(_: &[u8], record: &RawRecord<'_>) -> Option<Ipv6Addr> {
+        <[u8; 16]>::try_from(record.data).ok().map(Ipv6Addr::from)
+    }
+}
+
+impl Decode for record::Txt {
+    fn decode(_: &[u8], record: &RawRecord<'_>) -> Option<String> {
+        read_txt(record.data)
+    }
+}
+
+impl Decode for record::Ptr {
+    fn decode(packet: &[u8], record: &RawRecord<'_>) -> Option<String> {
+        let host = read_name(packet, record.end - record.data.len())?;
+        Some(host.strip_suffix('.').unwrap_or(&host).to_ascii_lowercase())
+    }
+}
+
+// An NS record's data is a name, like a PTR record's.
+impl Decode for record::Ns {
+    fn decode(packet: &[u8], record: &RawRecord<'_>) -> Option<String> {
+        record::Ptr::decode(packet, record)
+    }
+}
+
+impl Decode for record::Mx {
+    fn decode(packet: &[u8], record: &RawRecord<'_>) -> Option<MailExchanger> {
+        // Preference, then the exchange name, read like a PTR name.
+        let preference = record.data.get(..2)?;
+        let preference = u16::from_be_bytes([preference[0], preference[1]]);
+        let host = read_name(packet, record.end - record.data.len() + 2)?;
+        Some(MailExchanger::new(preference, &host))
+    }
+}
+
+/// A host name in record data at `start`: the rare path (reverse DNS, MX, NS), read with
+/// hickory-proto, compression and escapes included, exactly as the stock path shows it.
+fn read_name(packet: &[u8], start: usize) -> Option<String> {
+    let mut decoder = BinDecoder::new(packet).clone(u16::try_from(start).ok()?);
+    Some(Name::read(&mut decoder).ok()?.to_ascii())
+}
+
+/// Reads a response whose ID and question were already matched, to a query for records of
+/// type `K`. `question_len` is the length of the question section.
 ///
 /// The reading mirrors the stock hickory path exactly, so that both transports give the same
 /// answers:
@@ -253,11 +289,11 @@ pub(crate) enum Reply {
 ///   its target, records owned by other names only) is NODATA without a negative TTL, as on
 ///   the stock path;
 /// - TTLs of 2^31 or more count as 0 (RFC 2181 §8).
-pub(crate) fn parse_response(
+pub(crate) fn parse_response<K: Decode>(
     packet: &[u8],
     question_len: usize,
-    qtype: u16,
-) -> Result<Reply, LookupError> {
+) -> Result<Reply<K::Value>, LookupError> {
+    let qtype = K::KIND.code();
     let malformed = || LookupError::with_detail(LookupErrorKind::Protocol, "malformed answer");
     if question_len < 5 || packet.len() < 12 + question_len {
         return Err(malformed());
@@ -282,11 +318,7 @@ pub(crate) fn parse_response(
     let mut at = answers_start;
 
     // Walk the answer section, keeping the records asked for.
-    let mut a_records = Vec::new();
-    let mut txt_records = Vec::new();
-    let mut aaaa_records = Vec::new();
-    let mut ptr_records = Vec::new();
-    let mut mx_records = Vec::new();
+    let mut records = Vec::new();
     let mut ttl = u32::MAX;
     let mut foreign_class = false;
     for _ in 0..counts.answers {
@@ -299,41 +331,7 @@ pub(crate) fn parse_response(
         if !chain.owns(record.owner).ok_or_else(malformed)? {
             continue;
         }
-        match qtype {
-            TYPE_A => {
-                let octets: [u8; 4] = record.data.try_into().map_err(|_| malformed())?;
-                a_records.push(Ipv4Addr::from(octets));
-            }
-            TYPE_TXT => txt_records.push(read_txt(record.data).ok_or_else(malformed)?),
-            TYPE_AAAA => {
-                let octets: [u8; 16] = record.data.try_into().map_err(|_| malformed())?;
-                aaaa_records.push(Ipv6Addr::from(octets));
-            }
-            // An NS record's data is a name, like a PTR record's.
-            TYPE_PTR | TYPE_NS => {
-                // The rare path (reverse DNS): hickory-proto reads the name, compression and
-                // escapes included, exactly as the stock path shows it.
-                let start = record.end - record.data.len();
-                let mut decoder = BinDecoder::new(packet).clone(start as u16);
-                let host = Name::read(&mut decoder)
-                    .map_err(|_| malformed())?
-                    .to_ascii();
-                ptr_records.push(host.strip_suffix('.').unwrap_or(&host).to_ascii_lowercase());
-            }
-            TYPE_MX => {
-                // Preference, then the exchange name, read like a PTR name.
-                let preference = record.data.get(..2).ok_or_else(malformed)?;
-                let preference = u16::from_be_bytes([preference[0], preference[1]]);
-                let start = record.end - record.data.len() + 2;
-                let mut decoder = BinDecoder::new(packet).clone(start as u16);
-                let host = Name::read(&mut decoder).map_err(|_| malformed())?;
-                mx_records.push(crate::resolver::MailExchanger::new(
-                    preference,
-                    &host.to_ascii(),
-                ));
-            }
-            _ => return Err(malformed()),
-        }
+        records.push(K::decode(packet, &record).ok_or_else(malformed)?);
         ttl = ttl.min(clamp_ttl(record.ttl));
     }
     let authority_start = at;
@@ -355,11 +353,8 @@ pub(crate) fn parse_response(
         }
     }
 
-    match rcode {
-        RCODE_NOERROR | RCODE_NXDOMAIN => {}
-        RCODE_SERVFAIL => return Err(LookupError::new(LookupErrorKind::ServFail)),
-        RCODE_REFUSED => return Err(LookupError::new(LookupErrorKind::Refused)),
-        other => return Err(LookupError::new(LookupErrorKind::ResponseCode(other))),
+    if rcode != RCODE_NOERROR && rcode != RCODE_NXDOMAIN {
+        return Err(LookupError::from_rcode(rcode));
     }
     if foreign_class {
         return Err(LookupError::with_detail(
@@ -368,55 +363,18 @@ pub(crate) fn parse_response(
         ));
     }
 
-    let answer_empty = |nxdomain: bool, negative_ttl: Option<u32>| match qtype {
-        TYPE_A => Reply::A(Answer::NoRecords {
-            nxdomain,
-            negative_ttl,
-        }),
-        TYPE_AAAA => Reply::Aaaa(Answer::NoRecords {
-            nxdomain,
-            negative_ttl,
-        }),
-        TYPE_PTR | TYPE_NS => Reply::Ptr(Answer::NoRecords {
-            nxdomain,
-            negative_ttl,
-        }),
-        TYPE_MX => Reply::Mx(Answer::NoRecords {
-            nxdomain,
-            negative_ttl,
-        }),
-        _ => Reply::Txt(Answer::NoRecords {
-            nxdomain,
-            negative_ttl,
-        }),
-    };
     if counts.answers == 0 {
         let negative_ttl = negative_ttl(packet, authority_start, counts.authorities);
-        return Ok(answer_empty(rcode == RCODE_NXDOMAIN, negative_ttl));
+        return Ok(Reply::Answer(Answer::NoRecords {
+            nxdomain: rcode == RCODE_NXDOMAIN,
+            negative_ttl,
+        }));
     }
-    Ok(match qtype {
-        TYPE_A if !a_records.is_empty() => Reply::A(Answer::Records {
-            records: a_records,
-            ttl,
-        }),
-        TYPE_TXT if !txt_records.is_empty() => Reply::Txt(Answer::Records {
-            records: txt_records,
-            ttl,
-        }),
-        TYPE_AAAA if !aaaa_records.is_empty() => Reply::Aaaa(Answer::Records {
-            records: aaaa_records,
-            ttl,
-        }),
-        TYPE_PTR | TYPE_NS if !ptr_records.is_empty() => Reply::Ptr(Answer::Records {
-            records: ptr_records,
-            ttl,
-        }),
-        TYPE_MX if !mx_records.is_empty() => Reply::Mx(Answer::Records {
-            records: mx_records,
-            ttl,
-        }),
-        _ => answer_empty(false, None),
-    })
+    Ok(Reply::Answer(if records.is_empty() {
+        Answer::nodata(None)
+    } else {
+        Answer::Records { records, ttl }
+    }))
 }
 
 /// The record counts of a response's header (the question count is checked when the question
@@ -604,15 +562,15 @@ impl<'a> Chain<'a> {
 }
 
 /// One resource record, as found in a packet.
-struct RawRecord<'a> {
+pub(crate) struct RawRecord<'a> {
     /// Offset of the owner name.
     owner: usize,
     rtype: u16,
     class: u16,
     ttl: u32,
-    data: &'a [u8],
+    pub(crate) data: &'a [u8],
     /// Offset just past the record.
-    end: usize,
+    pub(crate) end: usize,
 }
 
 fn read_record(packet: &[u8], owner: usize) -> Option<RawRecord<'_>> {
@@ -667,6 +625,12 @@ fn read_txt(mut data: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const TYPE_A: u16 = 1;
+    const TYPE_PTR: u16 = 12;
+    const TYPE_MX: u16 = 15;
+    const TYPE_TXT: u16 = 16;
+    const TYPE_AAAA: u16 = 28;
     use hickory_proto::op::{
         Edns, Message, MessageType, Metadata, OpCode, Query as HickoryQuery, ResponseCode,
     };
@@ -703,8 +667,8 @@ mod tests {
         response.to_vec().unwrap()
     }
 
-    fn parse(packet: &[u8], query: &[u8], qtype: u16) -> Result<Reply, LookupError> {
-        parse_response(packet, query.len() - 12 - 11, qtype)
+    fn parse<K: Decode>(packet: &[u8], query: &[u8]) -> Result<Reply<K::Value>, LookupError> {
+        parse_response::<K>(packet, query.len() - 12 - 11)
     }
 
     #[test]
@@ -838,8 +802,8 @@ mod tests {
             vec![],
         );
         assert_eq!(
-            parse(&listed, &qa, TYPE_A).unwrap(),
-            Reply::A(Answer::Records {
+            parse::<record::A>(&listed, &qa).unwrap(),
+            Reply::Answer(Answer::Records {
                 records: vec![Ipv4Addr::new(127, 0, 0, 2), Ipv4Addr::new(127, 0, 0, 4)],
                 ttl: 60
             })
@@ -852,8 +816,8 @@ mod tests {
             vec![soa("bl.test.", 90, 30)],
         );
         assert_eq!(
-            parse(&nx, &qa, TYPE_A).unwrap(),
-            Reply::A(Answer::NoRecords {
+            parse::<record::A>(&nx, &qa).unwrap(),
+            Reply::Answer(Answer::NoRecords {
                 nxdomain: true,
                 negative_ttl: Some(30)
             })
@@ -865,16 +829,16 @@ mod tests {
             vec![soa("bl.test.", 20, 30)],
         );
         assert_eq!(
-            parse(&nodata, &qa, TYPE_A).unwrap(),
-            Reply::A(Answer::NoRecords {
+            parse::<record::A>(&nodata, &qa).unwrap(),
+            Reply::Answer(Answer::NoRecords {
                 nxdomain: false,
                 negative_ttl: Some(20)
             })
         );
         let bare_nx = respond(&qa, ResponseCode::NXDomain, vec![], vec![]);
         assert_eq!(
-            parse(&bare_nx, &qa, TYPE_A).unwrap(),
-            Reply::A(Answer::NoRecords {
+            parse::<record::A>(&bare_nx, &qa).unwrap(),
+            Reply::Answer(Answer::NoRecords {
                 nxdomain: true,
                 negative_ttl: None
             })
@@ -890,8 +854,8 @@ mod tests {
             vec![],
         );
         assert_eq!(
-            parse(&cname_only, &qa, TYPE_A).unwrap(),
-            Reply::A(Answer::NoRecords {
+            parse::<record::A>(&cname_only, &qa).unwrap(),
+            Reply::Answer(Answer::NoRecords {
                 nxdomain: false,
                 negative_ttl: None
             })
@@ -914,8 +878,8 @@ mod tests {
             vec![],
         );
         assert_eq!(
-            parse(&reasons, &qt, TYPE_TXT).unwrap(),
-            Reply::Txt(Answer::Records {
+            parse::<record::Txt>(&reasons, &qt).unwrap(),
+            Reply::Answer(Answer::Records {
                 records: vec![
                     "Listed: see https://bl.test/".into(),
                     "café \u{FFFD}".into()
@@ -934,14 +898,14 @@ mod tests {
             (ResponseCode::NotImp, LookupErrorKind::ResponseCode(4)),
         ] {
             let packet = respond(&qa, rcode, vec![], vec![]);
-            assert_eq!(parse(&packet, &qa, TYPE_A).unwrap_err().kind(), kind);
+            assert_eq!(parse::<record::A>(&packet, &qa).unwrap_err().kind(), kind);
         }
 
         let mut truncated =
             Message::from_vec(&respond(&qa, ResponseCode::NoError, vec![], vec![])).unwrap();
         truncated.metadata.truncation = true;
         assert_eq!(
-            parse(&truncated.to_vec().unwrap(), &qa, TYPE_A).unwrap(),
+            parse::<record::A>(&truncated.to_vec().unwrap(), &qa).unwrap(),
             Reply::Truncated
         );
     }
@@ -964,8 +928,8 @@ mod tests {
             vec![],
         );
         assert_eq!(
-            parse(&packet, &qp, TYPE_PTR).unwrap(),
-            Reply::Ptr(Answer::Records {
+            parse::<record::Ptr>(&packet, &qp).unwrap(),
+            Reply::Answer(Answer::Records {
                 records: vec![
                     "mail.example.com".into(),
                     "mx.example.net".into(),
@@ -987,16 +951,16 @@ mod tests {
             vec![],
         );
         assert_eq!(
-            parse(&packet, &qa, TYPE_AAAA).unwrap(),
-            Reply::Aaaa(Answer::Records {
+            parse::<record::Aaaa>(&packet, &qa).unwrap(),
+            Reply::Answer(Answer::Records {
                 records: vec![v6],
                 ttl: 60
             })
         );
         let nx = respond(&qa, ResponseCode::NXDomain, vec![], vec![]);
         assert_eq!(
-            parse(&nx, &qa, TYPE_AAAA).unwrap(),
-            Reply::Aaaa(Answer::NoRecords {
+            parse::<record::Aaaa>(&nx, &qa).unwrap(),
+            Reply::Answer(Answer::NoRecords {
                 nxdomain: true,
                 negative_ttl: None
             })
@@ -1025,8 +989,8 @@ mod tests {
             vec![],
         );
         assert_eq!(
-            parse(&other, &qa, TYPE_A).unwrap(),
-            Reply::A(Answer::NoRecords {
+            parse::<record::A>(&other, &qa).unwrap(),
+            Reply::Answer(Answer::NoRecords {
                 nxdomain: false,
                 negative_ttl: None
             })
@@ -1042,8 +1006,8 @@ mod tests {
             vec![],
         );
         assert_eq!(
-            parse(&mixed, &qa, TYPE_A).unwrap(),
-            Reply::A(Answer::Records {
+            parse::<record::A>(&mixed, &qa).unwrap(),
+            Reply::Answer(Answer::Records {
                 records: vec![Ipv4Addr::new(127, 0, 0, 2)],
                 ttl: 60
             })
@@ -1061,8 +1025,8 @@ mod tests {
             vec![],
         );
         assert_eq!(
-            parse(&chained, &qa, TYPE_A).unwrap(),
-            Reply::A(Answer::Records {
+            parse::<record::A>(&chained, &qa).unwrap(),
+            Reply::Answer(Answer::Records {
                 records: vec![Ipv4Addr::new(127, 0, 0, 3)],
                 ttl: 30
             })
@@ -1075,8 +1039,8 @@ mod tests {
             vec![],
         );
         assert_eq!(
-            parse(&huge, &qa, TYPE_A).unwrap(),
-            Reply::A(Answer::Records {
+            parse::<record::A>(&huge, &qa).unwrap(),
+            Reply::Answer(Answer::Records {
                 records: vec![Ipv4Addr::new(127, 0, 0, 2)],
                 ttl: 0
             })
@@ -1088,8 +1052,8 @@ mod tests {
         let qa = query(7, "2.0.0.127.bl.test.", TYPE_A);
         let nx = |authority: Vec<Record>| {
             let packet = respond(&qa, ResponseCode::NXDomain, vec![], authority);
-            match parse(&packet, &qa, TYPE_A).unwrap() {
-                Reply::A(Answer::NoRecords { negative_ttl, .. }) => negative_ttl,
+            match parse::<record::A>(&packet, &qa).unwrap() {
+                Reply::Answer(Answer::NoRecords { negative_ttl, .. }) => negative_ttl,
                 other => panic!("{other:?}"),
             }
         };
@@ -1136,8 +1100,8 @@ mod tests {
     fn short_and_looping_input_is_an_error_not_a_panic() {
         assert!(!question_matches(&[0x80; 40], &[], true));
         assert!(!question_matches(&[0x80; 40], &[0, 0, 1], false));
-        assert!(parse_response(&[0x80; 11], 5, TYPE_A).is_err());
-        assert!(parse_response(&[0x80; 20], 0, TYPE_A).is_err());
+        assert!(parse_response::<record::A>(&[0x80; 11], 5).is_err());
+        assert!(parse_response::<record::A>(&[0x80; 20], 0).is_err());
         // An answer owned by a compression pointer to itself.
         let a = Record::from_rdata(owner("a."), 60, RData::A(A::new(127, 0, 0, 2)));
         let mut looping = respond(
@@ -1148,7 +1112,7 @@ mod tests {
         );
         assert_eq!(looping[19..21], [0xC0, 12], "the owner, compressed");
         looping[20] = 19;
-        assert!(parse_response(&looping, 7, TYPE_A).is_err());
+        assert!(parse_response::<record::A>(&looping, 7).is_err());
     }
 
     #[test]
@@ -1157,12 +1121,12 @@ mod tests {
         let a = Record::from_rdata(owner("1.bl.test."), 60, RData::A(A::new(127, 0, 0, 2)));
         let good = respond(&qa, ResponseCode::NoError, vec![a], vec![]);
         for cut in [13, 30, good.len() - 12] {
-            let err = parse(&good[..cut], &qa, TYPE_A).unwrap_err();
+            let err = parse::<record::A>(&good[..cut], &qa).unwrap_err();
             assert_eq!(err.kind(), LookupErrorKind::Protocol, "cut at {cut}");
         }
         let mut query_not_response = good.clone();
         query_not_response[2] &= 0x7F;
-        assert!(parse(&query_not_response, &qa, TYPE_A).is_err());
+        assert!(parse::<record::A>(&query_not_response, &qa).is_err());
         let _ = Metadata::new(0, MessageType::Query, OpCode::Query);
         let _ = HickoryQuery::new();
     }
@@ -1187,8 +1151,8 @@ mod tests {
             vec![],
         );
         assert_eq!(
-            parse(&packet, &qm, TYPE_MX).unwrap(),
-            Reply::Mx(Answer::Records {
+            parse::<record::Mx>(&packet, &qm).unwrap(),
+            Reply::Answer(Answer::Records {
                 records: vec![
                     crate::resolver::MailExchanger::new(20, "backup.example.org"),
                     crate::resolver::MailExchanger::new(10, "mx.example.net"),
@@ -1197,8 +1161,8 @@ mod tests {
             })
         );
         let null = respond(&qm, ResponseCode::NoError, vec![mx(0, ".")], vec![]);
-        match parse(&null, &qm, TYPE_MX).unwrap() {
-            Reply::Mx(Answer::Records { records, .. }) => assert!(records[0].is_null()),
+        match parse::<record::Mx>(&null, &qm).unwrap() {
+            Reply::Answer(Answer::Records { records, .. }) => assert!(records[0].is_null()),
             other => panic!("{other:?}"),
         }
         // An MX record of one octet has no room for its preference.
@@ -1208,7 +1172,7 @@ mod tests {
         short[len - 3] = 1;
         short.truncate(len - 2);
         assert_eq!(
-            parse(&short, &qm, TYPE_MX).unwrap_err().kind(),
+            parse::<record::Mx>(&short, &qm).unwrap_err().kind(),
             LookupErrorKind::Protocol
         );
     }
