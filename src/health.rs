@@ -236,7 +236,9 @@ impl HealthCell {
         if fresh() {
             return self.get();
         }
-        let health = probe(resolver, list).await;
+        // Boxed: a probe is rare (once per list and period), and its state would otherwise
+        // enlarge every check's future.
+        let health = Box::pin(probe(resolver, list)).await;
         log_health(list, &self.get(), &health);
         *self
             .state

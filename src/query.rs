@@ -46,7 +46,10 @@ pub(crate) async fn query_list<R: DnsResolver>(
     let txt = if list.txt() { txt } else { TxtLookup::Off };
     let (a, early_txt) = match txt {
         TxtLookup::WithA => {
-            let (a, txt) = futures::join!(resolver.lookup_a(name), resolver.lookup_txt(name));
+            // Boxed: two lookups side by side would double every check's future, in bulk
+            // scans too, which move it as they queue it; this mode is the mail filters'.
+            let both = async { futures::join!(resolver.lookup_a(name), resolver.lookup_txt(name)) };
+            let (a, txt) = Box::pin(both).await;
             (a, Some(txt))
         }
         _ => (resolver.lookup_a(name).await, None),

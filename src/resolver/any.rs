@@ -199,7 +199,10 @@ impl AnyResolver {
         #[cfg(not(feature = "mirror"))]
         let resolver = self;
         match resolver {
-            AnyResolver::Hickory(resolver) => K::ask(&**resolver, name).await,
+            // Boxed: the stock resolver's lookup state is large, and every lookup's future
+            // would otherwise be as large, the bulk path's included, which moves it as it is
+            // queued. A box is little beside what a stock lookup costs (a socket of its own).
+            AnyResolver::Hickory(resolver) => Box::pin(K::ask(&**resolver, name)).await,
             AnyResolver::Pooled(resolver) => K::ask(resolver, name).await,
             #[cfg(feature = "mirror")]
             AnyResolver::Mirror(_) => unreachable!("below_mirrors stops below the mirrors"),

@@ -336,13 +336,9 @@ impl PooledUdpResolver {
         }
         // Trouble over TCP (a UDP-only server refuses it) says nothing of the UDP service.
         inner.counters.tcp_fallbacks.fetch_add(1, Ordering::Relaxed);
-        // Boxed: the rare path should not make every lookup's future larger.
-        let tcp = Box::pin(tcp::exchange::<K>(
-            server.addr,
-            query,
-            inner.case_randomization,
-        ));
-        tokio::time::timeout(inner.timeout, tcp)
+        // Boxed, timer and all: the rare path should not make every lookup's future larger.
+        let tcp = tcp::exchange::<K>(server.addr, query, inner.case_randomization);
+        Box::pin(tokio::time::timeout(inner.timeout, tcp))
             .await
             .unwrap_or_else(|_| {
                 inner.counters.timeouts.fetch_add(1, Ordering::Relaxed);

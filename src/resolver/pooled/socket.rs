@@ -430,9 +430,13 @@ impl PendingQuery {
         &self,
         query: &[u8],
     ) -> Result<std::io::Result<usize>, LookupError> {
-        tokio::time::timeout(self.socket.timeout, self.socket.socket.send(query))
-            .await
-            .map_err(|_| LookupError::new(LookupErrorKind::Timeout))
+        // Boxed: the rare path should not make every lookup's future larger.
+        Box::pin(tokio::time::timeout(
+            self.socket.timeout,
+            self.socket.socket.send(query),
+        ))
+        .await
+        .map_err(|_| LookupError::new(LookupErrorKind::Timeout))
     }
 }
 
