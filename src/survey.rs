@@ -452,3 +452,56 @@ fn mail_servers(expansion: Expansion) -> MailServers {
         trouble: expansion.trouble,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Outcome;
+
+    #[test]
+    fn a_report_with_every_part_writes_the_json_serde_writes() {
+        let report = |target: &str| {
+            Report::new(
+                target.parse().unwrap(),
+                vec![crate::outcome::ListResult {
+                    list: "bl \"one\"".to_owned(),
+                    zone: "bl.example".parse().unwrap(),
+                    weight: 1,
+                    outcome: Outcome::NotListed,
+                    lookup_url: None,
+                }],
+                1,
+            )
+        };
+        let domain: DomainName = "example.org".parse().unwrap();
+        let mut full = SurveyReport::new(report("192.0.2.7"), None);
+        full.via = Some(domain.clone());
+        full.host = Some("mx.example.org".parse().unwrap());
+        full.path = Some("include:_spf.example.org \\ \"a\"\n".to_owned());
+        full.rdns = Some(ReverseDns::NotConfirmed(vec!["odd\tname".to_owned()]));
+        let servers = || {
+            Box::new(MailServers {
+                domain: domain.clone(),
+                source: HostSource::Mx,
+                addresses: 2,
+                null_mx: false,
+                implicit_mx: true,
+                trouble: vec![HostTrouble {
+                    host: "mx2.example.org".to_owned(),
+                    record: "A",
+                    error: LookupError::new(LookupErrorKind::Timeout),
+                }],
+            })
+        };
+        full.mail_servers = Some(servers());
+        full.senders = Some(servers());
+        let bare = SurveyReport::new(report("example.org"), None);
+        for survey in [full, bare] {
+            let mut line = Vec::new();
+            survey.write_json(&mut line).unwrap();
+            let mut expected = serde_json::to_vec(&survey).unwrap();
+            expected.push(b'\n');
+            assert_eq!(String::from_utf8(line), String::from_utf8(expected));
+        }
+    }
+}
