@@ -13,7 +13,9 @@ use super::{Connection, Limits, Listener, Slot, millis, serve_each, went_on};
 use crate::mail::milter::{
     Command, MAX_PACKET, MilterConfig, MilterSession, Response, Stage, Step, read_packet,
 };
-use crate::mail::{Evaluation, MessageReader, SessionFilter, SkipReason, Verdict, one_line};
+use crate::mail::{
+    Evaluation, MessageReader, SessionFilter, SkipReason, Verdict, joined, one_line,
+};
 use crate::resolver::DnsResolver;
 
 /// How long a new connection may take to send its negotiation: Postfix sends it at once
@@ -211,15 +213,15 @@ fn log(
         client = %session.client_text(),
         queue_id = %session.queue_id(),
         stage = stage.as_str(),
-        checked = ?e.checked.join(" "),
-        listed = ?e.listed.join(", "),
-        trouble = ?e.trouble.join(", "),
+        checked = ?joined(&e.checked, " "),
+        listed = ?joined(&e.listed, ", "),
+        trouble = ?joined(&e.trouble, ", "),
         note = %e.note.map_or("-", SkipReason::as_str),
         action = ?action,
         ms = millis(started.elapsed()),
         "decision"
     );
-    let unchecked = one_line(&e.unchecked.join("; "), 400);
+    let unchecked = one_line(&joined(&e.unchecked, "; "), 400);
     if stage == Stage::Message && !unchecked.is_empty() {
         warn!(queue_id = %session.queue_id(), client = %session.client_text(), unchecked = ?unchecked, "message not fully checked");
     }

@@ -10,7 +10,7 @@ use tracing::{debug, info, warn};
 
 use super::{Connection, Limits, Listener, Slot, millis, serve_each, went_on};
 use crate::mail::postfix_policy::{PolicyReader, PolicyRequest, action, reply};
-use crate::mail::{Evaluation, FcrdnsStatus, SessionFilter, SkipReason};
+use crate::mail::{Evaluation, FcrdnsStatus, SessionFilter, SkipReason, joined};
 use crate::resolver::DnsResolver;
 
 /// A Postfix SMTP access policy server over one [`SessionFilter`].
@@ -80,10 +80,13 @@ struct Decision {
 impl Decision {
     /// The one log line of a decision. Client-supplied text is quoted and escaped.
     fn log(&self, peer: &str, elapsed: Duration) {
-        let empty = Vec::new();
         let (checked, listed, trouble) = match &self.evaluation {
-            Some(e) => (&e.checked, &e.listed, &e.trouble),
-            None => (&empty, &empty, &empty),
+            Some(e) => (
+                joined(&e.checked, " "),
+                joined(&e.listed, ", "),
+                joined(&e.trouble, ", "),
+            ),
+            None => Default::default(),
         };
         let fcrdns = self.evaluation.as_ref().and_then(|e| e.fcrdns);
         let skipped = self.evaluation.as_ref().and_then(|e| e.note);
@@ -91,9 +94,9 @@ impl Decision {
         info!(
             peer,
             client = ?self.client,
-            checked = ?checked.join(" "),
-            listed = ?listed.join(", "),
-            trouble = ?trouble.join(", "),
+            checked = ?checked,
+            listed = ?listed,
+            trouble = ?trouble,
             fcrdns = %fcrdns.map_or("-", FcrdnsStatus::as_str),
             note = %note.unwrap_or("-"),
             action = ?self.action,
