@@ -427,24 +427,18 @@ impl StateStore {
     /// Records that delivery `id` was made, at `at`. Committed at once, so that a restart
     /// does not make it again.
     pub fn mark_delivered(&self, id: i64, at: &str) -> Result<(), StoreError> {
-        self.connection
-            .execute(
-                "UPDATE outbox SET delivered = ?2, attempts = attempts + 1 WHERE id = ?1",
-                params![id, at],
-            )
-            .map(drop)
-            .map_err(|e| self.sqlite(e))
+        self.execute(
+            "UPDATE outbox SET delivered = ?2, attempts = attempts + 1 WHERE id = ?1",
+            params![id, at],
+        )
     }
 
     /// Records a failed attempt at delivery `id`; it stays pending.
     pub fn mark_failed(&self, id: i64, error: &str) -> Result<(), StoreError> {
-        self.connection
-            .execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-                params![id, error],
-            )
-            .map(drop)
-            .map_err(|e| self.sqlite(e))
+        self.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+            params![id, error],
+        )
     }
 
     /// How many attempts delivery `id` has had.
@@ -454,6 +448,14 @@ impl StateStore {
                 row.get(0)
             })
             .optional()
+            .map_err(|e| self.sqlite(e))
+    }
+
+    /// Runs one statement, committed at once.
+    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<(), StoreError> {
+        self.connection
+            .execute(sql, params)
+            .map(drop)
             .map_err(|e| self.sqlite(e))
     }
 
