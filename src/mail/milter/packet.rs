@@ -130,10 +130,7 @@ impl Command {
     /// Puts down the command's data; its command byte.
     fn write(&self, data: &mut Vec<u8>) -> u8 {
         match self {
-            Command::Negotiate(options) => {
-                options.write(data);
-                b'O'
-            }
+            Command::Negotiate(options) => options.write(data),
             Command::Macros { stage, pairs } => {
                 data.push(*stage);
                 for (name, value) in pairs {
@@ -255,10 +252,7 @@ impl Response {
     /// Puts down the response's data; its command byte.
     fn write(&self, data: &mut Vec<u8>) -> u8 {
         match self {
-            Response::Negotiate(options) => {
-                options.write(data);
-                b'O'
-            }
+            Response::Negotiate(options) => options.write(data),
             Response::Continue => b'c',
             Response::Accept => b'a',
             Response::Reject => b'r',
@@ -305,11 +299,13 @@ impl Response {
 }
 
 impl Options {
-    /// The negotiation's data: version, actions and protocol flags, 32-bit big-endian each.
-    fn write(&self, data: &mut Vec<u8>) {
+    /// Puts down the negotiation's data (version, actions and protocol flags, 32-bit
+    /// big-endian each); its command byte, the same both ways.
+    fn write(&self, data: &mut Vec<u8>) -> u8 {
         for value in [self.version, self.actions.bits(), self.protocol.bits()] {
             data.extend_from_slice(&value.to_be_bytes());
         }
+        b'O'
     }
 
     /// Reads the negotiation's data; `None` when it is too short.
