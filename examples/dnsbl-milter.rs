@@ -69,12 +69,35 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use dnsbl_check::cli::server::{self, CheckOptions, Resolver, parse_listen, parse_mode};
-use dnsbl_check::cli::{ListOptions, usage_error};
+use dnsbl_check::cli::server::{ConnectionOptions, Resolver, ServeOptions, ServerFlags};
+use dnsbl_check::cli::usage_error;
 use dnsbl_check::mail::milter::MilterConfig;
-use dnsbl_check::mail::serve::{Limits, Listen, MilterServer};
-use dnsbl_check::mail::{MessageReader, SessionFilter, SessionPolicy};
+use dnsbl_check::mail::serve::MilterServer;
+use dnsbl_check::mail::{MessageReader, SessionFilter};
 use ipnet::IpNet;
+
+/// The milter's defaults and words for the flags it shares with the policy server.
+struct Milter;
+
+impl ServerFlags for Milter {
+    const LISTEN: &'static str = "127.0.0.1:10041";
+    // Postfix opens one milter connection per SMTP session (default_process_limit: 100
+    // smtpd processes), and one per cleanup process for non-SMTP mail.
+    const MAX_CONNECTIONS: &'static str = "1024";
+    const MAX_CONNECTIONS_PER_PEER: &'static str = "512";
+    const SOCKET_MODE_HELP: &'static str = "Permissions of a Unix socket, in octal: owner and \
+        group only by default (run the milter in Postfix's group, or as postfix)";
+    const TAG_ONLY_HELP: &'static str = "Add an X-DNSBL: header instead of rejecting";
+    const FAIL_CLOSED_HELP: &'static str =
+        "When lookups fail and nothing is listed, tempfail (451) instead of accepting";
+    // Postfix sends a command for every SMTP event of a session; between two of them it
+    // waits for its SMTP client, for at most smtpd_timeout (300 s by default). A little more
+    // lets Postfix end its sessions first. (milter_command_timeout, 30 s, and
+    // milter_content_timeout, 300 s, are how long Postfix waits for our replies, not for
+    // its own next command.)
+    const IDLE_TIMEOUT_HELP: &'static str =
+        "Seconds a connection may wait for the MTA's next command before it is closed";
+}
 
 /// A milter that rejects (or tags) mail from listed clients and relays, or naming listed
 /// domains.
@@ -82,32 +105,8 @@ use ipnet::IpNet;
 #[derive(Parser)]
 #[command(name = "dnsbl-milter", version)]
 struct Cli {
-    /// Where to listen: ADDR:PORT for TCP, or a Unix socket path (anything containing '/').
-    #[arg(long, value_name = "ADDR:PORT|PATH", default_value = "127.0.0.1:10041", value_parser = parse_listen)]
-    listen: Listen,
-
-    /// Permissions of a Unix socket, in octal: owner and group only by default (run the
-    /// milter in Postfix's group, or as postfix).
-    #[arg(long, value_name = "OCTAL", default_value = "660", value_parser = parse_mode)]
-    socket_mode: u32,
-
     #[command(flatten)]
-    lists: ListOptions,
-
-    #[command(flatten)]
-    check: CheckOptions,
-
-    /// Add an X-DNSBL: header instead of rejecting.
-    #[arg(long)]
-    tag_only: bool,
-
-    /// When lookups fail and nothing is listed, tempfail (451) instead of accepting.
-    #[arg(long)]
-    fail_closed: bool,
-
-    /// Check loopback, private, link-local and unspecified client addresses too.
-    #[arg(long)]
-    check_local: bool,
+    serve: ServeOptions<Milter>,
 
     /// Our own relays (CIDR): clients here are not checked, and Received hops are walked
     /// past them. Repeatable.
@@ -136,34 +135,8 @@ struct Cli {
     #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
     max_message_size: usize,
 
-    /// Seconds a connection may wait for the MTA's next command before it is closed.
-    // Postfix sends a command for every SMTP event of a session; between two of them it
-    // waits for its SMTP client, for at most smtpd_timeout (300 s by default). A little more
-    // lets Postfix end its sessions first. (milter_command_timeout, 30 s, and
-    // milter_content_timeout, 300 s, are how long Postfix waits for our replies, not for
-    // its own next command.)
-    #[arg(long, value_name = "SECS", default_value = "330", value_parser = dnsbl_check::config::parse_seconds)]
-    idle_timeout: Duration,
-
-    /// The most connections served at once. At the cap, the connection idle the longest is
-    /// closed to make room for a new one.
-    // Postfix opens one milter connection per SMTP session (default_process_limit: 100
-    // smtpd processes), and one per cleanup process for non-SMTP mail.
-    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
-    max_connections: u32,
-
-    /// The most connections served at once from one peer (an IP address, or a user on a
-    /// Unix socket); at the cap, that peer's connection idle the longest is closed.
-    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
-    max_connections_per_peer: u32,
-
-    /// Log warnings and errors only.
-    #[arg(short, long, conflicts_with = "verbose")]
-    quiet: bool,
-
-    /// Log more (-v debug, -vv trace). RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    verbose: u8,
+    #[command(flatten)]
+    connections: ConnectionOptions<Milter>,
 }
 
 fn main() -> ExitCode {
@@ -172,23 +145,19 @@ fn main() -> ExitCode {
         Ok(built) => built,
         Err(message) => usage_error::<Cli>(message),
     };
-    server::init_tracing(
-        "dnsbl_milter",
-        cli.verbose,
-        cli.quiet,
-        milter.filter().keyed_zones().iter().cloned().collect(),
-    );
-    server::block_on(run(&cli, milter, health_interval))
+    let keyed_zones = milter.filter().keyed_zones().iter().cloned().collect();
+    cli.connections.init_tracing("dnsbl_milter", keyed_zones);
+    let serve = |listener, shutdown| async { milter.serve(listener, shutdown).await };
+    cli.serve
+        .run(milter.filter().checker(), health_interval, serve)
 }
 
 fn milter(cli: &Cli) -> Result<(MilterServer<Resolver>, Duration), String> {
-    let setup = cli.check.setup(&cli.lists)?;
-    let policy = SessionPolicy::default()
-        .tag_only(cli.tag_only)
-        .fail_closed(cli.fail_closed)
-        .check_local(cli.check_local)
+    let setup = cli.serve.setup()?;
+    let policy = cli
+        .serve
+        .policy(&setup)
         .unchecked_is_suspicious(cli.unchecked_suspicious)
-        .fcrdns_deadline(setup.deadline)
         .trusted_networks(cli.trusted_networks.iter().copied());
     let reader = MessageReader::default()
         .trusted_networks(cli.trusted_networks.iter().copied())
@@ -196,32 +165,12 @@ fn milter(cli: &Cli) -> Result<(MilterServer<Resolver>, Duration), String> {
         .time_budget(Some(cli.read_budget))
         .skip_domains(cli.skip_domains.iter().map(String::as_str));
     let config = MilterConfig::default()
-        .tag_only(cli.tag_only)
+        .tag_only(cli.serve.tag_only)
         .max_domains(cli.max_domains)
         .max_message_size(cli.max_message_size)
         .read_budget(cli.read_budget);
-    let limits = Limits::new(
-        cli.max_connections as usize,
-        cli.max_connections_per_peer as usize,
-    );
     let milter = MilterServer::new(SessionFilter::new(setup.checker, policy), reader, config)
-        .idle_timeout(cli.idle_timeout)
-        .limits(limits);
+        .idle_timeout(cli.connections.idle_timeout)
+        .limits(cli.connections.limits());
     Ok((milter, setup.health_interval))
-}
-
-async fn run(
-    cli: &Cli,
-    milter: MilterServer<Resolver>,
-    health_interval: Duration,
-) -> Result<(), String> {
-    let serve = |listener, shutdown| async { milter.serve(listener, shutdown).await };
-    server::serve_with_health(
-        milter.filter().checker(),
-        health_interval,
-        &cli.listen,
-        cli.socket_mode,
-        serve,
-    )
-    .await
 }

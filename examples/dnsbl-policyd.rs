@@ -99,40 +99,42 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use dnsbl_check::cli::server::{self, CheckOptions, Resolver, parse_listen, parse_mode};
-use dnsbl_check::cli::{ListOptions, usage_error};
-use dnsbl_check::mail::serve::{Limits, Listen, PolicyServer};
-use dnsbl_check::mail::{SessionFilter, SessionPolicy};
+use dnsbl_check::cli::server::{ConnectionOptions, Resolver, ServeOptions, ServerFlags};
+use dnsbl_check::cli::usage_error;
+use dnsbl_check::mail::SessionFilter;
+use dnsbl_check::mail::serve::PolicyServer;
 use tracing::{debug, warn};
+
+/// The policy server's defaults and words for the flags it shares with the milter.
+struct Policyd;
+
+impl ServerFlags for Policyd {
+    const LISTEN: &'static str = "127.0.0.1:10040";
+    // Postfix holds one policy connection per smtpd process (default_process_limit: 100).
+    const MAX_CONNECTIONS: &'static str = "512";
+    const MAX_CONNECTIONS_PER_PEER: &'static str = "256";
+    const SOCKET_MODE_HELP: &'static str = "Permissions of a Unix socket, in octal: owner and \
+        group only by default (run the server in Postfix's group, or as postfix; the directory \
+        should restrict access too, as Postfix's private/ does)";
+    const TAG_ONLY_HELP: &'static str =
+        "Answer PREPEND X-DNSBL: ... instead of REJECT, for filters that score later";
+    const FAIL_CLOSED_HELP: &'static str =
+        "When lookups fail and nothing is listed, answer DEFER_IF_PERMIT instead of DUNNO";
+    // Postfix closes an idle policy connection itself after smtpd_policy_service_max_idle
+    // (300 s by default), and any connection after smtpd_policy_service_max_ttl (1000 s).
+    // A little more than 300 s lets Postfix close first, as it expects to, and frees the
+    // slot of a peer that is not Postfix soon after.
+    const IDLE_TIMEOUT_HELP: &'static str =
+        "Seconds a connection may wait for a request before it is closed";
+}
 
 /// A Postfix SMTP access policy server: rejects (or tags) clients listed on DNS blocklists.
 // Not `Debug`: the struct holds the DQS key, which must never be printed.
 #[derive(Parser)]
 #[command(name = "dnsbl-policyd", version)]
 struct Cli {
-    /// Where to listen: ADDR:PORT for TCP, or a Unix socket path (anything containing '/').
-    #[arg(long, value_name = "ADDR:PORT|PATH", default_value = "127.0.0.1:10040", value_parser = parse_listen)]
-    listen: Listen,
-
-    /// Permissions of a Unix socket, in octal: owner and group only by default (run the
-    /// server in Postfix's group, or as postfix; the directory should restrict access too, as
-    /// Postfix's private/ does).
-    #[arg(long, value_name = "OCTAL", default_value = "660", value_parser = parse_mode)]
-    socket_mode: u32,
-
     #[command(flatten)]
-    lists: ListOptions,
-
-    #[command(flatten)]
-    check: CheckOptions,
-
-    /// Answer PREPEND X-DNSBL: ... instead of REJECT, for filters that score later.
-    #[arg(long)]
-    tag_only: bool,
-
-    /// When lookups fail and nothing is listed, answer DEFER_IF_PERMIT instead of DUNNO.
-    #[arg(long)]
-    fail_closed: bool,
+    serve: ServeOptions<Policyd>,
 
     /// Reject (or tag) clients without forward-confirmed reverse DNS.
     #[arg(long)]
@@ -154,36 +156,8 @@ struct Cli {
     #[arg(long)]
     check_domains: bool,
 
-    /// Check loopback, private, link-local and unspecified client addresses too.
-    #[arg(long)]
-    check_local: bool,
-
-    /// Seconds a connection may wait for a request before it is closed.
-    // Postfix closes an idle policy connection itself after smtpd_policy_service_max_idle
-    // (300 s by default), and any connection after smtpd_policy_service_max_ttl (1000 s).
-    // A little more than 300 s lets Postfix close first, as it expects to, and frees the
-    // slot of a peer that is not Postfix soon after.
-    #[arg(long, value_name = "SECS", default_value = "330", value_parser = dnsbl_check::config::parse_seconds)]
-    idle_timeout: Duration,
-
-    /// The most connections served at once. At the cap, the connection idle the longest is
-    /// closed to make room for a new one.
-    // Postfix holds one policy connection per smtpd process (default_process_limit: 100).
-    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
-    max_connections: u32,
-
-    /// The most connections served at once from one peer (an IP address, or a user on a
-    /// Unix socket); at the cap, that peer's connection idle the longest is closed.
-    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
-    max_connections_per_peer: u32,
-
-    /// Log warnings and errors only.
-    #[arg(short, long, conflicts_with = "verbose")]
-    quiet: bool,
-
-    /// Log more (-v debug, -vv trace). RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    verbose: u8,
+    #[command(flatten)]
+    connections: ConnectionOptions<Policyd>,
 }
 
 fn main() -> ExitCode {
@@ -193,38 +167,8 @@ fn main() -> ExitCode {
         Err(message) => usage_error::<Cli>(message),
     };
     let filter = Arc::new(filter);
-    server::init_tracing(
-        "dnsbl_policyd",
-        cli.verbose,
-        cli.quiet,
-        filter.keyed_zones().iter().cloned().collect(),
-    );
-    server::block_on(run(&cli, filter, health_interval))
-}
-
-/// The session filter the options describe, and how often to probe the lists' health.
-fn filter(cli: &Cli) -> Result<(SessionFilter<Resolver>, Duration), String> {
-    let setup = cli.check.setup(&cli.lists)?;
-    let policy = SessionPolicy::default()
-        .tag_only(cli.tag_only)
-        .fail_closed(cli.fail_closed)
-        .require_fcrdns(cli.require_fcrdns)
-        .check_helo(cli.check_helo || cli.check_domains)
-        .check_client_name(cli.check_client_name || cli.check_domains)
-        .check_sender_domain(cli.check_sender_domain || cli.check_domains)
-        .check_local(cli.check_local)
-        .fcrdns_deadline(setup.deadline);
-    Ok((
-        SessionFilter::new(setup.checker, policy),
-        setup.health_interval,
-    ))
-}
-
-async fn run(
-    cli: &Cli,
-    filter: Arc<SessionFilter<Resolver>>,
-    health_interval: Duration,
-) -> Result<(), String> {
+    let keyed_zones = filter.keyed_zones().iter().cloned().collect();
+    cli.connections.init_tracing("dnsbl_policyd", keyed_zones);
     let policy = filter.policy();
     if policy.checks_domains() && !filter.checks_domain_lists() {
         warn!("domain checks are on, but no domain list is configured");
@@ -233,18 +177,24 @@ async fn run(
         debug!("checking client addresses only");
     }
     let server = PolicyServer::new(filter.clone())
-        .idle_timeout(cli.idle_timeout)
-        .limits(Limits::new(
-            cli.max_connections as usize,
-            cli.max_connections_per_peer as usize,
-        ));
+        .idle_timeout(cli.connections.idle_timeout)
+        .limits(cli.connections.limits());
     let serve = |listener, shutdown| async move { server.serve(listener, shutdown).await };
-    server::serve_with_health(
-        filter.checker(),
-        health_interval,
-        &cli.listen,
-        cli.socket_mode,
-        serve,
-    )
-    .await
+    cli.serve.run(filter.checker(), health_interval, serve)
+}
+
+/// The session filter the options describe, and how often to probe the lists' health.
+fn filter(cli: &Cli) -> Result<(SessionFilter<Resolver>, Duration), String> {
+    let setup = cli.serve.setup()?;
+    let policy = cli
+        .serve
+        .policy(&setup)
+        .require_fcrdns(cli.require_fcrdns)
+        .check_helo(cli.check_helo || cli.check_domains)
+        .check_client_name(cli.check_client_name || cli.check_domains)
+        .check_sender_domain(cli.check_sender_domain || cli.check_domains);
+    Ok((
+        SessionFilter::new(setup.checker, policy),
+        setup.health_interval,
+    ))
 }

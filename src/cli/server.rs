@@ -21,6 +21,10 @@ use tracing::{debug, info};
 use crate::cli::{ListOptions, Shutdown, Transport};
 use crate::redact::KeyedZones;
 
+mod options;
+
+pub use options::{ConnectionOptions, ServeOptions, ServerFlags};
+
 /// The resolver every lookup goes through: one cache, shared by the checker and FCrDNS.
 pub type Resolver = Arc<AnswerCache<AnyResolver>>;
 

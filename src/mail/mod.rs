@@ -40,8 +40,9 @@ pub use message::{
     DEFAULT_MAX_DOMAINS, DEFAULT_SKIP_DOMAINS, DEFAULT_TIME_BUDGET, MAX_HOPS, MessageReader,
     MessageTargets, received_from, registrable_domain,
 };
+pub(crate) use policy::joined;
 pub use policy::{
-    Evaluation, FcrdnsStatus, Hop, SessionFacts, SessionFilter, SessionPolicy, SkipReason, Verdict,
-    is_local,
+    Checked, DomainLookup, DomainStep, Evaluation, FcrdnsStatus, Hop, Listed, SessionFacts,
+    SessionFilter, SessionPolicy, SkipReason, TargetRole, Trouble, Unchecked, Verdict, is_local,
 };
 pub use text::one_line;

@@ -427,24 +427,18 @@ impl StateStore {
     /// Records that delivery `id` was made, at `at`. Committed at once, so that a restart
     /// does not make it again.
     pub fn mark_delivered(&self, id: i64, at: &str) -> Result<(), StoreError> {
-        self.connection
-            .execute(
-                "UPDATE outbox SET delivered = ?2, attempts = attempts + 1 WHERE id = ?1",
-                params![id, at],
-            )
-            .map(drop)
-            .map_err(|e| self.sqlite(e))
+        self.execute(
+            "UPDATE outbox SET delivered = ?2, attempts = attempts + 1 WHERE id = ?1",
+            params![id, at],
+        )
     }
 
     /// Records a failed attempt at delivery `id`; it stays pending.
     pub fn mark_failed(&self, id: i64, error: &str) -> Result<(), StoreError> {
-        self.connection
-            .execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-                params![id, error],
-            )
-            .map(drop)
-            .map_err(|e| self.sqlite(e))
+        self.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+            params![id, error],
+        )
     }
 
     /// How many attempts delivery `id` has had.
@@ -454,6 +448,14 @@ impl StateStore {
                 row.get(0)
             })
             .optional()
+            .map_err(|e| self.sqlite(e))
+    }
+
+    /// Runs one statement, committed at once.
+    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<(), StoreError> {
+        self.connection
+            .execute(sql, params)
+            .map(drop)
             .map_err(|e| self.sqlite(e))
     }
 
@@ -682,6 +684,15 @@ mod tests {
         }
     }
 
+    /// A new store in a temporary directory (kept while the directory is), and its tracker.
+    fn fresh() -> (tempfile::TempDir, std::path::PathBuf, StateStore, Tracker) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let store = StateStore::open(&path).unwrap();
+        let tracker = store.load(config()).unwrap();
+        (dir, path, store, tracker)
+    }
+
     /// Observes one result for each of `targets` and saves the round.
     fn round(store: &mut StateStore, tracker: &mut Tracker, listed: bool, at: &str) -> Vec<Event> {
         let mut events = Vec::new();
@@ -694,10 +705,7 @@ mod tests {
 
     #[test]
     fn state_survives_a_restart_without_repeating_events() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        let mut store = StateStore::open(&path).unwrap();
-        let mut tracker = store.load(config()).unwrap();
+        let (_dir, path, mut store, mut tracker) = fresh();
         assert!(round(&mut store, &mut tracker, false, "t1").is_empty()); // baseline
         assert!(round(&mut store, &mut tracker, true, "t2").is_empty()); // pending 1 of 2
         drop(store);
@@ -787,10 +795,7 @@ mod tests {
 
     #[test]
     fn one_writer_at_a_time_and_readers_meanwhile() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        let mut first = StateStore::open(&path).unwrap();
-        let mut tracker = first.load(config()).unwrap();
+        let (_dir, path, mut first, mut tracker) = fresh();
         round(&mut first, &mut tracker, false, "t1");
         round(&mut first, &mut tracker, true, "t2");
         round(&mut first, &mut tracker, true, "t3");

@@ -108,84 +108,83 @@ const URIBL_CATEGORIES: &[(&str, &str)] = &[
     ("&0.0.0.8", "red"),
 ];
 
+const SPAMHAUS_ZEN: Preset = Preset {
+    name: "spamhaus-zen",
+    description: "Spamhaus ZEN: SBL, CSS, XBL, PBL and DROP combined (IP addresses)",
+    terms: SPAMHAUS_TERMS,
+    checked: CHECKED,
+    in_default_set: true,
+    needs_key: false,
+    lookup_url: SPAMHAUS_IP_LOOKUP,
+    usage_limit: Some(SPAMHAUS_LIMIT),
+    zone: "zen.spamhaus.org",
+    kind: ListKind::Ip,
+    filter: "127.0.0.[2..11;30]",
+    weight: 1,
+    categories: ZEN_CATEGORIES,
+    error_codes: SPAMHAUS_KEY_CODES,
+    health_check: true,
+    test_points: PresetTestPoints::Rfc5782,
+};
+
+const SPAMHAUS_DBL: Preset = Preset {
+    name: "spamhaus-dbl",
+    description: "Spamhaus Domain Block List: spam, phishing, malware and C&C domains",
+    terms: SPAMHAUS_TERMS,
+    checked: CHECKED,
+    in_default_set: true,
+    needs_key: false,
+    lookup_url: SPAMHAUS_DOMAIN_LOOKUP,
+    usage_limit: Some(SPAMHAUS_LIMIT),
+    zone: "dbl.spamhaus.org",
+    kind: ListKind::Domain,
+    // 127.0.1.102-106 are, in Spamhaus's words, "abused legit" domains: one host name of
+    // an otherwise legitimate site that is abused for spam, phishing, malware or C&C.
+    // They are only returned for the host name itself, which this preset asks
+    // (`QueryForm::Host`), so they count toward the verdict.
+    filter: "127.0.1.[2..99;102..106]",
+    weight: 1,
+    categories: DBL_CATEGORIES,
+    error_codes: DBL_ERRORS,
+    health_check: true,
+    test_points: PresetTestPoints::Domain("dbltest.com"),
+};
+
+/// `base` asked through Spamhaus's Data Query Service: keyed, not in the default set, and
+/// limited by the key's own terms rather than the public mirrors'.
+const fn dqs(
+    base: Preset,
+    name: &'static str,
+    description: &'static str,
+    zone: &'static str,
+) -> Preset {
+    Preset {
+        name,
+        description,
+        in_default_set: false,
+        needs_key: true,
+        usage_limit: None,
+        zone,
+        ..base
+    }
+}
+
 pub(super) static CATALOG: &[Preset] = &[
-    Preset {
-        name: "spamhaus-zen",
-        description: "Spamhaus ZEN: SBL, CSS, XBL, PBL and DROP combined (IP addresses)",
-        terms: SPAMHAUS_TERMS,
-        checked: CHECKED,
-        in_default_set: true,
-        needs_key: false,
-        lookup_url: SPAMHAUS_IP_LOOKUP,
-        usage_limit: Some(SPAMHAUS_LIMIT),
-        zone: "zen.spamhaus.org",
-        kind: ListKind::Ip,
-        filter: "127.0.0.[2..11;30]",
-        weight: 1,
-        categories: ZEN_CATEGORIES,
-        error_codes: SPAMHAUS_KEY_CODES,
-        health_check: true,
-        test_points: PresetTestPoints::Rfc5782,
-    },
-    Preset {
-        name: "spamhaus-zen-dqs",
-        description: "Spamhaus ZEN through the Data Query Service (needs a DQS key)",
-        terms: SPAMHAUS_TERMS,
-        checked: CHECKED,
-        in_default_set: false,
-        needs_key: true,
-        lookup_url: SPAMHAUS_IP_LOOKUP,
-        usage_limit: None,
-        zone: "zen.dq.spamhaus.net",
-        kind: ListKind::Ip,
-        filter: "127.0.0.[2..11;30]",
-        weight: 1,
-        categories: ZEN_CATEGORIES,
-        error_codes: SPAMHAUS_KEY_CODES,
-        health_check: true,
-        test_points: PresetTestPoints::Rfc5782,
-    },
-    Preset {
-        name: "spamhaus-dbl",
-        description: "Spamhaus Domain Block List: spam, phishing, malware and C&C domains",
-        terms: SPAMHAUS_TERMS,
-        checked: CHECKED,
-        in_default_set: true,
-        needs_key: false,
-        lookup_url: SPAMHAUS_DOMAIN_LOOKUP,
-        usage_limit: Some(SPAMHAUS_LIMIT),
-        zone: "dbl.spamhaus.org",
-        kind: ListKind::Domain,
-        // 127.0.1.102-106 are, in Spamhaus's words, "abused legit" domains: one host name of
-        // an otherwise legitimate site that is abused for spam, phishing, malware or C&C.
-        // They are only returned for the host name itself, which this preset asks
-        // (`QueryForm::Host`), so they count toward the verdict.
-        filter: "127.0.1.[2..99;102..106]",
-        weight: 1,
-        categories: DBL_CATEGORIES,
-        error_codes: DBL_ERRORS,
-        health_check: true,
-        test_points: PresetTestPoints::Domain("dbltest.com"),
-    },
-    Preset {
-        name: "spamhaus-dbl-dqs",
-        description: "Spamhaus DBL through the Data Query Service (needs a DQS key)",
-        terms: SPAMHAUS_TERMS,
-        checked: CHECKED,
-        in_default_set: false,
-        needs_key: true,
-        lookup_url: SPAMHAUS_DOMAIN_LOOKUP,
-        usage_limit: None,
-        zone: "dbl.dq.spamhaus.net",
-        kind: ListKind::Domain,
-        // As for `spamhaus-dbl`: the abused-legit codes name the host asked about.
-        filter: "127.0.1.[2..99;102..106]",
-        weight: 1,
-        categories: DBL_CATEGORIES,
-        error_codes: DBL_ERRORS,
-        health_check: true,
-        test_points: PresetTestPoints::Domain("dbltest.com"),
-    },
+    SPAMHAUS_ZEN,
+    dqs(
+        SPAMHAUS_ZEN,
+        "spamhaus-zen-dqs",
+        "Spamhaus ZEN through the Data Query Service (needs a DQS key)",
+        "zen.dq.spamhaus.net",
+    ),
+    SPAMHAUS_DBL,
+    // As for `spamhaus-dbl`: the abused-legit codes name the host asked about.
+    dqs(
+        SPAMHAUS_DBL,
+        "spamhaus-dbl-dqs",
+        "Spamhaus DBL through the Data Query Service (needs a DQS key)",
+        "dbl.dq.spamhaus.net",
+    ),
     Preset {
         name: "spamhaus-zrd",
         description: "Spamhaus Zero Reputation Domain: domains first seen in the last 24 hours \

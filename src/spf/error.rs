@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::{MAX_DNS_TERMS, MAX_MX_HOSTS, MAX_VOID_LOOKUPS};
 use crate::resolver::LookupError;
+use crate::target::DomainName;
 
 /// Why an SPF record could not be listed in full. Each names the record (its domain) and,
 /// where there is one, the term, Debug-quoted: a record is someone else's text.
@@ -127,6 +128,22 @@ pub enum SpfError {
 }
 
 impl SpfError {
+    /// What a failed lookup of `record` at `name`, made for the record of `domain`, is: to
+    /// map a lookup's error with.
+    pub(crate) fn lookup_failed(
+        domain: &str,
+        name: &DomainName,
+        record: &'static str,
+    ) -> impl FnOnce(LookupError) -> SpfError {
+        let (domain, name) = (domain.to_owned(), name.to_string());
+        move |error| SpfError::Lookup {
+            domain,
+            name,
+            record,
+            error,
+        }
+    }
+
     /// Whether RFC 7208 makes this a permanent error of the record (a receiver fails its
     /// SPF check as `permerror`), rather than a failed lookup or a term this module cannot
     /// list.

@@ -422,12 +422,7 @@ impl<'r, R: DnsResolver> Walk<'r, R> {
             .resolver
             .lookup_txt(&format!("{domain}."))
             .await
-            .map_err(|error| SpfError::Lookup {
-                domain: name.clone(),
-                name: name.clone(),
-                record: "TXT",
-                error,
-            })?;
+            .map_err(SpfError::lookup_failed(&name, domain, "TXT"))?;
         let records = match answer {
             Answer::Records { records, .. } => records,
             Answer::NoRecords { .. } => Vec::new(),
@@ -527,17 +522,15 @@ impl<'r, R: DnsResolver> Walk<'r, R> {
             self.resolver.lookup_a(&name),
             self.resolver.lookup_aaaa(&name)
         );
-        let failed = |record, error| SpfError::Lookup {
-            domain: domain.to_owned(),
-            name: host.to_string(),
-            record,
-            error,
-        };
         let mut found = Vec::new();
-        if let Answer::Records { records, .. } = v4.map_err(|error| failed("A", error))? {
+        if let Answer::Records { records, .. } =
+            v4.map_err(SpfError::lookup_failed(domain, host, "A"))?
+        {
             found.extend(records.into_iter().map(|a: Ipv4Addr| (None, a.into())));
         }
-        if let Answer::Records { records, .. } = v6.map_err(|error| failed("AAAA", error))? {
+        if let Answer::Records { records, .. } =
+            v6.map_err(SpfError::lookup_failed(domain, host, "AAAA"))?
+        {
             found.extend(records.into_iter().map(|a: Ipv6Addr| (None, a.into())));
         }
         Ok(found)
@@ -554,12 +547,7 @@ impl<'r, R: DnsResolver> Walk<'r, R> {
             .resolver
             .lookup_mx(&format!("{domain}."))
             .await
-            .map_err(|error| SpfError::Lookup {
-                domain: record.to_owned(),
-                name: domain.to_string(),
-                record: "MX",
-                error,
-            })?;
+            .map_err(SpfError::lookup_failed(record, domain, "MX"))?;
         let Answer::Records { mut records, .. } = answer else {
             return Ok(Vec::new());
         };

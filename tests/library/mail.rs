@@ -224,7 +224,7 @@ async fn unchecked_messages_are_suspicious_on_request() {
     let lenient = filter(&dns, lists(), SessionPolicy::default());
     let evaluation = lenient.evaluate(&facts).await;
     assert_eq!(evaluation.verdict, Verdict::Accept);
-    assert_eq!(evaluation.unchecked, ["message cut at 100 bytes"]);
+    assert_eq!(evaluation.unchecked, ["message cut at 100 bytes".into()]);
     let strict = filter(
         &dns,
         lists(),

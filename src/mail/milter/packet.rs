@@ -124,22 +124,23 @@ impl Command {
     /// The packet the MTA sends for this command (length, command byte, data): the MTA's
     /// side of the codec, for tests and MTAs written in Rust.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut data = Vec::new();
-        let code = match self {
-            Command::Negotiate(options) => {
-                options.write(&mut data);
-                b'O'
-            }
+        packet_of(|data| self.write(data))
+    }
+
+    /// Puts down the command's data; its command byte.
+    fn write(&self, data: &mut Vec<u8>) -> u8 {
+        match self {
+            Command::Negotiate(options) => options.write(data),
             Command::Macros { stage, pairs } => {
                 data.push(*stage);
                 for (name, value) in pairs {
-                    push_c_string(&mut data, name);
-                    push_c_string(&mut data, value);
+                    push_c_string(data, name);
+                    push_c_string(data, value);
                 }
                 b'D'
             }
             Command::Connect { hostname, address } => {
-                push_c_string(&mut data, hostname);
+                push_c_string(data, hostname);
                 let (family, port, text) = match address {
                     ClientAddress::Ip(IpAddr::V4(ip), port) => (b'4', *port, ip.to_string()),
                     ClientAddress::Ip(IpAddr::V6(ip), port) => (b'6', *port, ip.to_string()),
@@ -150,17 +151,17 @@ impl Command {
                 data.push(family);
                 if family != b'U' {
                     data.extend_from_slice(&port.to_be_bytes());
-                    push_c_string(&mut data, &text);
+                    push_c_string(data, &text);
                 }
                 b'C'
             }
             Command::Helo(name) => {
-                push_c_string(&mut data, name);
+                push_c_string(data, name);
                 b'H'
             }
             Command::Mail(args) | Command::Rcpt(args) => {
                 for arg in args {
-                    push_c_string(&mut data, arg);
+                    push_c_string(data, arg);
                 }
                 if matches!(self, Command::Mail(_)) {
                     b'M'
@@ -170,7 +171,7 @@ impl Command {
             }
             Command::Data => b'T',
             Command::Header { name, value } => {
-                push_c_string(&mut data, name);
+                push_c_string(data, name);
                 data.extend(value.iter().copied().filter(|&byte| byte != 0));
                 data.push(0);
                 b'L'
@@ -188,11 +189,10 @@ impl Command {
             Command::Quit => b'Q',
             Command::QuitNewConnection => b'K',
             Command::Unknown(line) => {
-                push_c_string(&mut data, line);
+                push_c_string(data, line);
                 b'U'
             }
-        };
-        frame(code, &data)
+        }
     }
 }
 
@@ -246,12 +246,13 @@ impl Response {
 
     /// The packet: length, command byte, data.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut data = Vec::new();
-        let code = match self {
-            Response::Negotiate(options) => {
-                options.write(&mut data);
-                b'O'
-            }
+        packet_of(|data| self.write(data))
+    }
+
+    /// Puts down the response's data; its command byte.
+    fn write(&self, data: &mut Vec<u8>) -> u8 {
+        match self {
+            Response::Negotiate(options) => options.write(data),
             Response::Continue => b'c',
             Response::Accept => b'a',
             Response::Reject => b'r',
@@ -259,16 +260,15 @@ impl Response {
             Response::Discard => b'd',
             Response::Skip => b's',
             Response::ReplyCode(text) => {
-                push_c_string(&mut data, text);
+                push_c_string(data, text);
                 b'y'
             }
             Response::AddHeader { name, value } => {
-                push_c_string(&mut data, name);
-                push_c_string(&mut data, value);
+                push_c_string(data, name);
+                push_c_string(data, value);
                 b'h'
             }
-        };
-        frame(code, &data)
+        }
     }
 
     /// Decodes a response packet (command byte and data): the MTA's side of the codec.
@@ -299,11 +299,13 @@ impl Response {
 }
 
 impl Options {
-    /// The negotiation's data: version, actions and protocol flags, 32-bit big-endian each.
-    fn write(&self, data: &mut Vec<u8>) {
+    /// Puts down the negotiation's data (version, actions and protocol flags, 32-bit
+    /// big-endian each); its command byte, the same both ways.
+    fn write(&self, data: &mut Vec<u8>) -> u8 {
         for value in [self.version, self.actions.bits(), self.protocol.bits()] {
             data.extend_from_slice(&value.to_be_bytes());
         }
+        b'O'
     }
 
     /// Reads the negotiation's data; `None` when it is too short.
@@ -317,13 +319,12 @@ impl Options {
     }
 }
 
-/// A packet: length, code, data.
-fn frame(code: u8, data: &[u8]) -> Vec<u8> {
-    let length = u32::try_from(data.len() + 1).unwrap_or(u32::MAX);
-    let mut packet = Vec::with_capacity(data.len() + 5);
-    packet.extend_from_slice(&length.to_be_bytes());
-    packet.push(code);
-    packet.extend_from_slice(data);
+/// A packet (length, code, data) whose data `write` puts down, returning its code.
+fn packet_of(write: impl FnOnce(&mut Vec<u8>) -> u8) -> Vec<u8> {
+    let mut packet = vec![0; 5];
+    packet[4] = write(&mut packet);
+    let length = u32::try_from(packet.len() - 4).unwrap_or(u32::MAX);
+    packet[..4].copy_from_slice(&length.to_be_bytes());
     packet
 }
 
@@ -724,7 +725,7 @@ mod tests {
         );
 
         // A whole large packet is read, and its buffer given back at the next one.
-        let mut input = frame(b'B', &vec![b'x'; MAX_PACKET - 1]);
+        let mut input = Command::Body(vec![b'x'; MAX_PACKET - 1]).to_bytes();
         input.extend_from_slice(&Command::Quit.to_bytes());
         let mut input = &input[..];
         let mut packet = Vec::new();

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::{Actions, ClientAddress, Command, MilterError, Options, ProtocolFlags, Response};
-use crate::mail::{Evaluation, MessageTargets, SessionFacts, Verdict, one_line};
+use crate::mail::{Evaluation, MessageTargets, SessionFacts, Unchecked, Verdict, joined, one_line};
 
 /// The steps this filter wants left out, and those it does not answer (kept only where the
 /// MTA offers them).
@@ -281,20 +281,17 @@ impl MilterSession {
     pub fn message_read(&mut self, targets: Option<MessageTargets>) -> SessionFacts {
         let mut unchecked = Vec::new();
         let targets = targets.unwrap_or_else(|| {
-            unchecked.push("the message could not be read".to_owned());
+            unchecked.push(Unchecked::Unreadable);
             MessageTargets::default()
         });
         if targets.capped {
-            let max = self.config.max_domains;
-            unchecked.push(format!("more than {max} domains or addresses"));
+            unchecked.push(Unchecked::Capped(self.config.max_domains));
         }
         if self.cut {
-            let max = self.config.max_message_size;
-            unchecked.push(format!("message cut at {max} bytes"));
+            unchecked.push(Unchecked::Cut(self.config.max_message_size));
         }
         if targets.cut {
-            let budget = self.config.read_budget;
-            unchecked.push(format!("reading stopped after {budget:?}"));
+            unchecked.push(Unchecked::ReadingStopped(self.config.read_budget));
         }
         SessionFacts {
             unchecked,
@@ -321,7 +318,7 @@ impl MilterSession {
             return vec![last];
         }
         let tags: Vec<String> = self.client_tag.iter().cloned().chain(tag).collect();
-        let unchecked = one_line(&evaluation.unchecked.join("; "), MAX_UNCHECKED);
+        let unchecked = one_line(&joined(&evaluation.unchecked, "; "), MAX_UNCHECKED);
         let mut responses = Vec::new();
         if last == Response::Continue && !tags.is_empty() {
             responses.push(Response::AddHeader {

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use super::{SessionFacts, SessionFilter, is_local};
+use super::{DomainLookup, DomainStep, SessionFacts, SessionFilter, Trouble, Unchecked, is_local};
 use crate::list::DomainCheck;
 use crate::resolver::{Answer, DnsResolver};
 use crate::target::DomainName;
@@ -26,9 +26,9 @@ impl<R: DnsResolver> SessionFilter<R> {
         for domain in sender.into_iter().chain(facts.domains.iter().cloned()) {
             if !domains.contains(&domain) {
                 if domains.len() == MAX_DOMAIN_LOOKUPS {
-                    behind.unchecked.push(format!(
-                        "more than {MAX_DOMAIN_LOOKUPS} domains for name-server and address checks"
-                    ));
+                    behind
+                        .unchecked
+                        .push(Unchecked::DomainLookups(MAX_DOMAIN_LOOKUPS));
                     break;
                 }
                 domains.push(domain);
@@ -42,9 +42,7 @@ impl<R: DnsResolver> SessionFilter<R> {
                     behind.trouble.extend(one.trouble);
                 }
             }
-            Err(_) => behind
-                .trouble
-                .push("name-server and address lookups: deadline reached".into()),
+            Err(_) => behind.trouble.push(Trouble::DomainDeadline),
         }
         behind
     }
@@ -57,22 +55,23 @@ impl<R: DnsResolver> SessionFilter<R> {
             match resolver.lookup_ns(&format!("{domain}.")).await {
                 Ok(Answer::Records { records, .. }) => {
                     for host in records.iter().take(MAX_NAME_SERVERS) {
-                        let how = format!("domain {domain}: name server {host}");
+                        let step = DomainStep::NameServer(host.clone());
                         behind.note(
                             resolver.lookup_a(&format!("{host}.")).await,
                             DomainCheck::Ns,
-                            how,
+                            DomainLookup::new(domain.clone(), step),
                         );
                     }
                 }
                 Ok(Answer::NoRecords { .. }) => {}
-                Err(error) => behind
-                    .trouble
-                    .push(format!("domain {domain}: name servers: {error}")),
+                Err(error) => behind.trouble.push(Trouble::Domain {
+                    lookup: DomainLookup::new(domain.clone(), DomainStep::NameServers),
+                    error,
+                }),
             }
         }
         if self.domain_checks.contains(&DomainCheck::A) {
-            let how = format!("domain {domain}: address");
+            let how = DomainLookup::new(domain.clone(), DomainStep::Address);
             let answer = resolver.lookup_a(&format!("{domain}.")).await;
             behind.note(answer, DomainCheck::A, how);
         }
@@ -91,9 +90,9 @@ const MAX_ADDRESSES_PER_NAME: usize = 4;
 /// example.com: name server ns1.example.net`), what failed, and what was left out.
 #[derive(Default)]
 pub(super) struct Behind {
-    pub(super) addresses: Vec<(IpAddr, DomainCheck, String)>,
-    pub(super) trouble: Vec<String>,
-    pub(super) unchecked: Vec<String>,
+    pub(super) addresses: Vec<(IpAddr, DomainCheck, DomainLookup)>,
+    pub(super) trouble: Vec<Trouble>,
+    pub(super) unchecked: Vec<Unchecked>,
 }
 
 impl Behind {
@@ -103,7 +102,7 @@ impl Behind {
         &mut self,
         answer: Result<Answer<std::net::Ipv4Addr>, crate::LookupError>,
         check: DomainCheck,
-        how: String,
+        how: DomainLookup,
     ) {
         match answer {
             Ok(Answer::Records { records, .. }) => {
@@ -115,7 +114,7 @@ impl Behind {
                 }
             }
             Ok(Answer::NoRecords { .. }) => {}
-            Err(error) => self.trouble.push(format!("{how}: {error}")),
+            Err(error) => self.trouble.push(Trouble::Domain { lookup: how, error }),
         }
     }
 }

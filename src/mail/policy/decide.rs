@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use super::{
-    Evaluation, FcrdnsStatus, MAX_REASON, MAX_TEXT, SessionFacts, SessionPolicy, SkipReason,
-    TEMPFAIL_TEXT, UNREADABLE_CLIENT_TEXT, Verdict,
+    Checked, DomainLookup, Evaluation, FcrdnsStatus, Listed, MAX_REASON, MAX_TEXT, SessionFacts,
+    SessionPolicy, SkipReason, TEMPFAIL_TEXT, Trouble, UNREADABLE_CLIENT_TEXT, Unchecked, Verdict,
+    joined,
 };
 use crate::list::DomainCheck;
 use crate::mail::text::one_line;
@@ -17,17 +18,17 @@ use crate::{Report, Zone};
 /// What was asked and answered for one evaluation.
 pub(super) struct Gathered {
     /// Each target, with what it was checked as, in the order asked.
-    pub(super) targets: Vec<(Role, Target)>,
+    pub(super) targets: Vec<Checked>,
     /// The addresses found behind domains: the check that found each, and how.
-    pub(super) via: HashMap<IpAddr, (DomainCheck, String)>,
+    pub(super) via: HashMap<IpAddr, (DomainCheck, DomainLookup)>,
     /// One report per target.
     pub(super) reports: Vec<Report>,
     /// The client's FCrDNS, when it was asked (`None` inside: past its deadline).
     pub(super) fcrdns: Option<Option<ReverseDns>>,
     /// The lookups of addresses behind domains that failed.
-    pub(super) trouble: Vec<String>,
+    pub(super) trouble: Vec<Trouble>,
     /// What of those lookups was left out.
-    pub(super) unchecked: Vec<String>,
+    pub(super) unchecked: Vec<Unchecked>,
 }
 
 /// The reasons found to reject (or tag), and whether some lookup failed.
@@ -52,11 +53,7 @@ pub(super) fn decide(
     evaluation.note = skip_client;
     evaluation.unchecked = facts.unchecked.clone();
     evaluation.unchecked.extend(gathered.unchecked);
-    evaluation.checked = gathered
-        .targets
-        .iter()
-        .map(|(role, target)| role.describe(target))
-        .collect();
+    evaluation.checked.clone_from(&gathered.targets);
     let mut findings = Findings::default();
     // A client address that could not be read is a client that was not checked: never
     // passed over in silence, and a tempfail when failing closed.
@@ -64,22 +61,22 @@ pub(super) fn decide(
         (None, Some(text)) => {
             evaluation
                 .trouble
-                .push(format!("client address unreadable: {text:?}"));
+                .push(Trouble::UnreadableClient(text.clone()));
             true
         }
         _ => false,
     };
     findings.trouble = !gathered.trouble.is_empty();
     evaluation.trouble.extend(gathered.trouble);
-    for ((role, target), report) in gathered.targets.iter().zip(&gathered.reports) {
+    for (checked, report) in gathered.targets.iter().zip(&gathered.reports) {
         note_results(&mut evaluation, report);
         findings.trouble |= report.has_trouble();
         if report.listed {
-            let how = match target {
-                Target::Ip(ip) => gathered.via.get(ip).map(|(_, how)| how.as_str()),
+            let how = match &checked.target {
+                Target::Ip(ip) => gathered.via.get(ip).map(|(_, how)| how),
                 Target::Domain(_) => None,
             };
-            let (reject, tag) = listing_texts(*role, report, how);
+            let (reject, tag) = listing_texts(checked, report, how);
             findings.rejections.push(reject);
             findings.tags.push(tag);
         }
@@ -88,7 +85,7 @@ pub(super) fn decide(
         note_fcrdns(&mut evaluation, &mut findings, rdns, ip);
     }
     if policy.unchecked_is_suspicious && !facts.unchecked.is_empty() {
-        let why = one_line(&facts.unchecked.join("; "), MAX_REASON);
+        let why = one_line(&joined(&facts.unchecked, "; "), MAX_REASON);
         findings.rejections.push(format!(
             "Service unavailable; message not fully checked: {why}"
         ));
@@ -111,12 +108,12 @@ fn note_fcrdns(
         Some(ReverseDns::Confirmed(_)) => evaluation.fcrdns = Some(FcrdnsStatus::Confirmed),
         Some(ReverseDns::Failed(error)) => {
             evaluation.fcrdns = Some(FcrdnsStatus::Failed);
-            evaluation.trouble.push(format!("fcrdns: {error}"));
+            evaluation.trouble.push(Trouble::Fcrdns(error));
             findings.trouble = true;
         }
         None => {
             evaluation.fcrdns = Some(FcrdnsStatus::Failed);
-            evaluation.trouble.push("fcrdns: deadline reached".into());
+            evaluation.trouble.push(Trouble::FcrdnsDeadline);
             findings.trouble = true;
         }
         Some(other) => {
@@ -163,84 +160,38 @@ fn shown(keyed_zones: &[Zone], text: &str) -> String {
     text
 }
 
-/// What a checked target was.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Role {
-    Client,
-    Helo,
-    ClientName,
-    SenderDomain,
-    Hop {
-        last_external: bool,
-    },
-    MessageDomain,
-    MessageHost,
-    MessageAddress,
-    SenderEmail,
-    MessageEmail,
-    /// An address behind a domain of the message or the sender (`check_domains`).
-    DomainAddress,
-}
-
-impl Role {
-    pub(super) fn describe(self, target: &Target) -> String {
-        match self {
-            Role::Client => format!("client [{target}]"),
-            Role::Helo => format!("helo name {target}"),
-            Role::ClientName => format!("client name {target}"),
-            Role::SenderDomain => format!("sender domain {target}"),
-            Role::Hop { .. } => format!("relay [{target}]"),
-            Role::MessageDomain => format!("domain {target} in the message"),
-            Role::MessageHost => format!("host {target} in the message"),
-            Role::MessageAddress => format!("address [{target}] in the message"),
-            // Hashed: the hash is named, never the address it came from.
-            Role::SenderEmail => format!("sender address (hash {target})"),
-            Role::MessageEmail => format!("e-mail address in the message (hash {target})"),
-            Role::DomainAddress => format!("address [{target}] of a domain"),
-        }
-    }
-
-    /// How a target is named in a tag header: a client address by itself.
-    fn subject(self, target: &Target) -> String {
-        match self {
-            Role::Client => target.to_string(),
-            _ => self.describe(target),
-        }
-    }
-}
-
 /// Notes a report's listings and trouble.
 fn note_results(evaluation: &mut Evaluation, report: &Report) {
     for (result, listing) in report.listings() {
-        let mut hit = format!("{} {}", report.target, result.zone.public_name());
-        if !listing.categories.is_empty() {
-            let _ = write!(hit, " ({})", listing.categories.join(", "));
-        }
-        evaluation.listed.push(hit);
+        evaluation.listed.push(Listed {
+            target: report.target.clone(),
+            zone: result.zone.clone(),
+            listing: listing.clone(),
+        });
     }
     for result in report.results.iter().filter(|r| r.outcome.is_trouble()) {
-        evaluation.trouble.push(format!(
-            "{} {}: {}",
-            report.target,
-            result.zone.public_name(),
-            result
-                .outcome
-                .detail()
-                .unwrap_or_else(|| result.outcome.status().to_owned())
-        ));
+        evaluation.trouble.push(Trouble::Lookup {
+            target: report.target.clone(),
+            zone: result.zone.clone(),
+            outcome: result.outcome.clone(),
+        });
     }
 }
 
 /// The reject text and the tag text for a listed target. Lists are named by their public
 /// zone, those that count towards the verdict first; the reason is the first list's.
-fn listing_texts(role: Role, report: &Report, how: Option<&str>) -> (String, String) {
+fn listing_texts(
+    checked: &Checked,
+    report: &Report,
+    how: Option<&DomainLookup>,
+) -> (String, String) {
     // An address behind a domain is named with the domain that led to it.
     let (described, subject) = match how {
         Some(how) => {
             let text = format!("{how} [{}]", report.target);
             (text.clone(), text)
         }
-        None => (role.describe(&report.target), role.subject(&report.target)),
+        None => (checked.to_string(), checked.subject()),
     };
     let mut hits: Vec<_> = report
         .listings()

@@ -3,8 +3,11 @@
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
-use super::decide::{Gathered, Role, decide};
-use super::{Evaluation, SessionFacts, SessionPolicy, SkipReason, is_local};
+use super::decide::{Gathered, decide};
+use super::{
+    Checked, DomainLookup, Evaluation, SessionFacts, SessionPolicy, SkipReason, TargetRole,
+    is_local,
+};
 use crate::hash::HashSpec;
 use crate::list::{DomainCheck, HopScope, QueryForm};
 use crate::rdns::forward_confirmed_reverse_dns;
@@ -146,20 +149,20 @@ impl<R: DnsResolver> SessionFilter<R> {
     async fn gather(&self, facts: &SessionFacts, with_client: bool) -> Gathered {
         let mut targets = self.targets(facts, with_client);
         let behind = self.domain_addresses(facts, with_client).await;
-        let mut via: HashMap<IpAddr, (DomainCheck, String)> = HashMap::new();
+        let mut via: HashMap<IpAddr, (DomainCheck, DomainLookup)> = HashMap::new();
         for (ip, check, how) in behind.addresses {
             let target = Target::ip(ip);
-            if !via.contains_key(&ip) && !targets.iter().any(|(_, known)| *known == target) {
+            if !via.contains_key(&ip) && !targets.iter().any(|known| known.target == target) {
                 via.insert(ip, (check, how));
-                targets.push((Role::DomainAddress, target));
+                targets.push(Checked::new(TargetRole::DomainAddress, target));
             }
         }
-        let checks = futures::future::join_all(targets.iter().map(|(role, target)| {
-            let behind = match target {
+        let checks = futures::future::join_all(targets.iter().map(|checked| {
+            let behind = match &checked.target {
                 Target::Ip(ip) => via.get(ip).map(|(check, _)| *check),
                 Target::Domain(_) => None,
             };
-            self.check(*role, target.clone(), behind)
+            self.check(checked.role, checked.target.clone(), behind)
         }));
         let fcrdns = async {
             match facts.client {
@@ -187,18 +190,18 @@ impl<R: DnsResolver> SessionFilter<R> {
 
     /// What to ask about, each target once, in the order: client, HELO, client name, sender
     /// domain, Received hops, message addresses, message domains, message host names.
-    fn targets(&self, facts: &SessionFacts, with_client: bool) -> Vec<(Role, Target)> {
-        let mut targets: Vec<(Role, Target)> = Vec::new();
+    fn targets(&self, facts: &SessionFacts, with_client: bool) -> Vec<Checked> {
+        let mut targets: Vec<Checked> = Vec::new();
         // Hundreds of message domains: each is looked up once, in constant time.
         let mut known = HashSet::new();
-        let mut push = |role: Role, target: Target| {
+        let mut push = |role: TargetRole, target: Target| {
             if known.insert(target.clone()) {
-                targets.push((role, target));
+                targets.push(Checked::new(role, target));
             }
         };
         if with_client {
             if let Some(ip) = facts.client.filter(|_| self.ip_lists) {
-                push(Role::Client, Target::ip(ip));
+                push(TargetRole::Client, Target::ip(ip));
             }
             if self.domain_lists {
                 let policy = &self.policy;
@@ -208,15 +211,15 @@ impl<R: DnsResolver> SessionFilter<R> {
                     .and_then(|sender| sender.rsplit_once('@'))
                     .map(|(_, domain)| domain);
                 let names = [
-                    (policy.check_helo, Role::Helo, facts.helo.as_deref()),
+                    (policy.check_helo, TargetRole::Helo, facts.helo.as_deref()),
                     (
                         policy.check_client_name,
-                        Role::ClientName,
+                        TargetRole::ClientName,
                         facts.client_name.as_deref(),
                     ),
                     (
                         policy.check_sender_domain,
-                        Role::SenderDomain,
+                        TargetRole::SenderDomain,
                         sender_domain,
                     ),
                 ];
@@ -232,40 +235,40 @@ impl<R: DnsResolver> SessionFilter<R> {
                     .filter(|_| policy.check_sender_domain);
                 for spec in &self.hashes {
                     if let Some(target) = sender.and_then(|sender| spec.email_target(sender)) {
-                        push(Role::SenderEmail, target);
+                        push(TargetRole::SenderEmail, target);
                     }
                 }
             }
         }
         if self.ip_lists {
             for hop in &facts.hops {
-                let role = Role::Hop {
+                let role = TargetRole::Hop {
                     last_external: hop.last_external,
                 };
                 push(role, Target::ip(hop.addr));
             }
             for addr in &facts.addresses {
-                push(Role::MessageAddress, Target::ip(*addr));
+                push(TargetRole::MessageAddress, Target::ip(*addr));
             }
         }
         if self.domain_lists {
             for domain in &facts.domains {
                 if let Ok(target) = Target::domain(domain.as_str()) {
-                    push(Role::MessageDomain, target);
+                    push(TargetRole::MessageDomain, target);
                 }
             }
             // Asked after the domains, so that a host that is itself a registrable domain
             // is asked once, on every list.
             for host in facts.hosts.iter().filter(|_| self.host_lists) {
                 if let Some(target) = domain_target(host) {
-                    push(Role::MessageHost, target);
+                    push(TargetRole::MessageHost, target);
                 }
             }
             // Each address in each hash form of the lists (usually one).
             for email in &facts.emails {
                 for spec in &self.hashes {
                     if let Some(target) = spec.email_target(email) {
-                        push(Role::MessageEmail, target);
+                        push(TargetRole::MessageEmail, target);
                     }
                 }
             }
@@ -275,7 +278,7 @@ impl<R: DnsResolver> SessionFilter<R> {
 
     /// Checks one target. A relay that is not the last external hop is judged only by the
     /// lists that apply to every untrusted hop.
-    async fn check(&self, role: Role, target: Target, behind: Option<DomainCheck>) -> Report {
+    async fn check(&self, role: TargetRole, target: Target, behind: Option<DomainCheck>) -> Report {
         if let Some(check) = behind {
             let wanted = |list: &DnsList| {
                 (!list.domain_checks().contains(&check))
@@ -284,7 +287,7 @@ impl<R: DnsResolver> SessionFilter<R> {
             return self.checker.check_lists(target, wanted).await;
         }
         match role {
-            Role::Hop {
+            TargetRole::Hop {
                 last_external: false,
             } => {
                 let last_hop_only = |list: &DnsList| {
@@ -294,7 +297,7 @@ impl<R: DnsResolver> SessionFilter<R> {
                 self.checker.check_lists(target, last_hop_only).await
             }
             // The lists that take registrable domains were asked the host's domain.
-            Role::MessageHost => {
+            TargetRole::MessageHost => {
                 let registrable = |list: &DnsList| {
                     (list.query_form() == QueryForm::Registrable)
                         .then_some("the list takes registrable domains, asked apart")

@@ -8,6 +8,7 @@
 
 mod behind;
 mod decide;
+mod evaluation;
 mod filter;
 
 use std::net::IpAddr;
@@ -15,6 +16,11 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+pub(crate) use evaluation::joined;
+pub use evaluation::{
+    Checked, DomainLookup, DomainStep, Evaluation, FcrdnsStatus, Listed, SkipReason, TargetRole,
+    Trouble, Unchecked,
+};
 pub use filter::SessionFilter;
 
 use crate::mail::text::one_line;
@@ -147,7 +153,7 @@ pub struct SessionFacts {
     /// Why part of the message was not checked (`more than 200 domains or addresses`,
     /// `message cut at 1048576 bytes`): empty when all of it was. See
     /// [`SessionPolicy::unchecked_is_suspicious`].
-    pub unchecked: Vec<String>,
+    pub unchecked: Vec<Unchecked>,
 }
 
 impl SessionFacts {
@@ -315,138 +321,6 @@ impl SessionPolicy {
     pub fn is_trusted(&self, addr: IpAddr) -> bool {
         let addr = unmap_ipv4(addr);
         self.trusted_networks.iter().any(|net| net.contains(&addr))
-    }
-}
-
-/// The client's forward-confirmed reverse DNS, as [`Evaluation::fcrdns`] reports it.
-///
-/// # Examples
-///
-/// ```
-/// use dnsbl_check::mail::FcrdnsStatus;
-///
-/// assert_eq!(FcrdnsStatus::NotConfirmed.as_str(), "not_confirmed");
-/// assert_eq!(FcrdnsStatus::Failed.to_string(), "failed");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum FcrdnsStatus {
-    /// A PTR name resolves back to the client.
-    Confirmed,
-    /// PTR names, none resolving back to the client.
-    NotConfirmed,
-    /// No PTR record.
-    NoPtr,
-    /// A lookup failed, or the check ran past its deadline.
-    Failed,
-}
-
-impl FcrdnsStatus {
-    /// The status word, as [`ReverseDns::status`](crate::ReverseDns::status) names it:
-    /// `confirmed`, `not_confirmed`, `no_ptr`, `failed`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FcrdnsStatus::Confirmed => "confirmed",
-            FcrdnsStatus::NotConfirmed => "not_confirmed",
-            FcrdnsStatus::NoPtr => "no_ptr",
-            FcrdnsStatus::Failed => "failed",
-        }
-    }
-}
-
-impl From<&crate::ReverseDns> for FcrdnsStatus {
-    fn from(rdns: &crate::ReverseDns) -> Self {
-        match rdns {
-            crate::ReverseDns::Confirmed(_) => FcrdnsStatus::Confirmed,
-            crate::ReverseDns::NotConfirmed(_) => FcrdnsStatus::NotConfirmed,
-            crate::ReverseDns::NoPtr => FcrdnsStatus::NoPtr,
-            crate::ReverseDns::Failed(_) => FcrdnsStatus::Failed,
-        }
-    }
-}
-
-impl std::fmt::Display for FcrdnsStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Why a client was not checked, as [`Evaluation::note`] reports it.
-///
-/// # Examples
-///
-/// ```
-/// use dnsbl_check::mail::SkipReason;
-///
-/// assert_eq!(SkipReason::LocalClient.to_string(), "local client not checked");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SkipReason {
-    /// The client is in the trusted networks ([`SessionPolicy::trusted_networks`]).
-    TrustedClient,
-    /// The client is local ([`is_local`]) and the policy does not check local clients.
-    LocalClient,
-}
-
-impl SkipReason {
-    /// `trusted client not checked` or `local client not checked`, as logged.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SkipReason::TrustedClient => "trusted client not checked",
-            SkipReason::LocalClient => "local client not checked",
-        }
-    }
-}
-
-impl std::fmt::Display for SkipReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A verdict, and what to log about how it was reached.
-///
-/// # Examples
-///
-/// ```no_run
-/// # async fn run(filter: dnsbl_check::mail::SessionFilter<dnsbl_check::HickoryResolver>) {
-/// let facts = dnsbl_check::mail::SessionFacts::client("192.0.2.1".parse().unwrap());
-/// let evaluation = filter.evaluate(&facts).await;
-/// println!("checked {:?}, listed {:?}", evaluation.checked, evaluation.listed);
-/// # }
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Evaluation {
-    /// What to do.
-    pub verdict: Verdict,
-    /// What was checked (`client [192.0.2.1]`, `helo name mail.example.org`, ...).
-    pub checked: Vec<String>,
-    /// Every listing (`192.0.2.1 zen.spamhaus.org (SBL)`), counting or not.
-    pub listed: Vec<String>,
-    /// Every lookup that failed (`192.0.2.1 zen.spamhaus.org: timeout`).
-    pub trouble: Vec<String>,
-    /// The client's FCrDNS, when it was checked.
-    pub fcrdns: Option<FcrdnsStatus>,
-    /// Why the client was not checked, when it was not.
-    pub note: Option<SkipReason>,
-    /// What of the message was not checked (from [`SessionFacts::unchecked`]): a verdict
-    /// that is not a reject says nothing about it.
-    pub unchecked: Vec<String>,
-}
-
-impl Evaluation {
-    fn new() -> Self {
-        Evaluation {
-            verdict: Verdict::Accept,
-            checked: Vec::new(),
-            listed: Vec::new(),
-            trouble: Vec::new(),
-            fcrdns: None,
-            note: None,
-            unchecked: Vec::new(),
-        }
     }
 }
 

@@ -6,14 +6,15 @@ use std::time::{Duration, Instant};
 
 use futures::Stream;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
-use super::{Connection, Limits, Listener, Slot, millis, serve_each, went_on};
+use super::{Limits, Listener, Served, millis, serve_each, went_on};
 use crate::mail::milter::{
     Command, MAX_PACKET, MilterConfig, MilterSession, Response, Stage, Step, read_packet,
 };
-use crate::mail::{Evaluation, MessageReader, SessionFilter, SkipReason, Verdict, one_line};
+use crate::mail::{
+    Evaluation, MessageReader, SessionFilter, SkipReason, Verdict, joined, one_line,
+};
 use crate::resolver::DnsResolver;
 
 /// How long a new connection may take to send its negotiation: Postfix sends it at once
@@ -96,21 +97,15 @@ impl<R: DnsResolver> MilterServer<R> {
 
 /// Serves one connection until the MTA quits, a packet is bad, the connection idles too
 /// long, or shutdown begins outside a message.
-async fn serve_one<R: DnsResolver>(
-    connection: Connection,
-    peer: String,
-    slot: Slot,
-    milter: Arc<Shared<R>>,
-    mut stopping: watch::Receiver<bool>,
-    idle: Duration,
-) {
-    let (mut reader, mut writer) = tokio::io::split(connection);
-    let mut session = MilterSession::new(milter.config.clone());
+async fn serve_one<R: DnsResolver>(mut served: Served<Shared<R>>) {
+    let (peer, idle) = (served.peer.as_str(), served.idle);
+    let (mut reader, mut writer) = tokio::io::split(served.connection);
+    let mut session = MilterSession::new(served.shared.config.clone());
     let mut packet = Vec::new();
     loop {
         // While it waits for the MTA, the connection may be closed to make room for a new
         // one; while it decides, it is not.
-        slot.idle();
+        served.slot.idle();
         let wait = if session.negotiated() {
             idle
         } else {
@@ -125,10 +120,10 @@ async fn serve_one<R: DnsResolver>(
             tokio::select! {
                 biased;
                 read = read => read,
-                _ = stopping.wait_for(|stop| *stop) => return,
+                _ = served.stopping.wait_for(|stop| *stop) => return,
             }
         };
-        let Some(read) = went_on(&peer, read) else {
+        let Some(read) = went_on(peer, read) else {
             return;
         };
         let command = match read.and_then(|()| Command::parse(&packet)) {
@@ -138,10 +133,10 @@ async fn serve_one<R: DnsResolver>(
                 return;
             }
         };
-        slot.busy();
+        served.slot.busy();
         let responses = match session.command(command) {
             Ok(Step::Close) => return,
-            Ok(step) => decide(&milter, &mut session, step).await,
+            Ok(step) => decide(&served.shared, &mut session, step).await,
             Err(problem) => {
                 warn!(%peer, %problem, "cannot go on: closing the connection");
                 return;
@@ -149,7 +144,7 @@ async fn serve_one<R: DnsResolver>(
         };
         let bytes: Vec<u8> = responses.iter().flat_map(Response::to_bytes).collect();
         // Sending waits on the MTA: one that does not read may be closed to make room.
-        slot.idle();
+        served.slot.idle();
         if !bytes.is_empty() {
             let written = tokio::time::timeout(idle, writer.write_all(&bytes)).await;
             if !matches!(written, Ok(Ok(()))) {
@@ -157,7 +152,7 @@ async fn serve_one<R: DnsResolver>(
                 return;
             }
         }
-        if *stopping.borrow() && !session.in_message() {
+        if *served.stopping.borrow() && !session.in_message() {
             return;
         }
     }
@@ -211,15 +206,15 @@ fn log(
         client = %session.client_text(),
         queue_id = %session.queue_id(),
         stage = stage.as_str(),
-        checked = ?e.checked.join(" "),
-        listed = ?e.listed.join(", "),
-        trouble = ?e.trouble.join(", "),
+        checked = ?joined(&e.checked, " "),
+        listed = ?joined(&e.listed, ", "),
+        trouble = ?joined(&e.trouble, ", "),
         note = %e.note.map_or("-", SkipReason::as_str),
         action = ?action,
         ms = millis(started.elapsed()),
         "decision"
     );
-    let unchecked = one_line(&e.unchecked.join("; "), 400);
+    let unchecked = one_line(&joined(&e.unchecked, "; "), 400);
     if stage == Stage::Message && !unchecked.is_empty() {
         warn!(queue_id = %session.queue_id(), client = %session.client_text(), unchecked = ?unchecked, "message not fully checked");
     }

@@ -212,6 +212,22 @@ where
     info!("stopped");
 }
 
+/// One connection, as a server's `serve_one` gets it from [`serve_each`].
+struct Served<T> {
+    /// The stream.
+    connection: Connection,
+    /// The peer's name, as logged.
+    peer: String,
+    /// The connection's slot: idle or busy.
+    slot: Slot,
+    /// What every connection shares.
+    shared: Arc<T>,
+    /// Turns true at shutdown.
+    stopping: watch::Receiver<bool>,
+    /// How long the connection may wait for its client.
+    idle: Duration,
+}
+
 /// [`serve_connections`] with `serve_one` called for each connection with its slot, `state`
 /// shared by all, the shutdown flag and the idle timeout.
 async fn serve_each<T, F, Fut>(
@@ -221,7 +237,7 @@ async fn serve_each<T, F, Fut>(
     state: &Arc<T>,
     serve_one: F,
 ) where
-    F: Fn(Connection, String, Slot, Arc<T>, watch::Receiver<bool>, Duration) -> Fut,
+    F: Fn(Served<T>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     serve_connections(
@@ -229,7 +245,14 @@ async fn serve_each<T, F, Fut>(
         limits,
         shutdown,
         |connection, peer, slot, stopping| {
-            serve_one(connection, peer, slot, Arc::clone(state), stopping, idle)
+            serve_one(Served {
+                connection,
+                peer,
+                slot,
+                shared: Arc::clone(state),
+                stopping,
+                idle,
+            })
         },
     )
     .await;

@@ -5,12 +5,11 @@ use std::time::{Duration, Instant};
 
 use futures::Stream;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
-use super::{Connection, Limits, Listener, Slot, millis, serve_each, went_on};
+use super::{Limits, Listener, Served, millis, serve_each, went_on};
 use crate::mail::postfix_policy::{PolicyReader, PolicyRequest, action, reply};
-use crate::mail::{Evaluation, FcrdnsStatus, SessionFilter, SkipReason};
+use crate::mail::{Evaluation, FcrdnsStatus, SessionFilter, SkipReason, joined};
 use crate::resolver::DnsResolver;
 
 /// A Postfix SMTP access policy server over one [`SessionFilter`].
@@ -80,10 +79,13 @@ struct Decision {
 impl Decision {
     /// The one log line of a decision. Client-supplied text is quoted and escaped.
     fn log(&self, peer: &str, elapsed: Duration) {
-        let empty = Vec::new();
         let (checked, listed, trouble) = match &self.evaluation {
-            Some(e) => (&e.checked, &e.listed, &e.trouble),
-            None => (&empty, &empty, &empty),
+            Some(e) => (
+                joined(&e.checked, " "),
+                joined(&e.listed, ", "),
+                joined(&e.trouble, ", "),
+            ),
+            None => Default::default(),
         };
         let fcrdns = self.evaluation.as_ref().and_then(|e| e.fcrdns);
         let skipped = self.evaluation.as_ref().and_then(|e| e.note);
@@ -91,9 +93,9 @@ impl Decision {
         info!(
             peer,
             client = ?self.client,
-            checked = ?checked.join(" "),
-            listed = ?listed.join(", "),
-            trouble = ?trouble.join(", "),
+            checked = ?checked,
+            listed = ?listed,
+            trouble = ?trouble,
             fcrdns = %fcrdns.map_or("-", FcrdnsStatus::as_str),
             note = %note.unwrap_or("-"),
             action = ?self.action,
@@ -130,15 +132,9 @@ async fn decide<R: DnsResolver>(
 
 /// Serves one connection: request, answer, request, answer... until the client closes, a
 /// request is bad, the connection idles too long, or shutdown begins between requests.
-async fn serve_one<R: DnsResolver>(
-    connection: Connection,
-    peer: String,
-    slot: Slot,
-    filter: Arc<SessionFilter<R>>,
-    mut stopping: watch::Receiver<bool>,
-    idle: Duration,
-) {
-    let (reader, mut writer) = tokio::io::split(connection);
+async fn serve_one<R: DnsResolver>(mut served: Served<SessionFilter<R>>) {
+    let (peer, idle) = (served.peer.as_str(), served.idle);
+    let (reader, mut writer) = tokio::io::split(served.connection);
     let mut reader = PolicyReader::new(reader);
     // The message last tagged on this connection: Postfix asks once per recipient, and the
     // header should be added once per message.
@@ -148,13 +144,13 @@ async fn serve_one<R: DnsResolver>(
         // request has begun, it is read to its end (within the idle timeout), so that
         // shutdown never cuts a request in half. While it waits for input, the connection
         // may be closed to make room for a new one.
-        slot.idle();
+        served.slot.idle();
         let first = tokio::select! {
             biased;
             read = tokio::time::timeout(idle, reader.wait_for_request()) => read,
-            _ = stopping.wait_for(|stop| *stop) => return,
+            _ = served.stopping.wait_for(|stop| *stop) => return,
         };
-        let Some(first) = went_on(&peer, first) else {
+        let Some(first) = went_on(peer, first) else {
             return;
         };
         let request = match first {
@@ -165,9 +161,9 @@ async fn serve_one<R: DnsResolver>(
             Err(error) => Err(error.to_string()),
         };
         let started = Instant::now();
-        slot.busy();
+        served.slot.busy();
         let decided = match request {
-            Ok(request) => decide(&filter, &request).await.map(|d| (d, request)),
+            Ok(request) => decide(&served.shared, &request).await.map(|d| (d, request)),
             Err(problem) => Err(problem),
         };
         let (mut decision, request) = match decided {
@@ -189,13 +185,13 @@ async fn serve_one<R: DnsResolver>(
         let answer = reply(&decision.action);
         // Sending waits on the client: a client that does not read its answers may be
         // closed to make room, like one that sends nothing.
-        slot.idle();
+        served.slot.idle();
         let written = tokio::time::timeout(idle, async {
             writer.write_all(answer.as_bytes()).await?;
             writer.flush().await
         })
         .await;
-        decision.log(&peer, started.elapsed());
+        decision.log(peer, started.elapsed());
         match written {
             Ok(Ok(())) => {}
             Ok(Err(error)) => {
@@ -207,7 +203,7 @@ async fn serve_one<R: DnsResolver>(
                 return;
             }
         }
-        if *stopping.borrow() {
+        if *served.stopping.borrow() {
             return;
         }
     }
