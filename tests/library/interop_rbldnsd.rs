@@ -186,7 +186,7 @@ async fn dead_and_refusing_zones_are_never_listings() {
 
 /// Runs the `dnsbl-check` example against `rbl` with `args`; returns (exit code, stdout).
 fn run_cli(rbl: &Rbldnsd, args: &[&str]) -> (i32, String) {
-    let binary = crate::support::build_example("dnsbl-check", false);
+    let binary = crate::support::tool::Tool::Check.binary();
     let output = std::process::Command::new(binary)
         .args(["--nameserver", &rbl.addr.to_string(), "--timeout", "1"])
         .args(args)

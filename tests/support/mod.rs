@@ -1,5 +1,7 @@
-//! Test support: an in-process authoritative DNS server ([`TestDns`]) and a
-//! harness for a real `rbldnsd` ([`rbldnsd::Rbldnsd`]).
+//! Test support: an in-process authoritative DNS server ([`TestDns`]), harnesses for real
+//! servers (`rbldnsd`, Unbound, Postfix), the crate's tools run as processes
+//! ([`tool::ToolProcess`]) or its mail servers in-process ([`in_process::InProcess`]), and the
+//! clients that speak to them ([`policy::PolicyClient`], [`milter::Mta`]).
 //!
 //! Use it from an integration test with `mod support;`.
 //!
@@ -63,11 +65,15 @@
 
 #![allow(dead_code)] // each test crate compiles this module but uses only part of it
 
+pub mod in_process;
+pub mod milter;
+pub mod policy;
 #[cfg(unix)] // rbldnsd only exists on Unix; the harness uses Unix file modes
 pub mod postfix;
 pub mod rbldnsd;
 pub mod relay;
 pub mod smtp;
+pub mod tool;
 pub mod unbound;
 
 use std::collections::HashMap;
@@ -812,38 +818,6 @@ impl RequestHandler for Handler {
     {
         Box::pin(self.handle(request, response_handle))
     }
-}
-
-/// Builds an example with cargo and returns the path of its executable, as cargo reports it.
-pub fn build_example(name: &str, release: bool) -> std::path::PathBuf {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = std::process::Command::new(cargo);
-    command.args([
-        "build",
-        "--example",
-        name,
-        "--message-format=json-render-diagnostics",
-    ]);
-    if release {
-        command.arg("--release");
-    }
-    let output = command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .expect("run cargo build");
-    assert!(output.status.success(), "cargo build --example failed");
-    // Cargo's own messages name the executable, wherever the target directory is.
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|message| {
-            message["reason"] == "compiler-artifact"
-                && message["target"]["name"] == name
-                && message["target"]["kind"][0] == "example"
-        })
-        .find_map(|message| message["executable"].as_str().map(std::path::PathBuf::from))
-        .expect("cargo reported no executable for the example")
 }
 
 /// The stock resolver asking only `addr`, with this timeout and these retries.

@@ -75,7 +75,7 @@ async fn the_override_starts_the_watch_anyway() {
 /// Starts a watch on `dns`, returns its first stderr line once it is seen to be checking,
 /// and stops it.
 async fn first_stderr_line_of_running_watch(dns: &TestDns, args: &[&str]) -> String {
-    let mut child = Command::new(crate::cli::binary())
+    let mut child = Command::new(crate::support::tool::Tool::Check.binary())
         .args(["--nameserver", &dns.addr.to_string(), "--timeout", "2"])
         .args(args)
         .env_remove("RUST_LOG")

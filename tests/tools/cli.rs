@@ -3,11 +3,10 @@
 //! Every run passes `--nameserver` pointing at a server on 127.0.0.1: no query ever goes to
 //! the system resolver.
 
-use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::OnceLock;
 use std::time::Duration;
 
+use crate::support::tool::Tool;
 use crate::support::{Behaviour, TestDns, TestDnsBuilder, ipv6_test_point};
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
@@ -17,13 +16,6 @@ pub(crate) const BL: &str = "bl.test";
 pub(crate) const DBL: &str = "dbl.test";
 /// A Spamhaus DQS key as they look: 26 characters.
 const KEY: &str = "secretkeyabcdefghijklmnopq";
-
-/// The example binary, built once per test run (cargo does not build examples for
-/// `cargo test --test cli`, and gives integration tests no path to them).
-pub(crate) fn binary() -> &'static PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| crate::support::build_example("dnsbl-check", false))
-}
 
 /// What a run printed and how it exited.
 #[derive(Debug)]
@@ -66,7 +58,7 @@ impl Run {
 
 /// Runs the example with `args`, `stdin` as its input and `env` added to its environment.
 pub(crate) async fn run_with(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
-    let mut command = Command::new(binary());
+    let mut command = Command::new(Tool::Check.binary());
     command
         .args(args)
         // Nothing from the developer's environment may leak into a run.
@@ -602,7 +594,7 @@ async fn stdin_line_is_answered_before_the_next_line() {
     use tokio::io::AsyncBufReadExt;
     let dns = bl_server().await;
     let server = server_args(&dns);
-    let mut child = Command::new(binary())
+    let mut child = Command::new(Tool::Check.binary())
         .args(with_server(
             &server,
             &["--zone", BL, "--format", "json", "--input", "-"],
@@ -749,7 +741,7 @@ async fn garbage_input_never_panics() {
 async fn a_closed_stdout_ends_the_run_quietly() {
     let dns = bl_server().await;
     let address = dns.addr.to_string();
-    let mut child = Command::new(binary())
+    let mut child = Command::new(Tool::Check.binary())
         .args(["--nameserver", &address, "--zone", BL, "--format", "json"])
         .arg("192.0.2.0/22")
         .env_remove("RUST_LOG")
@@ -1050,7 +1042,7 @@ async fn a_full_disk_is_reported_and_exits_two() {
         .write(true)
         .open("/dev/full")
         .unwrap();
-    let output = Command::new(binary())
+    let output = Command::new(Tool::Check.binary())
         .args(["--nameserver", &address, "--zone", BL, "192.0.2.7"])
         .env_remove("RUST_LOG")
         .stdout(full)
@@ -1324,7 +1316,7 @@ async fn a_bulk_scan_whose_lists_went_blind_midway_does_not_end_clean() {
     let seeing = healthy_ip_zone(TestDns::builder(), BL).start().await;
     let blind = TestDns::builder().zone(BL).start().await;
     let relay = crate::support::relay::SwitchingRelay::start(seeing.addr).await;
-    let mut child = Command::new(binary())
+    let mut child = Command::new(Tool::Check.binary())
         .args(["--nameserver", &relay.addr.to_string(), "--timeout", "2"])
         .args(["--zone", BL, "--format", "json", "--input", "-"])
         .env_remove("RUST_LOG")

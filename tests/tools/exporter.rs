@@ -4,19 +4,14 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::support::rbldnsd::{Rbldnsd, ZoneData};
+use crate::support::tool::{Tool, ToolProcess};
 use crate::support::{Behaviour, TestDns};
-
-pub(crate) fn binary() -> &'static PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| crate::support::build_example("dnsbl-exporter", false))
-}
 
 /// A loopback TCP port that was free a moment ago.
 fn free_port() -> u16 {
@@ -26,29 +21,15 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A child process killed when dropped.
-pub(crate) struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts the exporter on a free port with `args`; returns it and its address.
-fn start_exporter(args: &[String]) -> (Running, SocketAddr) {
-    let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let child = Command::new(binary())
-        .arg("--listen")
-        .arg(listen.to_string())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start dnsbl-exporter");
-    (Running(child), listen)
+fn start_exporter(args: &[&str]) -> (ToolProcess, SocketAddr) {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let exporter = ToolProcess::spawn(
+        Tool::Exporter,
+        &[&["--listen", &listen], args].concat(),
+        &[],
+    );
+    (exporter, listen.parse().unwrap())
 }
 
 /// A plain HTTP/1.0 GET: (status, body).
@@ -56,31 +37,28 @@ pub(crate) fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)
     get_from(None, addr, path).map(|(status, _, body)| (status, body))
 }
 
-/// Polls `addr` until `/metrics` shows a finished round; returns that page.
-fn wait_for_round(addr: SocketAddr) -> String {
+/// Polls `addr` until its `/metrics` page has every line of `lines`; returns that page.
+fn wait_for_lines(addr: SocketAddr, lines: &[&str]) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok((200, page)) = get(addr, "/metrics")
-            && page.contains("\ndnsbl_rounds_total 1\n")
+            && lines.iter().all(|line| has_line(&page, line))
         {
             return page;
         }
-        assert!(Instant::now() < deadline, "no round finished in time");
+        assert!(Instant::now() < deadline, "never showed {lines:?}");
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
 /// Starts the exporter with `args` and waits for its first round: the exporter, its address,
 /// and the `/metrics` page after that round.
-pub(crate) async fn exporter_after_first_round(args: &[&str]) -> (Running, SocketAddr, String) {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let (exporter, addr) = start_exporter(&args);
-        let page = wait_for_round(addr);
-        (exporter, addr, page)
-    })
-    .await
-    .unwrap()
+pub(crate) async fn exporter_after_first_round(args: &[&str]) -> (ToolProcess, SocketAddr, String) {
+    let (exporter, addr) = start_exporter(args);
+    let page = tokio::task::spawn_blocking(move || wait_for_lines(addr, &["dnsbl_rounds_total 1"]))
+        .await
+        .unwrap_or_else(|_| panic!("no round finished in time:\n{}", exporter.logs()));
+    (exporter, addr, page)
 }
 
 fn has_line(page: &str, line: &str) -> bool {
@@ -241,24 +219,8 @@ async fn sigterm_stops_the_exporter_with_status_0() {
         "192.0.2.1",
     ])
     .await;
-    let pid = exporter.0.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-    let status = tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = exporter.0.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "still running 10 s after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    })
-    .await
-    .unwrap();
+    exporter.signal(libc::SIGTERM);
+    let status = exporter.wait_within(Duration::from_secs(10)).await;
     assert_eq!(status.code(), Some(0), "{status:?}");
 }
 
@@ -475,19 +437,14 @@ async fn prometheus_scrapes_listings_checked_against_rbldnsd() {
     )
     .unwrap();
     let prometheus_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let _prometheus = Running(
-        Command::new(prometheus_binary())
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={prometheus_addr}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus"),
+    let _prometheus = ToolProcess::spawn_binary(
+        &prometheus_binary(),
+        &[
+            &format!("--config.file={}", config.display()),
+            &format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+            &format!("--web.listen-address={prometheus_addr}"),
+        ],
+        &[],
     );
 
     let listed = r#"dnsbl_listed{job="dnsbl",target="192.0.2.1",list="bl.test"}"#;
@@ -608,7 +565,7 @@ async fn trickle(addr: SocketAddr, stop: Arc<std::sync::atomic::AtomicBool>) {
 
 /// The in-process server with `bl.test`, and an exporter with `extra` options watching
 /// 192.0.2.1 on it (a round an hour), after its first round.
-async fn exporter_on_bl_test(extra: &[&str]) -> (TestDns, Running, SocketAddr) {
+async fn exporter_on_bl_test(extra: &[&str]) -> (TestDns, ToolProcess, SocketAddr) {
     let dns = crate::support::every_kind_of_answer(TestDns::builder())
         .start()
         .await;
@@ -944,7 +901,7 @@ async fn a_listed_target_whose_check_fails_stays_listed_and_is_marked_stale() {
         .await;
     let refuse = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let relay = refusing_relay(dns.addr, Arc::clone(&refuse)).await;
-    let args: Vec<String> = [
+    let (exporter, addr) = start_exporter(&[
         "--interval",
         "1",
         "--nameserver",
@@ -955,25 +912,9 @@ async fn a_listed_target_whose_check_fails_stays_listed_and_is_marked_stale() {
         "bl.test",
         "192.0.2.20",
         "198.51.100.0/30",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let wait_for = |addr: SocketAddr, lines: &'static [&'static str]| {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok((200, page)) = get(addr, "/metrics")
-                && lines.iter().all(|line| has_line(&page, line))
-            {
-                return page;
-            }
-            assert!(Instant::now() < deadline, "never showed {lines:?}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    };
-    let (exporter, addr) = start_exporter(&args);
+    ]);
     let page = tokio::task::spawn_blocking(move || {
-        wait_for(
+        wait_for_lines(
             addr,
             &[
                 r#"dnsbl_listed{target="192.0.2.20",list="bl.test"} 1"#,
@@ -982,7 +923,7 @@ async fn a_listed_target_whose_check_fails_stays_listed_and_is_marked_stale() {
             ],
         );
         refuse.store(true, Ordering::SeqCst);
-        wait_for(
+        wait_for_lines(
             addr,
             &[
                 r#"dnsbl_check_trouble{target="192.0.2.20",list="bl.test",kind="refused"} 1"#,

@@ -124,7 +124,7 @@ async fn probes_with_two_modules_answer_with_each_modules_lists() {
 
 #[tokio::test]
 async fn the_exporter_refuses_to_start_past_a_free_use_limit() {
-    let binary = crate::exporter::binary().clone();
+    let binary = crate::support::tool::Tool::Exporter.binary().clone();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(binary)
             .args(["--listen", "127.0.0.1:0", "--nameserver", "127.0.0.1:9"])

@@ -185,7 +185,7 @@ async fn watch_mode_drops_a_leading_bom_from_its_target_file() {
         let input = dir.path().join(format!("{name}.txt"));
         std::fs::write(&input, text).unwrap();
         let state = dir.path().join(format!("{name}.state"));
-        let mut child = tokio::process::Command::new(crate::cli::binary())
+        let mut child = tokio::process::Command::new(crate::support::tool::Tool::Check.binary())
             .args(["--nameserver", &dns.addr.to_string(), "--timeout", "2"])
             .args([
                 "--watch",

@@ -169,19 +169,22 @@ async fn the_policy_server_rejects_from_mirrored_data() {
     let dir = tempfile::tempdir().unwrap();
     let data = format!("bl.test:ip4set:{}", mirror_file(dir.path()));
     let address = dns.addr.to_string();
-    let server = crate::policyd_support::Policyd::start(&[
-        "--nameserver",
-        &address,
-        "--timeout",
-        "2",
-        "--zone",
-        "bl.test",
-        "--zone-data",
-        &data,
-    ])
+    let server = crate::support::tool::ToolProcess::serve(
+        crate::support::tool::Tool::Policyd,
+        &[
+            "--nameserver",
+            &address,
+            "--timeout",
+            "2",
+            "--zone",
+            "bl.test",
+            "--zone-data",
+            &data,
+        ],
+    )
     .await;
     let mut conn = server.connect().await;
-    use crate::policyd_support::client_request;
+    use crate::support::policy::client_request;
     assert_eq!(
         conn.ask(&client_request("192.0.2.1")).await,
         "REJECT Service unavailable; client [192.0.2.1] blocked using bl.test; \
@@ -219,11 +222,11 @@ async fn the_servers_refuse_zone_data_no_list_names() {
     let dir = tempfile::tempdir().unwrap();
     let data = format!("other.test:ip4set:{}", mirror_file(dir.path()));
     let binaries = [
-        crate::policyd_support::binary().clone(),
-        crate::policyd_support::milter::milter_binary().clone(),
-        crate::support::build_example("dnsbl-exporter", false),
+        crate::support::tool::Tool::Policyd,
+        crate::support::tool::Tool::Milter,
+        crate::support::tool::Tool::Exporter,
     ];
-    for binary in &binaries {
+    for binary in binaries.map(|tool| tool.binary()) {
         let output = tokio::process::Command::new(binary)
             .args([
                 "--nameserver",
