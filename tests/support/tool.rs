@@ -12,9 +12,9 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpStream, UnixStream};
-use tokio::process::{Child, Command};
+use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::{Notify, mpsc};
 
 use super::policy::PolicyClient;
@@ -98,6 +98,8 @@ pub struct ToolProcess {
     /// Where it listens, for a server started with [`ToolProcess::serve`].
     address: Option<Address>,
     child: Child,
+    /// Its stdin, for a tool started with [`ToolProcess::spawn_with_stdin`].
+    stdin: Option<ChildStdin>,
     logs: Arc<Logs>,
     stdout: mpsc::UnboundedReceiver<String>,
 }
@@ -111,20 +113,30 @@ struct Logs {
 }
 
 impl ToolProcess {
-    /// Starts `tool` with `args` and `env` added to the environment.
+    /// Starts `tool` with `args` and `env` added to the environment; its stdin is empty.
     pub fn spawn(tool: Tool, args: &[&str], env: &[(&str, &str)]) -> ToolProcess {
         ToolProcess::spawn_binary(tool.binary(), args, env)
     }
 
     /// [`ToolProcess::spawn`] with a given executable (a release build, say).
     pub fn spawn_binary(binary: &Path, args: &[&str], env: &[(&str, &str)]) -> ToolProcess {
+        ToolProcess::start(binary, args, env, Stdio::null())
+    }
+
+    /// [`ToolProcess::spawn`] with a stdin to write to ([`ToolProcess::write_stdin`]), open
+    /// until [`ToolProcess::close_stdin`].
+    pub fn spawn_with_stdin(tool: Tool, args: &[&str]) -> ToolProcess {
+        ToolProcess::start(tool.binary(), args, &[], Stdio::piped())
+    }
+
+    fn start(binary: &Path, args: &[&str], env: &[(&str, &str)], stdin: Stdio) -> ToolProcess {
         let mut child = Command::new(binary)
             .args(args)
             // Nothing from the developer's environment may leak into a run.
             .env_remove("SPAMHAUS_DQS_KEY")
             .env_remove("RUST_LOG")
             .envs(env.iter().copied())
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -150,6 +162,7 @@ impl ToolProcess {
         });
         ToolProcess {
             address: None,
+            stdin: child.stdin.take(),
             child,
             logs,
             stdout,
@@ -306,6 +319,18 @@ impl ToolProcess {
             .map_err(|_| self.logs())
     }
 
+    /// Writes `text` to the tool's stdin, and flushes it.
+    pub async fn write_stdin(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().expect("a tool spawned with its stdin");
+        stdin.write_all(text.as_bytes()).await.unwrap();
+        stdin.flush().await.unwrap();
+    }
+
+    /// Closes the tool's stdin: the end of its input.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
     /// A stdout line already read and not taken yet, if any.
     pub fn try_next_line(&mut self) -> Option<String> {
         self.stdout.try_recv().ok()
@@ -339,6 +364,11 @@ impl ToolProcess {
     /// Kills the process outright (SIGKILL).
     pub fn kill(&mut self) {
         self.child.start_kill().unwrap();
+    }
+
+    /// The exit status, if the process has exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().unwrap()
     }
 
     /// Waits for the process to exit; panics after [`PATIENCE`].

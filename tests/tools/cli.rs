@@ -6,7 +6,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::tool::Tool;
+use crate::support::tool::{Tool, ToolProcess};
 use crate::support::{Behaviour, TestDns, TestDnsBuilder, ipv6_test_point};
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
@@ -591,44 +591,23 @@ async fn stdin_input_skips_comments_and_blank_lines() {
 /// waiting for more input.
 #[tokio::test]
 async fn stdin_line_is_answered_before_the_next_line() {
-    use tokio::io::AsyncBufReadExt;
     let dns = bl_server().await;
     let server = server_args(&dns);
-    let mut child = Command::new(Tool::Check.binary())
-        .args(with_server(
-            &server,
-            &["--zone", BL, "--format", "json", "--input", "-"],
-        ))
-        .env_remove("SPAMHAUS_DQS_KEY")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn dnsbl-check");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let args = ["--zone", BL, "--format", "json", "--input", "-"];
+    let mut check = ToolProcess::spawn_with_stdin(Tool::Check, &with_server(&server, &args));
     for target in ["192.0.2.1", "192.0.2.2"] {
-        stdin
-            .write_all(format!("{target}\n").as_bytes())
-            .await
-            .unwrap();
-        stdin.flush().await.unwrap();
+        check.write_stdin(&format!("{target}\n")).await;
         // stdin stays open: the report must come without more input or end of input.
-        let line = tokio::time::timeout(Duration::from_secs(20), stdout.next_line())
+        let line = check
+            .next_line(Duration::from_secs(20))
             .await
             .unwrap_or_else(|_| panic!("no report for {target} while stdin stays open"))
-            .unwrap()
             .expect("a report line");
         let report: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(report["target"], target, "{line}");
     }
-    drop(stdin);
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .expect("exits at end of input")
-        .unwrap();
+    check.close_stdin();
+    let status = check.wait_within(Duration::from_secs(20)).await;
     assert_eq!(status.code(), Some(1), "192.0.2.1 is listed");
 }
 
@@ -1312,30 +1291,20 @@ async fn an_ipv6_target_on_an_ip4set_list_is_not_reported_clean() {
 /// the run does not end clean.
 #[tokio::test]
 async fn a_bulk_scan_whose_lists_went_blind_midway_does_not_end_clean() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
     let seeing = healthy_ip_zone(TestDns::builder(), BL).start().await;
     let blind = TestDns::builder().zone(BL).start().await;
     let relay = crate::support::relay::SwitchingRelay::start(seeing.addr).await;
-    let mut child = Command::new(Tool::Check.binary())
-        .args(["--nameserver", &relay.addr.to_string(), "--timeout", "2"])
-        .args(["--zone", BL, "--format", "json", "--input", "-"])
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn dnsbl-check");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    stdin.write_all(b"192.0.2.1\n192.0.2.2\n").await.unwrap();
-    stdin.flush().await.unwrap();
+    let relay_addr = relay.addr.to_string();
+    let args = ["--nameserver", &relay_addr, "--timeout", "2"];
+    let input = ["--zone", BL, "--format", "json", "--input", "-"];
+    let mut check = ToolProcess::spawn_with_stdin(Tool::Check, &[&args[..], &input].concat());
+    check.write_stdin("192.0.2.1\n192.0.2.2\n").await;
     let mut seen = Vec::new();
     while seen.len() < 2 {
-        let line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+        let line = check
+            .next_line(Duration::from_secs(30))
             .await
             .expect("reports in time")
-            .unwrap()
             .expect("a report");
         seen.push(line);
     }
@@ -1346,14 +1315,11 @@ async fn a_bulk_scan_whose_lists_went_blind_midway_does_not_end_clean() {
     );
 
     relay.switch_to(blind.addr);
-    stdin.write_all(b"192.0.2.3\n192.0.2.4\n").await.unwrap();
-    drop(stdin);
-    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("the scan ends")
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    check.write_stdin("192.0.2.3\n192.0.2.4\n").await;
+    check.close_stdin();
+    let status = check.wait_within(Duration::from_secs(60)).await;
+    let stderr = check.all_logs().await;
+    assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("at the end of the run, bl.test: the test point 127.0.0.2 is not listed"),
         "{stderr}"

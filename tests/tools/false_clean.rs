@@ -3,6 +3,7 @@
 //! does not count, NODATA, and listings on a list of weight 0.
 
 use crate::cli::{BL, Run, healthy_ip_zone, run_on, write_config};
+use crate::support::tool::{Tool, ToolProcess};
 use crate::support::{Behaviour, TestDns};
 
 /// `bl.test`, healthy, listing 192.0.2.1 (127.0.0.2), answering 192.0.2.3 with a code a
@@ -174,8 +175,6 @@ async fn a_listing_on_a_list_of_weight_zero_is_reported_but_not_counted() {
 /// and a CIDR after a BOM is still a network.
 #[tokio::test]
 async fn watch_mode_drops_a_leading_bom_from_its_target_file() {
-    use std::process::Stdio;
-    use tokio::io::{AsyncBufReadExt, BufReader};
     let dns = server().await;
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in [
@@ -185,39 +184,27 @@ async fn watch_mode_drops_a_leading_bom_from_its_target_file() {
         let input = dir.path().join(format!("{name}.txt"));
         std::fs::write(&input, text).unwrap();
         let state = dir.path().join(format!("{name}.state"));
-        let mut child = tokio::process::Command::new(crate::support::tool::Tool::Check.binary())
-            .args(["--nameserver", &dns.addr.to_string(), "--timeout", "2"])
-            .args([
-                "--watch",
-                "1",
-                "--format",
-                "json",
-                "--report-baseline",
-                "--zone",
-                BL,
-            ])
-            .arg("--state")
-            .arg(&state)
-            .arg("--input")
-            .arg(&input)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+        let server = dns.addr.to_string();
+        let args = ["--nameserver", &server, "--timeout", "2"];
+        let watch = ["--watch", "1", "--format", "json", "--report-baseline"];
+        let files = [
+            "--zone",
+            BL,
+            "--state",
+            state.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+        ];
+        let mut check = ToolProcess::spawn(Tool::Check, &[&args[..], &watch, &files].concat(), &[]);
+        let first = check
+            .next_line(std::time::Duration::from_secs(30))
             .await
-            .expect("no event in time")
-            .unwrap();
+            .expect("no event in time");
         let Some(first) = first else {
-            let out = child.wait_with_output().await.unwrap();
-            panic!("{name}: no event: {}", String::from_utf8_lossy(&out.stderr));
+            panic!("{name}: no event: {}", check.all_logs().await);
         };
         let event: serde_json::Value = serde_json::from_str(&first).unwrap();
         assert_eq!(event["event"], "listed", "{name}: {first}");
         assert_eq!(event["target"], "192.0.2.1", "{name}: {first}");
-        child.kill().await.unwrap();
     }
 }
