@@ -5,17 +5,11 @@ use std::time::Duration;
 use crate::support::{Behaviour, TestDns};
 use dnsbl_check::resolver::cache::{AnswerCache, CacheConfig};
 use dnsbl_check::{
-    Checker, DnsList, HickoryResolver, ListKind, NameServer, ReverseDns,
-    forward_confirmed_reverse_dns,
+    Checker, DnsList, HickoryResolver, ListKind, ReverseDns, forward_confirmed_reverse_dns,
 };
 
 fn resolver(dns: &TestDns) -> HickoryResolver {
-    HickoryResolver::builder()
-        .name_server(NameServer::new(dns.addr))
-        .timeout(Duration::from_millis(300))
-        .retries(0)
-        .build()
-        .unwrap()
+    crate::support::resolver_at(dns.addr, Duration::from_millis(300), 0)
 }
 
 fn cached_checker(dns: &TestDns, config: CacheConfig) -> Checker<AnswerCache<HickoryResolver>> {

@@ -10,19 +10,14 @@ use std::net::Ipv4Addr;
 
 use dnsbl_check::{
     Answer, Checker, CheckerBuilder, DnsList, DnsResolver, HickoryResolver, ListHealth, ListKind,
-    LookupError, LookupErrorKind, NameServer, Outcome, Report, Target,
+    LookupError, LookupErrorKind, Outcome, Report, Target,
 };
 use futures::StreamExt;
 
 const ZONE: &str = "bl.test";
 
 fn resolver(dns: &TestDns, timeout: Duration) -> HickoryResolver {
-    HickoryResolver::builder()
-        .name_server(NameServer::new(dns.addr))
-        .timeout(timeout)
-        .retries(0)
-        .build()
-        .unwrap()
+    crate::support::resolver_at(dns.addr, timeout, 0)
 }
 
 fn checker(dns: &TestDns, builder: CheckerBuilder) -> Checker {

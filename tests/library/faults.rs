@@ -11,8 +11,7 @@ use crate::support::{Behaviour, TestDns, Transport};
 use crate::support::{failure_kind, ipv6_test_point, outcome, resolver_at as resolver};
 use dnsbl_check::outcome::{SkipReason, Unhealthy};
 use dnsbl_check::resolver::any::AnyResolver;
-use dnsbl_check::resolver::pooled::PooledUdpResolver;
-use dnsbl_check::{Checker, DnsList, ListHealth, ListKind, LookupErrorKind, NameServer, Outcome};
+use dnsbl_check::{Checker, DnsList, ListHealth, ListKind, LookupErrorKind, Outcome};
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{Name, RData, Record};
@@ -300,14 +299,7 @@ async fn a_closed_port_fails_fast_and_never_answers() {
     let attempts = 1;
     let resolvers = [
         AnyResolver::from(resolver(addr, timeout, attempts)),
-        AnyResolver::from(
-            PooledUdpResolver::builder()
-                .name_server(NameServer::new(addr))
-                .timeout(timeout)
-                .retries(attempts)
-                .build()
-                .unwrap(),
-        ),
+        AnyResolver::from(crate::support::pooled_resolver_at(addr, timeout, attempts)),
     ];
     for resolver in resolvers {
         let checker = Checker::builder()

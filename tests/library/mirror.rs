@@ -923,12 +923,7 @@ async fn the_mirror_answers_as_rbldnsd_does() {
     ];
     let mirror = mirror(&specs);
     let rbldnsd = Rbldnsd::start_specs(dir, &specs).expect("rbldnsd starts");
-    let reference = dnsbl_check::resolver::pooled::PooledUdpResolver::builder()
-        .name_server(dnsbl_check::NameServer::new(rbldnsd.addr))
-        .timeout(Duration::from_secs(2))
-        .retries(3)
-        .build()
-        .unwrap();
+    let reference = crate::support::pooled_resolver_at(rbldnsd.addr, Duration::from_secs(2), 3);
 
     // Hand-picked names: the edge cases above, the test points, mapped and 6to4 names.
     let mut names: Vec<String> = Vec::new();

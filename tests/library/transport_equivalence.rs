@@ -17,12 +17,7 @@ use dnsbl_check::{
 const TIMEOUT: Duration = Duration::from_millis(300);
 
 fn hickory(dns: &TestDns) -> HickoryResolver {
-    HickoryResolver::builder()
-        .name_server(NameServer::new(dns.addr))
-        .timeout(TIMEOUT)
-        .retries(0)
-        .build()
-        .unwrap()
+    crate::support::resolver_at(dns.addr, TIMEOUT, 0)
 }
 
 fn pooled(dns: &TestDns) -> PooledUdpResolver {

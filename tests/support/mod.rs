@@ -834,6 +834,20 @@ pub fn resolver_at(
         .expect("resolver")
 }
 
+/// The pooled UDP transport asking only `addr`, with this timeout and these retries.
+pub fn pooled_resolver_at(
+    addr: SocketAddr,
+    timeout: Duration,
+    attempts: usize,
+) -> dnsbl_check::resolver::pooled::PooledUdpResolver {
+    dnsbl_check::resolver::pooled::PooledUdpResolver::builder()
+        .name_server(dnsbl_check::NameServer::new(addr))
+        .timeout(timeout)
+        .retries(attempts)
+        .build()
+        .expect("resolver")
+}
+
 /// The outcome of the list whose zone is `zone` in `report`.
 pub fn outcome<'a>(report: &'a dnsbl_check::Report, zone: &str) -> &'a dnsbl_check::Outcome {
     &report
