@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use crate::support::{Behaviour, TestDns, ipv6_test_point};
+use crate::support::{Behaviour, TestDns};
 use dnsbl_check::list::TestPoints;
 use dnsbl_check::outcome::{SkipReason, Unhealthy};
 use std::net::Ipv4Addr;
@@ -134,9 +134,7 @@ async fn every_kind_of_answer_gets_its_own_outcome() {
 async fn ipv6_and_mapped_addresses_use_the_right_names() {
     let v6_name = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.test";
     let dns = TestDns::builder()
-        .zone(ZONE)
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
-        .a(&ipv6_test_point(ZONE), &["127.0.0.2"], 60)
+        .healthy_ip_zone(ZONE)
         .a(v6_name, &["127.0.0.3"], 60)
         .a("10.2.0.192.bl.test", &["127.0.0.2"], 60)
         .start()
@@ -277,9 +275,7 @@ async fn overall_deadline_bounds_a_check() {
 #[tokio::test]
 async fn a_list_that_lists_everything_is_skipped_as_unhealthy() {
     let dns = TestDns::builder()
-        .zone("good.test")
-        .a("2.0.0.127.good.test", &["127.0.0.2"], 60)
-        .a(&ipv6_test_point("good.test"), &["127.0.0.2"], 60)
+        .healthy_ip_zone("good.test")
         .wildcard_a("dead.test", &["127.0.0.2"], 60)
         .start()
         .await;
@@ -526,9 +522,7 @@ async fn each_address_family_is_proven_by_its_own_test_point() {
     // The IPv6 test point answered from IPv4 data, as rbldnsd's ip4set does: it lists the
     // 6to4 image of 127.0.0.2 as well, and no native IPv6 name.
     let mapping = TestDns::builder()
-        .zone(ZONE)
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
-        .a(&ipv6_test_point(ZONE), &["127.0.0.2"], 60)
+        .healthy_ip_zone(ZONE)
         .a(
             &format!("{}2.0.0.0.0.0.f.7.2.0.0.2.{ZONE}", "0.".repeat(20)),
             &["127.0.0.2"],
@@ -552,12 +546,7 @@ async fn each_address_family_is_proven_by_its_own_test_point() {
     );
 
     // With its IPv6 test point listed, IPv6 answers are trusted.
-    let both = TestDns::builder()
-        .zone(ZONE)
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
-        .a(&ipv6_test_point(ZONE), &["127.0.0.2"], 60)
-        .start()
-        .await;
+    let both = TestDns::builder().healthy_ip_zone(ZONE).start().await;
     let proven = checker(&both, Checker::builder().list(ip_list(ZONE)));
     assert_eq!(
         *only(&check(&proven, "2001:db8::1").await),

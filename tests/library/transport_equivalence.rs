@@ -72,8 +72,7 @@ async fn server() -> TestDns {
         // IPv6
         .a(V6_LISTED, &["127.0.0.3"], 60)
         // a domain list
-        .zone("dbl.test")
-        .a("test.dbl.test", &["127.0.1.2"], 60)
+        .healthy_domain_zone("dbl.test")
         .a("spam.example.dbl.test", &["127.0.1.2", "127.0.1.4"], 60)
         .txt("spam.example.dbl.test", &["Spam domain"], 60)
         .on("servfail.example.dbl.test", "*", Behaviour::ServFail)

@@ -373,6 +373,21 @@ impl TestDnsBuilder {
         self
     }
 
+    /// Registers `zone`, an IP list that passes its RFC 5782 health check for both families:
+    /// 127.0.0.2 and `::ffff:7f00:2` listed, 127.0.0.1 and `::ffff:7f00:1` not.
+    pub fn healthy_ip_zone(self, zone: &str) -> Self {
+        self.zone(zone)
+            .a(&format!("2.0.0.127.{zone}"), &["127.0.0.2"], 60)
+            .a(&ipv6_test_point(zone), &["127.0.0.2"], 60)
+    }
+
+    /// Registers `zone`, a domain list that passes its health check: `test` listed, `invalid`
+    /// not.
+    pub fn healthy_domain_zone(self, zone: &str) -> Self {
+        self.zone(zone)
+            .a(&format!("test.{zone}"), &["127.0.1.2"], 60)
+    }
+
     /// Every name under `zone` (not the apex itself) that is not configured
     /// explicitly answers A queries with these records, like a list that lists
     /// everything. Registers `zone`. Other query types get NODATA.
@@ -878,9 +893,7 @@ pub fn ipv6_test_point(zone: &str) -> String {
 /// .18 a TXT record but no A record, .19 a code outside 127.0.0.[2..11].
 pub fn every_kind_of_answer(builder: TestDnsBuilder) -> TestDnsBuilder {
     builder
-        .zone("bl.test")
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
-        .a(&ipv6_test_point("bl.test"), &["127.0.0.2"], 60)
+        .healthy_ip_zone("bl.test")
         .a("10.2.0.192.bl.test", &["127.0.0.2"], 120)
         .txt(
             "10.2.0.192.bl.test",

@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use crate::support::tool::{Tool, ToolProcess};
-use crate::support::{Behaviour, TestDns, TestDnsBuilder, ipv6_test_point};
+use crate::support::{Behaviour, TestDns, TestDnsBuilder};
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
@@ -121,25 +121,10 @@ pub(crate) fn with_server<'a>(server: &'a [String], args: &[&'a str]) -> Vec<&'a
         .collect()
 }
 
-/// An IP list zone that passes its RFC 5782 health check for both families: 127.0.0.2 and
-/// `::ffff:7f00:2` listed, 127.0.0.1 and `::ffff:7f00:1` not.
-pub(crate) fn healthy_ip_zone(builder: TestDnsBuilder, zone: &str) -> TestDnsBuilder {
-    builder
-        .zone(zone)
-        .a(&format!("2.0.0.127.{zone}"), &["127.0.0.2"], 60)
-        .a(&ipv6_test_point(zone), &["127.0.0.2"], 60)
-}
-
-/// A domain list zone that passes its health check: `test` listed, `invalid` not.
-pub(crate) fn healthy_domain_zone(builder: TestDnsBuilder, zone: &str) -> TestDnsBuilder {
-    builder
-        .zone(zone)
-        .a(&format!("test.{zone}"), &["127.0.1.2"], 60)
-}
-
 /// `bl.test`, healthy, listing 192.0.2.1 with a TXT reason.
 pub(crate) async fn bl_server() -> TestDns {
-    healthy_ip_zone(TestDns::builder(), BL)
+    TestDns::builder()
+        .healthy_ip_zone(BL)
         .a("1.2.0.192.bl.test", &["127.0.0.2"], 300)
         .txt(
             "1.2.0.192.bl.test",
@@ -264,7 +249,8 @@ async fn not_listed_exits_zero() {
 
 /// One server for every kind of trouble, each on its own address under `bl.test`.
 async fn trouble_server() -> TestDns {
-    healthy_ip_zone(TestDns::builder(), BL)
+    TestDns::builder()
+        .healthy_ip_zone(BL)
         .on("21.2.0.192.bl.test", "A", Behaviour::ServFail)
         .on("22.2.0.192.bl.test", "*", Behaviour::Drop)
         .a("23.2.0.192.bl.test", &["127.255.255.254"], 60)
@@ -341,7 +327,9 @@ async fn trouble_in_text_is_shown_with_its_detail() {
 
 #[tokio::test]
 async fn a_target_some_lists_answered_for_is_not_listed_but_incomplete() {
-    let dns = healthy_ip_zone(healthy_ip_zone(TestDns::builder(), BL), "ok.test")
+    let dns = TestDns::builder()
+        .healthy_ip_zone(BL)
+        .healthy_ip_zone("ok.test")
         .on("21.2.0.192.bl.test", "A", Behaviour::ServFail)
         .start()
         .await;
@@ -394,7 +382,8 @@ async fn a_list_that_lists_everything_is_skipped_as_unhealthy() {
 
 #[tokio::test]
 async fn threshold_weights_and_no_txt() {
-    let dns = healthy_ip_zone(bl_server_builder(), "two.test")
+    let dns = bl_server_builder()
+        .healthy_ip_zone("two.test")
         .a("1.2.0.192.two.test", &["127.0.0.2"], 60)
         .start()
         .await;
@@ -428,7 +417,9 @@ async fn threshold_weights_and_no_txt() {
 }
 
 fn bl_server_builder() -> TestDnsBuilder {
-    healthy_ip_zone(TestDns::builder(), BL).a("1.2.0.192.bl.test", &["127.0.0.2"], 300)
+    TestDns::builder()
+        .healthy_ip_zone(BL)
+        .a("1.2.0.192.bl.test", &["127.0.0.2"], 300)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -437,7 +428,8 @@ fn bl_server_builder() -> TestDnsBuilder {
 #[tokio::test]
 async fn ipv6_targets_use_nibble_names() {
     let name = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.test";
-    let dns = healthy_ip_zone(TestDns::builder(), BL)
+    let dns = TestDns::builder()
+        .healthy_ip_zone(BL)
         .a(name, &["127.0.0.3"], 60)
         .start()
         .await;
@@ -503,7 +495,8 @@ async fn cidr_blocks_expand_to_every_address() {
 
 #[tokio::test]
 async fn domains_go_to_domain_lists_and_addresses_to_ip_lists() {
-    let dns = healthy_domain_zone(bl_server_builder(), DBL)
+    let dns = bl_server_builder()
+        .healthy_domain_zone(DBL)
         .a("example.com.dbl.test", &["127.0.1.2"], 60)
         .txt("example.com.dbl.test", &["spam domain"], 60)
         .start()
@@ -1041,7 +1034,8 @@ async fn a_full_disk_is_reported_and_exits_two() {
 /// `bl.test` plus reverse DNS: 192.0.2.1 confirmed, .2 not confirmed, .3 without PTR, .4
 /// failing.
 async fn rdns_server() -> TestDns {
-    healthy_ip_zone(TestDns::builder(), BL)
+    TestDns::builder()
+        .healthy_ip_zone(BL)
         .zone("in-addr.arpa")
         .zone("example.test")
         .ptr("1.2.0.192.in-addr.arpa", &["mail.example.test."], 60)
@@ -1291,7 +1285,7 @@ async fn an_ipv6_target_on_an_ip4set_list_is_not_reported_clean() {
 /// the run does not end clean.
 #[tokio::test]
 async fn a_bulk_scan_whose_lists_went_blind_midway_does_not_end_clean() {
-    let seeing = healthy_ip_zone(TestDns::builder(), BL).start().await;
+    let seeing = TestDns::builder().healthy_ip_zone(BL).start().await;
     let blind = TestDns::builder().zone(BL).start().await;
     let relay = crate::support::relay::SwitchingRelay::start(seeing.addr).await;
     let relay_addr = relay.addr.to_string();

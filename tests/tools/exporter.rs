@@ -792,7 +792,8 @@ async fn a_probe_of_a_domain_with_hundreds_of_mail_servers_is_bounded() {
 /// too): a listing never drops to `dnsbl_listed 0`; the list's trouble shows instead.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_resolver_gone_blind_never_turns_a_listing_into_0() {
-    let seeing = crate::cli::healthy_ip_zone(TestDns::builder(), "bl.test")
+    let seeing = crate::support::TestDns::builder()
+        .healthy_ip_zone("bl.test")
         .a("1.2.0.192.bl.test", &["127.0.0.2"], 60)
         .start()
         .await;

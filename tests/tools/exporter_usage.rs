@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::cli::{BL, DBL, healthy_domain_zone, healthy_ip_zone, write_config};
+use crate::cli::{BL, DBL, write_config};
 use crate::exporter::{exporter_after_first_round, get};
 use crate::support::TestDns;
 
@@ -23,7 +23,9 @@ kind = "domain"
 "#;
 
 async fn dns() -> TestDns {
-    healthy_domain_zone(healthy_ip_zone(TestDns::builder(), BL), DBL)
+    TestDns::builder()
+        .healthy_ip_zone(BL)
+        .healthy_domain_zone(DBL)
         .a("1.2.0.192.bl.test", &["127.0.0.2"], 300)
         .a("bad.example.test.dbl.test", &["127.0.1.2"], 300)
         .zone("example.test")

@@ -2,14 +2,15 @@
 //! fullwidth characters around an address, a byte-order mark in an input file, codes a filter
 //! does not count, NODATA, and listings on a list of weight 0.
 
-use crate::cli::{BL, Run, healthy_ip_zone, run_on, write_config};
+use crate::cli::{BL, Run, run_on, write_config};
 use crate::support::tool::{Tool, ToolProcess};
 use crate::support::{Behaviour, TestDns};
 
 /// `bl.test`, healthy, listing 192.0.2.1 (127.0.0.2), answering 192.0.2.3 with a code a
 /// `127.0.0.2` filter does not count (127.0.0.3) and 192.0.2.4 with NODATA.
 async fn server() -> TestDns {
-    healthy_ip_zone(TestDns::builder(), BL)
+    TestDns::builder()
+        .healthy_ip_zone(BL)
         .a("1.2.0.192.bl.test", &["127.0.0.2"], 300)
         .a("3.2.0.192.bl.test", &["127.0.0.3"], 300)
         .on("4.2.0.192.bl.test", "A", Behaviour::NoData)

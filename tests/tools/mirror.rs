@@ -5,12 +5,13 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::cli::{healthy_ip_zone, run_on, write_config};
+use crate::cli::{run_on, write_config};
 use crate::support::TestDns;
 
 /// A list asked over DNS, listing 192.0.2.1 with 127.0.0.3.
 async fn live_server() -> TestDns {
-    healthy_ip_zone(TestDns::builder(), "live.test")
+    TestDns::builder()
+        .healthy_ip_zone("live.test")
         .a("1.2.0.192.live.test", &["127.0.0.3"], 60)
         .start()
         .await

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::support::policy::{client_request, request, with};
 use crate::support::tool::{Address, Tool, ToolProcess, exists};
-use crate::support::{Behaviour, TestDns, TestDnsBuilder};
+use crate::support::{Behaviour, TestDns};
 
 const BL: &str = "bl.test";
 const DBL: &str = "dbl.test";
@@ -24,22 +24,6 @@ const LISTED_REJECT: &str = "REJECT Service unavailable; client [192.0.2.1] bloc
 /// The nibble query name of 2001:db8::1, without the zone.
 const V6_NIBBLES: &str = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2";
 
-/// An IP list zone that passes its RFC 5782 health check for both families: 127.0.0.2 and
-/// `::ffff:7f00:2` listed, 127.0.0.1 and `::ffff:7f00:1` not.
-fn healthy_ip_zone(builder: TestDnsBuilder, zone: &str) -> TestDnsBuilder {
-    builder
-        .zone(zone)
-        .a(&format!("2.0.0.127.{zone}"), &["127.0.0.2"], 60)
-        .a(&crate::support::ipv6_test_point(zone), &["127.0.0.2"], 60)
-}
-
-/// A domain list zone that passes its health check: `test` listed, `invalid` not.
-fn healthy_domain_zone(builder: TestDnsBuilder, zone: &str) -> TestDnsBuilder {
-    builder
-        .zone(zone)
-        .a(&format!("test.{zone}"), &["127.0.1.2"], 60)
-}
-
 /// `bl.test` lists 192.0.2.1, 192.0.2.3 (with a hostile reason) and 2001:db8::1; `dbl.test`
 /// lists spam.example; `fail.test` answers SERVFAIL to everything; `all.test` lists
 /// everything (a dead list).
@@ -49,7 +33,8 @@ async fn lists_server() -> TestDns {
         b"\x00\x07\xff\tbecause ".to_vec(),
         vec![b'x'; 250],
     ];
-    let builder = healthy_ip_zone(TestDns::builder(), BL)
+    let builder = TestDns::builder()
+        .healthy_ip_zone(BL)
         .a("1.2.0.192.bl.test", &["127.0.0.2"], 300)
         .txt(
             "1.2.0.192.bl.test",
@@ -60,7 +45,8 @@ async fn lists_server() -> TestDns {
         .txt_raw("3.2.0.192.bl.test", hostile.to_vec(), 300)
         .a(&format!("{V6_NIBBLES}.bl.test"), &["127.0.0.2"], 300)
         .txt(&format!("{V6_NIBBLES}.bl.test"), &["IPv6 spam source"], 300);
-    healthy_domain_zone(builder, DBL)
+    builder
+        .healthy_domain_zone(DBL)
         .a("spam.example.dbl.test", &["127.0.1.2"], 300)
         .txt("spam.example.dbl.test", &["spam domain listed"], 300)
         .zone(FAIL)
@@ -297,7 +283,8 @@ async fn local_clients_are_not_checked_unless_asked() {
 
 /// PTR data for the FCrDNS tests, and `bl.test` so that there is an IP list.
 async fn rdns_server() -> TestDns {
-    healthy_ip_zone(TestDns::builder(), BL)
+    TestDns::builder()
+        .healthy_ip_zone(BL)
         .zone("2.0.192.in-addr.arpa")
         .zone("example.test")
         .ptr("10.2.0.192.in-addr.arpa", &["mail.example.test."], 60)
@@ -618,7 +605,7 @@ async fn a_dqs_key_never_appears_in_replies_or_logs() {
 
 /// `bl.test` listing 192.0.2.1 to 192.0.2.10, each with its own reason.
 async fn ten_listed_server() -> TestDns {
-    let mut builder = healthy_ip_zone(TestDns::builder(), BL);
+    let mut builder = TestDns::builder().healthy_ip_zone(BL);
     for i in 1..=10 {
         let name = format!("{i}.2.0.192.{BL}");
         builder = builder
@@ -676,7 +663,8 @@ async fn hundred_connections_of_twenty_requests(transport: &str) {
 #[tokio::test]
 async fn sigterm_finishes_the_request_in_flight_then_exits_zero() {
     let slow = "1.2.0.192.bl.test";
-    let dns = healthy_ip_zone(TestDns::builder(), BL)
+    let dns = TestDns::builder()
+        .healthy_ip_zone(BL)
         .on(
             slow,
             "A",
@@ -729,7 +717,8 @@ async fn sigterm_finishes_the_request_in_flight_then_exits_zero() {
 #[tokio::test]
 async fn a_second_signal_stops_waiting_for_requests_in_flight() {
     let stuck = "1.2.0.192.bl.test";
-    let dns = healthy_ip_zone(TestDns::builder(), BL)
+    let dns = TestDns::builder()
+        .healthy_ip_zone(BL)
         .on(stuck, "A", Behaviour::Drop)
         .start()
         .await;

@@ -73,8 +73,7 @@ async fn milter_lists() -> TestDns {
         .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
         .a("55.2.0.192.bl.test", &["127.0.0.2"], 60)
         .txt("55.2.0.192.bl.test", &["Listed for testing"], 60)
-        .zone(DBL)
-        .a("test.dbl.test", &["127.0.1.2"], 60)
+        .healthy_domain_zone(DBL)
         .a("spam.example.dbl.test", &["127.0.1.2"], 60)
         .start()
         .await

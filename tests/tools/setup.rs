@@ -3,9 +3,7 @@
 
 use serde_json::Value;
 
-use crate::cli::{
-    Run, healthy_domain_zone, healthy_ip_zone, run, run_on, run_with, server_args, with_server,
-};
+use crate::cli::{Run, run, run_on, run_with, server_args, with_server};
 use crate::support::rbldnsd::{Rbldnsd, ZoneData};
 use crate::support::{Behaviour, TestDns};
 
@@ -34,7 +32,9 @@ fn verdict(diagnosis: &Value, name: &str) -> String {
 
 #[tokio::test]
 async fn a_resolver_that_sees_the_lists_passes() {
-    let dns = healthy_domain_zone(healthy_ip_zone(TestDns::builder(), "bl.test"), "dbl.test")
+    let dns = TestDns::builder()
+        .healthy_ip_zone("bl.test")
+        .healthy_domain_zone("dbl.test")
         .start()
         .await;
     let args = [

@@ -5,13 +5,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::cli::{BL, healthy_ip_zone, run_on};
+use crate::cli::{BL, run_on};
 use crate::support::{Behaviour, TestDns};
 
 /// `send.test`'s record: two ip4 networks, an `a:`, an `mx` and an `include:` whose record
 /// authorizes the one listed address, 203.0.113.5.
 async fn spf_dns() -> TestDns {
-    healthy_ip_zone(TestDns::builder(), BL)
+    TestDns::builder()
+        .healthy_ip_zone(BL)
         .a("5.113.0.203.bl.test", &["127.0.0.2"], 300)
         .zone("send.test")
         .txt(
