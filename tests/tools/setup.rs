@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::cli::{Run, run, run_on, run_with, server_args, with_server};
+use crate::cli::{Run, run, run_on, run_with, server_args, with_server, write_config};
 use crate::support::rbldnsd::{Rbldnsd, ZoneData};
 use crate::support::{Behaviour, TestDns};
 
@@ -198,15 +198,11 @@ async fn a_list_without_test_points_is_unverified_not_proven() {
         .a("2.2.0.192.private.test", &["127.0.0.2"], 60)
         .start()
         .await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("lists.toml");
-    std::fs::write(
-        &config,
+    let config = write_config(
         "[[list]]\nname = \"private\"\nzone = \"private.test\"\nkind = \"ipv4\"\n\
          test_points = \"none\"\n",
-    )
-    .unwrap();
-    let args = ["--check-setup", "--config", config.to_str().unwrap()];
+    );
+    let args = ["--check-setup", "--config", config.path().to_str().unwrap()];
     let run = run_on(&dns, &[&args[..], &["--format", "json"]].concat()).await;
     let found = diagnosis(&run);
     assert_eq!(verdict(&found, "private"), "unverified", "{run:?}");
@@ -233,13 +229,7 @@ async fn rbldnsd_ip4set_is_ipv4_only_and_dnset_works() {
         ("dom.test", ZoneData::Dnset(":127.0.1.2:Listed\ntest\n")),
     ])
     .expect("start rbldnsd");
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("lists.toml");
-    std::fs::write(
-        &config,
-        "[[list]]\nname = \"v4\"\nzone = \"v4.test\"\nkind = \"ipv4\"\n",
-    )
-    .unwrap();
+    let config = write_config("[[list]]\nname = \"v4\"\nzone = \"v4.test\"\nkind = \"ipv4\"\n");
     let run = run(&[
         "--check-setup",
         "--nameserver",
@@ -249,7 +239,7 @@ async fn rbldnsd_ip4set_is_ipv4_only_and_dnset_works() {
         "--domain-zone",
         "dom.test",
         "--config",
-        config.to_str().unwrap(),
+        config.path().to_str().unwrap(),
         "--format",
         "json",
     ])
