@@ -419,6 +419,23 @@ pub async fn idle_connections(
     streams
 }
 
+/// Opens `count` idle connections to `server` (more than it takes), then runs `ask`, a new
+/// client's first question, while they stay open: its answer within 3 s, and how long it took.
+pub async fn answer_past_idle_connections<T>(
+    server: &ToolProcess,
+    count: usize,
+    ask: impl Future<Output = T>,
+) -> (T, Duration) {
+    let idle = idle_connections(server.addr(), count, None).await;
+    let started = std::time::Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(3), ask)
+        .await
+        .expect("an answer within 3 s");
+    let took = started.elapsed();
+    drop(idle);
+    (answer, took)
+}
+
 /// Whether `path` exists (without following symlinks).
 pub fn exists(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok()
