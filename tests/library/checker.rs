@@ -46,6 +46,21 @@ fn only(report: &Report) -> &Outcome {
     &report.results[0].outcome
 }
 
+/// The listing of the one list in `report`; panics on any other outcome.
+fn listing_of(report: &Report) -> &dnsbl_check::Listing {
+    match only(report) {
+        Outcome::Listed(listing) => listing,
+        _ => panic!("{report:?}"),
+    }
+}
+
+/// A checker asking `dns` about the IP list [`ZONE`] without health checks, configured
+/// further by `configure`.
+fn unprobed(dns: &TestDns, configure: impl FnOnce(CheckerBuilder) -> CheckerBuilder) -> Checker {
+    let builder = Checker::builder().list(ip_list(ZONE)).health_checks(false);
+    checker(dns, configure(builder))
+}
+
 #[tokio::test]
 async fn listed_with_codes_categories_reasons_and_ttl() {
     let dns = standard_server().await;
@@ -56,9 +71,7 @@ async fn listed_with_codes_categories_reasons_and_ttl() {
     let checker = checker(&dns, Checker::builder().list(list));
 
     let report = check(&checker, "192.0.2.10").await;
-    let Outcome::Listed(listing) = only(&report) else {
-        panic!("{report:?}")
-    };
+    let listing = listing_of(&report);
     assert_eq!(
         listing.codes,
         ["127.0.0.2".parse::<std::net::Ipv4Addr>().unwrap()]
@@ -75,9 +88,7 @@ async fn listed_with_codes_categories_reasons_and_ttl() {
     assert_eq!(report.score, 1);
 
     let report = check(&checker, "192.0.2.11").await;
-    let Outcome::Listed(listing) = only(&report) else {
-        panic!("{report:?}")
-    };
+    let listing = listing_of(&report);
     assert_eq!(listing.codes.len(), 3, "all codes are kept");
     assert_eq!(listing.categories, ["exploited", "spam", "policy"]);
     assert!(listing.reasons.is_empty(), "no TXT served");
@@ -733,17 +744,9 @@ async fn truncated_answers_are_retried_over_tcp() {
         )
         .start()
         .await;
-    let checker = checker(
-        &dns,
-        Checker::builder()
-            .list(ip_list(ZONE))
-            .health_checks(false)
-            .fetch_txt(false),
-    );
+    let checker = unprobed(&dns, |builder| builder.fetch_txt(false));
     let report = check(&checker, "192.0.2.10").await;
-    let Outcome::Listed(listing) = only(&report) else {
-        panic!("{report:?}")
-    };
+    let listing = listing_of(&report);
     assert_eq!(listing.codes.len(), 2);
     assert!(
         dns.query_log()
@@ -847,17 +850,9 @@ async fn txt_is_asked_when_listed_with_the_a_query_or_never() {
     ];
     for (txt, listed_txt_queries, clean_txt_queries, reasons) in cases {
         dns.clear_queries();
-        let checker = checker(
-            &dns,
-            Checker::builder()
-                .list(ip_list(ZONE))
-                .health_checks(false)
-                .txt_lookup(txt),
-        );
+        let checker = unprobed(&dns, |builder| builder.txt_lookup(txt));
         let listed = check(&checker, "192.0.2.10").await;
-        let Outcome::Listed(listing) = only(&listed) else {
-            panic!("{txt:?}: {listed:?}")
-        };
+        let listing = listing_of(&listed);
         assert_eq!(!listing.reasons.is_empty(), reasons, "{txt:?}");
         // 192.0.2.18 has a TXT record but no A record: NODATA, not a listing, and its TXT
         // never shown.

@@ -17,6 +17,7 @@ use tokio::net::{TcpStream, UnixStream};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::{Notify, mpsc};
 
+use super::TestDns;
 use super::policy::PolicyClient;
 
 /// How long a test waits for a tool to do anything.
@@ -173,6 +174,13 @@ impl ToolProcess {
     /// `--listen`), and waits until it listens.
     pub async fn serve(tool: Tool, args: &[&str]) -> ToolProcess {
         ToolProcess::serve_with_env(tool, args, &[]).await
+    }
+
+    /// [`ToolProcess::serve`] asking only `dns` (`--nameserver`, `--timeout 2`), then `args`.
+    pub async fn serve_asking(tool: Tool, dns: &TestDns, args: &[&str]) -> ToolProcess {
+        let address = dns.addr.to_string();
+        let server = ["--nameserver", &address, "--timeout", "2"];
+        ToolProcess::serve(tool, &[&server[..], args].concat()).await
     }
 
     /// [`ToolProcess::serve`] with `env` added to the environment.

@@ -47,6 +47,11 @@ impl Run {
         targets
     }
 
+    /// The status of the first list's result for `target`.
+    pub(crate) fn status(&self, target: &str) -> Value {
+        self.report(target)["results"][0]["status"].clone()
+    }
+
     /// The JSON report of `target`.
     pub(crate) fn report(&self, target: &str) -> Value {
         self.json()
@@ -110,6 +115,11 @@ pub(crate) fn server_args(dns: &TestDns) -> Vec<String> {
 pub(crate) async fn run_on(dns: &TestDns, args: &[&str]) -> Run {
     let server = server_args(dns);
     run(&with_server(&server, args)).await
+}
+
+/// [`run_on`] with `--format json`.
+pub(crate) async fn json_on(dns: &TestDns, args: &[&str]) -> Run {
+    run_on(dns, &[&["--format", "json"], args].concat()).await
 }
 
 /// `server_args` followed by `args`.
@@ -227,7 +237,7 @@ async fn listed_ipv4_from_a_config_list_has_categories_and_reason() {
 #[tokio::test]
 async fn not_listed_exits_zero() {
     let dns = bl_server().await;
-    let out = run_on(&dns, &["--zone", BL, "--format", "json", "192.0.2.99"]).await;
+    let out = json_on(&dns, &["--zone", BL, "192.0.2.99"]).await;
     assert_eq!(out.code, 0, "{out:?}");
     let report = out.report("192.0.2.99");
     assert_eq!(report["listed"], false);
@@ -349,11 +359,7 @@ async fn a_list_that_lists_everything_is_skipped_as_unhealthy() {
         .wildcard_a("all.test", &["127.0.0.2"], 60)
         .start()
         .await;
-    let out = run_on(
-        &dns,
-        &["--zone", "all.test", "--format", "json", "192.0.2.1"],
-    )
-    .await;
+    let out = json_on(&dns, &["--zone", "all.test", "192.0.2.1"]).await;
     assert_eq!(out.code, 2, "{out:?}");
     let report = out.report("192.0.2.1");
     assert_eq!(report["listed"], false, "an unhealthy list never lists");
@@ -433,30 +439,16 @@ async fn ipv6_targets_use_nibble_names() {
         .a(name, &["127.0.0.3"], 60)
         .start()
         .await;
-    let out = run_on(
-        &dns,
-        &[
-            "--zone",
-            BL,
-            "--format",
-            "json",
-            "2001:db8::1",
-            "2001:db8::2",
-        ],
-    )
-    .await;
+    let out = json_on(&dns, &["--zone", BL, "2001:db8::1", "2001:db8::2"]).await;
     assert_eq!(out.code, 1, "{out:?}");
-    assert_eq!(out.report("2001:db8::1")["results"][0]["status"], "listed");
-    assert_eq!(
-        out.report("2001:db8::2")["results"][0]["status"],
-        "not_listed"
-    );
+    assert_eq!(out.status("2001:db8::1"), "listed");
+    assert_eq!(out.status("2001:db8::2"), "not_listed");
 }
 
 #[tokio::test]
 async fn cidr_blocks_expand_to_every_address() {
     let dns = bl_server().await;
-    let out = run_on(&dns, &["--zone", BL, "--format", "json", "192.0.2.0/28"]).await;
+    let out = json_on(&dns, &["--zone", BL, "192.0.2.0/28"]).await;
     assert_eq!(out.code, 1, "192.0.2.1 is listed: {out:?}");
     let mut targets: Vec<String> = out
         .json()
@@ -501,15 +493,13 @@ async fn domains_go_to_domain_lists_and_addresses_to_ip_lists() {
         .txt("example.com.dbl.test", &["spam domain"], 60)
         .start()
         .await;
-    let out = run_on(
+    let out = json_on(
         &dns,
         &[
             "--zone",
             BL,
             "--domain-zone",
             DBL,
-            "--format",
-            "json",
             "Example.COM.",
             "example.org",
             "192.0.2.1",
@@ -609,19 +599,7 @@ async fn input_file_and_arguments_together() {
     let dns = bl_server().await;
     let file = write_config("192.0.2.2\n192.0.2.3\n");
     let path = file.path().to_str().unwrap();
-    let out = run_on(
-        &dns,
-        &[
-            "--zone",
-            BL,
-            "--format",
-            "json",
-            "--input",
-            path,
-            "192.0.2.1",
-        ],
-    )
-    .await;
+    let out = json_on(&dns, &["--zone", BL, "--input", path, "192.0.2.1"]).await;
     assert_eq!(out.code, 1, "{out:?}");
     assert_eq!(out.json().len(), 3);
 
@@ -637,17 +615,9 @@ async fn input_file_and_arguments_together() {
 async fn bad_targets_are_named_and_the_rest_still_checked() {
     let dns = bl_server().await;
     let server = server_args(&dns);
-    let out = run_on(
+    let out = json_on(
         &dns,
-        &[
-            "--zone",
-            BL,
-            "--format",
-            "json",
-            "192.0.2.7",
-            "999.1.1.1",
-            "not a host!!",
-        ],
+        &["--zone", BL, "192.0.2.7", "999.1.1.1", "not a host!!"],
     )
     .await;
     assert_eq!(out.code, 2, "{out:?}");
@@ -871,17 +841,9 @@ async fn dqs_key_is_used_but_never_printed() {
 #[tokio::test]
 async fn dqs_key_switches_the_default_spamhaus_presets() {
     let dns = dqs_server().await;
-    let out = run_on(
+    let out = json_on(
         &dns,
-        &[
-            "--dqs-key",
-            KEY,
-            "--preset",
-            "spamhaus-zen",
-            "--format",
-            "json",
-            "192.0.2.1",
-        ],
+        &["--dqs-key", KEY, "--preset", "spamhaus-zen", "192.0.2.1"],
     )
     .await;
     assert_eq!(out.code, 1, "{out:?}");
@@ -1090,7 +1052,7 @@ async fn rdns_shows_forward_confirmed_reverse_dns() {
 
     // Without the flag, no reverse lookups at all.
     let before = dns.queries().len();
-    let out = run_on(&dns, &["--zone", BL, "--format", "json", "192.0.2.1"]).await;
+    let out = json_on(&dns, &["--zone", BL, "192.0.2.1"]).await;
     assert!(out.report("192.0.2.1").get("rdns").is_none());
     assert!(
         !dns.queries()[before..].iter().any(|(_, t)| t == "PTR"),
@@ -1191,17 +1153,9 @@ async fn a_list_that_serves_ipv4_only_gives_trouble_for_ipv6_and_says_so_once() 
         .await;
     let v4 = run_on(&dns, &["--zone", BL, "192.0.2.1"]).await;
     assert_eq!(v4.code, 0, "{v4:?}");
-    let both = run_on(
+    let both = json_on(
         &dns,
-        &[
-            "--format",
-            "json",
-            "--zone",
-            BL,
-            "2001:db8::1",
-            "2001:db8::2",
-            "192.0.2.1",
-        ],
+        &["--zone", BL, "2001:db8::1", "2001:db8::2", "192.0.2.1"],
     )
     .await;
     assert_eq!(both.code, 2, "{both:?}");
@@ -1235,7 +1189,7 @@ async fn a_config_list_without_test_points_is_used_as_it_answers() {
     let path = config.path().to_str().unwrap();
     let listed = run_on(&dns, &["--config", path, "--no-txt", "192.0.2.1"]).await;
     assert_eq!(listed.code, 1, "{listed:?}");
-    let clean = run_on(&dns, &["--config", path, "--format", "json", "192.0.2.2"]).await;
+    let clean = json_on(&dns, &["--config", path, "192.0.2.2"]).await;
     assert_eq!(clean.code, 0, "{clean:?}");
     assert_eq!(clean.json()[0]["results"][0]["status"], "not_listed");
     assert!(!clean.stderr.contains("warning"), "{clean:?}");

@@ -37,6 +37,16 @@ pub(crate) fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)
     get_from(None, addr, path).map(|(status, _, body)| (status, body))
 }
 
+/// [`exporter_after_first_round`] with a round an hour, asking only `nameserver`.
+pub(crate) async fn hourly_exporter_after_first_round(
+    nameserver: SocketAddr,
+    args: &[&str],
+) -> (ToolProcess, SocketAddr, String) {
+    let nameserver = nameserver.to_string();
+    let hourly = ["--interval", "3600", "--nameserver", &nameserver];
+    exporter_after_first_round(&[&hourly[..], args].concat()).await
+}
+
 /// Polls `addr` until its `/metrics` page has every line of `lines`; returns that page.
 fn wait_for_lines(addr: SocketAddr, lines: &[&str]) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -65,6 +75,13 @@ fn has_line(page: &str, line: &str) -> bool {
     page.lines().any(|l| l == line)
 }
 
+/// Asserts that `page` has every line of `lines`.
+fn assert_lines(page: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(has_line(page, line), "{line} missing from:\n{page}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_come_from_the_last_round_and_send_no_query() {
     let dns = crate::support::every_kind_of_answer(TestDns::builder())
@@ -74,48 +91,48 @@ async fn metrics_come_from_the_last_round_and_send_no_query() {
         .on("*.slow.test", "*", Behaviour::Drop)
         .start()
         .await;
-    let (_exporter, addr, page) = exporter_after_first_round(&[
-        "--interval",
-        "3600",
-        "--nameserver",
-        &dns.addr.to_string(),
-        "--timeout",
-        "0.3",
-        "--zone",
-        "bl.test=127.0.0.[2..11]",
-        "--zone",
-        "slow.test",
-        "--max-listed-per-network",
-        "1",
-        "192.0.2.20",
-        "192.0.2.1",
-        "192.0.2.17",
-        "192.0.2.8/29",
-    ])
+    let (_exporter, addr, page) = hourly_exporter_after_first_round(
+        dns.addr,
+        &[
+            "--timeout",
+            "0.3",
+            "--zone",
+            "bl.test=127.0.0.[2..11]",
+            "--zone",
+            "slow.test",
+            "--max-listed-per-network",
+            "1",
+            "192.0.2.20",
+            "192.0.2.1",
+            "192.0.2.17",
+            "192.0.2.8/29",
+        ],
+    )
     .await;
     let queries_after_round = dns.query_count();
 
-    for line in [
-        r#"dnsbl_listed{target="192.0.2.20",list="bl.test"} 1"#,
-        r#"dnsbl_listed{target="192.0.2.1",list="bl.test"} 0"#,
-        // A list that failed never shows as clean.
-        r#"dnsbl_check_trouble{target="192.0.2.17",list="bl.test",kind="refused"} 1"#,
-        r#"dnsbl_check_trouble{target="192.0.2.1",list="slow.test",kind="timeout"} 1"#,
-        r#"dnsbl_listing_info{target="192.0.2.20",list="bl.test",code="127.0.0.2",category=""} 1"#,
-        // 192.0.2.8/29: .10 and .11 listed, .12 to .15 trouble of some kind.
-        r#"dnsbl_network_checked_addresses{network="192.0.2.8/29",list="bl.test"} 8"#,
-        r#"dnsbl_network_listed_addresses{network="192.0.2.8/29",list="bl.test"} 2"#,
-        r#"dnsbl_network_trouble_addresses{network="192.0.2.8/29",list="bl.test"} 4"#,
-        r#"dnsbl_list_health{list="bl.test",state="healthy"} 1"#,
-        r#"dnsbl_list_checks_total{list="bl.test",outcome="servfail"} 1"#,
-        r#"dnsbl_list_checks_total{list="bl.test",outcome="refused"} 1"#,
-        r#"dnsbl_list_checks_total{list="bl.test",outcome="listed"} 3"#,
-        r#"dnsbl_list_checks_total{list="slow.test",outcome="timeout"} 11"#,
-        r#"dnsbl_list_query_duration_seconds_count{list="bl.test"} 11"#,
-        "dnsbl_last_round_targets 11",
-    ] {
-        assert!(has_line(&page, line), "{line} missing from:\n{page}");
-    }
+    assert_lines(
+        &page,
+        &[
+            r#"dnsbl_listed{target="192.0.2.20",list="bl.test"} 1"#,
+            r#"dnsbl_listed{target="192.0.2.1",list="bl.test"} 0"#,
+            // A list that failed never shows as clean.
+            r#"dnsbl_check_trouble{target="192.0.2.17",list="bl.test",kind="refused"} 1"#,
+            r#"dnsbl_check_trouble{target="192.0.2.1",list="slow.test",kind="timeout"} 1"#,
+            r#"dnsbl_listing_info{target="192.0.2.20",list="bl.test",code="127.0.0.2",category=""} 1"#,
+            // 192.0.2.8/29: .10 and .11 listed, .12 to .15 trouble of some kind.
+            r#"dnsbl_network_checked_addresses{network="192.0.2.8/29",list="bl.test"} 8"#,
+            r#"dnsbl_network_listed_addresses{network="192.0.2.8/29",list="bl.test"} 2"#,
+            r#"dnsbl_network_trouble_addresses{network="192.0.2.8/29",list="bl.test"} 4"#,
+            r#"dnsbl_list_health{list="bl.test",state="healthy"} 1"#,
+            r#"dnsbl_list_checks_total{list="bl.test",outcome="servfail"} 1"#,
+            r#"dnsbl_list_checks_total{list="bl.test",outcome="refused"} 1"#,
+            r#"dnsbl_list_checks_total{list="bl.test",outcome="listed"} 3"#,
+            r#"dnsbl_list_checks_total{list="slow.test",outcome="timeout"} 11"#,
+            r#"dnsbl_list_query_duration_seconds_count{list="bl.test"} 11"#,
+            "dnsbl_last_round_targets 11",
+        ],
+    );
     assert!(!page.contains(r#"dnsbl_listed{target="192.0.2.17",list="bl.test"}"#));
     assert!(!page.contains(r#"dnsbl_listed{target="192.0.2.1",list="slow.test"}"#));
     // Network addresses appear one by one only while listed, up to the limit (1 here).
@@ -237,45 +254,46 @@ async fn mail_domains_are_expanded_every_round_and_their_trouble_shown() {
         .on("broken.test", "MX", Behaviour::ServFail)
         .start()
         .await;
-    let (_exporter, addr, page) = exporter_after_first_round(&[
-        "--interval",
-        "3600",
-        "--nameserver",
-        &dns.addr.to_string(),
-        "--zone",
-        "bl.test=127.0.0.[2..11]",
-        "--mx",
-        "example.test",
-        "--mx",
-        "broken.test",
-        "--resolve",
-        "www.example.test",
-    ])
+    let (_exporter, addr, page) = hourly_exporter_after_first_round(
+        dns.addr,
+        &[
+            "--zone",
+            "bl.test=127.0.0.[2..11]",
+            "--mx",
+            "example.test",
+            "--mx",
+            "broken.test",
+            "--resolve",
+            "www.example.test",
+        ],
+    )
     .await;
-    for line in [
-        r#"dnsbl_target_info{target="192.0.2.10",domain="example.test",source="mx",host="mx1.example.test"} 1"#,
-        r#"dnsbl_listed{target="192.0.2.10",list="bl.test"} 1"#,
-        r#"dnsbl_target_info{target="192.0.2.1",domain="www.example.test",source="resolve",host="www.example.test"} 1"#,
-        r#"dnsbl_listed{target="192.0.2.1",list="bl.test"} 0"#,
-        r#"dnsbl_host_lookup_trouble{domain="broken.test",source="mx",kind="servfail"} 1"#,
-        r#"dnsbl_target_rdns{target="192.0.2.10",domain="example.test",host="mx1.example.test",status="confirmed"} 1"#,
-        r#"dnsbl_target_rdns{target="192.0.2.1",domain="www.example.test",host="www.example.test",status="no_ptr"} 1"#,
-        "dnsbl_last_round_targets 2",
-    ] {
-        assert!(has_line(&page, line), "{line} missing from:\n{page}");
-    }
+    assert_lines(
+        &page,
+        &[
+            r#"dnsbl_target_info{target="192.0.2.10",domain="example.test",source="mx",host="mx1.example.test"} 1"#,
+            r#"dnsbl_listed{target="192.0.2.10",list="bl.test"} 1"#,
+            r#"dnsbl_target_info{target="192.0.2.1",domain="www.example.test",source="resolve",host="www.example.test"} 1"#,
+            r#"dnsbl_listed{target="192.0.2.1",list="bl.test"} 0"#,
+            r#"dnsbl_host_lookup_trouble{domain="broken.test",source="mx",kind="servfail"} 1"#,
+            r#"dnsbl_target_rdns{target="192.0.2.10",domain="example.test",host="mx1.example.test",status="confirmed"} 1"#,
+            r#"dnsbl_target_rdns{target="192.0.2.1",domain="www.example.test",host="www.example.test",status="no_ptr"} 1"#,
+            "dnsbl_last_round_targets 2",
+        ],
+    );
 
     // The same through /probe, on demand.
     let probe = |path: &'static str| tokio::task::spawn_blocking(move || get(addr, path).unwrap());
     let (status, body) = probe("/probe?target=example.test&source=mx").await.unwrap();
     assert_eq!(status, 200, "{body}");
-    for line in [
-        "probe_success 1",
-        r#"dnsbl_listed{target="192.0.2.10",list="bl.test"} 1"#,
-        r#"dnsbl_target_info{target="192.0.2.10",domain="example.test",source="mx",host="mx1.example.test"} 1"#,
-    ] {
-        assert!(has_line(&body, line), "{line} missing from:\n{body}");
-    }
+    assert_lines(
+        &body,
+        &[
+            "probe_success 1",
+            r#"dnsbl_listed{target="192.0.2.10",list="bl.test"} 1"#,
+            r#"dnsbl_target_info{target="192.0.2.10",domain="example.test",source="mx",host="mx1.example.test"} 1"#,
+        ],
+    );
     let (status, body) = probe("/probe?target=broken.test&source=mx").await.unwrap();
     assert_eq!(status, 200, "{body}");
     assert!(has_line(&body, "probe_success 0"), "{body}");
@@ -390,16 +408,10 @@ async fn prometheus_scrapes_listings_checked_against_rbldnsd() {
     )])
     .expect("start rbldnsd");
     let relay = CountingRelay::start(rbldnsd.addr).await;
-    let (_exporter, exporter_addr, page) = exporter_after_first_round(&[
-        "--interval",
-        "3600",
-        "--nameserver",
-        &relay.addr.to_string(),
-        "--zone",
-        "bl.test",
-        "192.0.2.1",
-        "192.0.2.2",
-    ])
+    let (_exporter, exporter_addr, page) = hourly_exporter_after_first_round(
+        relay.addr,
+        &["--zone", "bl.test", "192.0.2.1", "192.0.2.2"],
+    )
     .await;
     let queries_after_round = relay.queries();
     assert!(queries_after_round >= 2, "the round went through the relay");
@@ -752,16 +764,8 @@ async fn a_probe_of_a_domain_with_hundreds_of_mail_servers_is_bounded() {
         builder = builder.a(name, &addresses, 60);
     }
     let dns = builder.mx("big.test", &exchanges, 60).start().await;
-    let (_exporter, addr, _page) = exporter_after_first_round(&[
-        "--interval",
-        "3600",
-        "--nameserver",
-        &dns.addr.to_string(),
-        "--zone",
-        "bl.test",
-        "192.0.2.1",
-    ])
-    .await;
+    let (_exporter, addr, _page) =
+        hourly_exporter_after_first_round(dns.addr, &["--zone", "bl.test", "192.0.2.1"]).await;
     let before = dns.query_count();
     let (status, body) =
         tokio::task::spawn_blocking(move || get(addr, "/probe?target=big.test&source=mx"))
@@ -935,14 +939,15 @@ async fn a_listed_target_whose_check_fails_stays_listed_and_is_marked_stale() {
     .await
     .unwrap();
     drop(exporter);
-    for line in [
-        r#"dnsbl_listed{target="192.0.2.20",list="bl.test"} 1"#,
-        r#"dnsbl_listed_stale{target="192.0.2.20",list="bl.test"} 1"#,
-        r#"dnsbl_listed{target="198.51.100.1",list="bl.test"} 1"#,
-        r#"dnsbl_listed_stale{target="198.51.100.1",list="bl.test"} 1"#,
-    ] {
-        assert!(has_line(&page, line), "{line} missing from:\n{page}");
-    }
+    assert_lines(
+        &page,
+        &[
+            r#"dnsbl_listed{target="192.0.2.20",list="bl.test"} 1"#,
+            r#"dnsbl_listed_stale{target="192.0.2.20",list="bl.test"} 1"#,
+            r#"dnsbl_listed{target="198.51.100.1",list="bl.test"} 1"#,
+            r#"dnsbl_listed_stale{target="198.51.100.1",list="bl.test"} 1"#,
+        ],
+    );
 }
 
 /// `--input` with a byte-order mark (as Windows editors save files) before a comment on the

@@ -2,7 +2,7 @@
 //! fullwidth characters around an address, a byte-order mark in an input file, codes a filter
 //! does not count, NODATA, and listings on a list of weight 0.
 
-use crate::cli::{BL, Run, run_on, write_config};
+use crate::cli::{BL, Run, json_on, run_on, write_config};
 use crate::support::tool::{Tool, ToolProcess};
 use crate::support::{Behaviour, TestDns};
 
@@ -29,7 +29,7 @@ async fn a_bom_and_invisible_or_fullwidth_characters_never_turn_an_address_into_
         "\u{FEFF}192.0.2.0/31\n\u{FEFF}192.0.2.1\n192.0.2.1\u{200B}\n１９２.0.2.1\n192.0\u{AD}.2.1\n",
     );
     let path = file.path().to_str().unwrap();
-    let out = run_on(&dns, &["--zone", BL, "--format", "json", "--input", path]).await;
+    let out = json_on(&dns, &["--zone", BL, "--input", path]).await;
     assert_eq!(out.code, 1, "{out:?}");
     let reports = out.json();
     assert_eq!(reports.len(), 6, "{out:?}");
@@ -45,7 +45,7 @@ async fn a_bom_and_invisible_or_fullwidth_characters_never_turn_an_address_into_
     // A BOM before a comment on the first line: the line is a comment.
     let file = write_config("\u{FEFF}# targets\n192.0.2.1\n");
     let path = file.path().to_str().unwrap();
-    let out = run_on(&dns, &["--zone", BL, "--format", "json", "--input", path]).await;
+    let out = json_on(&dns, &["--zone", BL, "--input", path]).await;
     assert_eq!(
         (out.code, out.targets()),
         (1, vec!["192.0.2.1".to_owned()]),
@@ -54,7 +54,7 @@ async fn a_bom_and_invisible_or_fullwidth_characters_never_turn_an_address_into_
     assert!(out.stderr.is_empty(), "{out:?}");
 
     // As an argument too.
-    let out = run_on(&dns, &["--zone", BL, "--format", "json", "１９２.０.２.１"]).await;
+    let out = json_on(&dns, &["--zone", BL, "１９２.０.２.１"]).await;
     assert_eq!(out.code, 1, "{out:?}");
     assert_eq!(result(&out, "192.0.2.1")["status"], "listed");
 }
@@ -63,7 +63,7 @@ async fn a_bom_and_invisible_or_fullwidth_characters_never_turn_an_address_into_
 async fn codes_the_filter_does_not_count_are_shown_not_hidden() {
     let dns = server().await;
     let zone = "bl.test=127.0.0.2";
-    let out = run_on(&dns, &["--zone", zone, "--format", "json", "192.0.2.3"]).await;
+    let out = json_on(&dns, &["--zone", zone, "192.0.2.3"]).await;
     assert_eq!(out.code, 0, "not a listing: {out:?}");
     let report = out.report("192.0.2.3");
     assert_eq!(
@@ -96,7 +96,7 @@ async fn codes_the_filter_does_not_count_are_shown_not_hidden() {
 #[tokio::test]
 async fn nodata_is_trouble_unless_the_list_is_configured_to_read_it_as_not_listed() {
     let dns = server().await;
-    let out = run_on(&dns, &["--zone", BL, "--format", "json", "192.0.2.4"]).await;
+    let out = json_on(&dns, &["--zone", BL, "192.0.2.4"]).await;
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(result(&out, "192.0.2.4")["status"], "no_data", "{out:?}");
     let nagios = run_on(&dns, &["--zone", BL, "--format", "nagios", "192.0.2.4"]).await;
@@ -117,7 +117,7 @@ async fn nodata_is_trouble_unless_the_list_is_configured_to_read_it_as_not_liste
 async fn a_listing_on_a_list_of_weight_zero_is_reported_but_not_counted() {
     let dns = server().await;
     let zone = "bl.test*0";
-    let out = run_on(&dns, &["--zone", zone, "--format", "json", "192.0.2.1"]).await;
+    let out = json_on(&dns, &["--zone", zone, "192.0.2.1"]).await;
     assert_eq!(
         out.code, 0,
         "the verdict of weight 0 is not listed: {out:?}"

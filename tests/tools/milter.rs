@@ -33,10 +33,7 @@ async fn lists_server() -> TestDns {
 }
 
 async fn start(dns: &TestDns, args: &[&str]) -> ToolProcess {
-    let address = dns.addr.to_string();
-    let mut all = vec!["--nameserver", &address, "--timeout", "2"];
-    all.extend_from_slice(args);
-    ToolProcess::serve(Tool::Milter, &all).await
+    ToolProcess::serve_asking(Tool::Milter, dns, args).await
 }
 
 /// The end of a message naming spam.example, begun on `busy`: refused, then the connection

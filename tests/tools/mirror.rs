@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::cli::{run_on, write_config};
+use crate::cli::{json_on, run_on, write_config};
 use crate::support::TestDns;
 
 /// A list asked over DNS, listing 192.0.2.1 with 127.0.0.3.
@@ -51,7 +51,7 @@ async fn zone_data_answers_a_list_from_files_next_to_a_live_list() {
     let dns = live_server().await;
     let dir = tempfile::tempdir().unwrap();
     let data = format!("bl.test:ip4set:{}", mirror_file(dir.path()));
-    let run = run_on(
+    let run = json_on(
         &dns,
         &[
             "--zone",
@@ -60,8 +60,6 @@ async fn zone_data_answers_a_list_from_files_next_to_a_live_list() {
             "live.test",
             "--zone-data",
             &data,
-            "--format",
-            "json",
             "192.0.2.1",
             "192.0.2.9",
             "198.51.100.1",
@@ -101,11 +99,7 @@ async fn a_config_list_names_its_data() {
         mirror_file(dir.path())
     ));
     let config = config.path().display().to_string();
-    let run = run_on(
-        &dns,
-        &["--config", &config, "--format", "json", "192.0.2.1"],
-    )
-    .await;
+    let run = json_on(&dns, &["--config", &config, "192.0.2.1"]).await;
     assert_eq!(run.code, 1, "{run:?}");
     let report = run.report("192.0.2.1");
     assert_eq!(result(&report, "bl.test")["status"], "listed", "{report}");

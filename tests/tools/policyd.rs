@@ -58,10 +58,7 @@ async fn lists_server() -> TestDns {
 
 /// `--nameserver` and `--timeout` for `dns`, then `args`.
 async fn start(dns: &TestDns, args: &[&str]) -> ToolProcess {
-    let address = dns.addr.to_string();
-    let mut all = vec!["--nameserver", &address, "--timeout", "2"];
-    all.extend_from_slice(args);
-    ToolProcess::serve(Tool::Policyd, &all).await
+    ToolProcess::serve_asking(Tool::Policyd, dns, args).await
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::cli::{Run, run, run_on, run_with, server_args, with_server, write_config};
+use crate::cli::{Run, json_on, run, run_on, run_with, server_args, with_server, write_config};
 use crate::support::rbldnsd::{Rbldnsd, ZoneData};
 use crate::support::{Behaviour, TestDns};
 
@@ -146,11 +146,7 @@ async fn a_list_refusing_public_resolvers_is_told_apart() {
         .a("1.0.0.127.bl.test", &["127.255.255.254"], 60)
         .start()
         .await;
-    let run = run_on(
-        &dns,
-        &["--check-setup", "--zone", "bl.test", "--format", "json"],
-    )
-    .await;
+    let run = json_on(&dns, &["--check-setup", "--zone", "bl.test"]).await;
     assert_eq!(run.code, 2, "{run:?}");
     let found = diagnosis(&run);
     assert_eq!(verdict(&found, "bl.test"), "public_resolver_refused");

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::cli::{BL, run_on};
+use crate::cli::{BL, json_on, run_on};
 use crate::support::{Behaviour, TestDns};
 
 /// `send.test`'s record: two ip4 networks, an `a:`, an `mx` and an `include:` whose record
@@ -74,11 +74,7 @@ fn addresses(reports: &[Value]) -> Vec<String> {
 #[tokio::test]
 async fn spf_checks_exactly_the_sending_addresses_with_their_paths() {
     let dns = spf_dns().await;
-    let out = run_on(
-        &dns,
-        &["--zone", BL, "--spf", "--format", "json", "send.test"],
-    )
-    .await;
+    let out = json_on(&dns, &["--zone", BL, "--spf", "send.test"]).await;
     assert_eq!(out.code, 1, "203.0.113.5 is listed: {out:?}");
     let reports = out.json();
     assert_eq!(reports[0]["senders"]["source"], "spf");
