@@ -26,6 +26,14 @@ fn checker(dns: &TestDns, builder: CheckerBuilder) -> Checker {
         .unwrap()
 }
 
+/// A checker asking `dns` about the IP lists `specs`.
+fn checker_of(dns: &TestDns, specs: &[&str]) -> Checker {
+    checker(
+        dns,
+        Checker::builder().lists(specs.iter().map(|spec| ip_list(spec))),
+    )
+}
+
 fn ip_list(spec: &str) -> DnsList {
     DnsList::from_spec(spec, ListKind::Ip).unwrap()
 }
@@ -290,12 +298,7 @@ async fn a_list_that_lists_everything_is_skipped_as_unhealthy() {
         .wildcard_a("dead.test", &["127.0.0.2"], 60)
         .start()
         .await;
-    let checker = checker(
-        &dns,
-        Checker::builder()
-            .list(ip_list("good.test"))
-            .list(ip_list("dead.test")),
-    );
+    let checker = checker_of(&dns, &["good.test", "dead.test"]);
     let report = check(&checker, "192.0.2.77").await;
     assert_eq!(report.results[0].outcome, Outcome::NotListed);
     assert_eq!(
@@ -331,12 +334,7 @@ async fn operator_codes_and_invalid_answers_at_the_test_points_apply_to_every_ta
         .wildcard_a("parked.test", &["203.0.113.80"], 60)
         .start()
         .await;
-    let checker = checker(
-        &dns,
-        Checker::builder()
-            .list(ip_list("refusing.test"))
-            .list(ip_list("parked.test")),
-    );
+    let checker = checker_of(&dns, &["refusing.test", "parked.test"]);
     for target in ["192.0.2.1", "198.51.100.1"] {
         let report = check(&checker, target).await;
         assert_eq!(report.results[0].outcome.status(), "list_error");
