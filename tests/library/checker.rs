@@ -45,6 +45,15 @@ async fn standard_server() -> TestDns {
         .await
 }
 
+/// `bl.test` listing 192.0.2.10, and publishing no test points.
+async fn without_test_points() -> TestDns {
+    TestDns::builder()
+        .zone(ZONE)
+        .a("10.2.0.192.bl.test", &["127.0.0.2"], 60)
+        .start()
+        .await
+}
+
 async fn check(checker: &Checker, target: &str) -> Report {
     checker.check(target.parse().unwrap()).await
 }
@@ -348,11 +357,7 @@ async fn operator_codes_and_invalid_answers_at_the_test_points_apply_to_every_ta
 
 #[tokio::test]
 async fn a_missing_positive_test_point_makes_the_list_untrusted() {
-    let dns = TestDns::builder()
-        .zone(ZONE)
-        .a("10.2.0.192.bl.test", &["127.0.0.2"], 60)
-        .start()
-        .await;
+    let dns = without_test_points().await;
     let checker = checker(
         &dns,
         Checker::builder().list(ip_list(ZONE)).fetch_txt(false),
@@ -431,11 +436,7 @@ async fn a_resolver_blind_to_the_lists_gives_trouble_never_not_listed() {
 
 #[tokio::test]
 async fn a_list_that_publishes_no_test_points_is_used_as_it_answers() {
-    let dns = TestDns::builder()
-        .zone(ZONE)
-        .a("10.2.0.192.bl.test", &["127.0.0.2"], 60)
-        .start()
-        .await;
+    let dns = without_test_points().await;
     let list = ip_list(ZONE).with_test_points(TestPoints::none());
     let unproven = checker(&dns, Checker::builder().list(list).fetch_txt(false));
     assert!(check(&unproven, "192.0.2.10").await.listed);
