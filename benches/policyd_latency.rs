@@ -21,8 +21,6 @@
 //!
 //! Without `--bench` (as `cargo test --benches` runs it) it only says how to run it.
 
-#[path = "../tests/policyd_support/mod.rs"]
-mod policyd_support;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -31,8 +29,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dnsbl_check::{DnsResolver, HickoryResolver, NameServer};
-use policyd_support::{Policyd, client_request};
+use support::policy::client_request;
 use support::rbldnsd::{Rbldnsd, ZoneData};
+use support::tool::{ToolProcess, build_example};
 use support::{Behaviour, TestDns};
 use tokio::sync::Barrier;
 
@@ -229,7 +228,7 @@ async fn dns_round_trips(server: SocketAddr, pace: Option<Duration>) -> Vec<Dura
 /// Policy requests: `CONNECTIONS` connections, each sending `REQUESTS` requests in turn for
 /// the clients `pick(connection, request)` names, after one unmeasured warm-up request.
 async fn policy_requests(
-    server: &Arc<Policyd>,
+    server: &Arc<ToolProcess>,
     pace: Option<Duration>,
     pick: fn(usize, usize) -> String,
     expect_listed: fn(usize, usize) -> bool,
@@ -269,11 +268,11 @@ async fn policy_requests(
 
 async fn run() {
     let lists = ListServer::start().await;
-    let binary = policyd_support::build_example("dnsbl-policyd", true);
+    let binary = build_example("dnsbl-policyd", true);
     let address = lists.addr().to_string();
     // POLICYD_BENCH_TRANSPORT=pooled measures the pooled transport instead of the stock one.
     let transport = std::env::var("POLICYD_BENCH_TRANSPORT").unwrap_or_else(|_| "hickory".into());
-    let server = Policyd::try_start_binary(
+    let server = ToolProcess::try_serve_binary(
         &binary,
         &[
             "--nameserver",

@@ -3,32 +3,35 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use crate::support::{Behaviour, TestDns, ipv6_test_point};
+use crate::support::{Behaviour, TestDns};
 use dnsbl_check::list::TestPoints;
 use dnsbl_check::outcome::{SkipReason, Unhealthy};
 use std::net::Ipv4Addr;
 
 use dnsbl_check::{
     Answer, Checker, CheckerBuilder, DnsList, DnsResolver, HickoryResolver, ListHealth, ListKind,
-    LookupError, LookupErrorKind, NameServer, Outcome, Report, Target,
+    LookupError, LookupErrorKind, Outcome, Report, Target,
 };
 use futures::StreamExt;
 
 const ZONE: &str = "bl.test";
 
 fn resolver(dns: &TestDns, timeout: Duration) -> HickoryResolver {
-    HickoryResolver::builder()
-        .name_server(NameServer::new(dns.addr))
-        .timeout(timeout)
-        .retries(0)
-        .build()
-        .unwrap()
+    crate::support::resolver_at(dns.addr, timeout, 0)
 }
 
 fn checker(dns: &TestDns, builder: CheckerBuilder) -> Checker {
     builder
         .build_with(resolver(dns, Duration::from_millis(500)))
         .unwrap()
+}
+
+/// A checker asking `dns` about the IP lists `specs`.
+fn checker_of(dns: &TestDns, specs: &[&str]) -> Checker {
+    checker(
+        dns,
+        Checker::builder().lists(specs.iter().map(|spec| ip_list(spec))),
+    )
 }
 
 fn ip_list(spec: &str) -> DnsList {
@@ -42,6 +45,15 @@ async fn standard_server() -> TestDns {
         .await
 }
 
+/// `bl.test` listing 192.0.2.10, and publishing no test points.
+async fn without_test_points() -> TestDns {
+    TestDns::builder()
+        .zone(ZONE)
+        .a("10.2.0.192.bl.test", &["127.0.0.2"], 60)
+        .start()
+        .await
+}
+
 async fn check(checker: &Checker, target: &str) -> Report {
     checker.check(target.parse().unwrap()).await
 }
@@ -49,6 +61,21 @@ async fn check(checker: &Checker, target: &str) -> Report {
 fn only(report: &Report) -> &Outcome {
     assert_eq!(report.results.len(), 1, "{report:?}");
     &report.results[0].outcome
+}
+
+/// The listing of the one list in `report`; panics on any other outcome.
+fn listing_of(report: &Report) -> &dnsbl_check::Listing {
+    match only(report) {
+        Outcome::Listed(listing) => listing,
+        _ => panic!("{report:?}"),
+    }
+}
+
+/// A checker asking `dns` about the IP list [`ZONE`] without health checks, configured
+/// further by `configure`.
+fn unprobed(dns: &TestDns, configure: impl FnOnce(CheckerBuilder) -> CheckerBuilder) -> Checker {
+    let builder = Checker::builder().list(ip_list(ZONE)).health_checks(false);
+    checker(dns, configure(builder))
 }
 
 #[tokio::test]
@@ -61,9 +88,7 @@ async fn listed_with_codes_categories_reasons_and_ttl() {
     let checker = checker(&dns, Checker::builder().list(list));
 
     let report = check(&checker, "192.0.2.10").await;
-    let Outcome::Listed(listing) = only(&report) else {
-        panic!("{report:?}")
-    };
+    let listing = listing_of(&report);
     assert_eq!(
         listing.codes,
         ["127.0.0.2".parse::<std::net::Ipv4Addr>().unwrap()]
@@ -80,9 +105,7 @@ async fn listed_with_codes_categories_reasons_and_ttl() {
     assert_eq!(report.score, 1);
 
     let report = check(&checker, "192.0.2.11").await;
-    let Outcome::Listed(listing) = only(&report) else {
-        panic!("{report:?}")
-    };
+    let listing = listing_of(&report);
     assert_eq!(listing.codes.len(), 3, "all codes are kept");
     assert_eq!(listing.categories, ["exploited", "spam", "policy"]);
     assert!(listing.reasons.is_empty(), "no TXT served");
@@ -139,9 +162,7 @@ async fn every_kind_of_answer_gets_its_own_outcome() {
 async fn ipv6_and_mapped_addresses_use_the_right_names() {
     let v6_name = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.test";
     let dns = TestDns::builder()
-        .zone(ZONE)
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
-        .a(&ipv6_test_point(ZONE), &["127.0.0.2"], 60)
+        .healthy_ip_zone(ZONE)
         .a(v6_name, &["127.0.0.3"], 60)
         .a("10.2.0.192.bl.test", &["127.0.0.2"], 60)
         .start()
@@ -282,18 +303,11 @@ async fn overall_deadline_bounds_a_check() {
 #[tokio::test]
 async fn a_list_that_lists_everything_is_skipped_as_unhealthy() {
     let dns = TestDns::builder()
-        .zone("good.test")
-        .a("2.0.0.127.good.test", &["127.0.0.2"], 60)
-        .a(&ipv6_test_point("good.test"), &["127.0.0.2"], 60)
+        .healthy_ip_zone("good.test")
         .wildcard_a("dead.test", &["127.0.0.2"], 60)
         .start()
         .await;
-    let checker = checker(
-        &dns,
-        Checker::builder()
-            .list(ip_list("good.test"))
-            .list(ip_list("dead.test")),
-    );
+    let checker = checker_of(&dns, &["good.test", "dead.test"]);
     let report = check(&checker, "192.0.2.77").await;
     assert_eq!(report.results[0].outcome, Outcome::NotListed);
     assert_eq!(
@@ -329,12 +343,7 @@ async fn operator_codes_and_invalid_answers_at_the_test_points_apply_to_every_ta
         .wildcard_a("parked.test", &["203.0.113.80"], 60)
         .start()
         .await;
-    let checker = checker(
-        &dns,
-        Checker::builder()
-            .list(ip_list("refusing.test"))
-            .list(ip_list("parked.test")),
-    );
+    let checker = checker_of(&dns, &["refusing.test", "parked.test"]);
     for target in ["192.0.2.1", "198.51.100.1"] {
         let report = check(&checker, target).await;
         assert_eq!(report.results[0].outcome.status(), "list_error");
@@ -348,11 +357,7 @@ async fn operator_codes_and_invalid_answers_at_the_test_points_apply_to_every_ta
 
 #[tokio::test]
 async fn a_missing_positive_test_point_makes_the_list_untrusted() {
-    let dns = TestDns::builder()
-        .zone(ZONE)
-        .a("10.2.0.192.bl.test", &["127.0.0.2"], 60)
-        .start()
-        .await;
+    let dns = without_test_points().await;
     let checker = checker(
         &dns,
         Checker::builder().list(ip_list(ZONE)).fetch_txt(false),
@@ -431,11 +436,7 @@ async fn a_resolver_blind_to_the_lists_gives_trouble_never_not_listed() {
 
 #[tokio::test]
 async fn a_list_that_publishes_no_test_points_is_used_as_it_answers() {
-    let dns = TestDns::builder()
-        .zone(ZONE)
-        .a("10.2.0.192.bl.test", &["127.0.0.2"], 60)
-        .start()
-        .await;
+    let dns = without_test_points().await;
     let list = ip_list(ZONE).with_test_points(TestPoints::none());
     let unproven = checker(&dns, Checker::builder().list(list).fetch_txt(false));
     assert!(check(&unproven, "192.0.2.10").await.listed);
@@ -531,9 +532,7 @@ async fn each_address_family_is_proven_by_its_own_test_point() {
     // The IPv6 test point answered from IPv4 data, as rbldnsd's ip4set does: it lists the
     // 6to4 image of 127.0.0.2 as well, and no native IPv6 name.
     let mapping = TestDns::builder()
-        .zone(ZONE)
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
-        .a(&ipv6_test_point(ZONE), &["127.0.0.2"], 60)
+        .healthy_ip_zone(ZONE)
         .a(
             &format!("{}2.0.0.0.0.0.f.7.2.0.0.2.{ZONE}", "0.".repeat(20)),
             &["127.0.0.2"],
@@ -557,12 +556,7 @@ async fn each_address_family_is_proven_by_its_own_test_point() {
     );
 
     // With its IPv6 test point listed, IPv6 answers are trusted.
-    let both = TestDns::builder()
-        .zone(ZONE)
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
-        .a(&ipv6_test_point(ZONE), &["127.0.0.2"], 60)
-        .start()
-        .await;
+    let both = TestDns::builder().healthy_ip_zone(ZONE).start().await;
     let proven = checker(&both, Checker::builder().list(ip_list(ZONE)));
     assert_eq!(
         *only(&check(&proven, "2001:db8::1").await),
@@ -749,17 +743,9 @@ async fn truncated_answers_are_retried_over_tcp() {
         )
         .start()
         .await;
-    let checker = checker(
-        &dns,
-        Checker::builder()
-            .list(ip_list(ZONE))
-            .health_checks(false)
-            .fetch_txt(false),
-    );
+    let checker = unprobed(&dns, |builder| builder.fetch_txt(false));
     let report = check(&checker, "192.0.2.10").await;
-    let Outcome::Listed(listing) = only(&report) else {
-        panic!("{report:?}")
-    };
+    let listing = listing_of(&report);
     assert_eq!(listing.codes.len(), 2);
     assert!(
         dns.query_log()
@@ -863,17 +849,9 @@ async fn txt_is_asked_when_listed_with_the_a_query_or_never() {
     ];
     for (txt, listed_txt_queries, clean_txt_queries, reasons) in cases {
         dns.clear_queries();
-        let checker = checker(
-            &dns,
-            Checker::builder()
-                .list(ip_list(ZONE))
-                .health_checks(false)
-                .txt_lookup(txt),
-        );
+        let checker = unprobed(&dns, |builder| builder.txt_lookup(txt));
         let listed = check(&checker, "192.0.2.10").await;
-        let Outcome::Listed(listing) = only(&listed) else {
-            panic!("{txt:?}: {listed:?}")
-        };
+        let listing = listing_of(&listed);
         assert_eq!(!listing.reasons.is_empty(), reasons, "{txt:?}");
         // 192.0.2.18 has a TXT record but no A record: NODATA, not a listing, and its TXT
         // never shown.

@@ -8,7 +8,7 @@ use crate::support::rbldnsd::{Rbldnsd, ZoneData};
 use dnsbl_check::hash::HashSpec;
 use dnsbl_check::list::{NoDataPolicy, QueryForm};
 use dnsbl_check::mail::{MessageReader, SessionFacts, SessionFilter, SessionPolicy, Verdict};
-use dnsbl_check::{Checker, DnsList, HickoryResolver, ListKind, NameServer};
+use dnsbl_check::{Checker, DnsList, HickoryResolver, ListKind};
 
 /// A DBL-like list (host names, the abused-legit code) and a URIBL-like one (registrable
 /// domains).
@@ -32,12 +32,7 @@ fn checker(addr: std::net::SocketAddr) -> Checker {
 }
 
 fn checker_of(addr: std::net::SocketAddr, lists: Vec<DnsList>) -> Checker {
-    let resolver = HickoryResolver::builder()
-        .name_server(NameServer::new(addr))
-        .timeout(Duration::from_millis(800))
-        .retries(1)
-        .build()
-        .unwrap();
+    let resolver = crate::support::resolver_at(addr, Duration::from_millis(800), 1);
     Checker::builder()
         .lists(lists)
         .health_checks(false)
@@ -302,7 +297,6 @@ async fn hashed_addresses_are_refused_from_headers_and_text_never_named() {
 async fn both_transports_and_the_cache_look_up_name_servers() {
     use crate::support::unbound::Unbound;
     use dnsbl_check::resolver::cache::{AnswerCache, CacheConfig};
-    use dnsbl_check::resolver::pooled::PooledUdpResolver;
     use dnsbl_check::{Answer, DnsResolver, LookupErrorKind};
 
     let unbound = Unbound::start(
@@ -316,11 +310,11 @@ async fn both_transports_and_the_cache_look_up_name_servers() {
     )
     .expect("unbound starts");
     let hickory = crate::support::resolver_at(unbound.addr, Duration::from_secs(2), 1);
-    let pooled = PooledUdpResolver::builder()
-        .name_server(NameServer::new(unbound.addr))
-        .timeout(Duration::from_secs(2))
-        .build()
-        .unwrap();
+    let pooled = crate::support::pooled_resolver_at(
+        unbound.addr,
+        Duration::from_secs(2),
+        dnsbl_check::resolver::ResolverOptions::DEFAULT_RETRIES,
+    );
     let cached = AnswerCache::new(
         crate::support::resolver_at(unbound.addr, Duration::from_secs(2), 1),
         CacheConfig::default(),

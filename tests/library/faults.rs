@@ -8,11 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::{Behaviour, TestDns, Transport};
-use crate::support::{failure_kind, ipv6_test_point, outcome, resolver_at as resolver};
+use crate::support::{failure_kind, outcome, resolver_at as resolver};
 use dnsbl_check::outcome::{SkipReason, Unhealthy};
 use dnsbl_check::resolver::any::AnyResolver;
-use dnsbl_check::resolver::pooled::PooledUdpResolver;
-use dnsbl_check::{Checker, DnsList, ListHealth, ListKind, LookupErrorKind, NameServer, Outcome};
+use dnsbl_check::{Checker, DnsList, ListHealth, ListKind, LookupErrorKind, Outcome};
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{Name, RData, Record};
@@ -33,9 +32,7 @@ fn ip(text: &str) -> Ipv4Addr {
 #[tokio::test]
 async fn a_silent_list_times_out_in_bounded_time_and_the_other_lists_still_answer() {
     let dns = TestDns::builder()
-        .zone("good.test")
-        .a("2.0.0.127.good.test", &["127.0.0.2"], 60)
-        .a(&ipv6_test_point("good.test"), &["127.0.0.2"], 60)
+        .healthy_ip_zone("good.test")
         .a("10.2.0.192.good.test", &["127.0.0.2"], 60)
         .zone("silent.test")
         .on("*.silent.test", "*", Behaviour::Drop)
@@ -114,9 +111,7 @@ async fn servfail_and_refused_are_failures_of_their_own_kind_never_clean() {
         .zone("refused.test")
         .on("*.refused.test", "*", Behaviour::Refused)
         // A healthy zone where single names fail.
-        .zone("bl.test")
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
-        .a(&ipv6_test_point("bl.test"), &["127.0.0.2"], 60)
+        .healthy_ip_zone("bl.test")
         .on("20.2.0.192.bl.test", "A", Behaviour::ServFail)
         .on("21.2.0.192.bl.test", "A", Behaviour::Refused)
         .start()
@@ -300,14 +295,7 @@ async fn a_closed_port_fails_fast_and_never_answers() {
     let attempts = 1;
     let resolvers = [
         AnyResolver::from(resolver(addr, timeout, attempts)),
-        AnyResolver::from(
-            PooledUdpResolver::builder()
-                .name_server(NameServer::new(addr))
-                .timeout(timeout)
-                .retries(attempts)
-                .build()
-                .unwrap(),
-        ),
+        AnyResolver::from(crate::support::pooled_resolver_at(addr, timeout, attempts)),
     ];
     for resolver in resolvers {
         let checker = Checker::builder()

@@ -1,4 +1,4 @@
-//! The faults of `tests/faults.rs` that a real rbldnsd can express: answers outside 127/8,
+//! The faults of `faults.rs` that a real rbldnsd can express: answers outside 127/8,
 //! operator codes, both mixed with listings in one answer, REFUSED for a zone it does not
 //! serve, a server that stops answering (SIGSTOP), a server that is gone (closed port), and
 //! TXT oddities.

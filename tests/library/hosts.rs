@@ -4,20 +4,14 @@
 use std::time::Duration;
 
 use crate::support::{Behaviour, TestDns};
+use dnsbl_check::LookupErrorKind;
 use dnsbl_check::hosts::{Expansion, HostSource, expand};
 use dnsbl_check::resolver::any::AnyResolver;
-use dnsbl_check::resolver::pooled::PooledUdpResolver;
-use dnsbl_check::{LookupErrorKind, NameServer};
 
 const TIMEOUT: Duration = Duration::from_millis(300);
 
 pub(crate) fn resolvers(dns: &TestDns) -> [(&'static str, AnyResolver); 2] {
-    let pooled = PooledUdpResolver::builder()
-        .name_server(NameServer::new(dns.addr))
-        .timeout(TIMEOUT)
-        .retries(0)
-        .build()
-        .unwrap();
+    let pooled = crate::support::pooled_resolver_at(dns.addr, TIMEOUT, 0);
     [
         (
             "hickory",

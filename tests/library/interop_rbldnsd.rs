@@ -10,9 +10,7 @@ use std::time::Duration;
 use crate::support::outcome;
 use crate::support::rbldnsd::{Rbldnsd, ZoneData};
 use dnsbl_check::outcome::{SkipReason, Unhealthy};
-use dnsbl_check::{
-    Checker, DnsList, HickoryResolver, ListHealth, ListKind, NameServer, Outcome, Report,
-};
+use dnsbl_check::{Checker, DnsList, ListHealth, ListKind, Outcome, Report};
 use futures::StreamExt;
 
 const IP4SET: &str = "\
@@ -42,12 +40,7 @@ test
 ";
 
 fn checker(rbl: &Rbldnsd, lists: Vec<DnsList>) -> Checker {
-    let resolver = HickoryResolver::builder()
-        .name_server(NameServer::new(rbl.addr))
-        .timeout(Duration::from_secs(1))
-        .retries(1)
-        .build()
-        .unwrap();
+    let resolver = crate::support::resolver_at(rbl.addr, Duration::from_secs(1), 1);
     Checker::builder()
         .lists(lists)
         .build_with(resolver)
@@ -186,7 +179,7 @@ async fn dead_and_refusing_zones_are_never_listings() {
 
 /// Runs the `dnsbl-check` example against `rbl` with `args`; returns (exit code, stdout).
 fn run_cli(rbl: &Rbldnsd, args: &[&str]) -> (i32, String) {
-    let binary = crate::support::build_example("dnsbl-check", false);
+    let binary = crate::support::tool::Tool::Check.binary();
     let output = std::process::Command::new(binary)
         .args(["--nameserver", &rbl.addr.to_string(), "--timeout", "1"])
         .args(args)

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::support::{Behaviour, TestDns};
 use dnsbl_check::list::HopScope;
 use dnsbl_check::mail::{Hop, MessageReader, SessionFacts, SessionFilter, SessionPolicy, Verdict};
-use dnsbl_check::{Checker, DnsList, HickoryResolver, ListKind, NameServer, Zone};
+use dnsbl_check::{Checker, DnsList, HickoryResolver, ListKind, Zone};
 
 /// `bl.test` lists 192.0.2.9; `pbl.test` (last external hop only) lists 192.0.2.9 and
 /// 198.51.100.7; `dbl.test` lists spam.example; `fail.test` fails.
@@ -31,12 +31,7 @@ fn filter(
     lists: Vec<DnsList>,
     policy: SessionPolicy,
 ) -> SessionFilter<HickoryResolver> {
-    let resolver = HickoryResolver::builder()
-        .name_server(NameServer::new(dns.addr))
-        .timeout(Duration::from_millis(500))
-        .retries(0)
-        .build()
-        .unwrap();
+    let resolver = crate::support::resolver_at(dns.addr, Duration::from_millis(500), 0);
     let checker = Checker::builder()
         .lists(lists)
         .health_checks(false)

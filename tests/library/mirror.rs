@@ -78,6 +78,16 @@ fn txt(resolver: &MirrorResolver<Nowhere>, name: &str) -> String {
     show(resolver.mirrored_txt(&format!("{name}.bl.test.")))
 }
 
+/// What [`a`] or [`txt`] ask.
+type Query = fn(&MirrorResolver<Nowhere>, &str) -> String;
+
+/// Asserts each row's answer: `(a, name, records)` or `(txt, name, records)`.
+fn assert_answers(resolver: &MirrorResolver<Nowhere>, rows: &[(Query, &str, &str)]) {
+    for (row, (query, name, expected)) in rows.iter().enumerate() {
+        assert_eq!(query(resolver, name), *expected, "row {row}: {name}");
+    }
+}
+
 /// The reversed name of an IPv4 address.
 fn rev4(address: &str) -> String {
     let octets = address.parse::<Ipv4Addr>().unwrap().octets();
@@ -108,35 +118,45 @@ fn values_default_per_entry_and_substitution_follow_the_manual() {
          127.0.0.9  This spammer wants some $$$$.  $1/$\n\
          127.0.0.10 $7 stays\n",
     );
-    assert_eq!(a(&bl, "4.0.0.127"), "127.0.0.2");
-    assert_eq!(txt(&bl, "4.0.0.127"), "IP address 127.0.0.4 is listed");
-    assert_eq!(a(&bl, "5.0.0.127"), "127.0.0.5");
-    assert_eq!(txt(&bl, "5.0.0.127"), "IP address 127.0.0.5 is listed");
-    assert_eq!(a(&bl, "6.0.0.127"), "127.0.0.6");
-    assert_eq!(txt(&bl, "6.0.0.127"), "NODATA");
-    assert_eq!(a(&bl, "7.0.0.127"), "127.0.0.2");
-    assert_eq!(
-        txt(&bl, "7.0.0.127"),
-        "IP address 127.0.0.7 running an open relay"
+    assert_answers(
+        &bl,
+        &[
+            (a, "4.0.0.127", "127.0.0.2"),
+            (txt, "4.0.0.127", "IP address 127.0.0.4 is listed"),
+            (a, "5.0.0.127", "127.0.0.5"),
+            (txt, "5.0.0.127", "IP address 127.0.0.5 is listed"),
+            (a, "6.0.0.127", "127.0.0.6"),
+            (txt, "6.0.0.127", "NODATA"),
+            (a, "7.0.0.127", "127.0.0.2"),
+            (
+                txt,
+                "7.0.0.127",
+                "IP address 127.0.0.7 running an open relay",
+            ),
+            (
+                txt,
+                "8.0.0.127",
+                "See http://www.example.com/bl/spammer/127.0.0.8 for details",
+            ),
+            (
+                txt,
+                "9.0.0.127",
+                "This spammer wants some $$.  See http://www.example.com/bl/127.0.0.9",
+            ),
+            (txt, "10.0.0.127", "$7 stays"),
+            (a, "3.0.0.127", "NXDOMAIN"),
+            (txt, "3.0.0.127", "NXDOMAIN"),
+        ],
     );
-    assert_eq!(
-        txt(&bl, "8.0.0.127"),
-        "See http://www.example.com/bl/spammer/127.0.0.8 for details"
-    );
-    assert_eq!(
-        txt(&bl, "9.0.0.127"),
-        "This spammer wants some $$.  See http://www.example.com/bl/127.0.0.9"
-    );
-    assert_eq!(txt(&bl, "10.0.0.127"), "$7 stays");
-    assert_eq!(a(&bl, "3.0.0.127"), "NXDOMAIN");
-    assert_eq!(txt(&bl, "3.0.0.127"), "NXDOMAIN");
 }
 
 #[test]
 fn no_default_line_means_127_0_0_2_and_no_txt() {
     let (_dir, bl) = one("ip4set", "192.0.2.1\n");
-    assert_eq!(a(&bl, "1.2.0.192"), "127.0.0.2");
-    assert_eq!(txt(&bl, "1.2.0.192"), "NODATA");
+    assert_answers(
+        &bl,
+        &[(a, "1.2.0.192", "127.0.0.2"), (txt, "1.2.0.192", "NODATA")],
+    );
 }
 
 #[test]
@@ -148,17 +168,25 @@ fn base_template_wraps_entries() {
          127.0.0.3\n\
          127.0.0.4    =See other blocklists for details about $\n",
     );
-    assert_eq!(
-        txt(&bl, "2.0.0.127"),
-        "See http://www.example.com/bl?r123 (127.0.0.2) for details"
-    );
-    assert_eq!(
-        txt(&bl, "3.0.0.127"),
-        "See http://www.example.com/bl?127.0.0.3 (127.0.0.3) for details"
-    );
-    assert_eq!(
-        txt(&bl, "4.0.0.127"),
-        "See other blocklists for details about 127.0.0.4"
+    assert_answers(
+        &bl,
+        &[
+            (
+                txt,
+                "2.0.0.127",
+                "See http://www.example.com/bl?r123 (127.0.0.2) for details",
+            ),
+            (
+                txt,
+                "3.0.0.127",
+                "See http://www.example.com/bl?127.0.0.3 (127.0.0.3) for details",
+            ),
+            (
+                txt,
+                "4.0.0.127",
+                "See other blocklists for details about 127.0.0.4",
+            ),
+        ],
     );
 }
 
@@ -213,11 +241,16 @@ fn ip4set_most_specific_octet_level_decides_and_values_add_up() {
          10.3.3.3 :6\n\
          !10.3.3.3\n",
     );
-    assert_eq!(a(&bl, &rev4("10.9.9.9")), "127.0.0.2");
-    assert_eq!(a(&bl, &rev4("10.1.1.1")), "127.0.0.3 127.0.0.4");
-    assert_eq!(a(&bl, &rev4("10.2.2.1")), "127.0.0.5");
-    assert_eq!(a(&bl, &rev4("10.2.2.2")), "NXDOMAIN");
-    assert_eq!(a(&bl, &rev4("10.3.3.3")), "NXDOMAIN");
+    assert_answers(
+        &bl,
+        &[
+            (a, &rev4("10.9.9.9"), "127.0.0.2"),
+            (a, &rev4("10.1.1.1"), "127.0.0.3 127.0.0.4"),
+            (a, &rev4("10.2.2.1"), "127.0.0.5"),
+            (a, &rev4("10.2.2.2"), "NXDOMAIN"),
+            (a, &rev4("10.3.3.3"), "NXDOMAIN"),
+        ],
+    );
 }
 
 #[test]
@@ -232,14 +265,19 @@ fn ip4trie_longest_prefix_and_first_duplicate_win() {
          10.0.0.0/8 :13\n\
          192.0.2.1-192.0.2.3\n",
     );
-    assert_eq!(a(&bl, &rev4("10.1.2.3")), "127.0.0.10");
-    assert_eq!(txt(&bl, &rev4("10.1.2.3")), "PBL 10.1.2.3");
-    assert_eq!(txt(&bl, &rev4("10.20.1.1")), "Maintained");
-    assert_eq!(a(&bl, &rev4("10.20.30.1")), "NXDOMAIN");
-    assert_eq!(a(&bl, &rev4("10.20.30.200")), "127.0.0.12");
-    assert_eq!(txt(&bl, &rev4("10.20.30.200")), "PBL 10.20.30.200");
-    // Ranges are ip4set's: the trie skips them.
-    assert_eq!(a(&bl, &rev4("192.0.2.2")), "NXDOMAIN");
+    assert_answers(
+        &bl,
+        &[
+            (a, &rev4("10.1.2.3"), "127.0.0.10"),
+            (txt, &rev4("10.1.2.3"), "PBL 10.1.2.3"),
+            (txt, &rev4("10.20.1.1"), "Maintained"),
+            (a, &rev4("10.20.30.1"), "NXDOMAIN"),
+            (a, &rev4("10.20.30.200"), "127.0.0.12"),
+            (txt, &rev4("10.20.30.200"), "PBL 10.20.30.200"),
+            // Ranges are ip4set's: the trie skips them.
+            (a, &rev4("192.0.2.2"), "NXDOMAIN"),
+        ],
+    );
 }
 
 #[test]
@@ -254,36 +292,48 @@ fn ip6trie_reads_the_manual_example() {
          ::1\t\t       # localhost\n\
          !2605:6001:42::bead   # exclusion\n",
     );
-    assert_eq!(a(&bl, &rev6("2001:21ab:c123::9")), "127.0.1.2");
-    assert_eq!(
-        txt(&bl, &rev6("2001:21ab:c123::9")),
-        "Listed, see http://example.com/lookup?2001:21ab:c123::9"
+    assert_answers(
+        &bl,
+        &[
+            (a, &rev6("2001:21ab:c123::9"), "127.0.1.2"),
+            (
+                txt,
+                &rev6("2001:21ab:c123::9"),
+                "Listed, see http://example.com/lookup?2001:21ab:c123::9",
+            ),
+            (a, &rev6("2001:21ab:d000::"), "NXDOMAIN"),
+            (
+                txt,
+                &rev6("2001:21ab:def7:4242::1"),
+                "This one smells funny",
+            ),
+            (a, &rev6("2605:6001:42::beac"), "127.0.1.2"),
+            (a, &rev6("2605:6001:42::bead"), "NXDOMAIN"),
+            (a, &rev6("::1"), "127.0.1.2"),
+            // An IPv6 zone does not read IPv4 names.
+            (a, "1.0.0.127", "NXDOMAIN"),
+        ],
     );
-    assert_eq!(a(&bl, &rev6("2001:21ab:d000::")), "NXDOMAIN");
-    assert_eq!(
-        txt(&bl, &rev6("2001:21ab:def7:4242::1")),
-        "This one smells funny"
-    );
-    assert_eq!(a(&bl, &rev6("2605:6001:42::beac")), "127.0.1.2");
-    assert_eq!(a(&bl, &rev6("2605:6001:42::bead")), "NXDOMAIN");
-    assert_eq!(a(&bl, &rev6("::1")), "127.0.1.2");
-    // An IPv6 zone does not read IPv4 names.
-    assert_eq!(a(&bl, "1.0.0.127"), "NXDOMAIN");
 }
 
 #[test]
 fn ip4set_answers_mapped_and_6to4_names_but_not_native_ipv6() {
     let (_dir, bl) = one("ip4set", ":127.0.0.2:Listed $\n127.0.0.2\n192.0.2.5\n");
-    assert_eq!(a(&bl, &rev6("::ffff:127.0.0.2")), "127.0.0.2");
-    assert_eq!(txt(&bl, &rev6("::ffff:127.0.0.2")), "Listed 127.0.0.2");
-    assert_eq!(a(&bl, &rev6("::ffff:127.0.0.1")), "NXDOMAIN");
-    assert_eq!(a(&bl, &rev6("2002:c000:205::1")), "127.0.0.2");
-    assert_eq!(a(&bl, &rev6("2001:db8::1")), "NXDOMAIN");
-    // Malformed names are not addresses; the zone's own name exists.
-    assert_eq!(a(&bl, "2.0.0.127.1"), "NXDOMAIN");
-    assert_eq!(a(&bl, "2.0.0.256"), "NXDOMAIN");
-    assert_eq!(a(&bl, "2.0.0.0127"), "NXDOMAIN");
-    assert_eq!(a(&bl, "02.0.0.127"), "127.0.0.2");
+    assert_answers(
+        &bl,
+        &[
+            (a, &rev6("::ffff:127.0.0.2"), "127.0.0.2"),
+            (txt, &rev6("::ffff:127.0.0.2"), "Listed 127.0.0.2"),
+            (a, &rev6("::ffff:127.0.0.1"), "NXDOMAIN"),
+            (a, &rev6("2002:c000:205::1"), "127.0.0.2"),
+            (a, &rev6("2001:db8::1"), "NXDOMAIN"),
+            // Malformed names are not addresses; the zone's own name exists.
+            (a, "2.0.0.127.1", "NXDOMAIN"),
+            (a, "2.0.0.256", "NXDOMAIN"),
+            (a, "2.0.0.0127", "NXDOMAIN"),
+            (a, "02.0.0.127", "127.0.0.2"),
+        ],
+    );
     let apex = bl.mirrored_a("bl.test.").unwrap();
     assert_eq!(
         apex,
@@ -326,12 +376,18 @@ fn dnset_wildcards_exclusions_and_case() {
     ] {
         assert_eq!(a(&bl, name), expected, "{name}");
     }
-    // `$` is the listed entry: the wildcard's domain, not the name asked.
-    assert_eq!(txt(&bl, "a.b.wild.example"), "Domain wild.example listed");
-    assert_eq!(txt(&bl, "upper.example.org"), "Upper upper.example.org");
-    assert_eq!(
-        txt(&bl, "trailing.dot.example"),
-        "Domain trailing.dot.example listed"
+    assert_answers(
+        &bl,
+        &[
+            // `$` is the listed entry: the wildcard's domain, not the name asked.
+            (txt, "a.b.wild.example", "Domain wild.example listed"),
+            (txt, "upper.example.org", "Upper upper.example.org"),
+            (
+                txt,
+                "trailing.dot.example",
+                "Domain trailing.dot.example listed",
+            ),
+        ],
     );
     assert_eq!(bl.status().datasets[0].skipped_lines, 1);
 }
@@ -923,12 +979,7 @@ async fn the_mirror_answers_as_rbldnsd_does() {
     ];
     let mirror = mirror(&specs);
     let rbldnsd = Rbldnsd::start_specs(dir, &specs).expect("rbldnsd starts");
-    let reference = dnsbl_check::resolver::pooled::PooledUdpResolver::builder()
-        .name_server(dnsbl_check::NameServer::new(rbldnsd.addr))
-        .timeout(Duration::from_secs(2))
-        .retries(3)
-        .build()
-        .unwrap();
+    let reference = crate::support::pooled_resolver_at(rbldnsd.addr, Duration::from_secs(2), 3);
 
     // Hand-picked names: the edge cases above, the test points, mapped and 6to4 names.
     let mut names: Vec<String> = Vec::new();
@@ -1036,7 +1087,7 @@ async fn the_mirror_answers_as_rbldnsd_does() {
     for address in asks6 {
         names.push(format!(
             "{}.v6.test.",
-            rev6(&std::net::Ipv6Addr::from(address).to_string())
+            &rev6(&std::net::Ipv6Addr::from(address).to_string())
         ));
     }
     for name in asks_names {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::support::{Behaviour, TestDns};
 use dnsbl_check::{
-    Checker, Config, DnsList, HickoryResolver, ListKind, NameServer, Outcome, Target, Zone, presets,
+    Checker, Config, DnsList, HickoryResolver, ListKind, Outcome, Target, Zone, presets,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -188,12 +188,7 @@ fn errors_about_keyed_input_never_echo_the_key() {
 // ---------------------------------------------------------------------------------------------
 
 fn resolver(addr: SocketAddr) -> HickoryResolver {
-    HickoryResolver::builder()
-        .name_server(NameServer::new(addr))
-        .timeout(Duration::from_millis(300))
-        .retries(0)
-        .build()
-        .unwrap()
+    crate::support::resolver_at(addr, Duration::from_millis(300), 0)
 }
 
 /// A DQS server: `zen` works for the key (with a listing whose TXT fails, a SERVFAIL and a

@@ -17,12 +17,7 @@ use dnsbl_check::{
 const TIMEOUT: Duration = Duration::from_millis(300);
 
 fn hickory(dns: &TestDns) -> HickoryResolver {
-    HickoryResolver::builder()
-        .name_server(NameServer::new(dns.addr))
-        .timeout(TIMEOUT)
-        .retries(0)
-        .build()
-        .unwrap()
+    crate::support::resolver_at(dns.addr, TIMEOUT, 0)
 }
 
 fn pooled(dns: &TestDns) -> PooledUdpResolver {
@@ -77,8 +72,7 @@ async fn server() -> TestDns {
         // IPv6
         .a(V6_LISTED, &["127.0.0.3"], 60)
         // a domain list
-        .zone("dbl.test")
-        .a("test.dbl.test", &["127.0.1.2"], 60)
+        .healthy_domain_zone("dbl.test")
         .a("spam.example.dbl.test", &["127.0.1.2", "127.0.1.4"], 60)
         .txt("spam.example.dbl.test", &["Spam domain"], 60)
         .on("servfail.example.dbl.test", "*", Behaviour::ServFail)

@@ -360,11 +360,11 @@ async fn names_are_never_completed_with_a_search_domain() {
 fn resolvers_work_on_a_current_thread_runtime_and_across_runtimes() {
     let server_runtime = tokio::runtime::Runtime::new().unwrap();
     let server = server_runtime.block_on(RawServer::start(echo_listed()));
-    let resolver = PooledUdpResolver::builder()
-        .name_server(NameServer::new(server.addr))
-        .timeout(Duration::from_secs(2))
-        .build()
-        .unwrap();
+    let resolver = crate::support::pooled_resolver_at(
+        server.addr,
+        Duration::from_secs(2),
+        dnsbl_check::resolver::ResolverOptions::DEFAULT_RETRIES,
+    );
     for _ in 0..2 {
         // A runtime that ends takes its sockets' receive tasks with it; the next runtime
         // opens new sockets.

@@ -1,5 +1,7 @@
-//! Test support: an in-process authoritative DNS server ([`TestDns`]) and a
-//! harness for a real `rbldnsd` ([`rbldnsd::Rbldnsd`]).
+//! Test support: an in-process authoritative DNS server ([`TestDns`]), harnesses for real
+//! servers (`rbldnsd`, Unbound, Postfix), the crate's tools run as processes
+//! ([`tool::ToolProcess`]) or its mail servers in-process ([`in_process::InProcess`]), and the
+//! clients that speak to them ([`policy::PolicyClient`], [`milter::Mta`]).
 //!
 //! Use it from an integration test with `mod support;`.
 //!
@@ -63,11 +65,15 @@
 
 #![allow(dead_code)] // each test crate compiles this module but uses only part of it
 
+pub mod in_process;
+pub mod milter;
+pub mod policy;
 #[cfg(unix)] // rbldnsd only exists on Unix; the harness uses Unix file modes
 pub mod postfix;
 pub mod rbldnsd;
 pub mod relay;
 pub mod smtp;
+pub mod tool;
 pub mod unbound;
 
 use std::collections::HashMap;
@@ -365,6 +371,21 @@ impl TestDnsBuilder {
             rules.by_type.insert(rtype, behaviour);
         }
         self
+    }
+
+    /// Registers `zone`, an IP list that passes its RFC 5782 health check for both families:
+    /// 127.0.0.2 and `::ffff:7f00:2` listed, 127.0.0.1 and `::ffff:7f00:1` not.
+    pub fn healthy_ip_zone(self, zone: &str) -> Self {
+        self.zone(zone)
+            .a(&format!("2.0.0.127.{zone}"), &["127.0.0.2"], 60)
+            .a(&ipv6_test_point(zone), &["127.0.0.2"], 60)
+    }
+
+    /// Registers `zone`, a domain list that passes its health check: `test` listed, `invalid`
+    /// not.
+    pub fn healthy_domain_zone(self, zone: &str) -> Self {
+        self.zone(zone)
+            .a(&format!("test.{zone}"), &["127.0.1.2"], 60)
     }
 
     /// Every name under `zone` (not the apex itself) that is not configured
@@ -814,38 +835,6 @@ impl RequestHandler for Handler {
     }
 }
 
-/// Builds an example with cargo and returns the path of its executable, as cargo reports it.
-pub fn build_example(name: &str, release: bool) -> std::path::PathBuf {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = std::process::Command::new(cargo);
-    command.args([
-        "build",
-        "--example",
-        name,
-        "--message-format=json-render-diagnostics",
-    ]);
-    if release {
-        command.arg("--release");
-    }
-    let output = command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .expect("run cargo build");
-    assert!(output.status.success(), "cargo build --example failed");
-    // Cargo's own messages name the executable, wherever the target directory is.
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|message| {
-            message["reason"] == "compiler-artifact"
-                && message["target"]["name"] == name
-                && message["target"]["kind"][0] == "example"
-        })
-        .find_map(|message| message["executable"].as_str().map(std::path::PathBuf::from))
-        .expect("cargo reported no executable for the example")
-}
-
 /// The stock resolver asking only `addr`, with this timeout and these retries.
 pub fn resolver_at(
     addr: SocketAddr,
@@ -853,6 +842,20 @@ pub fn resolver_at(
     attempts: usize,
 ) -> dnsbl_check::HickoryResolver {
     dnsbl_check::HickoryResolver::builder()
+        .name_server(dnsbl_check::NameServer::new(addr))
+        .timeout(timeout)
+        .retries(attempts)
+        .build()
+        .expect("resolver")
+}
+
+/// The pooled UDP transport asking only `addr`, with this timeout and these retries.
+pub fn pooled_resolver_at(
+    addr: SocketAddr,
+    timeout: Duration,
+    attempts: usize,
+) -> dnsbl_check::resolver::pooled::PooledUdpResolver {
+    dnsbl_check::resolver::pooled::PooledUdpResolver::builder()
         .name_server(dnsbl_check::NameServer::new(addr))
         .timeout(timeout)
         .retries(attempts)
@@ -890,9 +893,7 @@ pub fn ipv6_test_point(zone: &str) -> String {
 /// .18 a TXT record but no A record, .19 a code outside 127.0.0.[2..11].
 pub fn every_kind_of_answer(builder: TestDnsBuilder) -> TestDnsBuilder {
     builder
-        .zone("bl.test")
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
-        .a(&ipv6_test_point("bl.test"), &["127.0.0.2"], 60)
+        .healthy_ip_zone("bl.test")
         .a("10.2.0.192.bl.test", &["127.0.0.2"], 120)
         .txt(
             "10.2.0.192.bl.test",

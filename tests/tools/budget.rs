@@ -1,14 +1,11 @@
 //! The lists' usage terms: a watch whose queries a day would exceed a list's free-use limit
 //! refuses to start, with the numbers and the ways out, unless told to go on.
 
-use std::process::Stdio;
 use std::time::Duration;
-
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
 use crate::cli::run_on;
 use crate::support::TestDns;
+use crate::support::tool::{Tool, ToolProcess};
 
 /// dnswl.org's zone, served here: the preset's limit (100,000 queries a day) applies to it.
 const DNSWL: &str = "list.dnswl.org";
@@ -75,41 +72,26 @@ async fn the_override_starts_the_watch_anyway() {
 /// Starts a watch on `dns`, returns its first stderr line once it is seen to be checking,
 /// and stops it.
 async fn first_stderr_line_of_running_watch(dns: &TestDns, args: &[&str]) -> String {
-    let mut child = Command::new(crate::cli::binary())
-        .args(["--nameserver", &dns.addr.to_string(), "--timeout", "2"])
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn dnsbl-check");
-    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), stderr.next_line())
-        .await
-        .expect("a line in time")
-        .unwrap()
-        .expect("a line before the end");
+    let server = dns.addr.to_string();
+    let args = [&["--nameserver", &server, "--timeout", "2"], args].concat();
+    let mut watch = ToolProcess::spawn(Tool::Check, &args, &[]);
+    // The first stderr line (every line contains "").
+    let line = watch.wait_for_log("").await.expect("a line before the end");
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     // Names are asked in mixed case (0x20 randomisation).
     let asked =
         |(name, _): &(String, String)| name.to_ascii_lowercase().ends_with(".192.list.dnswl.org.");
     while !dns.queries().iter().any(asked) {
         if std::time::Instant::now() > deadline {
-            child.start_kill().unwrap();
-            let mut rest = Vec::new();
-            while let Ok(Some(more)) = stderr.next_line().await {
-                rest.push(more);
-            }
+            watch.kill();
             panic!(
-                "no target asked: {:?}; stderr: {line} {rest:?}",
-                dns.queries()
+                "no target asked: {:?}; stderr: {}",
+                dns.queries(),
+                watch.all_logs().await
             );
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(child.try_wait().unwrap().is_none(), "the watch stopped");
-    child.start_kill().unwrap();
+    assert!(watch.exited().is_none(), "the watch stopped");
     line
 }

@@ -3,12 +3,11 @@
 //! Every run passes `--nameserver` pointing at a server on 127.0.0.1: no query ever goes to
 //! the system resolver.
 
-use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::support::{Behaviour, TestDns, TestDnsBuilder, ipv6_test_point};
+use crate::support::tool::{Tool, ToolProcess};
+use crate::support::{Behaviour, TestDns, TestDnsBuilder};
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
@@ -17,13 +16,6 @@ pub(crate) const BL: &str = "bl.test";
 pub(crate) const DBL: &str = "dbl.test";
 /// A Spamhaus DQS key as they look: 26 characters.
 const KEY: &str = "secretkeyabcdefghijklmnopq";
-
-/// The example binary, built once per test run (cargo does not build examples for
-/// `cargo test --test cli`, and gives integration tests no path to them).
-pub(crate) fn binary() -> &'static PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| crate::support::build_example("dnsbl-check", false))
-}
 
 /// What a run printed and how it exited.
 #[derive(Debug)]
@@ -55,6 +47,11 @@ impl Run {
         targets
     }
 
+    /// The status of the first list's result for `target`.
+    pub(crate) fn status(&self, target: &str) -> Value {
+        self.report(target)["results"][0]["status"].clone()
+    }
+
     /// The JSON report of `target`.
     pub(crate) fn report(&self, target: &str) -> Value {
         self.json()
@@ -66,7 +63,7 @@ impl Run {
 
 /// Runs the example with `args`, `stdin` as its input and `env` added to its environment.
 pub(crate) async fn run_with(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
-    let mut command = Command::new(binary());
+    let mut command = Command::new(Tool::Check.binary());
     command
         .args(args)
         // Nothing from the developer's environment may leak into a run.
@@ -120,6 +117,11 @@ pub(crate) async fn run_on(dns: &TestDns, args: &[&str]) -> Run {
     run(&with_server(&server, args)).await
 }
 
+/// [`run_on`] with `--format json`.
+pub(crate) async fn json_on(dns: &TestDns, args: &[&str]) -> Run {
+    run_on(dns, &[&["--format", "json"], args].concat()).await
+}
+
 /// `server_args` followed by `args`.
 pub(crate) fn with_server<'a>(server: &'a [String], args: &[&'a str]) -> Vec<&'a str> {
     server
@@ -129,25 +131,10 @@ pub(crate) fn with_server<'a>(server: &'a [String], args: &[&'a str]) -> Vec<&'a
         .collect()
 }
 
-/// An IP list zone that passes its RFC 5782 health check for both families: 127.0.0.2 and
-/// `::ffff:7f00:2` listed, 127.0.0.1 and `::ffff:7f00:1` not.
-pub(crate) fn healthy_ip_zone(builder: TestDnsBuilder, zone: &str) -> TestDnsBuilder {
-    builder
-        .zone(zone)
-        .a(&format!("2.0.0.127.{zone}"), &["127.0.0.2"], 60)
-        .a(&ipv6_test_point(zone), &["127.0.0.2"], 60)
-}
-
-/// A domain list zone that passes its health check: `test` listed, `invalid` not.
-pub(crate) fn healthy_domain_zone(builder: TestDnsBuilder, zone: &str) -> TestDnsBuilder {
-    builder
-        .zone(zone)
-        .a(&format!("test.{zone}"), &["127.0.1.2"], 60)
-}
-
 /// `bl.test`, healthy, listing 192.0.2.1 with a TXT reason.
 pub(crate) async fn bl_server() -> TestDns {
-    healthy_ip_zone(TestDns::builder(), BL)
+    TestDns::builder()
+        .healthy_ip_zone(BL)
         .a("1.2.0.192.bl.test", &["127.0.0.2"], 300)
         .txt(
             "1.2.0.192.bl.test",
@@ -250,7 +237,7 @@ async fn listed_ipv4_from_a_config_list_has_categories_and_reason() {
 #[tokio::test]
 async fn not_listed_exits_zero() {
     let dns = bl_server().await;
-    let out = run_on(&dns, &["--zone", BL, "--format", "json", "192.0.2.99"]).await;
+    let out = json_on(&dns, &["--zone", BL, "192.0.2.99"]).await;
     assert_eq!(out.code, 0, "{out:?}");
     let report = out.report("192.0.2.99");
     assert_eq!(report["listed"], false);
@@ -272,7 +259,8 @@ async fn not_listed_exits_zero() {
 
 /// One server for every kind of trouble, each on its own address under `bl.test`.
 async fn trouble_server() -> TestDns {
-    healthy_ip_zone(TestDns::builder(), BL)
+    TestDns::builder()
+        .healthy_ip_zone(BL)
         .on("21.2.0.192.bl.test", "A", Behaviour::ServFail)
         .on("22.2.0.192.bl.test", "*", Behaviour::Drop)
         .a("23.2.0.192.bl.test", &["127.255.255.254"], 60)
@@ -349,7 +337,9 @@ async fn trouble_in_text_is_shown_with_its_detail() {
 
 #[tokio::test]
 async fn a_target_some_lists_answered_for_is_not_listed_but_incomplete() {
-    let dns = healthy_ip_zone(healthy_ip_zone(TestDns::builder(), BL), "ok.test")
+    let dns = TestDns::builder()
+        .healthy_ip_zone(BL)
+        .healthy_ip_zone("ok.test")
         .on("21.2.0.192.bl.test", "A", Behaviour::ServFail)
         .start()
         .await;
@@ -369,11 +359,7 @@ async fn a_list_that_lists_everything_is_skipped_as_unhealthy() {
         .wildcard_a("all.test", &["127.0.0.2"], 60)
         .start()
         .await;
-    let out = run_on(
-        &dns,
-        &["--zone", "all.test", "--format", "json", "192.0.2.1"],
-    )
-    .await;
+    let out = json_on(&dns, &["--zone", "all.test", "192.0.2.1"]).await;
     assert_eq!(out.code, 2, "{out:?}");
     let report = out.report("192.0.2.1");
     assert_eq!(report["listed"], false, "an unhealthy list never lists");
@@ -402,7 +388,8 @@ async fn a_list_that_lists_everything_is_skipped_as_unhealthy() {
 
 #[tokio::test]
 async fn threshold_weights_and_no_txt() {
-    let dns = healthy_ip_zone(bl_server_builder(), "two.test")
+    let dns = bl_server_builder()
+        .healthy_ip_zone("two.test")
         .a("1.2.0.192.two.test", &["127.0.0.2"], 60)
         .start()
         .await;
@@ -436,7 +423,9 @@ async fn threshold_weights_and_no_txt() {
 }
 
 fn bl_server_builder() -> TestDnsBuilder {
-    healthy_ip_zone(TestDns::builder(), BL).a("1.2.0.192.bl.test", &["127.0.0.2"], 300)
+    TestDns::builder()
+        .healthy_ip_zone(BL)
+        .a("1.2.0.192.bl.test", &["127.0.0.2"], 300)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -445,34 +434,21 @@ fn bl_server_builder() -> TestDnsBuilder {
 #[tokio::test]
 async fn ipv6_targets_use_nibble_names() {
     let name = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.test";
-    let dns = healthy_ip_zone(TestDns::builder(), BL)
+    let dns = TestDns::builder()
+        .healthy_ip_zone(BL)
         .a(name, &["127.0.0.3"], 60)
         .start()
         .await;
-    let out = run_on(
-        &dns,
-        &[
-            "--zone",
-            BL,
-            "--format",
-            "json",
-            "2001:db8::1",
-            "2001:db8::2",
-        ],
-    )
-    .await;
+    let out = json_on(&dns, &["--zone", BL, "2001:db8::1", "2001:db8::2"]).await;
     assert_eq!(out.code, 1, "{out:?}");
-    assert_eq!(out.report("2001:db8::1")["results"][0]["status"], "listed");
-    assert_eq!(
-        out.report("2001:db8::2")["results"][0]["status"],
-        "not_listed"
-    );
+    assert_eq!(out.status("2001:db8::1"), "listed");
+    assert_eq!(out.status("2001:db8::2"), "not_listed");
 }
 
 #[tokio::test]
 async fn cidr_blocks_expand_to_every_address() {
     let dns = bl_server().await;
-    let out = run_on(&dns, &["--zone", BL, "--format", "json", "192.0.2.0/28"]).await;
+    let out = json_on(&dns, &["--zone", BL, "192.0.2.0/28"]).await;
     assert_eq!(out.code, 1, "192.0.2.1 is listed: {out:?}");
     let mut targets: Vec<String> = out
         .json()
@@ -511,20 +487,19 @@ async fn cidr_blocks_expand_to_every_address() {
 
 #[tokio::test]
 async fn domains_go_to_domain_lists_and_addresses_to_ip_lists() {
-    let dns = healthy_domain_zone(bl_server_builder(), DBL)
+    let dns = bl_server_builder()
+        .healthy_domain_zone(DBL)
         .a("example.com.dbl.test", &["127.0.1.2"], 60)
         .txt("example.com.dbl.test", &["spam domain"], 60)
         .start()
         .await;
-    let out = run_on(
+    let out = json_on(
         &dns,
         &[
             "--zone",
             BL,
             "--domain-zone",
             DBL,
-            "--format",
-            "json",
             "Example.COM.",
             "example.org",
             "192.0.2.1",
@@ -599,44 +574,23 @@ async fn stdin_input_skips_comments_and_blank_lines() {
 /// waiting for more input.
 #[tokio::test]
 async fn stdin_line_is_answered_before_the_next_line() {
-    use tokio::io::AsyncBufReadExt;
     let dns = bl_server().await;
     let server = server_args(&dns);
-    let mut child = Command::new(binary())
-        .args(with_server(
-            &server,
-            &["--zone", BL, "--format", "json", "--input", "-"],
-        ))
-        .env_remove("SPAMHAUS_DQS_KEY")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn dnsbl-check");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let args = ["--zone", BL, "--format", "json", "--input", "-"];
+    let mut check = ToolProcess::spawn_with_stdin(Tool::Check, &with_server(&server, &args));
     for target in ["192.0.2.1", "192.0.2.2"] {
-        stdin
-            .write_all(format!("{target}\n").as_bytes())
-            .await
-            .unwrap();
-        stdin.flush().await.unwrap();
+        check.write_stdin(&format!("{target}\n")).await;
         // stdin stays open: the report must come without more input or end of input.
-        let line = tokio::time::timeout(Duration::from_secs(20), stdout.next_line())
+        let line = check
+            .next_line(Duration::from_secs(20))
             .await
             .unwrap_or_else(|_| panic!("no report for {target} while stdin stays open"))
-            .unwrap()
             .expect("a report line");
         let report: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(report["target"], target, "{line}");
     }
-    drop(stdin);
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .expect("exits at end of input")
-        .unwrap();
+    check.close_stdin();
+    let status = check.wait_within(Duration::from_secs(20)).await;
     assert_eq!(status.code(), Some(1), "192.0.2.1 is listed");
 }
 
@@ -645,19 +599,7 @@ async fn input_file_and_arguments_together() {
     let dns = bl_server().await;
     let file = write_config("192.0.2.2\n192.0.2.3\n");
     let path = file.path().to_str().unwrap();
-    let out = run_on(
-        &dns,
-        &[
-            "--zone",
-            BL,
-            "--format",
-            "json",
-            "--input",
-            path,
-            "192.0.2.1",
-        ],
-    )
-    .await;
+    let out = json_on(&dns, &["--zone", BL, "--input", path, "192.0.2.1"]).await;
     assert_eq!(out.code, 1, "{out:?}");
     assert_eq!(out.json().len(), 3);
 
@@ -673,17 +615,9 @@ async fn input_file_and_arguments_together() {
 async fn bad_targets_are_named_and_the_rest_still_checked() {
     let dns = bl_server().await;
     let server = server_args(&dns);
-    let out = run_on(
+    let out = json_on(
         &dns,
-        &[
-            "--zone",
-            BL,
-            "--format",
-            "json",
-            "192.0.2.7",
-            "999.1.1.1",
-            "not a host!!",
-        ],
+        &["--zone", BL, "192.0.2.7", "999.1.1.1", "not a host!!"],
     )
     .await;
     assert_eq!(out.code, 2, "{out:?}");
@@ -749,7 +683,7 @@ async fn garbage_input_never_panics() {
 async fn a_closed_stdout_ends_the_run_quietly() {
     let dns = bl_server().await;
     let address = dns.addr.to_string();
-    let mut child = Command::new(binary())
+    let mut child = Command::new(Tool::Check.binary())
         .args(["--nameserver", &address, "--zone", BL, "--format", "json"])
         .arg("192.0.2.0/22")
         .env_remove("RUST_LOG")
@@ -907,17 +841,9 @@ async fn dqs_key_is_used_but_never_printed() {
 #[tokio::test]
 async fn dqs_key_switches_the_default_spamhaus_presets() {
     let dns = dqs_server().await;
-    let out = run_on(
+    let out = json_on(
         &dns,
-        &[
-            "--dqs-key",
-            KEY,
-            "--preset",
-            "spamhaus-zen",
-            "--format",
-            "json",
-            "192.0.2.1",
-        ],
+        &["--dqs-key", KEY, "--preset", "spamhaus-zen", "192.0.2.1"],
     )
     .await;
     assert_eq!(out.code, 1, "{out:?}");
@@ -1050,7 +976,7 @@ async fn a_full_disk_is_reported_and_exits_two() {
         .write(true)
         .open("/dev/full")
         .unwrap();
-    let output = Command::new(binary())
+    let output = Command::new(Tool::Check.binary())
         .args(["--nameserver", &address, "--zone", BL, "192.0.2.7"])
         .env_remove("RUST_LOG")
         .stdout(full)
@@ -1070,7 +996,8 @@ async fn a_full_disk_is_reported_and_exits_two() {
 /// `bl.test` plus reverse DNS: 192.0.2.1 confirmed, .2 not confirmed, .3 without PTR, .4
 /// failing.
 async fn rdns_server() -> TestDns {
-    healthy_ip_zone(TestDns::builder(), BL)
+    TestDns::builder()
+        .healthy_ip_zone(BL)
         .zone("in-addr.arpa")
         .zone("example.test")
         .ptr("1.2.0.192.in-addr.arpa", &["mail.example.test."], 60)
@@ -1125,7 +1052,7 @@ async fn rdns_shows_forward_confirmed_reverse_dns() {
 
     // Without the flag, no reverse lookups at all.
     let before = dns.queries().len();
-    let out = run_on(&dns, &["--zone", BL, "--format", "json", "192.0.2.1"]).await;
+    let out = json_on(&dns, &["--zone", BL, "192.0.2.1"]).await;
     assert!(out.report("192.0.2.1").get("rdns").is_none());
     assert!(
         !dns.queries()[before..].iter().any(|(_, t)| t == "PTR"),
@@ -1226,17 +1153,9 @@ async fn a_list_that_serves_ipv4_only_gives_trouble_for_ipv6_and_says_so_once() 
         .await;
     let v4 = run_on(&dns, &["--zone", BL, "192.0.2.1"]).await;
     assert_eq!(v4.code, 0, "{v4:?}");
-    let both = run_on(
+    let both = json_on(
         &dns,
-        &[
-            "--format",
-            "json",
-            "--zone",
-            BL,
-            "2001:db8::1",
-            "2001:db8::2",
-            "192.0.2.1",
-        ],
+        &["--zone", BL, "2001:db8::1", "2001:db8::2", "192.0.2.1"],
     )
     .await;
     assert_eq!(both.code, 2, "{both:?}");
@@ -1270,7 +1189,7 @@ async fn a_config_list_without_test_points_is_used_as_it_answers() {
     let path = config.path().to_str().unwrap();
     let listed = run_on(&dns, &["--config", path, "--no-txt", "192.0.2.1"]).await;
     assert_eq!(listed.code, 1, "{listed:?}");
-    let clean = run_on(&dns, &["--config", path, "--format", "json", "192.0.2.2"]).await;
+    let clean = json_on(&dns, &["--config", path, "192.0.2.2"]).await;
     assert_eq!(clean.code, 0, "{clean:?}");
     assert_eq!(clean.json()[0]["results"][0]["status"], "not_listed");
     assert!(!clean.stderr.contains("warning"), "{clean:?}");
@@ -1320,30 +1239,20 @@ async fn an_ipv6_target_on_an_ip4set_list_is_not_reported_clean() {
 /// the run does not end clean.
 #[tokio::test]
 async fn a_bulk_scan_whose_lists_went_blind_midway_does_not_end_clean() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-    let seeing = healthy_ip_zone(TestDns::builder(), BL).start().await;
+    let seeing = TestDns::builder().healthy_ip_zone(BL).start().await;
     let blind = TestDns::builder().zone(BL).start().await;
     let relay = crate::support::relay::SwitchingRelay::start(seeing.addr).await;
-    let mut child = Command::new(binary())
-        .args(["--nameserver", &relay.addr.to_string(), "--timeout", "2"])
-        .args(["--zone", BL, "--format", "json", "--input", "-"])
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn dnsbl-check");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    stdin.write_all(b"192.0.2.1\n192.0.2.2\n").await.unwrap();
-    stdin.flush().await.unwrap();
+    let relay_addr = relay.addr.to_string();
+    let args = ["--nameserver", &relay_addr, "--timeout", "2"];
+    let input = ["--zone", BL, "--format", "json", "--input", "-"];
+    let mut check = ToolProcess::spawn_with_stdin(Tool::Check, &[&args[..], &input].concat());
+    check.write_stdin("192.0.2.1\n192.0.2.2\n").await;
     let mut seen = Vec::new();
     while seen.len() < 2 {
-        let line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+        let line = check
+            .next_line(Duration::from_secs(30))
             .await
             .expect("reports in time")
-            .unwrap()
             .expect("a report");
         seen.push(line);
     }
@@ -1354,14 +1263,11 @@ async fn a_bulk_scan_whose_lists_went_blind_midway_does_not_end_clean() {
     );
 
     relay.switch_to(blind.addr);
-    stdin.write_all(b"192.0.2.3\n192.0.2.4\n").await.unwrap();
-    drop(stdin);
-    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("the scan ends")
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    check.write_stdin("192.0.2.3\n192.0.2.4\n").await;
+    check.close_stdin();
+    let status = check.wait_within(Duration::from_secs(60)).await;
+    let stderr = check.all_logs().await;
+    assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("at the end of the run, bl.test: the test point 127.0.0.2 is not listed"),
         "{stderr}"

@@ -104,8 +104,8 @@ async fn an_e_mail_address_without_a_hashed_list_is_an_error_not_clean() {
 #[ignore = "needs postfix"]
 async fn postfix_with_the_milter_refuses_a_hashed_address_in_the_message() {
     use crate::milter::html_message_text;
-    use crate::policyd_support::milter::start_milter;
     use crate::support::postfix::Postfix;
+    use crate::support::tool::{Tool, ToolProcess};
     use dnsbl_check::hash::HashSpec;
 
     let hashed = HashSpec::spamhaus_email()
@@ -121,7 +121,8 @@ async fn postfix_with_the_milter_refuses_a_hashed_address_in_the_message() {
         .start()
         .await;
     let config = config(&dns);
-    let milter = start_milter(&["--config", config.path().to_str().unwrap()]).await;
+    let milter =
+        ToolProcess::serve(Tool::Milter, &["--config", config.path().to_str().unwrap()]).await;
     let postfix = Postfix::with_milter(milter.port()).await;
 
     // The address in a mailto link of a base64 HTML part, in mixed case.

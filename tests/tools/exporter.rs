@@ -4,19 +4,14 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::support::rbldnsd::{Rbldnsd, ZoneData};
+use crate::support::tool::{Tool, ToolProcess};
 use crate::support::{Behaviour, TestDns};
-
-pub(crate) fn binary() -> &'static PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| crate::support::build_example("dnsbl-exporter", false))
-}
 
 /// A loopback TCP port that was free a moment ago.
 fn free_port() -> u16 {
@@ -26,29 +21,15 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A child process killed when dropped.
-pub(crate) struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts the exporter on a free port with `args`; returns it and its address.
-fn start_exporter(args: &[String]) -> (Running, SocketAddr) {
-    let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let child = Command::new(binary())
-        .arg("--listen")
-        .arg(listen.to_string())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start dnsbl-exporter");
-    (Running(child), listen)
+fn start_exporter(args: &[&str]) -> (ToolProcess, SocketAddr) {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let exporter = ToolProcess::spawn(
+        Tool::Exporter,
+        &[&["--listen", &listen], args].concat(),
+        &[],
+    );
+    (exporter, listen.parse().unwrap())
 }
 
 /// A plain HTTP/1.0 GET: (status, body).
@@ -56,35 +37,49 @@ pub(crate) fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)
     get_from(None, addr, path).map(|(status, _, body)| (status, body))
 }
 
-/// Polls `addr` until `/metrics` shows a finished round; returns that page.
-fn wait_for_round(addr: SocketAddr) -> String {
+/// [`exporter_after_first_round`] with a round an hour, asking only `nameserver`.
+pub(crate) async fn hourly_exporter_after_first_round(
+    nameserver: SocketAddr,
+    args: &[&str],
+) -> (ToolProcess, SocketAddr, String) {
+    let nameserver = nameserver.to_string();
+    let hourly = ["--interval", "3600", "--nameserver", &nameserver];
+    exporter_after_first_round(&[&hourly[..], args].concat()).await
+}
+
+/// Polls `addr` until its `/metrics` page has every line of `lines`; returns that page.
+fn wait_for_lines(addr: SocketAddr, lines: &[&str]) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok((200, page)) = get(addr, "/metrics")
-            && page.contains("\ndnsbl_rounds_total 1\n")
+            && lines.iter().all(|line| has_line(&page, line))
         {
             return page;
         }
-        assert!(Instant::now() < deadline, "no round finished in time");
+        assert!(Instant::now() < deadline, "never showed {lines:?}");
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
 /// Starts the exporter with `args` and waits for its first round: the exporter, its address,
 /// and the `/metrics` page after that round.
-pub(crate) async fn exporter_after_first_round(args: &[&str]) -> (Running, SocketAddr, String) {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let (exporter, addr) = start_exporter(&args);
-        let page = wait_for_round(addr);
-        (exporter, addr, page)
-    })
-    .await
-    .unwrap()
+pub(crate) async fn exporter_after_first_round(args: &[&str]) -> (ToolProcess, SocketAddr, String) {
+    let (exporter, addr) = start_exporter(args);
+    let page = tokio::task::spawn_blocking(move || wait_for_lines(addr, &["dnsbl_rounds_total 1"]))
+        .await
+        .unwrap_or_else(|_| panic!("no round finished in time:\n{}", exporter.logs()));
+    (exporter, addr, page)
 }
 
 fn has_line(page: &str, line: &str) -> bool {
     page.lines().any(|l| l == line)
+}
+
+/// Asserts that `page` has every line of `lines`.
+fn assert_lines(page: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(has_line(page, line), "{line} missing from:\n{page}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -96,48 +91,48 @@ async fn metrics_come_from_the_last_round_and_send_no_query() {
         .on("*.slow.test", "*", Behaviour::Drop)
         .start()
         .await;
-    let (_exporter, addr, page) = exporter_after_first_round(&[
-        "--interval",
-        "3600",
-        "--nameserver",
-        &dns.addr.to_string(),
-        "--timeout",
-        "0.3",
-        "--zone",
-        "bl.test=127.0.0.[2..11]",
-        "--zone",
-        "slow.test",
-        "--max-listed-per-network",
-        "1",
-        "192.0.2.20",
-        "192.0.2.1",
-        "192.0.2.17",
-        "192.0.2.8/29",
-    ])
+    let (_exporter, addr, page) = hourly_exporter_after_first_round(
+        dns.addr,
+        &[
+            "--timeout",
+            "0.3",
+            "--zone",
+            "bl.test=127.0.0.[2..11]",
+            "--zone",
+            "slow.test",
+            "--max-listed-per-network",
+            "1",
+            "192.0.2.20",
+            "192.0.2.1",
+            "192.0.2.17",
+            "192.0.2.8/29",
+        ],
+    )
     .await;
     let queries_after_round = dns.query_count();
 
-    for line in [
-        r#"dnsbl_listed{target="192.0.2.20",list="bl.test"} 1"#,
-        r#"dnsbl_listed{target="192.0.2.1",list="bl.test"} 0"#,
-        // A list that failed never shows as clean.
-        r#"dnsbl_check_trouble{target="192.0.2.17",list="bl.test",kind="refused"} 1"#,
-        r#"dnsbl_check_trouble{target="192.0.2.1",list="slow.test",kind="timeout"} 1"#,
-        r#"dnsbl_listing_info{target="192.0.2.20",list="bl.test",code="127.0.0.2",category=""} 1"#,
-        // 192.0.2.8/29: .10 and .11 listed, .12 to .15 trouble of some kind.
-        r#"dnsbl_network_checked_addresses{network="192.0.2.8/29",list="bl.test"} 8"#,
-        r#"dnsbl_network_listed_addresses{network="192.0.2.8/29",list="bl.test"} 2"#,
-        r#"dnsbl_network_trouble_addresses{network="192.0.2.8/29",list="bl.test"} 4"#,
-        r#"dnsbl_list_health{list="bl.test",state="healthy"} 1"#,
-        r#"dnsbl_list_checks_total{list="bl.test",outcome="servfail"} 1"#,
-        r#"dnsbl_list_checks_total{list="bl.test",outcome="refused"} 1"#,
-        r#"dnsbl_list_checks_total{list="bl.test",outcome="listed"} 3"#,
-        r#"dnsbl_list_checks_total{list="slow.test",outcome="timeout"} 11"#,
-        r#"dnsbl_list_query_duration_seconds_count{list="bl.test"} 11"#,
-        "dnsbl_last_round_targets 11",
-    ] {
-        assert!(has_line(&page, line), "{line} missing from:\n{page}");
-    }
+    assert_lines(
+        &page,
+        &[
+            r#"dnsbl_listed{target="192.0.2.20",list="bl.test"} 1"#,
+            r#"dnsbl_listed{target="192.0.2.1",list="bl.test"} 0"#,
+            // A list that failed never shows as clean.
+            r#"dnsbl_check_trouble{target="192.0.2.17",list="bl.test",kind="refused"} 1"#,
+            r#"dnsbl_check_trouble{target="192.0.2.1",list="slow.test",kind="timeout"} 1"#,
+            r#"dnsbl_listing_info{target="192.0.2.20",list="bl.test",code="127.0.0.2",category=""} 1"#,
+            // 192.0.2.8/29: .10 and .11 listed, .12 to .15 trouble of some kind.
+            r#"dnsbl_network_checked_addresses{network="192.0.2.8/29",list="bl.test"} 8"#,
+            r#"dnsbl_network_listed_addresses{network="192.0.2.8/29",list="bl.test"} 2"#,
+            r#"dnsbl_network_trouble_addresses{network="192.0.2.8/29",list="bl.test"} 4"#,
+            r#"dnsbl_list_health{list="bl.test",state="healthy"} 1"#,
+            r#"dnsbl_list_checks_total{list="bl.test",outcome="servfail"} 1"#,
+            r#"dnsbl_list_checks_total{list="bl.test",outcome="refused"} 1"#,
+            r#"dnsbl_list_checks_total{list="bl.test",outcome="listed"} 3"#,
+            r#"dnsbl_list_checks_total{list="slow.test",outcome="timeout"} 11"#,
+            r#"dnsbl_list_query_duration_seconds_count{list="bl.test"} 11"#,
+            "dnsbl_last_round_targets 11",
+        ],
+    );
     assert!(!page.contains(r#"dnsbl_listed{target="192.0.2.17",list="bl.test"}"#));
     assert!(!page.contains(r#"dnsbl_listed{target="192.0.2.1",list="slow.test"}"#));
     // Network addresses appear one by one only while listed, up to the limit (1 here).
@@ -241,24 +236,8 @@ async fn sigterm_stops_the_exporter_with_status_0() {
         "192.0.2.1",
     ])
     .await;
-    let pid = exporter.0.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-    let status = tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = exporter.0.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "still running 10 s after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    })
-    .await
-    .unwrap();
+    exporter.signal(libc::SIGTERM);
+    let status = exporter.wait_within(Duration::from_secs(10)).await;
     assert_eq!(status.code(), Some(0), "{status:?}");
 }
 
@@ -275,45 +254,46 @@ async fn mail_domains_are_expanded_every_round_and_their_trouble_shown() {
         .on("broken.test", "MX", Behaviour::ServFail)
         .start()
         .await;
-    let (_exporter, addr, page) = exporter_after_first_round(&[
-        "--interval",
-        "3600",
-        "--nameserver",
-        &dns.addr.to_string(),
-        "--zone",
-        "bl.test=127.0.0.[2..11]",
-        "--mx",
-        "example.test",
-        "--mx",
-        "broken.test",
-        "--resolve",
-        "www.example.test",
-    ])
+    let (_exporter, addr, page) = hourly_exporter_after_first_round(
+        dns.addr,
+        &[
+            "--zone",
+            "bl.test=127.0.0.[2..11]",
+            "--mx",
+            "example.test",
+            "--mx",
+            "broken.test",
+            "--resolve",
+            "www.example.test",
+        ],
+    )
     .await;
-    for line in [
-        r#"dnsbl_target_info{target="192.0.2.10",domain="example.test",source="mx",host="mx1.example.test"} 1"#,
-        r#"dnsbl_listed{target="192.0.2.10",list="bl.test"} 1"#,
-        r#"dnsbl_target_info{target="192.0.2.1",domain="www.example.test",source="resolve",host="www.example.test"} 1"#,
-        r#"dnsbl_listed{target="192.0.2.1",list="bl.test"} 0"#,
-        r#"dnsbl_host_lookup_trouble{domain="broken.test",source="mx",kind="servfail"} 1"#,
-        r#"dnsbl_target_rdns{target="192.0.2.10",domain="example.test",host="mx1.example.test",status="confirmed"} 1"#,
-        r#"dnsbl_target_rdns{target="192.0.2.1",domain="www.example.test",host="www.example.test",status="no_ptr"} 1"#,
-        "dnsbl_last_round_targets 2",
-    ] {
-        assert!(has_line(&page, line), "{line} missing from:\n{page}");
-    }
+    assert_lines(
+        &page,
+        &[
+            r#"dnsbl_target_info{target="192.0.2.10",domain="example.test",source="mx",host="mx1.example.test"} 1"#,
+            r#"dnsbl_listed{target="192.0.2.10",list="bl.test"} 1"#,
+            r#"dnsbl_target_info{target="192.0.2.1",domain="www.example.test",source="resolve",host="www.example.test"} 1"#,
+            r#"dnsbl_listed{target="192.0.2.1",list="bl.test"} 0"#,
+            r#"dnsbl_host_lookup_trouble{domain="broken.test",source="mx",kind="servfail"} 1"#,
+            r#"dnsbl_target_rdns{target="192.0.2.10",domain="example.test",host="mx1.example.test",status="confirmed"} 1"#,
+            r#"dnsbl_target_rdns{target="192.0.2.1",domain="www.example.test",host="www.example.test",status="no_ptr"} 1"#,
+            "dnsbl_last_round_targets 2",
+        ],
+    );
 
     // The same through /probe, on demand.
     let probe = |path: &'static str| tokio::task::spawn_blocking(move || get(addr, path).unwrap());
     let (status, body) = probe("/probe?target=example.test&source=mx").await.unwrap();
     assert_eq!(status, 200, "{body}");
-    for line in [
-        "probe_success 1",
-        r#"dnsbl_listed{target="192.0.2.10",list="bl.test"} 1"#,
-        r#"dnsbl_target_info{target="192.0.2.10",domain="example.test",source="mx",host="mx1.example.test"} 1"#,
-    ] {
-        assert!(has_line(&body, line), "{line} missing from:\n{body}");
-    }
+    assert_lines(
+        &body,
+        &[
+            "probe_success 1",
+            r#"dnsbl_listed{target="192.0.2.10",list="bl.test"} 1"#,
+            r#"dnsbl_target_info{target="192.0.2.10",domain="example.test",source="mx",host="mx1.example.test"} 1"#,
+        ],
+    );
     let (status, body) = probe("/probe?target=broken.test&source=mx").await.unwrap();
     assert_eq!(status, 200, "{body}");
     assert!(has_line(&body, "probe_success 0"), "{body}");
@@ -428,16 +408,10 @@ async fn prometheus_scrapes_listings_checked_against_rbldnsd() {
     )])
     .expect("start rbldnsd");
     let relay = CountingRelay::start(rbldnsd.addr).await;
-    let (_exporter, exporter_addr, page) = exporter_after_first_round(&[
-        "--interval",
-        "3600",
-        "--nameserver",
-        &relay.addr.to_string(),
-        "--zone",
-        "bl.test",
-        "192.0.2.1",
-        "192.0.2.2",
-    ])
+    let (_exporter, exporter_addr, page) = hourly_exporter_after_first_round(
+        relay.addr,
+        &["--zone", "bl.test", "192.0.2.1", "192.0.2.2"],
+    )
     .await;
     let queries_after_round = relay.queries();
     assert!(queries_after_round >= 2, "the round went through the relay");
@@ -475,19 +449,14 @@ async fn prometheus_scrapes_listings_checked_against_rbldnsd() {
     )
     .unwrap();
     let prometheus_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let _prometheus = Running(
-        Command::new(prometheus_binary())
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={prometheus_addr}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus"),
+    let _prometheus = ToolProcess::spawn_binary(
+        &prometheus_binary(),
+        &[
+            &format!("--config.file={}", config.display()),
+            &format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+            &format!("--web.listen-address={prometheus_addr}"),
+        ],
+        &[],
     );
 
     let listed = r#"dnsbl_listed{job="dnsbl",target="192.0.2.1",list="bl.test"}"#;
@@ -608,7 +577,7 @@ async fn trickle(addr: SocketAddr, stop: Arc<std::sync::atomic::AtomicBool>) {
 
 /// The in-process server with `bl.test`, and an exporter with `extra` options watching
 /// 192.0.2.1 on it (a round an hour), after its first round.
-async fn exporter_on_bl_test(extra: &[&str]) -> (TestDns, Running, SocketAddr) {
+async fn exporter_on_bl_test(extra: &[&str]) -> (TestDns, ToolProcess, SocketAddr) {
     let dns = crate::support::every_kind_of_answer(TestDns::builder())
         .start()
         .await;
@@ -795,16 +764,8 @@ async fn a_probe_of_a_domain_with_hundreds_of_mail_servers_is_bounded() {
         builder = builder.a(name, &addresses, 60);
     }
     let dns = builder.mx("big.test", &exchanges, 60).start().await;
-    let (_exporter, addr, _page) = exporter_after_first_round(&[
-        "--interval",
-        "3600",
-        "--nameserver",
-        &dns.addr.to_string(),
-        "--zone",
-        "bl.test",
-        "192.0.2.1",
-    ])
-    .await;
+    let (_exporter, addr, _page) =
+        hourly_exporter_after_first_round(dns.addr, &["--zone", "bl.test", "192.0.2.1"]).await;
     let before = dns.query_count();
     let (status, body) =
         tokio::task::spawn_blocking(move || get(addr, "/probe?target=big.test&source=mx"))
@@ -835,7 +796,8 @@ async fn a_probe_of_a_domain_with_hundreds_of_mail_servers_is_bounded() {
 /// too): a listing never drops to `dnsbl_listed 0`; the list's trouble shows instead.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_resolver_gone_blind_never_turns_a_listing_into_0() {
-    let seeing = crate::cli::healthy_ip_zone(TestDns::builder(), "bl.test")
+    let seeing = crate::support::TestDns::builder()
+        .healthy_ip_zone("bl.test")
         .a("1.2.0.192.bl.test", &["127.0.0.2"], 60)
         .start()
         .await;
@@ -944,7 +906,7 @@ async fn a_listed_target_whose_check_fails_stays_listed_and_is_marked_stale() {
         .await;
     let refuse = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let relay = refusing_relay(dns.addr, Arc::clone(&refuse)).await;
-    let args: Vec<String> = [
+    let (exporter, addr) = start_exporter(&[
         "--interval",
         "1",
         "--nameserver",
@@ -955,25 +917,9 @@ async fn a_listed_target_whose_check_fails_stays_listed_and_is_marked_stale() {
         "bl.test",
         "192.0.2.20",
         "198.51.100.0/30",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let wait_for = |addr: SocketAddr, lines: &'static [&'static str]| {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok((200, page)) = get(addr, "/metrics")
-                && lines.iter().all(|line| has_line(&page, line))
-            {
-                return page;
-            }
-            assert!(Instant::now() < deadline, "never showed {lines:?}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    };
-    let (exporter, addr) = start_exporter(&args);
+    ]);
     let page = tokio::task::spawn_blocking(move || {
-        wait_for(
+        wait_for_lines(
             addr,
             &[
                 r#"dnsbl_listed{target="192.0.2.20",list="bl.test"} 1"#,
@@ -982,7 +928,7 @@ async fn a_listed_target_whose_check_fails_stays_listed_and_is_marked_stale() {
             ],
         );
         refuse.store(true, Ordering::SeqCst);
-        wait_for(
+        wait_for_lines(
             addr,
             &[
                 r#"dnsbl_check_trouble{target="192.0.2.20",list="bl.test",kind="refused"} 1"#,
@@ -993,14 +939,15 @@ async fn a_listed_target_whose_check_fails_stays_listed_and_is_marked_stale() {
     .await
     .unwrap();
     drop(exporter);
-    for line in [
-        r#"dnsbl_listed{target="192.0.2.20",list="bl.test"} 1"#,
-        r#"dnsbl_listed_stale{target="192.0.2.20",list="bl.test"} 1"#,
-        r#"dnsbl_listed{target="198.51.100.1",list="bl.test"} 1"#,
-        r#"dnsbl_listed_stale{target="198.51.100.1",list="bl.test"} 1"#,
-    ] {
-        assert!(has_line(&page, line), "{line} missing from:\n{page}");
-    }
+    assert_lines(
+        &page,
+        &[
+            r#"dnsbl_listed{target="192.0.2.20",list="bl.test"} 1"#,
+            r#"dnsbl_listed_stale{target="192.0.2.20",list="bl.test"} 1"#,
+            r#"dnsbl_listed{target="198.51.100.1",list="bl.test"} 1"#,
+            r#"dnsbl_listed_stale{target="198.51.100.1",list="bl.test"} 1"#,
+        ],
+    );
 }
 
 /// `--input` with a byte-order mark (as Windows editors save files) before a comment on the

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::cli::{BL, DBL, healthy_domain_zone, healthy_ip_zone, write_config};
+use crate::cli::{BL, DBL, write_config};
 use crate::exporter::{exporter_after_first_round, get};
 use crate::support::TestDns;
 
@@ -23,7 +23,9 @@ kind = "domain"
 "#;
 
 async fn dns() -> TestDns {
-    healthy_domain_zone(healthy_ip_zone(TestDns::builder(), BL), DBL)
+    TestDns::builder()
+        .healthy_ip_zone(BL)
+        .healthy_domain_zone(DBL)
         .a("1.2.0.192.bl.test", &["127.0.0.2"], 300)
         .a("bad.example.test.dbl.test", &["127.0.1.2"], 300)
         .zone("example.test")
@@ -124,7 +126,7 @@ async fn probes_with_two_modules_answer_with_each_modules_lists() {
 
 #[tokio::test]
 async fn the_exporter_refuses_to_start_past_a_free_use_limit() {
-    let binary = crate::exporter::binary().clone();
+    let binary = crate::support::tool::Tool::Exporter.binary().clone();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(binary)
             .args(["--listen", "127.0.0.1:0", "--nameserver", "127.0.0.1:9"])

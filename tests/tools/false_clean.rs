@@ -2,13 +2,15 @@
 //! fullwidth characters around an address, a byte-order mark in an input file, codes a filter
 //! does not count, NODATA, and listings on a list of weight 0.
 
-use crate::cli::{BL, Run, healthy_ip_zone, run_on, write_config};
+use crate::cli::{BL, Run, json_on, run_on, write_config};
+use crate::support::tool::{Tool, ToolProcess};
 use crate::support::{Behaviour, TestDns};
 
 /// `bl.test`, healthy, listing 192.0.2.1 (127.0.0.2), answering 192.0.2.3 with a code a
 /// `127.0.0.2` filter does not count (127.0.0.3) and 192.0.2.4 with NODATA.
 async fn server() -> TestDns {
-    healthy_ip_zone(TestDns::builder(), BL)
+    TestDns::builder()
+        .healthy_ip_zone(BL)
         .a("1.2.0.192.bl.test", &["127.0.0.2"], 300)
         .a("3.2.0.192.bl.test", &["127.0.0.3"], 300)
         .on("4.2.0.192.bl.test", "A", Behaviour::NoData)
@@ -27,7 +29,7 @@ async fn a_bom_and_invisible_or_fullwidth_characters_never_turn_an_address_into_
         "\u{FEFF}192.0.2.0/31\n\u{FEFF}192.0.2.1\n192.0.2.1\u{200B}\n１９２.0.2.1\n192.0\u{AD}.2.1\n",
     );
     let path = file.path().to_str().unwrap();
-    let out = run_on(&dns, &["--zone", BL, "--format", "json", "--input", path]).await;
+    let out = json_on(&dns, &["--zone", BL, "--input", path]).await;
     assert_eq!(out.code, 1, "{out:?}");
     let reports = out.json();
     assert_eq!(reports.len(), 6, "{out:?}");
@@ -43,7 +45,7 @@ async fn a_bom_and_invisible_or_fullwidth_characters_never_turn_an_address_into_
     // A BOM before a comment on the first line: the line is a comment.
     let file = write_config("\u{FEFF}# targets\n192.0.2.1\n");
     let path = file.path().to_str().unwrap();
-    let out = run_on(&dns, &["--zone", BL, "--format", "json", "--input", path]).await;
+    let out = json_on(&dns, &["--zone", BL, "--input", path]).await;
     assert_eq!(
         (out.code, out.targets()),
         (1, vec!["192.0.2.1".to_owned()]),
@@ -52,7 +54,7 @@ async fn a_bom_and_invisible_or_fullwidth_characters_never_turn_an_address_into_
     assert!(out.stderr.is_empty(), "{out:?}");
 
     // As an argument too.
-    let out = run_on(&dns, &["--zone", BL, "--format", "json", "１９２.０.２.１"]).await;
+    let out = json_on(&dns, &["--zone", BL, "１９２.０.２.１"]).await;
     assert_eq!(out.code, 1, "{out:?}");
     assert_eq!(result(&out, "192.0.2.1")["status"], "listed");
 }
@@ -61,7 +63,7 @@ async fn a_bom_and_invisible_or_fullwidth_characters_never_turn_an_address_into_
 async fn codes_the_filter_does_not_count_are_shown_not_hidden() {
     let dns = server().await;
     let zone = "bl.test=127.0.0.2";
-    let out = run_on(&dns, &["--zone", zone, "--format", "json", "192.0.2.3"]).await;
+    let out = json_on(&dns, &["--zone", zone, "192.0.2.3"]).await;
     assert_eq!(out.code, 0, "not a listing: {out:?}");
     let report = out.report("192.0.2.3");
     assert_eq!(
@@ -94,7 +96,7 @@ async fn codes_the_filter_does_not_count_are_shown_not_hidden() {
 #[tokio::test]
 async fn nodata_is_trouble_unless_the_list_is_configured_to_read_it_as_not_listed() {
     let dns = server().await;
-    let out = run_on(&dns, &["--zone", BL, "--format", "json", "192.0.2.4"]).await;
+    let out = json_on(&dns, &["--zone", BL, "192.0.2.4"]).await;
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(result(&out, "192.0.2.4")["status"], "no_data", "{out:?}");
     let nagios = run_on(&dns, &["--zone", BL, "--format", "nagios", "192.0.2.4"]).await;
@@ -115,7 +117,7 @@ async fn nodata_is_trouble_unless_the_list_is_configured_to_read_it_as_not_liste
 async fn a_listing_on_a_list_of_weight_zero_is_reported_but_not_counted() {
     let dns = server().await;
     let zone = "bl.test*0";
-    let out = run_on(&dns, &["--zone", zone, "--format", "json", "192.0.2.1"]).await;
+    let out = json_on(&dns, &["--zone", zone, "192.0.2.1"]).await;
     assert_eq!(
         out.code, 0,
         "the verdict of weight 0 is not listed: {out:?}"
@@ -174,8 +176,6 @@ async fn a_listing_on_a_list_of_weight_zero_is_reported_but_not_counted() {
 /// and a CIDR after a BOM is still a network.
 #[tokio::test]
 async fn watch_mode_drops_a_leading_bom_from_its_target_file() {
-    use std::process::Stdio;
-    use tokio::io::{AsyncBufReadExt, BufReader};
     let dns = server().await;
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in [
@@ -185,39 +185,27 @@ async fn watch_mode_drops_a_leading_bom_from_its_target_file() {
         let input = dir.path().join(format!("{name}.txt"));
         std::fs::write(&input, text).unwrap();
         let state = dir.path().join(format!("{name}.state"));
-        let mut child = tokio::process::Command::new(crate::cli::binary())
-            .args(["--nameserver", &dns.addr.to_string(), "--timeout", "2"])
-            .args([
-                "--watch",
-                "1",
-                "--format",
-                "json",
-                "--report-baseline",
-                "--zone",
-                BL,
-            ])
-            .arg("--state")
-            .arg(&state)
-            .arg("--input")
-            .arg(&input)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+        let server = dns.addr.to_string();
+        let args = ["--nameserver", &server, "--timeout", "2"];
+        let watch = ["--watch", "1", "--format", "json", "--report-baseline"];
+        let files = [
+            "--zone",
+            BL,
+            "--state",
+            state.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+        ];
+        let mut check = ToolProcess::spawn(Tool::Check, &[&args[..], &watch, &files].concat(), &[]);
+        let first = check
+            .next_line(std::time::Duration::from_secs(30))
             .await
-            .expect("no event in time")
-            .unwrap();
+            .expect("no event in time");
         let Some(first) = first else {
-            let out = child.wait_with_output().await.unwrap();
-            panic!("{name}: no event: {}", String::from_utf8_lossy(&out.stderr));
+            panic!("{name}: no event: {}", check.all_logs().await);
         };
         let event: serde_json::Value = serde_json::from_str(&first).unwrap();
         assert_eq!(event["event"], "listed", "{name}: {first}");
         assert_eq!(event["target"], "192.0.2.1", "{name}: {first}");
-        child.kill().await.unwrap();
     }
 }

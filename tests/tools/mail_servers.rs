@@ -3,10 +3,7 @@
 
 use serde_json::Value;
 
-use crate::cli::{
-    BL, DBL, healthy_domain_zone, healthy_ip_zone, run, run_on, server_args, with_server,
-    write_config,
-};
+use crate::cli::{BL, DBL, run, run_on, server_args, with_server, write_config};
 use crate::support::smtp::{Script, closed_relay, open_relay, responder};
 use crate::support::{Behaviour, TestDns};
 
@@ -21,7 +18,9 @@ kind = "domain"
 "#;
 
 async fn mail_dns() -> TestDns {
-    let builder = healthy_domain_zone(healthy_ip_zone(TestDns::builder(), BL), DBL);
+    let builder = TestDns::builder()
+        .healthy_ip_zone(BL)
+        .healthy_domain_zone(DBL);
     builder
         .a("1.2.0.192.bl.test", &["127.0.0.2"], 300)
         .zone("example.test")
@@ -157,7 +156,8 @@ async fn expand_json(server: &[String], mode: &str, domain: &str) -> crate::cli:
 
 #[tokio::test]
 async fn smtp_check_finds_an_open_relay_and_a_closed_one() {
-    let dns = healthy_domain_zone(TestDns::builder(), DBL)
+    let dns = TestDns::builder()
+        .healthy_domain_zone(DBL)
         .zone(BL)
         .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
         .zone("in-addr.arpa")

@@ -8,9 +8,6 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-#[path = "../policyd_support/mod.rs"]
-mod policyd_support;
-
 mod budget;
 mod cli;
 mod coverage;

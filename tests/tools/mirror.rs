@@ -5,12 +5,13 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::cli::{healthy_ip_zone, run_on, write_config};
+use crate::cli::{json_on, run_on, write_config};
 use crate::support::TestDns;
 
 /// A list asked over DNS, listing 192.0.2.1 with 127.0.0.3.
 async fn live_server() -> TestDns {
-    healthy_ip_zone(TestDns::builder(), "live.test")
+    TestDns::builder()
+        .healthy_ip_zone("live.test")
         .a("1.2.0.192.live.test", &["127.0.0.3"], 60)
         .start()
         .await
@@ -50,7 +51,7 @@ async fn zone_data_answers_a_list_from_files_next_to_a_live_list() {
     let dns = live_server().await;
     let dir = tempfile::tempdir().unwrap();
     let data = format!("bl.test:ip4set:{}", mirror_file(dir.path()));
-    let run = run_on(
+    let run = json_on(
         &dns,
         &[
             "--zone",
@@ -59,8 +60,6 @@ async fn zone_data_answers_a_list_from_files_next_to_a_live_list() {
             "live.test",
             "--zone-data",
             &data,
-            "--format",
-            "json",
             "192.0.2.1",
             "192.0.2.9",
             "198.51.100.1",
@@ -100,11 +99,7 @@ async fn a_config_list_names_its_data() {
         mirror_file(dir.path())
     ));
     let config = config.path().display().to_string();
-    let run = run_on(
-        &dns,
-        &["--config", &config, "--format", "json", "192.0.2.1"],
-    )
-    .await;
+    let run = json_on(&dns, &["--config", &config, "192.0.2.1"]).await;
     assert_eq!(run.code, 1, "{run:?}");
     let report = run.report("192.0.2.1");
     assert_eq!(result(&report, "bl.test")["status"], "listed", "{report}");
@@ -169,19 +164,22 @@ async fn the_policy_server_rejects_from_mirrored_data() {
     let dir = tempfile::tempdir().unwrap();
     let data = format!("bl.test:ip4set:{}", mirror_file(dir.path()));
     let address = dns.addr.to_string();
-    let server = crate::policyd_support::Policyd::start(&[
-        "--nameserver",
-        &address,
-        "--timeout",
-        "2",
-        "--zone",
-        "bl.test",
-        "--zone-data",
-        &data,
-    ])
+    let server = crate::support::tool::ToolProcess::serve(
+        crate::support::tool::Tool::Policyd,
+        &[
+            "--nameserver",
+            &address,
+            "--timeout",
+            "2",
+            "--zone",
+            "bl.test",
+            "--zone-data",
+            &data,
+        ],
+    )
     .await;
     let mut conn = server.connect().await;
-    use crate::policyd_support::client_request;
+    use crate::support::policy::client_request;
     assert_eq!(
         conn.ask(&client_request("192.0.2.1")).await,
         "REJECT Service unavailable; client [192.0.2.1] blocked using bl.test; \
@@ -219,11 +217,11 @@ async fn the_servers_refuse_zone_data_no_list_names() {
     let dir = tempfile::tempdir().unwrap();
     let data = format!("other.test:ip4set:{}", mirror_file(dir.path()));
     let binaries = [
-        crate::policyd_support::binary().clone(),
-        crate::policyd_support::milter::milter_binary().clone(),
-        crate::support::build_example("dnsbl-exporter", false),
+        crate::support::tool::Tool::Policyd,
+        crate::support::tool::Tool::Milter,
+        crate::support::tool::Tool::Exporter,
     ];
-    for binary in &binaries {
+    for binary in binaries.map(|tool| tool.binary()) {
         let output = tokio::process::Command::new(binary)
             .args([
                 "--nameserver",

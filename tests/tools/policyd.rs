@@ -8,8 +8,9 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use crate::policyd_support::{Address, Policyd, client_request, exists, request, with};
-use crate::support::{Behaviour, TestDns, TestDnsBuilder};
+use crate::support::policy::{client_request, request, with};
+use crate::support::tool::{Address, Tool, ToolProcess, answer_past_idle_connections, exists};
+use crate::support::{Behaviour, TestDns};
 
 const BL: &str = "bl.test";
 const DBL: &str = "dbl.test";
@@ -23,22 +24,6 @@ const LISTED_REJECT: &str = "REJECT Service unavailable; client [192.0.2.1] bloc
 /// The nibble query name of 2001:db8::1, without the zone.
 const V6_NIBBLES: &str = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2";
 
-/// An IP list zone that passes its RFC 5782 health check for both families: 127.0.0.2 and
-/// `::ffff:7f00:2` listed, 127.0.0.1 and `::ffff:7f00:1` not.
-fn healthy_ip_zone(builder: TestDnsBuilder, zone: &str) -> TestDnsBuilder {
-    builder
-        .zone(zone)
-        .a(&format!("2.0.0.127.{zone}"), &["127.0.0.2"], 60)
-        .a(&crate::support::ipv6_test_point(zone), &["127.0.0.2"], 60)
-}
-
-/// A domain list zone that passes its health check: `test` listed, `invalid` not.
-fn healthy_domain_zone(builder: TestDnsBuilder, zone: &str) -> TestDnsBuilder {
-    builder
-        .zone(zone)
-        .a(&format!("test.{zone}"), &["127.0.1.2"], 60)
-}
-
 /// `bl.test` lists 192.0.2.1, 192.0.2.3 (with a hostile reason) and 2001:db8::1; `dbl.test`
 /// lists spam.example; `fail.test` answers SERVFAIL to everything; `all.test` lists
 /// everything (a dead list).
@@ -48,7 +33,8 @@ async fn lists_server() -> TestDns {
         b"\x00\x07\xff\tbecause ".to_vec(),
         vec![b'x'; 250],
     ];
-    let builder = healthy_ip_zone(TestDns::builder(), BL)
+    let builder = TestDns::builder()
+        .healthy_ip_zone(BL)
         .a("1.2.0.192.bl.test", &["127.0.0.2"], 300)
         .txt(
             "1.2.0.192.bl.test",
@@ -59,7 +45,8 @@ async fn lists_server() -> TestDns {
         .txt_raw("3.2.0.192.bl.test", hostile.to_vec(), 300)
         .a(&format!("{V6_NIBBLES}.bl.test"), &["127.0.0.2"], 300)
         .txt(&format!("{V6_NIBBLES}.bl.test"), &["IPv6 spam source"], 300);
-    healthy_domain_zone(builder, DBL)
+    builder
+        .healthy_domain_zone(DBL)
         .a("spam.example.dbl.test", &["127.0.1.2"], 300)
         .txt("spam.example.dbl.test", &["spam domain listed"], 300)
         .zone(FAIL)
@@ -70,11 +57,8 @@ async fn lists_server() -> TestDns {
 }
 
 /// `--nameserver` and `--timeout` for `dns`, then `args`.
-async fn start(dns: &TestDns, args: &[&str]) -> Policyd {
-    let address = dns.addr.to_string();
-    let mut all = vec!["--nameserver", &address, "--timeout", "2"];
-    all.extend_from_slice(args);
-    Policyd::start(&all).await
+async fn start(dns: &TestDns, args: &[&str]) -> ToolProcess {
+    ToolProcess::serve_asking(Tool::Policyd, dns, args).await
 }
 
 #[tokio::test]
@@ -260,23 +244,14 @@ async fn local_clients_are_not_checked_unless_asked() {
     let dns = lists_server().await;
     let server = start(&dns, &["--zone", BL]).await;
     let mut conn = server.connect().await;
-    let local = [
-        "127.0.0.2",
-        "10.1.2.3",
-        "172.16.5.4",
-        "192.168.1.1",
-        "169.254.1.1",
-        "0.0.0.0",
-        "::1",
-        "::",
-        "fd00::1",
-        "fe80::1",
-        "::ffff:192.168.1.1",
-    ];
+    // Loopback, private, link-local and unspecified addresses of both families, and an
+    // IPv4-mapped private one.
+    let local = "127.0.0.2 10.1.2.3 172.16.5.4 192.168.1.1 169.254.1.1 0.0.0.0 \
+                 ::1 :: fd00::1 fe80::1 ::ffff:192.168.1.1";
     // Warm up with a public client, so that the health probes are done.
     assert_eq!(conn.ask(&client_request("198.51.100.7")).await, "DUNNO");
     dns.clear_queries();
-    for client in local {
+    for client in local.split_whitespace() {
         assert_eq!(conn.ask(&client_request(client)).await, "DUNNO", "{client}");
     }
     assert_eq!(dns.queries(), [] as [(String, String); 0], "no query sent");
@@ -296,7 +271,8 @@ async fn local_clients_are_not_checked_unless_asked() {
 
 /// PTR data for the FCrDNS tests, and `bl.test` so that there is an IP list.
 async fn rdns_server() -> TestDns {
-    healthy_ip_zone(TestDns::builder(), BL)
+    TestDns::builder()
+        .healthy_ip_zone(BL)
         .zone("2.0.192.in-addr.arpa")
         .zone("example.test")
         .ptr("10.2.0.192.in-addr.arpa", &["mail.example.test."], 60)
@@ -523,7 +499,8 @@ async fn a_dqs_key_never_appears_in_replies_or_logs() {
         .start()
         .await;
     let address = dns.addr.to_string();
-    let server = Policyd::start_with_env(
+    let server = ToolProcess::serve_with_env(
+        Tool::Policyd,
         &[
             "--nameserver",
             &address,
@@ -548,7 +525,8 @@ async fn a_dqs_key_never_appears_in_replies_or_logs() {
     );
 
     // The key from the environment, rejecting.
-    let server_env = Policyd::start_with_env(
+    let server_env = ToolProcess::serve_with_env(
+        Tool::Policyd,
         &["--nameserver", &address, "--preset", "spamhaus-zen"],
         &[("SPAMHAUS_DQS_KEY", KEY), ("RUST_LOG", "trace")],
     )
@@ -570,7 +548,8 @@ async fn a_dqs_key_never_appears_in_replies_or_logs() {
         format!("[[list]]\nname = \"zen\"\nzone = \"{KEY}.zen.dq.spamhaus.net\"\n"),
     )
     .unwrap();
-    let server_config = Policyd::start_with_env(
+    let server_config = ToolProcess::serve_with_env(
+        Tool::Policyd,
         &[
             "--nameserver",
             &address,
@@ -599,7 +578,7 @@ async fn a_dqs_key_never_appears_in_replies_or_logs() {
     for (mut server, decisions) in [(server, 1), (server_env, 3), (server_config, 1)] {
         server.wait_for_logs(" decision ", decisions).await.unwrap();
         // Every line, to the last one written at exit.
-        server.signal("TERM");
+        server.signal(libc::SIGTERM);
         assert_eq!(server.wait().await.code(), Some(0));
         server.wait_for_log("stopped").await.unwrap();
         let logs = server.logs();
@@ -614,7 +593,7 @@ async fn a_dqs_key_never_appears_in_replies_or_logs() {
 
 /// `bl.test` listing 192.0.2.1 to 192.0.2.10, each with its own reason.
 async fn ten_listed_server() -> TestDns {
-    let mut builder = healthy_ip_zone(TestDns::builder(), BL);
+    let mut builder = TestDns::builder().healthy_ip_zone(BL);
     for i in 1..=10 {
         let name = format!("{i}.2.0.192.{BL}");
         builder = builder
@@ -672,7 +651,8 @@ async fn hundred_connections_of_twenty_requests(transport: &str) {
 #[tokio::test]
 async fn sigterm_finishes_the_request_in_flight_then_exits_zero() {
     let slow = "1.2.0.192.bl.test";
-    let dns = healthy_ip_zone(TestDns::builder(), BL)
+    let dns = TestDns::builder()
+        .healthy_ip_zone(BL)
         .on(
             slow,
             "A",
@@ -684,8 +664,11 @@ async fn sigterm_finishes_the_request_in_flight_then_exits_zero() {
         .start()
         .await;
     let address = dns.addr.to_string();
-    let mut server =
-        Policyd::start(&["--nameserver", &address, "--timeout", "5", "--zone", BL]).await;
+    let mut server = ToolProcess::serve(
+        Tool::Policyd,
+        &["--nameserver", &address, "--timeout", "5", "--zone", BL],
+    )
+    .await;
     let mut idle = server.connect().await;
     assert_eq!(idle.ask(&client_request("198.51.100.7")).await, "DUNNO");
 
@@ -694,12 +677,10 @@ async fn sigterm_finishes_the_request_in_flight_then_exits_zero() {
     // The request is in flight once its slow query has reached the DNS server.
     dns.wait_for_query(&format!("{slow}.")).await;
 
-    server.signal("TERM");
+    server.signal(libc::SIGTERM);
     server.wait_for_log("shutting down").await.unwrap();
     // No new connections...
-    let Address::Tcp(addr) = server.address.clone() else {
-        unreachable!()
-    };
+    let addr = server.addr();
     let refused = async {
         while tokio::net::TcpStream::connect(addr).await.is_ok() {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -724,24 +705,28 @@ async fn sigterm_finishes_the_request_in_flight_then_exits_zero() {
 #[tokio::test]
 async fn a_second_signal_stops_waiting_for_requests_in_flight() {
     let stuck = "1.2.0.192.bl.test";
-    let dns = healthy_ip_zone(TestDns::builder(), BL)
+    let dns = TestDns::builder()
+        .healthy_ip_zone(BL)
         .on(stuck, "A", Behaviour::Drop)
         .start()
         .await;
     let address = dns.addr.to_string();
-    let mut server =
-        Policyd::start(&["--nameserver", &address, "--timeout", "20", "--zone", BL]).await;
+    let mut server = ToolProcess::serve(
+        Tool::Policyd,
+        &["--nameserver", &address, "--timeout", "20", "--zone", BL],
+    )
+    .await;
     let mut busy = server.connect().await;
     busy.send_request(&client_request("192.0.2.1")).await;
     dns.wait_for_query(&format!("{stuck}.")).await;
 
-    server.signal("INT");
+    server.signal(libc::SIGINT);
     server
         .wait_for_log("finishing the requests in flight")
         .await
         .unwrap();
     let started = std::time::Instant::now();
-    server.signal("INT");
+    server.signal(libc::SIGINT);
     assert_eq!(server.wait().await.code(), Some(0));
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(busy.closed().await, "closed without an answer");
@@ -759,8 +744,8 @@ async fn listens_on_a_unix_socket_replacing_a_stale_one() {
     let address = dns.addr.to_string();
     let socket = path.to_str().unwrap();
     let args = ["--nameserver", &address, "--zone", BL, "--listen", socket];
-    let mut server = Policyd::start(&args).await;
-    assert!(matches!(&server.address, Address::Unix(p) if p == &path));
+    let mut server = ToolProcess::serve(Tool::Policyd, &args).await;
+    assert!(matches!(server.address(), Address::Unix(p) if p == &path));
     let mut conn = server.connect().await;
     assert!(
         conn.ask(&client_request("192.0.2.1"))
@@ -770,7 +755,7 @@ async fn listens_on_a_unix_socket_replacing_a_stale_one() {
     assert_eq!(conn.ask(&client_request("198.51.100.7")).await, "DUNNO");
 
     // A live server's socket is not taken over.
-    let second = Policyd::try_start(&args, &[]).await;
+    let second = ToolProcess::try_serve(Tool::Policyd, &args, &[]).await;
     let Err(logs) = second else {
         panic!("a second server took over a live socket")
     };
@@ -781,13 +766,13 @@ async fn listens_on_a_unix_socket_replacing_a_stale_one() {
             .starts_with("REJECT ")
     );
 
-    server.signal("TERM");
+    server.signal(libc::SIGTERM);
     assert_eq!(server.wait().await.code(), Some(0));
     assert!(!exists(&path), "the socket file is removed at exit");
 
     // A file that is not a socket is never removed.
     std::fs::write(&path, "precious").unwrap();
-    let Err(logs) = Policyd::try_start(&args, &[]).await else {
+    let Err(logs) = ToolProcess::try_serve(Tool::Policyd, &args, &[]).await else {
         panic!("started over a regular file")
     };
     assert!(logs.contains("not a socket"), "{logs}");
@@ -796,30 +781,19 @@ async fn listens_on_a_unix_socket_replacing_a_stale_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_do_not_lock_out_postfix() {
-    crate::policyd_support::raise_fd_limit();
+    crate::support::tool::raise_fd_limit();
     let dns = lists_server().await;
     let server = start(&dns, &["--zone", BL]).await;
-    let Address::Tcp(addr) = server.address else {
-        unreachable!()
-    };
     // 1,100 connections that never send a request: more than --max-connections (512).
-    let idle = crate::policyd_support::idle_connections(addr, 1100, None).await;
-    let started = std::time::Instant::now();
-    let action = tokio::time::timeout(Duration::from_secs(3), async {
-        server
-            .connect()
-            .await
-            .ask(&client_request("192.0.2.1"))
-            .await
+    let (action, took) = answer_past_idle_connections(&server, 1100, async {
+        let request = client_request("192.0.2.1");
+        server.connect().await.ask(&request).await
     })
-    .await
-    .expect("an answer within 3 s");
+    .await;
     assert!(
         action.starts_with("REJECT Service unavailable; client [192.0.2.1] blocked using bl.test"),
-        "{action} after {:?}",
-        started.elapsed()
+        "{action} after {took:?}"
     );
-    drop(idle);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -832,9 +806,7 @@ async fn a_flooding_peer_closes_only_its_own_connections() {
         "50",
     ];
     let server = start(&dns, &[&["--zone", BL][..], &limits].concat()).await;
-    let Address::Tcp(addr) = server.address else {
-        unreachable!()
-    };
+    let addr = server.addr();
     // A connection from 127.0.0.1 that has not sent its request yet...
     let mut postfix = server.connect().await;
     // ... while another peer opens 200 idle connections. At its own cap of 50, each new one
@@ -847,12 +819,12 @@ async fn a_flooding_peer_closes_only_its_own_connections() {
 /// Opens 200 idle connections to `server` from `source`, then checks that `postfix`'s
 /// connection is still answered.
 async fn still_answered_after_a_flood(
-    server: &Policyd,
+    server: &ToolProcess,
     addr: std::net::SocketAddr,
     source: Option<std::net::IpAddr>,
-    postfix: &mut crate::policyd_support::PolicyClient,
+    postfix: &mut crate::support::policy::PolicyClient,
 ) {
-    let flood = crate::policyd_support::idle_connections(addr, 200, source).await;
+    let flood = crate::support::tool::idle_connections(addr, 200, source).await;
     // The server accepts them all (and closes the older ones) in well under a second.
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(
@@ -870,9 +842,7 @@ async fn still_answered_after_a_flood(
 async fn connections_in_use_are_closed_last() {
     let dns = lists_server().await;
     let server = start(&dns, &["--zone", BL, "--max-connections", "50"]).await;
-    let Address::Tcp(addr) = server.address else {
-        unreachable!()
-    };
+    let addr = server.addr();
     // Postfix's connection, idle between two requests, the longest idle of all...
     let mut postfix = server.connect().await;
     assert_eq!(postfix.ask(&client_request("198.51.100.7")).await, "DUNNO");
@@ -889,8 +859,11 @@ async fn a_unix_socket_is_for_its_owner_and_group_only() {
     let path = dir.path().join("policy.sock");
     let address = dns.addr.to_string();
     let socket = path.to_str().unwrap();
-    let server =
-        Policyd::start(&["--nameserver", &address, "--zone", BL, "--listen", socket]).await;
+    let server = ToolProcess::serve(
+        Tool::Policyd,
+        &["--nameserver", &address, "--zone", BL, "--listen", socket],
+    )
+    .await;
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o660, "{mode:o}");
     drop(server);
@@ -905,7 +878,7 @@ async fn the_library_policy_server_serves_in_process_until_shut_down() {
     use dnsbl_check::mail::serve::PolicyServer;
     use dnsbl_check::mail::{SessionFilter, SessionPolicy};
 
-    use crate::policyd_support::in_process::{InProcess, checker};
+    use crate::support::in_process::{InProcess, checker};
 
     let dns = lists_server().await;
     let policy = SessionPolicy::default().check_helo(true);
@@ -951,7 +924,7 @@ async fn the_library_policy_server_listens_on_a_unix_socket_in_process() {
     use dnsbl_check::mail::serve::{Listen, PolicyServer};
     use dnsbl_check::mail::{SessionFilter, SessionPolicy};
 
-    use crate::policyd_support::in_process::{InProcess, checker};
+    use crate::support::in_process::{InProcess, checker};
 
     let dns = lists_server().await;
     let dir = tempfile::tempdir().unwrap();

@@ -9,10 +9,9 @@
 //! client addresses.
 
 use crate::milter::html_message_text;
-use crate::policyd_support::Policyd;
-use crate::policyd_support::milter::start_milter;
 use crate::support::TestDns;
 use crate::support::postfix::Postfix;
+use crate::support::tool::{Tool, ToolProcess};
 
 const BL: &str = "bl.test";
 const DBL: &str = "dbl.test";
@@ -28,7 +27,8 @@ async fn postfix_rejects_listed_clients_and_accepts_clean_ones() {
         .start()
         .await;
     let address = dns.addr.to_string();
-    let policyd = Policyd::start(&["--nameserver", &address, "--zone", BL]).await;
+    let policyd =
+        ToolProcess::serve(Tool::Policyd, &["--nameserver", &address, "--zone", BL]).await;
     let postfix = Postfix::with_policy(policyd.port()).await;
 
     let listed = postfix.send_from("192.0.2.55").await;
@@ -73,15 +73,14 @@ async fn milter_lists() -> TestDns {
         .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
         .a("55.2.0.192.bl.test", &["127.0.0.2"], 60)
         .txt("55.2.0.192.bl.test", &["Listed for testing"], 60)
-        .zone(DBL)
-        .a("test.dbl.test", &["127.0.1.2"], 60)
+        .healthy_domain_zone(DBL)
         .a("spam.example.dbl.test", &["127.0.1.2"], 60)
         .start()
         .await
 }
 
 /// The milter on `dns`'s lists with `option`, and a Postfix using it.
-async fn milter_and_postfix(dns: &TestDns, option: &str) -> (Policyd, Postfix) {
+async fn milter_and_postfix(dns: &TestDns, option: &str) -> (ToolProcess, Postfix) {
     let address = dns.addr.to_string();
     let args = [
         "--nameserver",
@@ -92,7 +91,7 @@ async fn milter_and_postfix(dns: &TestDns, option: &str) -> (Policyd, Postfix) {
         DBL,
         option,
     ];
-    let milter = start_milter(&args).await;
+    let milter = ToolProcess::serve(Tool::Milter, &args).await;
     let postfix = Postfix::with_milter(milter.port()).await;
     (milter, postfix)
 }

@@ -1,13 +1,13 @@
 //! `dnsbl-check --smtp-check` with `--smtp-from` and `--smtp-rcpt`: the relay probe's three
 //! answers, told apart.
 
-use crate::cli::{BL, healthy_ip_zone, run_on};
+use crate::cli::{BL, run_on};
 use crate::support::TestDns;
 use crate::support::smtp::{Script, responder};
 
 #[tokio::test]
 async fn a_refused_sender_is_reported_inconclusive_with_the_chosen_addresses() {
-    let dns = healthy_ip_zone(TestDns::builder(), BL).start().await;
+    let dns = TestDns::builder().healthy_ip_zone(BL).start().await;
     let server = responder(Script {
         banner: Some(b"220 mx.example.test ESMTP\r\n".to_vec()),
         replies: |verb| match verb {

@@ -3,9 +3,7 @@
 
 use serde_json::Value;
 
-use crate::cli::{
-    Run, healthy_domain_zone, healthy_ip_zone, run, run_on, run_with, server_args, with_server,
-};
+use crate::cli::{Run, json_on, run, run_on, run_with, server_args, with_server, write_config};
 use crate::support::rbldnsd::{Rbldnsd, ZoneData};
 use crate::support::{Behaviour, TestDns};
 
@@ -34,7 +32,9 @@ fn verdict(diagnosis: &Value, name: &str) -> String {
 
 #[tokio::test]
 async fn a_resolver_that_sees_the_lists_passes() {
-    let dns = healthy_domain_zone(healthy_ip_zone(TestDns::builder(), "bl.test"), "dbl.test")
+    let dns = TestDns::builder()
+        .healthy_ip_zone("bl.test")
+        .healthy_domain_zone("dbl.test")
         .start()
         .await;
     let args = [
@@ -146,11 +146,7 @@ async fn a_list_refusing_public_resolvers_is_told_apart() {
         .a("1.0.0.127.bl.test", &["127.255.255.254"], 60)
         .start()
         .await;
-    let run = run_on(
-        &dns,
-        &["--check-setup", "--zone", "bl.test", "--format", "json"],
-    )
-    .await;
+    let run = json_on(&dns, &["--check-setup", "--zone", "bl.test"]).await;
     assert_eq!(run.code, 2, "{run:?}");
     let found = diagnosis(&run);
     assert_eq!(verdict(&found, "bl.test"), "public_resolver_refused");
@@ -198,15 +194,11 @@ async fn a_list_without_test_points_is_unverified_not_proven() {
         .a("2.2.0.192.private.test", &["127.0.0.2"], 60)
         .start()
         .await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("lists.toml");
-    std::fs::write(
-        &config,
+    let config = write_config(
         "[[list]]\nname = \"private\"\nzone = \"private.test\"\nkind = \"ipv4\"\n\
          test_points = \"none\"\n",
-    )
-    .unwrap();
-    let args = ["--check-setup", "--config", config.to_str().unwrap()];
+    );
+    let args = ["--check-setup", "--config", config.path().to_str().unwrap()];
     let run = run_on(&dns, &[&args[..], &["--format", "json"]].concat()).await;
     let found = diagnosis(&run);
     assert_eq!(verdict(&found, "private"), "unverified", "{run:?}");
@@ -233,13 +225,7 @@ async fn rbldnsd_ip4set_is_ipv4_only_and_dnset_works() {
         ("dom.test", ZoneData::Dnset(":127.0.1.2:Listed\ntest\n")),
     ])
     .expect("start rbldnsd");
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("lists.toml");
-    std::fs::write(
-        &config,
-        "[[list]]\nname = \"v4\"\nzone = \"v4.test\"\nkind = \"ipv4\"\n",
-    )
-    .unwrap();
+    let config = write_config("[[list]]\nname = \"v4\"\nzone = \"v4.test\"\nkind = \"ipv4\"\n");
     let run = run(&[
         "--check-setup",
         "--nameserver",
@@ -249,7 +235,7 @@ async fn rbldnsd_ip4set_is_ipv4_only_and_dnset_works() {
         "--domain-zone",
         "dom.test",
         "--config",
-        config.to_str().unwrap(),
+        config.path().to_str().unwrap(),
         "--format",
         "json",
     ])

@@ -5,13 +5,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::cli::{BL, healthy_ip_zone, run_on};
+use crate::cli::{BL, json_on, run_on};
 use crate::support::{Behaviour, TestDns};
 
 /// `send.test`'s record: two ip4 networks, an `a:`, an `mx` and an `include:` whose record
 /// authorizes the one listed address, 203.0.113.5.
 async fn spf_dns() -> TestDns {
-    healthy_ip_zone(TestDns::builder(), BL)
+    TestDns::builder()
+        .healthy_ip_zone(BL)
         .a("5.113.0.203.bl.test", &["127.0.0.2"], 300)
         .zone("send.test")
         .txt(
@@ -73,11 +74,7 @@ fn addresses(reports: &[Value]) -> Vec<String> {
 #[tokio::test]
 async fn spf_checks_exactly_the_sending_addresses_with_their_paths() {
     let dns = spf_dns().await;
-    let out = run_on(
-        &dns,
-        &["--zone", BL, "--spf", "--format", "json", "send.test"],
-    )
-    .await;
+    let out = json_on(&dns, &["--zone", BL, "--spf", "send.test"]).await;
     assert_eq!(out.code, 1, "203.0.113.5 is listed: {out:?}");
     let reports = out.json();
     assert_eq!(reports[0]["senders"]["source"], "spf");
@@ -156,7 +153,7 @@ async fn mx_and_spf_together_check_each_address_once() {
 }
 
 async fn assert_refused(dns: &TestDns, domain: &str, words: &[&str]) {
-    crate::cli::binary(); // built before the clock starts
+    crate::support::tool::Tool::Check.binary(); // built before the clock starts
     let started = Instant::now();
     let out = run_on(dns, &["--zone", BL, "--spf", domain]).await;
     assert!(started.elapsed() < Duration::from_secs(20), "{out:?}");

@@ -4,9 +4,10 @@
 
 use dnsbl_check::mail::milter::{ClientAddress, Command, Response};
 
-use crate::policyd_support::milter::{Mta, start_milter};
-use crate::policyd_support::{Policyd, client_request};
 use crate::support::TestDns;
+use crate::support::milter::Mta;
+use crate::support::policy::client_request;
+use crate::support::tool::{Tool, ToolProcess};
 
 /// `bl.test`, healthy, listing 192.0.2.1.
 async fn lists_server() -> TestDns {
@@ -30,8 +31,8 @@ const UNREADABLE: [&str; 5] = ["[192.0.2.1]", "192.0.2.1%eth0", "", " ", "unknow
 async fn policyd_tempfails_an_unreadable_client_address_when_failing_closed() {
     let dns = lists_server().await;
     let address = dns.addr.to_string();
-    let closed = Policyd::start(&args(&address, &["--fail-closed"])).await;
-    let open = Policyd::start(&args(&address, &[])).await;
+    let closed = ToolProcess::serve(Tool::Policyd, &args(&address, &["--fail-closed"])).await;
+    let open = ToolProcess::serve(Tool::Policyd, &args(&address, &[])).await;
     let (mut closed_conn, mut open_conn) = (closed.connect().await, open.connect().await);
     for text in UNREADABLE {
         assert_eq!(
@@ -84,8 +85,8 @@ async fn policyd_tempfails_an_unreadable_client_address_when_failing_closed() {
 async fn the_milter_answers_a_connect_it_cannot_read() {
     let dns = lists_server().await;
     let address = dns.addr.to_string();
-    let closed = start_milter(&args(&address, &["--fail-closed"])).await;
-    let open = start_milter(&args(&address, &[])).await;
+    let closed = ToolProcess::serve(Tool::Milter, &args(&address, &["--fail-closed"])).await;
+    let open = ToolProcess::serve(Tool::Milter, &args(&address, &[])).await;
     let tempfail = Response::ReplyCode(
         "451 4.7.1 Service temporarily unavailable; client address not known".into(),
     );
@@ -140,7 +141,7 @@ async fn postfix_defers_a_client_whose_address_it_does_not_know_when_failing_clo
     let dns = lists_server().await;
     let address = dns.addr.to_string();
 
-    let policyd = Policyd::start(&args(&address, &["--fail-closed"])).await;
+    let policyd = ToolProcess::serve(Tool::Policyd, &args(&address, &["--fail-closed"])).await;
     let postfix = Postfix::with_policy(policyd.port()).await;
     let out = postfix.send_from("[UNAVAILABLE]").await;
     let transcript = String::from_utf8_lossy(&out.stdout);
@@ -159,7 +160,7 @@ async fn postfix_defers_a_client_whose_address_it_does_not_know_when_failing_clo
     assert!(warning.contains(r#"client="unknown""#), "{warning}");
     drop(postfix);
 
-    let milter = start_milter(&args(&address, &["--fail-closed"])).await;
+    let milter = ToolProcess::serve(Tool::Milter, &args(&address, &["--fail-closed"])).await;
     let postfix = Postfix::with_milter(milter.port()).await;
     let out = postfix.send_from("[UNAVAILABLE]").await;
     let transcript = String::from_utf8_lossy(&out.stdout);

@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::process::{Child, Command};
-use tokio::sync::mpsc;
+use tokio::process::Command;
 
 use crate::support::rbldnsd::{Rbldnsd, ZoneData};
+use crate::support::tool::{Tool, ToolProcess};
 use crate::support::unbound::Unbound;
 
 const ZONE: &str = "watch.test";
@@ -45,11 +45,7 @@ async fn rewrite(rbl: &Rbldnsd, text: &str) {
 }
 
 /// A running watcher, its stdout read line by line.
-struct Watch {
-    child: Child,
-    lines: mpsc::UnboundedReceiver<String>,
-    stderr: Arc<Mutex<String>>,
-}
+struct Watch(ToolProcess);
 
 impl Watch {
     /// Watches 192.0.2.0/30 on [`ZONE`], asking `rbl`.
@@ -65,69 +61,35 @@ impl Watch {
 
     /// `dnsbl-check --watch 1 --format json --state STATE ARGS`.
     fn spawn(state: &Path, args: &[&str]) -> Watch {
-        let mut command = Command::new(crate::cli::binary());
-        command
-            .args(["--timeout", "2", "--watch", "1", "--format", "json"])
-            .arg("--state")
-            .arg(state)
-            .args(args)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = command.spawn().expect("spawn dnsbl-check");
-        let (sender, lines) = mpsc::unbounded_channel();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = stdout.next_line().await {
-                let _ = sender.send(line);
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().unwrap();
-        let collected = Arc::clone(&stderr);
-        tokio::spawn(async move {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text).await;
-            collected.lock().unwrap().push_str(&text);
-        });
-        Watch {
-            child,
-            lines,
-            stderr,
-        }
+        let state = state.to_str().expect("a UTF-8 path");
+        let watch = ["--timeout", "2", "--watch", "1", "--format", "json"];
+        let args = [&watch[..], &["--state", state], args].concat();
+        Watch(ToolProcess::spawn(Tool::Check, &args, &[]))
     }
 
     /// The next event, parsed; panics after [`EVENT_WAIT`].
     async fn event(&mut self) -> Value {
-        let line = tokio::time::timeout(EVENT_WAIT, self.lines.recv())
+        let line = self
+            .0
+            .next_line(EVENT_WAIT)
             .await
-            .unwrap_or_else(|_| panic!("no event in time; stderr: {}", self.stderr()))
+            .unwrap_or_else(|stderr| panic!("no event in time; stderr: {stderr}"))
             .unwrap_or_else(|| panic!("watcher ended; stderr: {}", self.stderr()));
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
     }
 
     /// Asserts that no event comes for `quiet`.
     async fn no_event(&mut self, quiet: Duration) {
-        if let Ok(Some(line)) = tokio::time::timeout(quiet, self.lines.recv()).await {
+        if let Ok(Some(line)) = self.0.next_line(quiet).await {
             panic!("unexpected event {line}");
         }
     }
 
     /// Sends `signal` and returns the exit code and every line still unread.
-    async fn stop(mut self, signal: i32) -> (i32, Vec<String>) {
-        let pid = self.child.id().expect("running") as i32;
-        // SAFETY: kill(2) on our own child's pid, which has not been reaped yet.
-        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
-        let status = tokio::time::timeout(EVENT_WAIT, self.child.wait())
-            .await
-            .expect("exit after the signal")
-            .unwrap();
-        let mut rest = Vec::new();
-        while let Some(line) = self.lines.recv().await {
-            rest.push(line);
-        }
+    async fn stop(&mut self, signal: i32) -> (i32, Vec<String>) {
+        self.0.signal(signal);
+        let status = self.0.wait_within(EVENT_WAIT).await;
+        let rest = self.0.rest_of_stdout().await;
         let code = status
             .code()
             .unwrap_or_else(|| panic!("killed: {status:?}"));
@@ -135,7 +97,7 @@ impl Watch {
     }
 
     fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
+        self.0.logs()
     }
 }
 
@@ -227,7 +189,7 @@ async fn reports_listed_changed_delisted_then_stops_on_sigterm() {
 }
 
 async fn run_history(state: &Path, format: &str, targets: &[&str]) -> String {
-    let output = Command::new(crate::cli::binary())
+    let output = Command::new(crate::support::tool::Tool::Check.binary())
         .arg("--state")
         .arg(state)
         .args(["--format", format, "--history"])
@@ -259,7 +221,7 @@ async fn confirm_n_ignores_flapping_that_confirm_1_reports() {
         tokio::time::sleep(Duration::from_millis(2100)).await;
     }
     let mut flaps = Vec::new();
-    while let Ok(line) = eager.lines.try_recv() {
+    while let Some(line) = eager.0.try_next_line() {
         flaps.push(serde_json::from_str::<Value>(&line).unwrap()["event"].clone());
     }
     assert!(flaps.len() >= 4, "confirm 1 saw the flapping: {flaps:?}");
@@ -325,7 +287,7 @@ async fn baseline_listings_are_reported_when_asked() {
 /// Runs `dnsbl-check --state STATE ARGS` to its end, naming a loopback name server that
 /// nothing may ask.
 async fn run_on_state(state: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(crate::cli::binary())
+    Command::new(crate::support::tool::Tool::Check.binary())
         .args(["--nameserver", "127.0.0.1:9", "--state"])
         .arg(state)
         .args(args)
@@ -590,7 +552,7 @@ async fn sigterm_mid_round_saves_what_was_checked_and_exits_zero() {
         "--concurrency",
         "4",
     ];
-    let watch = Watch::spawn(&state, &[&args[..], &["192.0.2.0/24"]].concat());
+    let mut watch = Watch::spawn(&state, &[&args[..], &["192.0.2.0/24"]].concat());
     // The first queries mean the round (and the signal handlers) started.
     let deadline = Instant::now() + EVENT_WAIT;
     while dns.query_count() < 10 {
@@ -626,15 +588,6 @@ async fn listing_dns() -> crate::support::TestDns {
         .await
 }
 
-/// Polls `child` until it exits; panics after [`EVENT_WAIT`].
-async fn exit_code(child: &mut Child) -> Option<i32> {
-    tokio::time::timeout(EVENT_WAIT, child.wait())
-        .await
-        .expect("exited in time")
-        .unwrap()
-        .code()
-}
-
 #[tokio::test]
 async fn a_second_watcher_on_the_same_state_is_refused_naming_the_holder() {
     let dns = listing_dns().await;
@@ -642,19 +595,17 @@ async fn a_second_watcher_on_the_same_state_is_refused_naming_the_holder() {
     let server = dns.addr.to_string();
     let args = ["--nameserver", &server, "--zone", ZONE, "192.0.2.1"];
     let first = Watch::spawn(&state, &args);
-    let pid = first.child.id().expect("running");
+    let pid = first.0.pid();
     wait_for_baseline(&state, 1).await;
 
     let mut second = Watch::spawn(&state, &args);
-    assert_eq!(exit_code(&mut second.child).await, Some(2));
-    // The stderr reader finishes once the pipe closes.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let stderr = second.stderr();
+    assert_eq!(second.0.wait_within(EVENT_WAIT).await.code(), Some(2));
+    let stderr = second.0.all_logs().await;
     assert!(stderr.contains(&state.display().to_string()), "{stderr}");
     assert!(stderr.contains("in use by another watcher"), "{stderr}");
     assert!(stderr.contains(&format!("pid {pid} on host ")), "{stderr}");
     assert!(
-        second.lines.recv().await.is_none(),
+        second.0.rest_of_stdout().await.is_empty(),
         "the second watcher printed events"
     );
 
@@ -663,14 +614,14 @@ async fn a_second_watcher_on_the_same_state_is_refused_naming_the_holder() {
 
     // A watcher killed outright leaves no lock behind.
     let mut first = first;
-    first.child.start_kill().unwrap();
+    first.0.kill();
     assert_eq!(
-        exit_code(&mut first.child).await,
+        first.0.wait_within(EVENT_WAIT).await.code(),
         None,
         "killed by the signal"
     );
-    let third = Watch::spawn(&state, &args);
-    let third_pid = third.child.id().expect("running");
+    let mut third = Watch::spawn(&state, &args);
+    let third_pid = third.0.pid();
     let deadline = Instant::now() + EVENT_WAIT;
     let lock = format!("{}.lock", state.display());
     while !std::fs::read_to_string(&lock)
@@ -748,8 +699,8 @@ async fn a_webhook_that_redirects_is_a_failed_delivery_retried_by_post() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let stderr = Arc::clone(&watch.stderr);
     let (code, _) = watch.stop(libc::SIGTERM).await;
+    let stderr = watch.0.all_logs().await;
     assert_eq!(code, 0);
     receiver.abort();
     let requests = requests.lock().unwrap().clone();
@@ -763,7 +714,6 @@ async fn a_webhook_that_redirects_is_a_failed_delivery_retried_by_post() {
         assert_eq!(events[0]["event"], "listed");
         assert_eq!(events[0]["target"], "192.0.2.1");
     }
-    let stderr = stderr.lock().unwrap().clone();
     assert!(stderr.contains("302"), "{stderr}");
     assert!(
         stderr.contains(&format!("redirect to {}", url.trim_end_matches("/hook"))),
@@ -819,13 +769,11 @@ async fn a_list_gone_blind_is_trouble_not_a_delisting() {
         assert_eq!(event["event"], "recovered", "{event}");
     }
     watch.no_event(Duration::from_secs(4)).await;
-    let collected = Arc::clone(&watch.stderr);
     let (code, rest) = watch.stop(libc::SIGTERM).await;
     assert_eq!(code, 0);
     assert!(rest.is_empty(), "{rest:?}");
     // Said once on stderr, in words (read to its end once the watcher exited).
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let stderr = collected.lock().unwrap().clone();
+    let stderr = watch.0.all_logs().await;
     let said = stderr
         .lines()
         .filter(|line| line.contains("warning: watch.test: the test point 127.0.0.2 is not listed"))

@@ -1,6 +1,6 @@
 //! The library's servers run in-process: `PolicyServer::serve` and `MilterServer::serve` in a
 //! task of the test's runtime, stopped by their shutdown stream. The same protocol as the
-//! example processes, without building or starting them.
+//! tools' processes, without building or starting them.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -11,8 +11,9 @@ use futures::channel::mpsc;
 use tokio::net::{TcpStream, UnixStream};
 use tokio::task::JoinHandle;
 
-use super::{Address, PATIENCE, PolicyClient};
-use crate::support::{TestDns, resolver_at};
+use super::policy::PolicyClient;
+use super::tool::{Address, PATIENCE};
+use super::{TestDns, resolver_at};
 
 /// A checker asking `dns` about the IP lists `ip_zones` and the domain lists `domain_zones`.
 pub fn checker(

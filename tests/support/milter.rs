@@ -1,9 +1,7 @@
-//! Running the `dnsbl-milter` example, and speaking the MTA's side of the milter protocol to
-//! it with the library's codec.
+//! The MTA's side of the milter protocol, spoken with the library's codec to the milter (the
+//! `dnsbl-milter` tool, or the library's server in-process).
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use dnsbl_check::mail::milter::{
     Actions, ClientAddress, Command, MAX_PACKET, Options, ProtocolFlags, Response, read_packet,
@@ -11,20 +9,7 @@ use dnsbl_check::mail::milter::{
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use super::{Address, PATIENCE, Policyd, build_example};
-
-/// The milter binary, built once per test run.
-pub fn milter_binary() -> &'static PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| build_example("dnsbl-milter", false))
-}
-
-/// Starts `dnsbl-milter` with `args` (plus `--listen 127.0.0.1:0` unless given).
-pub async fn start_milter(args: &[&str]) -> Policyd {
-    Policyd::try_start_binary(milter_binary(), args, &[])
-        .await
-        .unwrap_or_else(|logs| panic!("dnsbl-milter did not start:\n{logs}"))
-}
+use super::tool::{PATIENCE, ToolProcess};
 
 /// Every action and protocol flag of version 6, as an MTA offers them.
 pub const OFFER_ACTIONS: Actions = Actions::from_bits(0x1ff);
@@ -39,16 +24,13 @@ pub struct Mta {
 
 impl Mta {
     /// Connects and negotiates, offering everything.
-    pub async fn connect(server: &Policyd) -> Mta {
+    pub async fn connect(server: &ToolProcess) -> Mta {
         Mta::connect_offering(server, Options::new(OFFER_ACTIONS, OFFER_PROTOCOL)).await
     }
 
     /// Connects and negotiates with `offer`.
-    pub async fn connect_offering(server: &Policyd, offer: Options) -> Mta {
-        let Address::Tcp(addr) = server.address else {
-            panic!("a TCP milter")
-        };
-        Mta::connect_to(addr, offer).await
+    pub async fn connect_offering(server: &ToolProcess, offer: Options) -> Mta {
+        Mta::connect_to(server.addr(), offer).await
     }
 
     /// Connects to the milter at `addr` and negotiates with `offer`.
