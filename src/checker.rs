@@ -138,9 +138,8 @@ impl CheckerBuilder {
     }
 
     /// Adds lists.
-    pub fn lists(mut self, lists: impl IntoIterator<Item = DnsList>) -> Self {
-        self.lists.extend(lists);
-        self
+    pub fn lists(self, lists: impl IntoIterator<Item = DnsList>) -> Self {
+        lists.into_iter().fold(self, Self::list)
     }
 
     /// The score at or above which a target's verdict is "listed" (default 1).

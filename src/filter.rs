@@ -4,8 +4,6 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize, Serializer};
-
 /// A test on one answer code (an A record such as `127.0.0.4`).
 ///
 /// The syntax extends Postfix's `postscreen_dnsbl_sites` filters with forms from Exim:
@@ -226,18 +224,8 @@ impl fmt::Debug for CodeFilter {
     }
 }
 
-impl Serialize for CodeFilter {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.text)
-    }
-}
-
-impl<'de> Deserialize<'de> for CodeFilter {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
+// As written: `Display` gives back the text parsed.
+crate::zone::serde_as_text!(CodeFilter);
 
 /// A code filter that cannot be parsed, with what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -250,10 +238,6 @@ pub struct FilterError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ip(text: &str) -> Ipv4Addr {
-        text.parse().unwrap()
-    }
 
     #[test]
     fn matches_table() {
@@ -284,7 +268,8 @@ mod tests {
         ];
         for (filter, code, expected) in cases {
             let parsed: CodeFilter = filter.parse().unwrap();
-            assert_eq!(parsed.matches(ip(code)), *expected, "{filter} vs {code}");
+            let code: Ipv4Addr = code.parse().unwrap();
+            assert_eq!(parsed.matches(code), *expected, "{filter} vs {code}");
         }
     }
 

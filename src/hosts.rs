@@ -414,51 +414,56 @@ pub async fn expand_at_most<R: DnsResolver>(
         expansion.trouble.extend(trouble);
         for addr in addrs {
             if seen.insert(addr) {
-                pending.push((host.clone(), preference, addr));
+                pending.push(Found {
+                    host: host.clone(),
+                    preference,
+                    addr,
+                    path: None,
+                    network: None,
+                });
             }
         }
     }
     let left_out = pending.len().saturating_sub(max_addresses);
     pending.truncate(max_addresses);
-    expansion.addresses = with_rdns(
-        resolver,
-        pending,
-        |(_, _, addr)| *addr,
-        |found, rdns| {
-            let (host, preference, addr) = found;
-            DerivedAddress {
-                via: domain.clone(),
-                host,
-                preference,
-                addr,
-                rdns,
-                path: None,
-                network: None,
-            }
-        },
-    )
-    .await;
+    expansion.addresses = with_rdns(resolver, domain, pending).await;
     (expansion, left_out)
 }
 
-/// Looks up the reverse DNS of every address found, at once, and builds each one's
+/// An address found for a domain, before its reverse DNS is looked up.
+struct Found {
+    host: DomainName,
+    preference: Option<u16>,
+    addr: IpAddr,
+    path: Option<String>,
+    network: Option<IpNet>,
+}
+
+/// Looks up the reverse DNS of every address found for `via`, at once, and builds each one's
 /// [`DerivedAddress`].
-async fn with_rdns<R: DnsResolver, T>(
+async fn with_rdns<R: DnsResolver>(
     resolver: &R,
-    found: Vec<T>,
-    addr: impl Fn(&T) -> IpAddr,
-    build: impl Fn(T, ReverseDns) -> DerivedAddress,
+    via: &DomainName,
+    found: Vec<Found>,
 ) -> Vec<DerivedAddress> {
     let rdns = futures::future::join_all(
         found
             .iter()
-            .map(|one| forward_confirmed_reverse_dns(resolver, addr(one))),
+            .map(|one| forward_confirmed_reverse_dns(resolver, one.addr)),
     )
     .await;
     found
         .into_iter()
         .zip(rdns)
-        .map(|(one, rdns)| build(one, rdns))
+        .map(|(one, rdns)| DerivedAddress {
+            via: via.clone(),
+            host: one.host,
+            preference: one.preference,
+            addr: one.addr,
+            rdns,
+            path: one.path,
+            network: one.network,
+        })
         .collect()
 }
 
@@ -483,7 +488,13 @@ async fn sending_addresses<R: DnsResolver>(
         .take(max_addresses)
         .map(|(addr, network)| {
             let wide = spf::network_size(&network.network) > 1;
-            (addr, network.via(), wide.then_some(network.network))
+            Found {
+                host: domain.clone(),
+                preference: None,
+                addr,
+                path: Some(network.via()),
+                network: wide.then_some(network.network),
+            }
         })
         .collect();
     // Overlapping networks count twice in `total`: the count left out is an upper bound.
@@ -494,24 +505,7 @@ async fn sending_addresses<R: DnsResolver>(
     } else {
         left_out
     };
-    expansion.addresses = with_rdns(
-        resolver,
-        pending,
-        |(addr, _, _)| *addr,
-        |found, rdns| {
-            let (addr, path, network) = found;
-            DerivedAddress {
-                via: domain.clone(),
-                host: domain.clone(),
-                preference: None,
-                addr,
-                rdns,
-                path: Some(path),
-                network,
-            }
-        },
-    )
-    .await;
+    expansion.addresses = with_rdns(resolver, &domain, pending).await;
     left_out
 }
 

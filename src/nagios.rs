@@ -158,6 +158,19 @@ mod tests {
     #[test]
     fn every_state() {
         let defaults = Thresholds::default();
+        let graded = Thresholds {
+            warning: Some(2),
+            critical: Some(4),
+        };
+        let warning_only = Thresholds {
+            warning: Some(1),
+            critical: None,
+        };
+        // A threshold of 0 would make "nothing listed" an alert: it counts as 1.
+        let critical_zero = Thresholds {
+            warning: None,
+            critical: Some(0),
+        };
         let cases = [
             // (thresholds, listings, trouble, bad input, state)
             (defaults, 0, false, false, Status::Ok),
@@ -166,40 +179,16 @@ mod tests {
             (defaults, 0, true, false, Status::Unknown),
             (defaults, 0, false, true, Status::Unknown),
             (defaults, 3, false, true, Status::Unknown),
-        ];
-        let graded = Thresholds {
-            warning: Some(2),
-            critical: Some(4),
-        };
-        let graded_cases = [
             (graded, 0, false, false, Status::Ok),
             (graded, 1, false, false, Status::Ok),
             (graded, 1, true, false, Status::Unknown),
             (graded, 2, false, false, Status::Warning),
             (graded, 3, true, false, Status::Warning),
             (graded, 4, false, false, Status::Critical),
-        ];
-        let warning_only = Thresholds {
-            warning: Some(1),
-            critical: None,
-        };
-        let more = [
             (warning_only, 9, false, false, Status::Warning),
-            // A threshold of 0 would make "nothing listed" an alert: it counts as 1.
-            (
-                Thresholds {
-                    warning: None,
-                    critical: Some(0),
-                },
-                0,
-                false,
-                false,
-                Status::Ok,
-            ),
+            (critical_zero, 0, false, false, Status::Ok),
         ];
-        for (thresholds, listings, trouble, bad, expected) in
-            cases.into_iter().chain(graded_cases).chain(more)
-        {
+        for (thresholds, listings, trouble, bad, expected) in cases {
             assert_eq!(
                 thresholds.status(listings, trouble, bad),
                 expected,

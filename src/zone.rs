@@ -5,8 +5,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize, Serializer};
-
 use crate::target::{MAX_NAME_LEN, Target, unmap_ipv4, validate_host_name};
 
 /// The DNS zone a list answers under, such as `zen.spamhaus.org`.
@@ -244,19 +242,28 @@ impl FromStr for Zone {
     }
 }
 
-impl Serialize for Zone {
-    /// Serialises the public name only: the key never leaves the process this way.
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.public)
-    }
-}
+/// Implements `Serialize` as the type's `Display` text and `Deserialize` through its
+/// `FromStr`, for values written as one string in files and reports.
+macro_rules! serde_as_text {
+    ($ty:ty) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
 
-impl<'de> Deserialize<'de> for Zone {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
 }
+pub(crate) use serde_as_text;
+
+// The public name only, as `Display` writes it: the key never leaves the process this way.
+serde_as_text!(Zone);
 
 fn normalise_zone(text: &str) -> Result<String, ZoneError> {
     let trimmed = text.trim();

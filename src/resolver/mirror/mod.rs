@@ -292,9 +292,8 @@ impl MirrorBuilder {
     }
 
     /// Adds several datasets.
-    pub fn zones_data(mut self, data: impl IntoIterator<Item = ZoneData>) -> Self {
-        self.data.extend(data);
-        self
+    pub fn zones_data(self, data: impl IntoIterator<Item = ZoneData>) -> Self {
+        data.into_iter().fold(self, Self::zone_data)
     }
 
     /// How often the files are looked at for changes (default every second); `None` never

@@ -76,7 +76,8 @@ impl PooledUdpResolverBuilder {
     /// Randomises the case of query names and accepts only answers that echo it exactly (0x20
     /// encoding). On by default: rbldnsd, BIND, Unbound, Knot and PowerDNS preserve case. Turn
     /// it off for a server that does not; then names are compared without regard to case.
-    /// [`TransportStats::replies_case_mismatch`] counts the answers it rejects.
+    /// [`TransportStats::replies_case_mismatch`](super::TransportStats::replies_case_mismatch)
+    /// counts the answers it rejects.
     pub fn case_randomization(mut self, on: bool) -> Self {
         self.case_randomization = on;
         self

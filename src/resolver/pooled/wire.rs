@@ -742,28 +742,22 @@ mod tests {
         let question = &q[12..q.len() - 11];
         let same = respond(&q, ResponseCode::NoError, vec![], vec![]);
         assert!(question_matches(&same, question, true));
-        let lower = respond(
-            &query(1, "2.0.0.127.bl.test.", TYPE_A),
-            ResponseCode::NoError,
-            vec![],
-            vec![],
-        );
+        // An empty answer to the same query but for its name or type.
+        let answer_to = |qname: &str, qtype: u16| {
+            respond(
+                &query(1, qname, qtype),
+                ResponseCode::NoError,
+                vec![],
+                vec![],
+            )
+        };
+        let lower = answer_to("2.0.0.127.bl.test.", TYPE_A);
         assert!(!question_matches(&lower, question, true));
         assert!(question_matches(&lower, question, false));
         assert!(question_matches_ignoring_case(&lower, question));
-        let other_type = respond(
-            &query(1, "2.0.0.127.Bl.Test.", TYPE_TXT),
-            ResponseCode::NoError,
-            vec![],
-            vec![],
-        );
+        let other_type = answer_to("2.0.0.127.Bl.Test.", TYPE_TXT);
         assert!(!question_matches(&other_type, question, false));
-        let other_name = respond(
-            &query(1, "3.0.0.127.Bl.Test.", TYPE_A),
-            ResponseCode::NoError,
-            vec![],
-            vec![],
-        );
+        let other_name = answer_to("3.0.0.127.Bl.Test.", TYPE_A);
         assert!(!question_matches(&other_name, question, false));
         assert_eq!(response_id(&same), Some(1));
         assert_eq!(response_id(&q), None, "a query is not a response");
@@ -786,6 +780,38 @@ mod tests {
         Record::from_rdata(owner(zone), ttl, RData::SOA(soa))
     }
 
+    /// A response to `query` (its rcode, answers and authority section), what it must read
+    /// as, and what the case shows.
+    type Case<T> = (
+        &'static str,
+        ResponseCode,
+        Vec<Record>,
+        Vec<Record>,
+        Reply<T>,
+    );
+
+    /// Answers each case's response to `query` and reads it as record type `K`.
+    fn assert_reads<K: Decode>(query: &[u8], cases: Vec<Case<K::Value>>)
+    where
+        K::Value: PartialEq + std::fmt::Debug,
+    {
+        for (what, rcode, answers, authorities, expected) in cases {
+            let packet = respond(query, rcode, answers, authorities);
+            assert_eq!(parse::<K>(&packet, query).unwrap(), expected, "{what}");
+        }
+    }
+
+    fn records<T>(records: Vec<T>, ttl: u32) -> Reply<T> {
+        Reply::Answer(Answer::Records { records, ttl })
+    }
+
+    fn no_records<T>(nxdomain: bool, negative_ttl: Option<u32>) -> Reply<T> {
+        Reply::Answer(Answer::NoRecords {
+            nxdomain,
+            negative_ttl,
+        })
+    }
+
     #[test]
     fn reads_every_kind_of_answer() {
         let qname = "10.2.0.192.bl.test.";
@@ -794,71 +820,47 @@ mod tests {
         let a = |ip: [u8; 4], ttl| {
             Record::from_rdata(owner(qname), ttl, RData::A(A::from(Ipv4Addr::from(ip))))
         };
-
-        let listed = respond(
+        let cname = Record::from_rdata(owner(qname), 60, RData::CNAME(CNAME(owner("x.bl.test."))));
+        let listed = vec![Ipv4Addr::new(127, 0, 0, 2), Ipv4Addr::new(127, 0, 0, 4)];
+        assert_reads::<record::A>(
             &qa,
-            ResponseCode::NoError,
-            vec![a([127, 0, 0, 2], 300), a([127, 0, 0, 4], 60)],
-            vec![],
-        );
-        assert_eq!(
-            parse::<record::A>(&listed, &qa).unwrap(),
-            Reply::Answer(Answer::Records {
-                records: vec![Ipv4Addr::new(127, 0, 0, 2), Ipv4Addr::new(127, 0, 0, 4)],
-                ttl: 60
-            })
-        );
-
-        let nx = respond(
-            &qa,
-            ResponseCode::NXDomain,
-            vec![],
-            vec![soa("bl.test.", 90, 30)],
-        );
-        assert_eq!(
-            parse::<record::A>(&nx, &qa).unwrap(),
-            Reply::Answer(Answer::NoRecords {
-                nxdomain: true,
-                negative_ttl: Some(30)
-            })
-        );
-        let nodata = respond(
-            &qa,
-            ResponseCode::NoError,
-            vec![],
-            vec![soa("bl.test.", 20, 30)],
-        );
-        assert_eq!(
-            parse::<record::A>(&nodata, &qa).unwrap(),
-            Reply::Answer(Answer::NoRecords {
-                nxdomain: false,
-                negative_ttl: Some(20)
-            })
-        );
-        let bare_nx = respond(&qa, ResponseCode::NXDomain, vec![], vec![]);
-        assert_eq!(
-            parse::<record::A>(&bare_nx, &qa).unwrap(),
-            Reply::Answer(Answer::NoRecords {
-                nxdomain: true,
-                negative_ttl: None
-            })
-        );
-        let cname_only = respond(
-            &qa,
-            ResponseCode::NoError,
-            vec![Record::from_rdata(
-                owner(qname),
-                60,
-                RData::CNAME(CNAME(owner("x.bl.test."))),
-            )],
-            vec![],
-        );
-        assert_eq!(
-            parse::<record::A>(&cname_only, &qa).unwrap(),
-            Reply::Answer(Answer::NoRecords {
-                nxdomain: false,
-                negative_ttl: None
-            })
+            vec![
+                (
+                    "listed",
+                    ResponseCode::NoError,
+                    vec![a([127, 0, 0, 2], 300), a([127, 0, 0, 4], 60)],
+                    vec![],
+                    records(listed, 60),
+                ),
+                (
+                    "NXDOMAIN",
+                    ResponseCode::NXDomain,
+                    vec![],
+                    vec![soa("bl.test.", 90, 30)],
+                    no_records(true, Some(30)),
+                ),
+                (
+                    "NODATA",
+                    ResponseCode::NoError,
+                    vec![],
+                    vec![soa("bl.test.", 20, 30)],
+                    no_records(false, Some(20)),
+                ),
+                (
+                    "NXDOMAIN without SOA",
+                    ResponseCode::NXDomain,
+                    vec![],
+                    vec![],
+                    no_records(true, None),
+                ),
+                (
+                    "a CNAME only",
+                    ResponseCode::NoError,
+                    vec![cname],
+                    vec![],
+                    no_records(false, None),
+                ),
+            ],
         );
 
         let txt = |strings: &[&[u8]]| {
@@ -868,24 +870,23 @@ mod tests {
                 RData::TXT(TXT::from_bytes(strings.to_vec())),
             )
         };
-        let reasons = respond(
+        let reasons = vec![
+            txt(&[b"Listed: see ", b"https://bl.test/"]),
+            txt(&[b"caf\xC3", b"\xA9 \xFF"]),
+        ];
+        let read = vec![
+            "Listed: see https://bl.test/".into(),
+            "café \u{FFFD}".into(),
+        ];
+        assert_reads::<record::Txt>(
             &qt,
-            ResponseCode::NoError,
-            vec![
-                txt(&[b"Listed: see ", b"https://bl.test/"]),
-                txt(&[b"caf\xC3", b"\xA9 \xFF"]),
-            ],
-            vec![],
-        );
-        assert_eq!(
-            parse::<record::Txt>(&reasons, &qt).unwrap(),
-            Reply::Answer(Answer::Records {
-                records: vec![
-                    "Listed: see https://bl.test/".into(),
-                    "café \u{FFFD}".into()
-                ],
-                ttl: 120
-            })
+            vec![(
+                "TXT reasons",
+                ResponseCode::NoError,
+                reasons,
+                vec![],
+                records(read, 120),
+            )],
         );
         let joined =
             crate::resolver::hickory::join_txt_strings([&b"caf\xC3"[..], b"\xA9 \xFF"].into_iter());
@@ -916,54 +917,48 @@ mod tests {
         let qname = "2.0.0.192.in-addr.arpa.";
         let qp = query(9, qname, TYPE_PTR);
         let ptr = |host: &str| Record::from_rdata(owner(qname), 300, RData::PTR(PTR(owner(host))));
-        let packet = respond(
+        // The last shares a suffix with the owner: written compressed.
+        let hosts = vec![
+            ptr("Mail.Example.COM."),
+            ptr("mx.example.net."),
+            ptr("h.0.192.in-addr.arpa."),
+        ];
+        let read = vec![
+            "mail.example.com".into(),
+            "mx.example.net".into(),
+            "h.0.192.in-addr.arpa".into(),
+        ];
+        assert_reads::<record::Ptr>(
             &qp,
-            ResponseCode::NoError,
-            // The last shares a suffix with the owner: written compressed.
-            vec![
-                ptr("Mail.Example.COM."),
-                ptr("mx.example.net."),
-                ptr("h.0.192.in-addr.arpa."),
-            ],
-            vec![],
-        );
-        assert_eq!(
-            parse::<record::Ptr>(&packet, &qp).unwrap(),
-            Reply::Answer(Answer::Records {
-                records: vec![
-                    "mail.example.com".into(),
-                    "mx.example.net".into(),
-                    "h.0.192.in-addr.arpa".into()
-                ],
-                ttl: 300
-            })
+            vec![(
+                "PTR",
+                ResponseCode::NoError,
+                hosts,
+                vec![],
+                records(read, 300),
+            )],
         );
         let qa = query(10, "mail.example.com.", TYPE_AAAA);
         let v6: Ipv6Addr = "2001:db8::25".parse().unwrap();
-        let packet = respond(
+        let aaaa = Record::from_rdata(owner("mail.example.com."), 60, RData::AAAA(AAAA(v6)));
+        assert_reads::<record::Aaaa>(
             &qa,
-            ResponseCode::NoError,
-            vec![Record::from_rdata(
-                owner("mail.example.com."),
-                60,
-                RData::AAAA(AAAA(v6)),
-            )],
-            vec![],
-        );
-        assert_eq!(
-            parse::<record::Aaaa>(&packet, &qa).unwrap(),
-            Reply::Answer(Answer::Records {
-                records: vec![v6],
-                ttl: 60
-            })
-        );
-        let nx = respond(&qa, ResponseCode::NXDomain, vec![], vec![]);
-        assert_eq!(
-            parse::<record::Aaaa>(&nx, &qa).unwrap(),
-            Reply::Answer(Answer::NoRecords {
-                nxdomain: true,
-                negative_ttl: None
-            })
+            vec![
+                (
+                    "AAAA",
+                    ResponseCode::NoError,
+                    vec![aaaa],
+                    vec![],
+                    records(vec![v6], 60),
+                ),
+                (
+                    "NXDOMAIN",
+                    ResponseCode::NXDomain,
+                    vec![],
+                    vec![],
+                    no_records(true, None),
+                ),
+            ],
         );
     }
 
@@ -981,69 +976,48 @@ mod tests {
         let cname = |from: &str, to: &str| {
             Record::from_rdata(owner(from), 60, RData::CNAME(CNAME(owner(to))))
         };
-        // Only another name's record: no records for the question.
-        let other = respond(
+        let mixed = vec![
+            a("evil.test.", [127, 0, 0, 4], 1),
+            a("2.0.0.127.BL.test.", [127, 0, 0, 2], 60),
+        ];
+        let chain_out_of_order = vec![
+            a("target.test.", [127, 0, 0, 3], 30),
+            cname("alias.test.", "target.test."),
+            cname(qname, "alias.test."),
+            a("stray.test.", [127, 0, 0, 9], 30),
+        ];
+        assert_reads::<record::A>(
             &qa,
-            ResponseCode::NoError,
-            vec![a("3.0.0.127.bl.test.", [127, 0, 0, 2], 60)],
-            vec![],
-        );
-        assert_eq!(
-            parse::<record::A>(&other, &qa).unwrap(),
-            Reply::Answer(Answer::NoRecords {
-                nxdomain: false,
-                negative_ttl: None
-            })
-        );
-        // Mixed: only the question's own records count; the owner is matched in any case.
-        let mixed = respond(
-            &qa,
-            ResponseCode::NoError,
             vec![
-                a("evil.test.", [127, 0, 0, 4], 1),
-                a("2.0.0.127.BL.test.", [127, 0, 0, 2], 60),
+                (
+                    "only another name's record: no records for the question",
+                    ResponseCode::NoError,
+                    vec![a("3.0.0.127.bl.test.", [127, 0, 0, 2], 60)],
+                    vec![],
+                    no_records(false, None),
+                ),
+                (
+                    "mixed: only the question's own records count, its owner matched in any case",
+                    ResponseCode::NoError,
+                    mixed,
+                    vec![],
+                    records(vec![Ipv4Addr::new(127, 0, 0, 2)], 60),
+                ),
+                (
+                    "a CNAME chain out of order: its end's records count, strays do not",
+                    ResponseCode::NoError,
+                    chain_out_of_order,
+                    vec![],
+                    records(vec![Ipv4Addr::new(127, 0, 0, 3)], 30),
+                ),
+                (
+                    "TTLs with the top bit set count as 0 (RFC 2181 §8)",
+                    ResponseCode::NoError,
+                    vec![a(qname, [127, 0, 0, 2], 1 << 31)],
+                    vec![],
+                    records(vec![Ipv4Addr::new(127, 0, 0, 2)], 0),
+                ),
             ],
-            vec![],
-        );
-        assert_eq!(
-            parse::<record::A>(&mixed, &qa).unwrap(),
-            Reply::Answer(Answer::Records {
-                records: vec![Ipv4Addr::new(127, 0, 0, 2)],
-                ttl: 60
-            })
-        );
-        // A CNAME chain, written out of order: its end's records count, strays do not.
-        let chained = respond(
-            &qa,
-            ResponseCode::NoError,
-            vec![
-                a("target.test.", [127, 0, 0, 3], 30),
-                cname("alias.test.", "target.test."),
-                cname(qname, "alias.test."),
-                a("stray.test.", [127, 0, 0, 9], 30),
-            ],
-            vec![],
-        );
-        assert_eq!(
-            parse::<record::A>(&chained, &qa).unwrap(),
-            Reply::Answer(Answer::Records {
-                records: vec![Ipv4Addr::new(127, 0, 0, 3)],
-                ttl: 30
-            })
-        );
-        // TTLs with the top bit set count as 0 (RFC 2181 §8).
-        let huge = respond(
-            &qa,
-            ResponseCode::NoError,
-            vec![a(qname, [127, 0, 0, 2], 1 << 31)],
-            vec![],
-        );
-        assert_eq!(
-            parse::<record::A>(&huge, &qa).unwrap(),
-            Reply::Answer(Answer::Records {
-                records: vec![Ipv4Addr::new(127, 0, 0, 2)],
-                ttl: 0
-            })
         );
     }
 
@@ -1143,22 +1117,19 @@ mod tests {
                 RData::MX(MX::new(preference, owner(host))),
             )
         };
-        // The first exchange shares the owner's suffix: written compressed.
-        let packet = respond(
+        let read = vec![
+            crate::resolver::MailExchanger::new(20, "backup.example.org"),
+            crate::resolver::MailExchanger::new(10, "mx.example.net"),
+        ];
+        assert_reads::<record::Mx>(
             &qm,
-            ResponseCode::NoError,
-            vec![mx(20, "Backup.Example.ORG."), mx(10, "mx.example.net.")],
-            vec![],
-        );
-        assert_eq!(
-            parse::<record::Mx>(&packet, &qm).unwrap(),
-            Reply::Answer(Answer::Records {
-                records: vec![
-                    crate::resolver::MailExchanger::new(20, "backup.example.org"),
-                    crate::resolver::MailExchanger::new(10, "mx.example.net"),
-                ],
-                ttl: 300
-            })
+            vec![(
+                "the first exchange shares the owner's suffix: written compressed",
+                ResponseCode::NoError,
+                vec![mx(20, "Backup.Example.ORG."), mx(10, "mx.example.net.")],
+                vec![],
+                records(read, 300),
+            )],
         );
         let null = respond(&qm, ResponseCode::NoError, vec![mx(0, ".")], vec![]);
         match parse::<record::Mx>(&null, &qm).unwrap() {
