@@ -104,9 +104,7 @@ RUNAS=()
 "$RBLDNSD" -n "${RUNAS[@]}" -b "127.0.0.1/$RBL_PORT" -r "$WORK" "$ZONE:ip4set:data" >"$WORK/rbldnsd.log" 2>&1 &
 RBL_PID=$!
 PIDS+=("$RBL_PID")
-until dig +short +time=1 +tries=1 -p "$RBL_PORT" @127.0.0.1 "2.0.0.127.$ZONE" A 2>/dev/null | grep -q 127.0.0.2; do
-    sleep 0.02
-done
+wait_listed "$RBL_PORT" "2.0.0.127.$ZONE"
 end=$(date +%s.%N)
 RBL_RSS=$(awk '/VmRSS/ {print $2}' "/proc/$RBL_PID/status")
 RBL_HWM=$(awk '/VmHWM/ {print $2}' "/proc/$RBL_PID/status")
