@@ -361,6 +361,11 @@ impl FromStr for TargetSpec {
     type Err = TargetError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
+        // A plain IPv4 address, most of a bulk list, read at once: the same target the general
+        // path below gives it.
+        if let Ok(addr) = text.parse::<Ipv4Addr>() {
+            return Ok(TargetSpec::One(Target::ip(IpAddr::V4(addr))));
+        }
         let trimmed = text.trim();
         if trimmed.contains('/') {
             return trimmed
@@ -454,6 +459,19 @@ impl TargetError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plain_ipv4_spec_is_the_target_the_general_path_reads() {
+        for text in ["192.0.2.1", "0.0.0.0", "255.255.255.255", "10.20.30.4"] {
+            let target: Target = text.parse().unwrap();
+            let padded: TargetSpec = format!(" {text}\t").parse().unwrap();
+            assert_eq!(text.parse::<TargetSpec>().unwrap(), TargetSpec::One(target));
+            assert_eq!(padded, text.parse().unwrap());
+        }
+        for bad in ["192.0.2.01", "999.0.2.1"] {
+            assert!(bad.parse::<TargetSpec>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn parses_targets() {
