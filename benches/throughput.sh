@@ -53,44 +53,9 @@ done
 [ "$TARGETS" -le 524288 ] || { echo "--targets: at most 524288 (a /13)" >&2; exit 2; }
 
 RBLDNSD=${RBLDNSD:-/usr/sbin/rbldnsd}
-for tool in "$RBLDNSD" dnsperf python3; do
-    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
-done
-
-WORK=$(mktemp -d /tmp/dnsbl-throughput.XXXXXX)
-chmod 755 "$WORK"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# Waits until a DNS server answers a query for 2.0.0.127.<zone> on 127.0.0.1:$1.
-wait_ready() {
-    python3 - "$1" "$2" <<'EOF'
-import socket, struct, sys, time
-port, zone = int(sys.argv[1]), sys.argv[2]
-name = b"".join(bytes([len(l)]) + l.encode() for l in ("2.0.0.127." + zone).split(".")) + b"\0"
-query = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0) + name + struct.pack(">HH", 1, 1)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(0.2)
-deadline = time.time() + 10
-while time.time() < deadline:
-    try:
-        s.sendto(query, ("127.0.0.1", port))
-        if s.recv(512)[:2] == b"\x42\x42":
-            sys.exit(0)
-    except OSError:
-        time.sleep(0.1)
-sys.exit("server on port %d did not answer" % port)
-EOF
-}
+. benches/lib.sh
+need "$RBLDNSD" dnsperf python3
+bench_workdir dnsbl-throughput
 
 ZONE=bl.bench
 echo "--- data: $TARGETS targets under 10.0.0.0/13, 30% listed"
@@ -116,20 +81,20 @@ chmod 644 "$WORK"/*
 EXPECTED=$(wc -l <"$WORK/expected.txt")
 echo "expected listed: $EXPECTED"
 
-RBL_PORT=$(free_port)
+RBL_PORT=$(free_port udp)
 USER_ARGS=()
 [ "$(id -u)" = 0 ] && USER_ARGS=(-u nobody)
 ZONES=("$ZONE:ip4set:$WORK/zone.ip4set")
 for i in $(seq 1 9); do ZONES+=("l$i.$ZONE:ip4set:$WORK/zone.ip4set"); done
 "$RBLDNSD" -n "${USER_ARGS[@]}" -b "127.0.0.1/$RBL_PORT" "${ZONES[@]}" >"$WORK/rbldnsd.log" 2>&1 &
 PIDS+=($!)
-wait_ready "$RBL_PORT" "$ZONE"
+wait_listed "$RBL_PORT" "2.0.0.127.$ZONE"
 SERVER_PORT=$RBL_PORT
 SERVER_DESC="rbldnsd 127.0.0.1:$RBL_PORT"
 
 if [ "$VIA_UNBOUND" = 1 ]; then
     command -v unbound >/dev/null || { echo "missing: unbound (apt-get install unbound)" >&2; exit 2; }
-    UNBOUND_PORT=$(free_port)
+    UNBOUND_PORT=$(free_port udp)
     cat >"$WORK/unbound.conf" <<EOF
 server:
     interface: 127.0.0.1@$UNBOUND_PORT
@@ -161,7 +126,7 @@ stub-zone:
 EOF
     unbound -d -c "$WORK/unbound.conf" >"$WORK/unbound.log" 2>&1 &
     PIDS+=($!)
-    wait_ready "$UNBOUND_PORT" "$ZONE"
+    wait_listed "$UNBOUND_PORT" "2.0.0.127.$ZONE"
     SERVER_PORT=$UNBOUND_PORT
     SERVER_DESC="unbound 127.0.0.1:$UNBOUND_PORT -> rbldnsd 127.0.0.1:$RBL_PORT"
     # Warm unbound's cache once, so that every measured run (dnsperf's and ours) is served
