@@ -23,6 +23,10 @@ use super::wire::{self, Decode, MAX_QUESTION, Reply};
 use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint, same_peer};
 use crate::resolver::{LookupError, LookupErrorKind};
 
+/// The most a slot's answer buffer keeps between queries: room for any answer within the
+/// EDNS size we advertise (1,232 octets), with margin.
+const KEPT_RESPONSE_CAPACITY: usize = 4096;
+
 /// The largest datagram a receive task reads. Answers are limited to the EDNS size we
 /// advertise, but a server may ignore it; anything that arrives is read whole.
 const RECEIVE_BUFFER: usize = 65_535;
@@ -375,6 +379,11 @@ impl PooledSocket {
         let waiting = matches!(slot.state, SlotState::Waiting);
         slot.state = SlotState::Free;
         slot.waker = None;
+        // A server may send far more than the EDNS size asked (up to 64 KiB): such a buffer is
+        // not kept for the slot's next query, so what the slots hold stays small.
+        if slot.response.capacity() > KEPT_RESPONSE_CAPACITY {
+            slot.response = Vec::new();
+        }
         if waiting {
             table.by_id.remove(&id);
         }
@@ -588,5 +597,63 @@ impl Hasher for IdHasher {
 
     fn write_u16(&mut self, id: u16) {
         self.0 = u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resolver::pooled::wire::Query;
+
+    /// An answer to `query` (ID and question echoed) padded to `len` octets.
+    fn answer(query: &Query, id: u16, len: usize) -> Vec<u8> {
+        let question = query.question();
+        let mut packet = vec![0u8; len.max(12 + question.len())];
+        packet[..2].copy_from_slice(&id.to_be_bytes());
+        packet[2] = 0x80; // a response
+        packet[5] = 1; // one question
+        packet[12..12 + question.len()].copy_from_slice(question);
+        packet
+    }
+
+    #[tokio::test]
+    async fn a_slot_keeps_no_oversized_answer_buffer_for_its_next_query() {
+        // Nothing is sent: the answers are handed to the socket as its receive task would.
+        let server: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let socket = PooledSocket::open(
+            &tokio::runtime::Handle::current(),
+            server,
+            Arc::new(ClosedPortCheck::new(server, Duration::from_secs(5))),
+            true,
+            Duration::ZERO,
+            Duration::from_secs(5),
+            Arc::default(),
+        )
+        .unwrap();
+        let query = Query::new("2.0.0.127.bl.example.", 1).unwrap();
+        let capacity = |pending: &PendingQuery| {
+            lock(&socket.table).slots[pending.slot as usize]
+                .response
+                .capacity()
+        };
+
+        let small = socket.reserve(query.question()).unwrap();
+        assert!(socket.dispatch(&answer(&query, small.id, 600)));
+        let slot = small.slot;
+        drop(small);
+        let reused = socket.reserve(query.question()).unwrap();
+        assert_eq!(reused.slot, slot);
+        assert!(capacity(&reused) >= 600, "a usual buffer is kept");
+
+        assert!(socket.dispatch(&answer(&query, reused.id, 60_000)));
+        assert!(capacity(&reused) >= 60_000);
+        drop(reused);
+        let again = socket.reserve(query.question()).unwrap();
+        assert_eq!(again.slot, slot);
+        assert!(
+            capacity(&again) <= KEPT_RESPONSE_CAPACITY,
+            "{}",
+            capacity(&again)
+        );
     }
 }
