@@ -479,6 +479,14 @@ mod tests {
         full.host = Some("mx.example.org".parse().unwrap());
         full.path = Some("include:_spf.example.org \\ \"a\"\n".to_owned());
         full.rdns = Some(ReverseDns::NotConfirmed(vec!["odd\tname".to_owned()]));
+        full.smtp = Some(Box::new(SmtpReport {
+            server: "192.0.2.7:25".parse().unwrap(),
+            banner: Some("mx \"one\" ESMTP".to_owned()),
+            banner_host: None,
+            starttls: Some(true),
+            relay: crate::smtp::Relay::Closed { code: 554 },
+            trouble: None,
+        }));
         let servers = || {
             Box::new(MailServers {
                 domain: domain.clone(),
