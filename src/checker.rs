@@ -3,18 +3,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::stream::{self, Stream, StreamExt};
+use futures::stream::{self, Stream};
 use tokio::time::Instant;
 
 use crate::health::{HealthCell, HealthPolicy, ListHealth};
 use crate::list::DnsList;
 use crate::outcome::{ListResult, Outcome, Report, SkipReason};
-use crate::query::{TxtLookup, query_list};
+use crate::query::{TxtLookup, query_list, query_list_now};
+use crate::ready_first::ready_first;
 #[cfg(feature = "hickory")]
 use crate::resolver::hickory::HickoryResolver;
 use crate::resolver::{DnsResolver, LookupError, LookupErrorKind, ResolverBuildError};
 use crate::stats::{ListStats, OutcomeKind, StatsCell};
 use crate::target::Target;
+use crate::zone::QueryName;
 
 /// Checks targets against a set of lists.
 ///
@@ -478,7 +480,7 @@ impl<R: DnsResolver> Checker<R> {
         deadline: Instant,
     ) -> ListResult {
         match skipped {
-            Some(why) => ListResult::new(list, Outcome::Skipped(SkipReason::NotApplicable(why))),
+            Some(why) => not_applicable(list, why),
             None => self.check_list(list, health, stats, target, deadline).await,
         }
     }
@@ -492,32 +494,21 @@ impl<R: DnsResolver> Checker<R> {
         deadline: Instant,
     ) -> ListResult {
         let inner = &*self.inner;
-        if !list.serves(target) {
-            let why = match (list.kind().is_ip(), target.is_ip()) {
-                (true, false) => "domain target on an IP list",
-                (false, true) => "IP target on a domain list",
-                (false, false) if list.hash().is_some() => "not a hashed name of this list",
-                (false, false) => "hashed name on a plain domain list",
-                _ => "address family not served by this list",
-            };
-            return ListResult::new(list, Outcome::Skipped(SkipReason::NotApplicable(why)));
-        }
-        let name = match list.query_name(target) {
+        let name = match query_name(list, target) {
             Ok(name) => name,
-            Err(_) => {
-                return ListResult::new(
-                    list,
-                    Outcome::Skipped(SkipReason::NotApplicable(
-                        "query name would exceed 253 octets under this zone",
-                    )),
-                );
-            }
+            Err(why) => return not_applicable(list, why),
         };
         // When the query was sent, for the latency statistics.
         let mut sent = None;
         let work = async {
-            let health = health.current(&inner.resolver, list, &inner.health).await;
-            match health.outcome_for(target) {
+            let untrusted = match health.fresh_outcome(list, &inner.health, target) {
+                Some(untrusted) => untrusted,
+                None => health
+                    .current(&inner.resolver, list, &inner.health)
+                    .await
+                    .outcome_for(target),
+            };
+            match untrusted {
                 Some(outcome) => outcome,
                 None => {
                     sent = Some(Instant::now());
@@ -533,14 +524,64 @@ impl<R: DnsResolver> Checker<R> {
                     "overall deadline reached",
                 ))
             });
-        if let Some(kind) = OutcomeKind::of(&outcome) {
-            stats.record(kind, sent.map(|sent| sent.elapsed()));
+        finish(list, stats, target, outcome, sent)
+    }
+
+    /// Checks `target` against every list at once, when every list can answer at once: its
+    /// health needs no probe, and the resolver holds its answers in memory (a local mirror,
+    /// see [`DnsResolver::lookup_a_now`]). `None` when some list takes a lookup: then
+    /// [`Checker::check`] does, and gives the report this would have.
+    ///
+    /// Bulk checks over mirrored lists use this to skip setting up a lookup per target;
+    /// [`Checker::check_stream`] does so itself.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::{Checker, DnsList, HickoryResolver, ListKind, NameServer, Target};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let resolver = HickoryResolver::builder()
+    ///     .name_server(NameServer::new("127.0.0.1:53".parse()?))
+    ///     .build()?;
+    /// let checker = Checker::builder()
+    ///     .list(DnsList::from_spec("bl.example", ListKind::Ip)?)
+    ///     .health_checks(false)
+    ///     .build_with(resolver)?;
+    /// // A list asked over the network is never answered at once.
+    /// assert!(checker.check_now(&Target::ip("192.0.2.1".parse()?)).is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn check_now(&self, target: &Target) -> Option<Report> {
+        let inner = &*self.inner;
+        let sent = Instant::now();
+        // Every list's outcome first (and whether it was asked, for the latency statistics):
+        // nothing is counted unless all of them were at hand.
+        let mut outcomes = Vec::with_capacity(inner.lists.len());
+        for (list, health, _) in &inner.lists {
+            outcomes.push(match query_name(list, target) {
+                Err(why) => Err(why),
+                Ok(name) => Ok(match health.fresh_outcome(list, &inner.health, target)? {
+                    Some(untrusted) => (untrusted, None),
+                    None => {
+                        let txt = inner.txt_lookup;
+                        let outcome = query_list_now(&inner.resolver, list, name.as_str(), txt)?;
+                        (outcome, Some(sent))
+                    }
+                }),
+            });
         }
-        let mut result = ListResult::new(list, outcome);
-        if result.outcome.is_listed() {
-            result.lookup_url = list.lookup_url(target);
-        }
-        result
+        let results = inner
+            .lists
+            .iter()
+            .zip(outcomes)
+            .map(|((list, _, stats), outcome)| match outcome {
+                Ok((outcome, sent)) => finish(list, stats, target, outcome, sent),
+                Err(why) => not_applicable(list, why),
+            })
+            .collect();
+        Some(Report::new(target.clone(), results, inner.threshold))
     }
 
     /// How many targets a stream of checks keeps in flight: each check asks every list, so
@@ -571,7 +612,8 @@ impl<R: DnsResolver> Checker<R> {
 
     /// Checks a stream of targets, keeping at most the configured number of queries in flight.
     ///
-    /// Reports come out as they complete (not in input order), each carrying its target. The
+    /// Reports come out as they complete (not in input order), each carrying its target; a
+    /// report that can be given at once ([`Checker::check_now`]) comes out at once. The
     /// input is pulled only as fast as results are produced, so memory stays flat however long
     /// the stream: a `/8` can be checked without being collected first.
     ///
@@ -598,13 +640,16 @@ impl<R: DnsResolver> Checker<R> {
         S: Stream<Item = Target> + Send + 'static,
     {
         let targets_in_flight = self.targets_in_flight();
-        let checker = self.clone();
-        targets
-            .map(move |target| {
+        let (checker, now) = (self.clone(), self.clone());
+        ready_first(
+            targets,
+            targets_in_flight,
+            move |target| now.check_now(target),
+            move |target| {
                 let checker = checker.clone();
                 async move { checker.check(target).await }
-            })
-            .buffer_unordered(targets_in_flight)
+            },
+        )
     }
 
     /// [`Checker::check_stream`] over an iterator.
@@ -615,4 +660,43 @@ impl<R: DnsResolver> Checker<R> {
     {
         self.check_stream(stream::iter(targets))
     }
+}
+
+/// The name to ask `list` about `target`, or why the list does not take it.
+fn query_name(list: &DnsList, target: &Target) -> Result<QueryName, &'static str> {
+    if !list.serves(target) {
+        return Err(match (list.kind().is_ip(), target.is_ip()) {
+            (true, false) => "domain target on an IP list",
+            (false, true) => "IP target on a domain list",
+            (false, false) if list.hash().is_some() => "not a hashed name of this list",
+            (false, false) => "hashed name on a plain domain list",
+            _ => "address family not served by this list",
+        });
+    }
+    list.query_name(target)
+        .map_err(|_| "query name would exceed 253 octets under this zone")
+}
+
+/// The result of a list that does not take the target, for this reason.
+fn not_applicable(list: &DnsList, why: &'static str) -> ListResult {
+    ListResult::new(list, Outcome::Skipped(SkipReason::NotApplicable(why)))
+}
+
+/// One list's result from its outcome: counted in its statistics (with the query's latency,
+/// when a query was `sent`), and with the list's lookup link when listed.
+fn finish(
+    list: &DnsList,
+    stats: &StatsCell,
+    target: &Target,
+    outcome: Outcome,
+    sent: Option<Instant>,
+) -> ListResult {
+    if let Some(kind) = OutcomeKind::of(&outcome) {
+        stats.record(kind, sent.map(|sent| sent.elapsed()));
+    }
+    let mut result = ListResult::new(list, outcome);
+    if result.outcome.is_listed() {
+        result.lookup_url = list.lookup_url(target);
+    }
+    result
 }

@@ -178,13 +178,27 @@ impl HealthCell {
             .state
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let max_age = match state.0 {
-            ListHealth::ProbeFailed(_) => policy.retry_after_failure,
-            _ => policy.interval,
-        };
-        state
-            .1
-            .is_some_and(|checked| now.saturating_duration_since(checked) < max_age)
+        fresh_state(&state, policy, now)
+    }
+
+    /// The outcome `target` gets without being asked about ([`ListHealth::outcome_for`]),
+    /// when the health in use needs no probe: `Some(None)` when the list is to be asked;
+    /// `None` when a probe is due, which only [`HealthCell::current`] runs. Reads the state
+    /// once, without copying it: this runs for every check.
+    pub(crate) fn fresh_outcome(
+        &self,
+        list: &DnsList,
+        policy: &HealthPolicy,
+        target: &Target,
+    ) -> Option<Option<Outcome>> {
+        if !policy.enabled || !list.health_check() {
+            return Some(None);
+        }
+        let state = self
+            .state
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        fresh_state(&state, policy, Instant::now()).then(|| state.0.outcome_for(target))
     }
 
     /// Probes the list if its health is stale, and returns the health to use now.
@@ -248,6 +262,17 @@ impl HealthCell {
         drop(guard);
         health
     }
+}
+
+/// Whether a health `state` (and when it was probed) is recent enough for `policy`.
+fn fresh_state(state: &(ListHealth, Option<Instant>), policy: &HealthPolicy, now: Instant) -> bool {
+    let max_age = match state.0 {
+        ListHealth::ProbeFailed(_) => policy.retry_after_failure,
+        _ => policy.interval,
+    };
+    state
+        .1
+        .is_some_and(|checked| now.saturating_duration_since(checked) < max_age)
 }
 
 /// Logs a change of health: at error level for a list that is no longer trusted (its

@@ -116,6 +116,7 @@ pub mod outcome;
 pub mod presets;
 mod query;
 pub mod rdns;
+mod ready_first;
 pub mod redact;
 pub mod resolver;
 pub mod setup;

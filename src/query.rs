@@ -4,7 +4,7 @@ use std::net::Ipv4Addr;
 
 use crate::list::{DnsList, NoDataPolicy};
 use crate::outcome::{InvalidAnswer, Listing, OperatorError, Outcome};
-use crate::resolver::{Answer, DnsResolver};
+use crate::resolver::{Answer, DnsResolver, LookupError};
 
 /// When to ask for TXT reasons.
 ///
@@ -43,7 +43,7 @@ pub(crate) async fn query_list<R: DnsResolver>(
     name: &str,
     txt: TxtLookup,
 ) -> Outcome {
-    let txt = if list.txt() { txt } else { TxtLookup::Off };
+    let txt = txt_for(list, txt);
     let (a, early_txt) = match txt {
         TxtLookup::WithA => {
             // Boxed: two lookups side by side would double every check's future, in bulk
@@ -54,25 +54,67 @@ pub(crate) async fn query_list<R: DnsResolver>(
         }
         _ => (resolver.lookup_a(name).await, None),
     };
-    let mut listing = match a {
-        Err(error) => return Outcome::Failed(error),
-        Ok(Answer::NoRecords { nxdomain: true, .. }) => return Outcome::NotListed,
-        // NOERROR without an A record: RFC 5782 §2.1 says "not listed" is NXDOMAIN. Both
-        // transports report a CNAME chain that ends without an answer, and records of other
-        // names only, this way too.
-        Ok(Answer::NoRecords {
-            nxdomain: false, ..
-        }) => return nodata(list),
-        Ok(Answer::Records { records, ttl }) => match classify(list, records, ttl) {
-            Outcome::Listed(listing) => listing,
-            other => return other,
-        },
+    let listing = match read_a(list, a) {
+        Ok(listing) => listing,
+        Err(outcome) => return outcome,
     };
     let txt = match (txt, early_txt) {
         (_, Some(txt)) => txt,
         (TxtLookup::WhenListed, None) => resolver.lookup_txt(name).await,
         _ => return Outcome::Listed(listing),
     };
+    with_reasons(list, listing, txt)
+}
+
+/// [`query_list`] at once, when the resolver answers at once (a local mirror: see
+/// [`DnsResolver::lookup_a_now`]); `None` when an answer takes a lookup. The outcome is the
+/// one `query_list` gives.
+pub(crate) fn query_list_now<R: DnsResolver>(
+    resolver: &R,
+    list: &DnsList,
+    name: &str,
+    txt: TxtLookup,
+) -> Option<Outcome> {
+    let listing = match read_a(list, resolver.lookup_a_now(name)?) {
+        Ok(listing) => listing,
+        Err(outcome) => return Some(outcome),
+    };
+    if txt_for(list, txt) == TxtLookup::Off {
+        return Some(Outcome::Listed(listing));
+    }
+    Some(with_reasons(list, listing, resolver.lookup_txt_now(name)?))
+}
+
+/// When to ask `list` for TXT: never for a list without TXT.
+fn txt_for(list: &DnsList, txt: TxtLookup) -> TxtLookup {
+    if list.txt() { txt } else { TxtLookup::Off }
+}
+
+/// The listing an A answer shows, or the outcome it is instead (not listed, trouble).
+fn read_a(list: &DnsList, a: Result<Answer<Ipv4Addr>, LookupError>) -> Result<Listing, Outcome> {
+    match a {
+        Err(error) => Err(Outcome::Failed(error)),
+        Ok(Answer::NoRecords { nxdomain: true, .. }) => Err(Outcome::NotListed),
+        // NOERROR without an A record: RFC 5782 §2.1 says "not listed" is NXDOMAIN. Both
+        // transports report a CNAME chain that ends without an answer, and records of other
+        // names only, this way too.
+        Ok(Answer::NoRecords {
+            nxdomain: false, ..
+        }) => Err(nodata(list)),
+        Ok(Answer::Records { records, ttl }) => match classify(list, records, ttl) {
+            Outcome::Listed(listing) => Ok(listing),
+            other => Err(other),
+        },
+    }
+}
+
+/// A listing with the reasons of a TXT answer. A TXT failure leaves the listing without
+/// reasons rather than hiding it.
+fn with_reasons(
+    list: &DnsList,
+    mut listing: Listing,
+    txt: Result<Answer<String>, LookupError>,
+) -> Outcome {
     match txt {
         Ok(Answer::Records { records, .. }) => listing.reasons = records,
         Ok(Answer::NoRecords { .. }) => {}

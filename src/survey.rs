@@ -25,11 +25,12 @@
 use std::collections::HashSet;
 use std::net::IpAddr;
 
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use ipnet::IpNet;
 
 use crate::hosts::{DerivedAddress, Expansion, HostSource, HostTrouble, expand};
 use crate::rdns::{ReverseDns, forward_confirmed_reverse_dns};
+use crate::ready_first::ready_first;
 use crate::resolver::DnsResolver;
 use crate::smtp::{ProbeConfig, Relay, SmtpReport, probe};
 use crate::spf;
@@ -310,6 +311,9 @@ impl<R: DnsResolver> Survey<R> {
         let resolver = self.checker.resolver();
         let mut checked =
             SurveyReport::new(self.checker.check(job.target.clone()).await, job.network);
+        if self.lists_only(&job) {
+            return checked;
+        }
         // A mail server named `HOST:PORT` is resolved like `Resolve` unless told otherwise.
         let source = self.expand.or(job.smtp_port.map(|_| HostSource::Resolve));
         match (&job.target, source) {
@@ -351,6 +355,80 @@ impl<R: DnsResolver> Survey<R> {
             Box::pin(self.check_senders(domain, &mut checked)).await;
         }
         checked
+    }
+
+    /// The report of `job` at once, when it asks for the lists only and every list can
+    /// answer at once ([`Checker::check_now`]: local mirrors); `None` when it takes lookups,
+    /// which [`Survey::check`] makes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::survey::{Survey, SurveyTarget};
+    /// use dnsbl_check::{Checker, DnsList, HickoryResolver, ListKind, NameServer};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let resolver = HickoryResolver::builder()
+    ///     .name_server(NameServer::new("127.0.0.1:53".parse()?))
+    ///     .build()?;
+    /// let checker = Checker::builder()
+    ///     .list(DnsList::from_spec("bl.example", ListKind::Ip)?)
+    ///     .health_checks(false)
+    ///     .build_with(resolver)?;
+    /// let survey = Survey::new(checker).reverse_dns(true);
+    /// // Reverse DNS takes a lookup, whatever the lists.
+    /// assert!(survey.check_now(&SurveyTarget::new("192.0.2.1".parse()?)).is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn check_now(&self, job: &SurveyTarget) -> Option<SurveyReport> {
+        if !self.lists_only(job) {
+            return None;
+        }
+        let report = self.checker.check_now(&job.target)?;
+        Some(SurveyReport::new(report, job.network))
+    }
+
+    /// Surveys a stream of targets, with as many in flight as the checker's query budget
+    /// allows ([`Checker::targets_in_flight`]). Reports come out as they complete, not in
+    /// input order; one that can be given at once ([`Survey::check_now`]) comes out at once.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    /// use dnsbl_check::survey::{Survey, SurveyTarget};
+    /// use dnsbl_check::{Checker, presets};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let survey = Survey::new(Checker::builder().lists(presets::default_lists()).build()?);
+    /// let jobs = ["192.0.2.1", "192.0.2.2"].map(|ip| SurveyTarget::new(ip.parse().unwrap()));
+    /// let mut reports = std::pin::pin!(survey.check_stream(futures::stream::iter(jobs)));
+    /// while let Some(checked) = reports.next().await {
+    ///     println!("{}: listed {}", checked.report.target, checked.report.listed);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn check_stream<'a, S>(&'a self, jobs: S) -> impl Stream<Item = SurveyReport> + 'a
+    where
+        S: Stream<Item = SurveyTarget> + 'a,
+    {
+        ready_first(
+            jobs,
+            self.checker.targets_in_flight(),
+            |job| self.check_now(job),
+            |job| self.check(job),
+        )
+    }
+
+    /// Whether `job` asks for the lists only: none of what this survey asks besides them
+    /// applies to it (see [`Survey::check`]).
+    fn lists_only(&self, job: &SurveyTarget) -> bool {
+        match &job.target {
+            Target::Domain(_) => self.expand.is_none() && job.smtp_port.is_none() && !self.spf,
+            Target::Ip(_) => !self.rdns && (self.smtp.is_none() || job.network.is_some()),
+        }
     }
 
     async fn check_derived(&self, found: &DerivedAddress, smtp_port: Option<u16>) -> SurveyReport {

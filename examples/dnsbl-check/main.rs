@@ -429,11 +429,7 @@ async fn run(
         receiver.recv().await.map(|batch| (batch, receiver))
     })
     .flat_map(futures::stream::iter);
-    let in_flight = survey.checker().targets_in_flight();
-    let survey = &survey;
-    let checked = jobs
-        .map(|job| survey.check(job.into_survey_target()))
-        .buffer_unordered(in_flight);
+    let checked = survey.check_stream(jobs.map(Job::into_survey_target));
 
     let mut output = Output::new(cli.format, cli.only, progress.clone());
     let mut summary = Summary::new(survey.checker().lists().map(|list| list.name().to_owned()));

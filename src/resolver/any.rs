@@ -210,6 +210,24 @@ impl AnyResolver {
     }
 }
 
+impl AnyResolver {
+    /// The mirrors' answer at once, if a mirror holds `name`; `None` when it takes a lookup
+    /// (the transports below the mirrors answer nothing at once).
+    fn now<K: Record>(&self, name: &str) -> Option<Result<Answer<K::Value>, LookupError>> {
+        #[cfg(feature = "mirror")]
+        match self.below_mirrors(name, |mirror| K::mirrored(mirror, name)) {
+            Ok(Ok(answer)) => Some(Ok(answer)),
+            Ok(Err(_below)) => None,
+            Err(error) => Some(Err(error)),
+        }
+        #[cfg(not(feature = "mirror"))]
+        {
+            let _ = name;
+            None
+        }
+    }
+}
+
 impl DnsResolver for AnyResolver {
-    record::lookup_methods!(lookup);
+    record::lookup_methods!(lookup, now);
 }

@@ -335,8 +335,15 @@ fn remaining<T>(answer: Answer<T>, age: Duration) -> Answer<T> {
     }
 }
 
+impl<R: DnsResolver> AnswerCache<R> {
+    /// The inner resolver's answer at once (a mirror's), which needs no caching.
+    fn now<K: Record>(&self, name: &str) -> Option<Result<Answer<K::Value>, LookupError>> {
+        K::ask_now(&self.inner, name)
+    }
+}
+
 impl<R: DnsResolver> DnsResolver for AnswerCache<R> {
-    record::lookup_methods!(lookup);
+    record::lookup_methods!(lookup, now);
 }
 
 #[cfg(test)]

@@ -260,6 +260,39 @@ pub trait DnsResolver: Send + Sync + 'static {
         name: &str,
     ) -> impl Future<Output = Result<Answer<String>, LookupError>> + Send;
 
+    /// The A records at `name` at once, when this resolver holds them in memory (a local
+    /// mirror, [`mirror`](crate::resolver::mirror)); `None` when they take a lookup.
+    ///
+    /// Optional: the default is `None`, and callers then ask [`DnsResolver::lookup_a`]. An
+    /// answer given here must be the one `lookup_a` would give, errors included. Bulk checks
+    /// use it to answer mirrored lists without setting up a lookup at all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::{DnsResolver, HickoryResolver, NameServer};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let resolver = HickoryResolver::builder()
+    ///     .name_server(NameServer::new("127.0.0.1:53".parse()?))
+    ///     .build()?;
+    /// // A resolver that asks a server has nothing to answer at once.
+    /// assert!(resolver.lookup_a_now("2.0.0.127.bl.example.").is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn lookup_a_now(&self, name: &str) -> Option<Result<Answer<Ipv4Addr>, LookupError>> {
+        let _ = name;
+        None
+    }
+
+    /// The TXT records at `name` at once, as [`DnsResolver::lookup_a_now`] gives A records;
+    /// `None` when they take a lookup.
+    fn lookup_txt_now(&self, name: &str) -> Option<Result<Answer<String>, LookupError>> {
+        let _ = name;
+        None
+    }
+
     /// Looks up the AAAA records at `name`, for forward-confirmed reverse DNS.
     ///
     /// Optional: the default answers with a [`LookupErrorKind::Unsupported`] error, so a resolver

@@ -19,6 +19,7 @@ mod hosts;
 mod interop_rbldnsd;
 mod mail;
 mod mirror;
+mod mirror_now;
 mod properties;
 mod reply_properties;
 mod runtimes;

@@ -584,28 +584,26 @@ impl<R> MirrorResolver<R> {
     }
 }
 
-/// Four decimal labels of one to three digits (rbldnsd's `dntoip4addr`), reversed.
+/// Four decimal labels of one to three digits (rbldnsd's `dntoip4addr`), reversed. One pass
+/// over the bytes: this runs for every mirrored lookup.
 fn ipv4_of(relative: &[u8]) -> Option<u32> {
-    let mut address = 0u32;
-    let mut count = 0;
-    for label in relative.split(|&b| b == b'.') {
-        if count == 4 || label.is_empty() || label.len() > 3 {
-            return None;
-        }
-        let mut octet = 0u32;
-        for &digit in label {
-            if !digit.is_ascii_digit() {
-                return None;
+    let (mut address, mut count) = (0u32, 0u32);
+    let (mut octet, mut digits) = (0u32, 0);
+    for &byte in relative {
+        match byte {
+            b'0'..=b'9' if digits < 3 => {
+                octet = octet * 10 + u32::from(byte - b'0');
+                digits += 1;
             }
-            octet = octet * 10 + u32::from(digit - b'0');
+            b'.' if digits > 0 && octet <= 255 && count < 3 => {
+                address |= octet << (8 * count);
+                count += 1;
+                (octet, digits) = (0, 0);
+            }
+            _ => return None,
         }
-        if octet > 255 {
-            return None;
-        }
-        address |= octet << (8 * count);
-        count += 1;
     }
-    (count == 4).then_some(address)
+    (digits > 0 && octet <= 255 && count == 3).then_some(address | octet << 24)
 }
 
 /// 32 single-nibble labels, reversed (rbldnsd's `dntoip6addr`).
@@ -631,13 +629,26 @@ fn ipv6_of(relative: &[u8]) -> Option<u128> {
 /// Whether `name` can be a DNS name at all (labels of 1 to 63 bytes, 253 in all): a name
 /// that cannot be asked over DNS gets the error a DNS resolver gives, not an answer.
 pub(crate) fn check_name(name: &str) -> Result<(), LookupError> {
-    let bare = name.strip_suffix('.').unwrap_or(name);
-    if bare.is_empty()
-        || bare.len() > 253
-        || bare
-            .split('.')
-            .any(|label| label.is_empty() || label.len() > 63)
-    {
+    let bare = name.strip_suffix('.').unwrap_or(name).as_bytes();
+    // Bytes, not `str::split`: this runs for every mirrored lookup.
+    let labels_fit = || {
+        let mut label = 0;
+        for &byte in bare {
+            if byte == b'.' {
+                if label == 0 {
+                    return false;
+                }
+                label = 0;
+            } else {
+                label += 1;
+                if label > 63 {
+                    return false;
+                }
+            }
+        }
+        label > 0
+    };
+    if bare.is_empty() || bare.len() > 253 || !labels_fit() {
         return Err(LookupError::with_detail(
             LookupErrorKind::Protocol,
             "query name is not a valid DNS name",
@@ -658,6 +669,75 @@ impl<R: DnsResolver> MirrorResolver<R> {
     }
 }
 
+impl<R: DnsResolver> MirrorResolver<R> {
+    /// The answer at once: the mirror's in a mirrored zone, else the inner resolver's, if it
+    /// has one at once.
+    fn now<K: Record>(&self, name: &str) -> Option<Result<Answer<K::Value>, LookupError>> {
+        if let Err(error) = check_name(name) {
+            return Some(Err(error));
+        }
+        match K::mirrored(self, name) {
+            Some(answer) => Some(Ok(answer)),
+            None => K::ask_now(&self.inner, name),
+        }
+    }
+}
+
 impl<R: DnsResolver> DnsResolver for MirrorResolver<R> {
-    record::lookup_methods!(lookup);
+    record::lookup_methods!(lookup, now);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reversed_ipv4_names_are_read_as_rbldnsd_reads_them() {
+        let read = |name: &str| ipv4_of(name.as_bytes()).map(Ipv4Addr::from);
+        assert_eq!(read("2.0.0.127"), Some(Ipv4Addr::new(127, 0, 0, 2)));
+        assert_eq!(read("255.0.10.192"), Some(Ipv4Addr::new(192, 10, 0, 255)));
+        assert_eq!(read("01.002.3.4"), Some(Ipv4Addr::new(4, 3, 2, 1)));
+        for bad in [
+            "",
+            "1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1.2.3.4.",
+            ".1.2.3",
+            "1..2.3",
+            "256.0.0.1",
+            "1.2.3.256",
+            "0001.2.3.4",
+            "1.2.3.4444",
+            "a.2.3.4",
+            "1.2.3.-4",
+            "1.2.3.4 ",
+        ] {
+            assert_eq!(read(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_dns_names_are_looked_up() {
+        for good in [
+            "a",
+            "a.b.",
+            "2.0.0.127.bl.example",
+            &format!("{}.b", "x".repeat(63)),
+        ] {
+            assert!(check_name(good).is_ok(), "{good:?}");
+        }
+        let long = vec!["abcdefghi"; 26].join(".");
+        for bad in [
+            "",
+            ".",
+            "a..b",
+            ".a",
+            "a.b..",
+            &format!("{}.b", "x".repeat(64)),
+            &long,
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+    }
 }
