@@ -166,9 +166,7 @@ fn milter(cli: &Cli) -> Result<(MilterServer<Resolver>, Duration), String> {
         .skip_domains(cli.skip_domains.iter().map(String::as_str));
     let config = MilterConfig::default()
         .tag_only(cli.serve.tag_only)
-        .max_domains(cli.max_domains)
-        .max_message_size(cli.max_message_size)
-        .read_budget(cli.read_budget);
+        .max_message_size(cli.max_message_size);
     let milter = MilterServer::new(SessionFilter::new(setup.checker, policy), reader, config)
         .idle_timeout(cli.connections.idle_timeout)
         .limits(cli.connections.limits());

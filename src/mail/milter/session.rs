@@ -2,10 +2,11 @@
 //! filter must take and the responses to send out.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use super::{Actions, ClientAddress, Command, MilterError, Options, ProtocolFlags, Response};
-use crate::mail::{Evaluation, MessageTargets, SessionFacts, Unchecked, Verdict, joined, one_line};
+use crate::mail::{
+    Evaluation, MessageReader, MessageReading, SessionFacts, Unchecked, Verdict, joined, one_line,
+};
 
 /// The steps this filter wants left out, and those it does not answer (kept only where the
 /// MTA offers them).
@@ -39,8 +40,6 @@ const MAX_UNCHECKED: usize = 400;
 pub struct MilterConfig {
     tag_only: bool,
     max_message_size: usize,
-    max_domains: usize,
-    read_budget: Duration,
 }
 
 impl Default for MilterConfig {
@@ -48,8 +47,6 @@ impl Default for MilterConfig {
         MilterConfig {
             tag_only: false,
             max_message_size: 1024 * 1024,
-            max_domains: crate::mail::DEFAULT_MAX_DOMAINS,
-            read_budget: crate::mail::DEFAULT_TIME_BUDGET,
         }
     }
 }
@@ -65,20 +62,6 @@ impl MilterConfig {
     /// The most bytes of a message (headers and body) kept for reading (default 1 MiB).
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.max_message_size = bytes;
-        self
-    }
-
-    /// The cap of the [`MessageReader`](crate::mail::MessageReader) in use, named when a
-    /// message reached it.
-    pub fn max_domains(mut self, max: usize) -> Self {
-        self.max_domains = max;
-        self
-    }
-
-    /// The time budget of the [`MessageReader`](crate::mail::MessageReader) in use, named
-    /// when a reading ran past it.
-    pub fn read_budget(mut self, budget: Duration) -> Self {
-        self.read_budget = budget;
         self
     }
 }
@@ -114,7 +97,7 @@ pub enum Step {
     /// and hand the evaluation to [`MilterSession::verdict`].
     Evaluate(Box<SessionFacts>),
     /// Read this message (with [`MessageReader::read`](crate::mail::MessageReader::read), for
-    /// the client [`MilterSession::client`]) and hand what was found to
+    /// the client [`MilterSession::client`]) and hand what was found, with the reader, to
     /// [`MilterSession::message_read`].
     ReadMessage(Vec<u8>),
     /// The MTA quit: close the connection.
@@ -276,26 +259,31 @@ impl MilterSession {
         Ok(Step::Reply(reply.into_iter().collect()))
     }
 
-    /// The facts to evaluate for the message just read: what `targets` found (`None` when
-    /// the message could not be read), and what was not checked of it.
-    pub fn message_read(&mut self, targets: Option<MessageTargets>) -> SessionFacts {
+    /// The facts to evaluate for the message just read by `reader`: what `reading` found
+    /// (`None` when the message could not be read), and what was not checked of it, in the
+    /// reader's terms (its cap, its time budget).
+    pub fn message_read(
+        &mut self,
+        reading: Option<MessageReading>,
+        reader: &MessageReader,
+    ) -> SessionFacts {
         let mut unchecked = Vec::new();
-        let targets = targets.unwrap_or_else(|| {
+        let reading = reading.unwrap_or_else(|| {
             unchecked.push(Unchecked::Unreadable);
-            MessageTargets::default()
+            MessageReading::default()
         });
-        if targets.capped {
-            unchecked.push(Unchecked::Capped(self.config.max_domains));
+        if reading.capped {
+            unchecked.push(Unchecked::Capped(reader.cap()));
         }
         if self.cut {
             unchecked.push(Unchecked::Cut(self.config.max_message_size));
         }
-        if targets.cut {
-            unchecked.push(Unchecked::ReadingStopped(self.config.read_budget));
+        if let (true, Some(budget)) = (reading.cut, reader.budget()) {
+            unchecked.push(Unchecked::ReadingStopped(budget));
         }
         SessionFacts {
             unchecked,
-            ..SessionFacts::from(targets)
+            ..SessionFacts::from(reading.targets)
         }
     }
 

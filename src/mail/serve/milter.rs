@@ -174,10 +174,13 @@ async fn decide<R: DnsResolver>(
             let client = session.client();
             let reading = Arc::clone(milter);
             let read = tokio::task::spawn_blocking(move || reading.reader.read(&message, client));
-            let targets = read.await.map_err(|error| {
+            let read = read.await.map_err(|error| {
                 warn!(queue_id = %session.queue_id(), %error, "the message could not be read");
             });
-            (Stage::Message, session.message_read(targets.ok()))
+            (
+                Stage::Message,
+                session.message_read(read.ok(), &milter.reader),
+            )
         }
         Step::Reply(responses) => return responses,
         _ => return Vec::new(),
