@@ -5,7 +5,8 @@ use std::net::IpAddr;
 
 use super::{Actions, ClientAddress, Command, MilterError, Options, ProtocolFlags, Response};
 use crate::mail::{
-    Evaluation, MessageReader, MessageReading, SessionFacts, Unchecked, Verdict, joined, one_line,
+    Evaluation, MessageReader, MessageReading, SessionFacts, SessionPolicy, Unchecked, Verdict,
+    joined, one_line,
 };
 
 /// The steps this filter wants left out, and those it does not answer (kept only where the
@@ -27,38 +28,31 @@ const WANTED_PROTOCOL: ProtocolFlags = ProtocolFlags::from_bits(
 /// The longest `X-DNSBL-Unchecked` value.
 const MAX_UNCHECKED: usize = 400;
 
-/// How a [`MilterSession`] filters: tag or reject, and how much of a message it keeps.
+/// How much of a message a [`MilterSession`] keeps. Whether it tags or rejects is its
+/// [`SessionPolicy`](crate::mail::SessionPolicy)'s to say, and what the reading names its
+/// [`MessageReader`]'s.
 ///
 /// # Examples
 ///
 /// ```
 /// use dnsbl_check::mail::milter::MilterConfig;
 ///
-/// let config = MilterConfig::default().tag_only(true).max_message_size(512 * 1024);
+/// let config = MilterConfig::default().max_message_size(512 * 1024);
 /// ```
 #[derive(Debug, Clone)]
 pub struct MilterConfig {
-    tag_only: bool,
     max_message_size: usize,
 }
 
 impl Default for MilterConfig {
     fn default() -> Self {
         MilterConfig {
-            tag_only: false,
             max_message_size: 1024 * 1024,
         }
     }
 }
 
 impl MilterConfig {
-    /// Add headers instead of rejecting: asks the MTA for [`Actions::ADD_HEADERS`], and adds
-    /// `X-DNSBL-Unchecked` to a message not checked in full.
-    pub fn tag_only(mut self, on: bool) -> Self {
-        self.tag_only = on;
-        self
-    }
-
     /// The most bytes of a message (headers and body) kept for reading (default 1 MiB).
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.max_message_size = bytes;
@@ -120,8 +114,9 @@ pub enum Step {
 /// use dnsbl_check::mail::milter::{
 ///     Actions, Command, MilterConfig, MilterSession, Options, ProtocolFlags, Response, Step,
 /// };
+/// use dnsbl_check::mail::SessionPolicy;
 ///
-/// let mut session = MilterSession::new(MilterConfig::default());
+/// let mut session = MilterSession::new(MilterConfig::default(), &SessionPolicy::default());
 /// let offer = Options::new(Actions::from_bits(0x1ff), ProtocolFlags::from_bits(0x1f_ffff));
 /// let Step::Reply(replies) = session.command(Command::Negotiate(offer)).unwrap() else {
 ///     unreachable!()
@@ -135,6 +130,10 @@ pub enum Step {
 #[derive(Debug, Clone, Default)]
 pub struct MilterSession {
     config: MilterConfig,
+    /// Whether the policy tags instead of rejecting: the session asks the MTA for
+    /// [`Actions::ADD_HEADERS`], and adds `X-DNSBL-Unchecked` to a message not checked in
+    /// full.
+    tag_only: bool,
     /// Whether the negotiation is done.
     negotiated: bool,
     /// What was agreed: which commands get no reply.
@@ -154,10 +153,12 @@ pub struct MilterSession {
 }
 
 impl MilterSession {
-    /// A session before the negotiation.
-    pub fn new(config: MilterConfig) -> Self {
+    /// A session before the negotiation, for verdicts of a filter deciding by `policy`
+    /// (which says whether it tags instead of rejecting).
+    pub fn new(config: MilterConfig, policy: &SessionPolicy) -> Self {
         MilterSession {
             config,
+            tag_only: policy.is_tag_only(),
             ..MilterSession::default()
         }
     }
@@ -199,7 +200,7 @@ impl MilterSession {
     pub fn command(&mut self, command: Command) -> Result<Step, MilterError> {
         let reply = match command {
             Command::Negotiate(offer) => {
-                let actions = if self.config.tag_only {
+                let actions = if self.tag_only {
                     Actions::ADD_HEADERS
                 } else {
                     Actions::NONE
@@ -248,6 +249,7 @@ impl MilterSession {
             Command::QuitNewConnection => {
                 *self = MilterSession {
                     config: self.config.clone(),
+                    tag_only: self.tag_only,
                     negotiated: self.negotiated,
                     protocol: self.protocol,
                     ..MilterSession::default()
@@ -314,7 +316,7 @@ impl MilterSession {
                 value: tags.join("; "),
             });
         }
-        if last == Response::Continue && self.config.tag_only && !unchecked.is_empty() {
+        if last == Response::Continue && self.tag_only && !unchecked.is_empty() {
             responses.push(Response::AddHeader {
                 name: "X-DNSBL-Unchecked".into(),
                 value: unchecked,

@@ -298,6 +298,20 @@ impl SessionPolicy {
         self
     }
 
+    /// Whether it tags instead of rejecting ([`tag_only`](Self::tag_only)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::mail::SessionPolicy;
+    ///
+    /// assert!(SessionPolicy::default().tag_only(true).is_tag_only());
+    /// assert!(!SessionPolicy::default().is_tag_only());
+    /// ```
+    pub fn is_tag_only(&self) -> bool {
+        self.tag_only
+    }
+
     /// Whether any of the HELO, client name or sender domain checks is on.
     pub fn checks_domains(&self) -> bool {
         self.check_helo || self.check_client_name || self.check_sender_domain

@@ -100,7 +100,8 @@ impl<R: DnsResolver> MilterServer<R> {
 async fn serve_one<R: DnsResolver>(mut served: Served<Shared<R>>) {
     let (peer, idle) = (served.peer.as_str(), served.idle);
     let (mut reader, mut writer) = tokio::io::split(served.connection);
-    let mut session = MilterSession::new(served.shared.config.clone());
+    let mut session =
+        MilterSession::new(served.shared.config.clone(), served.shared.filter.policy());
     let mut packet = Vec::new();
     loop {
         // While it waits for the MTA, the connection may be closed to make room for a new
