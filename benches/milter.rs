@@ -76,10 +76,10 @@ async fn judge<R: DnsResolver>(
     message: &str,
 ) -> Duration {
     let started = Instant::now();
-    let targets = reader.read(message.as_bytes(), None);
-    assert!(!targets.cut, "the reading ran out of time");
+    let reading = reader.read(message.as_bytes(), None);
+    assert!(!reading.cut, "the reading ran out of time");
     let mut facts = SessionFacts::default();
-    facts.domains = targets.domains;
+    facts.message.domains = reading.targets.domains;
     let evaluation = filter.evaluate(&facts).await;
     assert!(!evaluation.listed.is_empty());
     started.elapsed()
@@ -159,9 +159,9 @@ async fn measure<R: DnsResolver + Clone>(name: &str, delay_ms: u64, resolver: R)
     for sample in 0..SAMPLES {
         let message = message(sample);
         let started = Instant::now();
-        let targets = reader.read(message.as_bytes(), None);
+        let reading = reader.read(message.as_bytes(), None);
         let mut facts = SessionFacts::default();
-        facts.domains = targets.domains;
+        facts.message.domains = reading.targets.domains;
         let evaluation = filter.evaluate(&facts).await;
         judged.push(started.elapsed());
         assert_eq!(evaluation.listed.len(), DOMAINS, "{evaluation:?}");

@@ -164,11 +164,7 @@ fn milter(cli: &Cli) -> Result<(MilterServer<Resolver>, Duration), String> {
         .max_domains(cli.max_domains)
         .time_budget(Some(cli.read_budget))
         .skip_domains(cli.skip_domains.iter().map(String::as_str));
-    let config = MilterConfig::default()
-        .tag_only(cli.serve.tag_only)
-        .max_domains(cli.max_domains)
-        .max_message_size(cli.max_message_size)
-        .read_budget(cli.read_budget);
+    let config = MilterConfig::default().max_message_size(cli.max_message_size);
     let milter = MilterServer::new(SessionFilter::new(setup.checker, policy), reader, config)
         .idle_timeout(cli.connections.idle_timeout)
         .limits(cli.connections.limits());

@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn check(reader: &MessageReader, message: &[u8]) {
-    let targets = reader.read(message, None);
+    let targets = reader.read(message, None).targets;
     assert!(targets.domains.len() <= CAP && targets.addresses.len() <= CAP);
     assert_eq!(targets.domains.len(), targets.hosts.len());
     for (domain, host) in targets.domains.iter().zip(&targets.hosts) {

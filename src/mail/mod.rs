@@ -38,7 +38,7 @@ mod text;
 
 pub use message::{
     DEFAULT_MAX_DOMAINS, DEFAULT_SKIP_DOMAINS, DEFAULT_TIME_BUDGET, MAX_HOPS, MessageReader,
-    MessageTargets, received_from, registrable_domain,
+    MessageReading, MessageTargets, received_from, registrable_domain,
 };
 pub(crate) use policy::joined;
 pub use policy::{

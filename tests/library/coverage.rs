@@ -41,10 +41,10 @@ fn checker_of(addr: std::net::SocketAddr, lists: Vec<DnsList>) -> Checker {
 }
 
 fn facts(message: &str) -> SessionFacts {
-    let targets = MessageReader::default().read(message.as_bytes(), None);
+    let reading = MessageReader::default().read(message.as_bytes(), None);
     let mut facts = SessionFacts::default();
-    facts.domains = targets.domains;
-    facts.hosts = targets.hosts;
+    facts.message.domains = reading.targets.domains;
+    facts.message.hosts = reading.targets.hosts;
     facts
 }
 
@@ -225,9 +225,9 @@ async fn hbl_server(listed: &str) -> (TestDns, SessionFilter<HickoryResolver>) {
 }
 
 fn email_facts(message: &str) -> SessionFacts {
-    let targets = MessageReader::default().read(message.as_bytes(), None);
+    let reading = MessageReader::default().read(message.as_bytes(), None);
     let mut facts = facts(message);
-    facts.emails = targets.emails;
+    facts.message.emails = reading.targets.emails;
     facts
 }
 

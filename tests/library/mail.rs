@@ -55,7 +55,7 @@ async fn last_external_lists_judge_only_the_last_external_hop() {
     let mut facts = SessionFacts::default();
     // 192.0.2.9 is on the PBL, but as an earlier hop (an end user's provider relayed it):
     // not a reason to refuse.
-    facts.hops = vec![
+    facts.message.hops = vec![
         Hop::new("203.0.113.1".parse().unwrap(), true),
         Hop::new("192.0.2.9".parse().unwrap(), false),
     ];
@@ -67,7 +67,7 @@ async fn last_external_lists_judge_only_the_last_external_hop() {
             .any(|(name, _)| name.starts_with("9.2.0.192."))
     );
     // As the last external hop, it is.
-    facts.hops = vec![Hop::new("198.51.100.7".parse().unwrap(), true)];
+    facts.message.hops = vec![Hop::new("198.51.100.7".parse().unwrap(), true)];
     let evaluation = filter.evaluate(&facts).await;
     assert_eq!(
         evaluation.verdict,
@@ -91,9 +91,9 @@ async fn a_forwarded_message_is_judged_by_its_untrusted_hops_and_domains() {
         Received: from out.example.net (out.example.net [198.51.100.77]) by fwd.example.org\r\n\
         Received: from pc (pc.example.net [192.0.2.9]) by out.example.net\r\n\
         Subject: fwd\r\n\r\nhello\r\n";
-    let targets = reader.read(message.as_bytes(), Some("203.0.113.5".parse().unwrap()));
+    let reading = reader.read(message.as_bytes(), Some("203.0.113.5".parse().unwrap()));
     let mut facts = SessionFacts::client("203.0.113.5".parse().unwrap());
-    facts.hops = targets.hops;
+    facts.message.hops = reading.targets.hops;
     let evaluation = filter.evaluate(&facts).await;
     assert_eq!(
         evaluation.note.map(|note| note.as_str()),
@@ -113,9 +113,9 @@ async fn a_forwarded_message_is_judged_by_its_untrusted_hops_and_domains() {
         SessionPolicy::default().tag_only(true),
     );
     let message = "Subject: x\r\n\r\nsee https://www.spam.example/ now\r\n";
-    let targets = MessageReader::default().read(message.as_bytes(), None);
+    let reading = MessageReader::default().read(message.as_bytes(), None);
     let mut facts = SessionFacts::default();
-    facts.domains = targets.domains;
+    facts.message.domains = reading.targets.domains;
     assert_eq!(
         tagging.evaluate(&facts).await.verdict,
         Verdict::Tag("domain spam.example in the message listed by dbl.test (127.0.1.2)".into())
@@ -197,10 +197,10 @@ async fn decoy_links_and_addresses_do_not_hide_a_listed_domain() {
     }
     html.push_str("<a href=\"http://www.spam.example/\">x</a>\r\n");
     let message = format!("Subject: x\r\nContent-Type: text/html\r\n\r\n{html}");
-    let targets = MessageReader::default().read(message.as_bytes(), None);
-    assert!(targets.capped, "more than 200 domains in all");
+    let reading = MessageReader::default().read(message.as_bytes(), None);
+    assert!(reading.capped, "more than 200 domains in all");
     let mut facts = SessionFacts::default();
-    facts.domains = targets.domains;
+    facts.message.domains = reading.targets.domains;
     let evaluation = filter.evaluate(&facts).await;
     assert_eq!(
         evaluation.verdict,

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use super::received::address_token;
-use super::{MessageReader, MessageTargets};
-use crate::mail::is_local;
+use super::{MessageReader, MessageReading, MessageTargets};
+use crate::mail::{Hop, is_local};
 use crate::target::{DomainName, unmap_ipv4};
 
 /// The longest host name taken from a URL or an e-mail address: a DNS name is at most 255
@@ -157,9 +157,10 @@ impl<'r> Found<'r> {
         self.cut
     }
 
-    /// The domains to check: links first, then the others, at most the cap; and whether
-    /// more were found than that.
-    pub(super) fn into_targets(self, targets: &mut MessageTargets) {
+    /// The reading of a message with these untrusted `hops`: the domains to check, links
+    /// first, then the others, at most the cap; whether more were found than that; whether
+    /// the reading was cut.
+    pub(super) fn into_reading(self, hops: Vec<Hop>) -> MessageReading {
         let max = self.reader.max_domains;
         let Found {
             links,
@@ -173,6 +174,10 @@ impl<'r> Found<'r> {
         } = self;
         let mut capped =
             links.more || others.more || addresses.more || host_names.more || emails.more;
+        let mut targets = MessageTargets {
+            hops,
+            ..MessageTargets::default()
+        };
         for domain in links
             .items
             .into_iter()
@@ -189,8 +194,11 @@ impl<'r> Found<'r> {
         }
         targets.addresses = addresses.items;
         targets.emails = emails.items;
-        targets.capped = capped;
-        targets.cut |= cut;
+        MessageReading {
+            targets,
+            capped,
+            cut,
+        }
     }
 }
 

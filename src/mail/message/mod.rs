@@ -25,7 +25,7 @@ pub const DEFAULT_MAX_DOMAINS: usize = 200;
 /// How long reading one message may take unless a reader says otherwise. The reading is
 /// linear in the message's size (well under this for the largest message a milter reads);
 /// the budget is a last bound, after which what was read is used and the reading is marked
-/// [cut](MessageTargets::cut).
+/// [cut](MessageReading::cut).
 pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(2);
 /// The most untrusted Received hops taken from one message, the newest first (Postfix bounces
 /// mail with more than 50 Received headers; a hostile message may carry them all).
@@ -54,7 +54,8 @@ pub const DEFAULT_SKIP_DOMAINS: &[&str] = &[
     "linkedin.com",
 ];
 
-/// What a message gives the lists to check.
+/// What a message gives the lists to check: the part of [`SessionFacts`] a message fills
+/// in ([`SessionFacts::message`]).
 ///
 /// # Examples
 ///
@@ -64,33 +65,75 @@ pub const DEFAULT_SKIP_DOMAINS: &[&str] = &[
 /// let message = b"Received: from relay.example.net (relay.example.net [198.51.100.7])\r\n\
 ///     \tby mx.example.org (Postfix) with ESMTP id 1; Mon, 1 Jan 2024 00:00:00 +0000\r\n\
 ///     Subject: hi\r\n\r\nSee https://www.spam.example.co.uk/offer\r\n";
-/// let targets = MessageReader::default().read(message, None);
+/// let targets = MessageReader::default().read(message, None).targets;
 /// assert_eq!(targets.hops[0].addr, "198.51.100.7".parse::<std::net::IpAddr>().unwrap());
 /// assert_eq!(targets.domains[0].as_str(), "example.co.uk");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MessageTargets {
-    /// The untrusted Received hops, newest first.
+    /// The untrusted Received hops, newest first, checked on the IP lists.
     pub hops: Vec<Hop>,
-    /// Distinct registrable domains of URLs and e-mail addresses, at most the cap: first
-    /// those of links (`href` values, and URLs in plain text or in an HTML part's text), in
-    /// order of appearance, then the others (e-mail addresses, URLs in other HTML
-    /// attributes), so that decoys of one kind cannot push out a link.
+    /// Distinct registrable domains of URLs and e-mail addresses, at most the cap, checked
+    /// on the domain lists: first those of links (`href` values, and URLs in plain text or
+    /// in an HTML part's text), in order of appearance, then the others (e-mail addresses,
+    /// URLs in other HTML attributes), so that decoys of one kind cannot push out a link.
     pub domains: Vec<DomainName>,
-    /// Every distinct host name seen under [`domains`](Self::domains), grouped by domain in
-    /// the same order, each domain's hosts in order of appearance (`www.shop.example.co.uk`
-    /// and `shop.example.co.uk` for `example.co.uk`), lowercase, at most 255 bytes each, at
-    /// most the cap in all: for the lists that take host names (Spamhaus DBL and ZRD, see
-    /// [`QueryForm`](crate::list::QueryForm)).
+    /// Every distinct host name seen under [`domains`](Self::domains)
+    /// (`abused.legit.example`), grouped by domain in the same order, each domain's hosts in
+    /// order of appearance (`www.shop.example.co.uk` and `shop.example.co.uk` for
+    /// `example.co.uk`), lowercase, at most 255 bytes each, at most the cap in all: checked on
+    /// the domain lists that take host names ([`QueryForm::Host`](crate::list::QueryForm::Host):
+    /// Spamhaus DBL and ZRD); the lists that take registrable domains are asked those
+    /// instead.
     pub hosts: Vec<String>,
     /// Distinct IP addresses of URLs with address literals (not local ones), at most the
-    /// cap.
+    /// cap, checked on the IP lists.
     pub addresses: Vec<IpAddr>,
     /// Distinct e-mail addresses of the From, Reply-To and Sender headers, then of the text
-    /// and HTML parts, lowercase, at most the cap: for hashed lists
-    /// ([`crate::hash`], Spamhaus HBL), which normalise and hash them.
+    /// and HTML parts, lowercase, at most the cap: checked on the hashed lists
+    /// ([`crate::hash`], Spamhaus HBL) by hash, so that reports and texts name the hash,
+    /// never the address.
     pub emails: Vec<String>,
+}
+
+impl MessageTargets {
+    /// Whether there is nothing to check.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::mail::MessageTargets;
+    ///
+    /// assert!(MessageTargets::default().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.hops.is_empty()
+            && self.domains.is_empty()
+            && self.hosts.is_empty()
+            && self.addresses.is_empty()
+            && self.emails.is_empty()
+    }
+}
+
+/// What a [`MessageReader`] made of a message: its targets, and whether all of it was read.
+/// Whether it was capped or cut is for the caller to name in [`SessionFacts::unchecked`],
+/// in its own words.
+///
+/// # Examples
+///
+/// ```
+/// use dnsbl_check::mail::MessageReader;
+///
+/// let reading = MessageReader::default().read(b"Subject: hi\r\n\r\nhttps://spam.example/\r\n", None);
+/// assert_eq!(reading.targets.domains[0].as_str(), "spam.example");
+/// assert!(!reading.capped && !reading.cut);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MessageReading {
+    /// What the message gives the lists to check.
+    pub targets: MessageTargets,
     /// Whether more distinct domains or addresses were found than the cap let through: the
     /// rest was not checked.
     pub capped: bool,
@@ -99,28 +142,22 @@ pub struct MessageTargets {
     pub cut: bool,
 }
 
-/// The facts to evaluate for a message: its hops, domains, hosts, addresses and e-mail
-/// addresses. Whether it was capped or cut is for the caller to name in
-/// [`SessionFacts::unchecked`], in its own words.
+/// The facts to evaluate for a message, nothing else known.
 ///
 /// # Examples
 ///
 /// ```
 /// use dnsbl_check::mail::{MessageReader, SessionFacts};
 ///
-/// let targets = MessageReader::default().read(b"Subject: hi\r\n\r\nhttps://spam.example/\r\n", None);
-/// let facts = SessionFacts::from(targets);
-/// assert_eq!(facts.domains[0].as_str(), "spam.example");
+/// let reading = MessageReader::default().read(b"Subject: hi\r\n\r\nhttps://spam.example/\r\n", None);
+/// let facts = SessionFacts::from(reading.targets);
+/// assert_eq!(facts.message.domains[0].as_str(), "spam.example");
 /// assert_eq!(facts.client, None);
 /// ```
 impl From<MessageTargets> for SessionFacts {
-    fn from(targets: MessageTargets) -> Self {
+    fn from(message: MessageTargets) -> Self {
         SessionFacts {
-            hops: targets.hops,
-            domains: targets.domains,
-            hosts: targets.hosts,
-            emails: targets.emails,
-            addresses: targets.addresses,
+            message,
             ..SessionFacts::default()
         }
     }
@@ -177,7 +214,7 @@ impl MessageReader {
 
     /// How long reading one message may take ([`DEFAULT_TIME_BUDGET`]; `None`: no limit).
     /// Past it, the text not yet scanned is left out, and the targets say they are
-    /// [cut](MessageTargets::cut).
+    /// [cut](MessageReading::cut).
     ///
     /// # Examples
     ///
@@ -192,6 +229,35 @@ impl MessageReader {
     pub fn time_budget(mut self, budget: Option<Duration>) -> Self {
         self.time_budget = budget;
         self
+    }
+
+    /// The cap set by [`max_domains`](Self::max_domains): what a reading that reached it
+    /// ([`MessageReading::capped`]) names.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::mail::MessageReader;
+    ///
+    /// assert_eq!(MessageReader::default().max_domains(10).cap(), 10);
+    /// ```
+    pub fn cap(&self) -> usize {
+        self.max_domains
+    }
+
+    /// The budget set by [`time_budget`](Self::time_budget): what a reading that ran past
+    /// it ([`MessageReading::cut`]) names.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::mail::{DEFAULT_TIME_BUDGET, MessageReader};
+    ///
+    /// assert_eq!(MessageReader::default().budget(), Some(DEFAULT_TIME_BUDGET));
+    /// assert_eq!(MessageReader::default().time_budget(None).budget(), None);
+    /// ```
+    pub fn budget(&self) -> Option<Duration> {
+        self.time_budget
     }
 
     /// More registrable domains never to ask about (your own, big senders), on top of
@@ -212,20 +278,17 @@ impl MessageReader {
     /// is scanned twice over), memory is bounded by the cap, and the time by the budget.
     /// It is CPU work: an async server should run it off its worker threads
     /// (`tokio::task::spawn_blocking`), so that one message never delays another's verdict.
-    pub fn read(&self, message: &[u8], client: Option<IpAddr>) -> MessageTargets {
+    pub fn read(&self, message: &[u8], client: Option<IpAddr>) -> MessageReading {
         let started = Instant::now();
         let Some(parsed) = mail_parser::MessageParser::default().parse(message) else {
-            return MessageTargets::default();
+            return MessageReading::default();
         };
         let received: Vec<String> = parsed
             .headers_raw()
             .filter(|(name, _)| name.eq_ignore_ascii_case("received"))
             .map(|(_, value)| value.to_owned())
             .collect();
-        let mut targets = MessageTargets {
-            hops: self.untrusted_hops(received.iter().map(String::as_str), client),
-            ..MessageTargets::default()
-        };
+        let hops = self.untrusted_hops(received.iter().map(String::as_str), client);
         let deadline = self.time_budget.map(|budget| started + budget);
         let mut found = Found::new(self, deadline);
         let senders = [parsed.from(), parsed.reply_to(), parsed.sender()];
@@ -246,8 +309,7 @@ impl MessageReader {
                 find_hosts(text, part.is_text_html(), &mut found);
             }
         }
-        found.into_targets(&mut targets);
-        targets
+        found.into_reading(hops)
     }
 
     /// The untrusted hops of Received headers given newest first, for a message from
@@ -457,14 +519,20 @@ mod tests {
         assert!(hops(&trusted, &[&from("203.0.113.9")], Some("203.0.113.5")).is_empty());
     }
 
+    /// Each item as text.
+    fn texts<T: ToString>(items: &[T]) -> Vec<String> {
+        items.iter().map(ToString::to_string).collect()
+    }
+
     fn read(message: &str) -> (Vec<String>, Vec<String>, bool) {
-        let targets = MessageReader::default()
+        let reading = MessageReader::default()
             .max_domains(5)
             .read(message.as_bytes(), None);
+        let targets = &reading.targets;
         (
-            targets.domains.iter().map(ToString::to_string).collect(),
-            targets.addresses.iter().map(ToString::to_string).collect(),
-            targets.capped,
+            texts(&targets.domains),
+            texts(&targets.addresses),
+            reading.capped,
         )
     }
 
@@ -521,10 +589,10 @@ mod tests {
         let body: String = (1..=250)
             .map(|i| format!("http://192.0.{}.{}/ ", i / 200, i % 200 + 1))
             .collect();
-        let targets =
+        let reading =
             MessageReader::default().read(format!("Subject: x\r\n\r\n{body}").as_bytes(), None);
-        assert_eq!(targets.addresses.len(), DEFAULT_MAX_DOMAINS);
-        assert!(targets.capped);
+        assert_eq!(reading.targets.addresses.len(), DEFAULT_MAX_DOMAINS);
+        assert!(reading.capped);
     }
 
     #[test]
@@ -532,9 +600,9 @@ mod tests {
         let message = b"From: \"A\" <Boss@Example.org>\r\nReply-To: Desk+x@example.net\r\n\
             Sender: boss@example.org\r\nSubject: x\r\n\r\nmailto:pay.me@fraud.example \
             or x.@y @lone a@nodot, see PAY.ME@fraud.example\r\n";
-        let targets = MessageReader::default().read(message, None);
+        let reading = MessageReader::default().read(message, None);
         assert_eq!(
-            targets.emails,
+            reading.targets.emails,
             [
                 "boss@example.org",
                 "desk+x@example.net",
@@ -546,7 +614,7 @@ mod tests {
         assert_eq!(local_part(&format!("x {}", "a".repeat(64))).len(), 64);
         assert_eq!(local_part("mailto:j.doe"), "j.doe");
         let capped = MessageReader::default().max_domains(2).read(message, None);
-        assert_eq!(capped.emails.len(), 2);
+        assert_eq!(capped.targets.emails.len(), 2);
         assert!(capped.capped);
     }
 
@@ -555,22 +623,22 @@ mod tests {
         let message = b"Subject: x\r\n\r\nhttps://abused.legit.example/login \
             https://WWW.legit.example/ https://abused.legit.example/again \
             mailto:someone@mail.other.example https://legit.example/ https://other.example/\r\n";
-        let targets = MessageReader::default().read(message, None);
-        let domains: Vec<String> = targets.domains.iter().map(ToString::to_string).collect();
+        let reading = MessageReader::default().read(message, None);
+        let domains = texts(&reading.targets.domains);
         assert_eq!(domains, ["legit.example", "other.example"]);
         assert_eq!(
-            targets.hosts,
+            reading.targets.hosts,
             [
                 "abused.legit.example",
                 "www.legit.example",
                 "mail.other.example"
             ]
         );
-        assert!(!targets.capped);
+        assert!(!reading.capped);
         // More distinct hosts than the cap: the rest is not checked, and that is said.
-        let targets = MessageReader::default().max_domains(2).read(message, None);
-        assert_eq!(targets.hosts.len(), 2);
-        assert!(targets.capped);
+        let reading = MessageReader::default().max_domains(2).read(message, None);
+        assert_eq!(reading.targets.hosts.len(), 2);
+        assert!(reading.capped);
     }
 
     proptest::proptest! {
@@ -584,9 +652,9 @@ mod tests {
             message.extend_from_slice(b"\r\n\r\nhttp://");
             message.extend_from_slice(&bytes);
             let reader = MessageReader::default().max_domains(3);
-            let targets = reader.read(&message, None);
-            proptest::prop_assert!(targets.domains.len() <= 3 && targets.addresses.len() <= 3);
-            proptest::prop_assert!(targets.hosts.len() <= 3);
+            let reading = reader.read(&message, None);
+            proptest::prop_assert!(reading.targets.domains.len() <= 3 && reading.targets.addresses.len() <= 3);
+            proptest::prop_assert!(reading.targets.hosts.len() <= 3);
             for html in [false, true] {
                 let mut found = Found::new(&reader, None);
                 find_hosts(&text, html, &mut found);
@@ -686,10 +754,10 @@ mod tests {
              <a href=\"https://www.spam.example/x\">http://visible.example/</a></p>"
         );
         let message = format!("Subject: x\r\nContent-Type: text/html\r\n\r\n{html}\r\n");
-        let targets = MessageReader::default()
+        let reading = MessageReader::default()
             .max_domains(5)
             .read(message.as_bytes(), None);
-        let domains: Vec<String> = targets.domains.iter().map(ToString::to_string).collect();
+        let domains = texts(&reading.targets.domains);
         assert_eq!(
             domains,
             [
@@ -700,13 +768,13 @@ mod tests {
                 "mail2.example"
             ]
         );
-        assert_eq!(targets.hosts, ["www.spam.example"]);
-        assert!(targets.capped);
+        assert_eq!(reading.targets.hosts, ["www.spam.example"]);
+        assert!(reading.capped);
         // Nothing capped when everything fits.
-        let targets = MessageReader::default().read(message.as_bytes(), None);
-        assert_eq!(targets.domains.len(), 8);
-        assert_eq!(targets.domains[7].as_str(), "img.example");
-        assert!(!targets.capped && !targets.cut);
+        let reading = MessageReader::default().read(message.as_bytes(), None);
+        assert_eq!(reading.targets.domains.len(), 8);
+        assert_eq!(reading.targets.domains[7].as_str(), "img.example");
+        assert!(!reading.capped && !reading.cut);
     }
 
     #[test]
@@ -717,9 +785,14 @@ mod tests {
             .time_budget(Some(Duration::ZERO))
             .read(message.as_bytes(), None);
         assert!(cut.cut);
-        assert!(!cut.domains.iter().any(|d| d.as_str() == "late.example"));
+        assert!(
+            !cut.targets
+                .domains
+                .iter()
+                .any(|d| d.as_str() == "late.example")
+        );
         let whole = MessageReader::default().read(message.as_bytes(), None);
         assert!(!whole.cut);
-        assert_eq!(whole.domains.len(), 2);
+        assert_eq!(whole.targets.domains.len(), 2);
     }
 }

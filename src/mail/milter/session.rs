@@ -2,10 +2,12 @@
 //! filter must take and the responses to send out.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use super::{Actions, ClientAddress, Command, MilterError, Options, ProtocolFlags, Response};
-use crate::mail::{Evaluation, MessageTargets, SessionFacts, Unchecked, Verdict, joined, one_line};
+use crate::mail::{
+    Evaluation, MessageReader, MessageReading, SessionFacts, SessionPolicy, Unchecked, Verdict,
+    joined, one_line,
+};
 
 /// The steps this filter wants left out, and those it does not answer (kept only where the
 /// MTA offers them).
@@ -26,59 +28,34 @@ const WANTED_PROTOCOL: ProtocolFlags = ProtocolFlags::from_bits(
 /// The longest `X-DNSBL-Unchecked` value.
 const MAX_UNCHECKED: usize = 400;
 
-/// How a [`MilterSession`] filters: tag or reject, and how much of a message it keeps.
+/// How much of a message a [`MilterSession`] keeps. Whether it tags or rejects is its
+/// [`SessionPolicy`](crate::mail::SessionPolicy)'s to say, and what the reading names its
+/// [`MessageReader`]'s.
 ///
 /// # Examples
 ///
 /// ```
 /// use dnsbl_check::mail::milter::MilterConfig;
 ///
-/// let config = MilterConfig::default().tag_only(true).max_message_size(512 * 1024);
+/// let config = MilterConfig::default().max_message_size(512 * 1024);
 /// ```
 #[derive(Debug, Clone)]
 pub struct MilterConfig {
-    tag_only: bool,
     max_message_size: usize,
-    max_domains: usize,
-    read_budget: Duration,
 }
 
 impl Default for MilterConfig {
     fn default() -> Self {
         MilterConfig {
-            tag_only: false,
             max_message_size: 1024 * 1024,
-            max_domains: crate::mail::DEFAULT_MAX_DOMAINS,
-            read_budget: crate::mail::DEFAULT_TIME_BUDGET,
         }
     }
 }
 
 impl MilterConfig {
-    /// Add headers instead of rejecting: asks the MTA for [`Actions::ADD_HEADERS`], and adds
-    /// `X-DNSBL-Unchecked` to a message not checked in full.
-    pub fn tag_only(mut self, on: bool) -> Self {
-        self.tag_only = on;
-        self
-    }
-
     /// The most bytes of a message (headers and body) kept for reading (default 1 MiB).
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.max_message_size = bytes;
-        self
-    }
-
-    /// The cap of the [`MessageReader`](crate::mail::MessageReader) in use, named when a
-    /// message reached it.
-    pub fn max_domains(mut self, max: usize) -> Self {
-        self.max_domains = max;
-        self
-    }
-
-    /// The time budget of the [`MessageReader`](crate::mail::MessageReader) in use, named
-    /// when a reading ran past it.
-    pub fn read_budget(mut self, budget: Duration) -> Self {
-        self.read_budget = budget;
         self
     }
 }
@@ -114,7 +91,7 @@ pub enum Step {
     /// and hand the evaluation to [`MilterSession::verdict`].
     Evaluate(Box<SessionFacts>),
     /// Read this message (with [`MessageReader::read`](crate::mail::MessageReader::read), for
-    /// the client [`MilterSession::client`]) and hand what was found to
+    /// the client [`MilterSession::client`]) and hand what was found, with the reader, to
     /// [`MilterSession::message_read`].
     ReadMessage(Vec<u8>),
     /// The MTA quit: close the connection.
@@ -137,8 +114,9 @@ pub enum Step {
 /// use dnsbl_check::mail::milter::{
 ///     Actions, Command, MilterConfig, MilterSession, Options, ProtocolFlags, Response, Step,
 /// };
+/// use dnsbl_check::mail::SessionPolicy;
 ///
-/// let mut session = MilterSession::new(MilterConfig::default());
+/// let mut session = MilterSession::new(MilterConfig::default(), &SessionPolicy::default());
 /// let offer = Options::new(Actions::from_bits(0x1ff), ProtocolFlags::from_bits(0x1f_ffff));
 /// let Step::Reply(replies) = session.command(Command::Negotiate(offer)).unwrap() else {
 ///     unreachable!()
@@ -152,6 +130,10 @@ pub enum Step {
 #[derive(Debug, Clone, Default)]
 pub struct MilterSession {
     config: MilterConfig,
+    /// Whether the policy tags instead of rejecting: the session asks the MTA for
+    /// [`Actions::ADD_HEADERS`], and adds `X-DNSBL-Unchecked` to a message not checked in
+    /// full.
+    tag_only: bool,
     /// Whether the negotiation is done.
     negotiated: bool,
     /// What was agreed: which commands get no reply.
@@ -171,10 +153,12 @@ pub struct MilterSession {
 }
 
 impl MilterSession {
-    /// A session before the negotiation.
-    pub fn new(config: MilterConfig) -> Self {
+    /// A session before the negotiation, for verdicts of a filter deciding by `policy`
+    /// (which says whether it tags instead of rejecting).
+    pub fn new(config: MilterConfig, policy: &SessionPolicy) -> Self {
         MilterSession {
             config,
+            tag_only: policy.is_tag_only(),
             ..MilterSession::default()
         }
     }
@@ -216,7 +200,7 @@ impl MilterSession {
     pub fn command(&mut self, command: Command) -> Result<Step, MilterError> {
         let reply = match command {
             Command::Negotiate(offer) => {
-                let actions = if self.config.tag_only {
+                let actions = if self.tag_only {
                     Actions::ADD_HEADERS
                 } else {
                     Actions::NONE
@@ -265,6 +249,7 @@ impl MilterSession {
             Command::QuitNewConnection => {
                 *self = MilterSession {
                     config: self.config.clone(),
+                    tag_only: self.tag_only,
                     negotiated: self.negotiated,
                     protocol: self.protocol,
                     ..MilterSession::default()
@@ -276,26 +261,31 @@ impl MilterSession {
         Ok(Step::Reply(reply.into_iter().collect()))
     }
 
-    /// The facts to evaluate for the message just read: what `targets` found (`None` when
-    /// the message could not be read), and what was not checked of it.
-    pub fn message_read(&mut self, targets: Option<MessageTargets>) -> SessionFacts {
+    /// The facts to evaluate for the message just read by `reader`: what `reading` found
+    /// (`None` when the message could not be read), and what was not checked of it, in the
+    /// reader's terms (its cap, its time budget).
+    pub fn message_read(
+        &mut self,
+        reading: Option<MessageReading>,
+        reader: &MessageReader,
+    ) -> SessionFacts {
         let mut unchecked = Vec::new();
-        let targets = targets.unwrap_or_else(|| {
+        let reading = reading.unwrap_or_else(|| {
             unchecked.push(Unchecked::Unreadable);
-            MessageTargets::default()
+            MessageReading::default()
         });
-        if targets.capped {
-            unchecked.push(Unchecked::Capped(self.config.max_domains));
+        if reading.capped {
+            unchecked.push(Unchecked::Capped(reader.cap()));
         }
         if self.cut {
             unchecked.push(Unchecked::Cut(self.config.max_message_size));
         }
-        if targets.cut {
-            unchecked.push(Unchecked::ReadingStopped(self.config.read_budget));
+        if let (true, Some(budget)) = (reading.cut, reader.budget()) {
+            unchecked.push(Unchecked::ReadingStopped(budget));
         }
         SessionFacts {
             unchecked,
-            ..SessionFacts::from(targets)
+            ..SessionFacts::from(reading.targets)
         }
     }
 
@@ -326,7 +316,7 @@ impl MilterSession {
                 value: tags.join("; "),
             });
         }
-        if last == Response::Continue && self.config.tag_only && !unchecked.is_empty() {
+        if last == Response::Continue && self.tag_only && !unchecked.is_empty() {
             responses.push(Response::AddHeader {
                 name: "X-DNSBL-Unchecked".into(),
                 value: unchecked,

@@ -23,7 +23,10 @@ impl<R: DnsResolver> SessionFilter<R> {
             .and_then(|sender| sender.rsplit_once('@'))
             .and_then(|(_, domain)| crate::list::registrable_domain(domain));
         let mut domains: Vec<DomainName> = Vec::new();
-        for domain in sender.into_iter().chain(facts.domains.iter().cloned()) {
+        for domain in sender
+            .into_iter()
+            .chain(facts.message.domains.iter().cloned())
+        {
             if !domains.contains(&domain) {
                 if domains.len() == MAX_DOMAIN_LOOKUPS {
                     behind

@@ -426,12 +426,12 @@ pub enum Unchecked {
     /// The message could not be read at all.
     Unreadable,
     /// More distinct domains or addresses than this cap were found: the rest was not
-    /// checked ([`MessageTargets::capped`](crate::mail::MessageTargets::capped)).
+    /// checked ([`MessageReading::capped`](crate::mail::MessageReading::capped)).
     Capped(usize),
     /// The message was cut at this many bytes.
     Cut(usize),
     /// Reading stopped after this time budget
-    /// ([`MessageTargets::cut`](crate::mail::MessageTargets::cut)).
+    /// ([`MessageReading::cut`](crate::mail::MessageReading::cut)).
     ReadingStopped(Duration),
     /// More than this many domains for the lookups behind domains: the rest was not
     /// resolved.

@@ -241,31 +241,31 @@ impl<R: DnsResolver> SessionFilter<R> {
             }
         }
         if self.ip_lists {
-            for hop in &facts.hops {
+            for hop in &facts.message.hops {
                 let role = TargetRole::Hop {
                     last_external: hop.last_external,
                 };
                 push(role, Target::ip(hop.addr));
             }
-            for addr in &facts.addresses {
+            for addr in &facts.message.addresses {
                 push(TargetRole::MessageAddress, Target::ip(*addr));
             }
         }
         if self.domain_lists {
-            for domain in &facts.domains {
+            for domain in &facts.message.domains {
                 if let Ok(target) = Target::domain(domain.as_str()) {
                     push(TargetRole::MessageDomain, target);
                 }
             }
             // Asked after the domains, so that a host that is itself a registrable domain
             // is asked once, on every list.
-            for host in facts.hosts.iter().filter(|_| self.host_lists) {
+            for host in facts.message.hosts.iter().filter(|_| self.host_lists) {
                 if let Some(target) = domain_target(host) {
                     push(TargetRole::MessageHost, target);
                 }
             }
             // Each address in each hash form of the lists (usually one).
-            for email in &facts.emails {
+            for email in &facts.message.emails {
                 for spec in &self.hashes {
                     if let Some(target) = spec.email_target(email) {
                         push(TargetRole::MessageEmail, target);

@@ -23,8 +23,9 @@ pub use evaluation::{
 };
 pub use filter::SessionFilter;
 
+use crate::mail::MessageTargets;
 use crate::mail::text::one_line;
-use crate::target::{DomainName, unmap_ipv4};
+use crate::target::unmap_ipv4;
 
 /// The longest TXT reason quoted in a verdict.
 const MAX_REASON: usize = 200;
@@ -136,20 +137,10 @@ pub struct SessionFacts {
     pub sender: Option<String>,
     /// The client's verified host name (the MTA's FCrDNS name), not `unknown`.
     pub client_name: Option<String>,
-    /// The untrusted Received hops to check on the IP lists.
-    pub hops: Vec<Hop>,
-    /// The registrable domains found in the message, checked on the domain lists.
-    pub domains: Vec<DomainName>,
-    /// The host names found in the message under those domains (`abused.legit.example`),
-    /// checked on the domain lists that take host names ([`QueryForm::Host`](crate::list::QueryForm::Host): Spamhaus DBL
-    /// and ZRD); the lists that take registrable domains are asked those instead.
-    pub hosts: Vec<String>,
-    /// E-mail addresses found in the message (From, Reply-To, Sender, the text), checked on
-    /// the hashed lists ([`crate::hash`]) by hash: reports and texts name the hash, never the
-    /// address.
-    pub emails: Vec<String>,
-    /// IP addresses found in the message's URLs, checked on the IP lists.
-    pub addresses: Vec<IpAddr>,
+    /// What the message gives the lists to check: its untrusted Received hops, and the
+    /// domains, host names, e-mail addresses and URL addresses found in it (see
+    /// [`MessageReader::read`](crate::mail::MessageReader::read)).
+    pub message: MessageTargets,
     /// Why part of the message was not checked (`more than 200 domains or addresses`,
     /// `message cut at 1048576 bytes`): empty when all of it was. See
     /// [`SessionPolicy::unchecked_is_suspicious`].
@@ -184,12 +175,7 @@ impl SessionFacts {
     }
 
     fn has_message_facts(&self) -> bool {
-        !self.hops.is_empty()
-            || !self.domains.is_empty()
-            || !self.hosts.is_empty()
-            || !self.emails.is_empty()
-            || !self.addresses.is_empty()
-            || !self.unchecked.is_empty()
+        !self.message.is_empty() || !self.unchecked.is_empty()
     }
 }
 
@@ -310,6 +296,20 @@ impl SessionPolicy {
     pub fn fcrdns_deadline(mut self, deadline: Duration) -> Self {
         self.fcrdns_deadline = deadline;
         self
+    }
+
+    /// Whether it tags instead of rejecting ([`tag_only`](Self::tag_only)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::mail::SessionPolicy;
+    ///
+    /// assert!(SessionPolicy::default().tag_only(true).is_tag_only());
+    /// assert!(!SessionPolicy::default().is_tag_only());
+    /// ```
+    pub fn is_tag_only(&self) -> bool {
+        self.tag_only
     }
 
     /// Whether any of the HELO, client name or sender domain checks is on.

@@ -100,7 +100,8 @@ impl<R: DnsResolver> MilterServer<R> {
 async fn serve_one<R: DnsResolver>(mut served: Served<Shared<R>>) {
     let (peer, idle) = (served.peer.as_str(), served.idle);
     let (mut reader, mut writer) = tokio::io::split(served.connection);
-    let mut session = MilterSession::new(served.shared.config.clone());
+    let mut session =
+        MilterSession::new(served.shared.config.clone(), served.shared.filter.policy());
     let mut packet = Vec::new();
     loop {
         // While it waits for the MTA, the connection may be closed to make room for a new
@@ -174,10 +175,13 @@ async fn decide<R: DnsResolver>(
             let client = session.client();
             let reading = Arc::clone(milter);
             let read = tokio::task::spawn_blocking(move || reading.reader.read(&message, client));
-            let targets = read.await.map_err(|error| {
+            let read = read.await.map_err(|error| {
                 warn!(queue_id = %session.queue_id(), %error, "the message could not be read");
             });
-            (Stage::Message, session.message_read(targets.ok()))
+            (
+                Stage::Message,
+                session.message_read(read.ok(), &milter.reader),
+            )
         }
         Step::Reply(responses) => return responses,
         _ => return Vec::new(),
