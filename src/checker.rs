@@ -501,7 +501,8 @@ impl<R: DnsResolver> Checker<R> {
         // When the query was sent, for the latency statistics.
         let mut sent = None;
         let work = async {
-            let untrusted = match health.fresh_outcome(list, &inner.health, target) {
+            let now = std::time::Instant::now();
+            let untrusted = match health.fresh_outcome(list, &inner.health, target, now) {
                 Some(untrusted) => untrusted,
                 None => health
                     .current(&inner.resolver, list, &inner.health)
@@ -524,7 +525,13 @@ impl<R: DnsResolver> Checker<R> {
                     "overall deadline reached",
                 ))
             });
-        finish(list, stats, target, outcome, sent)
+        finish(
+            list,
+            stats,
+            target,
+            outcome,
+            sent.map(|sent| sent.elapsed()),
+        )
     }
 
     /// Checks `target` against every list at once, when every list can answer at once: its
@@ -555,21 +562,24 @@ impl<R: DnsResolver> Checker<R> {
     /// ```
     pub fn check_now(&self, target: &Target) -> Option<Report> {
         let inner = &*self.inner;
-        let sent = Instant::now();
-        // Every list's outcome first (and whether it was asked, for the latency statistics):
-        // nothing is counted unless all of them were at hand.
+        let now = std::time::Instant::now();
+        // Every list's outcome first (and whether it was asked, for the latency statistics:
+        // an answer at hand took no time): nothing is counted unless all of them were at hand.
         let mut outcomes = Vec::with_capacity(inner.lists.len());
         for (list, health, _) in &inner.lists {
             outcomes.push(match query_name(list, target) {
                 Err(why) => Err(why),
-                Ok(name) => Ok(match health.fresh_outcome(list, &inner.health, target)? {
-                    Some(untrusted) => (untrusted, None),
-                    None => {
-                        let txt = inner.txt_lookup;
-                        let outcome = query_list_now(&inner.resolver, list, name.as_str(), txt)?;
-                        (outcome, Some(sent))
-                    }
-                }),
+                Ok(name) => Ok(
+                    match health.fresh_outcome(list, &inner.health, target, now)? {
+                        Some(untrusted) => (untrusted, None),
+                        None => {
+                            let txt = inner.txt_lookup;
+                            let outcome =
+                                query_list_now(&inner.resolver, list, name.as_str(), txt)?;
+                            (outcome, Some(Duration::ZERO))
+                        }
+                    },
+                ),
             });
         }
         let results = inner
@@ -577,7 +587,7 @@ impl<R: DnsResolver> Checker<R> {
             .iter()
             .zip(outcomes)
             .map(|((list, _, stats), outcome)| match outcome {
-                Ok((outcome, sent)) => finish(list, stats, target, outcome, sent),
+                Ok((outcome, latency)) => finish(list, stats, target, outcome, latency),
                 Err(why) => not_applicable(list, why),
             })
             .collect();
@@ -683,16 +693,16 @@ fn not_applicable(list: &DnsList, why: &'static str) -> ListResult {
 }
 
 /// One list's result from its outcome: counted in its statistics (with the query's latency,
-/// when a query was `sent`), and with the list's lookup link when listed.
+/// when it was asked), and with the list's lookup link when listed.
 fn finish(
     list: &DnsList,
     stats: &StatsCell,
     target: &Target,
     outcome: Outcome,
-    sent: Option<Instant>,
+    latency: Option<Duration>,
 ) -> ListResult {
     if let Some(kind) = OutcomeKind::of(&outcome) {
-        stats.record(kind, sent.map(|sent| sent.elapsed()));
+        stats.record(kind, latency);
     }
     let mut result = ListResult::new(list, outcome);
     if result.outcome.is_listed() {

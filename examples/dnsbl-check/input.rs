@@ -14,10 +14,10 @@ use ipnet::IpNet;
 use tokio::sync::mpsc;
 
 /// Targets read ahead of the checks. Small and bounded, so that memory stays flat.
-const READ_AHEAD: usize = 1024;
+const READ_AHEAD: usize = 4096;
 /// Targets sent to the checks at once, when that many are at hand without waiting: one
 /// channel message (and at most one wake-up of either side) per batch, not per target.
-const BATCH: usize = 256;
+const BATCH: usize = 1024;
 
 /// One target to check, and where it came from.
 pub struct Job {
