@@ -66,7 +66,7 @@ impl<R> Clone for Checker<R> {
 #[derive(Debug)]
 struct Inner<R> {
     resolver: R,
-    lists: Vec<(DnsList, HealthCell, StatsCell)>,
+    lists: Vec<ListEntry>,
     threshold: i32,
     deadline: Duration,
     max_queries_in_flight: usize,
@@ -563,35 +563,52 @@ impl<R: DnsResolver> Checker<R> {
     pub fn check_now(&self, target: &Target) -> Option<Report> {
         let inner = &*self.inner;
         let now = std::time::Instant::now();
-        // Every list's outcome first (and whether it was asked, for the latency statistics:
-        // an answer at hand took no time): nothing is counted unless all of them were at hand.
-        let mut outcomes = Vec::with_capacity(inner.lists.len());
-        for (list, health, _) in &inner.lists {
-            outcomes.push(match query_name(list, target) {
-                Err(why) => Err(why),
-                Ok(name) => Ok(
-                    match health.fresh_outcome(list, &inner.health, target, now)? {
-                        Some(untrusted) => (untrusted, None),
-                        None => {
-                            let txt = inner.txt_lookup;
-                            let outcome =
-                                query_list_now(&inner.resolver, list, name.as_str(), txt)?;
-                            (outcome, Some(Duration::ZERO))
-                        }
-                    },
-                ),
-            });
-        }
-        let results = inner
-            .lists
-            .iter()
-            .zip(outcomes)
-            .map(|((list, _, stats), outcome)| match outcome {
-                Ok((outcome, latency)) => finish(list, stats, target, outcome, latency),
-                Err(why) => not_applicable(list, why),
-            })
-            .collect();
+        let outcome_now =
+            |(list, health, _): &ListEntry| self.outcome_now(list, health, target, now);
+        let result = |(list, _, stats): &ListEntry, outcome: OutcomeNow| match outcome {
+            Ok((outcome, latency)) => finish(list, stats, target, outcome, latency),
+            Err(why) => not_applicable(list, why),
+        };
+        // Every list's outcome first: nothing is counted unless all of them were at hand.
+        let results = match &inner.lists[..] {
+            // One list, the usual bulk scan: no list of outcomes to hold meanwhile.
+            [only] => vec![result(only, outcome_now(only)?)],
+            lists => {
+                let outcomes: Vec<_> = lists.iter().map(outcome_now).collect::<Option<_>>()?;
+                lists
+                    .iter()
+                    .zip(outcomes)
+                    .map(|(entry, o)| result(entry, o))
+                    .collect()
+            }
+        };
         Some(Report::new(target.clone(), results, inner.threshold))
+    }
+
+    /// One list's outcome at once, and the latency to count for it (an answer at hand took
+    /// no time; an untrusted list was not asked): `None` when it takes a lookup or a probe.
+    fn outcome_now(
+        &self,
+        list: &DnsList,
+        health: &HealthCell,
+        target: &Target,
+        now: std::time::Instant,
+    ) -> Option<OutcomeNow> {
+        let inner = &*self.inner;
+        let name = match query_name(list, target) {
+            Ok(name) => name,
+            Err(why) => return Some(Err(why)),
+        };
+        Some(Ok(
+            match health.fresh_outcome(list, &inner.health, target, now)? {
+                Some(untrusted) => (untrusted, None),
+                None => {
+                    let txt = inner.txt_lookup;
+                    let outcome = query_list_now(&inner.resolver, list, name.as_str(), txt)?;
+                    (outcome, Some(Duration::ZERO))
+                }
+            },
+        ))
     }
 
     /// How many targets a stream of checks keeps in flight: each check asks every list, so
@@ -671,6 +688,13 @@ impl<R: DnsResolver> Checker<R> {
         self.check_stream(stream::iter(targets))
     }
 }
+
+/// A list, its health and its statistics, as a checker holds them.
+type ListEntry = (DnsList, HealthCell, StatsCell);
+
+/// A list's outcome at hand and the latency to count for it, or why the list does not take
+/// the target.
+type OutcomeNow = Result<(Outcome, Option<Duration>), &'static str>;
 
 /// The name to ask `list` about `target`, or why the list does not take it.
 fn query_name(list: &DnsList, target: &Target) -> Result<QueryName, &'static str> {

@@ -527,7 +527,13 @@ impl<R> MirrorResolver<R> {
             Cow::Borrowed(name)
         };
         let (zone, query) = self.query(&lowercase)?;
-        let datasets = self.datasets();
+        // Read under the lock, not copied out of it: a reload waits for this lookup, which
+        // is short, and the lookup saves an Arc's two atomic updates.
+        let datasets = self
+            .shared
+            .datasets
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
         let mut found = Found {
             records: Vec::new(),
             ttl: u32::MAX,
