@@ -211,14 +211,15 @@ impl CheckerBuilder {
         if self.lists.is_empty() {
             return Err(BuildError::NoLists);
         }
+        let lists = self
+            .lists
+            .into_iter()
+            .map(|list| ListEntry::new(list, &resolver))
+            .collect();
         Ok(Checker {
             inner: Arc::new(Inner {
                 resolver,
-                lists: self
-                    .lists
-                    .into_iter()
-                    .map(|list| (list, HealthCell::new(), StatsCell::default()))
-                    .collect(),
+                lists,
                 threshold: self.threshold,
                 deadline: self.deadline,
                 max_queries_in_flight: self.max_queries_in_flight,
@@ -254,7 +255,7 @@ impl Checker {
 impl<R: DnsResolver> Checker<R> {
     /// The lists, in order.
     pub fn lists(&self) -> impl Iterator<Item = &DnsList> {
-        self.inner.lists.iter().map(|(list, ..)| list)
+        self.inner.lists.iter().map(|entry| &entry.list)
     }
 
     /// The resolver the lists are asked through, for other lookups on the same path (such
@@ -268,7 +269,7 @@ impl<R: DnsResolver> Checker<R> {
         self.inner
             .lists
             .iter()
-            .map(|(list, cell, _)| (list, cell.get()))
+            .map(|entry| (&entry.list, entry.health.get()))
             .collect()
     }
 
@@ -316,16 +317,23 @@ impl<R: DnsResolver> Checker<R> {
         self.inner
             .lists
             .iter()
-            .map(|(list, health, stats)| {
-                let (outcomes, latency) = stats.snapshot();
-                ListStats {
-                    list: list.name().to_owned(),
-                    zone: list.zone().clone(),
-                    health: health.get(),
-                    outcomes,
-                    latency,
-                }
-            })
+            .map(
+                |ListEntry {
+                     list,
+                     health,
+                     stats,
+                     ..
+                 }| {
+                    let (outcomes, latency) = stats.snapshot();
+                    ListStats {
+                        list: list.name().to_owned(),
+                        zone: list.zone().clone(),
+                        health: health.get(),
+                        outcomes,
+                        latency,
+                    }
+                },
+            )
             .collect()
     }
 
@@ -365,15 +373,19 @@ impl<R: DnsResolver> Checker<R> {
         now: bool,
     ) -> Vec<(&DnsList, ListHealth)> {
         let inner = &*self.inner;
-        let lists = inner.lists.iter().filter(|(list, ..)| which(list));
-        futures::future::join_all(lists.map(|(list, cell, _)| async move {
-            let health = if now {
-                cell.refresh(&inner.resolver, list, &inner.health).await
-            } else {
-                cell.current(&inner.resolver, list, &inner.health).await
-            };
-            (list, health)
-        }))
+        let lists = inner.lists.iter().filter(|entry| which(&entry.list));
+        futures::future::join_all(lists.map(
+            |ListEntry {
+                 list, health: cell, ..
+             }| async move {
+                let health = if now {
+                    cell.refresh(&inner.resolver, list, &inner.health).await
+                } else {
+                    cell.current(&inner.resolver, list, &inner.health).await
+                };
+                (list, health)
+            },
+        ))
         .await
     }
 
@@ -453,28 +465,32 @@ impl<R: DnsResolver> Checker<R> {
         let inner = &*self.inner;
         let deadline = Instant::now() + inner.deadline;
         let target_ref = &target;
-        let results = match &inner.lists[..] {
-            // One list, the usual bulk scan: no join to set up around it.
-            [only] => vec![
-                self.list_result(only, target_ref, skip(&only.0), deadline)
-                    .await,
-            ],
-            lists => {
-                futures::future::join_all(
-                    lists
-                        .iter()
-                        .map(|entry| self.list_result(entry, target_ref, skip(&entry.0), deadline)),
-                )
-                .await
-            }
-        };
+        let results =
+            match &inner.lists[..] {
+                // One list, the usual bulk scan: no join to set up around it.
+                [only] => vec![
+                    self.list_result(only, target_ref, skip(&only.list), deadline)
+                        .await,
+                ],
+                lists => {
+                    futures::future::join_all(lists.iter().map(|entry| {
+                        self.list_result(entry, target_ref, skip(&entry.list), deadline)
+                    }))
+                    .await
+                }
+            };
         Report::new(target, results, inner.threshold)
     }
 
     /// One list's result: `skipped` with its reason, or checked.
     async fn list_result(
         &self,
-        (list, health, stats): &(DnsList, HealthCell, StatsCell),
+        ListEntry {
+            list,
+            health,
+            stats,
+            ..
+        }: &ListEntry,
         target: &Target,
         skipped: Option<&'static str>,
         deadline: Instant,
@@ -562,12 +578,13 @@ impl<R: DnsResolver> Checker<R> {
     /// ```
     pub fn check_now(&self, target: &Target) -> Option<Report> {
         let inner = &*self.inner;
-        let now = std::time::Instant::now();
-        let outcome_now =
-            |(list, health, _): &ListEntry| self.outcome_now(list, health, target, now);
-        let result = |(list, _, stats): &ListEntry, outcome: OutcomeNow| match outcome {
-            Ok((outcome, latency)) => finish(list, stats, target, outcome, latency),
-            Err(why) => not_applicable(list, why),
+        if !inner.lists.iter().any(|entry| entry.at_once) {
+            return None; // bulk checks over the network: nothing to try
+        }
+        let outcome_now = |entry: &ListEntry| self.outcome_now(entry, target);
+        let result = |entry: &ListEntry, outcome: OutcomeNow| match outcome {
+            Ok((outcome, latency)) => finish(&entry.list, &entry.stats, target, outcome, latency),
+            Err(why) => not_applicable(&entry.list, why),
         };
         // Every list's outcome first: nothing is counted unless all of them were at hand.
         let results = match &inner.lists[..] {
@@ -587,18 +604,19 @@ impl<R: DnsResolver> Checker<R> {
 
     /// One list's outcome at once, and the latency to count for it (an answer at hand took
     /// no time; an untrusted list was not asked): `None` when it takes a lookup or a probe.
-    fn outcome_now(
-        &self,
-        list: &DnsList,
-        health: &HealthCell,
-        target: &Target,
-        now: std::time::Instant,
-    ) -> Option<OutcomeNow> {
+    fn outcome_now(&self, entry: &ListEntry, target: &Target) -> Option<OutcomeNow> {
         let inner = &*self.inner;
+        let (list, health) = (&entry.list, &entry.health);
+        // A list that does not take the target needs nothing at hand; the others, answers
+        // the resolver has at hand.
+        if !entry.at_once && list.serves(target) {
+            return None;
+        }
         let name = match query_name(list, target) {
             Ok(name) => name,
             Err(why) => return Some(Err(why)),
         };
+        let now = std::time::Instant::now();
         Some(Ok(
             match health.fresh_outcome(list, &inner.health, target, now)? {
                 Some(untrusted) => (untrusted, None),
@@ -689,8 +707,32 @@ impl<R: DnsResolver> Checker<R> {
     }
 }
 
-/// A list, its health and its statistics, as a checker holds them.
-type ListEntry = (DnsList, HealthCell, StatsCell);
+/// A list as a checker holds it.
+#[derive(Debug)]
+struct ListEntry {
+    list: DnsList,
+    health: HealthCell,
+    stats: StatsCell,
+    /// Whether the resolver answered a name of the list's zone at once when the checker was
+    /// built (a local mirror): only then are its checks tried at once. A hint that saves bulk
+    /// checks over the network the attempt; the answers themselves are checked each time.
+    at_once: bool,
+}
+
+impl ListEntry {
+    fn new<R: DnsResolver>(list: DnsList, resolver: &R) -> Self {
+        let at_once = list
+            .zone()
+            .query_name(&Target::ip(std::net::Ipv4Addr::new(127, 0, 0, 2).into()))
+            .is_ok_and(|name| resolver.lookup_a_now(name.as_str()).is_some());
+        ListEntry {
+            list,
+            health: HealthCell::new(),
+            stats: StatsCell::default(),
+            at_once,
+        }
+    }
+}
 
 /// A list's outcome at hand and the latency to count for it, or why the list does not take
 /// the target.

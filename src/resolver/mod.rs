@@ -265,7 +265,9 @@ pub trait DnsResolver: Send + Sync + 'static {
     ///
     /// Optional: the default is `None`, and callers then ask [`DnsResolver::lookup_a`]. An
     /// answer given here must be the one `lookup_a` would give, errors included. Bulk checks
-    /// use it to answer mirrored lists without setting up a lookup at all.
+    /// use it to answer mirrored lists without setting up a lookup at all: a
+    /// [`Checker`](crate::Checker) asks it once, when built, about a name of each list's zone,
+    /// and tries at once only the lists it had an answer for.
     ///
     /// # Examples
     ///
