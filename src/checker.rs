@@ -517,8 +517,7 @@ impl<R: DnsResolver> Checker<R> {
         // When the query was sent, for the latency statistics.
         let mut sent = None;
         let work = async {
-            let now = std::time::Instant::now();
-            let untrusted = match health.fresh_outcome(list, &inner.health, target, now) {
+            let untrusted = match health.fresh_outcome(list, &inner.health, target) {
                 Some(untrusted) => untrusted,
                 None => health
                     .current(&inner.resolver, list, &inner.health)
@@ -616,9 +615,8 @@ impl<R: DnsResolver> Checker<R> {
             Ok(name) => name,
             Err(why) => return Some(Err(why)),
         };
-        let now = std::time::Instant::now();
         Some(Ok(
-            match health.fresh_outcome(list, &inner.health, target, now)? {
+            match health.fresh_outcome(list, &inner.health, target)? {
                 Some(untrusted) => (untrusted, None),
                 None => {
                     let txt = inner.txt_lookup;

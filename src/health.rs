@@ -184,14 +184,12 @@ impl HealthCell {
     /// The outcome `target` gets without being asked about ([`ListHealth::outcome_for`]),
     /// when the health in use needs no probe: `Some(None)` when the list is to be asked;
     /// `None` when a probe is due, which only [`HealthCell::current`] runs. Reads the state
-    /// once, without copying it, at the time `now` the caller read once: this runs for every
-    /// check.
+    /// once, without copying it: this runs for every check.
     pub(crate) fn fresh_outcome(
         &self,
         list: &DnsList,
         policy: &HealthPolicy,
         target: &Target,
-        now: Instant,
     ) -> Option<Option<Outcome>> {
         if !policy.enabled || !list.health_check() {
             return Some(None);
@@ -200,7 +198,7 @@ impl HealthCell {
             .state
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        fresh_state(&state, policy, now).then(|| state.0.outcome_for(target))
+        fresh_state(&state, policy, Instant::now()).then(|| state.0.outcome_for(target))
     }
 
     /// Probes the list if its health is stale, and returns the health to use now.

@@ -71,27 +71,35 @@ where
             {
                 return Poll::Ready(Some(output));
             }
-            if this.pending.len() >= this.limit {
-                return Poll::Pending;
-            }
-            if this.streak >= YIELD_EVERY {
-                this.streak = 0;
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            match this.input.as_mut().poll_next(cx) {
-                Poll::Ready(Some(item)) => match (this.now)(&item) {
-                    Some(output) => {
-                        if !this.pending.is_empty() {
-                            this.streak += 1;
+            // Take items while there is room: an answer at hand goes out at once; the others'
+            // futures are queued, and polled together at the top of the loop.
+            let mut queued = false;
+            while this.pending.len() < this.limit {
+                if this.streak >= YIELD_EVERY {
+                    this.streak = 0;
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                match this.input.as_mut().poll_next(cx) {
+                    Poll::Ready(Some(item)) => match (this.now)(&item) {
+                        Some(output) => {
+                            if !this.pending.is_empty() {
+                                this.streak += 1;
+                            }
+                            return Poll::Ready(Some(output));
                         }
-                        return Poll::Ready(Some(output));
-                    }
-                    // Polled at the top of the loop, which registers its wake-up.
-                    None => this.pending.push((this.later)(item)),
-                },
-                Poll::Ready(None) if this.pending.is_empty() => return Poll::Ready(None),
-                Poll::Ready(None) | Poll::Pending => return Poll::Pending,
+                        None => {
+                            this.pending.push((this.later)(item));
+                            queued = true;
+                        }
+                    },
+                    Poll::Ready(None) if this.pending.is_empty() => return Poll::Ready(None),
+                    Poll::Ready(None) | Poll::Pending => break,
+                }
+            }
+            if !queued {
+                // The futures in flight were polled above, and the input is waited for.
+                return Poll::Pending;
             }
         }
     }
