@@ -261,7 +261,7 @@ pub trait DnsResolver: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Answer<String>, LookupError>> + Send;
 
     /// The A records at `name` at once, when this resolver holds them in memory (a local
-    /// mirror, [`crate::resolver::mirror`]); `None` when they take a lookup.
+    /// mirror, with the `mirror` feature); `None` when they take a lookup.
     ///
     /// Optional: the default is `None`, and callers then ask [`DnsResolver::lookup_a`]. An
     /// answer given here must be the one `lookup_a` would give, errors included. Bulk checks
