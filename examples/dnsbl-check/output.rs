@@ -55,7 +55,8 @@ impl Output {
         let stdout = io::stdout();
         let terminal = stdout.is_terminal();
         Output {
-            out: BufWriter::new(stdout.lock()),
+            // Large enough that a bulk run writes in few system calls.
+            out: BufWriter::with_capacity(64 * 1024, stdout.lock()),
             format,
             only,
             colour: Colour::new(terminal),
