@@ -208,9 +208,7 @@ impl AnyResolver {
             AnyResolver::Mirror(_) => unreachable!("below_mirrors stops below the mirrors"),
         }
     }
-}
 
-impl AnyResolver {
     /// The mirrors' answer at once, if a mirror holds `name`; `None` when it takes a lookup
     /// (the transports below the mirrors answer nothing at once).
     fn now<K: Record>(&self, name: &str) -> Option<Result<Answer<K::Value>, LookupError>> {

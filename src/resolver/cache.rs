@@ -228,6 +228,11 @@ impl<R: DnsResolver> AnswerCache<R> {
         self.entries.invalidate_all();
     }
 
+    /// The inner resolver's answer at once (a mirror's), which needs no caching.
+    fn now<K: Record>(&self, name: &str) -> Option<Result<Answer<K::Value>, LookupError>> {
+        K::ask_now(&*self.inner, name)
+    }
+
     /// The one lookup behind every [`DnsResolver`] method: the answer from the cache, or
     /// from the resolver behind it, asked once for all concurrent askers of `name`.
     /// MX and NS answers are not cached (see [`AnswerCache`]).
@@ -332,13 +337,6 @@ fn remaining<T>(answer: Answer<T>, age: Duration) -> Answer<T> {
             nxdomain,
             negative_ttl: negative_ttl.map(|ttl| ttl.saturating_sub(age)),
         },
-    }
-}
-
-impl<R: DnsResolver> AnswerCache<R> {
-    /// The inner resolver's answer at once (a mirror's), which needs no caching.
-    fn now<K: Record>(&self, name: &str) -> Option<Result<Answer<K::Value>, LookupError>> {
-        K::ask_now(&self.inner, name)
     }
 }
 

@@ -667,24 +667,25 @@ impl<R: DnsResolver> MirrorResolver<R> {
     /// The one lookup behind every [`DnsResolver`] method: the mirror's answer in a mirrored
     /// zone, else the inner resolver's.
     async fn lookup<K: Record>(&self, name: &str) -> Result<Answer<K::Value>, LookupError> {
-        check_name(name)?;
-        match K::mirrored(self, name) {
-            Some(answer) => Ok(answer),
+        match self.held::<K>(name) {
+            Some(answer) => answer,
             None => K::ask(&self.inner, name).await,
         }
     }
-}
 
-impl<R: DnsResolver> MirrorResolver<R> {
     /// The answer at once: the mirror's in a mirrored zone, else the inner resolver's, if it
     /// has one at once.
     fn now<K: Record>(&self, name: &str) -> Option<Result<Answer<K::Value>, LookupError>> {
-        if let Err(error) = check_name(name) {
-            return Some(Err(error));
-        }
-        match K::mirrored(self, name) {
-            Some(answer) => Some(Ok(answer)),
-            None => K::ask_now(&self.inner, name),
+        self.held::<K>(name)
+            .or_else(|| K::ask_now(&self.inner, name))
+    }
+
+    /// What the mirror itself answers: an error for a name DNS cannot ask, its answer in a
+    /// mirrored zone; `None` for a name of another zone.
+    fn held<K: Record>(&self, name: &str) -> Option<Result<Answer<K::Value>, LookupError>> {
+        match check_name(name) {
+            Err(error) => Some(Err(error)),
+            Ok(()) => K::mirrored(self, name).map(Ok),
         }
     }
 }
