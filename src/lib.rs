@@ -25,7 +25,7 @@
 //! | [`AnyResolver`](resolver::any::AnyResolver) | `resolver/any.rs` | either resolver, chosen at run time |
 //! | [`AnswerCache`](resolver::cache::AnswerCache) | `resolver/cache.rs` | a TTL-aware cache in front of any resolver |
 //! | `MirrorResolver` (feature `mirror`) | `resolver/mirror/` | local mirrors: zones answered in-process from rbldnsd data files |
-//! | [`Checker`] | `checker.rs` | concurrent checks, streams, deadlines, list health |
+//! | [`Checker`] | `checker/` | concurrent checks, streams, deadlines, list health |
 //! | [`Report`], [`Outcome`], [`OutcomeKind`] | `outcome.rs` | the results; the one word for each kind of outcome (metrics, JSON, watch state) |
 //! | [`ListHealth`] | `health.rs` | RFC 5782 test-point probes |
 //! | [`ListStats`] | `stats.rs` | per-list statistics: outcome counts, latency histogram, health |
