@@ -88,7 +88,7 @@ impl CheckerBuilder {
     }
 
     /// The most one check may take, all lists together (default 15 s). Lists still
-    /// unanswered then are reported as [`Outcome::Failed`] with a timeout.
+    /// unanswered then are reported as [`Outcome::Failed`](crate::Outcome::Failed) with a timeout.
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self
