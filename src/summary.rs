@@ -160,6 +160,41 @@ impl Summary {
         }
     }
 
+    /// Adds the counts of `other`, a summary of other reports of the same run: a run split
+    /// over threads counts each share apart and merges the shares, as if one summary had
+    /// counted every report. Lists and networks new to `self` come after its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::summary::Summary;
+    ///
+    /// let mut whole = Summary::new(["a.test"]);
+    /// let mut share = Summary::new(["a.test"]);
+    /// share.targets = 3;
+    /// share.lists[0].1.checked = 3;
+    /// whole.targets = 2;
+    /// whole.lists[0].1.checked = 2;
+    /// whole.merge(&share);
+    /// assert_eq!(whole.targets, 5);
+    /// assert_eq!(whole.lists[0].1.checked, 5);
+    /// ```
+    pub fn merge(&mut self, other: &Summary) {
+        self.targets += other.targets;
+        self.listed_targets += other.listed_targets;
+        self.listings += other.listings;
+        self.weightless_listings += other.weightless_listings;
+        self.not_counted += other.not_counted;
+        self.incomplete += other.incomplete;
+        merge_lists(&mut self.lists, &other.lists);
+        for network in &other.networks {
+            let index = self.network(network.network);
+            let mine = &mut self.networks[index];
+            mine.checked += network.checked;
+            merge_lists(&mut mine.lists, &network.lists);
+        }
+    }
+
     /// Nothing listed and nothing incomplete.
     pub fn is_clean(&self) -> bool {
         self.listings == 0 && self.listed_targets == 0 && self.incomplete == 0
@@ -187,6 +222,24 @@ impl Summary {
 }
 
 fn count(lists: &mut Vec<(String, ListCounts)>, name: &str, listed: bool, trouble: bool) {
+    let counts = counts_of(lists, name);
+    counts.checked += 1;
+    counts.listed += u64::from(listed);
+    counts.trouble += u64::from(trouble);
+}
+
+/// Adds each list's counts of `other` to those of the same list in `lists`.
+fn merge_lists(lists: &mut Vec<(String, ListCounts)>, other: &[(String, ListCounts)]) {
+    for (name, theirs) in other {
+        let counts = counts_of(lists, name);
+        counts.checked += theirs.checked;
+        counts.listed += theirs.listed;
+        counts.trouble += theirs.trouble;
+    }
+}
+
+/// The counts of the list `name`, added (all zero) if it has none yet.
+fn counts_of<'a>(lists: &'a mut Vec<(String, ListCounts)>, name: &str) -> &'a mut ListCounts {
     let index = match lists.iter().position(|(known, _)| known == name) {
         Some(index) => index,
         None => {
@@ -194,10 +247,7 @@ fn count(lists: &mut Vec<(String, ListCounts)>, name: &str, listed: bool, troubl
             lists.len() - 1
         }
     };
-    let counts = &mut lists[index].1;
-    counts.checked += 1;
-    counts.listed += u64::from(listed);
-    counts.trouble += u64::from(trouble);
+    &mut lists[index].1
 }
 
 #[cfg(test)]
@@ -309,5 +359,70 @@ mod tests {
         assert_eq!(summary.weightless_listings, 1);
         assert_eq!(summary.not_counted, 1);
         assert_eq!(summary.incomplete, 0, "neither is trouble");
+    }
+
+    #[test]
+    fn merged_shares_count_as_one_summary_of_every_report() {
+        let nets: [IpNet; 2] = [
+            "192.0.2.0/30".parse().unwrap(),
+            "198.51.100.0/30".parse().unwrap(),
+        ];
+        let failed = || Outcome::Failed(LookupError::new(LookupErrorKind::Timeout));
+        let reports = [
+            (
+                report("192.0.2.1", vec![result("a.test", 1, listed())]),
+                Some(nets[0]),
+            ),
+            (
+                report("192.0.2.2", vec![result("b.test", 1, failed())]),
+                Some(nets[0]),
+            ),
+            (
+                report("198.51.100.1", vec![result("a.test", 0, listed())]),
+                Some(nets[1]),
+            ),
+            (
+                report("203.0.113.1", vec![result("c.test", 1, Outcome::NotListed)]),
+                None,
+            ),
+        ];
+        let lists = ["a.test", "b.test"];
+        let mut whole = Summary::new(lists);
+        for (report, net) in &reports {
+            whole.add(report, *net, false);
+        }
+        // The shares split the reports otherwise than in order, so each meets lists and
+        // networks the other has not.
+        let (mut first, mut second) = (Summary::new(lists), Summary::new(lists));
+        for (i, (report, net)) in reports.iter().enumerate() {
+            let share = if i % 2 == 0 { &mut first } else { &mut second };
+            share.add(report, *net, false);
+        }
+        first.merge(&second);
+        let sorted = |summary: &Summary| {
+            let mut networks = summary.networks.clone();
+            networks.sort_by_key(|n| n.network);
+            (summary.lists.clone(), networks)
+        };
+        assert_eq!(sorted(&first), sorted(&whole));
+        assert_eq!(
+            (first.targets, first.listed_targets, first.listings),
+            (whole.targets, whole.listed_targets, whole.listings)
+        );
+        assert_eq!(
+            (
+                first.weightless_listings,
+                first.not_counted,
+                first.incomplete
+            ),
+            (
+                whole.weightless_listings,
+                whole.not_counted,
+                whole.incomplete
+            )
+        );
+        // A network merged in is found again by what is counted next.
+        first.add(&reports[2].0, Some(nets[1]), false);
+        assert_eq!(first.networks.len(), 2);
     }
 }
