@@ -2,7 +2,9 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::RwLock;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 use std::time::{Duration, Instant};
 
 use crate::list::{DnsList, ListKind, TestPoint};
@@ -152,7 +154,8 @@ pub(crate) struct HealthPolicy {
 /// One list's health and when it was last probed.
 #[derive(Debug)]
 pub(crate) struct HealthCell {
-    state: RwLock<(ListHealth, Option<Instant>)>,
+    /// The health in use and when it was probed: read by every check, replaced by a probe.
+    state: ArcSwap<(ListHealth, Option<Instant>)>,
     /// Held while a probe runs, so that many concurrent checks start one probe, not many.
     probing: tokio::sync::Mutex<()>,
 }
@@ -160,25 +163,17 @@ pub(crate) struct HealthCell {
 impl HealthCell {
     pub(crate) fn new() -> Self {
         HealthCell {
-            state: RwLock::new((ListHealth::Unchecked, None)),
+            state: ArcSwap::from_pointee((ListHealth::Unchecked, None)),
             probing: tokio::sync::Mutex::new(()),
         }
     }
 
     pub(crate) fn get(&self) -> ListHealth {
-        self.state
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .0
-            .clone()
+        self.state.load().0.clone()
     }
 
     fn is_fresh(&self, policy: &HealthPolicy, now: Instant) -> bool {
-        let state = self
-            .state
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        fresh_state(&state, policy, now)
+        fresh_state(&self.state.load(), policy, now)
     }
 
     /// The outcome `target` gets without being asked about ([`ListHealth::outcome_for`]),
@@ -194,10 +189,7 @@ impl HealthCell {
         if !policy.enabled || !list.health_check() {
             return Some(None);
         }
-        let state = self
-            .state
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let state = self.state.load();
         fresh_state(&state, policy, Instant::now()).then(|| state.0.outcome_for(target))
     }
 
@@ -254,11 +246,9 @@ impl HealthCell {
         // enlarge every check's future.
         let health = Box::pin(probe(resolver, list)).await;
         log_health(list, &self.get(), &health);
-        *self
-            .state
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
-            (health.clone(), Some(Instant::now()));
+        // Probes are one at a time (`probing`), so no other store is lost.
+        self.state
+            .store(Arc::new((health.clone(), Some(Instant::now()))));
         drop(guard);
         health
     }

@@ -54,7 +54,9 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, Weak};
+
+use arc_swap::ArcSwap;
 use std::time::{Duration, SystemTime};
 
 use dataset::{Dataset, Query};
@@ -120,7 +122,9 @@ struct SourceState {
 struct Shared {
     zones: Vec<ZoneEntry>,
     sources: Vec<Source>,
-    datasets: RwLock<Datasets>,
+    /// Read by every lookup without writing shared memory (no lock's counter to update), so
+    /// lookups on several threads do not contend; replaced whole on reload.
+    datasets: ArcSwap<Vec<Arc<Dataset>>>,
     states: Mutex<Vec<SourceState>>,
     /// Held while files are looked at and loaded: one reload at a time.
     reloading: Mutex<()>,
@@ -152,10 +156,10 @@ impl Shared {
                         entries = dataset.entries,
                         "mirror data reloaded"
                     );
-                    let mut datasets = self.datasets.write().unwrap_or_else(|e| e.into_inner());
-                    let mut next = Vec::clone(&datasets);
+                    // Reloads are one at a time (`reloading`), so no other store is lost.
+                    let mut next = Vec::clone(&self.datasets.load());
                     next[index] = Arc::new(dataset);
-                    *datasets = Arc::new(next);
+                    self.datasets.store(Arc::new(next));
                     *state = SourceState {
                         stamps,
                         loaded_at: SystemTime::now(),
@@ -360,7 +364,7 @@ impl MirrorBuilder {
         let shared = Arc::new(Shared {
             zones,
             sources,
-            datasets: RwLock::new(Arc::new(datasets)),
+            datasets: ArcSwap::from_pointee(datasets),
             states: Mutex::new(states),
             reloading: Mutex::new(()),
         });
@@ -465,13 +469,7 @@ impl<R> MirrorResolver<R> {
     }
 
     fn datasets(&self) -> Datasets {
-        Arc::clone(
-            &self
-                .shared
-                .datasets
-                .read()
-                .unwrap_or_else(|e| e.into_inner()),
-        )
+        self.shared.datasets.load_full()
     }
 
     /// The zone holding `name` and the name read as rbldnsd reads it; `None` outside the
@@ -527,13 +525,7 @@ impl<R> MirrorResolver<R> {
             Cow::Borrowed(name)
         };
         let (zone, query) = self.query(&lowercase)?;
-        // Read under the lock, not copied out of it: a reload waits for this lookup, which
-        // is short, and the lookup saves an Arc's two atomic updates.
-        let datasets = self
-            .shared
-            .datasets
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
+        let datasets = self.shared.datasets.load();
         let mut found = Found {
             records: Vec::new(),
             ttl: u32::MAX,
