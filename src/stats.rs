@@ -10,7 +10,7 @@
 //!
 //! [`Checker::stats`]: crate::Checker::stats
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::health::ListHealth;
@@ -169,40 +169,77 @@ impl LatencyHistogram {
 }
 
 /// The live counters of one list, shared by every check.
+///
+/// Kept in a few shards, each on cache lines of its own, and each thread adds to one of
+/// them: checks running on several threads (a bulk scan over local mirrors) then do not take
+/// turns at the same cache line for every count. A snapshot adds the shards up.
 #[derive(Debug, Default)]
 pub(crate) struct StatsCell {
+    shards: [Shard; SHARDS],
+}
+
+/// Shards of a [`StatsCell`]: threads beyond this many share them.
+const SHARDS: usize = 4;
+
+/// One shard's counters, aligned so that no two shards share a cache line (128 bytes: the
+/// line pair that adjacent-line prefetchers fetch together).
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Shard {
     outcomes: [AtomicU64; OutcomeKind::ALL.len()],
     latency: [AtomicU64; BUCKETS],
     latency_sum_micros: AtomicU64,
 }
 
+/// The shard the current thread counts in: threads take the shards in turn as they first
+/// count.
+fn shard_index() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static INDEX: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+    }
+    INDEX.with(|index| *index)
+}
+
 impl StatsCell {
     /// Counts one check, and its query's latency if a query was sent.
     pub(crate) fn record(&self, kind: OutcomeKind, latency: Option<Duration>) {
-        self.outcomes[kind as usize].fetch_add(1, Ordering::Relaxed);
+        let shard = &self.shards[shard_index()];
+        shard.outcomes[kind as usize].fetch_add(1, Ordering::Relaxed);
         if let Some(latency) = latency {
             let seconds = latency.as_secs_f64();
             let bucket = LATENCY_BUCKETS
                 .iter()
                 .position(|&bound| seconds <= bound)
                 .unwrap_or(LATENCY_BUCKETS.len());
-            self.latency[bucket].fetch_add(1, Ordering::Relaxed);
+            shard.latency[bucket].fetch_add(1, Ordering::Relaxed);
             let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-            self.latency_sum_micros.fetch_add(micros, Ordering::Relaxed);
+            shard
+                .latency_sum_micros
+                .fetch_add(micros, Ordering::Relaxed);
         }
     }
 
     /// The counts so far. Each counter is read on its own, so a snapshot taken while checks
     /// run may be a few queries apart between counters, never wrong within one.
     pub(crate) fn snapshot(&self) -> (OutcomeCounts, LatencyHistogram) {
-        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         (
-            OutcomeCounts(self.outcomes.each_ref().map(load)),
+            OutcomeCounts(std::array::from_fn(|kind| {
+                self.total(|shard| &shard.outcomes[kind])
+            })),
             LatencyHistogram {
-                counts: self.latency.each_ref().map(load),
-                sum_micros: load(&self.latency_sum_micros),
+                counts: std::array::from_fn(|bucket| self.total(|shard| &shard.latency[bucket])),
+                sum_micros: self.total(|shard| &shard.latency_sum_micros),
             },
         )
+    }
+
+    /// One counter, added up over the shards.
+    fn total(&self, counter: impl Fn(&Shard) -> &AtomicU64) -> u64 {
+        self.shards
+            .iter()
+            .map(|shard| counter(shard).load(Ordering::Relaxed))
+            .fold(0, u64::wrapping_add)
     }
 }
 
@@ -326,5 +363,27 @@ mod tests {
             latency.sum(),
             Duration::from_micros(500 + 1_000 + 30_000 + 11_000_000)
         );
+    }
+
+    #[test]
+    fn counts_from_many_threads_add_up_in_the_snapshot() {
+        let cell = StatsCell::default();
+        // More threads than shards: some share one.
+        std::thread::scope(|scope| {
+            for _ in 0..SHARDS + 3 {
+                scope.spawn(|| {
+                    for _ in 0..1000 {
+                        cell.record(OutcomeKind::Listed, Some(Duration::from_millis(2)));
+                        cell.record(OutcomeKind::NotListed, None);
+                    }
+                });
+            }
+        });
+        let (outcomes, latency) = cell.snapshot();
+        let threads = (SHARDS + 3) as u64;
+        assert_eq!(outcomes.get(OutcomeKind::Listed), 1000 * threads);
+        assert_eq!(outcomes.get(OutcomeKind::NotListed), 1000 * threads);
+        assert_eq!(latency.counts.iter().sum::<u64>(), 1000 * threads);
+        assert_eq!(latency.sum_micros, 2000 * 1000 * threads);
     }
 }
