@@ -6,41 +6,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use dnsbl_check::hash::email_targets;
-use dnsbl_check::survey::SurveyTarget;
+use dnsbl_check::resolver::any::AnyResolver;
+use dnsbl_check::summary::Summary;
+use dnsbl_check::survey::{Survey, SurveyReport, SurveyTarget};
 use dnsbl_check::target::reader::{ReadError, TargetReader};
 use dnsbl_check::{Target, TargetSpec};
 use indicatif::ProgressBar;
-use ipnet::IpNet;
 use tokio::sync::mpsc;
+
+use crate::output::Render;
 
 /// Targets read ahead of the checks. Small and bounded, so that memory stays flat.
 const READ_AHEAD: usize = 4096;
 /// Targets sent to the checks at once, when that many are at hand without waiting: one
 /// channel message (and at most one wake-up of either side) per batch, not per target.
 const BATCH: usize = 1024;
-
-/// One target to check, and where it came from.
-pub struct Job {
-    pub target: Target,
-    /// The network it is one address of, when a network was given.
-    pub network: Option<IpNet>,
-    /// With `--smtp-check`, the SMTP port given as `ADDRESS:PORT`.
-    pub smtp_port: Option<u16>,
-}
-
-impl Job {
-    /// The job as the survey takes it.
-    pub fn into_survey_target(self) -> SurveyTarget {
-        let mut target = SurveyTarget::new(self.target);
-        if let Some(network) = self.network {
-            target = target.in_network(network);
-        }
-        if let Some(port) = self.smtp_port {
-            target = target.smtp_port(port);
-        }
-        target
-    }
-}
 
 /// One target as written: a spec, and the SMTP port of an `ADDRESS:PORT` target.
 pub struct Spec {
@@ -225,17 +205,21 @@ pub fn total_targets(specs: &[Spec], input: bool) -> Option<u64> {
 /// them. A plain thread, because reading stdin blocks; the channel bounds the read-ahead.
 /// Jobs go in batches of what is at hand: a line whose successor is not read in yet (typed on
 /// a terminal, or from a slow pipe) is sent at once, not held for more.
+///
+/// With `share`, the thread also checks batches itself while the checks are behind.
 pub fn spawn_feeder(
     specs: Vec<Spec>,
     input: Option<Input>,
     rules: Rules,
     bad: BadInput,
-) -> mpsc::Receiver<Vec<Job>> {
+    share: Option<Share>,
+) -> mpsc::Receiver<Vec<SurveyTarget>> {
     let (sender, receiver) = mpsc::channel(READ_AHEAD / BATCH);
     std::thread::spawn(move || {
         let mut feed = Feed {
             sender,
             batch: Vec::with_capacity(BATCH),
+            share,
         };
         for spec in specs {
             if !feed.add(spec) {
@@ -280,8 +264,9 @@ pub fn spawn_feeder(
 
 /// Jobs on their way to the checks, sent [`BATCH`] at a time.
 struct Feed {
-    sender: mpsc::Sender<Vec<Job>>,
-    batch: Vec<Job>,
+    sender: mpsc::Sender<Vec<SurveyTarget>>,
+    batch: Vec<SurveyTarget>,
+    share: Option<Share>,
 }
 
 impl Feed {
@@ -292,11 +277,10 @@ impl Feed {
             _ => None,
         };
         spec.spec.into_iter().all(|target| {
-            self.batch.push(Job {
-                target,
-                network,
-                smtp_port: spec.smtp_port,
-            });
+            let mut job = SurveyTarget::new(target);
+            job.network = network;
+            job.smtp_port = spec.smtp_port;
+            self.batch.push(job);
             self.batch.len() < BATCH || self.flush()
         })
     }
@@ -307,11 +291,80 @@ impl Feed {
             return !self.sender.is_closed();
         }
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-        // Blocking (parking the thread) only when the read-ahead is full.
         match self.sender.try_send(batch) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(batch)) => self.sender.blocking_send(batch).is_ok(),
+            // The checks are behind: check what can be answered at once here.
+            Err(mpsc::error::TrySendError::Full(batch)) => {
+                let rest = match &self.share {
+                    Some(share) => match share.check(batch) {
+                        Some(rest) => rest,
+                        None => return false,
+                    },
+                    None => batch,
+                };
+                // Blocking (parking the thread) only when the read-ahead is full.
+                rest.is_empty() || self.sender.blocking_send(rest).is_ok()
+            }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
     }
+}
+
+/// The input thread's share of the checks: the targets a batch can have answered at once
+/// (lists served from local mirrors), checked, counted and rendered on this thread, so that
+/// a bulk scan over mirrors uses a second core. Only the rendered bytes and the counts go to
+/// the output; each report is made and dropped on the thread that checked it.
+pub struct Share {
+    pub survey: Arc<Survey<AnyResolver>>,
+    pub render: Render,
+    pub done: mpsc::Sender<Done>,
+}
+
+/// Reports the input thread checked: rendered, and counted.
+pub struct Done {
+    pub rendered: Vec<u8>,
+    pub summary: Summary,
+    pub reports: u64,
+    pub open_relays: u64,
+}
+
+impl Share {
+    /// Checks what of `batch` is answered at once and sends it, done, to the output; the rest
+    /// is returned for the checks. `None` once the output stopped taking reports.
+    fn check(&self, batch: Vec<SurveyTarget>) -> Option<Vec<SurveyTarget>> {
+        let lists = self.survey.checker().lists().map(|list| list.name());
+        let mut done = Done {
+            rendered: Vec::new(),
+            summary: Summary::new(lists),
+            reports: 0,
+            open_relays: 0,
+        };
+        let mut rest = Vec::new();
+        for job in batch {
+            let Some(checked) = self.survey.check_now(&job) else {
+                rest.push(job);
+                continue;
+            };
+            done.reports += 1;
+            done.open_relays += count(&mut done.summary, &checked);
+            // Writing into memory cannot fail.
+            let _ = self.render.write(&mut done.rendered, &checked);
+        }
+        if done.reports > 0 && self.done.blocking_send(done).is_err() {
+            return None;
+        }
+        Some(rest)
+    }
+}
+
+/// Counts a target's report, and those of the addresses derived from it, in `summary`; the
+/// open relays found among them.
+pub fn count(summary: &mut Summary, checked: &SurveyReport) -> u64 {
+    std::iter::once(checked)
+        .chain(&checked.derived)
+        .map(|one| {
+            summary.add(&one.report, one.network, one.other_trouble());
+            u64::from(one.open_relay())
+        })
+        .sum()
 }

@@ -55,6 +55,7 @@ mod watch;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::error::ErrorKind;
@@ -69,11 +70,11 @@ use dnsbl_check::redact::KeyedZones;
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::smtp::ProbeConfig;
 use dnsbl_check::summary::Summary;
-use dnsbl_check::survey::Survey;
+use dnsbl_check::survey::{Survey, SurveyReport, SurveyTarget};
 use dnsbl_check::{Config, ListHealth};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
-use input::{BadInput, Job, Rules};
+use input::{BadInput, Done, Rules, Share};
 use output::{Only, Output};
 
 // A bulk scan allocates a few blocks per target, the largest (its future) above what the
@@ -83,6 +84,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The most reports written between two flushes.
 const READY_BATCH: usize = 256;
+/// Batches the input thread may have checked ahead of the output: few, so memory stays flat.
+const SHARED_AHEAD: usize = 4;
 
 /// Check IP addresses, networks and domain names against DNS blocklists (DNSBLs).
 // Not `Debug`: the struct holds the DQS key, which must never be printed.
@@ -385,18 +388,43 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
         };
         survey = survey.smtp(probe, cli.smtp_port);
     }
-    let receiver = input::spawn_feeder(specs, input, rules, bad.clone());
+    let survey = Arc::new(survey);
+    let output = Output::new(cli.format, cli.only, ProgressBar::hidden());
+    // The monitoring-plugin format counts each report itself: no share there.
+    let (done, finished) = tokio::sync::mpsc::channel(SHARED_AHEAD);
+    let share = (cli.format != Format::Nagios).then(|| Share {
+        survey: Arc::clone(&survey),
+        render: output.render(),
+        done,
+    });
+    let receiver = input::spawn_feeder(specs, input, rules, bad.clone(), share);
     let resolver = describe_resolver(&cli.lists.resolver_options(config).name_servers);
-    Ok(runtime.block_on(run(cli, survey, receiver, total, bad, &resolver)))
+    let fed = Fed { receiver, finished };
+    Ok(runtime.block_on(run(cli, &survey, fed, output, total, bad, &resolver)))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Running the checks.
 
+/// What the input thread sends: targets to check, and reports it checked itself.
+struct Fed {
+    receiver: tokio::sync::mpsc::Receiver<Vec<SurveyTarget>>,
+    finished: tokio::sync::mpsc::Receiver<Done>,
+}
+
+/// A report checked here, or reports the input thread checked.
+// Not boxed: a box would cost an allocation per report, where the batches move few.
+#[allow(clippy::large_enum_variant)]
+enum Ready {
+    Checked(SurveyReport),
+    Done(Done),
+}
+
 async fn run(
     cli: &Cli,
-    survey: Survey<AnyResolver>,
-    receiver: tokio::sync::mpsc::Receiver<Vec<Job>>,
+    survey: &Survey<AnyResolver>,
+    fed: Fed,
+    mut output: Output,
     total: Option<u64>,
     mut bad: BadInput,
     resolver: &str,
@@ -425,35 +453,56 @@ async fn run(
         })
         .collect();
 
-    let jobs = futures::stream::unfold(receiver, |mut receiver| async move {
+    let jobs = futures::stream::unfold(fed.receiver, |mut receiver| async move {
         receiver.recv().await.map(|batch| (batch, receiver))
     })
     .flat_map(futures::stream::iter);
-    let checked = survey.check_stream(jobs.map(Job::into_survey_target));
+    let checked = survey.check_stream(jobs).map(Ready::Checked);
+    let done = futures::stream::unfold(fed.finished, |mut finished| async move {
+        finished
+            .recv()
+            .await
+            .map(|done| (Ready::Done(done), finished))
+    });
 
-    let mut output = Output::new(cli.format, cli.only, progress.clone());
+    output.set_progress(progress.clone());
     let mut summary = Summary::new(survey.checker().lists().map(|list| list.name().to_owned()));
     let mut plugin = Plugin::new(Thresholds {
         warning: cli.warning,
         critical: cli.critical.or(Some(1)),
     });
     let mut open_relays = 0u64;
+    let mut shared = 0u64;
     // Every report that is ready is written, then the output flushed once: as prompt as a
     // flush per report, without a write system call per report in bulk runs.
-    let mut batches = std::pin::pin!(checked.ready_chunks(READY_BATCH));
+    let ready = futures::stream::select(checked, done);
+    let mut batches = std::pin::pin!(ready.ready_chunks(READY_BATCH));
     'reports: while let Some(batch) = batches.next().await {
-        for checked in batch {
-            for one in std::iter::once(&checked).chain(&checked.derived) {
-                summary.add(&one.report, one.network, one.other_trouble());
-                if cli.format == Format::Nagios {
-                    nagios::add(&mut plugin, one); // its details are written only in that format
+        for ready in batch {
+            match ready {
+                Ready::Checked(checked) => {
+                    open_relays += input::count(&mut summary, &checked);
+                    if cli.format == Format::Nagios {
+                        // Its details are written only in that format.
+                        for one in std::iter::once(&checked).chain(&checked.derived) {
+                            nagios::add(&mut plugin, one);
+                        }
+                    }
+                    if bar_shown {
+                        progress.inc(1);
+                    }
+                    output.write_report(&checked);
                 }
-                open_relays += u64::from(one.open_relay());
+                Ready::Done(done) => {
+                    shared += done.reports;
+                    summary.merge(&done.summary);
+                    open_relays += done.open_relays;
+                    if bar_shown {
+                        progress.inc(done.reports);
+                    }
+                    output.write_rendered(&done.rendered);
+                }
             }
-            if bar_shown {
-                progress.inc(1);
-            }
-            output.write_report(&checked);
             if output.stopped() {
                 break 'reports; // nobody reads the rest: stop checking
             }
@@ -461,6 +510,9 @@ async fn run(
         output.idle();
     }
     progress.finish_and_clear();
+    if shared > 0 {
+        tracing::debug!("{shared} targets were checked on the input thread");
+    }
     // A long run is proven again at its end: a list whose resolver went blind midway has read
     // "not listed" since, so the run cannot end clean.
     let mut blind_at_end = false;

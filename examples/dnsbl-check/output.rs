@@ -38,9 +38,7 @@ impl Only {
 /// has all it wanted, so the run ends quietly; any other error is reported.
 pub struct Output {
     out: BufWriter<StdoutLock<'static>>,
-    format: Format,
-    only: Only,
-    colour: Colour,
+    render: Render,
     /// The progress bar, if one is drawn (a hidden one needs no suspending).
     progress: Option<ProgressBar>,
     /// Flush whenever no further report is ready: JSON Lines consumers, or a person watching,
@@ -57,9 +55,11 @@ impl Output {
         Output {
             // Large enough that a bulk run writes in few system calls.
             out: BufWriter::with_capacity(64 * 1024, stdout.lock()),
-            format,
-            only,
-            colour: Colour::new(terminal),
+            render: Render {
+                format,
+                only,
+                colour: Colour::new(terminal),
+            },
             progress: (!progress.is_hidden()).then_some(progress),
             flush_when_idle: terminal || format == Format::Json,
             stopped: false,
@@ -69,20 +69,33 @@ impl Output {
 
     /// Writes a target's report, and those of the addresses derived from it, as `--only` says.
     pub fn write_report(&mut self, checked: &Checked) {
-        let shown = |c: &Checked| self.only.shows(c);
-        if !shown(checked) && !checked.derived.iter().any(shown) {
-            return;
+        if self.render.shows(checked) {
+            let render = self.render;
+            self.write_suspended(|out| render.write(out, checked));
         }
-        let (format, colour, only) = (self.format, self.colour, self.only);
-        let write = |out: &mut BufWriter<StdoutLock<'static>>| match format {
-            // Each line on its own: a server's line names its domain (`via`).
-            Format::Json => std::iter::once(checked)
-                .chain(&checked.derived)
-                .filter(|c| only.shows(c))
-                .try_for_each(|c| write_json(out, c)),
-            Format::Text => write_text(out, checked, colour, only),
-            Format::Nagios => Ok(()),
-        };
+    }
+
+    /// Writes reports another thread rendered ([`Render::write`]).
+    pub fn write_rendered(&mut self, rendered: &[u8]) {
+        if !rendered.is_empty() {
+            self.write_suspended(|out| out.write_all(rendered));
+        }
+    }
+
+    /// Draws `progress` out of the way of what is written, if it is shown.
+    pub fn set_progress(&mut self, progress: ProgressBar) {
+        self.progress = (!progress.is_hidden()).then_some(progress);
+    }
+
+    /// How reports are written: for threads that render their own.
+    pub fn render(&self) -> Render {
+        self.render
+    }
+
+    fn write_suspended(
+        &mut self,
+        write: impl FnOnce(&mut BufWriter<StdoutLock<'static>>) -> io::Result<()>,
+    ) {
         match self.progress.clone() {
             // Suspend the bar so that its line and ours do not mix on a shared terminal.
             Some(progress) => progress.suspend(|| self.attempt(write)),
@@ -174,6 +187,40 @@ impl Output {
 
     pub fn failed(&self) -> bool {
         self.failed
+    }
+}
+
+/// A report's words in the chosen format, as `--only` selects them: written into any
+/// buffer, so that a thread checking reports of its own renders them too.
+#[derive(Clone, Copy)]
+pub struct Render {
+    format: Format,
+    only: Only,
+    colour: Colour,
+}
+
+impl Render {
+    /// Whether `checked` or an address derived from it is written at all.
+    pub fn shows(self, checked: &Checked) -> bool {
+        let shown = |c: &Checked| self.only.shows(c);
+        shown(checked) || checked.derived.iter().any(shown)
+    }
+
+    /// Writes a target's report, and those of the addresses derived from it, as `--only`
+    /// says (nothing in the monitoring-plugin format, which is written at the end).
+    pub fn write(self, out: &mut impl Write, checked: &Checked) -> io::Result<()> {
+        if !self.shows(checked) {
+            return Ok(());
+        }
+        match self.format {
+            // Each line on its own: a server's line names its domain (`via`).
+            Format::Json => std::iter::once(checked)
+                .chain(&checked.derived)
+                .filter(|c| self.only.shows(c))
+                .try_for_each(|c| write_json(out, c)),
+            Format::Text => write_text(out, checked, self.colour, self.only),
+            Format::Nagios => Ok(()),
+        }
     }
 }
 

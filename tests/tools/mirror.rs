@@ -90,6 +90,81 @@ async fn zone_data_answers_a_list_from_files_next_to_a_live_list() {
     assert_no_query_for(&dns, "bl.test");
 }
 
+/// A bulk scan over mirrored data: checks answered at once are shared between the thread
+/// that reads the input and the one that writes the output, and every target is still
+/// reported once and counted once, whichever thread checked it.
+#[tokio::test]
+async fn a_bulk_scan_over_mirrored_data_reports_and_counts_every_target_once() {
+    let dns = live_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let addresses: Vec<String> = (0..20_000u32)
+        .map(|i| format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255))
+        .collect();
+    let listed: Vec<&String> = addresses.iter().step_by(3).collect();
+    let data = dir.path().join("bl");
+    let lines: Vec<&str> = listed.iter().map(|a| a.as_str()).collect();
+    std::fs::write(
+        &data,
+        format!(":127.0.0.2:Mirrored\n127.0.0.2\n{}\n", lines.join("\n")),
+    )
+    .unwrap();
+    let input = dir.path().join("targets");
+    std::fs::write(&input, addresses.join("\n") + "\n").unwrap();
+    let data = format!("bl.test:ip4set:{}", data.display());
+    let input = input.display().to_string();
+    let args = [
+        "--zone",
+        "bl.test",
+        "--zone-data",
+        &data,
+        "--no-txt",
+        "--input",
+        &input,
+    ];
+
+    let run = json_on(&dns, &[&args[..], &["--only", "listed"]].concat()).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let mut expected: Vec<String> = listed.iter().map(|a| a.to_string()).collect();
+    expected.sort();
+    let reported = run.targets();
+    assert!(
+        reported == expected,
+        "each listed target once: {} reported, {} listed",
+        reported.len(),
+        expected.len()
+    );
+    assert!(
+        run.json()
+            .iter()
+            .all(|report| result(report, "bl.test")["status"] == "listed")
+    );
+
+    let run = run_on(&dns, &[&args[..], &["-v"]].concat()).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let summary = format!(
+        "summary: 20000 checked, {} listed, 0 incomplete; list trouble: none",
+        listed.len()
+    );
+    assert!(
+        run.stdout.lines().any(|line| line == summary),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stdout.matches("bl.test").count(),
+        20_000,
+        "a result per target"
+    );
+    // The input thread took its share: the counts above add both threads' up.
+    assert!(
+        run.stderr
+            .contains("targets were checked on the input thread"),
+        "{}",
+        run.stderr
+    );
+    assert_no_query_for(&dns, "bl.test");
+}
+
 #[tokio::test]
 async fn a_config_list_names_its_data() {
     let dns = live_server().await;
