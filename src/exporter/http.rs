@@ -212,13 +212,7 @@ pub async fn serve<E: Exporter>(
     drop(listener);
     let _ = stop.send(true);
     // A second item does not wait any longer.
-    let drained = tokio::select! {
-        drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-            while tasks.join_next().await.is_some() {}
-        }) => drained.is_ok(),
-        Some(()) = shutdown.next() => false,
-    };
-    if !drained {
+    if !crate::drain::drain(&mut tasks, SHUTDOWN_GRACE, &mut shutdown).await {
         tracing::warn!(
             connections = tasks.len(),
             "closing the connections still answering"
