@@ -17,7 +17,7 @@
 //! - `GET /probe?target=ADDRESS|DOMAIN`: checks one target now, in the style of
 //!   blackbox_exporter, and returns only its series; `&source=mx` (or `resolve`, or `spf`)
 //!   checks a domain's mail servers (or own addresses, or the sending addresses its SPF
-//!   record authorizes) too, at most [`MAX_PROBE_ADDRESSES`] of them; `&module=NAME` checks
+//!   record authorizes) too, at most 16 of them; `&module=NAME` checks
 //!   with the lists of `[modules.NAME]` in the `--config` file (an unknown module is HTTP 400).
 //!   Answers are cached for `--probe-cache` seconds; a probe that is not in the cache takes a
 //!   token of its client's rate (`--probe-rate`) and of the total (`--probe-rate-total`), or
@@ -35,46 +35,31 @@
 //! and the README; alert rules are in `examples/prometheus/alerts.yml`.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use clap::Parser;
 use dnsbl_check::cli::Shutdown;
 use dnsbl_check::cli::{ListOptions, LookupOptions, Transport, usage_error};
-use dnsbl_check::hosts::{self, HostSource};
+use dnsbl_check::hosts::HostSource;
 use dnsbl_check::monitor::{QueryBudget, TargetCounts};
 use dnsbl_check::redact::KeyedZones;
 use dnsbl_check::resolver::any::AnyResolver;
 use dnsbl_check::target::DomainName;
 use dnsbl_check::target::reader::TargetReader;
-use dnsbl_check::{Checker, Report, Target, TargetSpec, TxtLookup};
-use futures::StreamExt;
-use tokio::sync::Semaphore;
+use dnsbl_check::{Checker, TargetSpec, TxtLookup};
 
-use dnsbl_check::exporter::exposition::{self, Schedule};
-use dnsbl_check::exporter::http::{self, ProbeError};
-use dnsbl_check::exporter::limit;
-use dnsbl_check::exporter::state::{self, Shared, Watched};
+use dnsbl_check::exporter::limit::Rate;
+use dnsbl_check::exporter::server::ExporterServer;
+use dnsbl_check::exporter::state::Watched;
 
 /// The most targets taken from the command line and `--input` together: each is checked
 /// every round, and each named one is a set of series.
 const MAX_TARGETS: usize = 100_000;
 /// The largest network taken: a /16 of IPv4 (65,536 addresses).
 const MAX_NETWORK_ADDRESSES: u128 = 1 << 16;
-/// How long a probe waits for a free slot before HTTP 503 (Prometheus' default scrape
-/// timeout).
-const PROBE_WAIT: Duration = Duration::from_secs(10);
-/// Probe pages kept in the cache at most.
-const PROBE_CACHE_ENTRIES: u64 = 10_000;
-/// A `source=mx` or `source=resolve` probe checks at most this many of the domain's
-/// addresses (the first, in MX preference order), so that one probe of a hostile domain
-/// costs at most about 200 lookups for the addresses and their reverse DNS, plus 16 checks.
-/// A domain with more is shown as `kind="too_many_addresses"` host trouble, and the probe
-/// fails: the addresses left out were not checked.
-const MAX_PROBE_ADDRESSES: usize = 16;
 
 /// A Prometheus exporter for DNS blocklist listings.
 // Not `Debug`: the struct holds the DQS key, which must never be printed.
@@ -337,184 +322,25 @@ async fn run(cli: &Cli, setup: Setup) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(cli.listen)
         .await
         .map_err(|error| format!("cannot listen on {}: {error}", cli.listen))?;
-    let shared = Arc::new(Shared::default());
-    let exporter = Arc::new(Exporter {
-        checker: checker.clone(),
-        modules,
-        budget,
-        shared: Arc::clone(&shared),
-        schedule: Schedule {
-            interval: cli.interval,
-            started: SystemTime::now(),
-        },
-        probes: Arc::new(Semaphore::new(cli.max_probes as usize)),
-        limits: limit::ProbeLimits::new(
-            limit::Rate::per_second(cli.probe_rate),
-            limit::Rate::per_second(cli.probe_rate_total),
-        ),
-        probe_cache: moka::future::Cache::builder()
-            .max_capacity(PROBE_CACHE_ENTRIES)
-            .time_to_live(cli.probe_cache)
-            .build(),
-    });
-    tracing::info!(listen = %cli.listen, "serving /metrics and /probe");
-    let rounds = state::run_rounds(checker, watched, cli.interval, shared);
-    // The exporter keeps no state: SIGTERM (systemd, Kubernetes) and SIGINT stop it at once,
-    // with exit status 0.
-    let mut shutdown =
+    let server = ExporterServer::new(checker, watched)
+        .interval(cli.interval)
+        .modules(modules)
+        .budget(budget)
+        .probe_cache(cli.probe_cache)
+        .probe_rates(
+            Rate::per_second(cli.probe_rate),
+            Rate::per_second(cli.probe_rate_total),
+        )
+        .max_probes(cli.max_probes as usize);
+    // The exporter keeps no state: SIGTERM (systemd, Kubernetes) and SIGINT stop it, with exit
+    // status 0, once the answers in flight are given (a second signal does not wait).
+    let shutdown =
         Shutdown::new().map_err(|error| format!("cannot handle SIGTERM and SIGINT: {error}"))?;
-    tokio::select! {
-        () = http::serve(listener, exporter) => {}
-        () = rounds => {}
-        signal = shutdown.wait() => tracing::info!("{}: stopping", signal.name()),
-    }
+    let signals = futures::stream::unfold(shutdown, |mut shutdown| async move {
+        let signal = shutdown.wait().await;
+        tracing::info!("{}: stopping", signal.name());
+        Some(((), shutdown))
+    });
+    server.serve(listener, signals).await;
     Ok(())
-}
-
-/// What the HTTP side reads: the last round's snapshot, the checker's statistics, and a
-/// cache of probe pages.
-struct Exporter {
-    checker: Checker<AnyResolver>,
-    modules: HashMap<String, Checker<AnyResolver>>,
-    /// The queries a day computed at start, shown next to the queries sent.
-    budget: QueryBudget,
-    shared: Arc<Shared>,
-    schedule: Schedule,
-    probes: Arc<Semaphore>,
-    limits: limit::ProbeLimits,
-    probe_cache: moka::future::Cache<ProbeKey, Arc<String>>,
-}
-
-/// What a probe checks: a target, the addresses to derive from a domain, and the module.
-type ProbeKey = (Target, Option<HostSource>, Option<String>);
-
-impl http::Exporter for Exporter {
-    fn metrics(&self) -> String {
-        let stats = self.checker.stats();
-        // A module's lists are counted too; a list in several checkers, once per checker,
-        // summed by name in the queries counter.
-        let mut modules: Vec<_> = self.modules.iter().collect();
-        modules.sort_by(|a, b| a.0.cmp(b.0));
-        let module_stats: Vec<_> = modules.iter().flat_map(|(_, c)| c.stats()).collect();
-        let queries = exposition::queries_by_list(stats.iter().chain(&module_stats));
-        let page = exposition::metrics(self.shared.snapshot(), stats, self.schedule);
-        let usage = exposition::Usage {
-            queries,
-            budget: &self.budget,
-        };
-        exposition::with_usage(page, usage)
-    }
-
-    async fn probe(
-        &self,
-        client: IpAddr,
-        target: String,
-        source: Option<String>,
-        module: Option<String>,
-    ) -> Result<String, ProbeError> {
-        let (target, source) =
-            probe_key(&target, source.as_deref()).map_err(ProbeError::BadTarget)?;
-        if let Some(name) = &module
-            && !self.modules.contains_key(name)
-        {
-            let mut known: Vec<&str> = self.modules.keys().map(String::as_str).collect();
-            known.sort_unstable();
-            return Err(ProbeError::BadTarget(format!(
-                "module={name:?}: unknown module; known: {}",
-                if known.is_empty() {
-                    "none ([modules.NAME] in --config)".to_owned()
-                } else {
-                    known.join(", ")
-                }
-            )));
-        }
-        let key = (target, source, module);
-        if let Some(page) = self.probe_cache.get(&key).await {
-            return Ok(String::clone(&page)); // costs the lists nothing: no token taken
-        }
-        self.limits
-            .take(client)
-            .await
-            .map_err(ProbeError::RateLimited)?;
-        let page = self
-            .probe_cache
-            .try_get_with(key.clone(), async {
-                let _permit = tokio::time::timeout(PROBE_WAIT, self.probes.acquire())
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .ok_or(ProbeError::Busy)?;
-                Ok(Arc::new(self.run_probe(key).await))
-            })
-            .await
-            .map_err(|error: Arc<ProbeError>| match &*error {
-                ProbeError::BadTarget(text) => ProbeError::BadTarget(text.clone()),
-                ProbeError::Busy => ProbeError::Busy,
-                ProbeError::RateLimited(wait) => ProbeError::RateLimited(*wait),
-            })?;
-        Ok(String::clone(&page))
-    }
-}
-
-impl Exporter {
-    /// Checks the target, and with a source the domain's hosts' addresses too, with the
-    /// module's lists (the exporter's own without one).
-    async fn run_probe(&self, (target, source, module): ProbeKey) -> String {
-        let checker = module
-            .and_then(|name| self.modules.get(&name))
-            .unwrap_or(&self.checker);
-        let started = Instant::now();
-        let mut targets = vec![target.clone()];
-        let mut expansion = None;
-        let mut left_out = 0;
-        if let (Some(source), Target::Domain(domain)) = (source, &target) {
-            let resolver = checker.resolver();
-            let found;
-            (found, left_out) =
-                hosts::expand_at_most(resolver, domain, source, MAX_PROBE_ADDRESSES).await;
-            targets.extend(found.addresses.iter().map(|host| Target::ip(host.addr)));
-            expansion = Some(found);
-        }
-        let mut reports: Vec<Report> = checker.check_iter(targets).collect().await;
-        reports.sort_by(|a, b| a.target.cmp(&b.target));
-        let pairs = reports
-            .iter()
-            .flat_map(|report| state::report_pairs(checker, report))
-            .collect();
-        let (hosts, mut trouble) = state::host_rows(expansion.as_slice());
-        if let (Some(expansion), true) = (&expansion, left_out > 0) {
-            trouble.push(exposition::HostTrouble {
-                domain: expansion.domain.to_string(),
-                source: state::source_label(expansion.source),
-                kind: "too_many_addresses",
-            });
-        }
-        exposition::probe(pairs, hosts, trouble, started.elapsed())
-    }
-}
-
-/// A probe checks one address or domain (a network would be thousands of checks), and with
-/// `source=mx` or `source=resolve` a domain's hosts too.
-fn probe_key(text: &str, source: Option<&str>) -> Result<(Target, Option<HostSource>), String> {
-    let target = match text.parse::<TargetSpec>() {
-        Ok(TargetSpec::One(target)) => target,
-        Ok(_) => {
-            return Err(format!(
-                "{text:?}: a probe checks one address or domain; watch networks with the \
-                 exporter's own targets"
-            ));
-        }
-        Err(error) => return Err(format!("bad target: {error}")),
-    };
-    let source = match source {
-        None => None,
-        Some("mx") => Some(HostSource::Mx),
-        Some("resolve") => Some(HostSource::Resolve),
-        Some("spf") => Some(HostSource::Spf),
-        Some(other) => return Err(format!("source={other:?}: must be mx, resolve or spf")),
-    };
-    if source.is_some() && target.is_ip() {
-        return Err("source= needs a domain target".into());
-    }
-    Ok((target, source))
 }

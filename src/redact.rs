@@ -73,6 +73,23 @@ impl KeyedZones {
         self.0.is_empty()
     }
 
+    /// The keyed zones, each once, in the order first given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dnsbl_check::Zone;
+    /// use dnsbl_check::redact::KeyedZones;
+    ///
+    /// let zone = Zone::with_key("zen.dq.spamhaus.net", "k3yk3yk3yk3yk3yk3yk3yk3yk3").unwrap();
+    /// let zones: KeyedZones = [zone.clone(), zone].into_iter().collect();
+    /// let names: Vec<&str> = zones.iter().map(Zone::public_name).collect();
+    /// assert_eq!(names, ["zen.dq.spamhaus.net"]);
+    /// ```
+    pub fn iter(&self) -> std::slice::Iter<'_, Zone> {
+        self.0.iter()
+    }
+
     /// `text` with every key (in any case) replaced by `<redacted>`.
     ///
     /// # Examples

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::{Stream, StreamExt};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
@@ -26,6 +27,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 /// Connections kept open at once: past this, the one waiting longest for a request is closed.
@@ -35,6 +37,9 @@ pub const MAX_CONNECTIONS: usize = 256;
 pub const HEAD_DEADLINE: Duration = Duration::from_secs(10);
 /// The most a connection may live, however busy: a client cannot hold one forever.
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(300);
+/// How long shutdown waits for the answers in flight: a probe waits up to 10 s for a free
+/// slot, and a slow list may take a few seconds more.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 /// hyper's read buffer, which bounds the request line and headers (its minimum).
 const MAX_HEADER_BYTES: usize = 8192;
 /// The longest query string taken.
@@ -124,11 +129,63 @@ impl Connections {
     }
 }
 
-/// Serves `exporter` on `listener` until the task is dropped.
-pub async fn serve<E: Exporter>(listener: TcpListener, exporter: Arc<E>) {
+/// Serves `exporter` on `listener` until `shutdown` yields.
+///
+/// At the first item of `shutdown`: stop accepting, close the connections waiting for a
+/// request, let the ones answering a request finish that answer (then close them), and
+/// return when all are closed, after [`SHUTDOWN_GRACE`] at most (or at a second item),
+/// closing those still answering.
+///
+/// # Examples
+///
+/// ```
+/// use std::net::IpAddr;
+/// use std::sync::Arc;
+///
+/// use dnsbl_check::exporter::http::{self, Exporter, ProbeError};
+///
+/// struct Hello;
+///
+/// impl Exporter for Hello {
+///     fn metrics(&self) -> String {
+///         "hello 1\n# EOF\n".into()
+///     }
+///
+///     async fn probe(
+///         &self,
+///         _client: IpAddr,
+///         target: String,
+///         _source: Option<String>,
+///         _module: Option<String>,
+///     ) -> Result<String, ProbeError> {
+///         Err(ProbeError::BadTarget(target))
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// // Stop at once: no connection is served.
+/// let shutdown = futures::stream::iter([()]);
+/// http::serve(listener, Arc::new(Hello), shutdown).await;
+/// # }
+/// ```
+pub async fn serve<E: Exporter>(
+    listener: TcpListener,
+    exporter: Arc<E>,
+    shutdown: impl Stream<Item = ()>,
+) {
+    let mut shutdown = std::pin::pin!(shutdown.fuse());
     let connections = Arc::new(Connections::default());
+    let (stop, stopping) = watch::channel(false);
+    let mut tasks = JoinSet::new();
     loop {
-        let (stream, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            biased;
+            Some(()) = shutdown.next() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(error) => {
                 // Out of descriptors, or a connection reset before it was accepted: go on
@@ -138,6 +195,7 @@ pub async fn serve<E: Exporter>(listener: TcpListener, exporter: Arc<E>) {
                 continue;
             }
         };
+        while tasks.try_join_next().is_some() {}
         let Some((id, slot)) = connections.admit() else {
             // Every slot is answering a request: say so, without waiting for the client.
             let _ = stream.try_write(FULL);
@@ -145,20 +203,33 @@ pub async fn serve<E: Exporter>(listener: TcpListener, exporter: Arc<E>) {
         };
         let connections = Arc::clone(&connections);
         let exporter = Arc::clone(&exporter);
-        tokio::spawn(async move {
-            serve_connection(stream, peer.ip(), &slot, exporter).await;
+        let stopping = stopping.clone();
+        tasks.spawn(async move {
+            serve_connection(stream, peer.ip(), &slot, exporter, stopping).await;
             connections.remove(id);
         });
+    }
+    drop(listener);
+    let _ = stop.send(true);
+    // A second item does not wait any longer.
+    if !crate::drain::drain(&mut tasks, SHUTDOWN_GRACE, &mut shutdown).await {
+        tracing::warn!(
+            connections = tasks.len(),
+            "closing the connections still answering"
+        );
+        tasks.shutdown().await;
     }
 }
 
 /// Serves one connection until the client closes it, its head deadline passes, it is closed
-/// to make room, or its lifetime ends.
+/// to make room, or its lifetime ends; at shutdown, at once if it waits for a request, else
+/// once its answer is given.
 async fn serve_connection<E: Exporter>(
     stream: TcpStream,
     client: IpAddr,
     slot: &Arc<Slot>,
     exporter: Arc<E>,
+    mut stopping: watch::Receiver<bool>,
 ) {
     let service = {
         let slot = Arc::clone(slot);
@@ -179,12 +250,25 @@ async fn serve_connection<E: Exporter>(
         .header_read_timeout(HEAD_DEADLINE)
         .max_buf_size(MAX_HEADER_BYTES)
         .serve_connection(TokioIo::new(stream), service);
+    let mut connection = std::pin::pin!(connection);
+    let stop = async {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    };
     tokio::select! {
-        _ = connection => {}
-        () = head_deadline(slot.waiting_since.subscribe()) => {}
-        () = slot.close.notified() => {}
-        () = tokio::time::sleep(CONNECTION_LIFETIME) => {}
+        _ = connection.as_mut() => return,
+        () = head_deadline(slot.waiting_since.subscribe()) => return,
+        () = slot.close.notified() => return,
+        () = tokio::time::sleep(CONNECTION_LIFETIME) => return,
+        () = stop => {}
     }
+    // Shutdown. The service marks a request busy in the same poll that reads its head: a
+    // connection still waiting has no answer to give.
+    if slot.waiting_since.borrow().is_some() {
+        return;
+    }
+    // Answer the request in hand, then close (the server bounds the wait).
+    connection.as_mut().graceful_shutdown();
+    let _ = connection.await;
 }
 
 /// Ends when the connection has waited [`HEAD_DEADLINE`] for a request head. hyper's own

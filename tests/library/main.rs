@@ -12,6 +12,7 @@ mod checker;
 mod config_options;
 mod coverage;
 mod doc_tables;
+mod exporter;
 mod faults;
 mod faults_rbldnsd;
 mod hostile_network;

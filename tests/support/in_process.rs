@@ -1,10 +1,11 @@
-//! The library's servers run in-process: `PolicyServer::serve` and `MilterServer::serve` in a
-//! task of the test's runtime, stopped by their shutdown stream. The same protocol as the
+//! The library's servers run in-process: `PolicyServer::serve`, `MilterServer::serve` and
+//! `ExporterServer::serve` in a task of the test's runtime, stopped by their shutdown stream. The same protocol as the
 //! tools' processes, without building or starting them.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use dnsbl_check::exporter::server::ExporterServer;
 use dnsbl_check::mail::serve::{Listen, Listener, MilterServer, PolicyServer};
 use dnsbl_check::{Checker, DnsList, HickoryResolver, ListKind};
 use futures::channel::mpsc;
@@ -60,6 +61,19 @@ impl InProcess {
         InProcess::spawn(&listen, listener, |listener, stop| async move {
             server.serve(listener, stop).await
         })
+    }
+
+    /// The exporter `server` on 127.0.0.1, port chosen by the system.
+    pub async fn exporter(server: ExporterServer) -> InProcess {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = Address::Tcp(listener.local_addr().unwrap());
+        let (stop, stopping) = mpsc::unbounded();
+        let task = tokio::spawn(server.serve(listener, stopping));
+        InProcess {
+            address,
+            stop,
+            task,
+        }
     }
 
     fn spawn<F, Fut>(listen: &Listen, listener: Listener, serve: F) -> InProcess

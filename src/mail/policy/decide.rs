@@ -9,11 +9,12 @@ use super::{
     SessionPolicy, SkipReason, TEMPFAIL_TEXT, Trouble, UNREADABLE_CLIENT_TEXT, Unchecked, Verdict,
     joined,
 };
+use crate::Report;
 use crate::list::DomainCheck;
 use crate::mail::text::one_line;
 use crate::rdns::ReverseDns;
+use crate::redact::KeyedZones;
 use crate::target::Target;
-use crate::{Report, Zone};
 
 /// What was asked and answered for one evaluation.
 pub(super) struct Gathered {
@@ -44,7 +45,7 @@ struct Findings {
 /// one is named. Texts shown are scrubbed of the keys of `keyed_zones`.
 pub(super) fn decide(
     policy: &SessionPolicy,
-    keyed_zones: &[Zone],
+    keyed_zones: &KeyedZones,
     facts: &SessionFacts,
     skip_client: Option<SkipReason>,
     gathered: Gathered,
@@ -133,7 +134,7 @@ fn note_fcrdns(
 /// closed on trouble, else accept.
 fn verdict(
     policy: &SessionPolicy,
-    keyed_zones: &[Zone],
+    keyed_zones: &KeyedZones,
     findings: Findings,
     unreadable: bool,
 ) -> Verdict {
@@ -152,12 +153,8 @@ fn verdict(
 
 /// A text as shown to a client: one clean line, DQS keys scrubbed (a last line of defence:
 /// texts are built from public zone names).
-fn shown(keyed_zones: &[Zone], text: &str) -> String {
-    let mut text = one_line(text, MAX_TEXT);
-    for zone in keyed_zones {
-        text = zone.redact(&text).into_owned();
-    }
-    text
+fn shown(keyed_zones: &KeyedZones, text: &str) -> String {
+    keyed_zones.redact(&one_line(text, MAX_TEXT)).into_owned()
 }
 
 /// Notes a report's listings and trouble.

@@ -11,9 +11,10 @@ use super::{
 use crate::hash::HashSpec;
 use crate::list::{DomainCheck, HopScope, QueryForm};
 use crate::rdns::forward_confirmed_reverse_dns;
+use crate::redact::KeyedZones;
 use crate::resolver::DnsResolver;
 use crate::target::Target;
-use crate::{Checker, DnsList, Report, Zone};
+use crate::{Checker, DnsList, Report};
 
 /// Session evaluation: a [`Checker`] and a [`SessionPolicy`].
 ///
@@ -43,7 +44,7 @@ pub struct SessionFilter<R> {
     hashes: Vec<HashSpec>,
     /// What some IP list wants domains resolved to ([`DnsList::domain_checks`]).
     pub(super) domain_checks: Vec<DomainCheck>,
-    keyed_zones: Vec<Zone>,
+    keyed_zones: KeyedZones,
 }
 
 impl<R: DnsResolver> SessionFilter<R> {
@@ -66,11 +67,7 @@ impl<R: DnsResolver> SessionFilter<R> {
                 domain_checks.push(*check);
             }
         }
-        let keyed_zones = checker
-            .lists()
-            .map(|list| list.zone().clone())
-            .filter(Zone::has_key)
-            .collect();
+        let keyed_zones = KeyedZones::of(checker.lists());
         SessionFilter {
             checker,
             policy,
@@ -103,8 +100,9 @@ impl<R: DnsResolver> SessionFilter<R> {
         self.domain_lists
     }
 
-    /// The zones with a DQS key, whose keys must be scrubbed from anything shown.
-    pub fn keyed_zones(&self) -> &[Zone] {
+    /// The zones of the checker's lists with a DQS key, each once: their keys are scrubbed
+    /// from every text the filter shows, and should be from logs too.
+    pub fn keyed_zones(&self) -> &KeyedZones {
         &self.keyed_zones
     }
 

@@ -196,13 +196,7 @@ where
         );
     }
     // A second signal does not wait any longer.
-    let drained = tokio::select! {
-        drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-            while connections.join_next().await.is_some() {}
-        }) => drained.is_ok(),
-        Some(()) = shutdown.next() => false,
-    };
-    if !drained {
+    if !crate::drain::drain(&mut connections, SHUTDOWN_GRACE, &mut shutdown).await {
         warn!(
             connections = connections.len(),
             "closing the connections still in flight"

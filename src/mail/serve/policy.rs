@@ -9,7 +9,7 @@ use tracing::{debug, info, warn};
 
 use super::{Limits, Listener, Served, millis, serve_each, went_on};
 use crate::mail::postfix_policy::{PolicyReader, PolicyRequest, action, reply};
-use crate::mail::{Evaluation, FcrdnsStatus, SessionFilter, SkipReason, joined};
+use crate::mail::{Evaluation, FcrdnsStatus, SessionFilter, SkipReason, Verdict, joined};
 use crate::resolver::DnsResolver;
 
 /// A Postfix SMTP access policy server over one [`SessionFilter`].
@@ -77,6 +77,12 @@ struct Decision {
 }
 
 impl Decision {
+    /// Whether the verdict tags the message (its action is a `PREPEND`).
+    fn tags(&self) -> bool {
+        let verdict = self.evaluation.as_ref().map(|e| &e.verdict);
+        matches!(verdict, Some(Verdict::Tag(_)))
+    }
+
     /// The one log line of a decision. Client-supplied text is quoted and escaped.
     fn log(&self, peer: &str, elapsed: Duration) {
         let (checked, listed, trouble) = match &self.evaluation {
@@ -173,7 +179,7 @@ async fn serve_one<R: DnsResolver>(mut served: Served<SessionFilter<R>>) {
                 return;
             }
         };
-        if decision.action.starts_with("PREPEND ") {
+        if decision.tags() {
             let instance = request.get("instance").filter(|id| !id.is_empty());
             if instance.is_some() && instance == tagged_instance.as_deref() {
                 decision.action = "DUNNO".into();
