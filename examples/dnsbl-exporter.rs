@@ -205,7 +205,7 @@ fn setup(cli: &Cli) -> Result<Setup, String> {
             .chain(modules.values().flat_map(Checker::lists)),
     );
     let filter = match cli.verbose {
-        0 => "warn,dnsbl_exporter=info",
+        0 => "warn,dnsbl_exporter=info,dnsbl_check::cli::shutdown=info",
         1 => "info",
         _ => "debug",
     };
@@ -336,11 +336,6 @@ async fn run(cli: &Cli, setup: Setup) -> Result<(), String> {
     // status 0, once the answers in flight are given (a second signal does not wait).
     let shutdown =
         Shutdown::new().map_err(|error| format!("cannot handle SIGTERM and SIGINT: {error}"))?;
-    let signals = futures::stream::unfold(shutdown, |mut shutdown| async move {
-        let signal = shutdown.wait().await;
-        tracing::info!("{}: stopping", signal.name());
-        Some(((), shutdown))
-    });
-    server.serve(listener, signals).await;
+    server.serve(listener, shutdown.logged()).await;
     Ok(())
 }

@@ -212,12 +212,7 @@ where
 fn signals() -> Result<Pin<Box<dyn Stream<Item = ()> + Send>>, String> {
     let shutdown =
         Shutdown::new().map_err(|error| format!("cannot handle SIGTERM and SIGINT: {error}"))?;
-    let signals = futures::stream::unfold(shutdown, |mut shutdown| async move {
-        let signal = shutdown.wait().await;
-        info!("{}: shutting down", signal.name());
-        Some(((), shutdown))
-    });
-    Ok(Box::pin(signals))
+    Ok(Box::pin(shutdown.logged()))
 }
 
 /// Logs the lists, by name and public zone.
@@ -259,7 +254,7 @@ pub fn init_tracing(program: &str, verbose: u8, quiet: bool, keyed_zones: KeyedZ
     let default = match (quiet, verbose) {
         (true, _) => "warn".to_owned(),
         (false, 0) => format!(
-            "warn,{program}=info,dnsbl_check::mail::serve=info,dnsbl_check::cli::server=info"
+            "warn,{program}=info,dnsbl_check::mail::serve=info,dnsbl_check::cli::server=info,dnsbl_check::cli::shutdown=info"
         ),
         (false, 1) => format!("info,{program}=debug,dnsbl_check=debug"),
         (false, _) => format!("debug,{program}=trace,dnsbl_check=trace"),

@@ -2,6 +2,8 @@
 
 use std::io;
 
+use futures::Stream;
+
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// The signal that asked the program to stop.
@@ -105,5 +107,28 @@ impl Shutdown {
             _ = self.terminate.recv() => StopSignal::Terminate,
             _ = self.interrupt.recv() => StopSignal::Interrupt,
         }
+    }
+
+    /// Every signal as it comes, logged (`SIGTERM: shutting down`), as the shutdown stream
+    /// the servers take (`serve(listener, shutdown)`): the first stops accepting, a second
+    /// stops waiting for the connections in flight.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut signals = std::pin::pin!(dnsbl_check::cli::Shutdown::new().unwrap().logged());
+    /// signals.next().await; // SIGTERM or SIGINT came, and was logged
+    /// # }
+    /// ```
+    pub fn logged(self) -> impl Stream<Item = ()> + Send {
+        futures::stream::unfold(self, |mut shutdown| async move {
+            let signal = shutdown.wait().await;
+            tracing::info!("{}: shutting down", signal.name());
+            Some(((), shutdown))
+        })
     }
 }
