@@ -16,6 +16,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::drain;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use http_body_util::Full;
@@ -179,22 +180,7 @@ pub async fn serve<E: Exporter>(
     let connections = Arc::new(Connections::default());
     let (stop, stopping) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            biased;
-            Some(()) = shutdown.next() => break,
-            accepted = listener.accept() => accepted,
-        };
-        let (stream, peer) = match accepted {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                // Out of descriptors, or a connection reset before it was accepted: go on
-                // after a pause rather than spinning.
-                tracing::warn!(%error, "accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
+    while let Some((stream, peer)) = drain::accept(&mut shutdown, || listener.accept()).await {
         while tasks.try_join_next().is_some() {}
         let Some((id, slot)) = connections.admit() else {
             // Every slot is answering a request: say so, without waiting for the client.
@@ -210,15 +196,8 @@ pub async fn serve<E: Exporter>(
         });
     }
     drop(listener);
-    let _ = stop.send(true);
     // A second item does not wait any longer.
-    if !crate::drain::drain(&mut tasks, SHUTDOWN_GRACE, &mut shutdown).await {
-        tracing::warn!(
-            connections = tasks.len(),
-            "closing the connections still answering"
-        );
-        tasks.shutdown().await;
-    }
+    drain::finish(&stop, &mut tasks, SHUTDOWN_GRACE, &mut shutdown).await;
 }
 
 /// Serves one connection until the client closes it, its head deadline passes, it is closed

@@ -63,6 +63,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::drain;
 use futures::{Stream, StreamExt};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -152,43 +153,29 @@ where
     let (stop, stopping) = watch::channel(false);
     let slots = Slots::new(limits);
     let mut connections = JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            biased;
-            Some(()) = shutdown.next() => break,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((connection, peer)) => match slots.admit(&peer.key) {
-                Admission::Admitted(slot, evicted) => {
-                    if !evicted.is_empty() {
-                        debug!(peer = %peer.name, closed = evicted.len(), "at the connection cap: closed the longest idle");
-                    }
-                    for abort in evicted {
-                        abort.abort();
-                    }
-                    let id = slot.id;
-                    let served = serve(connection, peer.name, slot, stopping.clone());
-                    let abort = connections.spawn(served);
-                    slots.set_abort(id, abort);
+    while let Some((connection, peer)) = drain::accept(&mut shutdown, || listener.accept()).await {
+        match slots.admit(&peer.key) {
+            Admission::Admitted(slot, evicted) => {
+                if !evicted.is_empty() {
+                    debug!(peer = %peer.name, closed = evicted.len(), "at the connection cap: closed the longest idle");
                 }
-                Admission::Refused(why) => {
-                    warn!(peer = %peer.name, why, "at the connection cap: new connection closed");
-                    drop(connection);
+                for abort in evicted {
+                    abort.abort();
                 }
-            },
-            Err(error) => {
-                // Out of file descriptors, or a connection reset before it was accepted:
-                // keep serving, but do not spin.
-                warn!(%error, "accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                let id = slot.id;
+                let served = serve(connection, peer.name, slot, stopping.clone());
+                let abort = connections.spawn(served);
+                slots.set_abort(id, abort);
+            }
+            Admission::Refused(why) => {
+                warn!(peer = %peer.name, why, "at the connection cap: new connection closed");
+                drop(connection);
             }
         }
         while connections.try_join_next().is_some() {}
     }
 
     listener.close();
-    let _ = stop.send(true);
     if !connections.is_empty() {
         info!(
             connections = connections.len(),
@@ -196,13 +183,7 @@ where
         );
     }
     // A second signal does not wait any longer.
-    if !crate::drain::drain(&mut connections, SHUTDOWN_GRACE, &mut shutdown).await {
-        warn!(
-            connections = connections.len(),
-            "closing the connections still in flight"
-        );
-        connections.shutdown().await;
-    }
+    drain::finish(&stop, &mut connections, SHUTDOWN_GRACE, &mut shutdown).await;
     info!("stopped");
 }
 
