@@ -332,28 +332,26 @@ impl Share {
     /// Checks what of `batch` is answered at once and sends it, done, to the output; the rest
     /// is returned for the checks. `None` once the output stopped taking reports.
     fn check(&self, batch: Vec<SurveyTarget>) -> Option<Vec<SurveyTarget>> {
-        let lists = self.survey.checker().lists().map(|list| list.name());
-        let mut done = Done {
-            rendered: Vec::new(),
-            summary: Summary::new(lists),
-            reports: 0,
-            open_relays: 0,
-        };
-        let mut rest = Vec::new();
+        let mut done: Option<Done> = None;
+        let mut rest = Vec::with_capacity(batch.len());
         for job in batch {
             let Some(checked) = self.survey.check_now(&job) else {
                 rest.push(job);
                 continue;
             };
+            let done = done.get_or_insert_with(|| Done {
+                rendered: Vec::new(),
+                summary: Summary::new(self.survey.checker().lists().map(|list| list.name())),
+                reports: 0,
+                open_relays: 0,
+            });
             done.reports += 1;
             done.open_relays += count(&mut done.summary, &checked);
             // Writing into memory cannot fail.
             let _ = self.render.write(&mut done.rendered, &checked);
         }
-        if done.reports > 0 && self.done.blocking_send(done).is_err() {
-            return None;
-        }
-        Some(rest)
+        let stopped = done.is_some_and(|done| self.done.blocking_send(done).is_err());
+        (!stopped).then_some(rest)
     }
 }
 
