@@ -418,7 +418,8 @@ impl<R: DnsResolver> Survey<R> {
             jobs,
             self.checker.targets_in_flight(),
             |job| self.check_now(job),
-            |job| self.check(job),
+            // Boxed: the future is large, and the queue would otherwise move it several times.
+            |job| Box::pin(self.check(job)),
         )
     }
 

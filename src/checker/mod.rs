@@ -524,9 +524,10 @@ impl<R: DnsResolver> Checker<R> {
             targets,
             targets_in_flight,
             move |target| now.check_now(target),
+            // Boxed: the future is large, and the queue would otherwise move it several times.
             move |target| {
                 let checker = checker.clone();
-                async move { checker.check(target).await }
+                Box::pin(async move { checker.check(target).await })
             },
         )
     }
