@@ -145,7 +145,7 @@ fn main() -> ExitCode {
         Ok(built) => built,
         Err(message) => usage_error::<Cli>(message),
     };
-    let keyed_zones = milter.filter().keyed_zones().iter().cloned().collect();
+    let keyed_zones = milter.filter().keyed_zones().clone();
     cli.connections.init_tracing("dnsbl_milter", keyed_zones);
     let serve = |listener, shutdown| async { milter.serve(listener, shutdown).await };
     cli.serve

@@ -167,7 +167,7 @@ fn main() -> ExitCode {
         Err(message) => usage_error::<Cli>(message),
     };
     let filter = Arc::new(filter);
-    let keyed_zones = filter.keyed_zones().iter().cloned().collect();
+    let keyed_zones = filter.keyed_zones().clone();
     cli.connections.init_tracing("dnsbl_policyd", keyed_zones);
     let policy = filter.policy();
     if policy.checks_domains() && !filter.checks_domain_lists() {

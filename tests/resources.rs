@@ -106,8 +106,7 @@ fn status_bytes(field: &str) -> u64 {
 /// listed.
 async fn quad_server() -> TestDns {
     TestDns::builder()
-        .zone("bl.test")
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .healthy_ip_zone("bl.test")
         .wildcard_a("1.0.10.bl.test", &["127.0.0.2"], 60)
         .wildcard_a("3.0.10.bl.test", &["127.0.0.2"], 60)
         .start()
@@ -190,9 +189,7 @@ async fn child_out_of_file_descriptors() {
 const STREAM_LISTED: &[(u8, u8)] = &[(0, 3), (0, 77), (1, 200), (7, 7), (15, 255)];
 
 async fn stream_server() -> TestDns {
-    let mut builder = TestDns::builder()
-        .zone("bl.test")
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60);
+    let mut builder = TestDns::builder().healthy_ip_zone("bl.test");
     for (b, c) in STREAM_LISTED {
         builder = builder.wildcard_a(&format!("{c}.{b}.10.bl.test"), &["127.0.0.2"], 60);
     }
@@ -480,22 +477,19 @@ async fn child_system_resolver_config() {
     let conf = std::fs::read_to_string("/etc/resolv.conf").unwrap();
     assert_eq!(conf, RESOLV_CONF, "not the test's resolv.conf");
     let dns = TestDns::builder()
-        .zone("bl.test")
-        .zone("dbl.test")
         // Search domains are served too, so that a query carrying one would be answered
         // (and listed) rather than only fail.
         .wildcard_a("corp.example", &["127.0.0.2"], 60)
         .wildcard_a("search.test", &["127.0.0.2"], 60)
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
-        // The IPv6 test point: the IPv6 target below is asked only of a list proven for IPv6.
-        .a(&support::ipv6_test_point("bl.test"), &["127.0.0.2"], 60)
+        // Both test points: the IPv6 target below is asked only of a list proven for IPv6.
+        .healthy_ip_zone("bl.test")
         .a("10.2.0.192.bl.test", &["127.0.0.2"], 60)
         .a(
             "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.test",
             &["127.0.0.2"],
             60,
         )
-        .a("test.dbl.test", &["127.0.1.2"], 60)
+        .healthy_domain_zone("dbl.test")
         .a("spam.dbl.test", &["127.0.1.2"], 60)
         .start_at(SocketAddr::from((Ipv4Addr::LOCALHOST, 53)))
         .await;

@@ -183,10 +183,8 @@ async fn ipv6_and_mapped_addresses_use_the_right_names() {
 #[tokio::test]
 async fn domains_go_to_domain_lists_and_addresses_to_ip_lists() {
     let dns = TestDns::builder()
-        .zone(ZONE)
-        .zone("dbl.test")
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
-        .a("test.dbl.test", &["127.0.1.2"], 60)
+        .healthy_ip_zone(ZONE)
+        .healthy_domain_zone("dbl.test")
         .a("spam.example.dbl.test", &["127.0.1.2"], 60)
         .start()
         .await;
@@ -223,10 +221,9 @@ async fn domains_go_to_domain_lists_and_addresses_to_ip_lists() {
 #[tokio::test]
 async fn score_weights_and_threshold() {
     let dns = TestDns::builder()
-        .zone("a.test")
+        .healthy_ip_zone("a.test")
         .zone("b.test")
         .zone("allow.test")
-        .a("2.0.0.127.a.test", &["127.0.0.2"], 60)
         .a("10.2.0.192.a.test", &["127.0.0.2"], 60)
         .a("10.2.0.192.b.test", &["127.0.0.2"], 60)
         .a("10.2.0.192.allow.test", &["127.0.5.3"], 60)
@@ -611,8 +608,7 @@ impl DnsResolver for Switchable {
 #[tokio::test]
 async fn recheck_probes_the_test_point_again_before_any_not_listed() {
     let seeing = TestDns::builder()
-        .zone(ZONE)
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .healthy_ip_zone(ZONE)
         .a("10.2.0.192.bl.test", &["127.0.0.2"], 60)
         .start()
         .await;

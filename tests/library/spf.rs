@@ -15,8 +15,7 @@ const ZONE: &str = "bl.test";
 
 async fn server() -> TestDns {
     let mut builder = TestDns::builder()
-        .zone(ZONE)
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .healthy_ip_zone(ZONE)
         .a("9.2.0.192.bl.test", &["127.0.0.2"], 60)
         .zone("example.test")
         // One record in two strings, joined without a separator (RFC 7208 §3.3).

@@ -16,10 +16,8 @@ const DBL: &str = "dbl.test";
 /// the IP list, `bad.example` on the domain list, and the lists' test points.
 async fn moment(listed: &[&str], refused: bool) -> TestDns {
     let mut builder = TestDns::builder()
-        .zone(ZONE)
-        .zone(DBL)
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
-        .a("test.dbl.test", &["127.0.1.2"], 60)
+        .healthy_ip_zone(ZONE)
+        .healthy_domain_zone(DBL)
         .a("bad.example.dbl.test", &["127.0.1.2"], 60);
     for name in listed {
         builder = builder.a(&format!("{name}.{ZONE}"), &["127.0.0.2"], 60);
@@ -178,9 +176,8 @@ async fn events_carry_the_lists_lookup_url() {
 #[tokio::test]
 async fn watched_domains_bring_their_mail_servers() {
     let dns = TestDns::builder()
-        .zone(ZONE)
+        .healthy_ip_zone(ZONE)
         .zone("example.test")
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
         .a("25.2.0.192.bl.test", &["127.0.0.2"], 60)
         .mx(
             "example.test",

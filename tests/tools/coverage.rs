@@ -11,8 +11,7 @@ async fn server() -> TestDns {
     TestDns::builder()
         .zone("hbl.test")
         .a(&format!("{TEST_ADDRESS}.hbl.test"), &["127.0.3.2"], 60)
-        .zone("uribl.test")
-        .a("test.uribl.test", &["127.0.0.2"], 60)
+        .healthy_domain_zone("uribl.test")
         .a("spammy.example.uribl.test", &["127.0.0.2"], 60)
         .start()
         .await
@@ -116,8 +115,7 @@ async fn postfix_with_the_milter_refuses_a_hashed_address_in_the_message() {
         .zone("hbl.test")
         .a(&format!("{TEST_ADDRESS}.hbl.test"), &["127.0.3.2"], 60)
         .a(&format!("{hashed}.hbl.test"), &["127.0.3.2"], 60)
-        .zone("uribl.test")
-        .a("test.uribl.test", &["127.0.0.2"], 60)
+        .healthy_domain_zone("uribl.test")
         .start()
         .await;
     let config = config(&dns);

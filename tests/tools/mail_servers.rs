@@ -158,8 +158,7 @@ async fn expand_json(server: &[String], mode: &str, domain: &str) -> crate::cli:
 async fn smtp_check_finds_an_open_relay_and_a_closed_one() {
     let dns = TestDns::builder()
         .healthy_domain_zone(DBL)
-        .zone(BL)
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .healthy_ip_zone(BL)
         .zone("in-addr.arpa")
         .zone("example.test")
         .a("smtp.example.test", &["127.0.0.1"], 60)
@@ -233,8 +232,7 @@ async fn smtp_check_finds_an_open_relay_and_a_closed_one() {
 async fn smtp_check_against_private_postfix_instances() {
     use crate::support::postfix::Postfix;
     let dns = TestDns::builder()
-        .zone(BL)
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .healthy_ip_zone(BL)
         .zone("in-addr.arpa")
         .ptr("1.0.0.127.in-addr.arpa", &["localhost.example.test."], 60)
         .zone("example.test")

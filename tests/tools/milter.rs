@@ -18,8 +18,7 @@ const FAIL: &str = "fail.test";
 /// `fail.test` answers SERVFAIL.
 async fn lists_server() -> TestDns {
     TestDns::builder()
-        .zone(BL)
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .healthy_ip_zone(BL)
         .a("1.2.0.192.bl.test", &["127.0.0.2"], 300)
         .txt("1.2.0.192.bl.test", &["Listed: 100% spam"], 300)
         .a("2.2.0.192.bl.test", &["127.0.0.2"], 300)

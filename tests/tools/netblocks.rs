@@ -41,8 +41,7 @@ async fn only_listed_and_per_network_lines() {
 
     // --only trouble: a list that fails for one address.
     let dns = TestDns::builder()
-        .zone(BL)
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .healthy_ip_zone(BL)
         .on("3.2.0.192.bl.test", "A", Behaviour::ServFail)
         .start()
         .await;
@@ -151,11 +150,9 @@ async fn nagios_states() {
 
     // Trouble below the thresholds: UNKNOWN; above them the listing still counts.
     let dns = TestDns::builder()
-        .zone(BL)
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .healthy_ip_zone(BL)
         .a("1.2.0.192.bl.test", &["127.0.0.2"], 60)
-        .zone("bad.test")
-        .a("2.0.0.127.bad.test", &["127.0.0.2"], 60)
+        .healthy_ip_zone("bad.test")
         .on("5.2.0.192.bad.test", "*", Behaviour::ServFail)
         .start()
         .await;

@@ -20,8 +20,7 @@ const DBL: &str = "dbl.test";
 #[ignore = "needs postfix"]
 async fn postfix_rejects_listed_clients_and_accepts_clean_ones() {
     let dns = TestDns::builder()
-        .zone(BL)
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .healthy_ip_zone(BL)
         .a("55.2.0.192.bl.test", &["127.0.0.2"], 60)
         .txt("55.2.0.192.bl.test", &["Listed for testing"], 60)
         .start()
@@ -69,8 +68,7 @@ async fn postfix_rejects_listed_clients_and_accepts_clean_ones() {
 /// `bl.test` lists 192.0.2.55; `dbl.test` lists spam.example.
 async fn milter_lists() -> TestDns {
     TestDns::builder()
-        .zone(BL)
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .healthy_ip_zone(BL)
         .a("55.2.0.192.bl.test", &["127.0.0.2"], 60)
         .txt("55.2.0.192.bl.test", &["Listed for testing"], 60)
         .healthy_domain_zone(DBL)

@@ -12,8 +12,7 @@ use crate::support::tool::{Tool, ToolProcess};
 /// `bl.test`, healthy, listing 192.0.2.1.
 async fn lists_server() -> TestDns {
     TestDns::builder()
-        .zone("bl.test")
-        .a("2.0.0.127.bl.test", &["127.0.0.2"], 60)
+        .healthy_ip_zone("bl.test")
         .a("1.2.0.192.bl.test", &["127.0.0.2"], 300)
         .start()
         .await

@@ -534,9 +534,7 @@ async fn sigterm_mid_round_saves_what_was_checked_and_exits_zero() {
     use crate::support::{Behaviour, TestDns};
     use dnsbl_check::monitor::{StateStore, TrackerConfig};
     // Every answer takes 50 ms, four at a time: a round of 256 addresses takes over 3 s.
-    let mut builder = TestDns::builder()
-        .zone(ZONE)
-        .a("2.0.0.127.watch.test", &["127.0.0.2"], 60);
+    let mut builder = TestDns::builder().healthy_ip_zone(ZONE);
     for last in 0..256 {
         let delayed = Behaviour::Delay(Duration::from_millis(50), Box::new(Behaviour::NxDomain));
         builder = builder.on(&format!("{last}.2.0.192.{ZONE}"), "A", delayed);
@@ -581,8 +579,7 @@ async fn sigterm_mid_round_saves_what_was_checked_and_exits_zero() {
 /// A zone on the in-process server with 192.0.2.1 listed, and its healthy test point.
 async fn listing_dns() -> crate::support::TestDns {
     crate::support::TestDns::builder()
-        .zone(ZONE)
-        .a("2.0.0.127.watch.test", &["127.0.0.2"], 60)
+        .healthy_ip_zone(ZONE)
         .a("1.2.0.192.watch.test", &["127.0.0.2"], 60)
         .start()
         .await
