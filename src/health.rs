@@ -3,9 +3,9 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use std::time::{Duration, Instant};
 
 use crate::list::{DnsList, ListKind, TestPoint};
 use crate::outcome::{Outcome, SkipReason, Unhealthy};
