@@ -389,7 +389,7 @@ fn start(cli: &Cli, config: &Config, resolver: AnyResolver) -> Result<ExitCode, 
         survey = survey.smtp(probe, cli.smtp_port);
     }
     let survey = Arc::new(survey);
-    let output = Output::new(cli.format, cli.only, ProgressBar::hidden());
+    let output = Output::new(cli.format, cli.only);
     // The monitoring-plugin format counts each report itself: no share there.
     let (done, finished) = tokio::sync::mpsc::channel(SHARED_AHEAD);
     let share = (cli.format != Format::Nagios).then(|| Share {

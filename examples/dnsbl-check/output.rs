@@ -49,7 +49,7 @@ pub struct Output {
 }
 
 impl Output {
-    pub fn new(format: Format, only: Only, progress: ProgressBar) -> Self {
+    pub fn new(format: Format, only: Only) -> Self {
         let stdout = io::stdout();
         let terminal = stdout.is_terminal();
         Output {
@@ -60,7 +60,7 @@ impl Output {
                 only,
                 colour: Colour::new(terminal),
             },
-            progress: (!progress.is_hidden()).then_some(progress),
+            progress: None,
             flush_when_idle: terminal || format == Format::Json,
             stopped: false,
             failed: false,
@@ -71,7 +71,7 @@ impl Output {
     pub fn write_report(&mut self, checked: &Checked) {
         if self.render.shows(checked) {
             let render = self.render;
-            self.write_suspended(|out| render.write(out, checked));
+            self.write_suspended(|out| render.write_shown(out, checked));
         }
     }
 
@@ -209,9 +209,14 @@ impl Render {
     /// Writes a target's report, and those of the addresses derived from it, as `--only`
     /// says (nothing in the monitoring-plugin format, which is written at the end).
     pub fn write(self, out: &mut impl Write, checked: &Checked) -> io::Result<()> {
-        if !self.shows(checked) {
-            return Ok(());
+        if self.shows(checked) {
+            self.write_shown(out, checked)?;
         }
+        Ok(())
+    }
+
+    /// [`Render::write`] for a report [`Render::shows`] was asked about already.
+    fn write_shown(self, out: &mut impl Write, checked: &Checked) -> io::Result<()> {
         match self.format {
             // Each line on its own: a server's line names its domain (`via`).
             Format::Json => std::iter::once(checked)
