@@ -94,11 +94,9 @@ fn randomize_case(name: &mut [u8], mut random: impl FnMut() -> u64) {
                 bits = random();
                 left = 64;
             }
-            *byte = if bits & 1 == 1 {
-                byte.to_ascii_uppercase()
-            } else {
-                byte.to_ascii_lowercase()
-            };
+            // No branch on the random bit, which no predictor could guess: lower case, then
+            // 0x20 cleared (upper case) where the bit is set.
+            *byte = (*byte | 0x20) ^ (u8::from(bits & 1 == 1) << 5);
             bits >>= 1;
             left -= 1;
         }
@@ -734,6 +732,22 @@ mod tests {
         // Only the name changes: header, type, class and OPT record stay as written.
         assert_eq!(mixed.len(), plain.as_bytes().len());
         assert_eq!(cased(0), plain.as_bytes(), "all lowercase");
+
+        // Past 64 letters, a fresh draw: here the 65th letter on are lower case.
+        let long = format!("{}.{}.bl.example.", "a".repeat(40), "b".repeat(30));
+        let mut draws = [u64::MAX, 0].into_iter().cycle();
+        let mut query = Query::new(&long, TYPE_A).unwrap();
+        query.randomize_case(|| draws.next().unwrap());
+        let want = format!(
+            "{}.{}{}.bl.example.",
+            "A".repeat(40),
+            "B".repeat(24),
+            "b".repeat(6)
+        );
+        assert_eq!(
+            query.as_bytes(),
+            Query::new(&want, TYPE_A).unwrap().as_bytes()
+        );
     }
 
     #[test]
