@@ -69,11 +69,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use dnsbl_check::cli::parse_and_build;
 use dnsbl_check::cli::server::{ConnectionOptions, Resolver, ServeOptions, ServerFlags};
-use dnsbl_check::cli::usage_error;
+use dnsbl_check::mail::MessageReader;
 use dnsbl_check::mail::milter::MilterConfig;
 use dnsbl_check::mail::serve::MilterServer;
-use dnsbl_check::mail::{MessageReader, SessionFilter};
 use ipnet::IpNet;
 
 /// The milter's defaults and words for the flags it shares with the policy server.
@@ -140,11 +140,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let (milter, health_interval) = match milter(&cli) {
-        Ok(built) => built,
-        Err(message) => usage_error::<Cli>(message),
-    };
+    let (cli, (milter, health_interval)) = parse_and_build(milter);
     let keyed_zones = milter.filter().keyed_zones().clone();
     cli.connections.init_tracing("dnsbl_milter", keyed_zones);
     let serve = |listener, shutdown| async { milter.serve(listener, shutdown).await };
@@ -153,20 +149,19 @@ fn main() -> ExitCode {
 }
 
 fn milter(cli: &Cli) -> Result<(MilterServer<Resolver>, Duration), String> {
-    let setup = cli.serve.setup()?;
-    let policy = cli
-        .serve
-        .policy(&setup)
-        .unchecked_is_suspicious(cli.unchecked_suspicious)
-        .trusted_networks(cli.trusted_networks.iter().copied());
+    let (filter, health_interval) = cli.serve.filter(|policy| {
+        policy
+            .unchecked_is_suspicious(cli.unchecked_suspicious)
+            .trusted_networks(cli.trusted_networks.iter().copied())
+    })?;
     let reader = MessageReader::default()
         .trusted_networks(cli.trusted_networks.iter().copied())
         .max_domains(cli.max_domains)
         .time_budget(Some(cli.read_budget))
         .skip_domains(cli.skip_domains.iter().map(String::as_str));
     let config = MilterConfig::default().max_message_size(cli.max_message_size);
-    let milter = MilterServer::new(SessionFilter::new(setup.checker, policy), reader, config)
+    let milter = MilterServer::new(filter, reader, config)
         .idle_timeout(cli.connections.idle_timeout)
         .limits(cli.connections.limits());
-    Ok((milter, setup.health_interval))
+    Ok((milter, health_interval))
 }

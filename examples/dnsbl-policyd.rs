@@ -99,8 +99,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use dnsbl_check::cli::parse_and_build;
 use dnsbl_check::cli::server::{ConnectionOptions, Resolver, ServeOptions, ServerFlags};
-use dnsbl_check::cli::usage_error;
 use dnsbl_check::mail::SessionFilter;
 use dnsbl_check::mail::serve::PolicyServer;
 use tracing::{debug, warn};
@@ -161,11 +161,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let (filter, health_interval) = match filter(&cli) {
-        Ok(built) => built,
-        Err(message) => usage_error::<Cli>(message),
-    };
+    let (cli, (filter, health_interval)) = parse_and_build(filter);
     let filter = Arc::new(filter);
     let keyed_zones = filter.keyed_zones().clone();
     cli.connections.init_tracing("dnsbl_policyd", keyed_zones);
@@ -185,16 +181,11 @@ fn main() -> ExitCode {
 
 /// The session filter the options describe, and how often to probe the lists' health.
 fn filter(cli: &Cli) -> Result<(SessionFilter<Resolver>, Duration), String> {
-    let setup = cli.serve.setup()?;
-    let policy = cli
-        .serve
-        .policy(&setup)
-        .require_fcrdns(cli.require_fcrdns)
-        .check_helo(cli.check_helo || cli.check_domains)
-        .check_client_name(cli.check_client_name || cli.check_domains)
-        .check_sender_domain(cli.check_sender_domain || cli.check_domains);
-    Ok((
-        SessionFilter::new(setup.checker, policy),
-        setup.health_interval,
-    ))
+    cli.serve.filter(|policy| {
+        policy
+            .require_fcrdns(cli.require_fcrdns)
+            .check_helo(cli.check_helo || cli.check_domains)
+            .check_client_name(cli.check_client_name || cli.check_domains)
+            .check_sender_domain(cli.check_sender_domain || cli.check_domains)
+    })
 }

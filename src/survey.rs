@@ -77,29 +77,19 @@ impl<R: DnsResolver> Survey<R> {
         }
     }
 
-    /// Checks a domain's mail servers (`Mx`), own addresses (`Resolve`) or SPF senders too.
-    pub fn mail_servers(mut self, source: HostSource) -> Self {
-        self.expand = Some(source);
-        self
-    }
+    setters! {
+        /// Checks a domain's mail servers (`Mx`), own addresses (`Resolve`) or SPF senders too.
+        mail_servers(source: HostSource) => expand = Some(source);
 
-    /// Looks up each address's forward-confirmed reverse DNS.
-    pub fn reverse_dns(mut self, on: bool) -> Self {
-        self.rdns = on;
-        self
-    }
+        /// Looks up each address's forward-confirmed reverse DNS.
+        reverse_dns(on: bool) => rdns = on;
 
-    /// Checks every address a domain's SPF record authorizes, each with the path to it.
-    pub fn spf(mut self, on: bool) -> Self {
-        self.spf = on;
-        self
-    }
+        /// Checks every address a domain's SPF record authorizes, each with the path to it.
+        spf(on: bool) => spf = on;
 
-    /// The most addresses one domain's SPF networks may hold together: past it, none is
-    /// checked and the domain's report says so, as trouble.
-    pub fn max_spf_addresses(mut self, addresses: u128) -> Self {
-        self.max_spf_addresses = addresses;
-        self
+        /// The most addresses one domain's SPF networks may hold together: past it, none is
+        /// checked and the domain's report says so, as trouble.
+        max_spf_addresses(addresses: u128) => max_spf_addresses = addresses;
     }
 
     /// Probes mail servers over SMTP (open relay, banner, STARTTLS) on `port` unless a target

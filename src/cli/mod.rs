@@ -204,6 +204,35 @@ pub fn usage_error<C: clap::CommandFactory>(message: String) -> ! {
         .exit()
 }
 
+/// Parses the command line as `C` and builds what it describes with `build`; a build error
+/// ends the program as [`usage_error`] does (exit status 2). Returns the parsed command line
+/// and what was built.
+///
+/// # Examples
+///
+/// ```no_run
+/// use clap::Parser;
+///
+/// #[derive(Parser)]
+/// struct Cli {
+///     #[arg(long)]
+///     port: u16,
+/// }
+///
+/// let (cli, address) = dnsbl_check::cli::parse_and_build(|cli: &Cli| match cli.port {
+///     0 => Err("--port 0 is not a port".to_owned()),
+///     port => Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port))),
+/// });
+/// assert_eq!(address.port(), cli.port);
+/// ```
+pub fn parse_and_build<C: clap::Parser, T>(build: impl FnOnce(&C) -> Result<T, String>) -> (C, T) {
+    let cli = C::parse();
+    match build(&cli) {
+        Ok(built) => (cli, built),
+        Err(message) => usage_error::<C>(message),
+    }
+}
+
 /// Logs to stderr with `default_filter` (`RUST_LOG` overrides it), scrubbing the keys of
 /// `keyed_zones` from every line, whoever wrote it: query names carry DQS keys, and the
 /// resolver's own logs (if `RUST_LOG` enables them) print query names. Does nothing if a

@@ -98,28 +98,18 @@ impl ExporterServer {
         }
     }
 
-    /// The time from the start of one round to the start of the next.
-    pub fn interval(mut self, interval: Duration) -> Self {
-        self.interval = interval;
-        self
-    }
+    setters! {
+        /// The time from the start of one round to the start of the next.
+        interval(interval: Duration) => interval = interval;
 
-    /// The checkers `/probe?module=NAME` checks with, by name.
-    pub fn modules(mut self, modules: HashMap<String, Checker<AnyResolver>>) -> Self {
-        self.modules = modules;
-        self
-    }
+        /// The checkers `/probe?module=NAME` checks with, by name.
+        modules(modules: HashMap<String, Checker<AnyResolver>>) => modules = modules;
 
-    /// The queries a day computed at start, shown next to the queries sent.
-    pub fn budget(mut self, budget: QueryBudget) -> Self {
-        self.budget = budget;
-        self
-    }
+        /// The queries a day computed at start, shown next to the queries sent.
+        budget(budget: QueryBudget) => budget = budget;
 
-    /// How long a `/probe` answer is served from the cache.
-    pub fn probe_cache(mut self, ttl: Duration) -> Self {
-        self.probe_cache = ttl;
-        self
+        /// How long a `/probe` answer is served from the cache.
+        probe_cache(ttl: Duration) => probe_cache = ttl;
     }
 
     /// The probes one client (an IPv6 client by its /64) and all clients together may start;
@@ -129,10 +119,9 @@ impl ExporterServer {
         self
     }
 
-    /// The most `/probe` checks running at once; more wait, then get HTTP 503.
-    pub fn max_probes(mut self, max: usize) -> Self {
-        self.max_probes = max;
-        self
+    setters! {
+        /// The most `/probe` checks running at once; more wait, then get HTTP 503.
+        max_probes(max: usize) => max_probes = max;
     }
 
     /// Runs the rounds and serves HTTP on `listener` until `shutdown` yields: then stops

@@ -243,16 +243,12 @@ impl DnsList {
         Ok(list)
     }
 
-    /// Only codes that `filter` matches count as a listing (Postfix's `=filter`).
-    pub fn with_filter(mut self, filter: CodeFilter) -> Self {
-        self.filter = Some(filter);
-        self
-    }
+    setters! {
+        /// Only codes that `filter` matches count as a listing (Postfix's `=filter`).
+        with_filter(filter: CodeFilter) => filter = Some(filter);
 
-    /// The list's weight in the score; negative for allowlists.
-    pub fn with_weight(mut self, weight: i32) -> Self {
-        self.weight = weight;
-        self
+        /// The list's weight in the score; negative for allowlists.
+        with_weight(weight: i32) => weight = weight;
     }
 
     /// Codes matching `code` are reported with category `name`. A code may match several.
@@ -267,23 +263,16 @@ impl DnsList {
         self
     }
 
-    /// Whether to fetch TXT reasons for listed targets.
-    pub fn with_txt(mut self, txt: bool) -> Self {
-        self.txt = txt;
-        self
-    }
+    setters! {
+        /// Whether to fetch TXT reasons for listed targets.
+        with_txt(txt: bool) => txt = txt;
 
-    /// Whether to probe the list's RFC 5782 test points before trusting it.
-    pub fn with_health_check(mut self, health_check: bool) -> Self {
-        self.health_check = health_check;
-        self
-    }
+        /// Whether to probe the list's RFC 5782 test points before trusting it.
+        with_health_check(health_check: bool) => health_check = health_check;
 
-    /// The form in which the list is asked about host names ([`QueryForm`]); meaningful for
-    /// domain lists only.
-    pub fn with_query_form(mut self, form: QueryForm) -> Self {
-        self.query_form = form;
-        self
+        /// The form in which the list is asked about host names ([`QueryForm`]); meaningful for
+        /// domain lists only.
+        with_query_form(form: QueryForm) => query_form = form;
     }
 
     /// The form in which the list is asked about host names ([`QueryForm::Host`] unless set).

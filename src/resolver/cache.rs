@@ -35,6 +35,24 @@ pub struct CacheConfig {
     max_ttl: Duration,
 }
 
+impl CacheConfig {
+    setters! {
+        /// The most answers kept; the least useful are evicted beyond it.
+        max_entries(entries: u64) => max_entries = entries;
+
+        /// The shortest time an answer is kept, whatever its TTL.
+        min_ttl(ttl: Duration) => min_ttl = ttl;
+
+        /// The longest time an answer is kept, whatever its TTL.
+        max_ttl(ttl: Duration) => max_ttl = ttl;
+    }
+
+    /// How long an answer with this TTL (in seconds) is kept.
+    fn lifetime(&self, ttl: u32) -> Duration {
+        Duration::from_secs(u64::from(ttl)).clamp(self.min_ttl, self.max_ttl.max(self.min_ttl))
+    }
+}
+
 impl Default for CacheConfig {
     /// 10,000 answers; TTLs clamped to [60 s, 1 h], as Postfix does for its DNSBL cache.
     fn default() -> Self {
@@ -43,31 +61,6 @@ impl Default for CacheConfig {
             min_ttl: Duration::from_secs(60),
             max_ttl: Duration::from_secs(3600),
         }
-    }
-}
-
-impl CacheConfig {
-    /// The most answers kept; the least useful are evicted beyond it.
-    pub fn max_entries(mut self, entries: u64) -> Self {
-        self.max_entries = entries;
-        self
-    }
-
-    /// The shortest time an answer is kept, whatever its TTL.
-    pub fn min_ttl(mut self, ttl: Duration) -> Self {
-        self.min_ttl = ttl;
-        self
-    }
-
-    /// The longest time an answer is kept, whatever its TTL.
-    pub fn max_ttl(mut self, ttl: Duration) -> Self {
-        self.max_ttl = ttl;
-        self
-    }
-
-    /// How long an answer with this TTL (in seconds) is kept.
-    fn lifetime(&self, ttl: u32) -> Duration {
-        Duration::from_secs(u64::from(ttl)).clamp(self.min_ttl, self.max_ttl.max(self.min_ttl))
     }
 }
 

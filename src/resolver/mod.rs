@@ -198,6 +198,21 @@ pub(crate) fn clamp_ttl(ttl: u32) -> u32 {
     if ttl >= 1 << 31 { 0 } else { ttl }
 }
 
+/// The optional methods of [`DnsResolver`]: each (`method => record value, "TYPE";`, with its
+/// doc comment) answers by default with a [`LookupErrorKind::Unsupported`] error naming the
+/// record type.
+macro_rules! optional_lookups {
+    ($($(#[$doc:meta])* $method:ident => $value:ty, $record_type:literal;)*) => {$(
+        $(#[$doc])*
+        fn $method(
+            &self,
+            name: &str,
+        ) -> impl Future<Output = Result<Answer<$value>, LookupError>> + Send {
+            unsupported(name, $record_type)
+        }
+    )*};
+}
+
 /// The DNS lookups a list check needs. Implement it to plug in another DNS backend.
 ///
 /// The crate's implementations are [`HickoryResolver`](hickory::HickoryResolver) (the
@@ -295,52 +310,34 @@ pub trait DnsResolver: Send + Sync + 'static {
         None
     }
 
-    /// Looks up the AAAA records at `name`, for forward-confirmed reverse DNS.
-    ///
-    /// Optional: the default answers with a [`LookupErrorKind::Unsupported`] error, so a resolver
-    /// used only for list lookups need not implement it.
-    fn lookup_aaaa(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Answer<Ipv6Addr>, LookupError>> + Send {
-        unsupported(name, "AAAA")
-    }
+    optional_lookups! {
+        /// Looks up the AAAA records at `name`, for forward-confirmed reverse DNS.
+        ///
+        /// Optional: the default answers with a [`LookupErrorKind::Unsupported`] error, so a
+        /// resolver used only for list lookups need not implement it.
+        lookup_aaaa => Ipv6Addr, "AAAA";
 
-    /// Looks up the PTR records at `name` (an `in-addr.arpa.` or `ip6.arpa.` name), each as a
-    /// lowercase host name without trailing dot, for forward-confirmed reverse DNS.
-    ///
-    /// Optional, like [`DnsResolver::lookup_aaaa`].
-    fn lookup_ptr(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Answer<String>, LookupError>> + Send {
-        unsupported(name, "PTR")
-    }
+        /// Looks up the PTR records at `name` (an `in-addr.arpa.` or `ip6.arpa.` name), each as
+        /// a lowercase host name without trailing dot, for forward-confirmed reverse DNS.
+        ///
+        /// Optional, like [`DnsResolver::lookup_aaaa`].
+        lookup_ptr => String, "PTR";
 
-    /// Looks up the MX records at `name`, for checking a domain's mail servers
-    /// ([`hosts`](crate::hosts)).
-    ///
-    /// Optional, like [`DnsResolver::lookup_aaaa`]: the default answers with a
-    /// [`LookupErrorKind::Unsupported`] error, which callers report as trouble, never as "no
-    /// mail servers".
-    fn lookup_mx(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Answer<MailExchanger>, LookupError>> + Send {
-        unsupported(name, "MX")
-    }
+        /// Looks up the MX records at `name`, for checking a domain's mail servers
+        /// ([`hosts`](crate::hosts)).
+        ///
+        /// Optional, like [`DnsResolver::lookup_aaaa`]: the default answers with a
+        /// [`LookupErrorKind::Unsupported`] error, which callers report as trouble, never as "no
+        /// mail servers".
+        lookup_mx => MailExchanger, "MX";
 
-    /// Looks up the NS records at `name`: a domain's name servers, lowercase host names
-    /// without trailing dot, for checking them on IP lists.
-    ///
-    /// Optional, like [`DnsResolver::lookup_mx`]: the default answers with a
-    /// [`LookupErrorKind::Unsupported`] error, which callers report as trouble, never as "no
-    /// name servers".
-    fn lookup_ns(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Answer<String>, LookupError>> + Send {
-        unsupported(name, "NS")
+        /// Looks up the NS records at `name`: a domain's name servers, lowercase host names
+        /// without trailing dot, for checking them on IP lists.
+        ///
+        /// Optional, like [`DnsResolver::lookup_mx`]: the default answers with a
+        /// [`LookupErrorKind::Unsupported`] error, which callers report as trouble, never as "no
+        /// name servers".
+        lookup_ns => String, "NS";
     }
 }
 

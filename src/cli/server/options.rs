@@ -12,8 +12,8 @@ use futures::Stream;
 use super::{CheckOptions, Resolver, Setup, parse_listen, parse_mode};
 use crate::Checker;
 use crate::cli::ListOptions;
-use crate::mail::SessionPolicy;
 use crate::mail::serve::{Limits, Listen, Listener};
+use crate::mail::{SessionFilter, SessionPolicy};
 use crate::redact::KeyedZones;
 
 /// What sets one server's shared flags apart: its defaults, and the help of the flags whose
@@ -135,6 +135,50 @@ impl<F: ServerFlags> ServeOptions<F> {
             .fail_closed(self.fail_closed)
             .check_local(self.check_local)
             .fcrdns_deadline(setup.deadline)
+    }
+
+    /// The session filter the flags describe, its policy ([`ServeOptions::policy`]) changed by
+    /// `adjust` (the server's own flags), and how often to probe the lists' health.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// use dnsbl_check::cli::server::{ServeOptions, ServerFlags};
+    ///
+    /// struct Mine;
+    /// impl ServerFlags for Mine {
+    ///     const LISTEN: &'static str = "127.0.0.1:10042";
+    ///     const MAX_CONNECTIONS: &'static str = "64";
+    ///     const MAX_CONNECTIONS_PER_PEER: &'static str = "32";
+    ///     const SOCKET_MODE_HELP: &'static str = "Permissions of a Unix socket, in octal";
+    ///     const TAG_ONLY_HELP: &'static str = "Tag instead of rejecting";
+    ///     const FAIL_CLOSED_HELP: &'static str = "Tempfail when lookups fail";
+    ///     const IDLE_TIMEOUT_HELP: &'static str = "Seconds a connection may idle";
+    /// }
+    ///
+    /// #[derive(Parser)]
+    /// struct Cli {
+    ///     #[command(flatten)]
+    ///     serve: ServeOptions<Mine>,
+    /// }
+    ///
+    /// let args = ["mine", "--zone", "bl.example", "--nameserver", "127.0.0.1:53", "--tag-only"];
+    /// let cli = Cli::try_parse_from(args).unwrap();
+    /// let (filter, health_interval) = cli.serve.filter(|policy| policy.check_helo(true)).unwrap();
+    /// assert!(filter.policy().is_tag_only() && filter.policy().checks_domains());
+    /// assert_eq!(health_interval, std::time::Duration::from_secs(300));
+    /// ```
+    pub fn filter(
+        &self,
+        adjust: impl FnOnce(SessionPolicy) -> SessionPolicy,
+    ) -> Result<(SessionFilter<Resolver>, Duration), String> {
+        let setup = self.setup()?;
+        let policy = adjust(self.policy(&setup));
+        Ok((
+            SessionFilter::new(setup.checker, policy),
+            setup.health_interval,
+        ))
     }
 
     /// Runs `serve` on a multi-threaded runtime, listening where the flags say, with the

@@ -226,63 +226,41 @@ impl Default for SessionPolicy {
 }
 
 impl SessionPolicy {
-    /// Tag instead of rejecting.
-    pub fn tag_only(mut self, on: bool) -> Self {
-        self.tag_only = on;
-        self
-    }
+    setters! {
+        /// Tag instead of rejecting.
+        tag_only(on: bool) => tag_only = on;
 
-    /// Tempfail when lookups failed and nothing is listed (default: accept, failing open).
-    pub fn fail_closed(mut self, on: bool) -> Self {
-        self.fail_closed = on;
-        self
-    }
+        /// Tempfail when lookups failed and nothing is listed (default: accept, failing open).
+        fail_closed(on: bool) => fail_closed = on;
 
-    /// Reject (or tag) clients without forward-confirmed reverse DNS.
-    pub fn require_fcrdns(mut self, on: bool) -> Self {
-        self.require_fcrdns = on;
-        self
-    }
+        /// Reject (or tag) clients without forward-confirmed reverse DNS.
+        require_fcrdns(on: bool) => require_fcrdns = on;
 
-    /// Check the HELO name on the domain lists.
-    pub fn check_helo(mut self, on: bool) -> Self {
-        self.check_helo = on;
-        self
-    }
+        /// Check the HELO name on the domain lists.
+        check_helo(on: bool) => check_helo = on;
 
-    /// Check the client's verified host name on the domain lists.
-    pub fn check_client_name(mut self, on: bool) -> Self {
-        self.check_client_name = on;
-        self
-    }
+        /// Check the client's verified host name on the domain lists.
+        check_client_name(on: bool) => check_client_name = on;
 
-    /// Check the envelope sender's domain on the domain lists, and the sender's address by
-    /// hash on the hashed lists ([`crate::hash`]).
-    pub fn check_sender_domain(mut self, on: bool) -> Self {
-        self.check_sender_domain = on;
-        self
-    }
+        /// Check the envelope sender's domain on the domain lists, and the sender's address by
+        /// hash on the hashed lists ([`crate::hash`]).
+        check_sender_domain(on: bool) => check_sender_domain = on;
 
-    /// Check loopback, private, link-local and unspecified clients too (see [`is_local`]).
-    pub fn check_local(mut self, on: bool) -> Self {
-        self.check_local = on;
-        self
-    }
+        /// Check loopback, private, link-local and unspecified clients too (see [`is_local`]).
+        check_local(on: bool) => check_local = on;
 
-    /// Treat a message not checked in full ([`SessionFacts::unchecked`]: more domains than
-    /// the cap, a message cut at the size limit) as listed: reject (or tag) it. Off by
-    /// default: what was read is judged, and [`Evaluation::unchecked`] says what was not.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use dnsbl_check::mail::SessionPolicy;
-    ///
-    /// let policy = SessionPolicy::default().unchecked_is_suspicious(true);
-    /// ```
-    pub fn unchecked_is_suspicious(mut self, on: bool) -> Self {
-        self.unchecked_is_suspicious = on;
-        self
+        /// Treat a message not checked in full ([`SessionFacts::unchecked`]: more domains than
+        /// the cap, a message cut at the size limit) as listed: reject (or tag) it. Off by
+        /// default: what was read is judged, and [`Evaluation::unchecked`] says what was not.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use dnsbl_check::mail::SessionPolicy;
+        ///
+        /// let policy = SessionPolicy::default().unchecked_is_suspicious(true);
+        /// ```
+        unchecked_is_suspicious(on: bool) => unchecked_is_suspicious = on;
     }
 
     /// Our own relays: clients here are not checked (their Received hops and message still
@@ -292,10 +270,9 @@ impl SessionPolicy {
         self
     }
 
-    /// How long the FCrDNS check may take (default 10 s); past it, it counts as failed.
-    pub fn fcrdns_deadline(mut self, deadline: Duration) -> Self {
-        self.fcrdns_deadline = deadline;
-        self
+    setters! {
+        /// How long the FCrDNS check may take (default 10 s); past it, it counts as failed.
+        fcrdns_deadline(deadline: Duration) => fcrdns_deadline = deadline;
     }
 
     /// Whether it tags instead of rejecting ([`tag_only`](Self::tag_only)).

@@ -40,16 +40,12 @@
 /// `$idle_doc`), and how many are served.
 macro_rules! connection_settings {
     ($idle_doc:literal) => {
-        #[doc = $idle_doc]
-        pub fn idle_timeout(mut self, idle: Duration) -> Self {
-            self.idle = idle;
-            self
-        }
+        setters! {
+            #[doc = $idle_doc]
+            idle_timeout(idle: Duration) => idle = idle;
 
-        /// How many connections are served at once.
-        pub fn limits(mut self, limits: Limits) -> Self {
-            self.limits = limits;
-            self
+            /// How many connections are served at once.
+            limits(limits: Limits) => limits = limits;
         }
     };
 }
