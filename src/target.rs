@@ -363,6 +363,9 @@ impl FromStr for TargetSpec {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         // A plain IPv4 address, most of a bulk list, read at once: the same target the general
         // path below gives it.
+        if let Some(addr) = dotted_quad(text) {
+            return Ok(TargetSpec::One(Target::ip(IpAddr::V4(addr))));
+        }
         if let Ok(addr) = text.parse::<Ipv4Addr>() {
             return Ok(TargetSpec::One(Target::ip(IpAddr::V4(addr))));
         }
@@ -375,6 +378,38 @@ impl FromStr for TargetSpec {
         }
         trimmed.parse().map(TargetSpec::One)
     }
+}
+
+/// An IPv4 address in dotted decimal, read as [`Ipv4Addr`]'s parser reads it (four octets of
+/// one to three digits, none above 255, none with a leading zero), in a single pass over the
+/// bytes; `None` for anything else, which that parser then reads (or refuses) itself.
+fn dotted_quad(text: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut index = 0;
+    let mut value = 0u32;
+    let mut digits = 0;
+    for &byte in text.as_bytes() {
+        if byte.is_ascii_digit() {
+            if digits == 1 && value == 0 {
+                return None; // a leading zero
+            }
+            value = value * 10 + u32::from(byte - b'0');
+            digits += 1;
+            if value > 255 {
+                return None;
+            }
+        } else if byte == b'.' && digits > 0 && index < 3 {
+            octets[index] = value as u8;
+            (index, value, digits) = (index + 1, 0, 0);
+        } else {
+            return None;
+        }
+    }
+    if digits == 0 || index != 3 {
+        return None;
+    }
+    octets[3] = value as u8;
+    Some(Ipv4Addr::from(octets))
 }
 
 impl IntoIterator for TargetSpec {
@@ -459,6 +494,27 @@ impl TargetError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// The quick reading of an IPv4 address gives what the standard parser gives, and
+        /// takes every address that parser takes, leading zeros and all.
+        #[test]
+        fn a_dotted_quad_is_read_as_the_standard_parser_reads_it(
+            text in "[0-9.]{0,17}|[0-9]{1,4}\\.[0-9]{1,4}\\.[0-9]{1,4}\\.[0-9]{1,4}[ .a]?",
+        ) {
+            let standard = text.parse::<Ipv4Addr>().ok();
+            prop_assert_eq!(dotted_quad(&text), standard, "{:?}", text);
+        }
+
+        #[test]
+        fn every_address_is_read_back(addr in any::<u32>()) {
+            let addr = Ipv4Addr::from(addr);
+            prop_assert_eq!(dotted_quad(&addr.to_string()), Some(addr));
+        }
+    }
 
     #[test]
     fn a_plain_ipv4_spec_is_the_target_the_general_path_reads() {

@@ -18,6 +18,7 @@
 //! What a target is (an address, a network, a domain name) is up to the caller: the reader
 //! hands over text, and [`TargetLine::parse`] reads it as a [`TargetSpec`].
 
+use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Read};
 
 use super::{TargetError, TargetSpec};
@@ -135,9 +136,14 @@ impl<R: BufRead> TargetReader<R> {
                 Err(error) => Err(ReadError::Io(error)),
             });
         }
+        // Valid UTF-8, nearly every line, is checked at the speed of plain ASCII.
+        let text = match std::str::from_utf8(&self.buffer) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(&self.buffer),
+        };
         Some(Ok(Line {
             number: self.number,
-            text: String::from_utf8_lossy(&self.buffer),
+            text,
         }))
     }
 
@@ -232,7 +238,7 @@ fn skip_rest_of_line(reader: &mut impl BufRead) -> io::Result<()> {
 #[derive(Debug)]
 pub struct Line<'a> {
     number: u64,
-    text: std::borrow::Cow<'a, str>,
+    text: Cow<'a, str>,
 }
 
 impl Line<'_> {
@@ -269,8 +275,30 @@ impl Line<'_> {
 
 /// The target on a line, without comment and surrounding white space; `None` if blank.
 fn strip_comment(line: &str) -> Option<&str> {
-    let before_comment = line.split('#').next().unwrap_or_default().trim();
+    // A short line is scanned byte by byte: quicker than setting up a search for `#`.
+    let end = line
+        .bytes()
+        .position(|byte| byte == b'#')
+        .unwrap_or(line.len());
+    let before_comment = trim(&line[..end]);
     (!before_comment.is_empty()).then_some(before_comment)
+}
+
+/// `text.trim()`: white space as Unicode defines it, taken off at both ends. ASCII first,
+/// without decoding: where what is left begins and ends in ASCII, nothing more is white space.
+fn trim(text: &str) -> &str {
+    let ascii = text.trim_ascii();
+    match (ascii.as_bytes().first(), ascii.as_bytes().last()) {
+        (Some(&first), Some(&last)) if plain_ascii(first) && plain_ascii(last) => ascii,
+        (None, None) => ascii,
+        _ => ascii.trim(),
+    }
+}
+
+/// An ASCII character that is not white space: not even the vertical tab, which Unicode
+/// counts as white space and [`u8::is_ascii_whitespace`] does not.
+fn plain_ascii(byte: u8) -> bool {
+    byte.is_ascii() && !char::from(byte).is_whitespace()
 }
 
 /// A target read from a list, with its line number: what the reader gives as an iterator.
@@ -363,6 +391,23 @@ pub enum ReadError {
 
 #[cfg(test)]
 mod tests {
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// A line's target is what splitting at `#` and `str::trim` give: Unicode white space
+        /// included (the vertical tab, no-break and ideographic spaces, next line).
+        #[test]
+        fn the_target_is_the_text_before_a_comment_trimmed_as_unicode_trims(
+            line in "[ \t\u{b}\u{c}\r\u{85}\u{a0}\u{3000}a1.#é]{0,12}",
+        ) {
+            let want = line.split('#').next().unwrap_or_default().trim();
+            let want = (!want.is_empty()).then_some(want);
+            prop_assert_eq!(strip_comment(&line), want);
+        }
+    }
     use super::*;
 
     fn lines(input: &[u8]) -> Vec<(u64, Option<String>)> {
