@@ -138,6 +138,10 @@ fn write_ipv4(out: &mut impl Write, addr: Ipv4Addr) -> io::Result<()> {
 
 /// A whole number in decimal, as serde_json writes it.
 fn write_int(out: &mut impl Write, value: i64) -> io::Result<()> {
+    // A weight or a score, nearly always.
+    if let Ok(digit @ 0..=9) = u8::try_from(value) {
+        return out.write_all(&[b'0' + digit]);
+    }
     let mut text = [0u8; 20];
     let mut at = text.len();
     let mut rest = value.unsigned_abs();
@@ -160,8 +164,15 @@ fn write_int(out: &mut impl Write, value: i64) -> io::Result<()> {
 /// \r`, and `\u00XX` (lowercase hex) for the other control characters; everything else,
 /// non-ASCII included, as it is.
 pub(crate) fn write_str(out: &mut impl Write, text: &str) -> io::Result<()> {
-    out.write_all(b"\"")?;
     let bytes = text.as_bytes();
+    // Names, zones and statuses need no escape: a short one goes out quoted in one write.
+    const SHORT: usize = 62;
+    if bytes.len() <= SHORT && bytes.iter().all(|&byte| !needs_escape(byte)) {
+        let mut quoted = [b'"'; SHORT + 2];
+        quoted[1..=bytes.len()].copy_from_slice(bytes);
+        return out.write_all(&quoted[..bytes.len() + 2]);
+    }
+    out.write_all(b"\"")?;
     let mut start = 0;
     for (at, &byte) in bytes.iter().enumerate() {
         let escape: &[u8] = match byte {
@@ -196,6 +207,11 @@ pub(crate) fn write_str(out: &mut impl Write, text: &str) -> io::Result<()> {
     out.write_all(b"\"")
 }
 
+/// Whether a byte is escaped in a JSON string: `"`, `\\` and the control characters.
+fn needs_escape(byte: u8) -> bool {
+    byte < 0x20 || byte == b'"' || byte == b'\\'
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,7 +230,25 @@ mod tests {
     fn strings_escape_as_serde_json_escapes_them() {
         let mut nasty: String = (0u8..0x80).map(char::from).collect();
         nasty.push_str("é ü 漢字 \u{2028} \u{7f} \"quoted\" back\\slash");
-        for text in ["", "plain", "a\"b", "\\", "\u{1}\u{1f}", nasty.as_str()] {
+        // Short ones each with one character of every kind, and lengths around the limit of
+        // the one-write form.
+        let short = (0u8..0x80).map(|byte| format!("ab{}cd", char::from(byte)));
+        let around = (60..66).flat_map(|len| ["x".repeat(len), format!("{}\"", "x".repeat(len))]);
+        let mut texts: Vec<String> = short.chain(around).collect();
+        texts.extend(
+            [
+                "",
+                "plain",
+                "a\"b",
+                "\\",
+                "\u{1}\u{1f}",
+                "é",
+                nasty.as_str(),
+            ]
+            .map(String::from),
+        );
+        for text in &texts {
+            let text = text.as_str();
             let mut line = Vec::new();
             write_str(&mut line, text).unwrap();
             assert_eq!(
