@@ -366,9 +366,6 @@ impl FromStr for TargetSpec {
         if let Some(addr) = dotted_quad(text) {
             return Ok(TargetSpec::One(Target::ip(IpAddr::V4(addr))));
         }
-        if let Ok(addr) = text.parse::<Ipv4Addr>() {
-            return Ok(TargetSpec::One(Target::ip(IpAddr::V4(addr))));
-        }
         let trimmed = text.trim();
         if trimmed.contains('/') {
             return trimmed
@@ -382,7 +379,7 @@ impl FromStr for TargetSpec {
 
 /// An IPv4 address in dotted decimal, read as [`Ipv4Addr`]'s parser reads it (four octets of
 /// one to three digits, none above 255, none with a leading zero), in a single pass over the
-/// bytes; `None` for anything else, which that parser then reads (or refuses) itself.
+/// bytes; `None` for anything else, which the general path of [`TargetSpec::from_str`] reads.
 fn dotted_quad(text: &str) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
     let mut index = 0;

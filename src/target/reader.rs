@@ -391,8 +391,9 @@ pub enum ReadError {
 
 #[cfg(test)]
 mod tests {
-
     use proptest::prelude::*;
+
+    use super::*;
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4000))]
@@ -408,7 +409,6 @@ mod tests {
             prop_assert_eq!(strip_comment(&line), want);
         }
     }
-    use super::*;
 
     fn lines(input: &[u8]) -> Vec<(u64, Option<String>)> {
         let mut reader = TargetReader::new(input);
