@@ -19,6 +19,9 @@ use crate::target::Target;
 use crate::zone::QueryName;
 
 mod builder;
+mod deadline;
+
+use deadline::Deadline;
 
 pub use builder::{BuildError, CheckerBuilder};
 
@@ -352,30 +355,40 @@ impl<R: DnsResolver> Checker<R> {
         };
         // When the query was sent, for the latency statistics.
         let mut sent = None;
-        let work = async {
-            let untrusted = match health.fresh_outcome(list, &inner.health, target) {
-                Some(untrusted) => untrusted,
-                None => health
-                    .current(&inner.resolver, list, &inner.health)
-                    .await
-                    .outcome_for(target),
-            };
-            match untrusted {
-                Some(outcome) => outcome,
-                None => {
-                    sent = Some(Instant::now());
-                    query_list(&inner.resolver, list, name.as_str(), inner.txt_lookup).await
+        let fresh = health.fresh_outcome(list, &inner.health, target);
+        // The resolver's promise to wake a lookup in time holds the deadline without a timer,
+        // but not a wait for a health probe (another check's, perhaps): that takes a timer.
+        let wakes_within = fresh
+            .is_some()
+            .then(|| inner.resolver.wakes_within())
+            .flatten();
+        let outcome = {
+            // Pinned here, where the check's future keeps it, and polled with its deadline.
+            let mut work = std::pin::pin!(async {
+                let untrusted = match fresh {
+                    Some(untrusted) => untrusted,
+                    None => health
+                        .current(&inner.resolver, list, &inner.health)
+                        .await
+                        .outcome_for(target),
+                };
+                match untrusted {
+                    Some(outcome) => outcome,
+                    None => {
+                        sent = Some(Instant::now());
+                        query_list(&inner.resolver, list, name.as_str(), inner.txt_lookup).await
+                    }
                 }
-            }
-        };
-        let outcome = tokio::time::timeout_at(deadline, work)
-            .await
-            .unwrap_or_else(|_| {
-                Outcome::Failed(LookupError::with_detail(
-                    LookupErrorKind::Timeout,
-                    "overall deadline reached",
-                ))
             });
+            let mut deadline = Deadline::new(deadline, wakes_within);
+            std::future::poll_fn(|cx| deadline.poll(work.as_mut(), cx)).await
+        };
+        let outcome = outcome.unwrap_or_else(|| {
+            Outcome::Failed(LookupError::with_detail(
+                LookupErrorKind::Timeout,
+                "overall deadline reached",
+            ))
+        });
         finish(
             list,
             stats,

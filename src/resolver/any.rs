@@ -228,4 +228,14 @@ impl AnyResolver {
 
 impl DnsResolver for AnyResolver {
     record::lookup_methods!(lookup, now);
+
+    fn wakes_within(&self) -> Option<std::time::Duration> {
+        match self {
+            AnyResolver::Hickory(resolver) => resolver.wakes_within(),
+            AnyResolver::Pooled(resolver) => resolver.wakes_within(),
+            // Mirrored names are answered at once: the resolver below keeps the bound.
+            #[cfg(feature = "mirror")]
+            AnyResolver::Mirror(mirror) => mirror.wakes_within(),
+        }
+    }
 }

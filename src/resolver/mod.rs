@@ -49,6 +49,7 @@ pub use options::{NameServer, ResolverOptions};
 use std::future::{Future, Ready};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -310,6 +311,37 @@ pub trait DnsResolver: Send + Sync + 'static {
         None
     }
 
+    /// The longest a pending lookup of this resolver goes without waking its task, if it
+    /// promises a bound: every lookup future, while pending, wakes the task that polls it
+    /// within this time of each poll (with an answer, a retry or a timeout of its own).
+    ///
+    /// Optional: the default is `None`, no promise. A [`Checker`](crate::Checker) holds every
+    /// check to an overall deadline; with a bound, it sets no timer of its own for a check
+    /// whose deadline is further away than the bound (the lookup wakes the check before
+    /// then, and the deadline is looked at each time), which saves a bulk scan a timer per
+    /// target. An implementation that promises a bound must keep it: a check could otherwise
+    /// outlast its deadline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use dnsbl_check::{DnsResolver, NameServer, PooledUdpResolver};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let resolver = PooledUdpResolver::builder()
+    ///     .name_server(NameServer::new("127.0.0.1:53".parse()?))
+    ///     .timeout(Duration::from_secs(2))
+    ///     .build()?;
+    /// // Each attempt ends within its timeout.
+    /// assert_eq!(resolver.wakes_within(), Some(Duration::from_secs(2)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn wakes_within(&self) -> Option<Duration> {
+        None
+    }
+
     optional_lookups! {
         /// Looks up the AAAA records at `name`, for forward-confirmed reverse DNS.
         ///
@@ -396,4 +428,8 @@ fn unsupported<T>(_name: &str, record_type: &str) -> Ready<Result<Answer<T>, Loo
 
 impl<R: DnsResolver> DnsResolver for Arc<R> {
     record::lookup_methods!(deref);
+
+    fn wakes_within(&self) -> Option<Duration> {
+        (**self).wakes_within()
+    }
 }

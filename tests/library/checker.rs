@@ -297,6 +297,44 @@ async fn overall_deadline_bounds_a_check() {
     assert_eq!(error.detail(), Some("overall deadline reached"));
 }
 
+/// The pooled transport promises to wake a lookup within its timeout, so a check over it sets
+/// no timer of its own until its deadline is near: the deadline must hold all the same, with
+/// retries that would go on long after it, and with a deadline shorter than one timeout.
+#[tokio::test]
+async fn overall_deadline_bounds_a_check_over_the_pooled_transport() {
+    let dns = standard_server().await;
+    for (timeout, deadline) in [(300, 1000), (5000, 300)] {
+        let (timeout, deadline) = (
+            Duration::from_millis(timeout),
+            Duration::from_millis(deadline),
+        );
+        let resolver = dnsbl_check::resolver::pooled::PooledUdpResolver::builder()
+            .name_server(dnsbl_check::NameServer::new(dns.addr))
+            .timeout(timeout)
+            .retries(20)
+            .build()
+            .unwrap();
+        assert_eq!(resolver.wakes_within(), Some(timeout));
+        let checker = Checker::builder()
+            .list(ip_list(ZONE))
+            .deadline(deadline)
+            .health_checks(false)
+            .build_with(resolver)
+            .unwrap();
+        let started = Instant::now();
+        let report = checker.check("192.0.2.16".parse().unwrap()).await; // never answered
+        let elapsed = started.elapsed();
+        let Outcome::Failed(error) = only(&report) else {
+            panic!("{report:?}")
+        };
+        assert_eq!(error.detail(), Some("overall deadline reached"));
+        assert!(
+            elapsed >= deadline && elapsed < deadline + Duration::from_millis(150),
+            "deadline {deadline:?}, took {elapsed:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_list_that_lists_everything_is_skipped_as_unhealthy() {
     let dns = TestDns::builder()

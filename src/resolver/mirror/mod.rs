@@ -684,6 +684,11 @@ impl<R: DnsResolver> MirrorResolver<R> {
 
 impl<R: DnsResolver> DnsResolver for MirrorResolver<R> {
     record::lookup_methods!(lookup, now);
+
+    /// The inner resolver's: a mirrored name is answered without a wait.
+    fn wakes_within(&self) -> Option<std::time::Duration> {
+        self.inner.wakes_within()
+    }
 }
 
 #[cfg(test)]

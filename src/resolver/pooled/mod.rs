@@ -366,4 +366,12 @@ impl PooledUdpResolver {
 
 impl DnsResolver for PooledUdpResolver {
     crate::resolver::record::lookup_methods!(lookup);
+
+    /// The timeout: every wait of a lookup ends within it. The socket's receive task wakes a
+    /// query with its answer or at its deadline (see `expiry`), a send that waits for room
+    /// and the TCP fallback have the same timeout, and the next attempt starts without a
+    /// wait.
+    fn wakes_within(&self) -> Option<Duration> {
+        Some(self.inner.timeout)
+    }
 }

@@ -1,0 +1,146 @@
+//! A check's overall deadline, with a timer only where the resolver's own wake-ups cannot keep
+//! it.
+//!
+//! A Tokio timer per check (registered, polled and cleared in the runtime's timer wheel) cost a
+//! bulk scan about as much as building the check's query. A resolver that promises to wake a
+//! pending lookup within some time ([`DnsResolver::wakes_within`]) needs none while the
+//! deadline is further away than that: the lookup wakes the check first, and the deadline is
+//! looked at again then. Only the last stretch before the deadline, or a resolver that promises
+//! nothing, takes a timer.
+//!
+//! [`DnsResolver::wakes_within`]: crate::DnsResolver::wakes_within
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::time::{Instant, Sleep};
+
+/// Room left for the resolver's wake-up to come late (the runtime's timer resolution and
+/// scheduling): the timer is set once the deadline is nearer than the bound plus this.
+const SLACK: Duration = Duration::from_millis(50);
+
+/// A check's deadline, polled along with its work: see the module documentation.
+///
+/// Not a future wrapping the work: the work's future is pinned where the check keeps it, and
+/// polled through [`Deadline::poll`], so that it is stored once (an async function would keep
+/// its argument and its pinned copy side by side).
+pub(crate) struct Deadline {
+    at: Instant,
+    /// The resolver's promise; `None` sets the timer at once, as `tokio::time::timeout_at`
+    /// would.
+    wakes_within: Option<Duration>,
+    /// Boxed: most checks never set it, and their futures need not carry its room.
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+impl Deadline {
+    pub(crate) fn new(at: Instant, wakes_within: Option<Duration>) -> Self {
+        Deadline {
+            at,
+            wakes_within,
+            timer: None,
+        }
+    }
+
+    /// Polls `work`: its output, or `None` once the deadline has come first.
+    pub(crate) fn poll<F: Future>(
+        &mut self,
+        work: Pin<&mut F>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<F::Output>> {
+        if let Poll::Ready(output) = work.poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        if self.timer.is_none() {
+            let now = Instant::now();
+            if now >= self.at {
+                return Poll::Ready(None);
+            }
+            match self.wakes_within {
+                // The work wakes this task before the deadline: no timer yet.
+                Some(bound) if self.at - now > bound.saturating_add(SLACK) => {
+                    return Poll::Pending;
+                }
+                _ => self.timer = Some(Box::pin(tokio::time::sleep_until(self.at))),
+            }
+        }
+        match self.timer.as_mut().map(|timer| timer.as_mut().poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(None),
+            _ => Poll::Pending,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `work`'s output, or `None` if `deadline` came first.
+    async fn until<F: Future>(
+        work: F,
+        deadline: Instant,
+        wakes_within: Option<Duration>,
+    ) -> Option<F::Output> {
+        let mut work = std::pin::pin!(work);
+        let mut deadline = Deadline::new(deadline, wakes_within);
+        std::future::poll_fn(|cx| deadline.poll(work.as_mut(), cx)).await
+    }
+
+    /// Work that wakes its task every `every`, and is done after `rounds` wake-ups.
+    async fn waking(every: Duration, rounds: u32) -> u32 {
+        for _ in 0..rounds {
+            tokio::time::sleep(every).await;
+        }
+        rounds
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn work_done_before_the_deadline_gives_its_output() {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let bound = Some(Duration::from_secs(1));
+        let output = until(waking(Duration::from_millis(900), 5), deadline, bound).await;
+        assert_eq!(output, Some(5));
+        assert_eq!(until(async { 7 }, deadline, None).await, Some(7));
+    }
+
+    /// Work that keeps its promise but never ends: the deadline holds, to the timer's
+    /// resolution, whether or not a bound was promised.
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_holds_with_and_without_a_bound() {
+        for bound in [None, Some(Duration::from_secs(1))] {
+            let start = Instant::now();
+            let deadline = start + Duration::from_secs(10);
+            let never = waking(Duration::from_millis(700), u32::MAX);
+            assert_eq!(until(never, deadline, bound).await, None, "{bound:?}");
+            let late = Instant::now() - deadline;
+            assert!(late <= Duration::from_millis(1), "{bound:?}: {late:?} late");
+        }
+    }
+
+    /// Work that never wakes its task: with no bound promised, the timer ends it at the
+    /// deadline; with a bound longer than the time left, too.
+    #[tokio::test(start_paused = true)]
+    async fn work_that_never_wakes_is_ended_by_the_timer() {
+        for bound in [None, Some(Duration::from_secs(20))] {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let output = until(std::future::pending::<()>(), deadline, bound).await;
+            assert_eq!(output, None, "{bound:?}");
+            assert!(Instant::now() >= deadline);
+        }
+    }
+
+    /// A past deadline ends work that is not ready at once.
+    #[tokio::test(start_paused = true)]
+    async fn a_past_deadline_ends_pending_work_at_once() {
+        let deadline = Instant::now();
+        tokio::time::advance(Duration::from_millis(5)).await;
+        let bound = Some(Duration::from_secs(1));
+        assert_eq!(
+            until(std::future::pending::<()>(), deadline, bound).await,
+            None
+        );
+        assert_eq!(until(async { 1 }, deadline, bound).await, Some(1));
+    }
+}
