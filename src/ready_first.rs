@@ -4,6 +4,11 @@
 //! costs more than the answer (an allocation, and a copy of its state, a few kilobytes).
 //! [`ready_first`] asks `now` first and queues `later`'s future only when `now` has nothing,
 //! with at most `limit` futures in flight, like `buffer_unordered`.
+//!
+//! The futures are boxed (a check's is a few kilobytes, which the queue would otherwise move
+//! as it goes), and each box is used again for a later item once its future is done: at most
+//! `limit` boxes for a whole stream, not an allocation of a few kilobytes per item, which cost
+//! a bulk scan more than building its query.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -32,6 +37,9 @@ where
     ReadyFirst {
         input: Box::pin(input.fuse()),
         pending: FuturesUnordered::new(),
+        spare: Vec::new(),
+        #[cfg(test)]
+        boxes: 0,
         limit: limit.max(1),
         streak: 0,
         now,
@@ -46,7 +54,12 @@ const YIELD_EVERY: u32 = 64;
 /// The stream [`ready_first`] returns.
 pub(crate) struct ReadyFirst<S: Stream, N, L, F> {
     input: Pin<Box<Fuse<S>>>,
-    pending: FuturesUnordered<F>,
+    pending: FuturesUnordered<Boxed<F>>,
+    /// The boxes of futures that are done, for the next items' futures.
+    spare: Vec<Pin<Box<F>>>,
+    /// How many boxes were allocated.
+    #[cfg(test)]
+    boxes: usize,
     limit: usize,
     /// Answers at hand given in a row while lookups were in flight.
     streak: u32,
@@ -67,8 +80,9 @@ where
         let this = self.get_mut();
         loop {
             if !this.pending.is_empty()
-                && let Poll::Ready(Some(output)) = this.pending.poll_next_unpin(cx)
+                && let Poll::Ready(Some((output, done))) = this.pending.poll_next_unpin(cx)
             {
+                this.spare.push(done);
                 return Poll::Ready(Some(output));
             }
             // Take items while there is room: an answer at hand goes out at once; the others'
@@ -89,7 +103,21 @@ where
                             return Poll::Ready(Some(output));
                         }
                         None => {
-                            this.pending.push((this.later)(item));
+                            let future = (this.later)(item);
+                            let boxed = match this.spare.pop() {
+                                Some(mut spare) => {
+                                    spare.set(future);
+                                    spare
+                                }
+                                None => {
+                                    #[cfg(test)]
+                                    {
+                                        this.boxes += 1;
+                                    }
+                                    Box::pin(future)
+                                }
+                            };
+                            this.pending.push(Boxed(Some(boxed)));
                             queued = true;
                         }
                     },
@@ -102,6 +130,21 @@ where
                 return Poll::Pending;
             }
         }
+    }
+}
+
+/// A boxed future that gives its box back with its output, for the next future to use.
+struct Boxed<F>(Option<Pin<Box<F>>>);
+
+impl<F: Future> Future for Boxed<F> {
+    type Output = (F::Output, Pin<Box<F>>);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let future = this.0.as_mut().expect("a Boxed polled after it was done");
+        let output = std::task::ready!(future.as_mut().poll(cx));
+        let done = this.0.take().expect("checked above");
+        Poll::Ready((output, done))
     }
 }
 
@@ -146,6 +189,32 @@ mod tests {
         );
         // The first results are the ones at hand, not held back behind the lookups.
         assert!(results[..4].iter().all(|n| n % 2 == 0), "{results:?}");
+    }
+
+    /// However many items, no more boxes than futures in flight at once: a box is used again
+    /// once its future is done, and the futures in it give their outputs all the same.
+    #[tokio::test]
+    async fn boxes_are_used_again() {
+        let mut stream = Box::pin(ready_first(
+            stream::iter(0..1000u32),
+            4,
+            |_| None,
+            |n| async move {
+                tokio::task::yield_now().await;
+                n * 2
+            },
+        ));
+        let mut results = Vec::new();
+        while let Some(n) = stream.next().await {
+            results.push(n);
+        }
+        results.sort_unstable();
+        assert_eq!(results, (0..1000).map(|n| n * 2).collect::<Vec<_>>());
+        assert!(
+            (1..=4).contains(&stream.boxes),
+            "{} boxes for 1000 items",
+            stream.boxes
+        );
     }
 
     /// A lookup under way completes while a long run of items is answered at once: the stream

@@ -408,8 +408,7 @@ impl<R: DnsResolver> Survey<R> {
             jobs,
             self.checker.targets_in_flight(),
             |job| self.check_now(job),
-            // Boxed: the future is large, and the queue would otherwise move it several times.
-            |job| Box::pin(self.check(job)),
+            |job| self.check(job),
         )
     }
 

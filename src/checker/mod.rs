@@ -537,10 +537,9 @@ impl<R: DnsResolver> Checker<R> {
             targets,
             targets_in_flight,
             move |target| now.check_now(target),
-            // Boxed: the future is large, and the queue would otherwise move it several times.
             move |target| {
                 let checker = checker.clone();
-                Box::pin(async move { checker.check(target).await })
+                async move { checker.check(target).await }
             },
         )
     }
