@@ -33,14 +33,18 @@ pub(crate) struct Deadline {
     wakes_within: Option<Duration>,
     /// Boxed: most checks never set it, and their futures need not carry its room.
     timer: Option<Pin<Box<Sleep>>>,
+    /// The time of the first poll, read by the caller; later polls read the clock.
+    first_poll: Option<Instant>,
 }
 
 impl Deadline {
-    pub(crate) fn new(at: Instant, wakes_within: Option<Duration>) -> Self {
+    /// A deadline `at`, first polled at `now` (a time the caller has read already).
+    pub(crate) fn new(at: Instant, wakes_within: Option<Duration>, now: Instant) -> Self {
         Deadline {
             at,
             wakes_within,
             timer: None,
+            first_poll: Some(now),
         }
     }
 
@@ -54,7 +58,7 @@ impl Deadline {
             return Poll::Ready(Some(output));
         }
         if self.timer.is_none() {
-            let now = Instant::now();
+            let now = self.first_poll.take().unwrap_or_else(Instant::now);
             if now >= self.at {
                 return Poll::Ready(None);
             }
@@ -84,7 +88,7 @@ mod tests {
         wakes_within: Option<Duration>,
     ) -> Option<F::Output> {
         let mut work = std::pin::pin!(work);
-        let mut deadline = Deadline::new(deadline, wakes_within);
+        let mut deadline = Deadline::new(deadline, wakes_within, Instant::now());
         std::future::poll_fn(|cx| deadline.poll(work.as_mut(), cx)).await
     }
 

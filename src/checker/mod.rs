@@ -302,18 +302,20 @@ impl<R: DnsResolver> Checker<R> {
         skip: impl Fn(&DnsList) -> Option<&'static str>,
     ) -> Report {
         let inner = &*self.inner;
-        let deadline = Instant::now() + inner.deadline;
+        // Read once: the deadline, and the first look at it, and the latency of a query sent at
+        // once all start from it (a clock reading is a good share of a bulk check's own work).
+        let started = Instant::now();
         let target_ref = &target;
         let results =
             match &inner.lists[..] {
                 // One list, the usual bulk scan: no join to set up around it.
                 [only] => vec![
-                    self.list_result(only, target_ref, skip(&only.list), deadline)
+                    self.list_result(only, target_ref, skip(&only.list), started)
                         .await,
                 ],
                 lists => {
                     futures::future::join_all(lists.iter().map(|entry| {
-                        self.list_result(entry, target_ref, skip(&entry.list), deadline)
+                        self.list_result(entry, target_ref, skip(&entry.list), started)
                     }))
                     .await
                 }
@@ -332,11 +334,11 @@ impl<R: DnsResolver> Checker<R> {
         }: &ListEntry,
         target: &Target,
         skipped: Option<&'static str>,
-        deadline: Instant,
+        started: Instant,
     ) -> ListResult {
         match skipped {
             Some(why) => not_applicable(list, why),
-            None => self.check_list(list, health, stats, target, deadline).await,
+            None => self.check_list(list, health, stats, target, started).await,
         }
     }
 
@@ -346,7 +348,7 @@ impl<R: DnsResolver> Checker<R> {
         health: &HealthCell,
         stats: &StatsCell,
         target: &Target,
-        deadline: Instant,
+        started: Instant,
     ) -> ListResult {
         let inner = &*self.inner;
         let name = match query_name(list, target) {
@@ -356,12 +358,10 @@ impl<R: DnsResolver> Checker<R> {
         // When the query was sent, for the latency statistics.
         let mut sent = None;
         let fresh = health.fresh_outcome(list, &inner.health, target);
+        let probed = fresh.is_none();
         // The resolver's promise to wake a lookup in time holds the deadline without a timer,
         // but not a wait for a health probe (another check's, perhaps): that takes a timer.
-        let wakes_within = fresh
-            .is_some()
-            .then(|| inner.resolver.wakes_within())
-            .flatten();
+        let wakes_within = (!probed).then(|| inner.resolver.wakes_within()).flatten();
         let outcome = {
             // Pinned here, where the check's future keeps it, and polled with its deadline.
             let mut work = std::pin::pin!(async {
@@ -375,12 +375,14 @@ impl<R: DnsResolver> Checker<R> {
                 match untrusted {
                     Some(outcome) => outcome,
                     None => {
-                        sent = Some(Instant::now());
+                        // At once, unless a health probe was waited for.
+                        sent = Some(if probed { Instant::now() } else { started });
                         query_list(&inner.resolver, list, name.as_str(), inner.txt_lookup).await
                     }
                 }
             });
-            let mut deadline = Deadline::new(deadline, wakes_within);
+            // First polled at once, in this same poll of the check: `started` is its time.
+            let mut deadline = Deadline::new(started + inner.deadline, wakes_within, started);
             std::future::poll_fn(|cx| deadline.poll(work.as_mut(), cx)).await
         };
         let outcome = outcome.unwrap_or_else(|| {
