@@ -8,12 +8,16 @@
 //! The futures are boxed (a check's is a few kilobytes, which the queue would otherwise move
 //! as it goes), and each box is used again for a later item once its future is done: at most
 //! `limit` boxes for a whole stream, not an allocation of a few kilobytes per item, which cost
-//! a bulk scan more than building its query.
+//! a bulk scan more than building its query (see [`slots`]).
+
+mod slots;
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures::stream::{Fuse, FuturesUnordered, Stream, StreamExt};
+use futures::stream::{Fuse, Stream, StreamExt};
+
+use slots::Slots;
 
 /// The results of `input`'s items, as they complete: `now(&item)` where it has one, else the
 /// output of `later(item)`'s future, with at most `limit` of those in flight (at least 1).
@@ -36,10 +40,7 @@ where
 {
     ReadyFirst {
         input: Box::pin(input.fuse()),
-        pending: FuturesUnordered::new(),
-        spare: Vec::new(),
-        #[cfg(test)]
-        boxes: 0,
+        pending: Slots::new(),
         limit: limit.max(1),
         streak: 0,
         now,
@@ -54,12 +55,7 @@ const YIELD_EVERY: u32 = 64;
 /// The stream [`ready_first`] returns.
 pub(crate) struct ReadyFirst<S: Stream, N, L, F> {
     input: Pin<Box<Fuse<S>>>,
-    pending: FuturesUnordered<Boxed<F>>,
-    /// The boxes of futures that are done, for the next items' futures.
-    spare: Vec<Pin<Box<F>>>,
-    /// How many boxes were allocated.
-    #[cfg(test)]
-    boxes: usize,
+    pending: Slots<F>,
     limit: usize,
     /// Answers at hand given in a row while lookups were in flight.
     streak: u32,
@@ -80,9 +76,8 @@ where
         let this = self.get_mut();
         loop {
             if !this.pending.is_empty()
-                && let Poll::Ready(Some((output, done))) = this.pending.poll_next_unpin(cx)
+                && let Poll::Ready(Some(output)) = this.pending.poll_next(cx)
             {
-                this.spare.push(done);
                 return Poll::Ready(Some(output));
             }
             // Take items while there is room: an answer at hand goes out at once; the others'
@@ -103,21 +98,7 @@ where
                             return Poll::Ready(Some(output));
                         }
                         None => {
-                            let future = (this.later)(item);
-                            let boxed = match this.spare.pop() {
-                                Some(mut spare) => {
-                                    spare.set(future);
-                                    spare
-                                }
-                                None => {
-                                    #[cfg(test)]
-                                    {
-                                        this.boxes += 1;
-                                    }
-                                    Box::pin(future)
-                                }
-                            };
-                            this.pending.push(Boxed(Some(boxed)));
+                            this.pending.push_with(|| (this.later)(item));
                             queued = true;
                         }
                     },
@@ -130,21 +111,6 @@ where
                 return Poll::Pending;
             }
         }
-    }
-}
-
-/// A boxed future that gives its box back with its output, for the next future to use.
-struct Boxed<F>(Option<Pin<Box<F>>>);
-
-impl<F: Future> Future for Boxed<F> {
-    type Output = (F::Output, Pin<Box<F>>);
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let future = this.0.as_mut().expect("a Boxed polled after it was done");
-        let output = std::task::ready!(future.as_mut().poll(cx));
-        let done = this.0.take().expect("checked above");
-        Poll::Ready((output, done))
     }
 }
 
@@ -210,11 +176,8 @@ mod tests {
         }
         results.sort_unstable();
         assert_eq!(results, (0..1000).map(|n| n * 2).collect::<Vec<_>>());
-        assert!(
-            (1..=4).contains(&stream.boxes),
-            "{} boxes for 1000 items",
-            stream.boxes
-        );
+        let boxes = stream.pending.allocated();
+        assert!((1..=4).contains(&boxes), "{boxes} boxes for 1000 items");
     }
 
     /// A lookup under way completes while a long run of items is answered at once: the stream
