@@ -326,7 +326,8 @@ pub trait DnsResolver: Send + Sync + 'static {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use dnsbl_check::{DnsResolver, NameServer, PooledUdpResolver};
+    /// use dnsbl_check::resolver::pooled::PooledUdpResolver;
+    /// use dnsbl_check::{DnsResolver, NameServer};
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let resolver = PooledUdpResolver::builder()
