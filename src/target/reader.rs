@@ -176,7 +176,8 @@ impl<R: Read> TargetReader<BufReader<R>> {
     /// assert!(!reader.has_line_buffered());
     /// ```
     pub fn has_line_buffered(&self) -> bool {
-        self.reader.buffer().contains(&b'\n')
+        // The next line feed is a short line away: a plain scan (see `read_line`).
+        self.reader.buffer().iter().any(|&byte| byte == b'\n')
     }
 }
 
