@@ -176,7 +176,9 @@ impl<R: Read> TargetReader<BufReader<R>> {
     /// assert!(!reader.has_line_buffered());
     /// ```
     pub fn has_line_buffered(&self) -> bool {
-        // The next line feed is a short line away: a plain scan (see `read_line`).
+        // The next line feed is a short line away: a plain scan (see `read_line`), which
+        // `contains` is not.
+        #[allow(clippy::manual_contains)]
         self.reader.buffer().iter().any(|&byte| byte == b'\n')
     }
 }
