@@ -429,7 +429,7 @@ impl fmt::Display for Unhealthy {
 #[non_exhaustive]
 pub struct ListResult {
     /// The list's display name.
-    pub list: String,
+    pub list: std::sync::Arc<str>,
     /// The list's zone (shown by its public name only).
     pub zone: Zone,
     /// The list's weight, counted in the score when it lists the target.
@@ -444,7 +444,7 @@ pub struct ListResult {
 impl ListResult {
     pub(crate) fn new(list: &DnsList, outcome: Outcome) -> Self {
         ListResult {
-            list: list.name().to_owned(),
+            list: list.shared_name(),
             zone: list.zone().clone(),
             weight: list.weight(),
             outcome,

@@ -532,7 +532,7 @@ mod tests {
             Report::new(
                 target.parse().unwrap(),
                 vec![crate::outcome::ListResult {
-                    list: "bl \"one\"".to_owned(),
+                    list: "bl \"one\"".into(),
                     zone: "bl.example".parse().unwrap(),
                     weight: 1,
                     outcome: Outcome::NotListed,

@@ -467,8 +467,8 @@ fn write_result(
 /// The list's name, with its zone when the name does not already say it.
 pub fn label(result: &ListResult) -> String {
     let zone = result.zone.public_name();
-    if result.list == zone {
-        result.list.clone()
+    if *result.list == *zone {
+        result.list.to_string()
     } else {
         format!("{} ({zone})", result.list)
     }

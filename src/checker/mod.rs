@@ -283,7 +283,7 @@ impl<R: DnsResolver> Checker<R> {
             .check_lists(target, |list| (!named(list)).then_some("not rechecked"))
             .await;
         let mut results = report.results;
-        results.retain(|result| lists.contains(&result.list.as_str()));
+        results.retain(|result| lists.contains(&&*result.list));
         Report::new(report.target, results, inner.threshold)
     }
 

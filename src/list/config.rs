@@ -115,7 +115,10 @@ impl TryFrom<DnsListConfig> for DnsList {
             }
         }
         Ok(DnsList {
-            name: config.name.unwrap_or_else(|| zone.public_name().to_owned()),
+            name: config
+                .name
+                .unwrap_or_else(|| zone.public_name().to_owned())
+                .into(),
             zone,
             kind: config.kind,
             filter: config.filter,

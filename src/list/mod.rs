@@ -3,6 +3,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -64,7 +65,8 @@ const UNIVERSAL_ERROR_CODES: &[(Ipv4Addr, &str)] = &[
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "DnsListConfig")]
 pub struct DnsList {
-    name: String,
+    /// Shared with every result of the list: a bulk scan gives it to one result per target.
+    name: Arc<str>,
     zone: Zone,
     kind: ListKind,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -171,7 +173,7 @@ impl DnsList {
     /// reasons on and health checks on.
     pub fn new(name: impl Into<String>, zone: Zone, kind: ListKind) -> Self {
         DnsList {
-            name: name.into(),
+            name: Arc::from(name.into()),
             zone,
             kind,
             filter: None,
@@ -487,13 +489,18 @@ impl DnsList {
 
     /// Renames the list.
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
+        self.name = Arc::from(name.into());
         self
     }
 
     /// The display name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The display name, shared: for the results of the list's checks.
+    pub(crate) fn shared_name(&self) -> Arc<str> {
+        Arc::clone(&self.name)
     }
 
     /// The zone queries go to.

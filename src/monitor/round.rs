@@ -270,7 +270,7 @@ impl<R: DnsResolver> Watcher<R> {
             .results
             .iter()
             .filter(|result| self.tracker.would_delist(&report.target, result))
-            .map(|result| result.list.as_str())
+            .map(|result| &*result.list)
             .collect();
         if doubtful.is_empty() {
             return report;

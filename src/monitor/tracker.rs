@@ -520,12 +520,12 @@ impl Tracker {
             _ => Default::default(),
         };
         let lookup_url = (kind != EventKind::Trouble)
-            .then(|| self.lookup.get(&result.list)?.lookup_url(target))
+            .then(|| self.lookup.get(&*result.list)?.lookup_url(target))
             .flatten();
         Event {
             event: kind,
             target: target.clone(),
-            list: result.list.clone(),
+            list: result.list.to_string(),
             zone: result.zone.public_name().to_owned(),
             codes,
             categories,

@@ -292,7 +292,7 @@ mod tests {
 
     fn result(list: &str, outcome: Outcome) -> ListResult {
         ListResult {
-            list: list.to_owned(),
+            list: list.into(),
             zone: Zone::new("bl.example").unwrap(),
             weight: -3,
             outcome,
