@@ -67,10 +67,15 @@ fn write_list_result(out: &mut impl Write, result: &ListResult) -> io::Result<()
         write_ipv4(out, *code)?;
         out.write_all(b"\"")?;
     }
-    out.write_all(b"],\"categories\":")?;
-    write_strings(out, categories)?;
-    out.write_all(b",\"reasons\":")?;
-    write_strings(out, reasons)?;
+    if categories.is_empty() && reasons.is_empty() {
+        // Most results: written as one piece.
+        out.write_all(b"],\"categories\":[],\"reasons\":[]")?;
+    } else {
+        out.write_all(b"],\"categories\":")?;
+        write_strings(out, categories)?;
+        out.write_all(b",\"reasons\":")?;
+        write_strings(out, reasons)?;
+    }
     if let Some(ttl) = ttl {
         out.write_all(b",\"ttl\":")?;
         write_int(out, i64::from(ttl))?;
@@ -165,12 +170,13 @@ fn write_int(out: &mut impl Write, value: i64) -> io::Result<()> {
 /// non-ASCII included, as it is.
 pub(crate) fn write_str(out: &mut impl Write, text: &str) -> io::Result<()> {
     let bytes = text.as_bytes();
-    // Names, zones and statuses need no escape: a short one goes out quoted in one write.
-    const SHORT: usize = 62;
-    if bytes.len() <= SHORT && bytes.iter().all(|&byte| !needs_escape(byte)) {
-        let mut quoted = [b'"'; SHORT + 2];
-        quoted[1..=bytes.len()].copy_from_slice(bytes);
-        return out.write_all(&quoted[..bytes.len() + 2]);
+    // Names and zones need no escape: written as they are, between quotes (written on their
+    // own, each quote is a byte stored, where copying the string into a quoted buffer first
+    // was a copy more).
+    if bytes.iter().all(|&byte| !needs_escape(byte)) {
+        out.write_all(b"\"")?;
+        out.write_all(bytes)?;
+        return out.write_all(b"\"");
     }
     out.write_all(b"\"")?;
     let mut start = 0;
@@ -230,8 +236,8 @@ mod tests {
     fn strings_escape_as_serde_json_escapes_them() {
         let mut nasty: String = (0u8..0x80).map(char::from).collect();
         nasty.push_str("é ü 漢字 \u{2028} \u{7f} \"quoted\" back\\slash");
-        // Short ones each with one character of every kind, and lengths around the limit of
-        // the one-write form.
+        // Short ones each with one character of every kind, and longer ones with and without
+        // a character to escape at their end.
         let short = (0u8..0x80).map(|byte| format!("ab{}cd", char::from(byte)));
         let around = (60..66).flat_map(|len| ["x".repeat(len), format!("{}\"", "x".repeat(len))]);
         let mut texts: Vec<String> = short.chain(around).collect();
