@@ -257,8 +257,9 @@ impl PooledUdpResolver {
     /// The one lookup behind every typed method: the records of type `K` at `name`.
     async fn lookup<K: Decode>(&self, name: &str) -> Result<Answer<K::Value>, LookupError> {
         let inner = &*self.inner;
-        // Written once; each attempt sets its own ID and case.
-        let mut query = Query::new(name, K::KIND.code())?;
+        // Written once, in place; each attempt sets its own ID and case.
+        let mut query = Query::EMPTY;
+        query.write(name, K::KIND.code())?;
         // One server, the usual case: no order to work out (and nothing to allocate).
         let many;
         let order: &[(usize, Standing)] = if inner.servers.len() == 1 {

@@ -164,14 +164,24 @@ pub(crate) struct Query {
 impl Query {
     /// A query of type `qtype` for `name` in presentation form (see [`write_name`]), ID 0.
     pub(crate) fn new(name: &str, qtype: u16) -> Result<Self, LookupError> {
-        let mut query = Query {
-            bytes: [0; MAX_QUERY],
-            len: 0,
-            name_len: 0,
-        };
-        query.name_len = write_name(&mut query.bytes[12..12 + MAX_NAME], name)?;
-        query.len = finish_query(&mut query.bytes, 0, query.name_len, qtype);
+        let mut query = Query::EMPTY;
+        query.write(name, qtype)?;
         Ok(query)
+    }
+
+    /// No query yet: [`Query::write`] writes one.
+    pub(crate) const EMPTY: Query = Query {
+        bytes: [0; MAX_QUERY],
+        len: 0,
+        name_len: 0,
+    };
+
+    /// Writes a query of type `qtype` for `name` (as [`Query::new`]) over this one, in place:
+    /// a lookup's query is written where its future keeps it, not returned and copied there.
+    pub(crate) fn write(&mut self, name: &str, qtype: u16) -> Result<(), LookupError> {
+        self.name_len = write_name(&mut self.bytes[12..12 + MAX_NAME], name)?;
+        self.len = finish_query(&mut self.bytes, 0, self.name_len, qtype);
+        Ok(())
     }
 
     /// Sets the query ID.
