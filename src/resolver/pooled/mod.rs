@@ -15,6 +15,7 @@
 pub mod bench_support;
 mod builder;
 mod expiry;
+mod ids;
 mod pool;
 mod socket;
 mod system;

@@ -6,8 +6,6 @@
 //! place into the answer the slot asked for, and wakes the lookup. Dropping a lookup frees its
 //! slot, whatever state it is in.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket as StdUdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -18,6 +16,7 @@ use tokio::net::UdpSocket;
 use tokio::task::AbortHandle;
 
 use super::expiry::{Expiries, Expiry};
+use super::ids::{IdTable, MAX_SLOTS};
 use super::pool::{Counters, MAX_IN_FLIGHT_PER_SOCKET, Rotation, lock};
 use super::wire::{self, Decode, MAX_QUESTION, Reply};
 use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint, same_peer};
@@ -54,7 +53,7 @@ pub(crate) struct PooledSocket {
 }
 
 struct Table {
-    by_id: HashMap<u16, u32, BuildHasherDefault<IdHasher>>,
+    by_id: IdTable,
     slots: Vec<Slot>,
     free: Vec<u32>,
     /// The pending queries' deadlines, oldest first.
@@ -129,7 +128,7 @@ impl PooledSocket {
             check,
             checking: AtomicBool::new(false),
             table: Mutex::new(Table {
-                by_id: HashMap::default(),
+                by_id: IdTable::new(),
                 slots: Vec::new(),
                 free: Vec::new(),
                 expiries: Expiries::default(),
@@ -198,7 +197,9 @@ impl PooledSocket {
                 "socket closed",
             ));
         }
-        if table.by_id.len() >= MAX_IN_FLIGHT_PER_SOCKET {
+        // Answered queries not yet read keep their slots: those are bounded too.
+        let slots_full = table.free.is_empty() && table.slots.len() >= MAX_SLOTS;
+        if table.by_id.len() >= MAX_IN_FLIGHT_PER_SOCKET || slots_full {
             return Err(LookupError::with_detail(
                 LookupErrorKind::LocalResource,
                 "too many queries in flight",
@@ -206,7 +207,7 @@ impl PooledSocket {
         }
         let id = loop {
             let id: u16 = rand::random();
-            if !table.by_id.contains_key(&id) {
+            if !table.by_id.contains(id) {
                 break id;
             }
         };
@@ -262,7 +263,7 @@ impl PooledSocket {
             return false;
         };
         let mut table = lock(&self.table);
-        let Some(&index) = table.by_id.get(&id) else {
+        let Some(index) = table.by_id.get(id) else {
             drop(table);
             self.counters
                 .replies_unmatched
@@ -293,7 +294,7 @@ impl PooledSocket {
             expiries,
             ..
         } = &mut *table;
-        by_id.remove(&id);
+        by_id.remove(id);
         expiries.trim(|entry| Table::waiting(slots, entry));
         drop(table);
         self.counters
@@ -339,7 +340,7 @@ impl PooledSocket {
         while let Some(due) = expiries.pop_due(now, |entry| Table::waiting(slots, entry)) {
             let slot = &mut slots[due.slot as usize];
             slot.state = SlotState::Failed(LookupError::new(LookupErrorKind::Timeout));
-            by_id.remove(&slot.id);
+            by_id.remove(slot.id);
             wakers.extend(slot.waker.take());
         }
         let next = expiries.next_deadline();
@@ -356,10 +357,12 @@ impl PooledSocket {
         let mut wakers = Vec::new();
         let mut table = lock(&self.table);
         let Table { by_id, slots, .. } = &mut *table;
-        for (_, index) in by_id.drain() {
-            let slot = &mut slots[index as usize];
-            slot.state = SlotState::Failed(error.clone());
-            wakers.extend(slot.waker.take());
+        for slot in slots.iter_mut() {
+            if matches!(slot.state, SlotState::Waiting) {
+                by_id.remove(slot.id);
+                slot.state = SlotState::Failed(error.clone());
+                wakers.extend(slot.waker.take());
+            }
         }
         drop(table);
         for waker in wakers {
@@ -385,7 +388,7 @@ impl PooledSocket {
             slot.response = Vec::new();
         }
         if waiting {
-            table.by_id.remove(&id);
+            table.by_id.remove(id);
         }
         table.free.push(index);
         if table.free.len() == table.slots.len() && self.retired.load(Ordering::Acquire) {
@@ -575,28 +578,6 @@ impl PooledSocket {
         } else {
             tracing::debug!(%error, "receive error on pooled DNS socket");
         }
-    }
-}
-
-/// IDs are drawn from a CSPRNG, so they are their own hash; the multiplication spreads them
-/// over the bits the table uses.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = (self.0 << 8) | u64::from(*byte);
-        }
-        self.0 = self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-
-    fn write_u16(&mut self, id: u16) {
-        self.0 = u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
