@@ -76,6 +76,12 @@ impl Zone {
         &self.public
     }
 
+    /// The public name, shared by every clone of this zone: the same allocation for all the
+    /// results of a list.
+    pub(crate) fn shared_public_name(&self) -> &Arc<str> {
+        &self.public
+    }
+
     /// Replaces this zone's key, in any letter case, by `<redacted>` in `text`: for text this
     /// crate does not control, such as a DNS library's own trace logs of query names.
     ///

@@ -8,8 +8,10 @@
 //! it, and IPv4 addresses are written digit by digit. The rare parts (an error's kind, a
 //! lookup page) still go through `serde_json`.
 
+use std::cell::RefCell;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
 use super::{ListResult, Outcome, Report};
 use crate::target::Target;
@@ -49,13 +51,7 @@ fn write_list_result(out: &mut impl Write, result: &ListResult) -> io::Result<()
             Outcome::Invalid(invalid) => (&invalid.codes, &[], &[], None),
             _ => (&[], &[], &[], None),
         };
-    out.write_all(b"{\"list\":")?;
-    write_str(out, &result.list)?;
-    out.write_all(b",\"zone\":")?;
-    write_str(out, result.zone.public_name())?;
-    out.write_all(b",\"weight\":")?;
-    write_int(out, i64::from(result.weight))?;
-    out.write_all(b",\"status\":\"")?;
+    write_head(out, result)?;
     // Status words are fixed ASCII words: nothing to escape.
     out.write_all(result.outcome.status().as_bytes())?;
     out.write_all(b"\",\"codes\":[")?;
@@ -93,6 +89,68 @@ fn write_list_result(out: &mut impl Write, result: &ListResult) -> io::Result<()
         write_str(out, url)?;
     }
     out.write_all(b"}")
+}
+
+/// The start of a list's result, `{"list":...,"zone":...,"weight":...,"status":"`: the same
+/// for every target of a list, so kept once written, for the lists last seen on this thread.
+///
+/// A list is known by its shared name and zone (see [`ListResult::list`]), which cannot
+/// change while they are held here, and by its weight. Escaping and writing the name and the
+/// zone cost more per target than writing the kept bytes.
+fn write_head(out: &mut impl Write, result: &ListResult) -> io::Result<()> {
+    /// The most lists kept; the results of any others are written in full each time.
+    const KEPT: usize = 32;
+    struct Head {
+        list: Arc<str>,
+        zone: Arc<str>,
+        weight: i32,
+        bytes: Vec<u8>,
+    }
+    thread_local! {
+        static HEADS: RefCell<Vec<Head>> = const { RefCell::new(Vec::new()) };
+    }
+    let zone = result.zone.shared_public_name();
+    HEADS.with(|heads| {
+        // Busy only if `out` writes a report itself while this one is written.
+        let Ok(mut heads) = heads.try_borrow_mut() else {
+            return write_head_in_full(out, result);
+        };
+        let known = heads.iter().position(|head| {
+            Arc::ptr_eq(&head.list, &result.list)
+                && Arc::ptr_eq(&head.zone, zone)
+                && head.weight == result.weight
+        });
+        let index = match known {
+            Some(index) => index,
+            None if heads.len() < KEPT => {
+                let mut bytes = Vec::new();
+                write_head_in_full(&mut bytes, result)?;
+                heads.push(Head {
+                    list: Arc::clone(&result.list),
+                    zone: Arc::clone(zone),
+                    weight: result.weight,
+                    bytes,
+                });
+                heads.len() - 1
+            }
+            None => {
+                drop(heads);
+                return write_head_in_full(out, result);
+            }
+        };
+        out.write_all(&heads[index].bytes)
+    })
+}
+
+/// [`write_head`]'s bytes, written out.
+fn write_head_in_full(out: &mut impl Write, result: &ListResult) -> io::Result<()> {
+    out.write_all(b"{\"list\":")?;
+    write_str(out, &result.list)?;
+    out.write_all(b",\"zone\":")?;
+    write_str(out, result.zone.public_name())?;
+    out.write_all(b",\"weight\":")?;
+    write_int(out, i64::from(result.weight))?;
+    out.write_all(b",\"status\":\"")
 }
 
 fn write_target(out: &mut impl Write, target: &Target) -> io::Result<()> {
@@ -364,6 +422,57 @@ mod tests {
                 ..report
             };
             assert_eq!(by_hand(&empty), serde_json::to_string(&empty).unwrap());
+        }
+    }
+
+    /// The kept starts of list results: more lists than are kept, lists that share a name's
+    /// text or a zone but not the other, a weight changed on a result, and a name changed on
+    /// one; each written many times, in turn, as serde_json writes them.
+    #[test]
+    fn kept_list_starts_are_those_of_the_very_list() {
+        let zone = Zone::new("bl.example").unwrap();
+        let other_zone = Zone::new("other.example").unwrap();
+        let mut results: Vec<ListResult> = (0..40)
+            .map(|n| ListResult {
+                list: format!("list \"{n}\"").into(),
+                zone: if n % 2 == 0 {
+                    zone.clone()
+                } else {
+                    other_zone.clone()
+                },
+                weight: n,
+                outcome: Outcome::NotListed,
+                lookup_url: None,
+            })
+            .collect();
+        // The same text as the first list's name, in another allocation; and the first
+        // list's own name under another zone.
+        results.push(ListResult {
+            list: "list \"0\"".into(),
+            ..results[1].clone()
+        });
+        results.push(ListResult {
+            zone: other_zone.clone(),
+            ..results[0].clone()
+        });
+        for round in 0..3 {
+            for (index, result) in results.iter_mut().enumerate() {
+                if round == 1 && index % 3 == 0 {
+                    result.weight += 100;
+                }
+                if round == 2 && index % 5 == 0 {
+                    result.list = format!("renamed {index}").into();
+                }
+            }
+            for result in &results {
+                let report = Report {
+                    target: "192.0.2.1".parse().unwrap(),
+                    listed: false,
+                    score: 0,
+                    results: vec![result.clone()],
+                };
+                assert_eq!(by_hand(&report), serde_json::to_string(&report).unwrap());
+            }
         }
     }
 }
