@@ -381,11 +381,16 @@ impl FromStr for TargetSpec {
 /// one to three digits, none above 255, none with a leading zero), in a single pass over the
 /// bytes; `None` for anything else, which the general path of [`TargetSpec::from_str`] reads.
 fn dotted_quad(text: &str) -> Option<Ipv4Addr> {
+    dotted_quad_bytes(text.as_bytes())
+}
+
+/// [`dotted_quad`] over bytes: `None` for any that are not digits and dots.
+pub(crate) fn dotted_quad_bytes(text: &[u8]) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
     let mut index = 0;
     let mut value = 0u32;
     let mut digits = 0;
-    for &byte in text.as_bytes() {
+    for &byte in text {
         if byte.is_ascii_digit() {
             if digits == 1 && value == 0 {
                 return None; // a leading zero

@@ -241,6 +241,11 @@ pub fn spawn_feeder(
                         bad.report(&format!("{name} {error}"));
                         true
                     }
+                    // A plain address, most lines of a bulk list: read from the bytes.
+                    Ok(line) if let Some(addr) = line.ipv4() => feed.add(Spec {
+                        spec: TargetSpec::One(Target::ip(addr.into())),
+                        smtp_port: None,
+                    }),
                     Ok(line) => match line.target().map(|target| rules.parse(target)) {
                         None => true,
                         Some(Ok(spec)) => feed.add(spec),

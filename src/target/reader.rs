@@ -19,7 +19,9 @@
 //! hands over text, and [`TargetLine::parse`] reads it as a [`TargetSpec`].
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::io::{self, BufRead, BufReader, Read};
+use std::net::Ipv4Addr;
 
 use super::{TargetError, TargetSpec};
 
@@ -133,14 +135,10 @@ impl<R: BufRead> TargetReader<R> {
                 Err(error) => Err(ReadError::Io(error)),
             });
         }
-        // Valid UTF-8, nearly every line, is checked at the speed of plain ASCII.
-        let text = match std::str::from_utf8(&self.buffer) {
-            Ok(text) => Cow::Borrowed(text),
-            Err(_) => String::from_utf8_lossy(&self.buffer),
-        };
         Some(Ok(Line {
             number: self.number,
-            text,
+            bytes: &self.buffer,
+            text: OnceCell::new(),
         }))
     }
 
@@ -267,7 +265,10 @@ fn skip_rest_of_line(reader: &mut impl BufRead) -> io::Result<()> {
 #[derive(Debug)]
 pub struct Line<'a> {
     number: u64,
-    text: Cow<'a, str>,
+    /// The line as read, line feed included.
+    bytes: &'a [u8],
+    /// The line as text, decoded when first asked for.
+    text: OnceCell<Cow<'a, str>>,
 }
 
 impl Line<'_> {
@@ -298,7 +299,41 @@ impl Line<'_> {
     /// assert_eq!(reader.next_line().unwrap().unwrap().target(), None);
     /// ```
     pub fn target(&self) -> Option<&str> {
-        strip_comment(&self.text)
+        strip_comment(self.text())
+    }
+
+    /// The line's target when the line is a plain IPv4 address and nothing else (a line
+    /// feed after it, with or without a carriage return): read from the bytes at once, where
+    /// most lines of a bulk list need nothing more. It is the target that
+    /// [`Line::target`]'s text parses as.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// use dnsbl_check::target::reader::TargetReader;
+    ///
+    /// let mut reader = TargetReader::new("192.0.2.1\r\n 192.0.2.2\n".as_bytes());
+    /// let plain = reader.next_line().unwrap().unwrap();
+    /// assert_eq!(plain.ipv4(), Some(Ipv4Addr::new(192, 0, 2, 1)));
+    /// // Anything else on the line: read through `target`.
+    /// let indented = reader.next_line().unwrap().unwrap();
+    /// assert_eq!((indented.ipv4(), indented.target()), (None, Some("192.0.2.2")));
+    /// ```
+    pub fn ipv4(&self) -> Option<Ipv4Addr> {
+        let line = self.bytes.strip_suffix(b"\n").unwrap_or(self.bytes);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        crate::target::dotted_quad_bytes(line)
+    }
+
+    fn text(&self) -> &str {
+        self.text.get_or_init(|| {
+            // Valid UTF-8, nearly every line, is checked at the speed of plain ASCII.
+            match std::str::from_utf8(self.bytes) {
+                Ok(text) => Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(self.bytes),
+            }
+        })
     }
 }
 
@@ -436,6 +471,31 @@ mod tests {
             let want = line.split('#').next().unwrap_or_default().trim();
             let want = (!want.is_empty()).then_some(want);
             prop_assert_eq!(strip_comment(&line), want);
+        }
+
+        /// A line read as a plain address at once is the one its text parses as; and a line
+        /// that is only an address (and its line end) is always read so.
+        #[test]
+        fn a_plain_address_is_the_target_the_text_parses_as(
+            line in "[0-9.]{0,16}(\r?\n)?|[0-9a-f.: \t#\r]{0,16}\n?",
+            addr in any::<[u8; 4]>(),
+            end in "(\r?\n)?",
+        ) {
+            let parsed = |line: &str| {
+                let mut reader = TargetReader::new(line.as_bytes());
+                let line = reader.next_line().map(Result::unwrap);
+                line.map(|line| {
+                    let spec = line.target().map(|text| text.parse::<TargetSpec>());
+                    (line.ipv4(), spec)
+                })
+            };
+            if let Some((Some(ipv4), spec)) = parsed(&line) {
+                let one = TargetSpec::One(crate::Target::ip(ipv4.into()));
+                prop_assert_eq!(spec, Some(Ok(one)));
+            }
+            let plain = format!("{}{end}", Ipv4Addr::from(addr));
+            let (ipv4, _) = parsed(&plain).unwrap();
+            prop_assert_eq!(ipv4, Some(Ipv4Addr::from(addr)));
         }
 
         /// Lines are read as `read_until` on a reader limited to `max` bytes reads them, over
