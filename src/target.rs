@@ -386,32 +386,30 @@ fn dotted_quad(text: &str) -> Option<Ipv4Addr> {
 
 /// [`dotted_quad`] over bytes: `None` for any that are not digits and dots.
 pub(crate) fn dotted_quad_bytes(text: &[u8]) -> Option<Ipv4Addr> {
+    // Octet by octet, each read whole from its one to three digits: a check per byte of
+    // whether it continues a number cost twice as much.
     let mut octets = [0u8; 4];
-    let mut index = 0;
-    let mut value = 0u32;
-    let mut digits = 0;
-    for &byte in text {
-        if byte.is_ascii_digit() {
-            if digits == 1 && value == 0 {
-                return None; // a leading zero
-            }
-            value = value * 10 + u32::from(byte - b'0');
-            digits += 1;
-            if value > 255 {
-                return None;
-            }
-        } else if byte == b'.' && digits > 0 && index < 3 {
-            octets[index] = value as u8;
-            (index, value, digits) = (index + 1, 0, 0);
-        } else {
-            return None;
+    let mut rest = text;
+    for (index, octet) in octets.iter_mut().enumerate() {
+        if index > 0 {
+            rest = rest.strip_prefix(b".")?;
         }
+        let digits = rest.iter().take(3).take_while(|byte| byte.is_ascii_digit());
+        let (number, after) = rest.split_at(digits.count());
+        let digit = |byte: u8| u16::from(byte - b'0');
+        let value = match *number {
+            [one] => digit(one),
+            // No leading zero.
+            [tens, ones] if tens != b'0' => digit(tens) * 10 + digit(ones),
+            [hundreds, tens, ones] if hundreds != b'0' => {
+                digit(hundreds) * 100 + digit(tens) * 10 + digit(ones)
+            }
+            _ => return None,
+        };
+        *octet = u8::try_from(value).ok()?;
+        rest = after;
     }
-    if digits == 0 || index != 3 {
-        return None;
-    }
-    octets[3] = value as u8;
-    Some(Ipv4Addr::from(octets))
+    rest.is_empty().then(|| Ipv4Addr::from(octets))
 }
 
 impl IntoIterator for TargetSpec {
