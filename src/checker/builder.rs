@@ -148,7 +148,7 @@ impl CheckerBuilder {
         if self.lists.is_empty() {
             return Err(BuildError::NoLists);
         }
-        let lists = self
+        let lists: Vec<ListEntry> = self
             .lists
             .into_iter()
             .map(|list| ListEntry::new(list, &resolver))
@@ -156,6 +156,7 @@ impl CheckerBuilder {
         Ok(Checker {
             inner: Arc::new(Inner {
                 resolver,
+                any_at_once: lists.iter().any(|entry| entry.at_once),
                 lists,
                 threshold: self.threshold,
                 deadline: self.deadline,

@@ -79,6 +79,9 @@ struct Inner<R> {
     max_queries_in_flight: usize,
     txt_lookup: TxtLookup,
     health: HealthPolicy,
+    /// Whether any list is tried at once ([`ListEntry::at_once`]): a bulk scan over the
+    /// network asks this for every target.
+    any_at_once: bool,
 }
 
 #[cfg(feature = "hickory")]
@@ -428,7 +431,7 @@ impl<R: DnsResolver> Checker<R> {
     /// ```
     pub fn check_now(&self, target: &Target) -> Option<Report> {
         let inner = &*self.inner;
-        if !inner.lists.iter().any(|entry| entry.at_once) {
+        if !inner.any_at_once {
             return None; // bulk checks over the network: nothing to try
         }
         let outcome_now = |entry: &ListEntry| self.outcome_now(entry, target);
