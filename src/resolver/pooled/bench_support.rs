@@ -10,7 +10,8 @@ use crate::resolver::{Answer, LookupError, LookupErrorKind};
 /// Encodes a query of type `qtype` for `name` into a fresh buffer; `None` if `name` is
 /// not a plain DNS name.
 pub fn encode_query(id: u16, name: &str, qtype: u16) -> Option<Vec<u8>> {
-    let mut query = Query::new(name, qtype).ok()?;
+    let mut query = Query::EMPTY;
+    query.write(name, qtype).ok()?;
     query.set_id(id);
     Some(query.as_bytes().to_vec())
 }

@@ -163,6 +163,7 @@ pub(crate) struct Query {
 
 impl Query {
     /// A query of type `qtype` for `name` in presentation form (see [`write_name`]), ID 0.
+    #[cfg(test)]
     pub(crate) fn new(name: &str, qtype: u16) -> Result<Self, LookupError> {
         let mut query = Query::EMPTY;
         query.write(name, qtype)?;
@@ -176,7 +177,8 @@ impl Query {
         name_len: 0,
     };
 
-    /// Writes a query of type `qtype` for `name` (as [`Query::new`]) over this one, in place:
+    /// Writes a query of type `qtype` for `name` in presentation form (see [`write_name`]),
+    /// ID 0, over this one, in place:
     /// a lookup's query is written where its future keeps it, not returned and copied there.
     pub(crate) fn write(&mut self, name: &str, qtype: u16) -> Result<(), LookupError> {
         self.name_len = write_name(&mut self.bytes[12..12 + MAX_NAME], name)?;
