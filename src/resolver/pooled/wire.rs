@@ -178,8 +178,8 @@ impl Query {
     };
 
     /// Writes a query of type `qtype` for `name` in presentation form (see [`write_name`]),
-    /// ID 0, over this one, in place:
-    /// a lookup's query is written where its future keeps it, not returned and copied there.
+    /// ID 0, over this one, in place: a lookup's query is written where its future keeps it,
+    /// not returned and copied there.
     pub(crate) fn write(&mut self, name: &str, qtype: u16) -> Result<(), LookupError> {
         self.name_len = write_name(&mut self.bytes[12..12 + MAX_NAME], name)?;
         self.len = finish_query(&mut self.bytes, 0, self.name_len, qtype);
