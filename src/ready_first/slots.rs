@@ -7,6 +7,7 @@
 //! each, with their box and their waker, up to the most futures ever in flight at once; a
 //! future that is done leaves its box and waker for the next.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,8 +22,9 @@ pub(crate) struct Slots<F> {
     /// Slots whose future is done, for the next ones.
     free: Vec<usize>,
     woken: Arc<Woken>,
-    /// Slots taken from `woken` and not polled yet.
-    batch: Vec<usize>,
+    /// Slots to poll, in the order they were pushed or woken (as `FuturesUnordered` polls
+    /// them): new futures after those already waiting, none put off behind later ones.
+    ready: VecDeque<usize>,
     running: usize,
 }
 
@@ -67,7 +69,7 @@ impl<F: Future> Slots<F> {
             slots: Vec::new(),
             free: Vec::new(),
             woken: Arc::default(),
-            batch: Vec::new(),
+            ready: VecDeque::new(),
             running: 0,
         }
     }
@@ -118,7 +120,7 @@ impl<F: Future> Slots<F> {
                 index
             }
         };
-        self.batch.push(index);
+        self.ready.push_back(index);
         self.running += 1;
     }
 
@@ -130,15 +132,15 @@ impl<F: Future> Slots<F> {
         self.woken.parent.register(cx.waker());
         let mut polls = 0;
         loop {
-            if self.batch.is_empty() {
+            if self.ready.is_empty() {
                 let mut queue = self
                     .woken
                     .queue
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner);
-                std::mem::swap(&mut *queue, &mut self.batch);
+                self.ready.extend(queue.drain(..));
             }
-            let Some(index) = self.batch.pop() else {
+            let Some(index) = self.ready.pop_front() else {
                 return if self.running == 0 {
                     Poll::Ready(None)
                 } else {
@@ -146,7 +148,7 @@ impl<F: Future> Slots<F> {
                 };
             };
             if polls >= self.running.max(1) {
-                self.batch.push(index);
+                self.ready.push_front(index);
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
