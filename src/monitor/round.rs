@@ -223,32 +223,60 @@ impl<R: DnsResolver> Watcher<R> {
         let mut stop = std::pin::pin!(stop);
         let mut events = Vec::new();
         let mut checked = 0;
-        let complete = loop {
+        // Taken into the round: tracked, counted, and its events given their origin.
+        macro_rules! take {
+            ($report:expr) => {{
+                let report = $report;
+                checked += 1;
+                let first = events.len();
+                let origin = index.find(&report.target);
+                for (list_index, result) in report.results.iter().enumerate() {
+                    self.tracker
+                        .observe(&report.target, result, &at, &mut events);
+                    if let Some((spec, _)) = origin {
+                        count(&mut counts[spec * lists.len() + list_index], result);
+                    }
+                }
+                if let Some((_, Some(found))) = origin {
+                    let found = &derived[found].1;
+                    for event in &mut events[first..] {
+                        event.via = Some(found.via.clone());
+                        event.host = Some(found.host.clone());
+                    }
+                }
+            }};
+        }
+        // Reports that would confirm a delisting wait for the round's other checks: their
+        // recheck may wait for a health probe that one of those checks runs, and those run
+        // only while the round reads their reports.
+        let mut doubtful = Vec::new();
+        let mut complete = loop {
             let report = tokio::select! {
                 biased;
                 () = &mut stop => break false,
                 report = reports.next() => report,
             };
             let Some(report) = report else { break true };
-            checked += 1;
-            let first = events.len();
-            let origin = index.find(&report.target);
-            let report = self.confirm_delistings(report).await;
-            for (list_index, result) in report.results.iter().enumerate() {
-                self.tracker
-                    .observe(&report.target, result, &at, &mut events);
-                if let Some((spec, _)) = origin {
-                    count(&mut counts[spec * lists.len() + list_index], result);
-                }
-            }
-            if let Some((_, Some(found))) = origin {
-                let found = &derived[found].1;
-                for event in &mut events[first..] {
-                    event.via = Some(found.via.clone());
-                    event.host = Some(found.host.clone());
-                }
+            if self.doubtful(&report) {
+                doubtful.push(report);
+            } else {
+                take!(report);
             }
         };
+        for report in doubtful {
+            if !complete {
+                break;
+            }
+            let report = tokio::select! {
+                biased;
+                () = &mut stop => {
+                    complete = false;
+                    break;
+                }
+                report = self.confirm_delistings(report) => report,
+            };
+            take!(report);
+        }
         Round {
             started,
             at,
@@ -266,12 +294,7 @@ impl<R: DnsResolver> Watcher<R> {
     /// second answer in its place: a "not listed" from a list that is no longer seen to work
     /// (a resolver gone blind) becomes trouble, and no delisting is announced.
     async fn confirm_delistings(&self, mut report: Report) -> Report {
-        let doubtful: Vec<&str> = report
-            .results
-            .iter()
-            .filter(|result| self.tracker.would_delist(&report.target, result))
-            .map(|result| &*result.list)
-            .collect();
+        let doubtful: Vec<&str> = self.doubtful_lists(&report).collect();
         if doubtful.is_empty() {
             return report;
         }
@@ -282,6 +305,20 @@ impl<R: DnsResolver> Watcher<R> {
             }
         }
         report
+    }
+
+    /// Whether `report` holds a result that would confirm a delisting.
+    fn doubtful(&self, report: &Report) -> bool {
+        self.doubtful_lists(report).next().is_some()
+    }
+
+    /// The lists of `report` whose result would confirm a delisting.
+    fn doubtful_lists<'a>(&'a self, report: &'a Report) -> impl Iterator<Item = &'a str> {
+        report
+            .results
+            .iter()
+            .filter(|result| self.tracker.would_delist(&report.target, result))
+            .map(|result| &*result.list)
     }
 
     /// Looks up the addresses of every watched domain, if asked to: each with the index of
