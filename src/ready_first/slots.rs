@@ -205,6 +205,20 @@ mod tests {
         assert_eq!(std::future::poll_fn(|cx| slots.poll_next(cx)).await, None);
     }
 
+    /// Futures are polled in the order they were pushed, as `FuturesUnordered` polls them.
+    #[tokio::test]
+    async fn futures_are_polled_in_the_order_they_were_pushed() {
+        let mut slots = Slots::new();
+        for n in 0..5u32 {
+            slots.push_with(|| async move { n });
+        }
+        let mut outputs = Vec::new();
+        while let Some(n) = std::future::poll_fn(|cx| slots.poll_next(cx)).await {
+            outputs.push(n);
+        }
+        assert_eq!(outputs, [0, 1, 2, 3, 4]);
+    }
+
     /// A future that wakes itself at every poll does not keep `poll_next` from returning.
     #[tokio::test]
     async fn a_future_that_always_wakes_itself_lets_the_task_go() {
