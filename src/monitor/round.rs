@@ -189,7 +189,9 @@ impl<R: DnsResolver> Watcher<R> {
 
     /// Like [`Watcher::run_round`], but stops early when `stop` completes (a signal, a
     /// shutdown request). The targets checked until then are tracked as usual; the round is
-    /// marked incomplete.
+    /// marked incomplete. A target whose report would confirm a delisting is tracked only
+    /// once its recheck is done, after the round's other checks: stopped before that, it
+    /// counts as not checked, and no delisting is announced for it.
     pub async fn run_round_until(&mut self, stop: impl Future<Output = ()>) -> Round {
         let started = SystemTime::now();
         let clock = Instant::now();

@@ -277,3 +277,91 @@ async fn events<R: dnsbl_check::DnsResolver>(watcher: &mut Watcher<R>) -> Vec<Ev
     let round = watcher.run_round().await;
     round.events.iter().map(|event| event.event).collect()
 }
+
+/// Answers at once, except the test point 127.0.0.2, which takes `probe` to answer: lists
+/// 192.0.2.1 while `listed`.
+struct SlowProbe {
+    listed: std::sync::atomic::AtomicBool,
+    probe: Duration,
+}
+
+impl dnsbl_check::DnsResolver for SlowProbe {
+    async fn lookup_a(
+        &self,
+        name: &str,
+    ) -> Result<dnsbl_check::Answer<std::net::Ipv4Addr>, dnsbl_check::LookupError> {
+        let listed = match name {
+            "2.0.0.127.bl.test." => {
+                tokio::time::sleep(self.probe).await;
+                true
+            }
+            "1.2.0.192.bl.test." => self.listed.load(std::sync::atomic::Ordering::SeqCst),
+            _ => false,
+        };
+        Ok(if listed {
+            dnsbl_check::Answer::Records {
+                records: vec![std::net::Ipv4Addr::new(127, 0, 0, 2)],
+                ttl: 60,
+            }
+        } else {
+            dnsbl_check::Answer::NoRecords {
+                nxdomain: true,
+                negative_ttl: None,
+            }
+        })
+    }
+
+    async fn lookup_txt(
+        &self,
+        _: &str,
+    ) -> Result<dnsbl_check::Answer<String>, dnsbl_check::LookupError> {
+        Ok(dnsbl_check::Answer::NoRecords {
+            nxdomain: true,
+            negative_ttl: None,
+        })
+    }
+}
+
+/// A delisting seen while another check of the round is probing the list's test points: its
+/// recheck waits for that probe, so the round must go on reading its other checks (the probe
+/// runs in one of them) before it confirms the delisting. A round that waited for the recheck
+/// first never ended.
+#[tokio::test]
+async fn a_delisting_is_confirmed_while_another_check_of_the_round_probes() {
+    let probe = Duration::from_millis(300);
+    let checker = Checker::builder()
+        .list(DnsList::from_spec(ZONE, ListKind::Ipv4).unwrap())
+        .health_interval(Duration::from_millis(100))
+        .deadline(Duration::from_secs(30))
+        .build_with(SlowProbe {
+            listed: true.into(),
+            probe,
+        })
+        .unwrap();
+    // 192.0.2.0 is checked first: it finds the health stale and probes; 192.0.2.1, checked
+    // meanwhile on the health it had, reads "not listed" at once.
+    let specs = vec!["192.0.2.0/31".parse().unwrap()];
+    let config = TrackerConfig {
+        confirm: 1,
+        ..TrackerConfig::default()
+    };
+    let mut watcher = Watcher::new(checker, specs, config);
+    assert_eq!(events(&mut watcher).await, [], "the baseline");
+    watcher
+        .checker()
+        .resolver()
+        .listed
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(200)).await; // the health goes stale
+    let round = tokio::time::timeout(Duration::from_secs(5), watcher.run_round())
+        .await
+        .expect("the round ended");
+    assert!(round.complete);
+    assert_eq!(round.checked, 2);
+    let events: Vec<_> = round
+        .events
+        .iter()
+        .map(|event| (event.event, event.target.to_string()))
+        .collect();
+    assert_eq!(events, [(EventKind::Delisted, "192.0.2.1".to_owned())]);
+}
