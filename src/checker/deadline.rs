@@ -33,18 +33,19 @@ pub(crate) struct Deadline {
     wakes_within: Option<Duration>,
     /// Boxed: most checks never set it, and their futures need not carry its room.
     timer: Option<Pin<Box<Sleep>>>,
-    /// The time of the first poll, read by the caller; later polls read the clock.
-    first_poll: Option<Instant>,
+    /// The time left at the first poll, which is at the start; later polls read the clock.
+    first_poll: Option<Duration>,
 }
 
 impl Deadline {
-    /// A deadline `at`, first polled at `now` (a time the caller has read already).
-    pub(crate) fn new(at: Instant, wakes_within: Option<Duration>, now: Instant) -> Self {
+    /// A deadline `within` after `started` (a time the caller has read already), first
+    /// polled at `started`: the first look at it needs neither the clock nor a subtraction.
+    pub(crate) fn new(started: Instant, within: Duration, wakes_within: Option<Duration>) -> Self {
         Deadline {
-            at,
+            at: started + within,
             wakes_within,
             timer: None,
-            first_poll: Some(now),
+            first_poll: Some(within),
         }
     }
 
@@ -58,15 +59,16 @@ impl Deadline {
             return Poll::Ready(Some(output));
         }
         if self.timer.is_none() {
-            let now = self.first_poll.take().unwrap_or_else(Instant::now);
-            if now >= self.at {
+            let left = match self.first_poll.take() {
+                Some(left) => left,
+                None => self.at.saturating_duration_since(Instant::now()),
+            };
+            if left.is_zero() {
                 return Poll::Ready(None);
             }
             match self.wakes_within {
                 // The work wakes this task before the deadline: no timer yet.
-                Some(bound) if self.at - now > bound.saturating_add(SLACK) => {
-                    return Poll::Pending;
-                }
+                Some(bound) if left > bound.saturating_add(SLACK) => return Poll::Pending,
                 _ => self.timer = Some(Box::pin(tokio::time::sleep_until(self.at))),
             }
         }
@@ -81,14 +83,14 @@ impl Deadline {
 mod tests {
     use super::*;
 
-    /// `work`'s output, or `None` if `deadline` came first.
+    /// `work`'s output, or `None` if the deadline `within` from now came first.
     async fn until<F: Future>(
         work: F,
-        deadline: Instant,
+        within: Duration,
         wakes_within: Option<Duration>,
     ) -> Option<F::Output> {
         let mut work = std::pin::pin!(work);
-        let mut deadline = Deadline::new(deadline, wakes_within, Instant::now());
+        let mut deadline = Deadline::new(Instant::now(), within, wakes_within);
         std::future::poll_fn(|cx| deadline.poll(work.as_mut(), cx)).await
     }
 
@@ -102,11 +104,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn work_done_before_the_deadline_gives_its_output() {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let within = Duration::from_secs(10);
         let bound = Some(Duration::from_secs(1));
-        let output = until(waking(Duration::from_millis(900), 5), deadline, bound).await;
+        let output = until(waking(Duration::from_millis(900), 5), within, bound).await;
         assert_eq!(output, Some(5));
-        assert_eq!(until(async { 7 }, deadline, None).await, Some(7));
+        assert_eq!(until(async { 7 }, within, None).await, Some(7));
     }
 
     /// Work that keeps its promise but never ends: the deadline holds, to the timer's
@@ -117,7 +119,8 @@ mod tests {
             let start = Instant::now();
             let deadline = start + Duration::from_secs(10);
             let never = waking(Duration::from_millis(700), u32::MAX);
-            assert_eq!(until(never, deadline, bound).await, None, "{bound:?}");
+            let within = Duration::from_secs(10);
+            assert_eq!(until(never, within, bound).await, None, "{bound:?}");
             let late = Instant::now() - deadline;
             assert!(late <= Duration::from_millis(1), "{bound:?}: {late:?} late");
         }
@@ -129,22 +132,29 @@ mod tests {
     async fn work_that_never_wakes_is_ended_by_the_timer() {
         for bound in [None, Some(Duration::from_secs(20))] {
             let deadline = Instant::now() + Duration::from_secs(10);
-            let output = until(std::future::pending::<()>(), deadline, bound).await;
+            let within = Duration::from_secs(10);
+            let output = until(std::future::pending::<()>(), within, bound).await;
             assert_eq!(output, None, "{bound:?}");
             assert!(Instant::now() >= deadline);
         }
     }
 
-    /// A past deadline ends work that is not ready at once.
+    /// A deadline of no time ends work that is not ready at once; one that has passed by a
+    /// later poll ends the work then, whether or not a bound was promised.
     #[tokio::test(start_paused = true)]
-    async fn a_past_deadline_ends_pending_work_at_once() {
-        let deadline = Instant::now();
-        tokio::time::advance(Duration::from_millis(5)).await;
+    async fn a_past_deadline_ends_pending_work() {
         let bound = Some(Duration::from_secs(1));
-        assert_eq!(
-            until(std::future::pending::<()>(), deadline, bound).await,
-            None
-        );
-        assert_eq!(until(async { 1 }, deadline, bound).await, Some(1));
+        let pending = std::future::pending::<()>;
+        assert_eq!(until(pending(), Duration::ZERO, bound).await, None);
+        assert_eq!(until(async { 1 }, Duration::ZERO, bound).await, Some(1));
+        for bound in [None, Some(Duration::from_secs(1))] {
+            let mut work = std::pin::pin!(pending());
+            let mut deadline = Deadline::new(Instant::now(), Duration::from_secs(2), bound);
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            assert!(deadline.poll(work.as_mut(), &mut cx).is_pending());
+            tokio::time::advance(Duration::from_secs(3)).await;
+            let polled = deadline.poll(work.as_mut(), &mut cx);
+            assert!(matches!(polled, Poll::Ready(None)), "{bound:?}");
+        }
     }
 }

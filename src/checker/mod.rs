@@ -385,7 +385,7 @@ impl<R: DnsResolver> Checker<R> {
                 }
             });
             // First polled at once, in this same poll of the check: `started` is its time.
-            let mut deadline = Deadline::new(started + inner.deadline, wakes_within, started);
+            let mut deadline = Deadline::new(started, inner.deadline, wakes_within);
             std::future::poll_fn(|cx| deadline.poll(work.as_mut(), cx)).await
         };
         let outcome = outcome.unwrap_or_else(|| {
