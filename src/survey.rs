@@ -240,18 +240,26 @@ impl SurveyReport {
     /// }
     /// ```
     pub fn write_json(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        // Inlined: most reports have none of these fields, and the call cost more than the
+        // look at each.
+        #[inline(always)]
         fn field(
             out: &mut impl std::io::Write,
             key: &[u8],
             value: Option<&impl serde::Serialize>,
         ) -> std::io::Result<()> {
             match value {
-                Some(value) => {
-                    out.write_all(key)?;
-                    serde_json::to_writer(&mut *out, value).map_err(std::io::Error::from)
-                }
+                Some(value) => write_field(out, key, value),
                 None => Ok(()),
             }
+        }
+        fn write_field(
+            out: &mut impl std::io::Write,
+            key: &[u8],
+            value: &impl serde::Serialize,
+        ) -> std::io::Result<()> {
+            out.write_all(key)?;
+            serde_json::to_writer(&mut *out, value).map_err(std::io::Error::from)
         }
         self.report.write_json_fields(out)?;
         field(out, b",\"via\":", self.via.as_ref())?;
