@@ -5,8 +5,9 @@
 //! random ID is taken, its entry, its answer's match, its removal), and hashing each time cost
 //! a good share of a query's own work. IDs are drawn at random, so their low bits place them
 //! well without hashing. Nor is it a table with a place for each of the 65,536 IDs: each query
-//! touched a random line of its 128 KiB, most often a cache miss. This table holds twice the
-//! queries in flight, in as many 4-octet entries (a few cache lines for the usual dozen).
+//! touched a random line of its 128 KiB, most often a cache miss. This table has 4-octet
+//! entries, at least twice as many as the most queries the socket has had in flight (a few
+//! cache lines for the usual dozen, 32 KiB at the cap of 4,096), and never shrinks.
 //!
 //! An answer's ID is the sender's to choose, but a lookup only reads the cluster its ID falls
 //! in, and clusters stay short in a table at most half full of random IDs.
