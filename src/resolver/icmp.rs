@@ -40,6 +40,41 @@ pub(crate) fn is_icmp_hint(error: &io::Error) -> bool {
 
 const EPROTO: i32 = 71;
 
+/// The most sends of one datagram while each fails with an ICMP hint.
+///
+/// A pending ICMP error is reported, and cleared, by the next send on the socket, whichever
+/// datagram makes it. A flood of forged ones can land again between a send and the next try
+/// when the thread is preempted there (a single retry failed 1 lookup in 600 under such a
+/// flood on a loaded machine). Each try clears one error, so a forger must now land this many
+/// in a row, each within the moment between two sends. A port that is really closed draws one
+/// error per datagram sent, so a send past it succeeds at the second try, and the closed-port
+/// check tells it.
+pub(crate) const SENDS_PAST_ICMP_HINTS: usize = 8;
+
+/// Counts the sends of one datagram, and says whether a failed one is sent again.
+///
+/// Used by both transports around their sends.
+pub(crate) struct Resends(usize);
+
+impl Resends {
+    pub(crate) const fn new() -> Self {
+        Resends(1)
+    }
+
+    /// Whether to send again after `error`: after an ICMP hint, until
+    /// [`SENDS_PAST_ICMP_HINTS`] sends in all; after any other error, once.
+    pub(crate) fn again(&mut self, error: &io::Error) -> bool {
+        let limit = if is_icmp_hint(error) {
+            SENDS_PAST_ICMP_HINTS
+        } else {
+            2
+        };
+        let again = self.0 < limit;
+        self.0 += 1;
+        again
+    }
+}
+
 /// Whether a datagram from `from` comes from `server`: address and port (an IPv6 flow label
 /// may differ). A connected socket gets no other, except what was queued before it was
 /// connected, which may come from anyone.
@@ -140,6 +175,28 @@ impl ClosedPortCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_datagram_is_sent_past_icmp_hints_a_bounded_number_of_times() {
+        let refused = || io::Error::from(io::ErrorKind::ConnectionRefused);
+        let mut resends = Resends::new();
+        let tries = std::iter::from_fn(|| resends.again(&refused()).then_some(()))
+            .take(100)
+            .count();
+        assert_eq!(tries + 1, SENDS_PAST_ICMP_HINTS, "sends in all");
+        const { assert!(SENDS_PAST_ICMP_HINTS >= 8) };
+
+        let mut resends = Resends::new();
+        let local = io::Error::from(io::ErrorKind::OutOfMemory);
+        assert!(resends.again(&local), "another error is tried once more");
+        assert!(!resends.again(&local));
+
+        // Hints after another error still count the sends made.
+        let mut resends = Resends::new();
+        assert!(resends.again(&local));
+        let more = std::iter::from_fn(|| resends.again(&refused()).then_some(())).count();
+        assert_eq!(more + 2, SENDS_PAST_ICMP_HINTS);
+    }
 
     #[tokio::test]
     async fn a_closed_port_is_confirmed_and_an_open_one_is_not() {

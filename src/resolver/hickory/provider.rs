@@ -15,7 +15,7 @@ use hickory_resolver::net::runtime::{
     DnsUdpSocket, RuntimeProvider, TokioHandle, TokioRuntimeProvider, TokioTime,
 };
 
-use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint, same_peer};
+use crate::resolver::icmp::{ClosedPortCheck, Resends, is_icmp_hint, same_peer};
 use crate::resolver::{LookupError, LookupErrorKind};
 
 /// Counts of socket trouble, kept by [`ConnectedUdpRuntime`] for [`HickoryResolver`], and the
@@ -218,13 +218,14 @@ impl DnsUdpSocket for ConnectedUdpSocket {
         buf: &[u8],
         target: SocketAddr,
     ) -> Poll<io::Result<usize>> {
-        match DnsUdpSocket::poll_send_to(&self.socket, cx, buf, target) {
-            // A pending ICMP error (forged or not) is reported by the next send, and cleared:
-            // it is no verdict on this query, so the send is tried once more.
-            Poll::Ready(Err(error)) if is_icmp_hint(&error) => {
-                DnsUdpSocket::poll_send_to(&self.socket, cx, buf, target)
+        // A pending ICMP error (forged or not) is reported by the next send, and cleared: it is
+        // no verdict on this query, so the send is tried again (see `Resends`).
+        let mut resends = Resends::new();
+        loop {
+            match DnsUdpSocket::poll_send_to(&self.socket, cx, buf, target) {
+                Poll::Ready(Err(error)) if is_icmp_hint(&error) && resends.again(&error) => {}
+                other => return other,
             }
-            other => other,
         }
     }
 }

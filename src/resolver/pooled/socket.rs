@@ -19,7 +19,7 @@ use super::expiry::{Expiries, Expiry};
 use super::ids::{IdTable, MAX_SLOTS};
 use super::pool::{Counters, MAX_IN_FLIGHT_PER_SOCKET, Rotation, lock};
 use super::wire::{self, Decode, MAX_QUESTION, Reply};
-use crate::resolver::icmp::{ClosedPortCheck, is_icmp_hint, same_peer};
+use crate::resolver::icmp::{ClosedPortCheck, Resends, is_icmp_hint, same_peer};
 use crate::resolver::{LookupError, LookupErrorKind};
 
 /// The most a slot's answer buffer keeps between queries: room for any answer within the
@@ -407,32 +407,35 @@ pub(crate) struct PendingQuery {
 }
 
 impl PendingQuery {
-    /// Sends the encoded query on the socket. A failed send is tried once more: a pending
-    /// ICMP error (which anyone can forge) is reported, and cleared, by the next send on the
-    /// socket, whichever query makes it. A second failure fails this query only.
+    /// Sends the encoded query on the socket. A failed send is tried again (see `Resends`): a
+    /// pending ICMP error (which anyone can forge) is reported, and cleared, by the next send
+    /// on the socket, whichever query makes it. A send that still fails fails this query only.
     pub(crate) async fn send(&self, query: &[u8]) -> Result<(), LookupError> {
         self.socket
             .counters
             .queries_sent
             .fetch_add(1, Ordering::Relaxed);
         // The socket is nearly always writable: try at once, without an await point.
-        let sent = match self.socket.socket.try_send(query) {
+        let mut sent = match self.socket.socket.try_send(query) {
             Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
                 self.send_when_writable(query).await?
             }
             sent => sent,
         };
-        let error = match sent {
-            Ok(_) => return Ok(()),
-            Err(error) => error,
-        };
-        tracing::debug!(%error, "send on pooled DNS socket failed: trying once more");
-        if is_icmp_hint(&error) {
-            self.socket.icmp_hint(&error);
-        }
-        match self.send_when_writable(query).await? {
-            Ok(_) => Ok(()),
-            Err(error) => Err(LookupError::from_io(&error)),
+        let mut resends = Resends::new();
+        loop {
+            let error = match sent {
+                Ok(_) => return Ok(()),
+                Err(error) => error,
+            };
+            if is_icmp_hint(&error) {
+                self.socket.icmp_hint(&error);
+            }
+            if !resends.again(&error) {
+                return Err(LookupError::from_io(&error));
+            }
+            tracing::debug!(%error, "send on pooled DNS socket failed: trying again");
+            sent = self.send_when_writable(query).await?;
         }
     }
 
