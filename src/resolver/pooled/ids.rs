@@ -53,14 +53,17 @@ impl IdTable {
         let entry = (u32::from(u16::try_from(slot + 1).expect("a slot number below MAX_SLOTS"))
             << 16)
             | u32::from(id);
-        if let Some(at) = self.find(id) {
-            self.entries[at] = entry;
-            return;
-        }
-        if 2 * (self.len + 1) > self.entries.len() {
-            self.grow();
-        }
-        let at = self.free_place(id);
+        let at = match self.probe(id) {
+            Ok(at) => {
+                self.entries[at] = entry;
+                return;
+            }
+            Err(_) if 2 * (self.len + 1) > self.entries.len() => {
+                self.grow();
+                self.free_place(id)
+            }
+            Err(free) => free,
+        };
         self.entries[at] = entry;
         self.len += 1;
     }
@@ -99,19 +102,25 @@ impl IdTable {
 
     /// The entry that holds `id`.
     fn find(&self, id: u16) -> Option<usize> {
+        self.probe(id).ok()
+    }
+
+    /// The entry that holds `id` (`Ok`), or else the free entry that ends the run of entries
+    /// from its home, where it would go (`Err`): an ID in the table is never past that.
+    fn probe(&self, id: u16) -> Result<usize, usize> {
         let mask = self.mask();
         let mut at = self.home(id);
         loop {
             match self.entries[at] {
-                0 => return None,
-                entry if entry as u16 == id => return Some(at),
+                0 => return Err(at),
+                entry if entry as u16 == id => return Ok(at),
                 _ => at = (at + 1) & mask,
             }
         }
     }
 
-    /// The first free entry from `id`'s home on (there always is one: the table is never
-    /// more than half full).
+    /// The first free entry from `id`'s home on, for an ID not in the table (there always is
+    /// one: the table is never more than half full).
     fn free_place(&self, id: u16) -> usize {
         let mask = self.mask();
         let mut at = self.home(id);
